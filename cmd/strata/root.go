@@ -1,0 +1,88 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// exitError carries an exit code out of a command. Commands return it for
+// the codes that scripts branch on (2: changes or drift); any other error
+// exits with 1.
+type exitError struct {
+	code int
+	err  error // may be nil when the output already said everything
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// errSilent is returned by commands that have already printed their
+// diagnostics; run exits with 1 without printing anything more.
+var errSilent = errors.New("error already reported")
+
+// app holds what every command shares: the output streams and the process
+// environment. There is no global state; tests build their own app.
+type app struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+func newApp() *app {
+	return &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+}
+
+// run executes the command line and returns the process exit code.
+func run(args []string) int {
+	return newApp().run(args)
+}
+
+func (a *app) run(args []string) int {
+	root := a.rootCmd()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && !errors.Is(ee.err, errSilent) {
+			fmt.Fprintf(a.stderr, "Error: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	if !errors.Is(err, errSilent) {
+		fmt.Fprintf(a.stderr, "Error: %v\n", err)
+	}
+	return 1
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "strata",
+		Short: "Plan and apply GitOps stacks (sources, kustomizations, Helm releases) on Kubernetes",
+		Long: `strata compiles a directory of HCL files (a stack of Git and Helm sources,
+kustomizations and Helm releases) into a dependency graph, shows a plan of
+exactly what would change in the cluster, and applies it in order.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.AddCommand(
+		a.versionCmd(),
+	)
+	return root
+}
