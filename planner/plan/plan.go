@@ -1,0 +1,281 @@
+package plan
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+)
+
+// FormatVersion is the version of the saved-plan payload and of the JSON
+// output schema (docs/plan-json.md). It changes when a field changes meaning
+// or disappears; new fields may be added without a change.
+const FormatVersion = "1.0"
+
+// Action is one step of a change. An object's change is one or two actions:
+// ["create"], ["update"], ["delete"], ["no-op"] or ["delete", "create"] for
+// a replace. A release's change is one of install, upgrade, rollback,
+// uninstall or no-op.
+type Action string
+
+// The actions of a plan.
+const (
+	NoOp      Action = "no-op"
+	Create    Action = "create"
+	Update    Action = "update"
+	Delete    Action = "delete"
+	Install   Action = "install"
+	Upgrade   Action = "upgrade"
+	Rollback  Action = "rollback"
+	Uninstall Action = "uninstall"
+)
+
+// Actions is the ordered list of actions of one change.
+type Actions []Action
+
+// Replace is the action list of a replace: delete, then create.
+var Replace = Actions{Delete, Create}
+
+// IsReplace reports whether the actions delete and then create the object.
+func (a Actions) IsReplace() bool {
+	return len(a) == 2 && a[0] == Delete && a[1] == Create
+}
+
+// IsNoOp reports whether the actions change nothing.
+func (a Actions) IsNoOp() bool {
+	return len(a) == 0 || (len(a) == 1 && a[0] == NoOp)
+}
+
+// Is reports whether the actions are exactly the single action x.
+func (a Actions) Is(x Action) bool { return len(a) == 1 && a[0] == x }
+
+// Plan is everything a plan found: what changes, why, and what apply needs
+// to carry it out.
+type Plan struct {
+	// FormatVersion is FormatVersion when the plan was made.
+	FormatVersion string `json:"format_version"`
+	// StrataVersion is the version of the strata binary that made the plan.
+	StrataVersion string `json:"strata_version"`
+	// CreatedAt is when the plan was made.
+	CreatedAt time.Time `json:"created_at"`
+	// Dir is the stack directory, absolute.
+	Dir string `json:"dir"`
+	// Destroy is set for a plan that removes everything (plan --destroy).
+	Destroy bool `json:"destroy,omitempty"`
+	// Targets are the --target addresses the plan was limited to, if any.
+	Targets []string `json:"targets,omitempty"`
+	// Variables are the input variables the stack was evaluated with.
+	// Sensitive ones carry no value outside Blocks' rendered objects.
+	Variables []Variable `json:"variables,omitempty"`
+	// State is the state snapshot the plan was computed against.
+	State StateRef `json:"state"`
+	// Sources lists every source with its revision before and after.
+	Sources []SourceChange `json:"sources,omitempty"`
+	// Changes lists every object of every kustomization, no-ops included.
+	Changes []ResourceChange `json:"changes,omitempty"`
+	// Releases lists every Helm release.
+	Releases []ReleaseChange `json:"releases,omitempty"`
+	// Drift lists what the plan found changed in the cluster behind
+	// strata's back.
+	Drift []Drift `json:"drift,omitempty"`
+	// Blocks is what apply needs, per block in the plan: rendered objects
+	// (unmasked), objects to prune, settings. Renderers never print it.
+	Blocks []Block `json:"blocks,omitempty"`
+}
+
+// Variable is an input variable of the stack.
+type Variable struct {
+	Name      string          `json:"name"`
+	Value     json.RawMessage `json:"value,omitempty"` // JSON; empty when Sensitive
+	Sensitive bool            `json:"sensitive,omitempty"`
+}
+
+// StateRef identifies a state snapshot.
+type StateRef struct {
+	Lineage string `json:"lineage,omitempty"` // empty: no state yet
+	Serial  uint64 `json:"serial"`
+}
+
+// SourceChange is a source's resolved revision, before and after.
+type SourceChange struct {
+	Address string  `json:"address"` // source.git.platform
+	Kind    string  `json:"kind"`    // git, helm, oci
+	URL     string  `json:"url,omitempty"`
+	Actions Actions `json:"actions"` // create (new source), update (revision moved), delete, no-op
+	Before  string  `json:"before,omitempty"` // revision recorded in state
+	After   string  `json:"after,omitempty"`  // revision resolved now
+}
+
+// ResourceChange is the planned change of one Kubernetes object.
+type ResourceChange struct {
+	// Address is block/Kind.group/namespace/name, e.g.
+	// kustomization.app/Deployment.apps/demo/web.
+	Address    string  `json:"address"`
+	Block      string  `json:"block"`
+	APIVersion string  `json:"api_version"`
+	Kind       string  `json:"kind"`
+	Namespace  string  `json:"namespace,omitempty"`
+	Name       string  `json:"name"`
+	Actions    Actions `json:"actions"`
+	// Reason says why, when the action alone does not: "immutable field
+	// spec.selector", "no longer rendered by kustomization.app".
+	Reason string `json:"reason,omitempty"`
+	// Before is the live object (masked), nil for a create.
+	Before map[string]any `json:"before,omitempty"`
+	// After is the object as it will be (masked), nil for a delete.
+	After map[string]any `json:"after,omitempty"`
+	// Diff is the field-level difference of Before and After.
+	Diff []FieldDiff `json:"diff,omitempty"`
+	// LiveResourceVersion is the resourceVersion of the live object the
+	// change was computed against; empty when the object did not exist.
+	LiveResourceVersion string `json:"live_resource_version,omitempty"`
+}
+
+// FieldDiff is the change of one field. Path uses dots and [i] for list
+// items: spec.template.spec.containers[0].image.
+type FieldDiff struct {
+	Path   string `json:"path"`
+	Op     string `json:"op"` // "add", "remove" or "change"
+	Before any    `json:"before,omitempty"`
+	After  any    `json:"after,omitempty"`
+	// Sensitive fields carry no values; they render as (sensitive value).
+	Sensitive bool `json:"sensitive,omitempty"`
+	// ForcesReplace marks the immutable field that makes a replace.
+	ForcesReplace bool `json:"forces_replace,omitempty"`
+}
+
+// The operations of a FieldDiff.
+const (
+	OpAdd    = "add"
+	OpRemove = "remove"
+	OpChange = "change"
+)
+
+// ReleaseChange is the planned change of one Helm release.
+type ReleaseChange struct {
+	Address          string  `json:"address"` // release.redis
+	Name             string  `json:"name"`
+	Namespace        string  `json:"namespace"`
+	Actions          Actions `json:"actions"`
+	Reason           string  `json:"reason,omitempty"`
+	ChartBefore      string  `json:"chart_before,omitempty"`
+	ChartAfter       string  `json:"chart_after,omitempty"`
+	VersionBefore    string  `json:"version_before,omitempty"`
+	VersionAfter     string  `json:"version_after,omitempty"`
+	AppVersionBefore string  `json:"app_version_before,omitempty"`
+	AppVersionAfter  string  `json:"app_version_after,omitempty"`
+	// Changes are the release's objects that the action changes.
+	Changes []ResourceChange `json:"changes,omitempty"`
+}
+
+// Drift is a difference between the cluster and what the state says strata
+// applied, found while planning.
+type Drift struct {
+	Address string `json:"address"`
+	Block   string `json:"block"`
+	Kind    string `json:"kind"` // "modified" or "deleted"
+	Message string `json:"message"`
+}
+
+// The kinds of Drift.
+const (
+	DriftModified = "modified"
+	DriftDeleted  = "deleted"
+)
+
+// Block is what apply needs to carry out one block of the plan.
+type Block struct {
+	Address   string   `json:"address"`
+	Kind      string   `json:"kind"` // "source", "kustomization" or "release"
+	DependsOn []string `json:"depends_on,omitempty"`
+	// Revision is the source revision the block was rendered from.
+	Revision string `json:"revision,omitempty"`
+	// ConfigDigest is the digest of the block's configuration.
+	ConfigDigest string `json:"config_digest,omitempty"`
+	// Objects are the rendered objects, unmasked, in apply order.
+	Objects []json.RawMessage `json:"objects,omitempty"`
+	// Prune are the objects to delete, in delete order.
+	Prune []ObjectRef `json:"prune,omitempty"`
+	// Settings are the block's apply settings (wait, timeout, ...) as JSON.
+	Settings json.RawMessage `json:"settings,omitempty"`
+	// Remove is set when the block leaves the stack (or is destroyed).
+	Remove bool `json:"remove,omitempty"`
+}
+
+// ObjectRef names a Kubernetes object.
+type ObjectRef struct {
+	APIVersion string `json:"api_version"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+}
+
+// Summary counts a plan's changes as Terraform does: a replace counts as
+// one to add and one to destroy; releases count too (install: add; upgrade
+// and rollback: change; uninstall: destroy).
+type Summary struct {
+	Add     int `json:"add"`
+	Change  int `json:"change"`
+	Destroy int `json:"destroy"`
+	// ReleaseUpgrades counts upgrades and rollbacks of releases, a part of
+	// Change shown on its own in the summary line.
+	ReleaseUpgrades int `json:"release_upgrades,omitempty"`
+	// Drifted counts drift notes.
+	Drifted int `json:"drifted,omitempty"`
+	// Sources counts sources whose revision moves.
+	Sources int `json:"sources,omitempty"`
+}
+
+// Summary counts the plan's changes.
+func (p *Plan) Summary() Summary {
+	var s Summary
+	count := func(a Actions) {
+		switch {
+		case a.IsReplace():
+			s.Add++
+			s.Destroy++
+		case a.Is(Create), a.Is(Install):
+			s.Add++
+		case a.Is(Update):
+			s.Change++
+		case a.Is(Upgrade), a.Is(Rollback):
+			s.Change++
+			s.ReleaseUpgrades++
+		case a.Is(Delete), a.Is(Uninstall):
+			s.Destroy++
+		}
+	}
+	for _, c := range p.Changes {
+		count(c.Actions)
+	}
+	for _, r := range p.Releases {
+		count(r.Actions)
+	}
+	for _, src := range p.Sources {
+		if !src.Actions.IsNoOp() {
+			s.Sources++
+		}
+	}
+	s.Drifted = len(p.Drift)
+	return s
+}
+
+// HasChanges reports whether applying the plan would change the cluster.
+// Source revision moves alone change nothing in the cluster but are
+// recorded in state, so they count as changes too.
+func (p *Plan) HasChanges() bool {
+	s := p.Summary()
+	if s.Add+s.Change+s.Destroy+s.Sources > 0 {
+		return true
+	}
+	return slices.ContainsFunc(p.Blocks, func(b Block) bool { return b.Remove })
+}
+
+// Block returns the block with the given address, or nil.
+func (p *Plan) Block(addr string) *Block {
+	for i := range p.Blocks {
+		if p.Blocks[i].Address == addr {
+			return &p.Blocks[i]
+		}
+	}
+	return nil
+}
