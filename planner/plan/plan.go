@@ -100,7 +100,7 @@ type SourceChange struct {
 	Address string  `json:"address"` // source.git.platform
 	Kind    string  `json:"kind"`    // git, helm, oci
 	URL     string  `json:"url,omitempty"`
-	Actions Actions `json:"actions"` // create (new source), update (revision moved), delete, no-op
+	Actions Actions `json:"actions"`          // create (new source), update (revision moved), delete, no-op
 	Before  string  `json:"before,omitempty"` // revision recorded in state
 	After   string  `json:"after,omitempty"`  // revision resolved now
 }
