@@ -1,0 +1,125 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Who returns "user@host" for lock info and history, taking the user from
+// $USER (or $USERNAME) through getenv.
+func Who(getenv func(string) string) string {
+	user := getenv("USER")
+	if user == "" {
+		user = getenv("USERNAME")
+	}
+	if user == "" {
+		user = "unknown"
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown"
+	}
+	return user + "@" + host
+}
+
+// LockWait takes the lock like Store.Lock, retrying while another holder has
+// it until timeout has passed. A zero timeout tries once. The error after the
+// timeout is the last *LockedError, which names the holder.
+func LockWait(ctx context.Context, s Store, info LockInfo, timeout time.Duration) (string, error) {
+	deadline := time.Now().Add(timeout)
+	delay := 100 * time.Millisecond
+	for {
+		id, err := s.Lock(ctx, info)
+		if err == nil || !errors.Is(err, ErrLocked) {
+			return id, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return "", err
+		}
+		wait := min(delay, left)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", fmt.Errorf("waiting for the state lock: %w", ctx.Err())
+		case <-t.C:
+		}
+		delay = min(delay*2, time.Second)
+	}
+}
+
+// Update reads the current snapshot, lets fn change it and writes it back
+// with opts. fn's error aborts the update and is returned as is.
+func Update(ctx context.Context, s Store, opts WriteOptions, fn func(*Snapshot) error) (*Snapshot, error) {
+	snap, err := s.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := fn(snap); err != nil {
+		return nil, err
+	}
+	if err := s.Write(ctx, snap, opts); err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+// CheckPush applies Terraform's rules for replacing the current snapshot
+// with an uploaded one: the lineages must match (unless the current state is
+// empty), and the uploaded serial must be newer, or equal with the same
+// content.
+func CheckPush(current, incoming *Snapshot) error {
+	if current.Serial == 0 && current.Lineage == "" {
+		return nil
+	}
+	if incoming.Lineage != current.Lineage {
+		return fmt.Errorf("cannot push a state with lineage %q over lineage %q: %w", incoming.Lineage, current.Lineage, ErrLineageMismatch)
+	}
+	switch {
+	case incoming.Serial < current.Serial:
+		return fmt.Errorf("cannot push serial %d over the newer serial %d: %w", incoming.Serial, current.Serial, ErrStaleSerial)
+	case incoming.Serial == current.Serial && !SameContent(current, incoming):
+		return fmt.Errorf("cannot push serial %d: the stored state has the same serial with different content: %w", incoming.Serial, ErrStaleSerial)
+	}
+	return nil
+}
+
+// CheckWrite is the shared write rule of the backends, called inside
+// their transaction with the stored snapshot: it returns the lineage and
+// serial to store snap under and whether anything changes.
+func CheckWrite(stored, snap *Snapshot, force bool) (lineage string, serial uint64, changed bool, err error) {
+	lineage = stored.Lineage
+	if force && snap.Lineage != "" {
+		lineage = snap.Lineage
+	}
+	if lineage == "" {
+		lineage = snap.Lineage
+	}
+	same := SameContent(stored, snap)
+	if force {
+		if same && snap.Serial == stored.Serial && lineage == stored.Lineage {
+			return stored.Lineage, stored.Serial, false, nil
+		}
+		return lineage, max(snap.Serial, stored.Serial+1), true, nil
+	}
+	if stored.Lineage != "" && snap.Lineage != "" && snap.Lineage != stored.Lineage {
+		return "", 0, false, fmt.Errorf("snapshot lineage %q, stored %q: %w", snap.Lineage, stored.Lineage, ErrLineageMismatch)
+	}
+	switch {
+	case snap.Serial < stored.Serial:
+		return "", 0, false, fmt.Errorf("snapshot serial %d, stored %d: %w", snap.Serial, stored.Serial, ErrStaleSerial)
+	case same && snap.Serial == stored.Serial:
+		return stored.Lineage, stored.Serial, false, nil
+	}
+	if lineage == "" {
+		lineage = NewLineage()
+	}
+	if snap.Serial > stored.Serial {
+		return lineage, snap.Serial, true, nil
+	}
+	return lineage, stored.Serial + 1, true, nil
+}
