@@ -1,0 +1,318 @@
+package view
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/strata-gitops/strata/planner/plan"
+)
+
+// HumanOptions tune the human renderer.
+type HumanOptions struct {
+	// Color enables ANSI colours (see UseColor).
+	Color bool
+}
+
+// Human writes p for people, in the manner of Terraform: a legend of the
+// symbols used, source revision moves, one section per changed object with
+// its field-level diff, release changes, drift notes and the summary line.
+// No-op objects are not shown. A plan without changes prints
+// "No changes. The cluster matches the stack."
+func Human(w io.Writer, p *plan.Plan, opts HumanOptions) error {
+	ew := &errWriter{w: w}
+	h := humanRenderer{w: ew, c: painter(opts.Color)}
+	h.render(p)
+	return ew.err
+}
+
+type humanRenderer struct {
+	w *errWriter
+	c painter
+}
+
+func (h humanRenderer) printf(format string, args ...any) { fmt.Fprintf(h.w, format, args...) }
+
+// symbol is an action list's marker and its colour.
+func (h humanRenderer) symbol(a plan.Actions) string {
+	switch {
+	case a.IsReplace():
+		return h.c.paint(red, "-") + "/" + h.c.paint(green, "+")
+	case a.Is(plan.Create), a.Is(plan.Install):
+		return h.c.paint(green, "  +")
+	case a.Is(plan.Update), a.Is(plan.Upgrade), a.Is(plan.Rollback):
+		return h.c.paint(yellow, "  ~")
+	case a.Is(plan.Delete), a.Is(plan.Uninstall):
+		return h.c.paint(red, "  -")
+	}
+	return "   "
+}
+
+func (h humanRenderer) render(p *plan.Plan) {
+	if !p.HasChanges() {
+		h.drift(p)
+		h.printf("%s\n", h.c.paint(bold+green, "No changes. The cluster matches the stack."))
+		if p.Destroy {
+			h.printf("\nThe state holds no objects to destroy.\n")
+		}
+		return
+	}
+	h.legend(p)
+	if p.Destroy {
+		h.printf("strata will destroy every object of the stack:\n\n")
+	} else {
+		h.printf("strata will perform the following actions:\n\n")
+	}
+	for _, s := range p.Sources {
+		if s.Actions.IsNoOp() {
+			continue
+		}
+		h.source(s)
+	}
+	for _, c := range p.Changes {
+		if c.Actions.IsNoOp() {
+			continue
+		}
+		h.object(c, "")
+	}
+	for _, r := range p.Releases {
+		if r.Actions.IsNoOp() {
+			continue
+		}
+		h.release(r)
+	}
+	h.drift(p)
+	h.printf("%s\n", h.c.paint(bold, SummaryLine(p)))
+}
+
+func (h humanRenderer) legend(p *plan.Plan) {
+	var used [4]bool
+	mark := func(a plan.Actions) {
+		switch {
+		case a.IsReplace():
+			used[3] = true
+		case a.Is(plan.Create), a.Is(plan.Install):
+			used[0] = true
+		case a.Is(plan.Update), a.Is(plan.Upgrade), a.Is(plan.Rollback):
+			used[1] = true
+		case a.Is(plan.Delete), a.Is(plan.Uninstall):
+			used[2] = true
+		}
+	}
+	for _, c := range p.Changes {
+		mark(c.Actions)
+	}
+	for _, r := range p.Releases {
+		mark(r.Actions)
+	}
+	for _, s := range p.Sources {
+		mark(s.Actions)
+	}
+	h.printf("strata compared the stack with its state and the live cluster. Actions are shown with these symbols:\n")
+	lines := [4]string{
+		h.symbol(plan.Actions{plan.Create}) + " create",
+		h.symbol(plan.Actions{plan.Update}) + " update in-place",
+		h.symbol(plan.Actions{plan.Delete}) + " destroy",
+		h.symbol(plan.Replace) + " destroy and then create replacement",
+	}
+	for i, l := range lines {
+		if used[i] {
+			h.printf("%s\n", l)
+		}
+	}
+	h.printf("\n")
+}
+
+func (h humanRenderer) source(s plan.SourceChange) {
+	switch {
+	case s.Actions.Is(plan.Create):
+		h.printf("  %s will be fetched at %s\n", h.c.paint(bold, "# "+s.Address), s.After)
+	case s.Actions.Is(plan.Delete):
+		h.printf("  %s will be removed (it left the stack)\n", h.c.paint(bold, "# "+s.Address))
+	default:
+		h.printf("  %s moves to a new revision\n", h.c.paint(bold, "# "+s.Address))
+	}
+	h.printf("%s source.%s\n", h.symbol(s.Actions), strings.TrimPrefix(s.Address, "source."))
+	if s.URL != "" {
+		h.printf("        url:      %s\n", s.URL)
+	}
+	switch {
+	case s.Before != "" && s.After != "" && s.Before != s.After:
+		h.printf("        revision: %s -> %s\n", s.Before, s.After)
+	case s.After != "":
+		h.printf("        revision: %s\n", s.After)
+	}
+	h.printf("\n")
+}
+
+// Verb returns what happens to an object or release, as a phrase: "will be
+// created", "must be replaced".
+func Verb(a plan.Actions) string {
+	switch {
+	case a.IsReplace():
+		return "must be replaced"
+	case a.Is(plan.Create):
+		return "will be created"
+	case a.Is(plan.Update):
+		return "will be updated in-place"
+	case a.Is(plan.Delete):
+		return "will be destroyed"
+	case a.Is(plan.Install):
+		return "will be installed"
+	case a.Is(plan.Upgrade):
+		return "will be upgraded"
+	case a.Is(plan.Rollback):
+		return "will be rolled back"
+	case a.Is(plan.Uninstall):
+		return "will be uninstalled"
+	}
+	return "is unchanged"
+}
+
+func (h humanRenderer) object(c plan.ResourceChange, indent string) {
+	head := "# " + c.Address + " " + Verb(c.Actions)
+	h.printf("%s  %s", indent, h.c.paint(bold, head))
+	if c.Reason != "" {
+		h.printf(" (%s)", c.Reason)
+	}
+	h.printf("\n")
+	h.printf("%s%s %s\n", indent, h.symbol(c.Actions), objectName(c))
+	if !c.Actions.Is(plan.Delete) {
+		h.fields(shownDiff(c), indent+"      ")
+	}
+	h.printf("\n")
+}
+
+func objectName(c plan.ResourceChange) string {
+	k := c.Kind
+	if i := strings.LastIndex(c.APIVersion, "/"); i >= 0 {
+		k += "." + c.APIVersion[:i]
+	}
+	if c.Namespace == "" {
+		return k + " " + c.Name
+	}
+	return k + " " + c.Namespace + "/" + c.Name
+}
+
+func (h humanRenderer) fields(diff []plan.FieldDiff, indent string) {
+	for _, d := range diff {
+		var line string
+		switch d.Op {
+		case plan.OpAdd:
+			line = h.c.paint(green, "+") + " " + d.Path + ": " + FormatValue(d.After, d.Sensitive)
+		case plan.OpRemove:
+			line = h.c.paint(red, "-") + " " + d.Path + ": " + FormatValue(d.Before, d.Sensitive)
+		default:
+			if d.Sensitive {
+				line = h.c.paint(yellow, "~") + " " + d.Path + ": " + plan.SensitiveValue
+			} else {
+				line = h.c.paint(yellow, "~") + " " + d.Path + ": " + FormatValue(d.Before, false) + " -> " + FormatValue(d.After, false)
+			}
+		}
+		if d.ForcesReplace {
+			line += h.c.paint(red, " # forces replacement")
+		}
+		h.printf("%s%s\n", indent, line)
+	}
+}
+
+func (h humanRenderer) release(r plan.ReleaseChange) {
+	head := "# " + r.Address + " " + Verb(r.Actions)
+	h.printf("  %s", h.c.paint(bold, head))
+	if r.Reason != "" {
+		h.printf(" (%s)", r.Reason)
+	}
+	h.printf("\n")
+	h.printf("%s release %s/%s\n", h.symbol(r.Actions), r.Namespace, r.Name)
+	if r.ChartBefore != "" || r.ChartAfter != "" {
+		h.printf("        chart:       %s\n", fromTo(r.ChartBefore+" "+r.VersionBefore, r.ChartAfter+" "+r.VersionAfter))
+	}
+	if r.AppVersionBefore != "" || r.AppVersionAfter != "" {
+		h.printf("        app version: %s\n", fromTo(r.AppVersionBefore, r.AppVersionAfter))
+	}
+	h.printf("\n")
+	for _, c := range r.Changes {
+		if !c.Actions.IsNoOp() {
+			h.object(c, "    ")
+		}
+	}
+}
+
+func fromTo(before, after string) string {
+	before, after = strings.TrimSpace(before), strings.TrimSpace(after)
+	switch {
+	case before == after || before == "":
+		return after
+	case after == "":
+		return before
+	}
+	return before + " -> " + after
+}
+
+func (h humanRenderer) drift(p *plan.Plan) {
+	if len(p.Drift) == 0 {
+		return
+	}
+	h.printf("%s\n", h.c.paint(bold, "Drift found while planning:"))
+	for _, d := range p.Drift {
+		h.printf("  %s %s: %s\n", h.c.paint(yellow, "!"), d.Address, d.Message)
+	}
+	h.printf("\n")
+}
+
+// SummaryLine is the plan's last line:
+// "Plan: 1 to add, 2 to change, 0 to destroy."
+func SummaryLine(p *plan.Plan) string {
+	s := p.Summary()
+	return fmt.Sprintf("Plan: %d to add, %d to change, %d to destroy.", s.Add, s.Change, s.Destroy)
+}
+
+// FormatValue formats a field's value on one line: strings quoted, maps and
+// lists as JSON, and (sensitive value) for a masked value.
+func FormatValue(v any, sensitive bool) string {
+	if sensitive {
+		return plan.SensitiveValue
+	}
+	if s, ok := v.(string); ok && s == plan.SensitiveValue {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// identity lists the fields a create's header already shows.
+var identity = map[string]bool{"apiVersion": true, "kind": true, "metadata.name": true, "metadata.namespace": true}
+
+// shownDiff is the diff to print for c: a create leaves out the fields its
+// header names.
+func shownDiff(c plan.ResourceChange) []plan.FieldDiff {
+	if !c.Actions.Is(plan.Create) {
+		return c.Diff
+	}
+	out := make([]plan.FieldDiff, 0, len(c.Diff))
+	for _, d := range c.Diff {
+		if !identity[d.Path] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// errWriter remembers the first write error, so renderers can write freely
+// and report it once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(b []byte) (int, error) {
+	if e.err != nil {
+		return len(b), nil
+	}
+	_, e.err = e.w.Write(b)
+	return len(b), nil
+}

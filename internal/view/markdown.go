@@ -1,0 +1,253 @@
+package view
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/strata-gitops/strata/planner/plan"
+)
+
+// CommentLimit is the largest pull-request comment GitHub accepts, in
+// characters.
+const CommentLimit = 65536
+
+// MarkdownOptions tune the Markdown renderer.
+type MarkdownOptions struct {
+	// MaxChars bounds the output; 0 means CommentLimit. Diffs are left out,
+	// from the last one, until the comment fits, and a note says so.
+	MaxChars int
+}
+
+// Markdown writes p as a pull-request comment: the summary line first, a
+// table with one row per block, drift notes, then every changed object's
+// field diff in a collapsible <details> section with a ```diff block.
+func Markdown(w io.Writer, p *plan.Plan, opts MarkdownOptions) error {
+	limit := opts.MaxChars
+	if limit <= 0 {
+		limit = CommentLimit
+	}
+	head, details := markdownParts(p)
+	total := utf8.RuneCountInString(head)
+	for _, d := range details {
+		total += utf8.RuneCountInString(d)
+	}
+	kept := len(details)
+	if total > limit {
+		// Reserve room for the note, then drop diffs from the end.
+		total += 400
+		for kept > 0 && total > limit {
+			kept--
+			total -= utf8.RuneCountInString(details[kept])
+		}
+	}
+	var b strings.Builder
+	b.WriteString(head)
+	if kept < len(details) {
+		fmt.Fprintf(&b, "> [!NOTE]\n> This comment was shortened to fit GitHub's limit of %d characters: the diffs of %d of %d changes are left out. Run `strata show` on the saved plan, or `strata plan`, to see all of them.\n\n",
+			limit, len(details)-kept, len(details))
+	}
+	for _, d := range details[:kept] {
+		b.WriteString(d)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+type blockRow struct {
+	name                 string
+	add, change, destroy int
+}
+
+// markdownParts returns the comment's fixed head and one <details> section
+// per changed object or release.
+func markdownParts(p *plan.Plan) (string, []string) {
+	var b strings.Builder
+	b.WriteString("### strata plan\n\n")
+	if !p.HasChanges() {
+		b.WriteString("**No changes.** The cluster matches the stack.\n\n")
+		writeDriftMD(&b, p)
+		return b.String(), nil
+	}
+	fmt.Fprintf(&b, "**%s**\n\n", SummaryLine(p))
+
+	var rows []*blockRow
+	byName := map[string]*blockRow{}
+	row := func(name string) *blockRow {
+		r := byName[name]
+		if r == nil {
+			r = &blockRow{name: name}
+			byName[name] = r
+			rows = append(rows, r)
+		}
+		return r
+	}
+	count := func(r *blockRow, a plan.Actions) {
+		switch {
+		case a.IsReplace():
+			r.add++
+			r.destroy++
+		case a.Is(plan.Create), a.Is(plan.Install):
+			r.add++
+		case a.Is(plan.Update), a.Is(plan.Upgrade), a.Is(plan.Rollback):
+			r.change++
+		case a.Is(plan.Delete), a.Is(plan.Uninstall):
+			r.destroy++
+		}
+	}
+	for _, c := range p.Changes {
+		if !c.Actions.IsNoOp() {
+			count(row(c.Block), c.Actions)
+		}
+	}
+	for _, r := range p.Releases {
+		if !r.Actions.IsNoOp() {
+			count(row(r.Address), r.Actions)
+		}
+	}
+	if len(rows) > 0 {
+		b.WriteString("| Block | Add | Change | Destroy |\n|---|--:|--:|--:|\n")
+		for _, r := range rows {
+			fmt.Fprintf(&b, "| `%s` | %d | %d | %d |\n", r.name, r.add, r.change, r.destroy)
+		}
+		b.WriteString("\n")
+	}
+	var srcs []plan.SourceChange
+	for _, s := range p.Sources {
+		if !s.Actions.IsNoOp() {
+			srcs = append(srcs, s)
+		}
+	}
+	if len(srcs) > 0 {
+		b.WriteString("| Source | Revision |\n|---|---|\n")
+		for _, s := range srcs {
+			fmt.Fprintf(&b, "| `%s` | %s |\n", s.Address, mdRevision(s))
+		}
+		b.WriteString("\n")
+	}
+	writeDriftMD(&b, p)
+
+	var details []string
+	for _, c := range p.Changes {
+		if !c.Actions.IsNoOp() {
+			details = append(details, mdObject(c))
+		}
+	}
+	for _, r := range p.Releases {
+		if !r.Actions.IsNoOp() {
+			details = append(details, mdRelease(r))
+		}
+	}
+	return b.String(), details
+}
+
+func mdRevision(s plan.SourceChange) string {
+	switch {
+	case s.Before != "" && s.After != "" && s.Before != s.After:
+		return "`" + s.Before + "` → `" + s.After + "`"
+	case s.After != "":
+		return "`" + s.After + "`"
+	case s.Before != "":
+		return "`" + s.Before + "` (removed)"
+	}
+	return ""
+}
+
+func writeDriftMD(b *strings.Builder, p *plan.Plan) {
+	if len(p.Drift) == 0 {
+		return
+	}
+	b.WriteString("**Drift found while planning:**\n\n")
+	for _, d := range p.Drift {
+		fmt.Fprintf(b, "- `%s`: %s\n", d.Address, d.Message)
+	}
+	b.WriteString("\n")
+}
+
+func mdSymbol(a plan.Actions) string {
+	switch {
+	case a.IsReplace():
+		return "-/+"
+	case a.Is(plan.Create), a.Is(plan.Install):
+		return "+"
+	case a.Is(plan.Update), a.Is(plan.Upgrade), a.Is(plan.Rollback):
+		return "~"
+	case a.Is(plan.Delete), a.Is(plan.Uninstall):
+		return "-"
+	}
+	return ""
+}
+
+func mdObject(c plan.ResourceChange) string {
+	summary := fmt.Sprintf("%s <code>%s</code> %s", mdSymbol(c.Actions), htmlEscape(c.Address), Verb(c.Actions))
+	if c.Reason != "" {
+		summary += " (" + htmlEscape(c.Reason) + ")"
+	}
+	var lines []string
+	if !c.Actions.Is(plan.Delete) {
+		lines = diffLines(shownDiff(c))
+	}
+	return mdDetails(summary, lines)
+}
+
+func mdRelease(r plan.ReleaseChange) string {
+	summary := fmt.Sprintf("%s <code>%s</code> %s", mdSymbol(r.Actions), htmlEscape(r.Address), Verb(r.Actions))
+	if r.ChartBefore != "" || r.ChartAfter != "" {
+		summary += " (" + htmlEscape(fromTo(r.ChartBefore+" "+r.VersionBefore, r.ChartAfter+" "+r.VersionAfter)) + ")"
+	}
+	var lines []string
+	for _, c := range r.Changes {
+		if c.Actions.IsNoOp() {
+			continue
+		}
+		lines = append(lines, "# "+c.Address+" "+Verb(c.Actions))
+		if !c.Actions.Is(plan.Delete) {
+			lines = append(lines, diffLines(shownDiff(c))...)
+		}
+	}
+	return mdDetails(summary, lines)
+}
+
+// diffLines renders field diffs in the syntax of a diff block: "-" old,
+// "+" new, "!" for a changed sensitive value.
+func diffLines(diff []plan.FieldDiff) []string {
+	var lines []string
+	for _, d := range diff {
+		mark := ""
+		if d.ForcesReplace {
+			mark = " # forces replacement"
+		}
+		switch {
+		case d.Op == plan.OpAdd:
+			lines = append(lines, "+ "+d.Path+": "+FormatValue(d.After, d.Sensitive)+mark)
+		case d.Op == plan.OpRemove:
+			lines = append(lines, "- "+d.Path+": "+FormatValue(d.Before, d.Sensitive)+mark)
+		case d.Sensitive:
+			lines = append(lines, "! "+d.Path+": "+plan.SensitiveValue+mark)
+		default:
+			lines = append(lines, "- "+d.Path+": "+FormatValue(d.Before, false))
+			lines = append(lines, "+ "+d.Path+": "+FormatValue(d.After, false)+mark)
+		}
+	}
+	return lines
+}
+
+func mdDetails(summary string, lines []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<details><summary>%s</summary>\n\n", summary)
+	if len(lines) > 0 {
+		body := strings.Join(lines, "\n")
+		fence := "```"
+		for strings.Contains(body, fence) {
+			fence += "`"
+		}
+		fmt.Fprintf(&b, "%sdiff\n%s\n%s\n\n", fence, body, fence)
+	}
+	b.WriteString("</details>\n\n")
+	return b.String()
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}

@@ -1,0 +1,245 @@
+package view
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/strata-gitops/strata/planner/plan"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// secretValue must never appear in any rendering.
+const secretValue = "aHVudGVyMg==" // base64("hunter2")
+
+func obj(api, kind, ns, name string, fields map[string]any) map[string]any {
+	md := map[string]any{"name": name, "labels": map[string]any{"strata.dev/stack": "demo"}}
+	if ns != "" {
+		md["namespace"] = ns
+	}
+	o := map[string]any{"apiVersion": api, "kind": kind, "metadata": md}
+	for k, v := range fields {
+		o[k] = v
+	}
+	return o
+}
+
+func change(block string, actions plan.Actions, reason string, before, after map[string]any) plan.ResourceChange {
+	o := after
+	if o == nil {
+		o = before
+	}
+	md := o["metadata"].(map[string]any)
+	ns, _ := md["namespace"].(string)
+	c := plan.ResourceChange{
+		Address:    plan.ObjectAddress(block, o["apiVersion"].(string), o["kind"].(string), ns, md["name"].(string)),
+		Block:      block,
+		APIVersion: o["apiVersion"].(string), Kind: o["kind"].(string), Namespace: ns, Name: md["name"].(string),
+		Actions: actions, Reason: reason,
+		Before: before, After: after,
+		Diff: plan.Diff(before, after),
+	}
+	if before != nil {
+		c.LiveResourceVersion = "4242"
+	}
+	return c
+}
+
+func deployment(image string, replicas int) map[string]any {
+	return obj("apps/v1", "Deployment", "demo", "web", map[string]any{"spec": map[string]any{
+		"replicas": float64(replicas),
+		"selector": map[string]any{"matchLabels": map[string]any{"app": "web"}},
+		"template": map[string]any{"spec": map[string]any{"containers": []any{map[string]any{"name": "web", "image": image}}}},
+	}})
+}
+
+// fixedPlan has one of everything: create, update, delete, replace, no-op,
+// a masked Secret change, a source move, a release upgrade and drift.
+func fixedPlan() *plan.Plan {
+	const app, cfg = "kustomization.app", "kustomization.config"
+	replace := change(app, plan.Replace, "immutable field spec.clusterIP",
+		obj("v1", "Service", "demo", "web", map[string]any{"spec": map[string]any{"clusterIP": "10.0.0.10", "ports": []any{map[string]any{"port": float64(80)}}}}),
+		obj("v1", "Service", "demo", "web", map[string]any{"spec": map[string]any{"clusterIP": "10.0.0.20", "ports": []any{map[string]any{"port": float64(80)}}}}))
+	for i := range replace.Diff {
+		if replace.Diff[i].Path == "spec.clusterIP" {
+			replace.Diff[i].ForcesReplace = true
+		}
+	}
+	secretBefore := obj("v1", "Secret", "demo", "creds", map[string]any{"data": map[string]any{"password": "b2xk", "user": "YWRtaW4="}})
+	secretAfter := obj("v1", "Secret", "demo", "creds", map[string]any{"data": map[string]any{"password": secretValue, "user": "YWRtaW4="}})
+	return &plan.Plan{
+		FormatVersion: plan.FormatVersion,
+		StrataVersion: "v0.1.0-test",
+		CreatedAt:     time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC),
+		Dir:           "/stacks/demo",
+		State:         plan.StateRef{Lineage: "6f1c2a9e-5d7b-4c1a-9a51-0c7f3e2b8d11", Serial: 7},
+		Variables: []plan.Variable{
+			{Name: "environment", Value: json.RawMessage(`"staging"`)},
+			{Name: "token", Sensitive: true},
+		},
+		Sources: []plan.SourceChange{
+			{Address: "source.git.platform", Kind: "git", URL: "https://git.example.com/platform.git", Actions: plan.Actions{plan.Update},
+				Before: "main@sha1:1111111111111111111111111111111111111111", After: "main@sha1:2222222222222222222222222222222222222222"},
+			{Address: "source.helm.bitnami", Kind: "helm", URL: "https://charts.example.com", Actions: plan.Actions{plan.NoOp},
+				Before: "sha256:abc", After: "sha256:abc"},
+		},
+		Changes: []plan.ResourceChange{
+			change(cfg, plan.Actions{plan.Create}, "", nil,
+				obj("v1", "ConfigMap", "demo", "settings", map[string]any{"data": map[string]any{"color": "blue", "environment": "staging"}})),
+			change(cfg, plan.Actions{plan.NoOp}, "", obj("v1", "Namespace", "", "demo", nil), obj("v1", "Namespace", "", "demo", nil)),
+			change(cfg, plan.Actions{plan.Update}, "", secretBefore, secretAfter),
+			change(app, plan.Actions{plan.Update}, "", deployment("nginx:1.27", 1), deployment("nginx:1.28", 3)),
+			replace,
+			change(app, plan.Actions{plan.Delete}, "no longer rendered by kustomization.app",
+				obj("v1", "ConfigMap", "demo", "legacy", map[string]any{"data": map[string]any{"old": "yes"}}), nil),
+		},
+		Releases: []plan.ReleaseChange{{
+			Address: "release.redis", Name: "redis", Namespace: "demo", Actions: plan.Actions{plan.Upgrade},
+			ChartBefore: "redis", ChartAfter: "redis", VersionBefore: "19.0.1", VersionAfter: "19.1.0",
+			AppVersionBefore: "7.2.4", AppVersionAfter: "7.2.5",
+			Changes: []plan.ResourceChange{change("release.redis", plan.Actions{plan.Update}, "",
+				obj("apps/v1", "StatefulSet", "demo", "redis-master", map[string]any{"spec": map[string]any{"serviceName": "redis"}}),
+				obj("apps/v1", "StatefulSet", "demo", "redis-master", map[string]any{"spec": map[string]any{"serviceName": "redis-headless"}}))},
+		}},
+		Drift: []plan.Drift{{Address: "kustomization.app/Deployment.apps/demo/web", Block: app, Kind: plan.DriftModified,
+			Message: "changed in the cluster outside strata (spec.replicas)"}},
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", name, diff)
+	}
+	if bytes.Contains(got, []byte(secretValue)) || bytes.Contains(got, []byte("b2xk")) {
+		t.Errorf("%s contains a Secret value", name)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	empty := &plan.Plan{FormatVersion: plan.FormatVersion, StrataVersion: "v0.1.0-test",
+		CreatedAt: time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC),
+		Changes:   []plan.ResourceChange{change("kustomization.app", plan.Actions{plan.NoOp}, "", deployment("nginx:1", 1), deployment("nginx:1", 1))}}
+	render := map[string]func(*bytes.Buffer, *plan.Plan) error{
+		"human.txt":       func(b *bytes.Buffer, p *plan.Plan) error { return Human(b, p, HumanOptions{}) },
+		"human-color.txt": func(b *bytes.Buffer, p *plan.Plan) error { return Human(b, p, HumanOptions{Color: true}) },
+		"plan.json":       func(b *bytes.Buffer, p *plan.Plan) error { return JSON(b, p) },
+		"plan.md":         func(b *bytes.Buffer, p *plan.Plan) error { return Markdown(b, p, MarkdownOptions{}) },
+	}
+	for name, fn := range render {
+		for prefix, p := range map[string]*plan.Plan{"full-": fixedPlan(), "nochange-": empty} {
+			t.Run(prefix+name, func(t *testing.T) {
+				var b bytes.Buffer
+				if err := fn(&b, p); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, prefix+name, b.Bytes())
+			})
+		}
+	}
+}
+
+func TestHumanLines(t *testing.T) {
+	var b bytes.Buffer
+	if err := Human(&b, fixedPlan(), HumanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"Plan: 2 to add, 3 to change, 2 to destroy.",
+		"~ data.password: (sensitive value)",
+		"~ spec.template.spec.containers[0].image: \"nginx:1.27\" -> \"nginx:1.28\"",
+		"-/+ Service demo/web",
+		"# forces replacement",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "Namespace demo") {
+		t.Errorf("no-op object shown:\n%s", out)
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Errorf("colour without Color")
+	}
+}
+
+func TestJSONMasksBeforeAfter(t *testing.T) {
+	var b bytes.Buffer
+	if err := JSON(&b, fixedPlan()); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range got["resource_changes"].([]any) {
+		c := c.(map[string]any)
+		if c["kind"] != "Secret" {
+			continue
+		}
+		for _, side := range []string{"before", "after"} {
+			pw := c[side].(map[string]any)["data"].(map[string]any)["password"]
+			if pw != plan.SensitiveValue {
+				t.Errorf("%s.data.password = %v, want masked", side, pw)
+			}
+		}
+	}
+	if got["format_version"] != plan.FormatVersion {
+		t.Errorf("format_version = %v", got["format_version"])
+	}
+}
+
+func TestMarkdownShortened(t *testing.T) {
+	p := fixedPlan()
+	big := map[string]any{}
+	for i := range 400 {
+		big[strings.Repeat("k", 5)+string(rune('a'+i%26))+strings.Repeat("x", i/26)] = strings.Repeat("v", 200)
+	}
+	for i := range 5 {
+		p.Changes = append(p.Changes, change("kustomization.big", plan.Actions{plan.Create}, "", nil,
+			obj("v1", "ConfigMap", "demo", "big-"+string(rune('a'+i)), map[string]any{"data": big})))
+	}
+	var full bytes.Buffer
+	if err := Markdown(&full, p, MarkdownOptions{MaxChars: 1 << 30}); err != nil {
+		t.Fatal(err)
+	}
+	if full.Len() <= CommentLimit {
+		t.Fatalf("test plan too small: %d", full.Len())
+	}
+	var b bytes.Buffer
+	if err := Markdown(&b, p, MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if n := len([]rune(out)); n > CommentLimit {
+		t.Errorf("comment has %d characters, more than %d", n, CommentLimit)
+	}
+	if !strings.Contains(out, "This comment was shortened") {
+		t.Error("no note about the shortening")
+	}
+	if !strings.HasPrefix(out, "### strata plan\n\n**Plan: 7 to add") {
+		t.Errorf("summary not first:\n%.200s", out)
+	}
+	if strings.Count(out, "<details>") != strings.Count(out, "</details>") {
+		t.Error("unbalanced <details>")
+	}
+}
