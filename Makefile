@@ -1,0 +1,51 @@
+# strata — make targets. Everything a newcomer needs: `make demo`, `make test`.
+
+GO        ?= go
+BIN       := bin
+STRATA    := $(BIN)/strata
+CLUSTER   := $(BIN)/testcluster
+DEV_DIR   := .cluster/dev
+TEST_DIR  := .cluster/test
+PKGS      := ./...
+TESTFLAGS ?= -count=1 -timeout 45m
+
+.PHONY: all build test test-unit cluster-build cluster-up cluster-down demo fmt vet bench clean
+
+all: build
+
+build: ## build bin/strata
+	$(GO) build -o $(STRATA) ./cmd/strata
+
+$(CLUSTER): FORCE
+	@$(GO) build -o $(CLUSTER) ./internal/cmd/testcluster
+
+FORCE:
+
+cluster-build: $(CLUSTER) ## build and cache the local cluster's binaries (first run: several minutes)
+	$(CLUSTER) build
+
+test: $(CLUSTER) ## the whole suite, against one shared local cluster started for the run
+	$(CLUSTER) run --dir $(TEST_DIR) -- $(GO) test $(TESTFLAGS) $(PKGS)
+
+cluster-up: $(CLUSTER) ## start a local cluster that keeps running; prints its KUBECONFIG
+	$(CLUSTER) up --dir $(DEV_DIR)
+
+cluster-down: $(CLUSTER) ## stop the cluster of cluster-up
+	$(CLUSTER) down --dir $(DEV_DIR)
+
+demo: build $(CLUSTER) ## build strata and the cluster, then show them
+	$(STRATA) version
+	$(CLUSTER) up --dir $(DEV_DIR)
+	$(CLUSTER) status --dir $(DEV_DIR)
+
+fmt: ## format the code
+	gofmt -w $$(git ls-files '*.go')
+
+vet: ## go vet
+	$(GO) vet ./...
+
+bench: $(CLUSTER) ## benchmarks (with their peers side by side) against a local cluster
+	$(CLUSTER) run --dir .cluster/bench -- $(GO) test -run '^$$' -bench . -benchtime 1x $(PKGS)
+
+clean:
+	rm -rf $(BIN)
