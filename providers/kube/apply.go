@@ -1,0 +1,337 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+)
+
+// ErrStale is wrapped by Apply errors when ApplyOptions.IfUnchanged is set
+// and an object changed in the cluster since the diff.
+var ErrStale = errors.New("object changed in the cluster since the plan")
+
+// ErrNotOwned is wrapped by Apply errors for changes of objects that the
+// block does not own when adoption was not asked for.
+var ErrNotOwned = errors.New("object exists and is not owned by this block; adopt it to manage it")
+
+// Apply carries out a change set computed by Diff: creates, updates and
+// replaces in stages (cluster definitions first, then, once the CRDs are
+// Established, everything else; in parallel within a stage), then deletes in
+// reverse order with ownership re-checked, then, if opts.Wait, waits for
+// readiness. It returns what was done, also when it fails part-way: the
+// result then lists every object written before the failure. Events are sent
+// on events (nil discards them); the caller must keep reading until Apply
+// returns.
+func (m *Manager) Apply(ctx context.Context, cs *ChangeSet, opts ApplyOptions, events chan<- Event) (*ApplyResult, error) {
+	if err := checkOwner(opts.Stack, opts.Block); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	var writes [2][]Change
+	var deletes []ObjectRef
+	var errs []error
+	for _, c := range cs.Changes {
+		switch c.Action {
+		case ActionNoop:
+			continue
+		case ActionDelete:
+			deletes = append(deletes, c.Ref)
+			continue
+		}
+		if c.Desired == nil {
+			errs = append(errs, fmt.Errorf("%s: change has no desired object", c.Ref))
+			continue
+		}
+		if c.Unowned && !opts.Adopt {
+			errs = append(errs, &ObjectError{Ref: c.Ref, Op: "apply", Err: ErrNotOwned})
+			continue
+		}
+		writes[stageOf(c.Ref)] = append(writes[stageOf(c.Ref)], c)
+	}
+	if len(errs) > 0 {
+		return &ApplyResult{}, errors.Join(errs...)
+	}
+
+	res := &ApplyResult{}
+	var applied []ObjectRef
+	for stage, batch := range writes {
+		done, err := m.applyBatch(ctx, batch, opts, events, start)
+		for _, a := range done {
+			res.Objects = append(res.Objects, a)
+			applied = append(applied, a.Ref)
+		}
+		if err != nil {
+			return res, err
+		}
+		if stage == stageDefinitions && len(batch) > 0 {
+			var crds []ObjectRef
+			for _, a := range done {
+				if isCRDRef(a.Ref) {
+					crds = append(crds, a.Ref)
+				}
+			}
+			if err := m.waitEstablished(ctx, crds, opts.timeout()); err != nil {
+				return res, err
+			}
+			if len(crds) > 0 {
+				m.ResetMapping()
+			}
+			emit(ctx, events, Event{Type: EventStage, Message: "cluster definitions applied", Elapsed: time.Since(start)})
+		}
+	}
+
+	if len(deletes) > 0 {
+		pruned, err := m.Prune(ctx, deletes, PruneOptions{Stack: opts.Stack, Block: opts.Block}, events)
+		res.Objects = append(res.Objects, pruned...)
+		if err != nil {
+			return res, err
+		}
+	}
+
+	if opts.Wait {
+		refs := append(applied, opts.HealthChecks...)
+		if err := m.Wait(ctx, refs, WaitOptions{Timeout: opts.timeout()}, events); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func (o ApplyOptions) timeout() time.Duration {
+	if o.Timeout <= 0 {
+		return 5 * time.Minute
+	}
+	return o.Timeout
+}
+
+// applyBatch writes the changes of one stage in parallel.
+func (m *Manager) applyBatch(ctx context.Context, batch []Change, opts ApplyOptions, events chan<- Event, start time.Time) ([]Applied, error) {
+	out := make([]Applied, len(batch))
+	ok := make([]bool, len(batch))
+	err := forEach(ctx, len(batch), m.opts.Concurrency, func(ctx context.Context, i int) error {
+		c := batch[i]
+		a, err := m.applyOne(ctx, c, opts)
+		if err != nil {
+			err = &ObjectError{Ref: c.Ref, Op: string(c.Action), Err: err}
+			emit(ctx, events, Event{Type: EventFailed, Ref: c.Ref, Action: c.Action, Err: err, Elapsed: time.Since(start)})
+			return err
+		}
+		out[i], ok[i] = a, true
+		emit(ctx, events, Event{Type: EventApplied, Ref: a.Ref, Action: c.Action, Elapsed: time.Since(start)})
+		return nil
+	})
+	done := out[:0]
+	for i := range out {
+		if ok[i] {
+			done = append(done, out[i])
+		}
+	}
+	return done, err
+}
+
+func (m *Manager) applyOne(ctx context.Context, c Change, opts ApplyOptions) (Applied, error) {
+	obj := c.Desired.DeepCopy()
+	SetOwner([]*unstructured.Unstructured{obj}, opts.Stack, opts.Block)
+	ri, _, err := m.resource(ctx, RefOf(obj))
+	if err != nil {
+		return Applied{}, err
+	}
+	switch c.Action {
+	case ActionCreate:
+		if opts.IfUnchanged {
+			if _, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{}); err == nil {
+				return Applied{}, fmt.Errorf("%w: it was created meanwhile", ErrStale)
+			} else if !apierrors.IsNotFound(err) {
+				return Applied{}, err
+			}
+		}
+	case ActionUpdate:
+		if opts.IfUnchanged {
+			// Server-side apply honours a resourceVersion as a precondition.
+			obj.SetResourceVersion(c.LiveResourceVersion)
+		}
+	case ActionReplace:
+		if err := m.deleteAndWait(ctx, ri, obj.GetName(), c.LiveUID, opts.timeout()); err != nil {
+			return Applied{}, err
+		}
+	default:
+		return Applied{}, fmt.Errorf("unexpected action %q", c.Action)
+	}
+	got, err := ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	if err != nil {
+		if opts.IfUnchanged && apierrors.IsConflict(err) {
+			return Applied{}, fmt.Errorf("%w: %v", ErrStale, err)
+		}
+		return Applied{}, err
+	}
+	obj.SetResourceVersion("")
+	return Applied{
+		Ref:             RefOf(got),
+		Action:          c.Action,
+		UID:             string(got.GetUID()),
+		ResourceVersion: got.GetResourceVersion(),
+		Digest:          Digest(obj),
+	}, nil
+}
+
+// deleteAndWait deletes the object with the given UID (foreground, so that
+// dependants such as a Job's pods go first) and waits until it is gone.
+func (m *Manager) deleteAndWait(ctx context.Context, ri dynamic.ResourceInterface, name, uid string, timeout time.Duration) error {
+	policy := metav1.DeletePropagationForeground
+	del := metav1.DeleteOptions{PropagationPolicy: &policy}
+	if uid != "" {
+		u := types.UID(uid)
+		del.Preconditions = &metav1.Preconditions{UID: &u}
+	}
+	if err := ri.Delete(ctx, name, del); err != nil && !apierrors.IsNotFound(err) {
+		if apierrors.IsConflict(err) {
+			return fmt.Errorf("%w: it was re-created meanwhile", ErrStale)
+		}
+		return fmt.Errorf("delete for replace: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		_, err := ri.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("wait for deletion: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("replace: the old object was not deleted within %s", timeout)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// waitEstablished waits until the CRDs have the condition Established.
+func (m *Manager) waitEstablished(ctx context.Context, crds []ObjectRef, timeout time.Duration) error {
+	if len(crds) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return forEach(ctx, len(crds), m.opts.Concurrency, func(ctx context.Context, i int) error {
+		ri, _, err := m.resource(ctx, crds[i])
+		if err != nil {
+			return &ObjectError{Ref: crds[i], Op: "wait", Err: err}
+		}
+		for {
+			u, err := ri.Get(ctx, crds[i].Name, metav1.GetOptions{})
+			if err == nil && crdEstablished(u) {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return &ObjectError{Ref: crds[i], Op: "wait", Err: errors.New("CRD not Established in time")}
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	})
+}
+
+func crdEstablished(u *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		cm, ok := c.(map[string]any)
+		if ok && cm["type"] == "Established" && cm["status"] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+// Prune deletes the objects that still carry the ownership labels of
+// opts.Stack and opts.Block and are not annotated strata.dev/prune: disabled,
+// in reverse apply order (custom resources before CRDs, namespaces last),
+// in parallel within a group. Objects already gone, not owned or kept are
+// reported as skipped. The deletes are background deletes preconditioned on
+// the UID that was checked.
+func (m *Manager) Prune(ctx context.Context, refs []ObjectRef, opts PruneOptions, events chan<- Event) ([]Applied, error) {
+	if err := checkOwner(opts.Stack, opts.Block); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	var groups [4][]ObjectRef
+	for _, r := range refs {
+		groups[deleteGroup(r)] = append(groups[deleteGroup(r)], r)
+	}
+	var out []Applied
+	for _, g := range groups {
+		res := make([]Applied, len(g))
+		err := forEach(ctx, len(g), m.opts.Concurrency, func(ctx context.Context, i int) error {
+			a, err := m.pruneOne(ctx, g[i], opts)
+			res[i] = a
+			switch {
+			case err != nil:
+				emit(ctx, events, Event{Type: EventFailed, Ref: g[i], Action: ActionDelete, Err: err, Elapsed: time.Since(start)})
+			case a.Skipped != "":
+				emit(ctx, events, Event{Type: EventSkipped, Ref: g[i], Action: ActionDelete, Message: a.Skipped, Elapsed: time.Since(start)})
+			default:
+				emit(ctx, events, Event{Type: EventDeleted, Ref: g[i], Action: ActionDelete, Elapsed: time.Since(start)})
+			}
+			return err
+		})
+		for _, a := range res {
+			if a.Ref.Kind != "" {
+				out = append(out, a)
+			}
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func (m *Manager) pruneOne(ctx context.Context, r ObjectRef, opts PruneOptions) (Applied, error) {
+	a := Applied{Ref: r, Action: ActionDelete}
+	ri, _, err := m.resource(ctx, r)
+	if err != nil {
+		if meta.IsNoMatchError(err) {
+			a.Skipped = "already gone (its kind is not served)"
+			return a, nil
+		}
+		return Applied{}, &ObjectError{Ref: r, Op: "delete", Err: err}
+	}
+	live, err := ri.Get(ctx, r.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		a.Skipped = "already gone"
+		return a, nil
+	case err != nil:
+		return Applied{}, &ObjectError{Ref: r, Op: "delete", Err: err}
+	}
+	if owned, owner := ownedBy(live, opts.Stack, opts.Block); !owned {
+		a.Skipped = "not owned by this block"
+		if owner != "" {
+			a.Skipped = "owned by " + owner
+		}
+		return a, nil
+	}
+	if live.GetAnnotations()[AnnotationPrune] == PruneDisabled {
+		a.Skipped = "pruning disabled by " + AnnotationPrune
+		return a, nil
+	}
+	policy := metav1.DeletePropagationBackground
+	uid := live.GetUID()
+	err = ri.Delete(ctx, r.Name, metav1.DeleteOptions{
+		PropagationPolicy: &policy,
+		Preconditions:     &metav1.Preconditions{UID: &uid},
+	})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return Applied{}, &ObjectError{Ref: r, Op: "delete", Err: err}
+	}
+	return a, nil
+}

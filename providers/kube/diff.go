@@ -1,0 +1,466 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/dynamic"
+)
+
+// target is one desired object prepared for the cluster.
+type target struct {
+	ref     ObjectRef
+	obj     *unstructured.Unstructured // ownership labels set
+	mapping *meta.RESTMapping          // nil when the kind is not served yet
+	ri      dynamic.ResourceInterface
+}
+
+// key identifies an object independently of its API version.
+type key struct {
+	gk        schema.GroupKind
+	namespace string
+	name      string
+}
+
+func keyOf(r ObjectRef) key { return key{r.GroupKind(), r.Namespace, r.Name} }
+
+func checkOwner(stack, block string) error {
+	if stack == "" || block == "" {
+		return errors.New("stack and block are required")
+	}
+	for _, v := range []string{stack, block} {
+		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+			return fmt.Errorf("%q cannot be a label value: %s", v, strings.Join(errs, "; "))
+		}
+	}
+	return nil
+}
+
+// SetOwner sets the ownership labels of stack and block on the objects.
+func SetOwner(objs []*unstructured.Unstructured, stack, block string) {
+	for _, o := range objs {
+		l := o.GetLabels()
+		if l == nil {
+			l = make(map[string]string, 2)
+		}
+		l[LabelStack] = stack
+		l[LabelBlock] = block
+		o.SetLabels(l)
+	}
+}
+
+// ownedBy reports whether live carries the ownership labels of stack and
+// block, and returns its strata owner "stack/block" ("" if none).
+func ownedBy(live *unstructured.Unstructured, stack, block string) (bool, string) {
+	l := live.GetLabels()
+	s, b := l[LabelStack], l[LabelBlock]
+	owner := ""
+	if s != "" || b != "" {
+		owner = s + "/" + b
+	}
+	return s == stack && b == block, owner
+}
+
+// prepare copies the objects, sets the ownership labels and resolves their
+// resources. Namespaced objects without a namespace go to "default";
+// cluster-scoped objects lose a namespace they should not have.
+func (m *Manager) prepare(ctx context.Context, objs []*unstructured.Unstructured, stack, block string) ([]*target, error) {
+	ts := make([]*target, 0, len(objs))
+	seen := make(map[key]bool, len(objs))
+	var errs []error
+	for _, o := range objs {
+		obj := o.DeepCopy()
+		SetOwner([]*unstructured.Unstructured{obj}, stack, block)
+		t := &target{obj: obj}
+		mp, err := m.Mapping(ctx, obj.GroupVersionKind())
+		switch {
+		case err == nil:
+			t.mapping = mp
+			if mp.Scope.Name() == meta.RESTScopeNameNamespace {
+				if obj.GetNamespace() == "" {
+					obj.SetNamespace(metav1.NamespaceDefault)
+				}
+				t.ri = m.dyn.Resource(mp.Resource).Namespace(obj.GetNamespace())
+			} else {
+				obj.SetNamespace("")
+				t.ri = m.dyn.Resource(mp.Resource)
+			}
+		case meta.IsNoMatchError(err):
+			// Resolved later: the CRD may be part of the same set.
+		default:
+			errs = append(errs, &ObjectError{Ref: RefOf(obj), Op: "discovery", Err: err})
+			continue
+		}
+		t.ref = RefOf(obj)
+		if seen[keyOf(t.ref)] {
+			errs = append(errs, fmt.Errorf("%s: rendered twice", t.ref))
+			continue
+		}
+		seen[keyOf(t.ref)] = true
+		ts = append(ts, t)
+	}
+	return ts, errors.Join(errs...)
+}
+
+// Diff computes the changes that applying objs would make, for the block
+// named in opts. It sends one server-side apply dry run per object (in
+// parallel) and changes nothing. The error lists every object that failed,
+// each with its reference and the server's message.
+func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, opts DiffOptions) (*ChangeSet, error) {
+	if err := checkOwner(opts.Stack, opts.Block); err != nil {
+		return nil, err
+	}
+	ts, err := m.prepare(ctx, objs, opts.Stack, opts.Block)
+	if err != nil {
+		return nil, err
+	}
+
+	// Kinds and namespaces the set itself creates or keeps.
+	crds := make(map[schema.GroupKind]string)
+	namespaces := make(map[string]bool)
+	for _, t := range ts {
+		switch {
+		case isCRDRef(t.ref):
+			g, _, _ := unstructured.NestedString(t.obj.Object, "spec", "group")
+			k, _, _ := unstructured.NestedString(t.obj.Object, "spec", "names", "kind")
+			crds[schema.GroupKind{Group: g, Kind: k}] = t.ref.Name
+		case isNamespaceRef(t.ref):
+			namespaces[t.ref.Name] = true
+		}
+	}
+
+	live := m.prefetch(ctx, ts, opts.Stack, opts.Block)
+
+	changes := make([]Change, len(ts))
+	err = forEach(ctx, len(ts), m.opts.Concurrency, func(ctx context.Context, i int) error {
+		c, err := m.diffOne(ctx, ts[i], live, crds, namespaces, opts)
+		changes[i] = c
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	if opts.Prune {
+		rendered := make(map[key]bool, len(ts))
+		for _, t := range ts {
+			rendered[keyOf(t.ref)] = true
+		}
+		var gone []ObjectRef
+		for _, r := range opts.Previous {
+			if !rendered[keyOf(r)] {
+				gone = append(gone, r)
+			}
+		}
+		prunes := make([]Change, len(gone))
+		err := forEach(ctx, len(gone), m.opts.Concurrency, func(ctx context.Context, i int) error {
+			c, err := m.diffPrune(ctx, gone[i], opts.Stack, opts.Block)
+			prunes[i] = c
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range prunes {
+			if c.Ref.Kind != "" {
+				changes = append(changes, c)
+			}
+		}
+	}
+	sortChanges(changes)
+	return &ChangeSet{Changes: changes}, nil
+}
+
+// prefetch lists the live objects of the block, one request per resource and
+// namespace with at least two rendered objects. Objects it misses (not owned
+// yet, or the list was refused) are read one by one later.
+func (m *Manager) prefetch(ctx context.Context, ts []*target, stack, block string) *liveCache {
+	type group struct {
+		gvr schema.GroupVersionResource
+		ns  string
+	}
+	count := make(map[group]int)
+	for _, t := range ts {
+		if t.mapping != nil {
+			count[group{t.mapping.Resource, t.ref.Namespace}]++
+		}
+	}
+	var groups []group
+	for g, n := range count {
+		if n >= 2 {
+			groups = append(groups, g)
+		}
+	}
+	lc := &liveCache{objs: make(map[key]*unstructured.Unstructured)}
+	selector := LabelStack + "=" + stack + "," + LabelBlock + "=" + block
+	_ = forEach(ctx, len(groups), m.opts.Concurrency, func(ctx context.Context, i int) error {
+		g := groups[i]
+		var ri dynamic.ResourceInterface = m.dyn.Resource(g.gvr)
+		if g.ns != "" {
+			ri = m.dyn.Resource(g.gvr).Namespace(g.ns)
+		}
+		list, err := ri.List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return nil // fall back to single gets
+		}
+		for i := range list.Items {
+			lc.put(&list.Items[i])
+		}
+		return nil
+	})
+	return lc
+}
+
+type liveCache struct {
+	mu   sync.Mutex
+	objs map[key]*unstructured.Unstructured
+}
+
+func (c *liveCache) put(u *unstructured.Unstructured) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.objs[keyOf(RefOf(u))] = u
+}
+
+func (c *liveCache) get(k key) *unstructured.Unstructured {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.objs[k]
+}
+
+func dryRunOptions() metav1.ApplyOptions {
+	return metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}}
+}
+
+func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds map[schema.GroupKind]string,
+	namespaces map[string]bool, opts DiffOptions) (Change, error) {
+	c := Change{Ref: t.ref, Desired: t.obj}
+	if t.mapping == nil {
+		crd, ok := crds[t.ref.GroupKind()]
+		if !ok {
+			return c, &ObjectError{Ref: t.ref, Op: "diff", Err: fmt.Errorf(
+				"the cluster serves no kind %s in API group %q and no CRD of this set defines it", t.ref.Kind, t.ref.Group)}
+		}
+		c.Action, c.AfterCRD, c.Reason = ActionCreate, crd, "after CRD "+crd
+		c.After = mask(normalize(t.obj))
+		return c, nil
+	}
+
+	res, err := t.ri.Apply(ctx, t.ref.Name, t.obj, dryRunOptions())
+	if err != nil {
+		switch {
+		case isNamespaceNotFound(err) && namespaces[t.ref.Namespace]:
+			c.Action, c.AfterNamespace, c.Reason = ActionCreate, t.ref.Namespace, "after Namespace "+t.ref.Namespace
+			c.After = mask(normalize(t.obj))
+			return c, nil
+		case isImmutable(err):
+			return m.diffReplace(ctx, t, err, opts)
+		}
+		return c, &ObjectError{Ref: t.ref, Op: "diff", Err: err}
+	}
+	if res.GetResourceVersion() == "" {
+		c.Action = ActionCreate
+		c.After = mask(normalize(res))
+		return c, nil
+	}
+
+	live := lc.get(keyOf(t.ref))
+	if live == nil || live.GetResourceVersion() != res.GetResourceVersion() {
+		live, err = t.ri.Get(ctx, t.ref.Name, metav1.GetOptions{})
+		if err != nil {
+			return c, &ObjectError{Ref: t.ref, Op: "get", Err: err}
+		}
+	}
+	m.fillLive(&c, live, opts.Stack, opts.Block)
+	before, after := normalize(live), normalize(res)
+	c.Fields = diffFields(before.Object, after.Object)
+	if isSecret(res) {
+		maskFields(c.Fields)
+	}
+	c.Before, c.After = mask(before), mask(after)
+	c.Action = ActionUpdate
+	if len(c.Fields) == 0 {
+		c.Action = ActionNoop
+	}
+	return c, nil
+}
+
+// fillLive records the live object's identity and ownership in c.
+func (m *Manager) fillLive(c *Change, live *unstructured.Unstructured, stack, block string) {
+	c.LiveUID = string(live.GetUID())
+	c.LiveResourceVersion = live.GetResourceVersion()
+	owned, owner := ownedBy(live, stack, block)
+	if !owned {
+		c.Unowned, c.Owner = true, owner
+		if owner != "" {
+			c.Reason = "owned by " + owner
+		} else {
+			c.Reason = "exists and is not managed by strata"
+		}
+	}
+}
+
+// diffReplace describes the replace of an object whose dry run was refused
+// because an immutable field changes. The field diff is limited to the
+// fields the manifest sets, as the server's answer is missing.
+func (m *Manager) diffReplace(ctx context.Context, t *target, cause error, opts DiffOptions) (Change, error) {
+	c := Change{Ref: t.ref, Desired: t.obj, Action: ActionReplace}
+	live, err := t.ri.Get(ctx, t.ref.Name, metav1.GetOptions{})
+	if err != nil {
+		return c, &ObjectError{Ref: t.ref, Op: "get", Err: err}
+	}
+	m.fillLive(&c, live, opts.Stack, opts.Block)
+	reason := immutableMessage(cause)
+	if c.Reason != "" {
+		reason = c.Reason + "; " + reason
+	}
+	c.Reason = reason
+	before := normalize(live)
+	desired := normalize(t.obj)
+	c.Fields = diffFields(project(before.Object, desired.Object).(map[string]any), desired.Object)
+	if isSecret(t.obj) {
+		maskFields(c.Fields)
+	}
+	c.Before, c.After = mask(before), mask(desired)
+	return c, nil
+}
+
+// diffPrune describes the fate of an object that is no longer rendered. The
+// returned change has an empty Ref when there is nothing to say (the object
+// is gone, or its kind is).
+func (m *Manager) diffPrune(ctx context.Context, r ObjectRef, stack, block string) (Change, error) {
+	ri, _, err := m.resource(ctx, r)
+	if err != nil {
+		if meta.IsNoMatchError(err) {
+			return Change{}, nil
+		}
+		return Change{}, &ObjectError{Ref: r, Op: "discovery", Err: err}
+	}
+	live, err := ri.Get(ctx, r.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return Change{}, nil
+	}
+	if err != nil {
+		return Change{}, &ObjectError{Ref: r, Op: "get", Err: err}
+	}
+	c := Change{Ref: RefOf(live), LiveUID: string(live.GetUID()), LiveResourceVersion: live.GetResourceVersion()}
+	c.Before = mask(normalize(live))
+	owned, owner := ownedBy(live, stack, block)
+	switch {
+	case !owned:
+		c.Action, c.Unowned, c.Owner = ActionNoop, true, owner
+		c.Reason = "not rendered any more, but kept: not owned by this block"
+	case live.GetAnnotations()[AnnotationPrune] == PruneDisabled:
+		c.Action = ActionNoop
+		c.Reason = "not rendered any more, but kept: " + AnnotationPrune + ": " + PruneDisabled
+	default:
+		c.Action = ActionDelete
+	}
+	return c, nil
+}
+
+// project returns the parts of live that desired sets: maps are limited to
+// desired's keys, lists of named maps matched by name, other lists by index.
+func project(live, desired any) any {
+	switch d := desired.(type) {
+	case map[string]any:
+		l, ok := live.(map[string]any)
+		if !ok {
+			return live
+		}
+		out := make(map[string]any, len(d))
+		for k, dv := range d {
+			if lv, ok := l[k]; ok {
+				out[k] = project(lv, dv)
+			}
+		}
+		return out
+	case []any:
+		l, ok := live.([]any)
+		if !ok {
+			return live
+		}
+		ln, _, lok := names(l)
+		_, dn, dok := names(d)
+		out := make([]any, 0, len(l))
+		if lok && dok {
+			for i, name := range dn {
+				if j, ok := ln[name]; ok {
+					out = append(out, project(l[j], d[i]))
+				}
+			}
+			return out
+		}
+		for i := range l {
+			if i < len(d) {
+				out = append(out, project(l[i], d[i]))
+			} else {
+				out = append(out, l[i])
+			}
+		}
+		return out
+	}
+	return live
+}
+
+func isNamespaceNotFound(err error) bool {
+	var se apierrors.APIStatus
+	if !apierrors.IsNotFound(err) || !errors.As(err, &se) {
+		return false
+	}
+	d := se.Status().Details
+	return d != nil && d.Kind == "namespaces"
+}
+
+// isImmutable reports whether the server refused a write because it changes
+// an immutable field.
+func isImmutable(err error) bool {
+	if !apierrors.IsInvalid(err) {
+		return false
+	}
+	msg := err.Error()
+	for _, s := range []string{"immutable", "may not change once set", "cannot be changed", "cannot change"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// immutableMessage extracts the server's reason from an Invalid error: the
+// causes when it has them, otherwise the message.
+func immutableMessage(err error) string {
+	var se apierrors.APIStatus
+	if errors.As(err, &se) {
+		if d := se.Status().Details; d != nil && len(d.Causes) > 0 {
+			parts := make([]string, 0, len(d.Causes))
+			for _, c := range d.Causes {
+				if c.Field != "" {
+					parts = append(parts, c.Field+": "+trimValue(c.Message))
+				} else {
+					parts = append(parts, trimValue(c.Message))
+				}
+			}
+			return "immutable field changes: " + strings.Join(parts, "; ")
+		}
+	}
+	return "immutable field changes: " + err.Error()
+}
+
+// trimValue drops the "Invalid value: <dump>: " prefix of a cause: the dump
+// can be a whole pod template.
+func trimValue(msg string) string {
+	if i := strings.LastIndex(msg, ": "); strings.HasPrefix(msg, "Invalid value:") && i > 0 {
+		return msg[i+2:]
+	}
+	return msg
+}

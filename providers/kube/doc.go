@@ -1,0 +1,42 @@
+// Package kube talks to a Kubernetes cluster on behalf of one strata block:
+// discovery and REST mapping, a server-side diff, a staged server-side apply,
+// ownership-checked pruning and a kstatus based wait.
+//
+// All requests use server-side apply with the field manager "strata"
+// (FieldManager). Every object strata applies carries the ownership labels
+// LabelStack and LabelBlock; strata never changes or deletes an object that
+// does not carry the labels of the block at hand unless adoption is asked for.
+//
+// The flow for one block is:
+//
+//	m, _ := kube.NewManager(restConfig, kube.Options{})
+//	m, _ = m.Impersonate("team-a/deployer")          // optional: service_account
+//	cs, _ := m.Diff(ctx, objs, kube.DiffOptions{Stack: "prod", Block: "kustomization.app", Previous: refsFromState})
+//	res, _ := m.Apply(ctx, cs, kube.ApplyOptions{Stack: "prod", Block: "kustomization.app", Wait: true}, events)
+//
+// Diff sends a server-side apply dry run for every object (in parallel) and
+// compares the answer with the live object, so defaulting, admission and
+// conversion are included and a diff right after an apply is empty. The live
+// objects owned by the block are fetched with one list request per resource
+// and namespace; the rest with single gets. Changes are plain data (Change):
+// an action, a reason, the masked before and after objects, a field-level
+// diff and the live resourceVersion the change was computed against. A change
+// to an immutable field is a replace; an object of a kind whose CRD (or of a
+// namespace that) the same change set creates is a create "after CRD …".
+// Secret values are masked (Masked) in everything a ChangeSet exposes except
+// the Desired objects, which are what Apply sends and must not be printed.
+//
+// Apply works in stages: CustomResourceDefinitions, Namespaces, ClusterRoles
+// and *Class kinds first, then waits until the CRDs are Established, then all
+// other objects; objects of one stage are applied in parallel. Deletes in the
+// change set (prunes) run last, in reverse order: custom resources before
+// their definitions, namespaces last. Progress is reported as typed Events on
+// a channel the caller reads; a nil channel discards them.
+//
+// This package uses client-go directly rather than github.com/fluxcd/pkg/ssa:
+// ssa's ResourceManager diffs one object at a time with a get and a dry run
+// each, reports no field-level diff nor immutable-field replaces, masks only
+// Secret data, and its wait reports no progress. The readiness rules are the
+// ones of kstatus (sigs.k8s.io/cli-utils/pkg/kstatus), and the stage order and
+// normalisation follow ssa's.
+package kube

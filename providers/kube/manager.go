@@ -1,0 +1,146 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+)
+
+// Options configures a Manager. Zero values take the defaults.
+type Options struct {
+	// Concurrency is how many requests run in parallel (default 32).
+	Concurrency int
+	// QPS and Burst override the client-side rate limit of the rest.Config
+	// when it has none (defaults 1000 and 2000: the API server's own
+	// priority and fairness is the limit that matters).
+	QPS   float32
+	Burst int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Concurrency <= 0 {
+		o.Concurrency = 32
+	}
+	if o.QPS <= 0 {
+		o.QPS = 1000
+	}
+	if o.Burst <= 0 {
+		o.Burst = 2000
+	}
+	return o
+}
+
+// Manager diffs, applies, prunes and waits for objects of one cluster. It is
+// safe for concurrent use.
+type Manager struct {
+	cfg    *rest.Config
+	opts   Options
+	dyn    dynamic.Interface
+	mapper *mapper
+	// serviceAccount is "ns/name" when the manager impersonates.
+	serviceAccount string
+}
+
+// NewManager returns a Manager for the cluster of cfg (which it copies).
+func NewManager(cfg *rest.Config, opts Options) (*Manager, error) {
+	opts = opts.withDefaults()
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		cfg.QPS = opts.QPS
+	}
+	if cfg.Burst == 0 {
+		cfg.Burst = opts.Burst
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("discovery client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dynamic client: %w", err)
+	}
+	return &Manager{cfg: cfg, opts: opts, dyn: dyn, mapper: newMapper(dc)}, nil
+}
+
+// Impersonate returns a Manager whose every request impersonates the service
+// account "namespace/name", so that RBAC limits what it can touch. It shares
+// the discovery cache of m. An empty serviceAccount returns m.
+func (m *Manager) Impersonate(serviceAccount string) (*Manager, error) {
+	if serviceAccount == "" {
+		return m, nil
+	}
+	ns, name, ok := strings.Cut(serviceAccount, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return nil, fmt.Errorf("service account %q: want namespace/name", serviceAccount)
+	}
+	cfg := rest.CopyConfig(m.cfg)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":" + name}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dynamic client: %w", err)
+	}
+	return &Manager{cfg: cfg, opts: m.opts, dyn: dyn, mapper: m.mapper, serviceAccount: serviceAccount}, nil
+}
+
+// ServiceAccount returns the impersonated service account ("ns/name"), or "".
+func (m *Manager) ServiceAccount() string { return m.serviceAccount }
+
+// Dynamic returns the dynamic client the manager uses (impersonating if m
+// does).
+func (m *Manager) Dynamic() dynamic.Interface { return m.dyn }
+
+// Mapping returns the REST mapping of a group and kind (version optional).
+// A kind unknown to the cached discovery triggers a refresh unless the cache
+// was just refreshed.
+func (m *Manager) Mapping(ctx context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	return m.mapper.mapping(gvk)
+}
+
+// ResetMapping forgets the cached discovery, e.g. after CRDs were created.
+func (m *Manager) ResetMapping() { m.mapper.reset() }
+
+// mapper is a discovery-backed RESTMapper.
+type mapper struct {
+	rm *restmapper.DeferredDiscoveryRESTMapper // safe for concurrent use
+}
+
+func newMapper(dc discovery.DiscoveryInterface) *mapper {
+	return &mapper{rm: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}
+}
+
+func (p *mapper) reset() { p.rm.Reset() }
+
+func (p *mapper) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	var versions []string
+	if gvk.Version != "" {
+		versions = []string{gvk.Version}
+	}
+	// The deferred mapper refreshes discovery once by itself when it meets
+	// an unknown kind and its cache is not fresh.
+	mp, err := p.rm.RESTMapping(gvk.GroupKind(), versions...)
+	if err != nil {
+		return nil, err
+	}
+	return mp, nil
+}
+
+// resource returns the dynamic client for the object's resource and
+// namespace, and whether it is namespaced.
+func (m *Manager) resource(ctx context.Context, ref ObjectRef) (dynamic.ResourceInterface, bool, error) {
+	mp, err := m.Mapping(ctx, ref.GroupVersionKind())
+	if err != nil {
+		return nil, false, err
+	}
+	if mp.Scope.Name() == meta.RESTScopeNameNamespace {
+		return m.dyn.Resource(mp.Resource).Namespace(ref.Namespace), true, nil
+	}
+	return m.dyn.Resource(mp.Resource), false, nil
+}

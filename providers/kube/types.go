@@ -1,0 +1,329 @@
+package kube
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Well-known names strata puts on, or reads from, the objects it manages.
+const (
+	// FieldManager is the server-side apply field manager of every write.
+	FieldManager = "strata"
+	// LabelStack names the stack that owns an object.
+	LabelStack = "strata.dev/stack"
+	// LabelBlock names the block (e.g. kustomization.app) that owns an object.
+	// Label values cannot hold "/" nor more than 63 characters, so the value
+	// is the block address with the kind prefix kept: "kustomization.app".
+	LabelBlock = "strata.dev/block"
+	// AnnotationPrune set to "disabled" keeps an object when it is no longer
+	// rendered.
+	AnnotationPrune = "strata.dev/prune"
+	// PruneDisabled is the value of AnnotationPrune that keeps an object.
+	PruneDisabled = "disabled"
+	// Masked replaces every Secret value in a ChangeSet.
+	Masked = "(sensitive value)"
+)
+
+// ObjectRef identifies one Kubernetes object. Namespace is empty for
+// cluster-scoped objects. It is comparable and can be used as a map key.
+type ObjectRef struct {
+	Group     string `json:"group,omitempty"`
+	Version   string `json:"version"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+// RefOf returns the reference of an object.
+func RefOf(u *unstructured.Unstructured) ObjectRef {
+	gvk := u.GroupVersionKind()
+	return ObjectRef{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
+}
+
+// GroupVersionKind returns the reference's GVK.
+func (r ObjectRef) GroupVersionKind() schema.GroupVersionKind {
+	return schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind}
+}
+
+// GroupKind returns the reference's group and kind.
+func (r ObjectRef) GroupKind() schema.GroupKind {
+	return schema.GroupKind{Group: r.Group, Kind: r.Kind}
+}
+
+// String returns the object part of an address: "Deployment.apps/ns/name",
+// "Namespace/name" (no group for the core group, no namespace for
+// cluster-scoped objects).
+func (r ObjectRef) String() string {
+	var b strings.Builder
+	b.WriteString(r.Kind)
+	if r.Group != "" {
+		b.WriteByte('.')
+		b.WriteString(r.Group)
+	}
+	if r.Namespace != "" {
+		b.WriteByte('/')
+		b.WriteString(r.Namespace)
+	}
+	b.WriteByte('/')
+	b.WriteString(r.Name)
+	return b.String()
+}
+
+// Address returns the full address of the object inside a block, e.g.
+// "kustomization.app/Deployment.apps/web/api".
+func (r ObjectRef) Address(block string) string { return block + "/" + r.String() }
+
+// ParseRef parses the object part of an address (see ObjectRef.String). The
+// version is not part of an address and is left empty.
+func ParseRef(s string) (ObjectRef, error) {
+	parts := strings.Split(s, "/")
+	var r ObjectRef
+	switch len(parts) {
+	case 2:
+		r.Name = parts[1]
+	case 3:
+		r.Namespace, r.Name = parts[1], parts[2]
+	default:
+		return ObjectRef{}, fmt.Errorf("object address %q: want Kind[.group][/namespace]/name", s)
+	}
+	r.Kind, r.Group, _ = strings.Cut(parts[0], ".")
+	if r.Kind == "" || r.Name == "" {
+		return ObjectRef{}, fmt.Errorf("object address %q: want Kind[.group][/namespace]/name", s)
+	}
+	return r, nil
+}
+
+// Action is what a change does to one object.
+type Action string
+
+// The actions of a Change.
+const (
+	ActionNoop    Action = "noop"
+	ActionCreate  Action = "create"
+	ActionUpdate  Action = "update"
+	ActionReplace Action = "replace" // delete and create: an immutable field changes
+	ActionDelete  Action = "delete"  // prune
+)
+
+// Change is the planned change of one object. It is plain data: it can be
+// marshalled to JSON (Desired is left out) and rendered without a cluster.
+type Change struct {
+	// Ref identifies the object.
+	Ref ObjectRef `json:"ref"`
+	// Action is what apply will do.
+	Action Action `json:"action"`
+	// Reason explains a non-obvious action in a sentence fragment, e.g.
+	// "after CRD widgets.example.com", "spec.clusterIPs[0]: may not change
+	// once set", "pruning disabled by annotation strata.dev/prune".
+	Reason string `json:"reason,omitempty"`
+	// AfterCRD is set for a create of a custom resource whose
+	// CustomResourceDefinition is created by the same change set (name of
+	// the CRD), or AfterNamespace for an object in a namespace created by it.
+	AfterCRD       string `json:"after_crd,omitempty"`
+	AfterNamespace string `json:"after_namespace,omitempty"`
+	// Unowned is true when the live object does not carry this block's
+	// ownership labels. Apply refuses such a change unless adoption is asked
+	// for; Owner names the current strata owner ("stack/block") if any.
+	Unowned bool   `json:"unowned,omitempty"`
+	Owner   string `json:"owner,omitempty"`
+	// Before is the live object and After the object as the server would
+	// store it, both normalised (no managedFields, resourceVersion, status…)
+	// and with Secret values masked. Before is nil for a create, After nil
+	// for a delete.
+	Before *unstructured.Unstructured `json:"before,omitempty"`
+	After  *unstructured.Unstructured `json:"after,omitempty"`
+	// Fields is the field-level diff between Before and After (updates and
+	// replaces), masked.
+	Fields []FieldDiff `json:"fields,omitempty"`
+	// LiveUID and LiveResourceVersion identify the live object the change was
+	// computed against ("" for a create).
+	LiveUID             string `json:"live_uid,omitempty"`
+	LiveResourceVersion string `json:"live_resource_version,omitempty"`
+	// Desired is the object Apply sends, ownership labels included, Secret
+	// values in clear. It is never marshalled; do not print it.
+	Desired *unstructured.Unstructured `json:"-"`
+}
+
+// FieldDiff is one changed field. Path uses dots for map keys and [i] or
+// [name=x] for list items (items of lists of named maps are matched by name).
+// Before or After is nil when the field is added or removed.
+type FieldDiff struct {
+	Path   string `json:"path"`
+	Before any    `json:"before,omitempty"`
+	After  any    `json:"after,omitempty"`
+}
+
+// ChangeSet is the planned changes of one block, in apply order: creates,
+// updates and replaces in stage order, then deletes in reverse order.
+type ChangeSet struct {
+	Changes []Change `json:"changes"`
+}
+
+// HasChanges reports whether any change is not a no-op.
+func (cs *ChangeSet) HasChanges() bool {
+	for _, c := range cs.Changes {
+		if c.Action != ActionNoop {
+			return true
+		}
+	}
+	return false
+}
+
+// Count returns how many changes have the action.
+func (cs *ChangeSet) Count(a Action) int {
+	n := 0
+	for _, c := range cs.Changes {
+		if c.Action == a {
+			n++
+		}
+	}
+	return n
+}
+
+// DiffOptions configures Manager.Diff.
+type DiffOptions struct {
+	// Stack and Block are the ownership label values (required).
+	Stack, Block string
+	// Adopt allows taking over objects that exist without this block's
+	// ownership labels; the changes are still marked Unowned.
+	Adopt bool
+	// Previous are the objects recorded in state for this block; those not
+	// rendered any more become deletes (prunes) when Prune is true.
+	Previous []ObjectRef
+	// Prune turns Previous objects no longer rendered into deletes.
+	Prune bool
+}
+
+// ApplyOptions configures Manager.Apply.
+type ApplyOptions struct {
+	// Stack and Block are the ownership label values (required).
+	Stack, Block string
+	// Adopt allows changing objects that are Unowned.
+	Adopt bool
+	// IfUnchanged makes updates fail when the live object changed since the
+	// diff (its resourceVersion moved), and creates fail if the object
+	// appeared meanwhile. Use it when applying a saved plan.
+	IfUnchanged bool
+	// Wait waits until every applied object and every HealthChecks object is
+	// Current (kstatus), up to Timeout (default 5m).
+	Wait         bool
+	Timeout      time.Duration
+	HealthChecks []ObjectRef
+}
+
+// Applied is the outcome for one object of Apply, as state records it.
+type Applied struct {
+	Ref    ObjectRef `json:"ref"`
+	Action Action    `json:"action"`
+	// UID and ResourceVersion of the object after the write ("" for a delete).
+	UID             string `json:"uid,omitempty"`
+	ResourceVersion string `json:"resource_version,omitempty"`
+	// Digest is Digest(Desired): what was applied, without its values.
+	Digest string `json:"digest,omitempty"`
+	// Skipped explains why a delete did not happen (not owned, pruning
+	// disabled, already gone).
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// ApplyResult lists what Apply did, in the order it was done.
+type ApplyResult struct {
+	Objects []Applied `json:"objects"`
+}
+
+// WaitOptions configures Manager.Wait.
+type WaitOptions struct {
+	// Timeout bounds the wait (default 5m).
+	Timeout time.Duration
+	// Interval between polls (default 1s).
+	Interval time.Duration
+	// ProgressEvery is how often an EventWaiting is sent (default 10s).
+	ProgressEvery time.Duration
+}
+
+// PruneOptions configures Manager.Prune.
+type PruneOptions struct {
+	// Stack and Block are the ownership labels an object must carry to be
+	// deleted.
+	Stack, Block string
+}
+
+// EventType is the kind of an Event.
+type EventType string
+
+// The event types.
+const (
+	EventApplied  EventType = "applied"  // an object was created, updated or replaced
+	EventDeleted  EventType = "deleted"  // an object was pruned
+	EventSkipped  EventType = "skipped"  // a delete was skipped (Message says why)
+	EventFailed   EventType = "failed"   // a write failed (Err)
+	EventStage    EventType = "stage"    // a stage finished (Message names it)
+	EventWaiting  EventType = "waiting"  // still waiting for objects (Pending)
+	EventReady    EventType = "ready"    // an object became Current
+	EventNotReady EventType = "notready" // an object became Failed
+)
+
+// Event reports progress of Apply, Prune and Wait.
+type Event struct {
+	Type    EventType
+	Ref     ObjectRef
+	Action  Action
+	Message string
+	Err     error
+	// Elapsed is the time since the operation started.
+	Elapsed time.Duration
+	// Pending lists the objects still not ready (EventWaiting), with why.
+	Pending []ObjectStatus
+}
+
+// ObjectStatus is the kstatus of one object.
+type ObjectStatus struct {
+	Ref     ObjectRef `json:"ref"`
+	Status  string    `json:"status"` // kstatus: InProgress, Current, Failed, NotFound, Unknown…
+	Message string    `json:"message,omitempty"`
+}
+
+// String renders "Deployment.apps/ns/web (InProgress: 0 of 1 ready)".
+func (s ObjectStatus) String() string {
+	if s.Message == "" {
+		return fmt.Sprintf("%s (%s)", s.Ref, s.Status)
+	}
+	return fmt.Sprintf("%s (%s: %s)", s.Ref, s.Status, s.Message)
+}
+
+// WaitError is returned by Wait when objects are Failed or the timeout passed.
+type WaitError struct {
+	// Timeout is true when the wait timed out, false when it failed fast.
+	Timeout bool
+	// NotReady are the objects that were not Current, with their status.
+	NotReady []ObjectStatus
+}
+
+func (e *WaitError) Error() string {
+	items := make([]string, len(e.NotReady))
+	for i, s := range e.NotReady {
+		items[i] = s.String()
+	}
+	what := "objects failed"
+	if e.Timeout {
+		what = "timeout waiting for"
+	}
+	return fmt.Sprintf("%s: %s", what, strings.Join(items, ", "))
+}
+
+// ObjectError is a failed request for one object, carrying its reference and
+// the server's message.
+type ObjectError struct {
+	Ref ObjectRef
+	Op  string // "diff", "apply", "delete", "get"
+	Err error
+}
+
+func (e *ObjectError) Error() string { return fmt.Sprintf("%s: %s failed: %v", e.Ref, e.Op, e.Err) }
+
+// Unwrap returns the underlying error (a *apierrors.StatusError for server
+// errors).
+func (e *ObjectError) Unwrap() error { return e.Err }
