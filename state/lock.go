@@ -88,38 +88,57 @@ func CheckPush(current, incoming *Snapshot) error {
 	return nil
 }
 
-// CheckWrite is the shared write rule of the backends, called inside
-// their transaction with the stored snapshot: it returns the lineage and
-// serial to store snap under and whether anything changes.
-func CheckWrite(stored, snap *Snapshot, force bool) (lineage string, serial uint64, changed bool, err error) {
-	lineage = stored.Lineage
-	if force && snap.Lineage != "" {
-		lineage = snap.Lineage
-	}
-	if lineage == "" {
-		lineage = snap.Lineage
-	}
-	same := SameContent(stored, snap)
+// CheckWrite is the shared write rule of the backends, called inside their
+// transaction with the stored lineage and serial and whether snap's content
+// equals the stored content. It returns the lineage and serial to store
+// snap under and whether anything is to be written.
+func CheckWrite(storedLineage string, storedSerial uint64, same bool, snap *Snapshot, force bool) (lineage string, serial uint64, changed bool, err error) {
 	if force {
-		if same && snap.Serial == stored.Serial && lineage == stored.Lineage {
-			return stored.Lineage, stored.Serial, false, nil
+		lineage = cmpOr(snap.Lineage, storedLineage, NewLineage)
+		if same && snap.Serial == storedSerial && lineage == storedLineage {
+			return storedLineage, storedSerial, false, nil
 		}
-		return lineage, max(snap.Serial, stored.Serial+1), true, nil
+		return lineage, max(snap.Serial, storedSerial+1), true, nil
 	}
-	if stored.Lineage != "" && snap.Lineage != "" && snap.Lineage != stored.Lineage {
-		return "", 0, false, fmt.Errorf("snapshot lineage %q, stored %q: %w", snap.Lineage, stored.Lineage, ErrLineageMismatch)
+	if storedLineage != "" && snap.Lineage != "" && snap.Lineage != storedLineage {
+		return "", 0, false, fmt.Errorf("snapshot lineage %q, stored %q: %w", snap.Lineage, storedLineage, ErrLineageMismatch)
 	}
 	switch {
-	case snap.Serial < stored.Serial:
-		return "", 0, false, fmt.Errorf("snapshot serial %d, stored %d: %w", snap.Serial, stored.Serial, ErrStaleSerial)
-	case same && snap.Serial == stored.Serial:
-		return stored.Lineage, stored.Serial, false, nil
+	case snap.Serial < storedSerial:
+		return "", 0, false, fmt.Errorf("snapshot serial %d, stored %d: %w", snap.Serial, storedSerial, ErrStaleSerial)
+	case same && snap.Serial == storedSerial:
+		return storedLineage, storedSerial, false, nil
 	}
-	if lineage == "" {
-		lineage = NewLineage()
-	}
-	if snap.Serial > stored.Serial {
+	lineage = cmpOr(storedLineage, snap.Lineage, NewLineage)
+	if snap.Serial > storedSerial {
 		return lineage, snap.Serial, true, nil
 	}
-	return lineage, stored.Serial + 1, true, nil
+	return lineage, storedSerial + 1, true, nil
+}
+
+func cmpOr(a, b string, def func() string) string {
+	if a != "" {
+		return a
+	}
+	if b != "" {
+		return b
+	}
+	return def()
+}
+
+// CheckLock is the shared lock rule of Write: held is the current lock (nil
+// when unlocked) and id the caller's lock ID.
+func CheckLock(held *LockInfo, id string) error {
+	switch {
+	case held == nil && id == "":
+		return nil
+	case held == nil:
+		return fmt.Errorf("lock %s: %w", id, ErrLockLost)
+	case held.ID == id:
+		return nil
+	case id == "":
+		return &LockedError{Holder: *held}
+	default:
+		return fmt.Errorf("lock %s: %w; %w", id, ErrLockLost, &LockedError{Holder: *held})
+	}
 }

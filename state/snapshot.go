@@ -46,8 +46,12 @@ func NewLineage() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
 }
 
-// Normalize sorts the snapshot's slices by address.
+// Normalize sorts the snapshot's slices by address and converts times to
+// UTC.
 func (s *Snapshot) Normalize() {
+	for i := range s.Blocks {
+		s.Blocks[i].AppliedAt = s.Blocks[i].AppliedAt.UTC()
+	}
 	slices.SortFunc(s.Blocks, func(a, b Block) int { return strings.Compare(a.Address, b.Address) })
 	slices.SortFunc(s.Objects, func(a, b Object) int { return strings.Compare(a.Address, b.Address) })
 	slices.SortFunc(s.Releases, func(a, b Release) int { return strings.Compare(a.Address, b.Address) })

@@ -1,0 +1,539 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/strata-gitops/strata/state"
+)
+
+// DefaultPath is the state file used when Options.Path is empty, relative
+// to the stack directory.
+const DefaultPath = ".strata/state.db"
+
+// Options configures a Store.
+type Options struct {
+	// Path is the database file; default DefaultPath.
+	Path string
+	// OpenTimeout is how long an operation waits for another process's
+	// transaction to finish (bbolt's file lock); default 30s.
+	OpenTimeout time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Store is a state.Store in a bbolt file. Its methods open the file for one
+// transaction each, so many processes can use the same file.
+type Store struct {
+	path    string
+	timeout time.Duration
+	now     func() time.Time
+}
+
+var _ state.Store = (*Store)(nil)
+
+var (
+	bucketMeta     = []byte("meta")
+	bucketBlocks   = []byte("blocks")
+	bucketObjects  = []byte("objects")
+	bucketReleases = []byte("releases")
+	bucketHistory  = []byte("history")
+
+	keyVersion = []byte("version")
+	keyLineage = []byte("lineage")
+	keySerial  = []byte("serial")
+	keyLock    = []byte("lock")
+)
+
+// Open returns a store for the file in opts.Path. It does not create the
+// file: the first write does.
+func Open(opts Options) (*Store, error) {
+	if opts.Path == "" {
+		opts.Path = DefaultPath
+	}
+	if opts.OpenTimeout <= 0 {
+		opts.OpenTimeout = 30 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Store{path: opts.Path, timeout: opts.OpenTimeout, now: opts.Now}, nil
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close implements state.Store; the file is only open during operations.
+func (s *Store) Close() error { return nil }
+
+// errNoState is returned by view when the file does not exist yet.
+var errNoState = errors.New("no state file")
+
+// view runs fn in a read-only transaction. It returns errNoState when the
+// file does not exist.
+func (s *Store) view(ctx context.Context, fn func(*bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := os.Stat(s.path); errors.Is(err, fs.ErrNotExist) {
+		return errNoState
+	}
+	db, err := bbolt.Open(s.path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: s.timeout})
+	if err != nil {
+		return s.openError(err)
+	}
+	defer db.Close()
+	return db.View(fn)
+}
+
+// update runs fn in a read-write transaction, creating the file first when
+// needed. fn returning errRollback rolls back without an error.
+func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.create(); err != nil {
+		return err
+	}
+	db, err := bbolt.Open(s.path, 0o600, &bbolt.Options{Timeout: s.timeout})
+	if err != nil {
+		return s.openError(err)
+	}
+	err = db.Update(fn)
+	if cerr := db.Close(); err == nil && cerr != nil {
+		return fmt.Errorf("closing state %s: %w", s.path, cerr)
+	}
+	if errors.Is(err, errRollback) {
+		return nil
+	}
+	return err
+}
+
+var errRollback = errors.New("rollback")
+
+func (s *Store) openError(err error) error {
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return fmt.Errorf("opening state %s: another process kept the file busy for %s: %w", s.path, s.timeout, err)
+	}
+	return fmt.Errorf("opening state %s: %w", s.path, err)
+}
+
+// create makes the state file when it does not exist: initialised under a
+// temporary name and then linked into place, so that a crash never leaves a
+// half-initialised file at s.path.
+func (s *Store) create() error {
+	if _, err := os.Stat(s.path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	dir := filepath.Dir(s.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating state directory: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".state-*.db")
+	if err != nil {
+		return fmt.Errorf("creating state file: %w", err)
+	}
+	name := tmp.Name()
+	tmp.Close()
+	defer os.Remove(name)
+	db, err := bbolt.Open(name, 0o600, &bbolt.Options{Timeout: s.timeout})
+	if err != nil {
+		return fmt.Errorf("creating state file: %w", err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, b := range [][]byte{bucketMeta, bucketBlocks, bucketObjects, bucketReleases, bucketHistory} {
+			if _, err := tx.CreateBucket(b); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keyVersion, []byte(strconv.Itoa(state.SchemaVersion)))
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(name, 0o600)
+	}
+	if err != nil {
+		return fmt.Errorf("creating state file: %w", err)
+	}
+	if err := os.Link(name, s.path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("creating state file: %w", err)
+	}
+	return nil
+}
+
+func buckets(tx *bbolt.Tx) (meta, blocks, objects, releases, history *bbolt.Bucket, err error) {
+	meta, blocks, objects = tx.Bucket(bucketMeta), tx.Bucket(bucketBlocks), tx.Bucket(bucketObjects)
+	releases, history = tx.Bucket(bucketReleases), tx.Bucket(bucketHistory)
+	if meta == nil || blocks == nil || objects == nil || releases == nil || history == nil {
+		return nil, nil, nil, nil, nil, errors.New("state file is not a strata state: buckets missing")
+	}
+	return meta, blocks, objects, releases, history, nil
+}
+
+type head struct {
+	version int
+	lineage string
+	serial  uint64
+}
+
+func readHead(meta *bbolt.Bucket) (head, error) {
+	var h head
+	v, err := strconv.Atoi(string(meta.Get(keyVersion)))
+	if err != nil {
+		return h, fmt.Errorf("state file has an invalid schema version: %w", err)
+	}
+	if v > state.SchemaVersion {
+		return h, fmt.Errorf("state schema version %d is newer than this strata supports (%d): upgrade strata", v, state.SchemaVersion)
+	}
+	h.version = v
+	h.lineage = string(meta.Get(keyLineage))
+	if b := meta.Get(keySerial); b != nil {
+		if len(b) != 8 {
+			return h, errors.New("state file has an invalid serial")
+		}
+		h.serial = binary.BigEndian.Uint64(b)
+	}
+	return h, nil
+}
+
+func readLock(meta *bbolt.Bucket) (*state.LockInfo, error) {
+	b := meta.Get(keyLock)
+	if b == nil {
+		return nil, nil
+	}
+	var info state.LockInfo
+	if err := json.Unmarshal(b, &info); err != nil {
+		return nil, fmt.Errorf("state lock is invalid: %w", err)
+	}
+	return &info, nil
+}
+
+// Read implements state.Store.
+func (s *Store) Read(ctx context.Context) (*state.Snapshot, error) {
+	snap := &state.Snapshot{Version: state.SchemaVersion}
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		meta, blocks, objects, releases, _, err := buckets(tx)
+		if err != nil {
+			return err
+		}
+		h, err := readHead(meta)
+		if err != nil {
+			return err
+		}
+		snap.Lineage, snap.Serial = h.lineage, h.serial
+		snap.Blocks = make([]state.Block, 0, blocks.Stats().KeyN)
+		if err := decodeAll(blocks, &snap.Blocks); err != nil {
+			return err
+		}
+		snap.Objects = make([]state.Object, 0, objects.Stats().KeyN)
+		if err := decodeAll(objects, &snap.Objects); err != nil {
+			return err
+		}
+		snap.Releases = make([]state.Release, 0, releases.Stats().KeyN)
+		return decodeAll(releases, &snap.Releases)
+	})
+	if errors.Is(err, errNoState) {
+		return snap, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading state %s: %w", s.path, err)
+	}
+	return snap, nil
+}
+
+func decodeAll[T any](b *bbolt.Bucket, out *[]T) error {
+	return b.ForEach(func(k, v []byte) error {
+		var x T
+		if err := json.Unmarshal(v, &x); err != nil {
+			return fmt.Errorf("decoding %s: %w", k, err)
+		}
+		*out = append(*out, x)
+		return nil
+	})
+}
+
+// Write implements state.Store.
+func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.WriteOptions) error {
+	snap.Normalize()
+	snap.Version = state.SchemaVersion
+	if err := snap.Validate(); err != nil {
+		return err
+	}
+	// Encode outside the transaction: it is the slow part.
+	blocks, err := encode(snap.Blocks, func(b *state.Block) string { return b.Address })
+	if err != nil {
+		return err
+	}
+	objects, err := encode(snap.Objects, func(o *state.Object) string { return o.Address })
+	if err != nil {
+		return err
+	}
+	releases, err := encode(snap.Releases, func(r *state.Release) string { return r.Address })
+	if err != nil {
+		return err
+	}
+	var lineage string
+	var serial uint64
+	err = s.update(ctx, func(tx *bbolt.Tx) error {
+		meta, bb, ob, rb, hb, err := buckets(tx)
+		if err != nil {
+			return err
+		}
+		h, err := readHead(meta)
+		if err != nil {
+			return err
+		}
+		held, err := readLock(meta)
+		if err != nil {
+			return err
+		}
+		if err := state.CheckLock(held, opts.LockID); err != nil {
+			return err
+		}
+		dBlocks, dObjects, dReleases := diff(bb, blocks), diff(ob, objects), diff(rb, releases)
+		same := dBlocks.empty() && dObjects.empty() && dReleases.empty()
+		var changed bool
+		lineage, serial, changed, err = state.CheckWrite(h.lineage, h.serial, same, snap, opts.Force)
+		if err != nil {
+			return err
+		}
+		if !changed && opts.History == nil {
+			return errRollback
+		}
+		if changed {
+			for _, x := range []struct {
+				b *bbolt.Bucket
+				d changes
+			}{{bb, dBlocks}, {ob, dObjects}, {rb, dReleases}} {
+				if err := x.d.apply(x.b); err != nil {
+					return err
+				}
+			}
+			if err := meta.Put(keyVersion, []byte(strconv.Itoa(state.SchemaVersion))); err != nil {
+				return err
+			}
+			if err := meta.Put(keyLineage, []byte(lineage)); err != nil {
+				return err
+			}
+			if err := meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, serial)); err != nil {
+				return err
+			}
+		}
+		if opts.History != nil {
+			return s.appendHistory(hb, opts.History, serial)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("writing state %s: %w", s.path, err)
+	}
+	snap.Lineage, snap.Serial = lineage, serial
+	return nil
+}
+
+func (s *Store) appendHistory(hb *bbolt.Bucket, e *state.HistoryEntry, serial uint64) error {
+	e.Serial = serial
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
+	e.Time = e.Time.UTC()
+	seq, err := hb.NextSequence()
+	if err != nil {
+		return err
+	}
+	v, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return hb.Put(binary.BigEndian.AppendUint64(nil, seq), v)
+}
+
+type kv struct {
+	k string
+	v []byte
+}
+
+func encode[T any](xs []T, key func(*T) string) ([]kv, error) {
+	out := make([]kv, len(xs))
+	for i := range xs {
+		v, err := json.Marshal(&xs[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = kv{key(&xs[i]), v}
+	}
+	return out, nil
+}
+
+// changes are the puts and deletes that turn a bucket into the wanted one.
+type changes struct {
+	puts []kv
+	dels [][]byte
+}
+
+func (c changes) empty() bool { return len(c.puts) == 0 && len(c.dels) == 0 }
+
+func (c changes) apply(b *bbolt.Bucket) error {
+	for _, k := range c.dels {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	for _, p := range c.puts {
+		if err := b.Put([]byte(p.k), p.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// diff merges the bucket's sorted keys with the wanted sorted entries.
+func diff(b *bbolt.Bucket, want []kv) changes {
+	var c changes
+	cur := b.Cursor()
+	k, v := cur.First()
+	i := 0
+	for k != nil || i < len(want) {
+		switch {
+		case k == nil:
+			c.puts = append(c.puts, want[i])
+			i++
+		case i == len(want):
+			c.dels = append(c.dels, bytes.Clone(k))
+			k, v = cur.Next()
+		default:
+			switch cmp := bytes.Compare(k, []byte(want[i].k)); {
+			case cmp < 0:
+				c.dels = append(c.dels, bytes.Clone(k))
+				k, v = cur.Next()
+			case cmp > 0:
+				c.puts = append(c.puts, want[i])
+				i++
+			default:
+				if !bytes.Equal(v, want[i].v) {
+					c.puts = append(c.puts, want[i])
+				}
+				i++
+				k, v = cur.Next()
+			}
+		}
+	}
+	return c
+}
+
+// History implements state.Store.
+func (s *Store) History(ctx context.Context) ([]state.HistoryEntry, error) {
+	var out []state.HistoryEntry
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		_, _, _, _, hb, err := buckets(tx)
+		if err != nil {
+			return err
+		}
+		return decodeAll(hb, &out)
+	})
+	if err != nil && !errors.Is(err, errNoState) {
+		return nil, fmt.Errorf("reading state history %s: %w", s.path, err)
+	}
+	return out, nil
+}
+
+// Lock implements state.Store.
+func (s *Store) Lock(ctx context.Context, info state.LockInfo) (string, error) {
+	if info.ID == "" {
+		info.ID = state.NewLineage()
+	}
+	if info.Created.IsZero() {
+		info.Created = s.now()
+	}
+	info.Created = info.Created.UTC()
+	v, err := json.Marshal(info)
+	if err != nil {
+		return "", err
+	}
+	err = s.update(ctx, func(tx *bbolt.Tx) error {
+		meta, _, _, _, _, err := buckets(tx)
+		if err != nil {
+			return err
+		}
+		held, err := readLock(meta)
+		if err != nil {
+			return err
+		}
+		if held != nil {
+			return &state.LockedError{Holder: *held}
+		}
+		return meta.Put(keyLock, v)
+	})
+	if err != nil {
+		return "", fmt.Errorf("locking state %s: %w", s.path, err)
+	}
+	return info.ID, nil
+}
+
+// Unlock implements state.Store.
+func (s *Store) Unlock(ctx context.Context, id string) error {
+	return s.unlock(ctx, id, "unlocking")
+}
+
+// ForceUnlock implements state.Store. For this backend it is Unlock: the
+// lock is data in the file, removable by anyone who knows its ID.
+func (s *Store) ForceUnlock(ctx context.Context, id string) error {
+	return s.unlock(ctx, id, "force-unlocking")
+}
+
+func (s *Store) unlock(ctx context.Context, id, verb string) error {
+	if _, err := os.Stat(s.path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s state %s: %w", verb, s.path, state.ErrNotLocked)
+	}
+	err := s.update(ctx, func(tx *bbolt.Tx) error {
+		meta, _, _, _, _, err := buckets(tx)
+		if err != nil {
+			return err
+		}
+		held, err := readLock(meta)
+		if err != nil {
+			return err
+		}
+		switch {
+		case held == nil:
+			return state.ErrNotLocked
+		case held.ID != id:
+			return fmt.Errorf("lock ID %s, current lock %s held by %s: %w", id, held.ID, held.Who, state.ErrLockMismatch)
+		}
+		return meta.Delete(keyLock)
+	})
+	if err != nil {
+		return fmt.Errorf("%s state %s: %w", verb, s.path, err)
+	}
+	return nil
+}
+
+// LockStatus implements state.Store.
+func (s *Store) LockStatus(ctx context.Context) (*state.LockInfo, error) {
+	var held *state.LockInfo
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		meta, _, _, _, _, err := buckets(tx)
+		if err != nil {
+			return err
+		}
+		held, err = readLock(meta)
+		return err
+	})
+	if err != nil && !errors.Is(err, errNoState) {
+		return nil, fmt.Errorf("reading state lock %s: %w", s.path, err)
+	}
+	return held, nil
+}
