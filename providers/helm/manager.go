@@ -1,0 +1,141 @@
+package helm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/kube"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	strkube "github.com/strata-gitops/strata/providers/kube"
+)
+
+// ErrStalePlan is returned by Apply when the release changed in Helm's
+// storage since the plan was made.
+var ErrStalePlan = errors.New("release changed since the plan was made")
+
+// Options configures a Manager. The zero value is ready to use.
+type Options struct {
+	// Driver is Helm's storage driver: "secret" (the default, what the
+	// Helm CLI uses) or "configmap".
+	Driver string
+	// Log receives Helm's debug messages; nil discards them.
+	Log func(format string, args ...any)
+	// PollInterval is how often a wait polls the objects (default 1s).
+	PollInterval time.Duration
+	// DefaultTimeout bounds operations whose spec sets none (default 5m).
+	DefaultTimeout time.Duration
+	// DefaultMaxHistory caps the revisions kept when a spec sets none
+	// (default 10).
+	DefaultMaxHistory int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Driver == "" {
+		o.Driver = "secret"
+	}
+	if o.Log == nil {
+		o.Log = func(string, ...any) {}
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.DefaultTimeout <= 0 {
+		o.DefaultTimeout = 5 * time.Minute
+	}
+	if o.DefaultMaxHistory == 0 {
+		o.DefaultMaxHistory = 10
+	}
+	return o
+}
+
+// Manager plans and applies Helm releases on one cluster. It is safe for
+// concurrent use by several goroutines working on different releases.
+type Manager struct {
+	opts   Options
+	config *rest.Config
+	disc   discovery.CachedDiscoveryInterface
+	mapper *restmapper.DeferredDiscoveryRESTMapper
+	dyn    dynamic.Interface
+	kube   *strkube.Manager
+}
+
+// NewManager returns a Manager for the cluster of cfg.
+func NewManager(cfg *rest.Config, opts Options) (*Manager, error) {
+	if cfg == nil {
+		return nil, errors.New("helm: nil rest config")
+	}
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 50, 100
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("helm: discovery client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("helm: dynamic client: %w", err)
+	}
+	km, err := strkube.NewManager(cfg, strkube.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("helm: %w", err)
+	}
+	disc := memory.NewMemCacheClient(dc)
+	return &Manager{
+		kube:   km,
+		opts:   opts.withDefaults(),
+		config: cfg,
+		disc:   disc,
+		mapper: restmapper.NewDeferredDiscoveryRESTMapper(disc),
+		dyn:    dyn,
+	}, nil
+}
+
+// getter is a genericclioptions.RESTClientGetter built from a rest.Config:
+// Helm's action package needs one, and no kubeconfig file is involved.
+type getter struct {
+	m         *Manager
+	namespace string
+}
+
+func (g getter) ToRESTConfig() (*rest.Config, error) { return rest.CopyConfig(g.m.config), nil }
+
+func (g getter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
+	return g.m.disc, nil
+}
+
+func (g getter) ToRESTMapper() (meta.RESTMapper, error) { return g.m.mapper, nil }
+
+func (g getter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Contexts["strata"] = &clientcmdapi.Context{Namespace: g.namespace}
+	cfg.CurrentContext = "strata"
+	return clientcmd.NewDefaultClientConfig(*cfg, &clientcmd.ConfigOverrides{})
+}
+
+// actionConfig returns a fresh Helm action configuration for one operation on
+// releases of namespace. Waits use kstatus and stop when ctx ends.
+func (m *Manager) actionConfig(ctx context.Context, namespace string) (*action.Configuration, error) {
+	cfg := new(action.Configuration)
+	if err := cfg.Init(getter{m: m, namespace: namespace}, namespace, m.opts.Driver, m.opts.Log); err != nil {
+		return nil, fmt.Errorf("helm: init: %w", err)
+	}
+	kc, ok := cfg.KubeClient.(*kube.Client)
+	if !ok {
+		return nil, fmt.Errorf("helm: unexpected kube client %T", cfg.KubeClient)
+	}
+	kc.Namespace = namespace
+	cfg.KubeClient = &waitClient{Client: kc, ctx: ctx, m: m}
+	return cfg, nil
+}

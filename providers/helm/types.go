@@ -1,0 +1,207 @@
+package helm
+
+import (
+	"time"
+
+	"helm.sh/helm/v3/pkg/chart"
+
+	"github.com/strata-gitops/strata/providers/kube"
+)
+
+// Action is what a plan does to a release.
+type Action string
+
+// The actions of a ReleasePlan.
+const (
+	ActionNoop      Action = "noop"
+	ActionInstall   Action = "install"
+	ActionUpgrade   Action = "upgrade"
+	ActionRollback  Action = "rollback"
+	ActionUninstall Action = "uninstall"
+)
+
+// CRDPolicy says what happens to the CustomResourceDefinitions of a chart's
+// crds/ directory.
+type CRDPolicy string
+
+// The CRD policies.
+const (
+	// CRDsCreate creates the chart's CRDs that do not exist yet, on install
+	// and on upgrade, and never changes existing ones (the default).
+	CRDsCreate CRDPolicy = "create"
+	// CRDsCreateReplace creates missing CRDs and replaces existing ones with
+	// the chart's version, on install and on upgrade.
+	CRDsCreateReplace CRDPolicy = "create_replace"
+	// CRDsSkip leaves CRDs alone.
+	CRDsSkip CRDPolicy = "skip"
+)
+
+// Remediation says what to do when an install or upgrade fails.
+type Remediation string
+
+// The remediation strategies.
+const (
+	// RemediateRollback rolls a failed upgrade back to the last deployed
+	// revision (the default for upgrades).
+	RemediateRollback Remediation = "rollback"
+	// RemediateUninstall uninstalls a failed release (the only strategy for
+	// installs).
+	RemediateUninstall Remediation = "uninstall"
+	// RemediateNone leaves a failed release as it is.
+	RemediateNone Remediation = "none"
+)
+
+// ReleaseSpec is the desired state of one release.
+type ReleaseSpec struct {
+	// Name and Namespace identify the release (required).
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+
+	// Chart is the loaded chart; when nil, ChartPath names a chart directory
+	// or .tgz archive to load.
+	Chart     *chart.Chart `json:"-"`
+	ChartPath string       `json:"chart_path,omitempty"`
+
+	// ValuesFiles are YAML files merged in order over the chart's defaults,
+	// then Values is merged over them: Helm's order for -f files and --set.
+	ValuesFiles []string       `json:"values_files,omitempty"`
+	Values      map[string]any `json:"-"`
+
+	// CreateNamespace creates Namespace on install when it does not exist.
+	CreateNamespace bool `json:"create_namespace,omitempty"`
+	// CRDs is the policy for the chart's crds/ directory (default create).
+	CRDs CRDPolicy `json:"crds,omitempty"`
+	// DisableWait skips waiting for the release's objects to be Current.
+	DisableWait bool `json:"disable_wait,omitempty"`
+	// Timeout bounds each Helm operation and its wait (default 5m).
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// MaxHistory caps the revisions Helm keeps (default 10; < 0: unlimited).
+	MaxHistory int `json:"max_history,omitempty"`
+	// Force replaces objects instead of patching them on upgrade.
+	Force bool `json:"force,omitempty"`
+	// DisableHooks skips the chart's hooks.
+	DisableHooks bool `json:"disable_hooks,omitempty"`
+
+	// Install configures remediation of a failed install.
+	Install InstallRemediation `json:"install,omitempty"`
+	// Upgrade configures remediation of a failed upgrade.
+	Upgrade UpgradeRemediation `json:"upgrade,omitempty"`
+	// CleanupOnFail deletes the objects a failed upgrade or rollback created.
+	CleanupOnFail bool `json:"cleanup_on_fail,omitempty"`
+}
+
+// InstallRemediation configures what happens when an install fails: the
+// failed release is uninstalled and the install tried again, up to Retries
+// times. After the last failure the release is uninstalled unless
+// KeepLastFailure is set.
+type InstallRemediation struct {
+	Retries         int  `json:"retries,omitempty"`
+	KeepLastFailure bool `json:"keep_last_failure,omitempty"`
+}
+
+// UpgradeRemediation configures what happens when an upgrade fails: the
+// release is remediated by Strategy (default rollback) and the upgrade tried
+// again, up to Retries times. The last failure is remediated too unless
+// KeepLastFailure is set.
+type UpgradeRemediation struct {
+	Retries         int         `json:"retries,omitempty"`
+	Strategy        Remediation `json:"strategy,omitempty"`
+	KeepLastFailure bool        `json:"keep_last_failure,omitempty"`
+}
+
+// Change is an old and a new value of a release attribute; Old is empty when
+// there is no release yet, New is empty for an uninstall.
+type Change struct {
+	Old string `json:"old,omitempty"`
+	New string `json:"new,omitempty"`
+}
+
+// Changed reports whether Old and New differ.
+func (c Change) Changed() bool { return c.Old != c.New }
+
+// ReleasePlan is the planned change of one release. It is plain data and can
+// be rendered without a cluster; Apply carries it out.
+type ReleasePlan struct {
+	// Name and Namespace identify the release.
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	// Action is what Apply will do, Reason why in a sentence fragment
+	// ("values changed", "chart version 1.0.0 -> 1.1.0", "drift: 1 object
+	// edited in the cluster", "not installed").
+	Action Action `json:"action"`
+	Reason string `json:"reason,omitempty"`
+	// Drift is set when objects of the deployed release differ from its
+	// manifest in the cluster (edited or deleted behind strata's back).
+	Drift bool `json:"drift,omitempty"`
+	// Chart is the chart name, ChartVersion and AppVersion the versions of
+	// the deployed release (Old) and of the spec (New).
+	Chart        Change `json:"chart"`
+	ChartVersion Change `json:"chart_version"`
+	AppVersion   Change `json:"app_version"`
+	// ValuesDigest is the digest of the user-supplied values.
+	ValuesDigest Change `json:"values_digest"`
+	// Revision is the latest revision in Helm's storage when planned (0: no
+	// release); Apply refuses a plan whose release moved since (ErrStalePlan).
+	// Status is that revision's status ("deployed", "failed", ...).
+	Revision int    `json:"revision,omitempty"`
+	Status   string `json:"status,omitempty"`
+	// RollbackTo is the revision an ActionRollback returns to.
+	RollbackTo int `json:"rollback_to,omitempty"`
+	// Changes are the per-object changes, in apply order, no-ops left out.
+	// Before and After are masked; Desired holds the rendered object.
+	Changes []kube.Change `json:"changes,omitempty"`
+
+	// Spec is the spec the plan was made for, with its chart loaded.
+	Spec ReleaseSpec `json:"spec"`
+
+	values map[string]any // merged user values
+}
+
+// HasChanges reports whether applying the plan changes anything.
+func (p *ReleasePlan) HasChanges() bool { return p.Action != ActionNoop }
+
+// Result is what a finished operation left in the cluster, as state records
+// it per release. It never holds values, only their digest.
+type Result struct {
+	Name         string `json:"name"`
+	Namespace    string `json:"namespace"`
+	Chart        string `json:"chart,omitempty"`
+	ChartVersion string `json:"chart_version,omitempty"`
+	AppVersion   string `json:"app_version,omitempty"`
+	// ValuesDigest is "sha256:<hex>" of the user-supplied values.
+	ValuesDigest string `json:"values_digest,omitempty"`
+	// Revision is the Helm revision of the release after the operation, and
+	// Status its Helm status ("deployed", "failed", "uninstalled", ...).
+	// Both are zero after an uninstall without history.
+	Revision int    `json:"revision,omitempty"`
+	Status   string `json:"status,omitempty"`
+	// Action is what was done; Attempts how many install or upgrade tries it
+	// took; Remediated names a remediation that ran (rollback, uninstall).
+	Action     Action      `json:"action"`
+	Attempts   int         `json:"attempts,omitempty"`
+	Remediated Remediation `json:"remediated,omitempty"`
+}
+
+// EventType is the kind of an Event.
+type EventType string
+
+// The event types.
+const (
+	EventStarted    EventType = "started"    // an install, upgrade, rollback or uninstall began
+	EventCRDs       EventType = "crds"       // the chart's CRDs were created or replaced
+	EventFailed     EventType = "failed"     // an attempt failed (Err)
+	EventRemediated EventType = "remediated" // a failed attempt was rolled back or uninstalled
+	EventRetry      EventType = "retry"      // another attempt begins
+	EventDone       EventType = "done"       // the operation finished (Message: status)
+)
+
+// Event reports progress of Apply and Uninstall.
+type Event struct {
+	Type      EventType
+	Name      string
+	Namespace string
+	Action    Action
+	Attempt   int
+	Message   string
+	Err       error
+}
