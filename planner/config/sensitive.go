@@ -1,0 +1,92 @@
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+)
+
+const redacted = "(sensitive value)"
+
+// Sensitive is a secret string. It prints as "(sensitive value)" with every
+// fmt verb, in JSON and as text; Reveal returns the value. The zero value is
+// the empty secret.
+type Sensitive struct {
+	v string
+}
+
+// NewSensitive wraps a secret.
+func NewSensitive(v string) Sensitive { return Sensitive{v: v} }
+
+// Reveal returns the secret. Call it only where the value is used, never to
+// print it.
+func (s Sensitive) Reveal() string { return s.v }
+
+// IsEmpty reports whether the secret is the empty string.
+func (s Sensitive) IsEmpty() bool { return s.v == "" }
+
+// String returns "(sensitive value)", or "" for the empty secret.
+func (s Sensitive) String() string {
+	if s.v == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString returns a redacted Go syntax form.
+func (s Sensitive) GoString() string { return "config.Sensitive{" + strconv.Quote(s.String()) + "}" }
+
+// Format prints the redacted form with every verb.
+func (s Sensitive) Format(f fmt.State, verb rune) {
+	switch verb {
+	case 'q':
+		fmt.Fprint(f, strconv.Quote(s.String()))
+	case 'v':
+		if f.Flag('#') {
+			fmt.Fprint(f, s.GoString())
+			return
+		}
+		fmt.Fprint(f, s.String())
+	default:
+		fmt.Fprint(f, s.String())
+	}
+}
+
+// MarshalJSON encodes the redacted form.
+func (s Sensitive) MarshalJSON() ([]byte, error) { return []byte(strconv.Quote(s.String())), nil }
+
+// MarshalText encodes the redacted form.
+func (s Sensitive) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// redact returns a deep copy of v (JSON-able data at path) with the paths
+// that meta lists as sensitive replaced by "(sensitive value)".
+func redact(v any, path string, m *Meta) any {
+	if !m.IsSensitive(path) {
+		return v
+	}
+	for _, p := range m.SensitivePaths {
+		if p == path {
+			return redacted
+		}
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			out[k] = redact(t[k], path+"."+k, m)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = redact(e, path+"["+strconv.Itoa(i)+"]", m)
+		}
+		return out
+	}
+	return redacted
+}
