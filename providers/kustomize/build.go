@@ -1,0 +1,256 @@
+package kustomize
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	fluxkustomize "github.com/fluxcd/pkg/kustomize"
+	securefs "github.com/fluxcd/pkg/kustomize/filesys"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// ErrOutsideRoot is wrapped by Build errors for a path, or a file it refers
+// to, that is outside the source tree.
+var ErrOutsideRoot = errors.New("path is outside the source tree")
+
+// SubstituteAnnotation is the label or annotation that, set to "disabled",
+// turns variable substitution off for one object (Flux's name).
+const SubstituteAnnotation = "kustomize.toolkit.fluxcd.io/substitute"
+
+// Options describes one kustomization to render.
+type Options struct {
+	// Root is the source tree (required). Nothing outside it is read.
+	Root string
+	// Path is the directory to build, relative to Root ("" or "." for Root).
+	Path string
+	// TargetNamespace sets the namespace of every namespaced object.
+	TargetNamespace string
+	// NamePrefix and NameSuffix are added to every object's name.
+	NamePrefix, NameSuffix string
+	// Patches are strategic merge or JSON 6902 patches, each optionally
+	// limited to the objects a Selector matches.
+	Patches []Patch
+	// Images override container images by name.
+	Images []Image
+	// Components are kustomize components to add, relative to Path.
+	Components []string
+	// CommonLabels and CommonAnnotations are set on every object.
+	CommonLabels, CommonAnnotations map[string]string
+	// Substitute holds the post-build variables. When it is empty nothing is
+	// substituted, as in Flux.
+	Substitute map[string]string
+	// StrictSubstitute makes a ${var} without default and without value an
+	// error instead of an empty string.
+	StrictSubstitute bool
+}
+
+// Patch is a kustomize patch: a strategic merge patch (YAML of a partial
+// object) or a JSON 6902 patch (YAML list of operations), applied to the
+// objects Target selects (all the objects the patch names when nil).
+type Patch struct {
+	Patch  string    `json:"patch"`
+	Target *Selector `json:"target,omitempty"`
+}
+
+// Selector selects objects for a patch. Empty fields match everything;
+// Name and Namespace are regular expressions, LabelSelector and
+// AnnotationSelector are Kubernetes selectors.
+type Selector struct {
+	Group              string `json:"group,omitempty"`
+	Version            string `json:"version,omitempty"`
+	Kind               string `json:"kind,omitempty"`
+	Namespace          string `json:"namespace,omitempty"`
+	Name               string `json:"name,omitempty"`
+	LabelSelector      string `json:"labelSelector,omitempty"`
+	AnnotationSelector string `json:"annotationSelector,omitempty"`
+}
+
+// Image overrides the name, tag or digest of the container images named Name.
+type Image struct {
+	Name    string `json:"name"`
+	NewName string `json:"newName,omitempty"`
+	NewTag  string `json:"newTag,omitempty"`
+	Digest  string `json:"digest,omitempty"`
+}
+
+// Build renders the kustomization described by opts and returns its objects
+// in kustomize's order. It reads only files inside opts.Root and writes
+// nothing. ctx is accepted for symmetry with the other providers; the build
+// itself is CPU-bound and not interruptible.
+func Build(ctx context.Context, opts Options) ([]*unstructured.Unstructured, error) {
+	root, dir, err := resolve(opts.Root, opts.Path)
+	if err != nil {
+		return nil, err
+	}
+	ks, err := opts.fluxKustomization()
+	if err != nil {
+		return nil, err
+	}
+
+	disk, err := securefs.MakeFsOnDiskSecure(root)
+	if err != nil {
+		return nil, fmt.Errorf("source tree %s: %w", root, err)
+	}
+	gen := fluxkustomize.NewGenerator(root, ks)
+	manifest, kfile, _, err := gen.GenerateManifest(dir)
+	if err != nil {
+		return nil, buildError(opts.Path, root, err)
+	}
+	fs := securefs.MakeFsInMemory(disk)
+	if err := fs.WriteFile(kfile, manifest); err != nil {
+		return nil, fmt.Errorf("kustomization %s: %w", opts.Path, err)
+	}
+	resMap, err := fluxkustomize.Build(fs, dir)
+	if err != nil {
+		return nil, buildError(opts.Path, root, err)
+	}
+
+	var subst []fluxkustomize.SubstituteOption
+	subst = append(subst, fluxkustomize.SubstituteWithDryRun(true), fluxkustomize.SubstituteWithStrict(opts.StrictSubstitute))
+	out := make([]*unstructured.Unstructured, 0, resMap.Size())
+	for _, res := range resMap.Resources() {
+		if len(opts.Substitute) > 0 {
+			// nil client: with DryRun no ConfigMap or Secret is read.
+			got, err := fluxkustomize.SubstituteVariables(ctx, nil, ks, res, subst...)
+			if err != nil {
+				return nil, fmt.Errorf("%s: post-build substitution: %w", res.CurId(), err)
+			}
+			if got != nil {
+				res = got
+			}
+		}
+		m, err := res.Map()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", res.CurId(), err)
+		}
+		u := &unstructured.Unstructured{Object: m}
+		if u.GetAPIVersion() == "" || u.GetKind() == "" || u.GetName() == "" {
+			return nil, fmt.Errorf("kustomization %s renders an object without apiVersion, kind or name: %s", opts.Path, res.CurId())
+		}
+		setCommonMetadata(u, opts.CommonLabels, opts.CommonAnnotations)
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+// resolve returns the absolute, symlink-free root and the directory to
+// build, and checks that the directory is inside the root.
+func resolve(root, path string) (string, string, error) {
+	if root == "" {
+		return "", "", errors.New("source tree root is required")
+	}
+	r, err := filepath.Abs(root)
+	if err != nil {
+		return "", "", err
+	}
+	if r, err = filepath.EvalSymlinks(r); err != nil {
+		return "", "", fmt.Errorf("source tree: %w", err)
+	}
+	if filepath.IsAbs(path) {
+		return "", "", fmt.Errorf("path %q: %w: it must be relative to the source tree", path, ErrOutsideRoot)
+	}
+	d := filepath.Join(r, path)
+	if !within(r, d) {
+		return "", "", fmt.Errorf("path %q: %w", path, ErrOutsideRoot)
+	}
+	real, err := filepath.EvalSymlinks(d)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", "", fmt.Errorf("path %q: directory not found in the source tree", path)
+		}
+		return "", "", fmt.Errorf("path %q: %w", path, err)
+	}
+	if !within(r, real) {
+		return "", "", fmt.Errorf("path %q: %w (a symbolic link leads to %s)", path, ErrOutsideRoot, real)
+	}
+	if fi, err := os.Stat(real); err != nil || !fi.IsDir() {
+		return "", "", fmt.Errorf("path %q: not a directory", path)
+	}
+	return r, real, nil
+}
+
+func within(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// buildError maps the secure file system's refusals to ErrOutsideRoot.
+func buildError(path, root string, err error) error {
+	var ce *securefs.ConstraintError
+	if errors.As(err, &ce) || strings.Contains(err.Error(), "is not in or below") {
+		return fmt.Errorf("kustomization %s: %w: %v", path, ErrOutsideRoot, strings.ReplaceAll(err.Error(), root, "<source>"))
+	}
+	return fmt.Errorf("kustomization %s: %w", path, err)
+}
+
+// fluxKustomization returns the Flux Kustomization object the generator and
+// the substitution read their settings from.
+func (o Options) fluxKustomization() (unstructured.Unstructured, error) {
+	spec := map[string]any{}
+	set := func(k string, v any) {
+		b, _ := json.Marshal(v)
+		var x any
+		_ = json.Unmarshal(b, &x)
+		spec[k] = x
+	}
+	if o.TargetNamespace != "" {
+		spec["targetNamespace"] = o.TargetNamespace
+	}
+	if o.NamePrefix != "" {
+		spec["namePrefix"] = o.NamePrefix
+	}
+	if o.NameSuffix != "" {
+		spec["nameSuffix"] = o.NameSuffix
+	}
+	for i, p := range o.Patches {
+		if strings.TrimSpace(p.Patch) == "" {
+			return unstructured.Unstructured{}, fmt.Errorf("patch %d is empty", i)
+		}
+	}
+	if len(o.Patches) > 0 {
+		set("patches", o.Patches)
+	}
+	if len(o.Images) > 0 {
+		set("images", o.Images)
+	}
+	if len(o.Components) > 0 {
+		set("components", o.Components)
+	}
+	if len(o.Substitute) > 0 {
+		set("postBuild", map[string]any{"substitute": o.Substitute})
+	}
+	return unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+		"kind":       "Kustomization",
+		"metadata":   map[string]any{"name": "strata"},
+		"spec":       spec,
+	}}, nil
+}
+
+func setCommonMetadata(u *unstructured.Unstructured, labels, annotations map[string]string) {
+	if len(labels) > 0 {
+		l := u.GetLabels()
+		if l == nil {
+			l = make(map[string]string, len(labels))
+		}
+		for k, v := range labels {
+			l[k] = v
+		}
+		u.SetLabels(l)
+	}
+	if len(annotations) > 0 {
+		a := u.GetAnnotations()
+		if a == nil {
+			a = make(map[string]string, len(annotations))
+		}
+		for k, v := range annotations {
+			a[k] = v
+		}
+		u.SetAnnotations(a)
+	}
+}

@@ -1,0 +1,285 @@
+package kustomize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// writeTree writes files (path -> content) under a new temporary directory.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	// Not t.TempDir: kustomize refuses some characters of subtest names
+	// (commas) in the directory of a generated kustomization.
+	root, err := os.MkdirTemp("", "tree")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	for p, content := range files {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.25
+`
+
+const configMap = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  env: ${cluster_env}
+  region: ${region:=eu-west-1}
+  literal: $${kept}
+`
+
+// summary renders the objects as sorted "Kind/ns/name field=value" lines
+// for the given fields (dot paths).
+func summary(objs []*unstructured.Unstructured, fields ...string) []string {
+	var out []string
+	for _, o := range objs {
+		line := o.GetKind() + "/" + o.GetNamespace() + "/" + o.GetName()
+		for _, f := range fields {
+			if v, ok, _ := unstructured.NestedFieldNoCopy(o.Object, strings.Split(f, ".")...); ok {
+				line += " " + f + "=" + toString(v)
+			}
+		}
+		out = append(out, line)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func toString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []any:
+		parts := make([]string, len(v))
+		for i, x := range v {
+			if m, ok := x.(map[string]any); ok {
+				parts[i] = toString(m["image"])
+				continue
+			}
+			parts[i] = toString(x)
+		}
+		return strings.Join(parts, ",")
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k+":"+toString(v[k]))
+		}
+		sort.Strings(keys)
+		return "{" + strings.Join(keys, ",") + "}"
+	case nil:
+		return "<nil>"
+	}
+	return fmt.Sprint(v)
+}
+
+func TestBuild(t *testing.T) {
+	tests := map[string]struct {
+		files  map[string]string
+		opts   Options
+		fields []string
+		want   []string
+	}{
+		"directory without kustomization is built from all its YAML like Flux": {
+			files: map[string]string{
+				"apps/deploy.yaml":             deployment,
+				"apps/more/cm.yml":             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one}\n",
+				"apps/README.md":               "# not a manifest",
+				"apps/notes.txt":               "apiVersion: v1",
+				"apps/base/kustomization.yaml": "resources: [cm.yaml]\nnamePrefix: base-\n",
+				"apps/base/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: two}\n",
+				"apps/base/ignored.yaml":       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: not-listed}\n",
+			},
+			opts: Options{Path: "apps"},
+			want: []string{"ConfigMap//base-two", "ConfigMap//one", "Deployment//web"},
+		},
+		"target namespace, prefix, suffix, images and common metadata": {
+			files: map[string]string{
+				"kustomization.yaml": "resources: [deploy.yaml]\n",
+				"deploy.yaml":        deployment,
+			},
+			opts: Options{
+				TargetNamespace:   "team-a",
+				NamePrefix:        "pre-",
+				NameSuffix:        "-suf",
+				Images:            []Image{{Name: "nginx", NewTag: "1.27"}},
+				CommonLabels:      map[string]string{"team": "a"},
+				CommonAnnotations: map[string]string{"owner": "platform"},
+			},
+			fields: []string{"metadata.labels", "metadata.annotations", "spec.template.spec.containers"},
+			want:   []string{"Deployment/team-a/pre-web-suf metadata.labels={app:web,team:a} metadata.annotations={owner:platform} spec.template.spec.containers=nginx:1.27"},
+		},
+		"strategic merge and JSON 6902 patches with target selectors": {
+			files: map[string]string{
+				"deploy.yaml": deployment,
+				"cm.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, labels: {tier: x}}\ndata: {k: v}\n",
+				"cm2.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata: {k: v}\n",
+			},
+			opts: Options{Patches: []Patch{
+				{Patch: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 3}\n"},
+				{Patch: "- op: replace\n  path: /data/k\n  value: patched\n", Target: &Selector{Kind: "ConfigMap", LabelSelector: "tier=x"}},
+				{Patch: "- op: add\n  path: /metadata/annotations\n  value: {all: \"1\"}\n", Target: &Selector{Kind: "ConfigMap", Name: "a|b"}},
+			}},
+			fields: []string{"spec.replicas", "data.k", "metadata.annotations"},
+			want: []string{
+				"ConfigMap//a data.k=patched metadata.annotations={all:1}",
+				"ConfigMap//b data.k=v metadata.annotations={all:1}",
+				"Deployment//web spec.replicas=3",
+			},
+		},
+		"substitution with defaults, escapes and the opt-out annotation": {
+			files: map[string]string{
+				"cm.yaml": configMap,
+				"off.yaml": strings.Replace(strings.Replace(configMap, "settings", "raw", 1), "metadata:\n",
+					"metadata:\n  annotations: {kustomize.toolkit.fluxcd.io/substitute: disabled}\n", 1),
+			},
+			opts:   Options{Substitute: map[string]string{"cluster_env": "prod"}},
+			fields: []string{"data"},
+			want: []string{
+				"ConfigMap//raw data={env:${cluster_env},literal:$${kept},region:${region:=eu-west-1}}",
+				"ConfigMap//settings data={env:prod,literal:${kept},region:eu-west-1}",
+			},
+		},
+		"no substitution without variables, as in Flux": {
+			files:  map[string]string{"cm.yaml": configMap},
+			fields: []string{"data.env"},
+			want:   []string{"ConfigMap//settings data.env=${cluster_env}"},
+		},
+		"a base in a sibling directory inside the tree is fine": {
+			files: map[string]string{
+				"overlays/prod/kustomization.yaml": "resources: [../../base]\nnamespace: prod\n",
+				"base/kustomization.yaml":          "resources: [deploy.yaml]\n",
+				"base/deploy.yaml":                 deployment,
+			},
+			opts: Options{Path: "overlays/prod"},
+			want: []string{"Deployment/prod/web"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			tc.opts.Root = writeTree(t, tc.files)
+			objs, err := Build(context.Background(), tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, summary(objs, tc.fields...)); diff != "" {
+				t.Errorf("objects (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	outside := writeTree(t, map[string]string{"secret.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stolen}\n"})
+	tests := map[string]struct {
+		files    map[string]string
+		symlinks map[string]string // link -> target (absolute, or relative to the link)
+		opts     Options
+		outside  bool   // want ErrOutsideRoot
+		contains string // else the error must contain this
+	}{
+		"path with ../ leaving the tree": {
+			opts:    Options{Path: "../"},
+			outside: true,
+		},
+		"absolute path": {
+			opts:    Options{Path: "/etc"},
+			outside: true,
+		},
+		"kustomization referring outside the tree": {
+			files:   map[string]string{"app/kustomization.yaml": "resources: [OUTSIDE/secret.yaml]\n"},
+			opts:    Options{Path: "app"},
+			outside: true,
+		},
+		"path that is a symlink out of the tree": {
+			symlinks: map[string]string{"app": outside},
+			opts:     Options{Path: "app"},
+			outside:  true,
+		},
+		"symlinked manifest out of the tree": {
+			files:    map[string]string{"app/kustomization.yaml": "resources: [secret.yaml]\n"},
+			symlinks: map[string]string{"app/secret.yaml": filepath.Join(outside, "secret.yaml")},
+			opts:     Options{Path: "app"},
+			outside:  true,
+		},
+		"missing directory": {
+			opts:     Options{Path: "nope"},
+			contains: `path "nope": directory not found`,
+		},
+		"strict substitution of a missing variable": {
+			files:    map[string]string{"cm.yaml": configMap},
+			opts:     Options{Substitute: map[string]string{"other": "x"}, StrictSubstitute: true},
+			contains: "cluster_env",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			root := writeTree(t, tc.files)
+			if k := filepath.Join(root, "app/kustomization.yaml"); tc.files["app/kustomization.yaml"] != "" {
+				rel, err := filepath.Rel(filepath.Join(root, "app"), outside)
+				if err != nil {
+					t.Fatal(err)
+				}
+				data := strings.ReplaceAll(tc.files["app/kustomization.yaml"], "OUTSIDE", rel)
+				if err := os.WriteFile(k, []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for link, target := range tc.symlinks {
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(root, link)), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tc.opts.Root = root
+			objs, err := Build(context.Background(), tc.opts)
+			if err == nil {
+				t.Fatalf("Build succeeded with %d objects, want an error", len(objs))
+			}
+			if tc.outside != errors.Is(err, ErrOutsideRoot) {
+				t.Errorf("errors.Is(err, ErrOutsideRoot) = %v, want %v; err: %v", !tc.outside, tc.outside, err)
+			}
+			if tc.contains != "" && !strings.Contains(err.Error(), tc.contains) {
+				t.Errorf("error %q does not contain %q", err, tc.contains)
+			}
+			if strings.Contains(err.Error(), "stolen") {
+				t.Errorf("error leaks content from outside the tree: %v", err)
+			}
+		})
+	}
+}
