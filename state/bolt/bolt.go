@@ -106,7 +106,13 @@ func (s *Store) update(ctx context.Context, fn func(*bbolt.Tx) error) error {
 	if err := s.create(); err != nil {
 		return err
 	}
-	db, err := bbolt.Open(s.path, 0o600, &bbolt.Options{Timeout: s.timeout})
+	// Map room to grow into, so that a large write does not remap (and copy
+	// every node) in the middle of the transaction.
+	mmap := 16 << 20
+	if fi, err := os.Stat(s.path); err == nil {
+		mmap += 2 * int(fi.Size())
+	}
+	db, err := bbolt.Open(s.path, 0o600, &bbolt.Options{Timeout: s.timeout, InitialMmapSize: mmap})
 	if err != nil {
 		return s.openError(err)
 	}
@@ -239,7 +245,12 @@ func (s *Store) Read(ctx context.Context) (*state.Snapshot, error) {
 			return err
 		}
 		snap.Objects = make([]state.Object, 0, objects.Stats().KeyN)
-		if err := decodeAll(objects, &snap.Objects); err != nil {
+		var scratch []byte
+		if err := objects.ForEach(func(k, v []byte) error {
+			o, err := decodeObject(k, v, &scratch)
+			snap.Objects = append(snap.Objects, o)
+			return err
+		}); err != nil {
 			return err
 		}
 		snap.Releases = make([]state.Release, 0, releases.Stats().KeyN)
@@ -277,10 +288,7 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 	if err != nil {
 		return err
 	}
-	objects, err := encode(snap.Objects, func(o *state.Object) string { return o.Address })
-	if err != nil {
-		return err
-	}
+	objects := encodeObjects(snap.Objects)
 	releases, err := encode(snap.Releases, func(r *state.Release) string { return r.Address })
 	if err != nil {
 		return err
@@ -376,6 +384,23 @@ func encode[T any](xs []T, key func(*T) string) ([]kv, error) {
 		out[i] = kv{key(&xs[i]), v}
 	}
 	return out, nil
+}
+
+func encodeObjects(objs []state.Object) []kv {
+	out := make([]kv, len(objs))
+	// One buffer for all records: a single allocation for 100,000 objects.
+	size := 0
+	for i := range objs {
+		o := &objs[i]
+		size += 1 + 9*2 + len(o.Block) + len(o.Group) + len(o.Version) + len(o.Kind) + len(o.Namespace) + len(o.Name) + len(o.Digest) + len(o.UID) + len(o.ResourceVersion)
+	}
+	buf := make([]byte, 0, size)
+	for i := range objs {
+		start := len(buf)
+		buf = encodeObject(buf, &objs[i])
+		out[i] = kv{objs[i].Address, buf[start:len(buf):len(buf)]}
+	}
+	return out
 }
 
 // changes are the puts and deletes that turn a bucket into the wanted one.
