@@ -1,0 +1,315 @@
+package cache
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// DefaultDir is the cache directory used when Options.Dir is empty,
+// relative to the working directory.
+const DefaultDir = ".strata/cache"
+
+// Defaults for Options.
+const (
+	DefaultMaxBytes = 4 << 30
+	DefaultMinAge   = time.Hour
+)
+
+// Options configure a Cache. The zero value is usable.
+type Options struct {
+	// Dir is the cache root. Default DefaultDir.
+	Dir string
+	// MaxBytes bounds the total size of all entries. Zero means
+	// DefaultMaxBytes; a negative value disables the bound.
+	MaxBytes int64
+	// MinAge protects entries used more recently than this from pruning.
+	// Zero means DefaultMinAge.
+	MinAge time.Duration
+	// Now returns the current time. Default time.Now.
+	Now func() time.Time
+}
+
+// Cache is an on-disk artifact cache. See the package documentation.
+type Cache struct {
+	root     string
+	maxBytes int64
+	minAge   time.Duration
+	now      func() time.Time
+}
+
+// Entry is one immutable cached directory tree.
+type Entry struct {
+	// Key is the key the entry was stored under.
+	Key string `json:"key"`
+	// Dir is the entry's content directory. Treat it as read-only.
+	Dir string `json:"-"`
+	// Meta is what the provider stored with the entry (revision, digest...).
+	Meta map[string]string `json:"meta,omitempty"`
+	// Size is the total size in bytes of the regular files under Dir.
+	Size int64 `json:"size"`
+	// Created is when the entry was published.
+	Created time.Time `json:"created"`
+}
+
+// Open returns the cache rooted at opts.Dir, creating the directory if
+// needed.
+func Open(opts Options) (*Cache, error) {
+	c := &Cache{root: opts.Dir, maxBytes: opts.MaxBytes, minAge: opts.MinAge, now: opts.Now}
+	if c.root == "" {
+		c.root = DefaultDir
+	}
+	if c.maxBytes == 0 {
+		c.maxBytes = DefaultMaxBytes
+	}
+	if c.minAge == 0 {
+		c.minAge = DefaultMinAge
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	abs, err := filepath.Abs(c.root)
+	if err != nil {
+		return nil, fmt.Errorf("open cache %s: %w", c.root, err)
+	}
+	c.root = abs
+	for _, d := range []string{"entries", "files", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(c.root, d), 0o755); err != nil {
+			return nil, fmt.Errorf("open cache: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Dir returns the absolute cache root.
+func (c *Cache) Dir() string { return c.root }
+
+func hashKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+func (c *Cache) entryPath(key string) string {
+	return filepath.Join(c.root, "entries", hashKey(key))
+}
+
+// Get returns the entry stored under key and marks it used. ok is false
+// when there is no such entry.
+func (c *Cache) Get(key string) (e *Entry, ok bool, err error) {
+	p := c.entryPath(key)
+	e, err = readMeta(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("cache entry %s: %w", key, err)
+	}
+	if e.Key != key {
+		return nil, false, fmt.Errorf("cache entry %s: stored under key %q (hash collision or corruption)", p, e.Key)
+	}
+	now := c.now()
+	_ = os.Chtimes(filepath.Join(p, "meta.json"), now, now) // best effort: only affects pruning order
+	return e, true, nil
+}
+
+func readMeta(p string) (*Entry, error) {
+	b, err := os.ReadFile(filepath.Join(p, "meta.json"))
+	if err != nil {
+		return nil, err
+	}
+	var e Entry
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, err
+	}
+	e.Dir = filepath.Join(p, "data")
+	return &e, nil
+}
+
+// Put builds an entry under key: fill writes the content into an empty
+// directory, and the result is published atomically with meta. If another
+// process published the same key first, Put returns that entry and discards
+// its own copy. After publishing, Put prunes the cache (best effort).
+// Put does not overwrite an existing entry; keys must name
+// immutable content.
+func (c *Cache) Put(key string, meta map[string]string, fill func(dir string) error) (*Entry, error) {
+	if e, ok, err := c.Get(key); err == nil && ok {
+		return e, nil
+	}
+	tmp, err := os.MkdirTemp(filepath.Join(c.root, "tmp"), "put-")
+	if err != nil {
+		return nil, fmt.Errorf("cache put: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	data := filepath.Join(tmp, "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		return nil, fmt.Errorf("cache put: %w", err)
+	}
+	if err := fill(data); err != nil {
+		return nil, err
+	}
+	size, err := treeSize(data)
+	if err != nil {
+		return nil, fmt.Errorf("cache put: %w", err)
+	}
+	e := &Entry{Key: key, Meta: meta, Size: size, Created: c.now().UTC()}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("cache put: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "meta.json"), b, 0o644); err != nil {
+		return nil, fmt.Errorf("cache put: %w", err)
+	}
+	dst := c.entryPath(key)
+	if err := os.Rename(tmp, dst); err != nil {
+		// Lost a race with another writer: theirs is as good as ours.
+		if e, ok, gerr := c.Get(key); gerr == nil && ok {
+			return e, nil
+		}
+		return nil, fmt.Errorf("cache put: %w", err)
+	}
+	e.Dir = filepath.Join(dst, "data")
+	if c.maxBytes > 0 {
+		// Best effort: a failed prune leaves the cache larger than
+		// wanted but does not fail the caller, whose entry is in place.
+		_, _ = c.Prune()
+	}
+	return e, nil
+}
+
+func treeSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += info.Size()
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Prune removes least recently used entries until the total size is at
+// most MaxBytes, skipping entries used within MinAge, and removes temporary
+// directories left behind by crashed runs. It returns how many entries it
+// removed. When another process is pruning, Prune returns at once.
+func (c *Cache) Prune() (int, error) {
+	unlock, ok, err := tryLock(filepath.Join(c.root, "lock"))
+	if err != nil || !ok {
+		return 0, err
+	}
+	defer unlock()
+
+	now := c.now()
+	c.cleanTmp(now)
+	if c.maxBytes < 0 {
+		return 0, nil
+	}
+	dirs, err := os.ReadDir(filepath.Join(c.root, "entries"))
+	if err != nil {
+		return 0, err
+	}
+	type item struct {
+		path string
+		used time.Time
+		size int64
+	}
+	var items []item
+	var total int64
+	for _, d := range dirs {
+		p := filepath.Join(c.root, "entries", d.Name())
+		info, err := os.Stat(filepath.Join(p, "meta.json"))
+		if err != nil {
+			continue // being removed by someone else, or broken: ignore
+		}
+		e, err := readMeta(p)
+		if err != nil {
+			continue
+		}
+		items = append(items, item{path: p, used: info.ModTime(), size: e.Size})
+		total += e.Size
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].used.Before(items[j].used) })
+	removed := 0
+	for _, it := range items {
+		if total <= c.maxBytes {
+			break
+		}
+		if now.Sub(it.used) < c.minAge {
+			break // everything after this one is newer still
+		}
+		// Rename first so readers never see a half-deleted entry under its key.
+		trash := filepath.Join(c.root, "tmp", "del-"+filepath.Base(it.path))
+		if err := os.Rename(it.path, trash); err != nil {
+			continue
+		}
+		if err := os.RemoveAll(trash); err != nil {
+			return removed, err
+		}
+		total -= it.size
+		removed++
+	}
+	return removed, nil
+}
+
+// cleanTmp removes temporary directories older than a day: leftovers of
+// processes that died while filling an entry.
+func (c *Cache) cleanTmp(now time.Time) {
+	dirs, err := os.ReadDir(filepath.Join(c.root, "tmp"))
+	if err != nil {
+		return
+	}
+	for _, d := range dirs {
+		info, err := d.Info()
+		if err != nil || now.Sub(info.ModTime()) < 24*time.Hour {
+			continue
+		}
+		_ = os.RemoveAll(filepath.Join(c.root, "tmp", d.Name()))
+	}
+}
+
+func (c *Cache) filePath(key string) string {
+	return filepath.Join(c.root, "files", hashKey(key))
+}
+
+// ReadFile returns the mutable file stored under key. The error wraps
+// fs.ErrNotExist when there is none.
+func (c *Cache) ReadFile(key string) ([]byte, error) {
+	b, err := os.ReadFile(c.filePath(key))
+	if err != nil {
+		return nil, fmt.Errorf("cache file %s: %w", key, err)
+	}
+	return b, nil
+}
+
+// WriteFile atomically replaces the mutable file stored under key.
+func (c *Cache) WriteFile(key string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Join(c.root, "tmp"), "file-")
+	if err != nil {
+		return fmt.Errorf("cache write %s: %w", key, err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("cache write %s: %w", key, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("cache write %s: %w", key, err)
+	}
+	if err := os.Rename(f.Name(), c.filePath(key)); err != nil {
+		return fmt.Errorf("cache write %s: %w", key, err)
+	}
+	return nil
+}

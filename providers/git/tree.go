@@ -1,0 +1,122 @@
+package git
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/fluxcd/pkg/sourceignore"
+	"github.com/fluxcd/pkg/sourceignore/gitignore"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// writeTree writes the files of commit's tree under dir, leaving out what
+// the ignore rules exclude (see the package documentation). Symlinks are
+// kept when their target stays inside the tree and dropped otherwise;
+// submodules are not fetched.
+func writeTree(_ *git.Repository, commit *object.Commit, ignore []string, dir string) error {
+	tree, err := commit.Tree()
+	if err != nil {
+		return err
+	}
+	m, err := matcher(tree, ignore)
+	if err != nil {
+		return err
+	}
+	excludedDir := map[string]bool{}
+	ignored := func(p string) bool {
+		segs := strings.Split(p, "/")
+		for i := 1; i < len(segs); i++ {
+			d := strings.Join(segs[:i], "/")
+			ex, seen := excludedDir[d]
+			if !seen {
+				ex = m.Match(segs[:i], true)
+				excludedDir[d] = ex
+			}
+			if ex {
+				return true
+			}
+		}
+		return m.Match(segs, false)
+	}
+	return tree.Files().ForEach(func(f *object.File) error {
+		if !filepath.IsLocal(filepath.FromSlash(f.Name)) {
+			return fmt.Errorf("unsafe path %q in tree", f.Name)
+		}
+		if ignored(f.Name) {
+			return nil
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		switch f.Mode {
+		case filemode.Symlink:
+			target, err := f.Contents()
+			if err != nil {
+				return err
+			}
+			resolved := path.Join(path.Dir(f.Name), target)
+			if path.IsAbs(target) || !filepath.IsLocal(filepath.FromSlash(resolved)) {
+				return nil // escapes the tree: drop it
+			}
+			return os.Symlink(target, dst)
+		case filemode.Regular, filemode.Executable, filemode.Deprecated:
+			perm := os.FileMode(0o644)
+			if f.Mode == filemode.Executable {
+				perm = 0o755
+			}
+			return writeBlob(f, dst, perm)
+		}
+		return nil
+	})
+}
+
+func writeBlob(f *object.File, dst string, perm os.FileMode) error {
+	r, err := f.Reader()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, r); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// matcher builds the ignore matcher: Flux's defaults, then .sourceignore
+// files found in the tree (scoped to their directory), then extra.
+func matcher(tree *object.Tree, extra []string) (gitignore.Matcher, error) {
+	var ps []gitignore.Pattern
+	err := tree.Files().ForEach(func(f *object.File) error {
+		if path.Base(f.Name) != ".sourceignore" || f.Mode == filemode.Symlink {
+			return nil
+		}
+		r, err := f.Reader()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		var domain []string
+		if d := path.Dir(f.Name); d != "." {
+			domain = strings.Split(d, "/")
+		}
+		ps = append(ps, sourceignore.ReadPatterns(r, domain)...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ps = append(ps, sourceignore.ReadPatterns(strings.NewReader(strings.Join(extra, "\n")), nil)...)
+	return sourceignore.NewDefaultMatcher(ps, nil), nil
+}
