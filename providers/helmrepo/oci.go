@@ -149,4 +149,3 @@ func ociError(what string, err error, spec Spec) error {
 	}
 	return scrub(fmt.Errorf("%s: %w", what, err), spec)
 }
-
