@@ -83,6 +83,9 @@ exactly what would change in the cluster, and applies it in order.`,
 	root.SetErr(a.stderr)
 	root.AddCommand(
 		a.versionCmd(),
+		a.validateCmd(),
+		a.fmtCmd(),
+		a.graphCmd(),
 	)
 	return root
 }

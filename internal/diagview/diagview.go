@@ -1,0 +1,281 @@
+// Package diagview renders HCL diagnostics the way Terraform does: severity
+// and summary, the file:line:col of the subject, a snippet of the source
+// with the range marked, and the detail. Colour only when asked for (see
+// ColorEnabled: a terminal without NO_COLOR). It also renders diagnostics as
+// JSON for `validate --json`.
+//
+// The renderer prints what the diagnostic says and the source text; it
+// never prints expression values, so sensitive values cannot leak through
+// it.
+package diagview
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcled"
+	"golang.org/x/term"
+)
+
+// Options configure Write.
+type Options struct {
+	// Color turns on ANSI colour.
+	Color bool
+}
+
+// ColorEnabled reports whether output to w should be coloured: w is a
+// terminal, NO_COLOR is unset or empty and TERM is not "dumb". getenv may
+// be nil (no environment).
+func ColorEnabled(w io.Writer, getenv func(string) string) bool {
+	if getenv != nil && (getenv("NO_COLOR") != "" || getenv("TERM") == "dumb") {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+)
+
+// maxSnippetLines bounds how many source lines one diagnostic shows.
+const maxSnippetLines = 5
+
+// Write renders diags to w. files maps file names (as in the ranges) to the
+// parsed files, for snippets; a missing file just means no snippet.
+func Write(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, opts Options) error {
+	bw := bufio.NewWriter(w)
+	for _, d := range diags {
+		writeOne(bw, d, files, opts)
+	}
+	return bw.Flush()
+}
+
+func paint(opts Options, code, s string) string {
+	if !opts.Color {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func writeOne(w *bufio.Writer, d *hcl.Diagnostic, files map[string]*hcl.File, opts Options) {
+	sev, colour := "Error", ansiRed
+	if d.Severity == hcl.DiagWarning {
+		sev, colour = "Warning", ansiYellow
+	}
+	fmt.Fprintf(w, "%s%s\n", paint(opts, ansiBold+colour, sev+": "), paint(opts, ansiBold, d.Summary))
+	if d.Subject != nil {
+		r := *d.Subject
+		fmt.Fprintln(w)
+		loc := fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+		snip := snippetOf(r, files)
+		if snip != nil && snip.context != "" {
+			fmt.Fprintf(w, "  on %s, in %s:\n", loc, snip.context)
+		} else {
+			fmt.Fprintf(w, "  on %s:\n", loc)
+		}
+		if snip != nil {
+			writeSnippet(w, snip, opts, colour)
+		}
+	}
+	if d.Detail != "" {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, d.Detail)
+	}
+	fmt.Fprintln(w)
+}
+
+// snippet is the source around a range.
+type snippet struct {
+	context   string
+	startLine int
+	lines     []string
+	// markStart and markEnd are the rune offsets of the range on each
+	// line (markEnd -1: to the end of the line).
+	markStart, markEnd []int
+}
+
+func snippetOf(r hcl.Range, files map[string]*hcl.File) *snippet {
+	f, ok := files[r.Filename]
+	if !ok || f == nil || r.Start.Byte > len(f.Bytes) || r.End.Byte > len(f.Bytes) || r.Start.Line < 1 {
+		return nil
+	}
+	src := f.Bytes
+	s := &snippet{context: hcled.ContextString(f, r.Start.Byte), startLine: r.Start.Line}
+	// Find the start of the first line.
+	lineStart := bytes.LastIndexByte(src[:r.Start.Byte], '\n') + 1
+	line := r.Start.Line
+	for pos := lineStart; pos <= len(src) && line <= r.End.Line && len(s.lines) < maxSnippetLines; line++ {
+		end := bytes.IndexByte(src[pos:], '\n')
+		if end < 0 {
+			end = len(src) - pos
+		}
+		text := src[pos : pos+end]
+		ms, me := 0, -1
+		if line == r.Start.Line {
+			ms = utf8.RuneCount(src[pos:max(pos, min(r.Start.Byte, pos+end))])
+		}
+		if line == r.End.Line {
+			me = utf8.RuneCount(src[pos:max(pos, min(r.End.Byte, pos+end))])
+		}
+		s.lines = append(s.lines, strings.TrimRight(string(text), "\r"))
+		s.markStart = append(s.markStart, ms)
+		s.markEnd = append(s.markEnd, me)
+		pos += end + 1
+	}
+	if len(s.lines) == 0 {
+		return nil
+	}
+	return s
+}
+
+func writeSnippet(w *bufio.Writer, s *snippet, opts Options, colour string) {
+	width := len(fmt.Sprint(s.startLine + len(s.lines) - 1))
+	for i, text := range s.lines {
+		runes := []rune(strings.ReplaceAll(text, "\t", " "))
+		ms, me := s.markStart[i], s.markEnd[i]
+		if me < 0 || me > len(runes) {
+			me = len(runes)
+		}
+		if ms > me {
+			ms = me
+		}
+		line := string(runes)
+		if opts.Color && me > ms {
+			line = string(runes[:ms]) + "\x1b[4m" + string(runes[ms:me]) + ansiReset + string(runes[me:])
+		}
+		fmt.Fprintf(w, "  %*d: %s\n", width, s.startLine+i, line)
+		if me > ms || (ms == me && i == 0 && len(s.lines) == 1) {
+			n := me - ms
+			if n == 0 {
+				n = 1 // an empty range (a missing item) still gets a marker
+			}
+			fmt.Fprintf(w, "  %*s  %s%s\n", width, "", strings.Repeat(" ", ms), paint(opts, colour, strings.Repeat("^", n)))
+		}
+	}
+}
+
+// Report is the JSON form of a set of diagnostics, shaped like
+// `terraform validate -json`.
+type Report struct {
+	FormatVersion string `json:"format_version"`
+	Valid         bool   `json:"valid"`
+	ErrorCount    int    `json:"error_count"`
+	WarningCount  int    `json:"warning_count"`
+	Diagnostics   []Diag `json:"diagnostics"`
+}
+
+// Diag is one diagnostic in a Report.
+type Diag struct {
+	Severity string   `json:"severity"` // "error" or "warning"
+	Summary  string   `json:"summary"`
+	Detail   string   `json:"detail,omitempty"`
+	Range    *Range   `json:"range,omitempty"`
+	Snippet  *Snippet `json:"snippet,omitempty"`
+}
+
+// Range is a source range in a Report.
+type Range struct {
+	Filename string `json:"filename"`
+	Start    Pos    `json:"start"`
+	End      Pos    `json:"end"`
+}
+
+// Pos is a position: 1-based line and column, 0-based byte offset.
+type Pos struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+	Byte   int `json:"byte"`
+}
+
+// Snippet is the source of a diagnostic's range in a Report.
+type Snippet struct {
+	// Context names the enclosing block, e.g. `kustomization "base"`.
+	Context   string `json:"context,omitempty"`
+	Code      string `json:"code"`
+	StartLine int    `json:"start_line"`
+	// HighlightStartOffset and HighlightEndOffset are byte offsets of the
+	// range in Code.
+	HighlightStartOffset int `json:"highlight_start_offset"`
+	HighlightEndOffset   int `json:"highlight_end_offset"`
+}
+
+// NewReport builds the JSON report of diags.
+func NewReport(diags hcl.Diagnostics, files map[string]*hcl.File) Report {
+	rep := Report{FormatVersion: "1.0", Valid: !diags.HasErrors(), Diagnostics: []Diag{}}
+	for _, d := range diags {
+		jd := Diag{Severity: "error", Summary: d.Summary, Detail: d.Detail}
+		if d.Severity == hcl.DiagWarning {
+			jd.Severity = "warning"
+			rep.WarningCount++
+		} else {
+			rep.ErrorCount++
+		}
+		if d.Subject != nil {
+			r := *d.Subject
+			jd.Range = &Range{
+				Filename: r.Filename,
+				Start:    Pos{Line: r.Start.Line, Column: r.Start.Column, Byte: r.Start.Byte},
+				End:      Pos{Line: r.End.Line, Column: r.End.Column, Byte: r.End.Byte},
+			}
+			if f, ok := files[r.Filename]; ok && f != nil && r.End.Byte <= len(f.Bytes) && r.Start.Byte <= r.End.Byte {
+				src := f.Bytes
+				start := bytes.LastIndexByte(src[:r.Start.Byte], '\n') + 1
+				end := bytes.IndexByte(src[r.End.Byte:], '\n')
+				if end < 0 {
+					end = len(src)
+				} else {
+					end += r.End.Byte
+				}
+				jd.Snippet = &Snippet{
+					Context:              hcled.ContextString(f, r.Start.Byte),
+					Code:                 string(src[start:end]),
+					StartLine:            r.Start.Line,
+					HighlightStartOffset: r.Start.Byte - start,
+					HighlightEndOffset:   r.End.Byte - start,
+				}
+			}
+		}
+		rep.Diagnostics = append(rep.Diagnostics, jd)
+	}
+	return rep
+}
+
+// WriteJSON writes the JSON report of diags to w, indented.
+func WriteJSON(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(NewReport(diags, files))
+}
+
+// Sort orders diagnostics by file, line and column, errors before warnings
+// at the same place, so output is stable.
+func Sort(diags hcl.Diagnostics) {
+	sort.SliceStable(diags, func(i, j int) bool {
+		a, b := diags[i], diags[j]
+		if (a.Subject == nil) != (b.Subject == nil) {
+			return a.Subject == nil
+		}
+		if a.Subject != nil {
+			ra, rb := *a.Subject, *b.Subject
+			if ra.Filename != rb.Filename {
+				return ra.Filename < rb.Filename
+			}
+			if ra.Start.Byte != rb.Start.Byte {
+				return ra.Start.Byte < rb.Start.Byte
+			}
+		}
+		return a.Severity < b.Severity
+	})
+}
