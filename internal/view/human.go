@@ -82,6 +82,13 @@ func (h humanRenderer) render(p *plan.Plan) {
 		}
 		h.release(r)
 	}
+	if len(p.Record) > 0 {
+		h.printf("%s\n", h.c.paint(bold, "Objects already in the cluster that the state does not list yet (apply records them):"))
+		for _, a := range p.Record {
+			h.printf("  %s\n", a)
+		}
+		h.printf("\n")
+	}
 	h.drift(p)
 	h.printf("%s\n", h.c.paint(bold, SummaryLine(p)))
 }

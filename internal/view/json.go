@@ -22,6 +22,7 @@ type JSONPlan struct {
 	ResourceChanges []plan.ResourceChange `json:"resource_changes"`
 	ReleaseChanges  []plan.ReleaseChange  `json:"release_changes"`
 	Drift           []plan.Drift          `json:"drift"`
+	StateRecords    []string              `json:"state_records"`
 	Summary         plan.Summary          `json:"summary"`
 	HasChanges      bool                  `json:"has_changes"`
 }
@@ -53,6 +54,7 @@ func ToJSON(p *plan.Plan) JSONPlan {
 		ResourceChanges: maskChanges(p.Changes),
 		ReleaseChanges:  make([]plan.ReleaseChange, 0, len(p.Releases)),
 		Drift:           nonNil(p.Drift),
+		StateRecords:    nonNil(p.Record),
 		Summary:         p.Summary(),
 		HasChanges:      p.HasChanges(),
 	}

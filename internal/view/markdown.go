@@ -127,6 +127,9 @@ func markdownParts(p *plan.Plan) (string, []string) {
 		b.WriteString("\n")
 	}
 	writeDriftMD(&b, p)
+	if len(p.Record) > 0 {
+		fmt.Fprintf(&b, "%d objects already in the cluster will be recorded in the state.\n\n", len(p.Record))
+	}
 
 	var details []string
 	for _, c := range p.Changes {

@@ -59,6 +59,13 @@ type Plan struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Dir is the stack directory, absolute.
 	Dir string `json:"dir"`
+	// Stack is the stack's name, the value of the strata.dev/stack label on
+	// every object it applies.
+	Stack string `json:"stack"`
+	// Backend is where the state lives.
+	Backend Backend `json:"backend"`
+	// Cluster is the kubeconfig and context the plan was made against.
+	Cluster Cluster `json:"cluster"`
 	// Destroy is set for a plan that removes everything (plan --destroy).
 	Destroy bool `json:"destroy,omitempty"`
 	// Targets are the --target addresses the plan was limited to, if any.
@@ -77,6 +84,9 @@ type Plan struct {
 	// Drift lists what the plan found changed in the cluster behind
 	// strata's back.
 	Drift []Drift `json:"drift,omitempty"`
+	// Record lists objects that are in the cluster as planned but missing
+	// from the state (after an interrupted apply); apply records them.
+	Record []string `json:"record,omitempty"`
 	// Blocks is what apply needs, per block in the plan: rendered objects
 	// (unmasked), objects to prune, settings. Renderers never print it.
 	Blocks []Block `json:"blocks,omitempty"`
@@ -87,6 +97,21 @@ type Variable struct {
 	Name      string          `json:"name"`
 	Value     json.RawMessage `json:"value,omitempty"` // JSON; empty when Sensitive
 	Sensitive bool            `json:"sensitive,omitempty"`
+}
+
+// Backend locates the state: Type "local" with an absolute Path, or
+// "kubernetes" with Namespace and Name.
+type Backend struct {
+	Type      string `json:"type"`
+	Path      string `json:"path,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name,omitempty"`
+}
+
+// Cluster names the kubeconfig file and context; empty means the defaults.
+type Cluster struct {
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	Context    string `json:"context,omitempty"`
 }
 
 // StateRef identifies a state snapshot.
@@ -128,6 +153,11 @@ type ResourceChange struct {
 	// LiveResourceVersion is the resourceVersion of the live object the
 	// change was computed against; empty when the object did not exist.
 	LiveResourceVersion string `json:"live_resource_version,omitempty"`
+	// LiveUID is the uid of that live object.
+	LiveUID string `json:"live_uid,omitempty"`
+	// Unowned is set when the live object exists without this block's
+	// ownership labels.
+	Unowned bool `json:"unowned,omitempty"`
 }
 
 // FieldDiff is the change of one field. Path uses dots and [i] for list
@@ -264,7 +294,7 @@ func (p *Plan) Summary() Summary {
 // recorded in state, so they count as changes too.
 func (p *Plan) HasChanges() bool {
 	s := p.Summary()
-	if s.Add+s.Change+s.Destroy+s.Sources > 0 {
+	if s.Add+s.Change+s.Destroy+s.Sources+len(p.Record) > 0 {
 		return true
 	}
 	return slices.ContainsFunc(p.Blocks, func(b Block) bool { return b.Remove })
