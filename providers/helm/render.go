@@ -1,0 +1,80 @@
+package helm
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	"helm.sh/helm/v3/pkg/releaseutil"
+	"k8s.io/client-go/discovery"
+)
+
+// capabilities reads the cluster's kube version and API versions afresh (a
+// CRD installed by an earlier block adds API versions).
+func (m *Manager) capabilities() (*chartutil.Capabilities, error) {
+	m.disc.Invalidate()
+	v, err := m.disc.ServerVersion()
+	if err != nil {
+		return nil, fmt.Errorf("server version: %w", err)
+	}
+	apis, err := action.GetVersionSet(m.disc)
+	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
+		return nil, fmt.Errorf("api versions: %w", err)
+	}
+	return &chartutil.Capabilities{
+		APIVersions: apis,
+		KubeVersion: chartutil.KubeVersion{Version: v.GitVersion, Major: v.Major, Minor: v.Minor},
+		HelmVersion: chartutil.DefaultCapabilities.HelmVersion,
+	}, nil
+}
+
+// renderOptions says which release a chart is rendered for.
+type renderOptions struct {
+	name, namespace string
+	revision        int
+	upgrade         bool
+}
+
+// render renders the chart's templates as Helm's install and upgrade do
+// (hooks and NOTES.txt left out, manifests in install order) and returns
+// the manifest Helm would store in the release.
+func (m *Manager) render(ch *chart.Chart, vals map[string]any, o renderOptions, caps *chartutil.Capabilities) (string, error) {
+	if ch.Metadata == nil {
+		return "", fmt.Errorf("chart has no metadata")
+	}
+	if ch.Metadata.KubeVersion != "" && !chartutil.IsCompatibleRange(ch.Metadata.KubeVersion, caps.KubeVersion.String()) {
+		return "", fmt.Errorf("chart requires kubeVersion: %s which is incompatible with Kubernetes %s", ch.Metadata.KubeVersion, caps.KubeVersion.String())
+	}
+	if err := chartutil.ProcessDependenciesWithMerge(ch, vals); err != nil {
+		return "", fmt.Errorf("dependencies: %w", err)
+	}
+	rv, err := chartutil.ToRenderValuesWithSchemaValidation(ch, vals, chartutil.ReleaseOptions{
+		Name: o.name, Namespace: o.namespace, Revision: o.revision,
+		IsInstall: !o.upgrade, IsUpgrade: o.upgrade,
+	}, caps, false)
+	if err != nil {
+		return "", err
+	}
+	files, err := engine.New(m.config).Render(ch, rv)
+	if err != nil {
+		return "", err
+	}
+	for k := range files {
+		if strings.HasSuffix(k, "NOTES.txt") {
+			delete(files, k)
+		}
+	}
+	_, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	for _, mf := range manifests {
+		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", mf.Name, mf.Content)
+	}
+	return b.String(), nil
+}
