@@ -152,9 +152,33 @@ func diffValue(path string, a, b any, out *[]FieldDiff) {
 			return
 		}
 	}
-	if !reflect.DeepEqual(a, b) {
+	if !equalScalar(a, b) {
 		*out = append(*out, FieldDiff{Path: path, Before: a, After: b})
 	}
+}
+
+// equalScalar compares leaves; numbers compare by value whatever their Go
+// type (decoders differ: int64 from the server, int or float64 elsewhere).
+func equalScalar(a, b any) bool {
+	if x, ok := number(a); ok {
+		y, ok := number(b)
+		return ok && x == y
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case float64:
+		return n, true
+	}
+	return 0, false
 }
 
 // diffList matches items of lists of named maps (containers, ports, env…) by

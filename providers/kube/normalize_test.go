@@ -1,0 +1,191 @@
+package kube
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+func obj(t *testing.T, y string) *unstructured.Unstructured {
+	t.Helper()
+	j, err := yaml.YAMLToJSON([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Like objects from the server: integers are int64.
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(j); err != nil {
+		// UnmarshalJSON wants a kind; tests of fragments have none.
+		m := map[string]any{}
+		if err := json.Unmarshal(j, &m); err != nil {
+			t.Fatal(err)
+		}
+		return &unstructured.Unstructured{Object: fixNumbers(m).(map[string]any)}
+	}
+	return u
+}
+
+func fixNumbers(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			v[k] = fixNumbers(x)
+		}
+	case []any:
+		for i, x := range v {
+			v[i] = fixNumbers(x)
+		}
+	case float64:
+		return int64(v)
+	}
+	return v
+}
+
+func TestDiffFields(t *testing.T) {
+	tests := map[string]struct {
+		before, after string
+		want          []FieldDiff
+	}{
+		"equal": {
+			before: "a: {b: 1}", after: "a: {b: 1}",
+		},
+		"image of one named container": {
+			before: "spec: {containers: [{name: a, image: x:1}, {name: b, image: y:1}]}",
+			after:  "spec: {containers: [{name: a, image: x:1}, {name: b, image: y:2}]}",
+			want:   []FieldDiff{{Path: "spec.containers[name=b].image", Before: "y:1", After: "y:2"}},
+		},
+		"added and removed keys, annotation keys quoted": {
+			before: "metadata: {annotations: {example.com/x: a}}\nold: 1",
+			after:  "metadata: {annotations: {example.com/x: b}}\nnew: 2",
+			want: []FieldDiff{
+				{Path: `metadata.annotations["example.com/x"]`, Before: "a", After: "b"},
+				{Path: "new", After: int64(2)},
+				{Path: "old", Before: int64(1)},
+			},
+		},
+		"unnamed lists by index": {
+			before: "args: [a, b]", after: "args: [a, c, d]",
+			want: []FieldDiff{{Path: "args[1]", Before: "b", After: "c"}, {Path: "args[2]", After: "d"}},
+		},
+		"named items reordered": {
+			before: "l: [{name: a}, {name: b}]", after: "l: [{name: b}, {name: a}]",
+			want: []FieldDiff{{Path: "l",
+				Before: []any{map[string]any{"name": "a"}, map[string]any{"name": "b"}},
+				After:  []any{map[string]any{"name": "b"}, map[string]any{"name": "a"}}}},
+		},
+		"named item removed": {
+			before: "l: [{name: a}, {name: b, v: 1}]", after: "l: [{name: a}]",
+			want: []FieldDiff{{Path: "l[name=b]", Before: map[string]any{"name": "b", "v": int64(1)}}},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := diffFields(obj(t, tc.before).Object, obj(t, tc.after).Object)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("diffFields (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMaskSecret(t *testing.T) {
+	s := obj(t, `apiVersion: v1
+kind: Secret
+metadata:
+  name: s
+  annotations: {kubectl.kubernetes.io/last-applied-configuration: '{"data":{"password":"aHVudGVyMg=="}}'}
+data: {password: aHVudGVyMg==}
+stringData: {token: hunter3}
+`)
+	m := mask(s)
+	b, err := yaml.Marshal(m.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"aHVudGVyMg==", "hunter3"} {
+		if strings.Contains(string(b), secret) {
+			t.Errorf("masked Secret still contains %q:\n%s", secret, b)
+		}
+	}
+	if got, _, _ := unstructured.NestedString(m.Object, "data", "password"); got != Masked {
+		t.Errorf("data.password = %q, want %q", got, Masked)
+	}
+	if got, _, _ := unstructured.NestedString(s.Object, "data", "password"); got != "aHVudGVyMg==" {
+		t.Errorf("mask changed its input: data.password = %q", got)
+	}
+
+	fields := diffFields(obj(t, "data: {a: eA==}").Object, obj(t, "data: {a: eQ==, b: eg==}").Object)
+	maskFields(fields)
+	want := []FieldDiff{{Path: "data.a", Before: Masked, After: Masked}, {Path: "data.b", After: Masked}}
+	if diff := cmp.Diff(want, fields); diff != "" {
+		t.Errorf("masked fields (-want +got):\n%s", diff)
+	}
+}
+
+func TestRefString(t *testing.T) {
+	tests := map[string]struct {
+		ref  ObjectRef
+		want string
+	}{
+		"namespaced with group": {ObjectRef{Group: "apps", Version: "v1", Kind: "Deployment", Namespace: "web", Name: "api"}, "Deployment.apps/web/api"},
+		"core cluster-scoped":   {ObjectRef{Version: "v1", Kind: "Namespace", Name: "web"}, "Namespace/web"},
+		"core namespaced":       {ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: "a", Name: "b"}, "ConfigMap/a/b"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := tc.ref.String(); got != tc.want {
+				t.Errorf("String() = %q, want %q", got, tc.want)
+			}
+			back, err := ParseRef(tc.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.ref
+			want.Version = ""
+			if back != want {
+				t.Errorf("ParseRef(%q) = %+v, want %+v", tc.want, back, want)
+			}
+		})
+	}
+	if got := (ObjectRef{Kind: "Secret", Namespace: "a", Name: "b"}).Address("kustomization.app"); got != "kustomization.app/Secret/a/b" {
+		t.Errorf("Address = %q", got)
+	}
+}
+
+func TestSortChanges(t *testing.T) {
+	r := func(group, kind, ns, name string) ObjectRef {
+		return ObjectRef{Group: group, Kind: kind, Namespace: ns, Name: name}
+	}
+	cs := []Change{
+		{Ref: r("", "Namespace", "", "old"), Action: ActionDelete},
+		{Ref: r("apps", "Deployment", "a", "web"), Action: ActionCreate},
+		{Ref: r("example.com", "Widget", "a", "w"), Action: ActionDelete},
+		{Ref: r("apiextensions.k8s.io", "CustomResourceDefinition", "", "widgets.example.com"), Action: ActionDelete},
+		{Ref: r("", "Namespace", "", "a"), Action: ActionCreate},
+		{Ref: r("example.com", "Gadget", "a", "g"), Action: ActionCreate},
+		{Ref: r("apiextensions.k8s.io", "CustomResourceDefinition", "", "gadgets.example.com"), Action: ActionCreate},
+		{Ref: r("storage.k8s.io", "StorageClass", "", "fast"), Action: ActionUpdate},
+	}
+	sortChanges(cs)
+	var got []string
+	for _, c := range cs {
+		got = append(got, string(c.Action)+" "+c.Ref.String())
+	}
+	want := []string{
+		"create CustomResourceDefinition.apiextensions.k8s.io/gadgets.example.com",
+		"create Namespace/a",
+		"update StorageClass.storage.k8s.io/fast",
+		"create Deployment.apps/a/web",
+		"create Gadget.example.com/a/g",
+		"delete Widget.example.com/a/w",
+		"delete CustomResourceDefinition.apiextensions.k8s.io/widgets.example.com",
+		"delete Namespace/old",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
+	}
+}
