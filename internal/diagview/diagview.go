@@ -155,8 +155,12 @@ func writeSnippet(w *bufio.Writer, s *snippet, opts Options, colour string) {
 		if opts.Color && me > ms {
 			line = string(runes[:ms]) + "\x1b[4m" + string(runes[ms:me]) + ansiReset + string(runes[me:])
 		}
-		fmt.Fprintf(w, "  %*d: %s\n", width, s.startLine+i, line)
-		if me > ms || (ms == me && i == 0 && len(s.lines) == 1) {
+		if line == "" {
+			fmt.Fprintf(w, "  %*d:\n", width, s.startLine+i)
+		} else {
+			fmt.Fprintf(w, "  %*d: %s\n", width, s.startLine+i, line)
+		}
+		if me > ms || i == 0 {
 			n := me - ms
 			if n == 0 {
 				n = 1 // an empty range (a missing item) still gets a marker

@@ -51,7 +51,7 @@ func functions(dir string, getenv func(string) string, partial bool) map[string]
 		"jsondecode":      stdlib.JSONDecodeFunc,
 		"jsonencode":      stdlib.JSONEncodeFunc,
 		"keys":            stdlib.KeysFunc,
-		"length":          stdlib.LengthFunc,
+		"length":          lengthFunc,
 		"log":             stdlib.LogFunc,
 		"lookup":          stdlib.LookupFunc,
 		"lower":           stdlib.LowerFunc,
@@ -106,6 +106,36 @@ func functions(dir string, getenv func(string) string, partial bool) map[string]
 	fns["templatefile"] = templateFileFunc(dir, inner)
 	return fns
 }
+
+// lengthFunc is Terraform's length: characters of a string, elements of a
+// collection.
+var lengthFunc = function.New(&function.Spec{
+	Description: "Returns the number of characters of a string or elements of a collection.",
+	Params: []function.Parameter{{
+		Name: "value", Type: cty.DynamicPseudoType, AllowDynamicType: true, AllowUnknown: true, AllowMarked: true,
+	}},
+	Type: func(args []cty.Value) (cty.Type, error) {
+		ty := args[0].Type()
+		if ty == cty.String || ty == cty.DynamicPseudoType || ty.IsCollectionType() || ty.IsTupleType() || ty.IsObjectType() {
+			return cty.Number, nil
+		}
+		return cty.NilType, function.NewArgErrorf(0, "length needs a string or a collection")
+	},
+	Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+		v, marks := args[0].Unmark()
+		if v.Type() == cty.String {
+			if !v.IsKnown() {
+				return cty.UnknownVal(cty.Number).WithMarks(marks), nil
+			}
+			return stdlib.Strlen(v)
+		}
+		if v.Type().IsObjectType() {
+			return cty.NumberIntVal(int64(len(v.Type().AttributeTypes()))).WithMarks(marks), nil
+		}
+		out, err := stdlib.Length(v)
+		return out.WithMarks(marks), err
+	},
+})
 
 var base64EncodeFunc = function.New(&function.Spec{
 	Description: "Encodes a string with standard Base64.",

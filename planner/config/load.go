@@ -141,6 +141,8 @@ type loader struct {
 
 	// declared blocks by address, for reference checks.
 	blocks map[Address]hcl.Range
+	// varSet is where a variable's value was written in a vars file.
+	varSet map[string]hcl.Range
 }
 
 var topSchema = &hcl.BodySchema{
@@ -167,6 +169,7 @@ func loadSources(dir string, files, autos []sourceFile, opts LoadOptions) (*Stac
 		st:     newStack(dir),
 		parser: hclparse.NewParser(),
 		blocks: map[Address]hcl.Range{},
+		varSet: map[string]hcl.Range{},
 	}
 	l.funcs = functions(dir, opts.Getenv, opts.Partial)
 	if len(files) == 0 {

@@ -17,8 +17,6 @@ import (
 type varDecl struct {
 	v        *Variable
 	defaults *typeexpr.Defaults
-	// set is where the winning value was written (nil for CLI and env).
-	set *hcl.Range
 }
 
 func (l *loader) decodeVariables(blocks []*hcl.Block, autos []sourceFile) {
@@ -164,7 +162,8 @@ func (l *loader) setRaw(decl *varDecl, raw string, from ValueSource, where strin
 		}
 	}
 	if cv, ok := l.convertVar(decl, val, where, v.DeclRange); ok {
-		v.Value, v.ValueSource, decl.set = cv, from, nil
+		v.Value, v.ValueSource = cv, from
+		delete(l.varSet, v.Name)
 	}
 }
 
@@ -203,7 +202,8 @@ func (l *loader) varFile(decls map[string]*varDecl, name string, src []byte, fro
 		}
 		if cv, ok := l.convertVar(decl, val, name, a.Expr.Range()); ok {
 			rng := a.Expr.Range()
-			decl.v.Value, decl.v.ValueSource, decl.set = cv, from, &rng
+			decl.v.Value, decl.v.ValueSource = cv, from
+			l.varSet[a.Name] = rng
 		}
 	}
 }
@@ -293,9 +293,13 @@ func (l *loader) runValidations() {
 					msg = s.AsString()
 				}
 			}
+			// Point at where the value was written, unless that would
+			// show a secret; else at the rule.
 			subject := val.Condition.Range()
-			if v.ValueSource == FromVarFile || v.ValueSource == FromAutoFile || v.ValueSource == FromDefault {
+			if !v.Sensitive {
 				if r, ok := v.Attrs["default"]; ok && v.ValueSource == FromDefault {
+					subject = r
+				} else if r, ok := l.varSet[name]; ok {
 					subject = r
 				}
 			}

@@ -1,0 +1,3 @@
+strata {
+  required_version = ">== 0.1"
+}

@@ -1,0 +1,3 @@
+source "git" "platform" {
+  url = "https://example.com/platform.git"
+}

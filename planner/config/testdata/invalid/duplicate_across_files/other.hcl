@@ -1,0 +1,5 @@
+
+
+source "git" "platform" {
+  url = "https://example.com/other.git"
+}

@@ -1,0 +1,11 @@
+source "git" "platform" {
+  url = "https://example.com/platform.git"
+}
+
+kustomization "a" {
+  source = source.git.platform
+}
+
+kustomization "a" {
+  source = source.git.platform
+}

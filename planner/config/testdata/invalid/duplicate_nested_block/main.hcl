@@ -1,0 +1,9 @@
+release "a" {
+  chart = "./chart"
+  upgrade {
+    force = true
+  }
+  upgrade {
+    force = false
+  }
+}

@@ -1,0 +1,7 @@
+variable "env" {
+  default = "dev"
+}
+
+variable "env" {
+  default = "prod"
+}

@@ -1,0 +1,6 @@
+source "git" "platform" {
+  url = "https://example.com/platform.git"
+  verify {
+    public_keys = file("keys/missing.asc")
+  }
+}

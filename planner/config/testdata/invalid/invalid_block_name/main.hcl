@@ -1,0 +1,3 @@
+kustomization "1st" {
+  path = "."
+}

@@ -1,0 +1,6 @@
+release "a" {
+  chart = "./chart"
+  install {
+    crds = "create_replac"
+  }
+}

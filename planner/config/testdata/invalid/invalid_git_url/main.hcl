@@ -1,0 +1,3 @@
+source "git" "platform" {
+  url = "github.com/example/platform"
+}

@@ -1,0 +1,3 @@
+source "helm" "bitnami" {
+  url = "s3://charts/bitnami"
+}

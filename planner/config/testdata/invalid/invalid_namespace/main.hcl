@@ -1,0 +1,4 @@
+release "web" {
+  chart     = "./chart"
+  namespace = "Apps_Prod"
+}

@@ -1,0 +1,3 @@
+release "Web_Frontend" {
+  chart = "./chart"
+}

@@ -1,0 +1,3 @@
+kustomization "a" {
+  path = "./gitops/missing"
+}

@@ -1,0 +1,3 @@
+source "git" "platform" {
+  branch = "main"
+}

@@ -1,0 +1,11 @@
+source "git" "platform" {
+  url = "https://example.com/platform.git"
+}
+
+kustomization "a" {
+  source = source.git.platform
+  health_check {
+    api_version = "v1"
+    kind        = "Namespace"
+  }
+}

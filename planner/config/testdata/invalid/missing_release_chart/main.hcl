@@ -1,0 +1,3 @@
+release "a" {
+  namespace = "apps"
+}

@@ -1,0 +1,4 @@
+notification "ops" {
+  type = "email"
+  url  = "https://hooks.example.com/x"
+}

@@ -1,0 +1,7 @@
+source "git" "platform" {
+  url = "https://example.com/platform.git"
+}
+
+kustomization "a" {
+  source = "source.git.platform"
+}

@@ -1,0 +1,2 @@
+kustomization "a" {
+  path = "."

@@ -1,0 +1,5 @@
+strata {
+  backend "consul" {
+    path = "x"
+  }
+}

@@ -1,0 +1,3 @@
+kustomisation "a" {
+  path = "."
+}

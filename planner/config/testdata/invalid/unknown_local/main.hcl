@@ -1,0 +1,8 @@
+locals {
+  registry = "quay.io"
+}
+
+release "a" {
+  chart  = "./chart"
+  values = { image = local.registy }
+}

@@ -1,0 +1,8 @@
+release "a" {
+  chart = "./chart"
+  upgrade {
+    remedation {
+      retries = 3
+    }
+  }
+}

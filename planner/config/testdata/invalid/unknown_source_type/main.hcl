@@ -1,0 +1,3 @@
+source "s3" "bucket" {
+  url = "s3://bucket"
+}

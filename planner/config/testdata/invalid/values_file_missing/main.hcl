@@ -1,0 +1,4 @@
+release "a" {
+  chart        = "./chart"
+  values_files = ["values/prod.yaml"]
+}

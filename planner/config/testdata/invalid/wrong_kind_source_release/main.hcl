@@ -1,0 +1,7 @@
+release "web" {
+  chart = "./chart"
+}
+
+kustomization "a" {
+  source = release.web
+}

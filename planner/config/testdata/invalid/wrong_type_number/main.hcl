@@ -1,0 +1,4 @@
+release "a" {
+  chart       = "./chart"
+  max_history = "ten"
+}

@@ -1,0 +1,4 @@
+release "a" {
+  chart  = "./chart"
+  values = "replicaCount: 2"
+}
