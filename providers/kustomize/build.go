@@ -12,6 +12,7 @@ import (
 	fluxkustomize "github.com/fluxcd/pkg/kustomize"
 	securefs "github.com/fluxcd/pkg/kustomize/filesys"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 // ErrOutsideRoot is wrapped by Build errors for a path, or a file it refers
@@ -101,10 +102,7 @@ func Build(ctx context.Context, opts Options) ([]*unstructured.Unstructured, err
 	if err != nil {
 		return nil, buildError(opts.Path, root, err)
 	}
-	fs := securefs.MakeFsInMemory(disk)
-	if err := fs.WriteFile(kfile, manifest); err != nil {
-		return nil, fmt.Errorf("kustomization %s: %w", opts.Path, err)
-	}
+	fs := &overlayFS{FileSystem: disk, path: filepath.Clean(kfile), data: manifest}
 	resMap, err := fluxkustomize.Build(fs, dir)
 	if err != nil {
 		return nil, buildError(opts.Path, root, err)
@@ -253,4 +251,37 @@ func setCommonMetadata(u *unstructured.Unstructured, labels, annotations map[str
 		}
 		u.SetAnnotations(a)
 	}
+}
+
+// overlayFS shows one generated file (the kustomization of the directory
+// being built) over the read-only source tree. (kyaml's in-memory file system
+// would do, but it refuses directory names with spaces or commas.)
+type overlayFS struct {
+	filesys.FileSystem
+	path string
+	data []byte
+}
+
+func (o *overlayFS) is(p string) bool { return filepath.Clean(p) == o.path }
+
+func (o *overlayFS) Exists(p string) bool { return o.is(p) || o.FileSystem.Exists(p) }
+
+func (o *overlayFS) IsDir(p string) bool { return !o.is(p) && o.FileSystem.IsDir(p) }
+
+func (o *overlayFS) ReadFile(p string) ([]byte, error) {
+	if o.is(p) {
+		return append([]byte(nil), o.data...), nil
+	}
+	return o.FileSystem.ReadFile(p)
+}
+
+func (o *overlayFS) Open(p string) (filesys.File, error) {
+	if o.is(p) {
+		return nil, fmt.Errorf("open %s: generated file can only be read whole", p)
+	}
+	return o.FileSystem.Open(p)
+}
+
+func (o *overlayFS) WriteFile(p string, _ []byte) error {
+	return fmt.Errorf("write %s: the source tree is read-only", p)
 }

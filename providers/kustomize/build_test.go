@@ -17,13 +17,12 @@ import (
 // writeTree writes files (path -> content) under a new temporary directory.
 func writeTree(t *testing.T, files map[string]string) string {
 	t.Helper()
-	// Not t.TempDir: kustomize refuses some characters of subtest names
-	// (commas) in the directory of a generated kustomization.
-	root, err := os.MkdirTemp("", "tree")
-	if err != nil {
+	// Spaces and commas in the path are fine (kyaml's in-memory file system
+	// refuses them).
+	root := filepath.Join(t.TempDir(), "my tree, v2")
+	if err := os.MkdirAll(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(root) })
 	for p, content := range files {
 		full := filepath.Join(root, p)
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
@@ -197,6 +196,25 @@ func TestBuild(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, summary(objs, tc.fields...)); diff != "" {
 				t.Errorf("objects (-want +got):\n%s", diff)
+			}
+			// The tree is left as it was: no generated kustomization.yaml.
+			var want, got []string
+			for p := range tc.files {
+				want = append(want, p)
+			}
+			sort.Strings(want)
+			err = filepath.Walk(tc.opts.Root, func(p string, fi os.FileInfo, err error) error {
+				if err == nil && !fi.IsDir() {
+					rel, _ := filepath.Rel(tc.opts.Root, p)
+					got = append(got, rel)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("files in the tree after Build (-want +got):\n%s", diff)
 			}
 		})
 	}
