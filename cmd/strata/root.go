@@ -83,6 +83,10 @@ exactly what would change in the cluster, and applies it in order.`,
 	root.SetErr(a.stderr)
 	root.AddCommand(
 		a.versionCmd(),
+		a.planCmd(),
+		a.applyCmd(),
+		a.showCmd(),
+		a.destroyCmd(),
 		a.validateCmd(),
 		a.fmtCmd(),
 		a.graphCmd(),

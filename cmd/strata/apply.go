@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/strata-gitops/strata/internal/view"
+	"github.com/strata-gitops/strata/planner"
+	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/kube"
+)
+
+func (a *app) applyCmd() *cobra.Command {
+	var (
+		f           stackFlags
+		autoApprove bool
+	)
+	cmd := &cobra.Command{
+		Use:   "apply [FILE|DIR]",
+		Short: "Apply the stack, or exactly a saved plan",
+		Long: `Apply plans the stack in DIR (default: the current directory), shows the
+plan, asks for "yes" (unless --auto-approve) and carries it out: blocks in
+dependency order, independent blocks in parallel, each finished block
+recorded in the state at once.
+
+Given a FILE saved by "strata plan --out FILE", apply carries out exactly
+that plan without rendering again, and refuses it when the state or a
+planned object changed since the plan was made.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			color := view.UseColor(a.stdout, a.getenv, f.noColor)
+			ctx, stop := a.interruptible(cmd.Context())
+			defer stop()
+			if len(args) == 1 && plan.IsFile(args[0]) {
+				return a.applySaved(ctx, &f, args[0], color)
+			}
+			opts := a.engineOptions(&f, dirArg(args))
+			return a.planAndApply(ctx, &f, opts, "apply", color, autoApprove)
+		},
+	}
+	f.register(cmd.Flags())
+	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "apply without asking for confirmation")
+	return cmd
+}
+
+// planAndApply plans, shows the plan, asks and applies, holding the state
+// lock from the plan to the end.
+func (a *app) planAndApply(ctx context.Context, f *stackFlags, opts planner.Options, op string, color, autoApprove bool) error {
+	pr := newProgress(a.stdout, color)
+	opts.OnEvent = pr.event
+	eng, p, err := a.makePlan(ctx, f, opts, op, color, true)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	defer eng.Unlock(context.WithoutCancel(ctx))
+	if err := view.Human(a.stdout, p, view.HumanOptions{Color: color}); err != nil {
+		return err
+	}
+	if !p.HasChanges() {
+		return nil
+	}
+	if !autoApprove {
+		ok, err := a.confirm(p.Destroy)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(a.stdout, "\nApply cancelled.")
+			return errSilent
+		}
+	}
+	fmt.Fprintln(a.stdout)
+	res, err := eng.Apply(ctx, p, planner.ApplyOptions{})
+	return a.finish(p, res, err)
+}
+
+func (a *app) applySaved(ctx context.Context, f *stackFlags, file string, color bool) error {
+	p, err := plan.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	pr := newProgress(a.stdout, color)
+	opts := a.engineOptions(f, p.Dir)
+	opts.OnEvent = pr.event
+	eng, err := planner.ForPlan(p, opts)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	if f.lock {
+		op := "apply"
+		if p.Destroy {
+			op = "destroy"
+		}
+		if err := eng.Lock(ctx, op, f.lockTimeout); err != nil {
+			return lockError(err)
+		}
+		defer eng.Unlock(context.WithoutCancel(ctx))
+	}
+	if !p.HasChanges() {
+		fmt.Fprintln(a.stdout, "No changes. The cluster matches the stack.")
+		return nil
+	}
+	res, err := eng.Apply(ctx, p, planner.ApplyOptions{Saved: true})
+	return a.finish(p, res, err)
+}
+
+// finish prints the outcome of an apply.
+func (a *app) finish(p *plan.Plan, res *planner.Result, err error) error {
+	if res != nil {
+		verb := "Apply"
+		if p.Destroy {
+			verb = "Destroy"
+		}
+		if err == nil {
+			fmt.Fprintf(a.stdout, "\n%s complete! Objects: %d added, %d changed, %d destroyed.\n", verb, res.Added, res.Changed, res.Destroyed)
+		} else {
+			fmt.Fprintf(a.stdout, "\n%s failed. Objects: %d added, %d changed, %d destroyed; what was applied is recorded in the state.\n",
+				verb, res.Added, res.Changed, res.Destroyed)
+		}
+	}
+	return err
+}
+
+// confirm asks for "yes" on the terminal.
+func (a *app) confirm(destroy bool) (bool, error) {
+	if !view.IsTerminal(a.stdin) {
+		return false, errors.New("standard input is not a terminal: pass --auto-approve to apply without confirmation")
+	}
+	if destroy {
+		fmt.Fprint(a.stdout, "\nDo you really want to destroy every object of the stack?\n"+
+			"  strata will delete everything described above. There is no undo.\n"+
+			"  Only 'yes' will be accepted to confirm.\n\n  Enter a value: ")
+	} else {
+		fmt.Fprint(a.stdout, "\nDo you want to perform these actions?\n"+
+			"  strata will perform the actions described above.\n"+
+			"  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
+	}
+	line, err := bufio.NewReader(a.stdin).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return false, err
+	}
+	return strings.TrimSpace(line) == "yes", nil
+}
+
+// progress prints apply events as lines: one per applied object, a "still
+// waiting" line with the elapsed time during long waits, one per finished
+// block.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	color bool
+}
+
+func newProgress(w io.Writer, color bool) *progress { return &progress{w: w, color: color} }
+
+func (pr *progress) paint(c, s string) string {
+	if !pr.color {
+		return s
+	}
+	return c + s + "\x1b[0m"
+}
+
+func (pr *progress) event(ev planner.Event) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	name := pr.paint("\x1b[1m", ev.Block)
+	switch ev.Type {
+	case planner.BlockStarted:
+		fmt.Fprintf(pr.w, "%s: Applying...\n", name)
+	case planner.BlockDone:
+		fmt.Fprintf(pr.w, "%s: Complete after %s (%d added, %d changed, %d destroyed)\n",
+			name, round(ev.Elapsed), ev.Added, ev.Changed, ev.Destroyed)
+	case planner.BlockFailed:
+		fmt.Fprintf(pr.w, "%s: %s after %s: %v\n", name, pr.paint("\x1b[31m", "Failed"), round(ev.Elapsed), ev.Err)
+	case planner.BlockSkipped:
+		fmt.Fprintf(pr.w, "%s: Skipped: %s\n", name, ev.Message)
+	case planner.ObjectEvent:
+		o := ev.Object
+		switch o.Type {
+		case kube.EventApplied:
+			fmt.Fprintf(pr.w, "%s: %s %s [%s]\n", name, o.Ref, pastTense(o.Action), round(o.Elapsed))
+		case kube.EventDeleted:
+			fmt.Fprintf(pr.w, "%s: %s deleted [%s]\n", name, o.Ref, round(o.Elapsed))
+		case kube.EventSkipped:
+			fmt.Fprintf(pr.w, "%s: %s kept: %s\n", name, o.Ref, o.Message)
+		case kube.EventWaiting:
+			items := make([]string, 0, len(o.Pending))
+			for i, s := range o.Pending {
+				if i == 3 {
+					items = append(items, fmt.Sprintf("and %d more", len(o.Pending)-3))
+					break
+				}
+				items = append(items, s.String())
+			}
+			fmt.Fprintf(pr.w, "%s: Still waiting for %s [%s elapsed]\n", name, strings.Join(items, ", "), round(o.Elapsed))
+		case kube.EventNotReady:
+			fmt.Fprintf(pr.w, "%s: %s is not ready: %s\n", name, o.Ref, o.Message)
+		}
+	}
+}
+
+func pastTense(a kube.Action) string {
+	switch a {
+	case kube.ActionCreate:
+		return "created"
+	case kube.ActionUpdate:
+		return "updated"
+	case kube.ActionReplace:
+		return "replaced"
+	case kube.ActionDelete:
+		return "deleted"
+	}
+	return string(a)
+}
+
+func round(d time.Duration) time.Duration {
+	if d < 10*time.Second {
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Second)
+}

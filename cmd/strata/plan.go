@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/strata-gitops/strata/internal/view"
+	"github.com/strata-gitops/strata/planner"
+	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/state"
+)
+
+// stackFlags are the flags of the commands that plan a stack: plan, apply
+// and destroy.
+type stackFlags struct {
+	vars        []config.VarArg // --var and --var-file in command line order
+	targets     []string
+	lock        bool
+	lockTimeout time.Duration
+	parallelism int
+	noColor     bool
+	kubeconfig  string
+	context     string
+	statePath   string
+}
+
+// varFlag appends --var NAME=VALUE or --var-file FILE to one list, so that
+// their command line order is kept (later ones win).
+type varFlag struct {
+	list *[]config.VarArg
+	file bool
+}
+
+func (v varFlag) String() string { return "" }
+func (v varFlag) Type() string {
+	if v.file {
+		return "file"
+	}
+	return "name=value"
+}
+func (v varFlag) Set(s string) error {
+	if v.file {
+		*v.list = append(*v.list, config.VarArg{File: s})
+		return nil
+	}
+	name, value, ok := strings.Cut(s, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want NAME=VALUE, got %q", s)
+	}
+	*v.list = append(*v.list, config.VarArg{Name: name, Value: value})
+	return nil
+}
+
+func (f *stackFlags) register(fs *pflag.FlagSet) {
+	fs.Var(varFlag{list: &f.vars}, "var", "set a variable: --var NAME=VALUE (repeatable)")
+	fs.Var(varFlag{list: &f.vars, file: true}, "var-file", "read variables from an HCL or JSON file (repeatable)")
+	fs.StringArrayVar(&f.targets, "target", nil, "limit to this block address and its dependencies (repeatable)")
+	fs.BoolVar(&f.lock, "lock", true, "lock the state while running")
+	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
+	fs.IntVar(&f.parallelism, "parallelism", planner.DefaultParallelism, "how many blocks to apply at once")
+	fs.BoolVar(&f.noColor, "no-color", false, "never colour the output")
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: the stack's cluster block, $KUBECONFIG, ~/.kube/config)")
+	fs.StringVar(&f.context, "context", "", "kubeconfig context")
+	fs.StringVar(&f.statePath, "state", "", "state file of the local backend (default .strata/state.db in the stack)")
+}
+
+func (a *app) engineOptions(f *stackFlags, dir string) planner.Options {
+	return planner.Options{
+		Dir:         dir,
+		Vars:        f.vars,
+		Targets:     f.targets,
+		Parallelism: f.parallelism,
+		Kubeconfig:  f.kubeconfig,
+		Context:     f.context,
+		StatePath:   f.statePath,
+		Getenv:      a.getenv,
+	}
+}
+
+// interruptible returns a context cancelled by the first SIGINT or SIGTERM,
+// telling the user what happens next.
+func (a *app) interruptible(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-sig:
+			fmt.Fprintln(a.stderr, "\nInterrupt received: finishing the blocks that are running and recording them in the state.")
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { signal.Stop(sig); cancel() }
+}
+
+func dirArg(args []string) string {
+	if len(args) > 0 {
+		return args[0]
+	}
+	return "."
+}
+
+// renderPlan writes p in the output format.
+func (a *app) renderPlan(w io.Writer, p *plan.Plan, output string, color bool) error {
+	switch output {
+	case "", "human":
+		return view.Human(w, p, view.HumanOptions{Color: color})
+	case "json":
+		return view.JSON(w, p)
+	case "markdown", "md":
+		return view.Markdown(w, p, view.MarkdownOptions{})
+	}
+	return fmt.Errorf("unknown output format %q: use human, json or markdown", output)
+}
+
+func checkOutput(output string) error {
+	switch output {
+	case "", "human", "json", "markdown", "md":
+		return nil
+	}
+	return fmt.Errorf("unknown output format %q: use human, json or markdown", output)
+}
+
+// lockError explains a lock failure.
+func lockError(err error) error {
+	if errors.Is(err, state.ErrLocked) {
+		return fmt.Errorf("%w\n\nAnother strata run holds the state lock. Wait for it, retry with --lock-timeout, or remove a stale lock with strata force-unlock ID", err)
+	}
+	return err
+}
+
+// makePlan loads the stack and plans it, holding the lock while it reads
+// unless keepLock; it returns the engine (locked when keepLock).
+func (a *app) makePlan(ctx context.Context, f *stackFlags, opts planner.Options, op string, color, keepLock bool) (*planner.Engine, *plan.Plan, error) {
+	eng, diags := planner.Load(opts)
+	if len(diags) > 0 {
+		var files map[string]*hcl.File
+		if eng != nil && eng.Stack() != nil {
+			files = eng.Stack().Files
+		}
+		a.writeDiags(diags, files)
+		if diags.HasErrors() {
+			return nil, nil, errSilent
+		}
+	}
+	if f.lock {
+		if err := eng.Lock(ctx, op, f.lockTimeout); err != nil {
+			eng.Close()
+			return nil, nil, lockError(err)
+		}
+	}
+	p, err := eng.Plan(ctx)
+	if err != nil || !keepLock {
+		if uerr := eng.Unlock(context.WithoutCancel(ctx)); uerr != nil && err == nil {
+			err = uerr
+		}
+	}
+	if err != nil {
+		eng.Close()
+		return nil, nil, err
+	}
+	if len(f.targets) > 0 {
+		fmt.Fprintf(a.stderr, "Warning: the plan is limited to %s and the blocks they depend on.\n\n"+
+			"It may leave the cluster different from the stack; use --target for exceptional cases only.\n\n",
+			strings.Join(f.targets, ", "))
+	}
+	return eng, p, nil
+}
+
+func (a *app) planCmd() *cobra.Command {
+	var (
+		f        stackFlags
+		out      string
+		output   string
+		detailed bool
+		destroy  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "plan [DIR]",
+		Short: "Show what apply would change in the cluster",
+		Long: `Plan loads the stack in DIR (default: the current directory), resolves its
+sources, renders every kustomization, reads the state and the live cluster,
+and prints what apply would do: per object create, update (with the
+field-level diff), replace or delete, and the drift found on the way.
+
+With --out FILE the plan is saved so that "strata apply FILE" carries out
+exactly what was reviewed.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			color := view.UseColor(a.stdout, a.getenv, f.noColor)
+			ctx, stop := a.interruptible(cmd.Context())
+			defer stop()
+			opts := a.engineOptions(&f, dirArg(args))
+			opts.Destroy = destroy
+			eng, p, err := a.makePlan(ctx, &f, opts, "plan", color, false)
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			if err := a.renderPlan(a.stdout, p, output, color); err != nil {
+				return err
+			}
+			if out != "" {
+				if err := plan.WriteFile(out, p); err != nil {
+					return err
+				}
+				if output == "" || output == "human" {
+					fmt.Fprintf(a.stdout, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n  strata apply %s\n", out, out)
+				}
+			}
+			if detailed && p.HasChanges() {
+				return &exitError{code: 2}
+			}
+			return nil
+		},
+	}
+	f.register(cmd.Flags())
+	cmd.Flags().StringVar(&out, "out", "", "save the plan to FILE for strata apply FILE")
+	cmd.Flags().StringVarP(&output, "output", "o", "human", "output format: human, json or markdown")
+	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 without changes, 1 on error, 2 with changes")
+	cmd.Flags().BoolVar(&destroy, "destroy", false, "plan the removal of everything the state holds")
+	return cmd
+}

@@ -1,0 +1,403 @@
+package planner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/kube"
+	"github.com/strata-gitops/strata/state"
+)
+
+// ErrStalePlan is wrapped by Apply when a saved plan no longer matches the
+// state or the cluster.
+var ErrStalePlan = errors.New("saved plan is stale")
+
+// ApplyOptions configure one Apply.
+type ApplyOptions struct {
+	// Saved marks a plan read from a file: Apply first checks that the
+	// state serial and every planned object's resourceVersion are still
+	// those the plan was made against, and the writes carry the same
+	// preconditions.
+	Saved bool
+}
+
+// Result sums up an apply.
+type Result struct {
+	Added, Changed, Destroyed int
+	// Failed maps each failed block to its error.
+	Failed map[string]error
+	// Skipped maps each block not run to the reason.
+	Skipped map[string]string
+}
+
+// Apply carries out p. The caller holds the state lock (Lock). Blocks run
+// in dependency order, independent ones in parallel; each finished block is
+// written to the state at once. A failed block stops the blocks that depend
+// on it; the others go on. The error reports the failed blocks; Result is
+// filled also on error.
+func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*Result, error) {
+	store, err := e.Store()
+	if err != nil {
+		return nil, err
+	}
+	// State writes must not be cancelled with ctx: what was applied is
+	// recorded even when the user interrupts.
+	wctx := context.WithoutCancel(ctx)
+	snap, err := store.Read(wctx)
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	if snap.Lineage != p.State.Lineage || snap.Serial != p.State.Serial {
+		return nil, fmt.Errorf("%w: the state changed since the plan was made (serial %d, now %d); run strata plan again",
+			ErrStalePlan, p.State.Serial, snap.Serial)
+	}
+	mgr, err := e.Kube()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Saved {
+		if err := e.checkLive(ctx, mgr, p); err != nil {
+			return nil, err
+		}
+	}
+
+	a := &applier{e: e, p: p, store: store, snap: snap, wctx: wctx, mgr: mgr, saved: opts.Saved,
+		res: &Result{Failed: map[string]error{}, Skipped: map[string]string{}}}
+	nodes := make([]string, 0, len(p.Blocks))
+	deps := map[string][]string{}
+	for _, b := range p.Blocks {
+		nodes = append(nodes, b.Address)
+		deps[b.Address] = b.DependsOn
+	}
+	failed, err := walk(ctx, nodes, deps, e.opts.Parallelism, a.applyBlock, func(node, cause string) {
+		msg := "dependency " + cause + " failed"
+		if cause == "interrupted" {
+			msg = "interrupted"
+		}
+		a.mu.Lock()
+		a.res.Skipped[node] = msg
+		a.mu.Unlock()
+		e.emit(Event{Type: BlockSkipped, Block: node, Message: msg})
+	})
+	if err != nil {
+		return nil, err
+	}
+	for b, err := range failed {
+		a.res.Failed[b] = err
+	}
+	// Record the apply in the history, with the counts.
+	op := "apply"
+	if p.Destroy {
+		op = "destroy"
+	}
+	a.mu.Lock()
+	entry := &state.HistoryEntry{Operation: op, Who: state.Who(e.opts.Getenv), Time: e.opts.Now().UTC(),
+		Added: a.res.Added, Changed: a.res.Changed, Removed: a.res.Destroyed}
+	herr := store.Write(wctx, a.snap, state.WriteOptions{LockID: e.lockID, History: entry})
+	a.mu.Unlock()
+	if herr != nil {
+		return a.res, fmt.Errorf("record history: %w", herr)
+	}
+	if len(a.res.Failed) > 0 {
+		names := keys(a.res.Failed)
+		var errs []error
+		for _, n := range names {
+			errs = append(errs, fmt.Errorf("%s: %w", n, a.res.Failed[n]))
+		}
+		return a.res, errors.Join(errs...)
+	}
+	if ctx.Err() != nil {
+		return a.res, fmt.Errorf("apply interrupted: %w", ctx.Err())
+	}
+	return a.res, nil
+}
+
+// applier is the state of one Apply.
+type applier struct {
+	e     *Engine
+	p     *plan.Plan
+	store state.Store
+	wctx  context.Context
+	mgr   *kube.Manager
+	saved bool
+
+	mu   sync.Mutex // guards snap and res
+	snap *state.Snapshot
+	res  *Result
+}
+
+func (a *applier) applyBlock(ctx context.Context, addr string) error {
+	b := a.p.Block(addr)
+	start := time.Now()
+	a.e.emit(Event{Type: BlockStarted, Block: addr})
+	var (
+		added, changed, destroyed int
+		err                       error
+	)
+	switch {
+	case b.Kind == "kustomization":
+		added, changed, destroyed, err = a.applyKustomization(ctx, b)
+	case b.Remove:
+		err = a.record(func(s *state.Snapshot) { s.Remove(addr) })
+	default:
+		err = a.record(func(s *state.Snapshot) {
+			s.PutBlock(state.Block{Address: addr, Kind: b.Kind, ConfigDigest: b.ConfigDigest, Revision: b.Revision,
+				AppliedAt: a.e.opts.Now().UTC(), Status: state.StatusApplied, DependsOn: b.DependsOn})
+		})
+	}
+	a.mu.Lock()
+	a.res.Added += added
+	a.res.Changed += changed
+	a.res.Destroyed += destroyed
+	a.mu.Unlock()
+	ev := Event{Type: BlockDone, Block: addr, Elapsed: time.Since(start), Added: added, Changed: changed, Destroyed: destroyed}
+	if err != nil {
+		ev.Type, ev.Err = BlockFailed, err
+	}
+	a.e.emit(ev)
+	return err
+}
+
+// record changes the snapshot and writes it at once.
+func (a *applier) record(fn func(*state.Snapshot)) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fn(a.snap)
+	if err := a.store.Write(a.wctx, a.snap, state.WriteOptions{LockID: a.e.lockID}); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
+}
+
+// changeSet rebuilds the provider change set of block b from the plan.
+func (a *applier) changeSet(b *plan.Block) (*kube.ChangeSet, error) {
+	desired := map[string]*unstructured.Unstructured{}
+	for _, raw := range b.Objects {
+		u := &unstructured.Unstructured{}
+		if err := json.Unmarshal(raw, &u.Object); err != nil {
+			return nil, fmt.Errorf("saved object of %s: %w", b.Address, err)
+		}
+		desired[refKey(kube.RefOf(u))] = u
+	}
+	cs := &kube.ChangeSet{}
+	for _, rc := range a.p.Changes {
+		if rc.Block != b.Address {
+			continue
+		}
+		gv, err := schema.ParseGroupVersion(rc.APIVersion)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", rc.Address, err)
+		}
+		c := kube.Change{
+			Ref:                 kube.ObjectRef{Group: gv.Group, Version: gv.Version, Kind: rc.Kind, Namespace: rc.Namespace, Name: rc.Name},
+			Reason:              rc.Reason,
+			LiveResourceVersion: rc.LiveResourceVersion,
+			LiveUID:             rc.LiveUID,
+			Unowned:             rc.Unowned,
+		}
+		switch {
+		case rc.Actions.IsReplace():
+			c.Action = kube.ActionReplace
+		case rc.Actions.Is(plan.Create):
+			c.Action = kube.ActionCreate
+		case rc.Actions.Is(plan.Update):
+			c.Action = kube.ActionUpdate
+		case rc.Actions.Is(plan.Delete):
+			c.Action = kube.ActionDelete
+		default:
+			c.Action = kube.ActionNoop
+		}
+		if c.Action != kube.ActionDelete {
+			c.Desired = desired[refKey(c.Ref)]
+			if c.Desired == nil {
+				return nil, fmt.Errorf("%s: the plan holds no object to apply", rc.Address)
+			}
+		}
+		cs.Changes = append(cs.Changes, c)
+	}
+	return cs, nil
+}
+
+func (a *applier) applyKustomization(ctx context.Context, b *plan.Block) (added, changed, destroyed int, err error) {
+	var settings kustomizationSettings
+	if len(b.Settings) > 0 {
+		if err := json.Unmarshal(b.Settings, &settings); err != nil {
+			return 0, 0, 0, fmt.Errorf("settings: %w", err)
+		}
+	}
+	cs, err := a.changeSet(b)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	mgr, err := a.mgr.Impersonate(settings.ServiceAccount)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	opts := kube.ApplyOptions{Stack: a.p.Stack, Block: b.Address, Adopt: settings.Adopt, IfUnchanged: a.saved,
+		Wait: settings.Wait, HealthChecks: settings.HealthChecks}
+	if settings.Timeout != "" {
+		opts.Timeout, _ = time.ParseDuration(settings.Timeout)
+	}
+
+	var res *kube.ApplyResult
+	if cs.HasChanges() {
+		events := make(chan kube.Event, 16)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for ev := range events {
+				ev := ev
+				a.e.emit(Event{Type: ObjectEvent, Block: b.Address, Object: &ev, Elapsed: ev.Elapsed})
+			}
+		})
+		res, err = mgr.Apply(ctx, cs, opts, events)
+		close(events)
+		wg.Wait()
+	}
+	if res == nil {
+		res = &kube.ApplyResult{}
+	}
+	for _, o := range res.Objects {
+		switch o.Action {
+		case kube.ActionCreate:
+			added++
+		case kube.ActionUpdate:
+			changed++
+		case kube.ActionReplace:
+			added++
+			destroyed++
+		case kube.ActionDelete:
+			if o.Skipped == "" {
+				destroyed++
+			}
+		}
+	}
+	if rerr := a.recordKustomization(b, cs, res, err); rerr != nil {
+		return added, changed, destroyed, errors.Join(err, rerr)
+	}
+	return added, changed, destroyed, err
+}
+
+// recordKustomization writes the block and its objects to the state: the
+// objects applied now, the unchanged ones, and, when the apply failed
+// part-way, the ones it had before that were not deleted.
+func (a *applier) recordKustomization(b *plan.Block, cs *kube.ChangeSet, res *kube.ApplyResult, applyErr error) error {
+	return a.record(func(s *state.Snapshot) {
+		objs := map[string]state.Object{}
+		for _, o := range s.BlockObjects(b.Address) {
+			objs[o.Address] = o
+		}
+		if applyErr == nil {
+			// Everything planned is now true: start from the plan.
+			prev := objs
+			objs = map[string]state.Object{}
+			for _, c := range cs.Changes {
+				if c.Action == kube.ActionDelete {
+					continue
+				}
+				addr := c.Ref.Address(b.Address)
+				o, ok := prev[addr]
+				if !ok || c.Action == kube.ActionNoop && o.Digest != kube.Digest(c.Desired) {
+					o = stateObject(b.Address, c.Ref)
+					o.Digest = kube.Digest(c.Desired)
+					o.UID, o.ResourceVersion = c.LiveUID, c.LiveResourceVersion
+				}
+				objs[addr] = o
+			}
+		}
+		for _, ap := range res.Objects {
+			addr := ap.Ref.Address(b.Address)
+			if ap.Action == kube.ActionDelete {
+				if ap.Skipped == "" || strings.Contains(ap.Skipped, "gone") || strings.Contains(ap.Skipped, "not found") {
+					delete(objs, addr)
+				} else if applyErr == nil {
+					delete(objs, addr) // kept in the cluster on purpose, no longer strata's
+				}
+				continue
+			}
+			o := stateObject(b.Address, ap.Ref)
+			o.Digest, o.UID, o.ResourceVersion = ap.Digest, ap.UID, ap.ResourceVersion
+			objs[addr] = o
+		}
+		list := make([]state.Object, 0, len(objs))
+		for _, o := range objs {
+			list = append(list, o)
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].Address < list[j].Address })
+		s.SetBlockObjects(b.Address, list)
+		status := state.StatusApplied
+		if applyErr != nil {
+			status = state.StatusFailed
+		}
+		if b.Remove {
+			if applyErr == nil {
+				s.Remove(b.Address)
+			}
+			return
+		}
+		s.PutBlock(state.Block{Address: b.Address, Kind: b.Kind, ConfigDigest: b.ConfigDigest, Revision: b.Revision,
+			AppliedAt: a.e.opts.Now().UTC(), Status: status, DependsOn: b.DependsOn})
+	})
+}
+
+func stateObject(block string, r kube.ObjectRef) state.Object {
+	return state.Object{Block: block, Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name,
+		Address: state.ObjectAddress(block, r.Group, r.Kind, r.Namespace, r.Name)}
+}
+
+// checkLive refuses a saved plan when an object it changes is no longer as
+// it was when the plan was made.
+func (e *Engine) checkLive(ctx context.Context, mgr *kube.Manager, p *plan.Plan) error {
+	var stale []string
+	for _, rc := range p.Changes {
+		if rc.Actions.IsNoOp() {
+			continue
+		}
+		gv, err := schema.ParseGroupVersion(rc.APIVersion)
+		if err != nil {
+			return err
+		}
+		mapping, err := mgr.Mapping(ctx, gv.WithKind(rc.Kind))
+		if err != nil {
+			if rc.LiveResourceVersion == "" {
+				continue // a kind that a CRD of the plan creates
+			}
+			return fmt.Errorf("%s: %w", rc.Address, err)
+		}
+		ri := mgr.Dynamic().Resource(mapping.Resource)
+		var live *unstructured.Unstructured
+		if rc.Namespace != "" {
+			live, err = ri.Namespace(rc.Namespace).Get(ctx, rc.Name, metav1.GetOptions{})
+		} else {
+			live, err = ri.Get(ctx, rc.Name, metav1.GetOptions{})
+		}
+		switch {
+		case apierrors.IsNotFound(err):
+			if rc.LiveResourceVersion != "" && !rc.Actions.Is(plan.Delete) {
+				stale = append(stale, rc.Address+" was deleted from the cluster")
+			}
+		case err != nil:
+			return fmt.Errorf("%s: %w", rc.Address, err)
+		case rc.LiveResourceVersion == "":
+			stale = append(stale, rc.Address+" was created in the cluster")
+		case live.GetResourceVersion() != rc.LiveResourceVersion:
+			stale = append(stale, fmt.Sprintf("%s was changed in the cluster (resourceVersion %s, now %s)",
+				rc.Address, rc.LiveResourceVersion, live.GetResourceVersion()))
+		}
+	}
+	if len(stale) > 0 {
+		return fmt.Errorf("%w: since the plan was made, %s; run strata plan again", ErrStalePlan, strings.Join(stale, "; "))
+	}
+	return nil
+}

@@ -1,0 +1,391 @@
+package planner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/kube"
+	"github.com/strata-gitops/strata/state"
+)
+
+// kustomizationSettings are the apply settings of a kustomization, saved in
+// plan.Block.Settings.
+type kustomizationSettings struct {
+	Wait           bool             `json:"wait"`
+	Timeout        string           `json:"timeout,omitempty"`
+	ServiceAccount string           `json:"service_account,omitempty"`
+	HealthChecks   []kube.ObjectRef `json:"health_checks,omitempty"`
+	Adopt          bool             `json:"adopt,omitempty"`
+}
+
+// pending records what earlier blocks of the plan create, so that a later
+// block's objects in a namespace, or of a kind, that does not exist yet are
+// planned as creates instead of failing the dry run.
+type pending struct {
+	namespaces map[string]string           // namespace -> creating block
+	kinds      map[schema.GroupKind]string // kind -> "CRD name (block)"
+}
+
+// Plan computes what applying the loaded stack would change. It reads the
+// state (without locking: the caller locks) and the live cluster and changes
+// neither.
+func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
+	if e.stack == nil {
+		return nil, errors.New("no stack loaded")
+	}
+	store, err := e.Store()
+	if err != nil {
+		return nil, err
+	}
+	snap, err := store.Read(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	p := &plan.Plan{
+		FormatVersion: plan.FormatVersion,
+		StrataVersion: e.opts.Version,
+		CreatedAt:     e.opts.Now().UTC(),
+		Dir:           e.dir,
+		Stack:         e.name,
+		Backend:       e.backend,
+		Cluster:       e.cluster,
+		Destroy:       e.opts.Destroy,
+		Targets:       e.opts.Targets,
+		State:         plan.StateRef{Lineage: snap.Lineage, Serial: snap.Serial},
+		Variables:     e.variables(),
+	}
+	selected, err := e.selectBlocks()
+	if err != nil {
+		return nil, err
+	}
+	if !e.opts.Destroy {
+		pend := &pending{namespaces: map[string]string{}, kinds: map[schema.GroupKind]string{}}
+		for _, b := range selected {
+			if err := e.planBlock(ctx, p, snap, b, pend); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := e.planRemovals(ctx, p, snap); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// variables lists the stack's input variables, sensitive ones without value.
+func (e *Engine) variables() []plan.Variable {
+	names := make([]string, 0, len(e.stack.Variables))
+	for n := range e.stack.Variables {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []plan.Variable
+	for _, n := range names {
+		v := e.stack.Variables[n]
+		pv := plan.Variable{Name: n, Sensitive: v.Sensitive}
+		if !v.Sensitive && v.Value.IsWhollyKnown() {
+			val, _ := v.Value.Unmark()
+			if b, err := ctyjson.Marshal(val, val.Type()); err == nil {
+				pv.Value = b
+			}
+		}
+		out = append(out, pv)
+	}
+	return out
+}
+
+// selectBlocks returns the stack's blocks in dependency order, limited to
+// the targets and their dependencies when targets are given.
+func (e *Engine) selectBlocks() ([]config.Block, error) {
+	g, err := stackGraph(e.stack)
+	if err != nil {
+		return nil, err
+	}
+	order := g.TopoOrder()
+	if len(e.opts.Targets) > 0 {
+		var want []config.Address
+		for _, t := range e.opts.Targets {
+			block, _, _ := strings.Cut(t, "/")
+			a, err := config.ParseAddress(block)
+			if err != nil {
+				return nil, fmt.Errorf("target %s: %w", t, err)
+			}
+			if !g.Has(a) {
+				return nil, fmt.Errorf("target %s: no block %s in the stack", t, a)
+			}
+			want = append(want, a)
+		}
+		keep := map[config.Address]bool{}
+		for _, a := range g.Ancestors(want...) {
+			keep[a] = true
+		}
+		order = slices.DeleteFunc(order, func(a config.Address) bool { return !keep[a] })
+	}
+	out := make([]config.Block, 0, len(order))
+	for _, a := range order {
+		out = append(out, e.stack.Block(a))
+	}
+	return out, nil
+}
+
+// dependsOn returns the addresses of the blocks b depends on, sorted and
+// unique.
+func dependsOn(b config.Block) []string {
+	var out []string
+	for _, r := range b.References() {
+		s := r.Addr.String()
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (e *Engine) planBlock(ctx context.Context, p *plan.Plan, snap *state.Snapshot, b config.Block, pend *pending) error {
+	switch b := b.(type) {
+	case *config.Kustomization:
+		return e.planKustomization(ctx, p, snap, b, pend)
+	case *config.GitSource, *config.HelmSource:
+		return fmt.Errorf("%s: remote sources are not supported by plan yet", b.Address())
+	case *config.Release:
+		return fmt.Errorf("%s: releases are not supported by plan yet", b.Address())
+	}
+	return fmt.Errorf("%s: unknown block kind", b.Address())
+}
+
+func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *state.Snapshot, k *config.Kustomization, pend *pending) error {
+	addr := k.Address().String()
+	if k.Suspend {
+		return nil
+	}
+	root := e.dir
+	revision := ""
+	if k.Source != nil {
+		return fmt.Errorf("%s: kustomizations from remote sources are not supported by plan yet", addr)
+	}
+	objs, err := e.render(ctx, k, root)
+	if err != nil {
+		return err
+	}
+	mgr, err := e.Kube()
+	if err != nil {
+		return err
+	}
+	mgr, err = mgr.Impersonate(k.ServiceAccount)
+	if err != nil {
+		return fmt.Errorf("%s: %w", addr, err)
+	}
+
+	// Objects waiting for a namespace or a kind an earlier block creates
+	// cannot be dry-run yet: they are creates.
+	var direct, later []*unstructured.Unstructured
+	for _, o := range objs {
+		if _, ok := waitsFor(o, pend); ok {
+			later = append(later, o)
+		} else {
+			direct = append(direct, o)
+		}
+	}
+	laterKeys := map[string]bool{}
+	for _, o := range later {
+		laterKeys[refKey(kube.RefOf(o))] = true
+	}
+	var previous []kube.ObjectRef
+	for _, so := range snap.BlockObjects(addr) {
+		r := kube.ObjectRef{Group: so.Group, Version: so.Version, Kind: so.Kind, Namespace: so.Namespace, Name: so.Name}
+		if !laterKeys[refKey(r)] {
+			previous = append(previous, r)
+		}
+	}
+	cs, err := mgr.Diff(ctx, direct, kube.DiffOptions{Stack: e.name, Block: addr, Previous: previous, Prune: k.Prune})
+	if err != nil {
+		return fmt.Errorf("%s: %w", addr, err)
+	}
+	for _, o := range later {
+		why, _ := waitsFor(o, pend)
+		d := o.DeepCopy()
+		kube.SetOwner([]*unstructured.Unstructured{d}, e.name, addr)
+		cs.Changes = append(cs.Changes, kube.Change{Ref: kube.RefOf(d), Action: kube.ActionCreate, Reason: why,
+			After: &unstructured.Unstructured{Object: plan.Mask(d.Object)}, Desired: d})
+	}
+
+	blk := plan.Block{Address: addr, Kind: string(config.KindKustomization), DependsOn: dependsOn(k),
+		Revision: revision, ConfigDigest: k.Digest()}
+	settings := kustomizationSettings{Wait: k.Wait, ServiceAccount: k.ServiceAccount}
+	if k.Timeout > 0 {
+		settings.Timeout = k.Timeout.String()
+	}
+	for _, h := range k.HealthChecks {
+		gv, _ := schema.ParseGroupVersion(h.APIVersion)
+		settings.HealthChecks = append(settings.HealthChecks, kube.ObjectRef{Group: gv.Group, Version: gv.Version, Kind: h.Kind, Namespace: h.Namespace, Name: h.Name})
+	}
+	blk.Settings, _ = json.Marshal(settings)
+
+	for _, c := range cs.Changes {
+		rc := toResourceChange(addr, c)
+		so, inState := snap.Object(rc.Address)
+		desiredDigest := ""
+		if c.Desired != nil {
+			desiredDigest = kube.Digest(c.Desired)
+		}
+		switch {
+		case c.Action == kube.ActionUpdate && inState && so.Digest == desiredDigest:
+			rc.Reason = joinReason("changed in the cluster outside strata", rc.Reason)
+			p.Drift = append(p.Drift, plan.Drift{Address: rc.Address, Block: addr, Kind: plan.DriftModified,
+				Message: "changed in the cluster outside strata" + fieldList(rc.Diff)})
+		case c.Action == kube.ActionCreate && inState && c.AfterNamespace == "" && c.AfterCRD == "":
+			rc.Reason = joinReason("deleted in the cluster outside strata", rc.Reason)
+			p.Drift = append(p.Drift, plan.Drift{Address: rc.Address, Block: addr, Kind: plan.DriftDeleted,
+				Message: "deleted in the cluster outside strata"})
+		case c.Action == kube.ActionNoop && !inState:
+			p.Record = append(p.Record, rc.Address)
+		case c.Action == kube.ActionDelete && rc.Reason == "":
+			rc.Reason = "no longer rendered by " + addr
+		}
+		p.Changes = append(p.Changes, rc)
+		if c.Desired != nil && c.Action != kube.ActionDelete {
+			raw, err := json.Marshal(c.Desired.Object)
+			if err != nil {
+				return fmt.Errorf("%s: %w", rc.Address, err)
+			}
+			blk.Objects = append(blk.Objects, raw)
+		}
+		if c.Action == kube.ActionDelete {
+			blk.Prune = append(blk.Prune, plan.ObjectRef{APIVersion: rc.APIVersion, Kind: rc.Kind, Namespace: rc.Namespace, Name: rc.Name})
+		}
+		// Record what this block creates for the blocks after it.
+		if c.Action == kube.ActionCreate && c.Desired != nil {
+			switch {
+			case c.Ref.Group == "" && c.Ref.Kind == "Namespace":
+				pend.namespaces[c.Ref.Name] = addr
+			case c.Ref.Group == "apiextensions.k8s.io" && c.Ref.Kind == "CustomResourceDefinition":
+				g, _, _ := unstructured.NestedString(c.Desired.Object, "spec", "group")
+				kd, _, _ := unstructured.NestedString(c.Desired.Object, "spec", "names", "kind")
+				pend.kinds[schema.GroupKind{Group: g, Kind: kd}] = c.Ref.Name + " (" + addr + ")"
+			}
+		}
+	}
+	p.Blocks = append(p.Blocks, blk)
+	return nil
+}
+
+// waitsFor reports whether o lives in a namespace, or is of a kind, that an
+// earlier block of the plan creates, and says which.
+func waitsFor(o *unstructured.Unstructured, pend *pending) (string, bool) {
+	gvk := o.GroupVersionKind()
+	if crd, ok := pend.kinds[gvk.GroupKind()]; ok {
+		return "after CRD " + crd, true
+	}
+	if ns := o.GetNamespace(); ns != "" {
+		if b, ok := pend.namespaces[ns]; ok {
+			return "after Namespace " + ns + " (" + b + ")", true
+		}
+	}
+	return "", false
+}
+
+func refKey(r kube.ObjectRef) string {
+	return r.Group + "/" + r.Kind + "/" + r.Namespace + "/" + r.Name
+}
+
+func joinReason(a, b string) string {
+	if b == "" {
+		return a
+	}
+	return a + "; " + b
+}
+
+func fieldList(diff []plan.FieldDiff) string {
+	if len(diff) == 0 {
+		return ""
+	}
+	var paths []string
+	for i, d := range diff {
+		if i == 3 {
+			paths = append(paths, fmt.Sprintf("and %d more", len(diff)-3))
+			break
+		}
+		paths = append(paths, d.Path)
+	}
+	return " (" + strings.Join(paths, ", ") + ")"
+}
+
+// apiVersion returns the apiVersion of a reference: "apps/v1", "v1".
+func apiVersion(r kube.ObjectRef) string {
+	return schema.GroupVersion{Group: r.Group, Version: r.Version}.String()
+}
+
+// toResourceChange converts a provider change to the plan model.
+func toResourceChange(block string, c kube.Change) plan.ResourceChange {
+	rc := plan.ResourceChange{
+		Address:             c.Ref.Address(block),
+		Block:               block,
+		APIVersion:          apiVersion(c.Ref),
+		Kind:                c.Ref.Kind,
+		Namespace:           c.Ref.Namespace,
+		Name:                c.Ref.Name,
+		Reason:              c.Reason,
+		LiveResourceVersion: c.LiveResourceVersion,
+		LiveUID:             c.LiveUID,
+		Unowned:             c.Unowned,
+	}
+	if c.Before != nil {
+		rc.Before = c.Before.Object
+	}
+	if c.After != nil {
+		rc.After = c.After.Object
+	}
+	switch c.Action {
+	case kube.ActionCreate:
+		rc.Actions = plan.Actions{plan.Create}
+	case kube.ActionUpdate:
+		rc.Actions = plan.Actions{plan.Update}
+	case kube.ActionReplace:
+		rc.Actions = plan.Replace
+	case kube.ActionDelete:
+		rc.Actions = plan.Actions{plan.Delete}
+	default:
+		rc.Actions = plan.Actions{plan.NoOp}
+	}
+	if c.Unowned && c.Owner != "" {
+		rc.Reason = joinReason("owned by "+c.Owner, rc.Reason)
+	} else if c.Unowned && c.Action != kube.ActionDelete {
+		rc.Reason = joinReason("exists in the cluster without strata's labels", rc.Reason)
+	}
+	if c.Action == kube.ActionCreate {
+		rc.Diff = plan.Diff(nil, rc.After)
+		return rc
+	}
+	for _, f := range c.Fields {
+		fd := plan.FieldDiff{Path: f.Path, Before: f.Before, After: f.After}
+		switch {
+		case f.Before == nil:
+			fd.Op = plan.OpAdd
+		case f.After == nil:
+			fd.Op = plan.OpRemove
+		default:
+			fd.Op = plan.OpChange
+		}
+		if f.Before == kube.Masked || f.After == kube.Masked {
+			fd.Sensitive, fd.Before, fd.After = true, nil, nil
+		}
+		if c.Action == kube.ActionReplace && strings.Contains(c.Reason, f.Path) {
+			fd.ForcesReplace = true
+		}
+		rc.Diff = append(rc.Diff, fd)
+	}
+	return rc
+}

@@ -1,0 +1,54 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/strata-gitops/strata/planner/config"
+)
+
+// childEnv makes the test binary run one apply and exit, so that tests can
+// kill an apply process at any moment.
+const childEnv = "STRATA_PLANNER_TEST_CHILD"
+
+// childMain plans and applies the stack in $STRATA_PLANNER_TEST_DIR against
+// the kubeconfig in $STRATA_PLANNER_TEST_KUBECONFIG, with the variables in
+// the arguments (NAME=VALUE).
+func childMain() int {
+	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("STRATA_PLANNER_TEST_KUBECONFIG"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	opts := Options{Dir: os.Getenv("STRATA_PLANNER_TEST_DIR"), RESTConfig: cfg, Getenv: func(string) string { return "" }, Parallelism: 4}
+	for _, a := range os.Args[1:] {
+		if name, value, ok := strings.Cut(a, "="); ok {
+			opts.Vars = append(opts.Vars, config.VarArg{Name: name, Value: value})
+		}
+	}
+	e, diags := Load(opts)
+	if diags.HasErrors() {
+		fmt.Fprintln(os.Stderr, diags)
+		return 1
+	}
+	ctx := context.Background()
+	if err := e.Lock(ctx, "apply", 0); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer e.Unlock(ctx)
+	p, err := e.Plan(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if _, err := e.Apply(ctx, p, ApplyOptions{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,277 @@
+package planner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/strata-gitops/strata/internal/buildinfo"
+	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/kube"
+	"github.com/strata-gitops/strata/state"
+	"github.com/strata-gitops/strata/state/bolt"
+)
+
+// DefaultParallelism is how many blocks apply at once unless told otherwise.
+const DefaultParallelism = 4
+
+// Options configure an Engine. Zero values take the defaults.
+type Options struct {
+	// Dir is the stack directory (default ".").
+	Dir string
+	// Vars are --var and --var-file values in command line order.
+	Vars []config.VarArg
+	// Targets limits the plan to these block (or object) addresses and the
+	// blocks they depend on.
+	Targets []string
+	// Destroy plans the removal of everything in the state.
+	Destroy bool
+	// Parallelism bounds how many blocks apply at once (default 4).
+	Parallelism int
+	// Kubeconfig and Context override the stack's cluster block.
+	Kubeconfig, Context string
+	// StatePath overrides the local backend's file.
+	StatePath string
+	// RESTConfig, when set, is used instead of a kubeconfig (tests).
+	RESTConfig *rest.Config
+	// Getenv reads the environment (default os.Getenv).
+	Getenv func(string) string
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Version is strata's version (default buildinfo.Version).
+	Version string
+	// OnEvent receives progress; it is called from several goroutines, one
+	// call at a time. Nil discards events.
+	OnEvent func(Event)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Dir == "" {
+		o.Dir = "."
+	}
+	if o.Parallelism <= 0 {
+		o.Parallelism = DefaultParallelism
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Version == "" {
+		o.Version = buildinfo.Version
+	}
+	return o
+}
+
+// Engine plans and applies one stack. It is not safe for concurrent use.
+type Engine struct {
+	opts    Options
+	dir     string        // absolute stack directory
+	stack   *config.Stack // nil for an engine opened on a saved plan
+	name    string        // the strata.dev/stack label value
+	backend plan.Backend
+	cluster plan.Cluster
+
+	store  state.Store
+	lockID string
+
+	restCfg *rest.Config
+	kube    *kube.Manager
+
+	evMu sync.Mutex
+}
+
+// Load loads the stack in opts.Dir. Errors in the stack come back as
+// diagnostics, rendered by the caller with the stack's files (Stack).
+func Load(opts Options) (*Engine, hcl.Diagnostics) {
+	opts = opts.withDefaults()
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid stack directory", Detail: err.Error()}}
+	}
+	st, diags := config.Load(opts.Dir, config.LoadOptions{Vars: opts.Vars, Getenv: opts.Getenv, Version: opts.Version})
+	e := &Engine{opts: opts, dir: dir, stack: st, name: StackName(dir)}
+	if diags.HasErrors() {
+		return e, diags
+	}
+	e.backend = plan.Backend{Type: st.Strata.Backend.Type}
+	switch st.Strata.Backend.Type {
+	case "", "local":
+		e.backend.Type = "local"
+		p := st.Strata.Backend.Path
+		if opts.StatePath != "" {
+			p = opts.StatePath
+		}
+		if p == "" {
+			p = config.DefaultStatePath
+		}
+		if !filepath.IsAbs(p) {
+			base := dir
+			if opts.StatePath != "" {
+				base, _ = os.Getwd()
+			}
+			p = filepath.Join(base, p)
+		}
+		e.backend.Path = p
+	default:
+		e.backend.Namespace, e.backend.Name = st.Strata.Backend.Namespace, st.Strata.Backend.Name
+	}
+	e.cluster = plan.Cluster{Kubeconfig: expandHome(st.Cluster.Kubeconfig, opts.Getenv), Context: st.Cluster.Context}
+	return e, diags
+}
+
+// ForPlan opens an engine that applies the saved plan p. It uses the state
+// backend and cluster the plan names; Options.Kubeconfig, Context and
+// StatePath override them.
+func ForPlan(p *plan.Plan, opts Options) (*Engine, error) {
+	opts = opts.withDefaults()
+	e := &Engine{opts: opts, dir: p.Dir, name: p.Stack, backend: p.Backend, cluster: p.Cluster}
+	if opts.StatePath != "" {
+		abs, err := filepath.Abs(opts.StatePath)
+		if err != nil {
+			return nil, err
+		}
+		e.backend = plan.Backend{Type: "local", Path: abs}
+	}
+	if e.name == "" {
+		return nil, errors.New("saved plan names no stack")
+	}
+	return e, nil
+}
+
+// Stack returns the loaded stack, or nil for an engine on a saved plan.
+func (e *Engine) Stack() *config.Stack { return e.stack }
+
+// StackName returns the name of the stack in dir: its directory's base name
+// made into a valid label value. It is the value of the strata.dev/stack
+// label on every object the stack applies.
+func StackName(dir string) string {
+	name := strings.ToLower(filepath.Base(filepath.Clean(dir)))
+	name = labelUnsafe.ReplaceAllString(name, "-")
+	name = strings.Trim(name, "-_.")
+	if len(name) > 63 {
+		name = strings.Trim(name[:63], "-_.")
+	}
+	if name == "" {
+		name = "stack"
+	}
+	return name
+}
+
+var labelUnsafe = regexp.MustCompile(`[^a-z0-9._-]+`)
+
+func expandHome(p string, getenv func(string) string) string {
+	if strings.HasPrefix(p, "~/") {
+		if h := getenv("HOME"); h != "" {
+			return filepath.Join(h, p[2:])
+		}
+	}
+	return p
+}
+
+// Store returns the state store, opening it on first use.
+func (e *Engine) Store() (state.Store, error) {
+	if e.store != nil {
+		return e.store, nil
+	}
+	switch e.backend.Type {
+	case "local", "":
+		s, err := bolt.Open(bolt.Options{Path: e.backend.Path, Now: e.opts.Now})
+		if err != nil {
+			return nil, fmt.Errorf("open state: %w", err)
+		}
+		e.store = s
+	default:
+		return nil, fmt.Errorf("state backend %q is not supported by plan and apply yet", e.backend.Type)
+	}
+	return e.store, nil
+}
+
+// Lock takes the state lock for op ("plan", "apply", "destroy"), waiting up
+// to timeout for another holder.
+func (e *Engine) Lock(ctx context.Context, op string, timeout time.Duration) error {
+	s, err := e.Store()
+	if err != nil {
+		return err
+	}
+	info := state.LockInfo{Operation: op, Who: state.Who(e.opts.Getenv), Created: e.opts.Now(), Version: e.opts.Version}
+	id, err := state.LockWait(ctx, s, info, timeout)
+	if err != nil {
+		return err
+	}
+	e.lockID = id
+	return nil
+}
+
+// Unlock releases the lock taken by Lock, if any.
+func (e *Engine) Unlock(ctx context.Context) error {
+	if e.lockID == "" {
+		return nil
+	}
+	id := e.lockID
+	e.lockID = ""
+	return e.store.Unlock(ctx, id)
+}
+
+// Close releases the engine's resources. It does not unlock.
+func (e *Engine) Close() error {
+	if e.store != nil {
+		return e.store.Close()
+	}
+	return nil
+}
+
+// Kube returns the cluster client, connecting on first use.
+func (e *Engine) Kube() (*kube.Manager, error) {
+	if e.kube != nil {
+		return e.kube, nil
+	}
+	cfg := e.opts.RESTConfig
+	if cfg == nil {
+		rules := clientcmd.NewDefaultClientConfigLoadingRules()
+		kc := e.cluster.Kubeconfig
+		if e.opts.Kubeconfig != "" {
+			kc = e.opts.Kubeconfig
+		}
+		if kc != "" {
+			rules.ExplicitPath = kc
+		}
+		overrides := &clientcmd.ConfigOverrides{CurrentContext: e.cluster.Context}
+		if e.opts.Context != "" {
+			overrides.CurrentContext = e.opts.Context
+		}
+		c, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("cluster configuration: %w", err)
+		}
+		cfg = c
+	}
+	m, err := kube.NewManager(cfg, kube.Options{})
+	if err != nil {
+		return nil, err
+	}
+	e.restCfg, e.kube = cfg, m
+	return m, nil
+}
+
+// emit sends an event to Options.OnEvent, one at a time.
+func (e *Engine) emit(ev Event) {
+	if e.opts.OnEvent == nil {
+		return
+	}
+	e.evMu.Lock()
+	defer e.evMu.Unlock()
+	e.opts.OnEvent(ev)
+}

@@ -1,0 +1,134 @@
+package planner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/kube"
+	"github.com/strata-gitops/strata/state"
+)
+
+// planRemovals plans the deletion of blocks that are in the state but no
+// longer in the stack (or of every block, for a destroy plan), in reverse
+// dependency order.
+func (e *Engine) planRemovals(ctx context.Context, p *plan.Plan, snap *state.Snapshot) error {
+	configured := map[string]bool{}
+	if !e.opts.Destroy {
+		for _, b := range e.stack.Blocks() {
+			configured[b.Address().String()] = true
+		}
+	}
+	targeted := func(addr string) bool {
+		if len(e.opts.Targets) == 0 {
+			return true
+		}
+		for _, t := range e.opts.Targets {
+			if b, _, _ := strings.Cut(t, "/"); b == addr {
+				return true
+			}
+		}
+		return false
+	}
+	var gone []state.Block
+	for _, sb := range snap.Blocks {
+		if !configured[sb.Address] && targeted(sb.Address) {
+			gone = append(gone, sb)
+		}
+	}
+	// With a destroy plan of some targets, also remove what depends on them.
+	if e.opts.Destroy && len(e.opts.Targets) > 0 {
+		in := map[string]bool{}
+		for _, g := range gone {
+			in[g.Address] = true
+		}
+		for changed := true; changed; {
+			changed = false
+			for _, sb := range snap.Blocks {
+				if in[sb.Address] {
+					continue
+				}
+				for _, d := range sb.DependsOn {
+					if in[d] {
+						in[sb.Address], changed = true, true
+						gone = append(gone, sb)
+						break
+					}
+				}
+			}
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	// A removed block goes after every removed block that depended on it.
+	after := map[string][]string{}
+	names := make([]string, len(gone))
+	for i, g := range gone {
+		names[i] = g.Address
+	}
+	for _, g := range gone {
+		for _, d := range g.DependsOn {
+			if slices.Contains(names, d) {
+				after[d] = append(after[d], g.Address)
+			}
+		}
+	}
+	order, err := topoSort(names, after)
+	if err != nil {
+		return err
+	}
+	byAddr := map[string]state.Block{}
+	for _, g := range gone {
+		byAddr[g.Address] = g
+	}
+	for _, addr := range order {
+		sb := byAddr[addr]
+		deps := slices.Clone(after[addr])
+		sort.Strings(deps)
+		blk := plan.Block{Address: addr, Kind: sb.Kind, Remove: true, DependsOn: deps}
+		switch sb.Kind {
+		case "kustomization":
+			var prev []kube.ObjectRef
+			for _, so := range snap.BlockObjects(addr) {
+				prev = append(prev, kube.ObjectRef{Group: so.Group, Version: so.Version, Kind: so.Kind, Namespace: so.Namespace, Name: so.Name})
+			}
+			if len(prev) > 0 {
+				mgr, err := e.Kube()
+				if err != nil {
+					return err
+				}
+				cs, err := mgr.Diff(ctx, nil, kube.DiffOptions{Stack: e.name, Block: addr, Previous: prev, Prune: true})
+				if err != nil {
+					return fmt.Errorf("%s: %w", addr, err)
+				}
+				for _, c := range cs.Changes {
+					rc := toResourceChange(addr, c)
+					if rc.Reason == "" {
+						if e.opts.Destroy {
+							rc.Reason = "destroy"
+						} else {
+							rc.Reason = addr + " is no longer in the stack"
+						}
+					}
+					p.Changes = append(p.Changes, rc)
+					blk.Prune = append(blk.Prune, plan.ObjectRef{APIVersion: rc.APIVersion, Kind: rc.Kind, Namespace: rc.Namespace, Name: rc.Name})
+				}
+			}
+			blk.Settings, _ = json.Marshal(kustomizationSettings{})
+		case "release":
+			return fmt.Errorf("%s: removing releases is not supported yet", addr)
+		default:
+			if strings.HasPrefix(sb.Kind, "source") {
+				p.Sources = append(p.Sources, plan.SourceChange{Address: addr, Kind: strings.TrimPrefix(sb.Kind, "source."),
+					Actions: plan.Actions{plan.Delete}, Before: sb.Revision})
+			}
+		}
+		p.Blocks = append(p.Blocks, blk)
+	}
+	return nil
+}

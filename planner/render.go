@@ -1,0 +1,46 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/providers/kustomize"
+)
+
+// render builds the objects of a kustomization from root, the tree of its
+// source (the stack directory when it has none).
+func (e *Engine) render(ctx context.Context, k *config.Kustomization, root string) ([]*unstructured.Unstructured, error) {
+	opts := kustomize.Options{
+		Root:              root,
+		Path:              k.Path,
+		TargetNamespace:   k.TargetNamespace,
+		NamePrefix:        k.NamePrefix,
+		NameSuffix:        k.NameSuffix,
+		Components:        k.Components,
+		CommonLabels:      k.CommonLabels,
+		CommonAnnotations: k.CommonAnnotations,
+		Substitute:        k.Substitute,
+	}
+	for _, p := range k.Patches {
+		kp := kustomize.Patch{Patch: p.Patch}
+		if p.Target != nil {
+			kp.Target = &kustomize.Selector{
+				Group: p.Target.Group, Version: p.Target.Version, Kind: p.Target.Kind,
+				Name: p.Target.Name, Namespace: p.Target.Namespace,
+				LabelSelector: p.Target.LabelSelector, AnnotationSelector: p.Target.AnnotationSelector,
+			}
+		}
+		opts.Patches = append(opts.Patches, kp)
+	}
+	for _, im := range k.Images {
+		opts.Images = append(opts.Images, kustomize.Image{Name: im.Name, NewName: im.NewName, NewTag: im.NewTag, Digest: im.Digest})
+	}
+	objs, err := kustomize.Build(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", k.Address(), err)
+	}
+	return objs, nil
+}
