@@ -13,7 +13,7 @@ strata {
 variable "environment" {
   type        = string
   default     = "development"
-  description = "Name of the environment, substituted for ${environment} in the manifests."
+  description = "Name of the environment, substituted for $${environment} in the manifests."
 }
 
 # A Namespace and a ConfigMap with the environment's settings.
