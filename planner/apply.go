@@ -266,6 +266,9 @@ func (a *applier) applyKustomization(ctx context.Context, b *plan.Block) (added,
 		wg.Wait()
 	}
 	if res == nil {
+		if a.upToDate(b, cs) {
+			return 0, 0, 0, nil
+		}
 		res = &kube.ApplyResult{}
 	}
 	for _, o := range res.Objects {
@@ -349,6 +352,30 @@ func (a *applier) recordKustomization(b *plan.Block, cs *kube.ChangeSet, res *ku
 		s.PutBlock(state.Block{Address: b.Address, Kind: b.Kind, ConfigDigest: b.ConfigDigest, Revision: b.Revision,
 			AppliedAt: a.e.opts.Now().UTC(), Status: status, DependsOn: b.DependsOn})
 	})
+}
+
+// upToDate reports whether the state already records block b exactly as
+// the plan leaves it, so that an unchanged block costs no state write.
+func (a *applier) upToDate(b *plan.Block, cs *kube.ChangeSet) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	sb, ok := a.snap.Block(b.Address)
+	if !ok || sb.Status != state.StatusApplied || sb.ConfigDigest != b.ConfigDigest || sb.Revision != b.Revision {
+		return false
+	}
+	have := a.snap.BlockObjects(b.Address)
+	n := 0
+	for _, c := range cs.Changes {
+		if c.Action == kube.ActionDelete {
+			return false
+		}
+		o, ok := a.snap.Object(c.Ref.Address(b.Address))
+		if !ok || o.Digest != kube.Digest(c.Desired) {
+			return false
+		}
+		n++
+	}
+	return n == len(have)
 }
 
 func stateObject(block string, r kube.ObjectRef) state.Object {

@@ -158,8 +158,10 @@ func (e *Engine) planBlock(ctx context.Context, p *plan.Plan, snap *state.Snapsh
 	switch b := b.(type) {
 	case *config.Kustomization:
 		return e.planKustomization(ctx, p, snap, b, pend)
-	case *config.GitSource, *config.HelmSource:
-		return fmt.Errorf("%s: remote sources are not supported by plan yet", b.Address())
+	case *config.GitSource:
+		return e.planGitSource(ctx, p, snap, b)
+	case *config.HelmSource:
+		return fmt.Errorf("%s: Helm sources are not supported by plan yet", b.Address())
 	case *config.Release:
 		return fmt.Errorf("%s: releases are not supported by plan yet", b.Address())
 	}
@@ -174,7 +176,11 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 	root := e.dir
 	revision := ""
 	if k.Source != nil {
-		return fmt.Errorf("%s: kustomizations from remote sources are not supported by plan yet", addr)
+		art, err := e.artifact(k.Source)
+		if err != nil {
+			return fmt.Errorf("%s: %w", addr, err)
+		}
+		root, revision = art.Dir, art.Revision
 	}
 	objs, err := e.render(ctx, k, root)
 	if err != nil {

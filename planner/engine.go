@@ -18,7 +18,9 @@ import (
 	"github.com/strata-gitops/strata/internal/buildinfo"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/git"
 	"github.com/strata-gitops/strata/providers/kube"
+	"github.com/strata-gitops/strata/providers/source"
 	"github.com/strata-gitops/strata/state"
 	"github.com/strata-gitops/strata/state/bolt"
 )
@@ -90,6 +92,9 @@ type Engine struct {
 	restCfg *rest.Config
 	kube    *kube.Manager
 
+	git       *git.Fetcher
+	artifacts map[string]*source.Artifact // fetched sources by address
+
 	evMu sync.Mutex
 }
 
@@ -102,7 +107,7 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid stack directory", Detail: err.Error()}}
 	}
 	st, diags := config.Load(opts.Dir, config.LoadOptions{Vars: opts.Vars, Getenv: opts.Getenv, Version: opts.Version})
-	e := &Engine{opts: opts, dir: dir, stack: st, name: StackName(dir)}
+	e := &Engine{opts: opts, dir: dir, stack: st, name: StackName(dir), artifacts: map[string]*source.Artifact{}}
 	if diags.HasErrors() {
 		return e, diags
 	}

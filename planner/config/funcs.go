@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -33,7 +35,7 @@ func functions(dir string, getenv func(string) string, partial bool) map[string]
 		"ceil":            stdlib.CeilFunc,
 		"chomp":           stdlib.ChompFunc,
 		"chunklist":       stdlib.ChunklistFunc,
-		"coalesce":        stdlib.CoalesceFunc,
+		"coalesce":        coalesceFunc,
 		"coalescelist":    stdlib.CoalesceListFunc,
 		"compact":         stdlib.CompactFunc,
 		"concat":          stdlib.ConcatFunc,
@@ -106,6 +108,33 @@ func functions(dir string, getenv func(string) string, partial bool) map[string]
 	fns["templatefile"] = templateFileFunc(dir, inner)
 	return fns
 }
+
+// coalesceFunc is Terraform's coalesce: the first argument that is neither
+// null nor an empty string.
+var coalesceFunc = function.New(&function.Spec{
+	Description: "Returns the first argument that is not null or an empty string.",
+	VarParam:    &function.Parameter{Name: "vals", Type: cty.DynamicPseudoType, AllowNull: true, AllowUnknown: true, AllowDynamicType: true},
+	Type: func(args []cty.Value) (cty.Type, error) {
+		return stdlib.CoalesceFunc.ReturnTypeForValues(args)
+	},
+	Impl: func(args []cty.Value, retType cty.Type) (cty.Value, error) {
+		for _, a := range args {
+			if !a.IsKnown() {
+				return cty.UnknownVal(retType), nil
+			}
+			if a.IsNull() {
+				continue
+			}
+			if a.Type() == cty.String {
+				if s, _ := a.Unmark(); s.AsString() == "" {
+					continue
+				}
+			}
+			return convert.Convert(a, retType)
+		}
+		return cty.NilVal, errors.New("no argument is a non-null, non-empty value")
+	},
+})
 
 // lengthFunc is Terraform's length: characters of a string, elements of a
 // collection.
@@ -238,6 +267,9 @@ func readStackFile(dir, name string) (string, error) {
 	}
 	if fi.IsDir() {
 		return "", fmt.Errorf("%q is a directory, not a file", name)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%q is not a regular file", name)
 	}
 	if fi.Size() > maxFileSize {
 		return "", fmt.Errorf("%q is larger than %d MiB", name, maxFileSize>>20)

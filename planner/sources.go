@@ -1,0 +1,93 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/cache"
+	"github.com/strata-gitops/strata/providers/git"
+	"github.com/strata-gitops/strata/providers/source"
+	"github.com/strata-gitops/strata/state"
+)
+
+// gitFetcher returns the Git fetcher, with the artifact cache under the
+// stack's .strata/cache.
+func (e *Engine) gitFetcher() (*git.Fetcher, error) {
+	if e.git != nil {
+		return e.git, nil
+	}
+	c, err := cache.Open(cache.Options{Dir: filepath.Join(e.dir, cache.DefaultDir), Now: e.opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	f, err := git.New(git.Options{Cache: c})
+	if err != nil {
+		return nil, err
+	}
+	e.git = f
+	return f, nil
+}
+
+func gitSpec(s *config.GitSource) git.Spec {
+	spec := git.Spec{
+		URL:    s.URL,
+		Ref:    git.Ref{Branch: s.Branch, Tag: s.Tag, SemVer: s.Semver, Commit: s.Commit, Name: s.RefName},
+		Ignore: s.Ignore,
+	}
+	if a := s.Auth; a != nil {
+		spec.Auth = git.Auth{Username: a.Username, Password: a.Password.Reveal(), BearerToken: a.BearerToken.Reveal(),
+			SSHPrivateKey: []byte(a.PrivateKey.Reveal()), SSHPassphrase: a.Passphrase.Reveal(), KnownHosts: []byte(a.KnownHosts)}
+		if a.CA != "" {
+			spec.CABundle = []byte(a.CA)
+		}
+	}
+	if v := s.Verify; v != nil {
+		spec.Verify = &git.Verify{PublicKeys: []string{v.PublicKeys}}
+		switch v.Mode {
+		case "head":
+			spec.Verify.Mode = git.VerifyHead
+		case "tag":
+			spec.Verify.Mode = git.VerifyTag
+		}
+	}
+	return spec
+}
+
+// planGitSource fetches a Git source at its current revision and records
+// the revision change.
+func (e *Engine) planGitSource(ctx context.Context, p *plan.Plan, snap *state.Snapshot, s *config.GitSource) error {
+	f, err := e.gitFetcher()
+	if err != nil {
+		return err
+	}
+	addr := s.Address().String()
+	art, err := f.Fetch(ctx, gitSpec(s))
+	if err != nil {
+		return fmt.Errorf("%s: %w", addr, err)
+	}
+	e.artifacts[addr] = art
+	sc := plan.SourceChange{Address: addr, Kind: "git", URL: s.URL, After: art.Revision, Actions: plan.Actions{plan.Create}}
+	if sb, ok := snap.Block(addr); ok {
+		sc.Before = sb.Revision
+		sc.Actions = plan.Actions{plan.NoOp}
+		if sb.Revision != art.Revision {
+			sc.Actions = plan.Actions{plan.Update}
+		}
+	}
+	p.Sources = append(p.Sources, sc)
+	p.Blocks = append(p.Blocks, plan.Block{Address: addr, Kind: "source.git", DependsOn: dependsOn(s),
+		Revision: art.Revision, ConfigDigest: s.Digest()})
+	return nil
+}
+
+// artifact returns the fetched tree of the source a block refers to.
+func (e *Engine) artifact(ref *config.Ref) (*source.Artifact, error) {
+	art, ok := e.artifacts[ref.Addr.String()]
+	if !ok {
+		return nil, fmt.Errorf("source %s was not fetched", ref.Addr)
+	}
+	return art, nil
+}
