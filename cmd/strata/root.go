@@ -90,6 +90,8 @@ exactly what would change in the cluster, and applies it in order.`,
 		a.validateCmd(),
 		a.fmtCmd(),
 		a.graphCmd(),
+		a.stateCmd(),
+		a.forceUnlockCmd(),
 	)
 	return root
 }

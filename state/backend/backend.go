@@ -1,0 +1,88 @@
+// Package backend opens the state store a stack's `strata { backend ... }`
+// block names, from plain settings, so that the CLI and the engine open
+// stores the same way without state importing the stack language.
+package backend
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/strata-gitops/strata/state"
+	"github.com/strata-gitops/strata/state/bolt"
+	"github.com/strata-gitops/strata/state/kube"
+)
+
+// Config holds a backend's settings.
+type Config struct {
+	// Type is "local" (the default) or "kubernetes".
+	Type string
+	// Path is the local backend's file; relative paths are joined to Dir.
+	// Default bolt.DefaultPath.
+	Path string
+	// Dir is the stack directory.
+	Dir string
+	// Namespace and Name locate the kubernetes backend's state.
+	Namespace, Name string
+	// Kubeconfig and Context select the cluster of the kubernetes backend;
+	// empty means $KUBECONFIG or ~/.kube/config and its current context.
+	Kubeconfig, Context string
+	// RESTConfig, when set, is used instead of Kubeconfig and Context.
+	RESTConfig *rest.Config
+	// LeaseDuration of the kubernetes lock; default kube's.
+	LeaseDuration time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Open opens the store described by c. It does not contact the backend.
+func Open(c Config) (state.Store, error) {
+	switch c.Type {
+	case "", "local":
+		p := c.Path
+		if p == "" {
+			p = bolt.DefaultPath
+		}
+		if !filepath.IsAbs(p) && c.Dir != "" {
+			p = filepath.Join(c.Dir, p)
+		}
+		return bolt.Open(bolt.Options{Path: p, Now: c.Now})
+	case "kubernetes":
+		if c.Namespace == "" {
+			return nil, errors.New("kubernetes backend: namespace is required")
+		}
+		cfg := c.RESTConfig
+		if cfg == nil {
+			rules := clientcmd.NewDefaultClientConfigLoadingRules()
+			rules.ExplicitPath = c.Kubeconfig
+			var err error
+			cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
+				&clientcmd.ConfigOverrides{CurrentContext: c.Context}).ClientConfig()
+			if err != nil {
+				return nil, fmt.Errorf("kubernetes backend: %w", err)
+			}
+		}
+		return kube.Open(kube.Options{Config: cfg, Namespace: c.Namespace, Name: c.Name, LeaseDuration: c.LeaseDuration, Now: c.Now})
+	}
+	return nil, fmt.Errorf("unknown state backend %q: use local or kubernetes", c.Type)
+}
+
+// Describe returns a short description of where the state is, for
+// messages: the file, or "kubernetes NAMESPACE/NAME".
+func Describe(c Config) string {
+	if c.Type == "kubernetes" {
+		return fmt.Sprintf("kubernetes %s/%s", c.Namespace, c.Name)
+	}
+	p := c.Path
+	if p == "" {
+		p = bolt.DefaultPath
+	}
+	if !filepath.IsAbs(p) && c.Dir != "" {
+		p = filepath.Join(c.Dir, p)
+	}
+	return p
+}

@@ -1,0 +1,39 @@
+// Package kube is the kubernetes state backend, for teams whose CI jobs
+// share one state: the state lives in Secrets in a namespace and a
+// coordination.k8s.io Lease is the lock.
+//
+// # Layout
+//
+// For a state named NAME in namespace NS:
+//
+//   - Secret NS/strata-state-NAME is the index: schema version, lineage,
+//     serial, the name prefix, count and SHA-256 of the current chunk set,
+//     and the fence (the ID of the last lock taken).
+//   - Secrets NS/strata-state-NAME-SET-I hold the state: the snapshot and
+//     its history as gzip-compressed JSON, split into chunks of at most
+//     Options.ChunkSize bytes. SET is random per write, so chunks are never
+//     overwritten, only created and, once unused, deleted.
+//   - Lease NS/strata-lock-NAME is the lock: holderIdentity is the lock ID,
+//     the holder's LockInfo is an annotation.
+//
+// # Consistency
+//
+// A write creates a new chunk set and then flips the index to it with an
+// update that carries the index's resourceVersion, so the flip fails when
+// anything changed the index since the writer read it. A reader reads the
+// index, then the chunks it names, and checks their digest; when the chunk
+// set was replaced in between it starts again. A reader therefore never
+// sees parts of two versions.
+//
+// # Locking and fencing
+//
+// The lock is a Lease with a duration, renewed in the background by the
+// process that holds it, so the lock of a crashed run expires after
+// Options.LeaseDuration. Taking the lock writes the new lock ID into the
+// index (the fence). A write is accepted only when the index still carries
+// the writer's lock ID and the index is unchanged since it was read, so a
+// writer whose lease expired and was taken over by another run can no
+// longer overwrite the newer state, even if it wakes up in the middle of a
+// write. Expiry is judged by the clock of the process that wants the lock
+// against the renew time the holder wrote; keep clocks in sync (NTP).
+package kube

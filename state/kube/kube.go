@@ -1,0 +1,641 @@
+package kube
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/strata-gitops/strata/state"
+)
+
+// Labels and annotations on the objects of a state.
+const (
+	LabelState      = "strata.dev/state"
+	LabelRole       = "strata.dev/role"
+	LabelSet        = "strata.dev/chunk-set"
+	AnnotationLock  = "strata.dev/lock-info"
+	secretType      = corev1.SecretType("strata.dev/state")
+	managedByLabel  = "app.kubernetes.io/managed-by"
+	indexRole       = "index"
+	chunkRole       = "chunk"
+	maxReadAttempts = 8
+)
+
+// Options configures a Store.
+type Options struct {
+	// Client talks to the cluster; when nil, one is made from Config.
+	Client kubernetes.Interface
+	// Config is used when Client is nil.
+	Config *rest.Config
+	// Namespace holds the state's Secrets and Lease; it must exist.
+	Namespace string
+	// Name names the state, so that one namespace can hold many; default
+	// "default".
+	Name string
+	// LeaseDuration is how long a lock outlives its holder's last renewal;
+	// default 60s.
+	LeaseDuration time.Duration
+	// RenewInterval is how often the holder renews its lease; default a
+	// third of LeaseDuration.
+	RenewInterval time.Duration
+	// ChunkSize is the largest chunk of compressed state per Secret;
+	// default 512 KiB (a Secret holds at most 1 MiB).
+	ChunkSize int
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Store is a state.Store in a Kubernetes namespace.
+type Store struct {
+	client    kubernetes.Interface
+	ns, name  string
+	lease     time.Duration
+	renew     time.Duration
+	chunkSize int
+	now       func() time.Time
+
+	mu      sync.Mutex
+	renewal map[string]context.CancelFunc // lock ID -> stop renewing
+	wg      sync.WaitGroup
+}
+
+var _ state.Store = (*Store)(nil)
+
+// Open returns a store for the state opts.Name in opts.Namespace. It does
+// not contact the cluster.
+func Open(opts Options) (*Store, error) {
+	if opts.Namespace == "" {
+		return nil, errors.New("kubernetes state backend: namespace is required")
+	}
+	if opts.Name == "" {
+		opts.Name = "default"
+	}
+	if opts.LeaseDuration <= 0 {
+		opts.LeaseDuration = 60 * time.Second
+	}
+	if opts.RenewInterval <= 0 {
+		opts.RenewInterval = opts.LeaseDuration / 3
+	}
+	if opts.ChunkSize <= 0 {
+		opts.ChunkSize = 512 << 10
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Client == nil {
+		if opts.Config == nil {
+			return nil, errors.New("kubernetes state backend: a client or a REST config is required")
+		}
+		c, err := kubernetes.NewForConfig(opts.Config)
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes state backend: %w", err)
+		}
+		opts.Client = c
+	}
+	return &Store{
+		client: opts.Client, ns: opts.Namespace, name: opts.Name,
+		lease: opts.LeaseDuration, renew: opts.RenewInterval, chunkSize: opts.ChunkSize, now: opts.Now,
+		renewal: map[string]context.CancelFunc{},
+	}, nil
+}
+
+func (s *Store) indexName() string { return "strata-state-" + s.name }
+func (s *Store) leaseName() string { return "strata-lock-" + s.name }
+
+// String describes the store's location for messages.
+func (s *Store) String() string { return fmt.Sprintf("kubernetes state %s/%s", s.ns, s.name) }
+
+func (s *Store) labels(role string) map[string]string {
+	return map[string]string{LabelState: s.name, LabelRole: role, managedByLabel: "strata"}
+}
+
+// Close stops renewing held leases; it does not release them.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	for id, stop := range s.renewal {
+		stop()
+		delete(s.renewal, id)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// payload is what the chunks hold.
+type payload struct {
+	Snapshot *state.Snapshot      `json:"snapshot"`
+	History  []state.HistoryEntry `json:"history"`
+}
+
+// index is the decoded index Secret.
+type index struct {
+	secret  *corev1.Secret // nil when there is none yet
+	version int
+	lineage string
+	serial  uint64
+	set     string // chunk set ID; empty: no state yet
+	chunks  int
+	digest  string
+	fence   string
+}
+
+func (s *Store) getIndex(ctx context.Context) (index, error) {
+	sec, err := s.client.CoreV1().Secrets(s.ns).Get(ctx, s.indexName(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return index{}, nil
+	}
+	if err != nil {
+		return index{}, fmt.Errorf("reading %s: %w", s, err)
+	}
+	ix := index{secret: sec, lineage: string(sec.Data["lineage"]), set: string(sec.Data["set"]),
+		digest: string(sec.Data["digest"]), fence: string(sec.Data["fence"])}
+	if v := sec.Data["version"]; v != nil {
+		if ix.version, err = strconv.Atoi(string(v)); err != nil {
+			return index{}, fmt.Errorf("%s: invalid index version: %w", s, err)
+		}
+	}
+	if ix.version > state.SchemaVersion {
+		return index{}, fmt.Errorf("%s: state schema version %d is newer than this strata supports (%d): upgrade strata", s, ix.version, state.SchemaVersion)
+	}
+	if v := sec.Data["serial"]; v != nil {
+		if ix.serial, err = strconv.ParseUint(string(v), 10, 64); err != nil {
+			return index{}, fmt.Errorf("%s: invalid index serial: %w", s, err)
+		}
+	}
+	if v := sec.Data["chunks"]; v != nil {
+		if ix.chunks, err = strconv.Atoi(string(v)); err != nil {
+			return index{}, fmt.Errorf("%s: invalid index chunk count: %w", s, err)
+		}
+	}
+	return ix, nil
+}
+
+func (ix index) data() map[string][]byte {
+	return map[string][]byte{
+		"version": []byte(strconv.Itoa(state.SchemaVersion)),
+		"lineage": []byte(ix.lineage),
+		"serial":  []byte(strconv.FormatUint(ix.serial, 10)),
+		"set":     []byte(ix.set),
+		"chunks":  []byte(strconv.Itoa(ix.chunks)),
+		"digest":  []byte(ix.digest),
+		"fence":   []byte(ix.fence),
+	}
+}
+
+func (s *Store) chunkName(set string, i int) string {
+	return fmt.Sprintf("strata-state-%s-%s-%d", s.name, set, i)
+}
+
+// errReplaced means the chunk set named by the index was replaced while
+// being read.
+var errReplaced = errors.New("state replaced while reading")
+
+// readPayload reads the chunks the index names.
+func (s *Store) readPayload(ctx context.Context, ix index) (*payload, error) {
+	p := &payload{Snapshot: &state.Snapshot{Version: state.SchemaVersion}}
+	if ix.set == "" {
+		return p, nil
+	}
+	var buf bytes.Buffer
+	for i := range ix.chunks {
+		sec, err := s.client.CoreV1().Secrets(s.ns).Get(ctx, s.chunkName(ix.set, i), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil, errReplaced
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", s, err)
+		}
+		buf.Write(sec.Data["chunk"])
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	if hex.EncodeToString(sum[:]) != ix.digest {
+		return nil, errReplaced
+	}
+	zr, err := gzip.NewReader(&buf)
+	if err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", s, err)
+	}
+	if err := json.NewDecoder(zr).Decode(p); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", s, err)
+	}
+	if p.Snapshot == nil {
+		p.Snapshot = &state.Snapshot{}
+	}
+	p.Snapshot.Version, p.Snapshot.Lineage, p.Snapshot.Serial = state.SchemaVersion, ix.lineage, ix.serial
+	return p, nil
+}
+
+// read returns a consistent index and payload, retrying when a writer
+// replaced the chunks in between.
+func (s *Store) read(ctx context.Context) (index, *payload, error) {
+	for attempt := 0; ; attempt++ {
+		ix, err := s.getIndex(ctx)
+		if err != nil {
+			return index{}, nil, err
+		}
+		p, err := s.readPayload(ctx, ix)
+		if err == nil {
+			return ix, p, nil
+		}
+		if !errors.Is(err, errReplaced) || attempt == maxReadAttempts {
+			return index{}, nil, err
+		}
+	}
+}
+
+// Read implements state.Store.
+func (s *Store) Read(ctx context.Context) (*state.Snapshot, error) {
+	_, p, err := s.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Snapshot, nil
+}
+
+// History implements state.Store.
+func (s *Store) History(ctx context.Context) ([]state.HistoryEntry, error) {
+	_, p, err := s.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.History, nil
+}
+
+// Write implements state.Store.
+func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.WriteOptions) error {
+	snap.Normalize()
+	snap.Version = state.SchemaVersion
+	if err := snap.Validate(); err != nil {
+		return err
+	}
+	ix, p, err := s.read(ctx)
+	if err != nil {
+		return err
+	}
+	held, err := s.holder(ctx, opts.LockID)
+	if err != nil {
+		return err
+	}
+	if err := state.CheckLock(held, opts.LockID); err != nil {
+		return fmt.Errorf("writing %s: %w", s, err)
+	}
+	if opts.LockID != "" && ix.fence != opts.LockID {
+		return fmt.Errorf("writing %s: lock %s was superseded by lock %s: %w", s, opts.LockID, ix.fence, state.ErrLockLost)
+	}
+	lineage, serial, changed, err := state.CheckWrite(ix.lineage, ix.serial, state.SameContent(p.Snapshot, snap), snap, opts.Force)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", s, err)
+	}
+	if !changed && opts.History == nil {
+		return nil
+	}
+	if changed {
+		p.Snapshot = snap
+	}
+	if opts.History != nil {
+		e := *opts.History
+		e.Serial = serial
+		if e.Time.IsZero() {
+			e.Time = s.now()
+		}
+		e.Time = e.Time.UTC()
+		p.History = append(p.History, e)
+	}
+	if err := s.writePayload(ctx, ix, p, lineage, serial); err != nil {
+		return err
+	}
+	snap.Lineage, snap.Serial = lineage, serial
+	return nil
+}
+
+// writePayload stores p as a new chunk set and flips the index to it.
+func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage string, serial uint64) error {
+	// The snapshot's own lineage and serial live in the index.
+	body := *p.Snapshot
+	body.Lineage, body.Serial = "", 0
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err := json.NewEncoder(zw).Encode(payload{Snapshot: &body, History: p.History}); err != nil {
+		return fmt.Errorf("encoding %s: %w", s, err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("encoding %s: %w", s, err)
+	}
+	data := buf.Bytes()
+	sum := sha256.Sum256(data)
+
+	next := index{secret: ix.secret, lineage: lineage, serial: serial, set: randomSet(), digest: hex.EncodeToString(sum[:]), fence: ix.fence}
+	secrets := s.client.CoreV1().Secrets(s.ns)
+	for off := 0; off < len(data) || next.chunks == 0; off += s.chunkSize {
+		end := min(off+s.chunkSize, len(data))
+		sec := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: s.chunkName(next.set, next.chunks), Namespace: s.ns, Labels: s.labels(chunkRole)},
+			Type:       secretType,
+			Data:       map[string][]byte{"chunk": data[off:end]},
+		}
+		sec.Labels[LabelSet] = next.set
+		if _, err := secrets.Create(ctx, sec, metav1.CreateOptions{}); err != nil {
+			s.deleteSet(context.WithoutCancel(ctx), next.set, next.chunks)
+			return fmt.Errorf("writing %s: %w", s, err)
+		}
+		next.chunks++
+	}
+
+	// The flip: one update with the resourceVersion read above.
+	var err error
+	if ix.secret == nil {
+		_, err = secrets.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: s.indexName(), Namespace: s.ns, Labels: s.labels(indexRole)},
+			Type:       secretType,
+			Data:       next.data(),
+		}, metav1.CreateOptions{})
+	} else {
+		sec := ix.secret.DeepCopy()
+		sec.Data = next.data()
+		_, err = secrets.Update(ctx, sec, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		s.deleteSet(context.WithoutCancel(ctx), next.set, next.chunks)
+		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+			now, gerr := s.getIndex(ctx)
+			if gerr == nil && now.fence != ix.fence {
+				return fmt.Errorf("writing %s: lock %s was superseded by lock %s while writing: %w", s, ix.fence, now.fence, state.ErrLockLost)
+			}
+			return fmt.Errorf("writing %s: another writer changed the state while writing: %w", s, state.ErrStaleSerial)
+		}
+		return fmt.Errorf("writing %s: %w", s, err)
+	}
+	if ix.set != "" {
+		s.deleteSet(context.WithoutCancel(ctx), ix.set, ix.chunks)
+	}
+	return nil
+}
+
+func (s *Store) deleteSet(ctx context.Context, set string, n int) {
+	for i := range n {
+		// Best effort: a leftover chunk is garbage, never read.
+		_ = s.client.CoreV1().Secrets(s.ns).Delete(ctx, s.chunkName(set, i), metav1.DeleteOptions{})
+	}
+}
+
+func randomSet() string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// lockInfo decodes the lock info of a lease; nil when nobody holds it.
+func (s *Store) lockInfo(l *coordinationv1.Lease) *state.LockInfo {
+	if l == nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
+		return nil
+	}
+	info := &state.LockInfo{ID: *l.Spec.HolderIdentity}
+	if a := l.Annotations[AnnotationLock]; a != "" {
+		_ = json.Unmarshal([]byte(a), info) // an unreadable annotation still leaves the ID
+		info.ID = *l.Spec.HolderIdentity
+	}
+	return info
+}
+
+func (s *Store) expired(l *coordinationv1.Lease) bool {
+	if l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
+		return true
+	}
+	until := l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second)
+	return !s.now().Before(until)
+}
+
+func (s *Store) getLease(ctx context.Context) (*coordinationv1.Lease, error) {
+	l, err := s.client.CoordinationV1().Leases(s.ns).Get(ctx, s.leaseName(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the lock of %s: %w", s, err)
+	}
+	return l, nil
+}
+
+// holder returns the current lock holder for a write by lock id: the
+// lease's holder while the lease is valid, or while it names id (an expired
+// lease nobody took over still fences correctly).
+func (s *Store) holder(ctx context.Context, id string) (*state.LockInfo, error) {
+	l, err := s.getLease(ctx)
+	if err != nil || l == nil {
+		return nil, err
+	}
+	info := s.lockInfo(l)
+	if info == nil || (s.expired(l) && info.ID != id) {
+		return nil, nil
+	}
+	return info, nil
+}
+
+// LockStatus implements state.Store. An expired lease counts as unlocked.
+func (s *Store) LockStatus(ctx context.Context) (*state.LockInfo, error) {
+	l, err := s.getLease(ctx)
+	if err != nil || l == nil || s.expired(l) {
+		return nil, err
+	}
+	return s.lockInfo(l), nil
+}
+
+// Lock implements state.Store. It takes the Lease when nobody holds it or
+// its holder's lease expired, writes the new lock ID into the index as the
+// fence, and renews the lease in the background until Unlock or Close.
+func (s *Store) Lock(ctx context.Context, info state.LockInfo) (string, error) {
+	if info.ID == "" {
+		info.ID = state.NewLineage()
+	}
+	if info.Created.IsZero() {
+		info.Created = s.now()
+	}
+	info.Created = info.Created.UTC().Truncate(time.Microsecond)
+	ann, err := json.Marshal(info)
+	if err != nil {
+		return "", err
+	}
+	leases := s.client.CoordinationV1().Leases(s.ns)
+	now := metav1.NewMicroTime(s.now())
+	secs := int32((s.lease + time.Second - 1) / time.Second)
+	for attempt := 0; ; attempt++ {
+		l, err := s.getLease(ctx)
+		if err != nil {
+			return "", err
+		}
+		if l == nil {
+			l = &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: s.leaseName(), Namespace: s.ns, Labels: s.labels("lock")}}
+		} else if held := s.lockInfo(l); held != nil && !s.expired(l) {
+			return "", fmt.Errorf("locking %s: %w", s, &state.LockedError{Holder: *held})
+		}
+		l.Spec.HolderIdentity = &info.ID
+		l.Spec.LeaseDurationSeconds = &secs
+		l.Spec.AcquireTime = &now
+		l.Spec.RenewTime = &now
+		if l.Annotations == nil {
+			l.Annotations = map[string]string{}
+		}
+		l.Annotations[AnnotationLock] = string(ann)
+		if l.ResourceVersion == "" {
+			_, err = leases.Create(ctx, l, metav1.CreateOptions{})
+		} else {
+			_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+		}
+		if err == nil {
+			break
+		}
+		if (apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)) && attempt < 3 {
+			continue // someone else moved first: look again
+		}
+		return "", fmt.Errorf("locking %s: %w", s, err)
+	}
+	if err := s.setFence(ctx, info.ID); err != nil {
+		_ = s.release(context.WithoutCancel(ctx), info.ID)
+		return "", err
+	}
+	s.startRenewal(info.ID)
+	return info.ID, nil
+}
+
+// setFence writes the lock ID into the index, so that writes under any
+// earlier lock are refused from now on.
+func (s *Store) setFence(ctx context.Context, id string) error {
+	secrets := s.client.CoreV1().Secrets(s.ns)
+	for attempt := 0; ; attempt++ {
+		ix, err := s.getIndex(ctx)
+		if err != nil {
+			return err
+		}
+		ix.fence = id
+		if ix.secret == nil {
+			_, err = secrets.Create(ctx, &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Name: s.indexName(), Namespace: s.ns, Labels: s.labels(indexRole)},
+				Type:       secretType,
+				Data:       ix.data(),
+			}, metav1.CreateOptions{})
+		} else {
+			sec := ix.secret.DeepCopy()
+			sec.Data = ix.data()
+			_, err = secrets.Update(ctx, sec, metav1.UpdateOptions{})
+		}
+		if err == nil {
+			return nil
+		}
+		if (apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)) && attempt < 5 {
+			continue
+		}
+		return fmt.Errorf("locking %s: writing the fence: %w", s, err)
+	}
+}
+
+func (s *Store) startRenewal(id string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.mu.Lock()
+	s.renewal[id] = cancel
+	s.mu.Unlock()
+	s.wg.Go(func() {
+		t := time.NewTicker(s.renew)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if lost := s.renewOnce(ctx, id); lost {
+				return
+			}
+		}
+	})
+}
+
+// renewOnce moves the lease's renew time forward; it reports true when the
+// lease is no longer id's, which ends the renewal.
+func (s *Store) renewOnce(ctx context.Context, id string) (lost bool) {
+	l, err := s.getLease(ctx)
+	if err != nil {
+		return false // try again at the next tick
+	}
+	if info := s.lockInfo(l); info == nil || info.ID != id {
+		return true
+	}
+	now := metav1.NewMicroTime(s.now())
+	l.Spec.RenewTime = &now
+	// A failed renewal is retried at the next tick; a lost lease shows at
+	// the next Get.
+	_, _ = s.client.CoordinationV1().Leases(s.ns).Update(ctx, l, metav1.UpdateOptions{})
+	return false
+}
+
+func (s *Store) stopRenewal(id string) {
+	s.mu.Lock()
+	stop := s.renewal[id]
+	delete(s.renewal, id)
+	s.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+// Unlock implements state.Store.
+func (s *Store) Unlock(ctx context.Context, id string) error {
+	if err := s.release(ctx, id); err != nil {
+		return fmt.Errorf("unlocking %s: %w", s, err)
+	}
+	return nil
+}
+
+// ForceUnlock implements state.Store.
+func (s *Store) ForceUnlock(ctx context.Context, id string) error {
+	if err := s.release(ctx, id); err != nil {
+		return fmt.Errorf("force-unlocking %s: %w", s, err)
+	}
+	return nil
+}
+
+// release clears the lease when it names id.
+func (s *Store) release(ctx context.Context, id string) error {
+	s.stopRenewal(id)
+	for attempt := 0; ; attempt++ {
+		l, err := s.getLease(ctx)
+		if err != nil {
+			return err
+		}
+		held := s.lockInfo(l)
+		switch {
+		case held == nil:
+			return state.ErrNotLocked
+		case held.ID != id && s.expired(l):
+			return state.ErrNotLocked
+		case held.ID != id:
+			return fmt.Errorf("lock ID %s, current lock %s held by %s: %w", id, held.ID, held.Who, state.ErrLockMismatch)
+		}
+		l.Spec.HolderIdentity = nil
+		l.Spec.RenewTime = nil
+		l.Spec.AcquireTime = nil
+		delete(l.Annotations, AnnotationLock)
+		_, err = s.client.CoordinationV1().Leases(s.ns).Update(ctx, l, metav1.UpdateOptions{})
+		if err == nil {
+			return nil
+		}
+		if !apierrors.IsConflict(err) || attempt == 3 {
+			return err
+		}
+	}
+}
