@@ -149,6 +149,8 @@ func (a *applier) applyBlock(ctx context.Context, addr string) error {
 	switch {
 	case b.Kind == "kustomization":
 		added, changed, destroyed, err = a.applyKustomization(ctx, b)
+	case b.Kind == "release":
+		added, changed, destroyed, err = a.applyRelease(ctx, b)
 	case b.Remove:
 		err = a.record(func(s *state.Snapshot) { s.Remove(addr) })
 	default:

@@ -163,7 +163,7 @@ func (e *Engine) planBlock(ctx context.Context, p *plan.Plan, snap *state.Snapsh
 	case *config.HelmSource:
 		return fmt.Errorf("%s: Helm sources are not supported by plan yet", b.Address())
 	case *config.Release:
-		return fmt.Errorf("%s: releases are not supported by plan yet", b.Address())
+		return e.planRelease(ctx, p, b)
 	}
 	return fmt.Errorf("%s: unknown block kind", b.Address())
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/providers/git"
+	"github.com/strata-gitops/strata/providers/helm"
 	"github.com/strata-gitops/strata/providers/kube"
 	"github.com/strata-gitops/strata/providers/source"
 	"github.com/strata-gitops/strata/state"
@@ -94,6 +95,9 @@ type Engine struct {
 
 	git       *git.Fetcher
 	artifacts map[string]*source.Artifact // fetched sources by address
+	helm      *helm.Manager
+	mu        sync.Mutex                   // guards releases
+	releases  map[string]*helm.ReleasePlan // planned releases by address
 
 	evMu sync.Mutex
 }
@@ -107,7 +111,8 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid stack directory", Detail: err.Error()}}
 	}
 	st, diags := config.Load(opts.Dir, config.LoadOptions{Vars: opts.Vars, Getenv: opts.Getenv, Version: opts.Version})
-	e := &Engine{opts: opts, dir: dir, stack: st, name: StackName(dir), artifacts: map[string]*source.Artifact{}}
+	e := &Engine{opts: opts, dir: dir, stack: st, name: StackName(dir),
+		artifacts: map[string]*source.Artifact{}, releases: map[string]*helm.ReleasePlan{}}
 	if diags.HasErrors() {
 		return e, diags
 	}

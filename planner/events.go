@@ -22,6 +22,8 @@ const (
 	BlockSkipped EventType = "block_skipped"
 	// ObjectEvent: progress inside a block (Object).
 	ObjectEvent EventType = "object"
+	// ReleaseEvent: progress of a Helm release (Message).
+	ReleaseEvent EventType = "release"
 )
 
 // Event reports apply progress.

@@ -121,7 +121,13 @@ func (e *Engine) planRemovals(ctx context.Context, p *plan.Plan, snap *state.Sna
 			}
 			blk.Settings, _ = json.Marshal(kustomizationSettings{})
 		case "release":
-			return fmt.Errorf("%s: removing releases is not supported yet", addr)
+			rel, ok := snap.Release(addr)
+			if ok {
+				p.Releases = append(p.Releases, plan.ReleaseChange{Address: addr, Name: rel.Name, Namespace: rel.Namespace,
+					Actions: plan.Actions{plan.Uninstall}, ChartBefore: rel.Chart, VersionBefore: rel.Version,
+					Reason: map[bool]string{true: "destroy", false: addr + " is no longer in the stack"}[e.opts.Destroy]})
+				blk.Settings, _ = json.Marshal(releaseSettings{Name: rel.Name, Namespace: rel.Namespace})
+			}
 		default:
 			if strings.HasPrefix(sb.Kind, "source") {
 				p.Sources = append(p.Sources, plan.SourceChange{Address: addr, Kind: strings.TrimPrefix(sb.Kind, "source."),

@@ -184,6 +184,8 @@ func (pr *progress) event(ev planner.Event) {
 		fmt.Fprintf(pr.w, "%s: %s after %s: %v\n", name, pr.paint("\x1b[31m", "Failed"), round(ev.Elapsed), ev.Err)
 	case planner.BlockSkipped:
 		fmt.Fprintf(pr.w, "%s: Skipped: %s\n", name, ev.Message)
+	case planner.ReleaseEvent:
+		fmt.Fprintf(pr.w, "%s: %s [%s]\n", name, ev.Message, round(ev.Elapsed))
 	case planner.ObjectEvent:
 		o := ev.Object
 		switch o.Type {

@@ -1,0 +1,218 @@
+package planner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/helm"
+	"github.com/strata-gitops/strata/state"
+)
+
+// releaseSettings are saved in plan.Block.Settings of a release block.
+type releaseSettings struct {
+	Name        string `json:"name"`
+	Namespace   string `json:"namespace"`
+	KeepHistory bool   `json:"keep_history,omitempty"`
+}
+
+// helmManager returns the Helm client, connecting on first use.
+func (e *Engine) helmManager() (*helm.Manager, error) {
+	if e.helm != nil {
+		return e.helm, nil
+	}
+	if _, err := e.Kube(); err != nil {
+		return nil, err
+	}
+	m, err := helm.NewManager(e.restCfg, helm.Options{})
+	if err != nil {
+		return nil, err
+	}
+	e.helm = m
+	return m, nil
+}
+
+// releaseSpec turns a release block into the provider's spec.
+func (e *Engine) releaseSpec(r *config.Release) (helm.ReleaseSpec, error) {
+	spec := helm.ReleaseSpec{
+		Name: r.Name, Namespace: r.Namespace, Values: r.Values,
+		CreateNamespace: r.Install.CreateNamespace, DisableWait: !r.Wait, Timeout: r.Timeout, MaxHistory: r.MaxHistory,
+		Force: r.Upgrade.Force, DisableHooks: r.Upgrade.DisableHooks || r.Install.DisableHooks,
+		CleanupOnFail: r.Upgrade.CleanupOnFail || r.Rollback.CleanupOnFail,
+		Install:       helm.InstallRemediation{Retries: r.Install.Remediation.Retries},
+		Upgrade: helm.UpgradeRemediation{Retries: r.Upgrade.Remediation.Retries,
+			Strategy: helm.Remediation(r.Upgrade.Remediation.Strategy)},
+	}
+	if r.Install.CRDs != "" {
+		spec.CRDs = helm.CRDPolicy(r.Install.CRDs)
+	}
+	for _, f := range r.ValuesFiles {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(e.dir, f)
+		}
+		spec.ValuesFiles = append(spec.ValuesFiles, f)
+	}
+	switch {
+	case r.Source == nil:
+		spec.ChartPath = r.Chart
+		if !filepath.IsAbs(spec.ChartPath) {
+			spec.ChartPath = filepath.Join(e.dir, r.Chart)
+		}
+	case r.Source.Addr.Kind == config.KindSource && r.Source.Addr.Type == config.SourceGit:
+		art, err := e.artifact(r.Source)
+		if err != nil {
+			return spec, err
+		}
+		spec.ChartPath = filepath.Join(art.Dir, r.Chart)
+	default:
+		return spec, fmt.Errorf("charts from Helm repositories are not supported by plan yet")
+	}
+	return spec, nil
+}
+
+func releaseActions(a helm.Action) plan.Actions {
+	switch a {
+	case helm.ActionInstall:
+		return plan.Actions{plan.Install}
+	case helm.ActionUpgrade:
+		return plan.Actions{plan.Upgrade}
+	case helm.ActionRollback:
+		return plan.Actions{plan.Rollback}
+	case helm.ActionUninstall:
+		return plan.Actions{plan.Uninstall}
+	}
+	return plan.Actions{plan.NoOp}
+}
+
+func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Release) error {
+	addr := r.Address().String()
+	if r.Suspend {
+		return nil
+	}
+	spec, err := e.releaseSpec(r)
+	if err != nil {
+		return fmt.Errorf("%s: %w", addr, err)
+	}
+	hm, err := e.helmManager()
+	if err != nil {
+		return err
+	}
+	rp, err := hm.Plan(ctx, spec)
+	if err != nil {
+		return fmt.Errorf("%s: %w", addr, err)
+	}
+	e.mu.Lock()
+	e.releases[addr] = rp
+	e.mu.Unlock()
+	rc := plan.ReleaseChange{
+		Address: addr, Name: rp.Name, Namespace: rp.Namespace, Actions: releaseActions(rp.Action), Reason: rp.Reason,
+		ChartBefore: rp.Chart.Old, ChartAfter: rp.Chart.New,
+		VersionBefore: rp.ChartVersion.Old, VersionAfter: rp.ChartVersion.New,
+		AppVersionBefore: rp.AppVersion.Old, AppVersionAfter: rp.AppVersion.New,
+	}
+	for _, c := range rp.Changes {
+		rc.Changes = append(rc.Changes, toResourceChange(addr, c))
+	}
+	if rp.Drift {
+		p.Drift = append(p.Drift, plan.Drift{Address: addr, Block: addr, Kind: plan.DriftModified,
+			Message: "objects of the release were changed in the cluster outside strata"})
+	}
+	p.Releases = append(p.Releases, rc)
+	settings, _ := json.Marshal(releaseSettings{Name: rp.Name, Namespace: rp.Namespace, KeepHistory: r.Uninstall.KeepHistory})
+	p.Blocks = append(p.Blocks, plan.Block{Address: addr, Kind: string(config.KindRelease), DependsOn: dependsOn(r),
+		ConfigDigest: r.Digest(), Settings: settings})
+	return nil
+}
+
+// helmEvents forwards the provider's events as messages of the block.
+func (a *applier) helmEvents(addr string) (chan<- helm.Event, func()) {
+	ch := make(chan helm.Event, 16)
+	var wg sync.WaitGroup
+	start := time.Now()
+	wg.Go(func() {
+		for ev := range ch {
+			msg := string(ev.Type) + " " + string(ev.Action)
+			if ev.Message != "" {
+				msg += ": " + ev.Message
+			}
+			if ev.Err != nil {
+				msg += ": " + ev.Err.Error()
+			}
+			a.e.emit(Event{Type: ReleaseEvent, Block: addr, Message: msg, Elapsed: time.Since(start)})
+		}
+	})
+	return ch, func() { close(ch); wg.Wait() }
+}
+
+func (a *applier) applyRelease(ctx context.Context, b *plan.Block) (added, changed, destroyed int, err error) {
+	var settings releaseSettings
+	if len(b.Settings) > 0 {
+		if err := json.Unmarshal(b.Settings, &settings); err != nil {
+			return 0, 0, 0, fmt.Errorf("settings: %w", err)
+		}
+	}
+	hm, err := a.e.helmManager()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if b.Remove {
+		if settings.Name == "" {
+			a.mu.Lock()
+			rel, ok := a.snap.Release(b.Address)
+			a.mu.Unlock()
+			if !ok {
+				return 0, 0, 0, a.record(func(s *state.Snapshot) { s.Remove(b.Address) })
+			}
+			settings.Name, settings.Namespace = rel.Name, rel.Namespace
+		}
+		events, done := a.helmEvents(b.Address)
+		_, err := hm.Uninstall(ctx, settings.Name, settings.Namespace, settings.KeepHistory, events)
+		done()
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		return 0, 0, 1, a.record(func(s *state.Snapshot) { s.Remove(b.Address) })
+	}
+	a.e.mu.Lock()
+	rp := a.e.releases[b.Address]
+	a.e.mu.Unlock()
+	if rp == nil {
+		return 0, 0, 0, errors.New("saved plans with Helm releases are not supported yet: run strata apply on the stack directory")
+	}
+	if !rp.HasChanges() {
+		return 0, 0, 0, a.record(func(s *state.Snapshot) {
+			s.PutBlock(state.Block{Address: b.Address, Kind: b.Kind, ConfigDigest: b.ConfigDigest, Revision: b.Revision,
+				AppliedAt: a.e.opts.Now().UTC(), Status: state.StatusApplied, DependsOn: b.DependsOn})
+		})
+	}
+	events, done := a.helmEvents(b.Address)
+	res, err := hm.Apply(ctx, rp, events)
+	done()
+	status := state.StatusApplied
+	if err != nil {
+		status = state.StatusFailed
+	}
+	if res != nil {
+		switch res.Action {
+		case helm.ActionInstall:
+			added = 1
+		case helm.ActionUpgrade, helm.ActionRollback:
+			changed = 1
+		}
+	}
+	rerr := a.record(func(s *state.Snapshot) {
+		if res != nil {
+			s.PutRelease(state.Release{Address: b.Address, Name: res.Name, Namespace: res.Namespace, Chart: res.Chart,
+				Version: res.ChartVersion, ValuesDigest: res.ValuesDigest, Revision: res.Revision, Status: res.Status})
+		}
+		s.PutBlock(state.Block{Address: b.Address, Kind: b.Kind, ConfigDigest: b.ConfigDigest, Revision: b.Revision,
+			AppliedAt: a.e.opts.Now().UTC(), Status: status, DependsOn: b.DependsOn})
+	})
+	return added, changed, destroyed, errors.Join(err, rerr)
+}
