@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -270,5 +271,21 @@ func TestStateFromStackBackend(t *testing.T) {
 	out := mustRun(t, "state", "list", "--dir", dir, "release.")
 	if strings.TrimSpace(out) != "release.kafka" {
 		t.Errorf("state list through the stack's backend: %q", out)
+	}
+}
+
+// BenchmarkStateList runs `strata state list` on a state of 100,000
+// objects, output discarded.
+func BenchmarkStateList(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "state.db")
+	s, _ := bolt.Open(bolt.Options{Path: path})
+	if err := s.Write(b.Context(), statetest.Snapshot(100, 100_000, "a"), state.WriteOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		a := &app{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+		if code := a.run([]string{"state", "list", "--state", path}); code != 0 {
+			b.Fatal("exit", code)
+		}
 	}
 }
