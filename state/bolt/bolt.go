@@ -216,15 +216,23 @@ func readHead(meta *bbolt.Bucket) (head, error) {
 }
 
 func readLock(meta *bbolt.Bucket) (*state.LockInfo, error) {
+	rec, err := readLockRecord(meta)
+	if rec == nil {
+		return nil, err
+	}
+	return &rec.LockInfo, nil
+}
+
+func readLockRecord(meta *bbolt.Bucket) (*lockRecord, error) {
 	b := meta.Get(keyLock)
 	if b == nil {
 		return nil, nil
 	}
-	var info state.LockInfo
-	if err := json.Unmarshal(b, &info); err != nil {
+	var rec lockRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, fmt.Errorf("state lock is invalid: %w", err)
 	}
-	return &info, nil
+	return &rec, nil
 }
 
 // Read implements state.Store.
@@ -484,7 +492,7 @@ func (s *Store) Lock(ctx context.Context, info state.LockInfo) (string, error) {
 		info.Created = s.now()
 	}
 	info.Created = info.Created.UTC()
-	v, err := json.Marshal(info)
+	v, err := json.Marshal(lockRecord{LockInfo: info, Process: self()})
 	if err != nil {
 		return "", err
 	}
@@ -493,12 +501,13 @@ func (s *Store) Lock(ctx context.Context, info state.LockInfo) (string, error) {
 		if err != nil {
 			return err
 		}
-		held, err := readLock(meta)
+		held, err := readLockRecord(meta)
 		if err != nil {
 			return err
 		}
-		if held != nil {
-			return &state.LockedError{Holder: *held}
+		// A lock whose holder process is gone is replaced.
+		if held != nil && !dead(held.Process) {
+			return &state.LockedError{Holder: held.LockInfo}
 		}
 		return meta.Put(keyLock, v)
 	})

@@ -11,6 +11,8 @@
 // operation opens the file, runs one short transaction and closes it again,
 // so a running apply holds bbolt's file lock only while it writes a
 // snapshot, and read-only commands wait at most for that one transaction.
-// A lock left behind by a crashed run stays until force-unlocked, and its
-// holder is shown in every error that it causes.
+// The lock records the holder's process, so a lock left behind by a run
+// that crashed on this machine is replaced by the next Lock; a lock taken on
+// another machine stays until it is released or force-unlocked, and its
+// holder is shown in every error it causes.
 package bolt

@@ -208,3 +208,34 @@ func TestTwoProcesses(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestDeadHolderReplaced: the lock of a process killed on this machine does
+// not block the next run.
+func TestDeadHolderReplaced(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".strata", "state.db")
+	cmd, lines := startChild(t, "hold", path, "STRATA_BOLT_HOLD=1h")
+	if !lines.Scan() {
+		t.Fatal("child did not report its lock")
+	}
+	childID := lines.Text()
+	s, err := bolt.Open(bolt.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := state.LockInfo{Operation: "apply", Who: "parent@host"}
+	if _, err := s.Lock(t.Context(), info); !errors.Is(err, state.ErrLocked) {
+		t.Fatalf("Lock while the child is alive: got %v, want ErrLocked", err)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	id, err := s.Lock(t.Context(), info)
+	if err != nil {
+		t.Fatalf("Lock after the holder was killed: %v", err)
+	}
+	if id == childID {
+		t.Fatal("got the dead child's lock ID")
+	}
+	if err := s.Write(t.Context(), statetest.Snapshot(1, 1, "x"), state.WriteOptions{LockID: childID}); !errors.Is(err, state.ErrLockLost) {
+		t.Errorf("write under the dead child's lock: got %v, want ErrLockLost", err)
+	}
+}
