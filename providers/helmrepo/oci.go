@@ -145,7 +145,7 @@ func ociError(what string, err error, spec Spec) error {
 	case strings.Contains(msg, "404") || strings.Contains(strings.ToLower(msg), "not found"):
 		return scrub(fmt.Errorf("%s: %v: %w", what, err, ErrNotFound), spec)
 	case strings.Contains(strings.ToLower(msg), "digest"):
-		return scrub(fmt.Errorf("%s: %v: %w", what, err, ErrDigestMismatch), spec)
+		return scrub(fmt.Errorf("%s: downloaded content does not match its digest (%v): %w", what, err, ErrDigestMismatch), spec)
 	}
 	return scrub(fmt.Errorf("%s: %w", what, err), spec)
 }

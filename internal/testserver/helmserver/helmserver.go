@@ -1,0 +1,221 @@
+package helmserver
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/pem"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/repo"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Username and Password, when set, are required (basic auth).
+	Username string
+	Password string
+	// TLS serves HTTPS with a test certificate (see Server.CABundle).
+	TLS bool
+}
+
+// Request is one recorded request.
+type Request struct {
+	Method string
+	Path   string
+	Status int
+}
+
+// Server is a chart repository serving the charts added to it.
+type Server struct {
+	dir  string
+	http *httptest.Server
+
+	mu       sync.Mutex
+	requests []Request
+}
+
+// New starts an empty repository, stopped when the test ends.
+func New(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s := &Server{dir: t.TempDir()}
+	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			s.mu.Lock()
+			s.requests = append(s.requests, Request{Method: req.Method, Path: req.URL.Path, Status: rec.status})
+			s.mu.Unlock()
+		}()
+		if opts.Username != "" || opts.Password != "" {
+			u, p, ok := req.BasicAuth()
+			if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(opts.Username)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(opts.Password)) != 1 {
+				rec.Header().Set("WWW-Authenticate", `Basic realm="charts"`)
+				http.Error(rec, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+		}
+		s.serveFile(rec, req)
+	})
+	s.http = httptest.NewUnstartedServer(h)
+	s.http.Config.ErrorLog = log.New(io.Discard, "", 0) // TLS handshake noise from negative tests
+	if opts.TLS {
+		s.http.StartTLS()
+	} else {
+		s.http.Start()
+	}
+	t.Cleanup(s.http.Close)
+	if err := s.reindex(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) serveFile(w http.ResponseWriter, req *http.Request) {
+	name := path.Clean("/" + req.URL.Path)[1:]
+	if !filepath.IsLocal(name) {
+		http.NotFound(w, req)
+		return
+	}
+	s.mu.Lock()
+	b, err := os.ReadFile(filepath.Join(s.dir, name))
+	var mod time.Time
+	if info, serr := os.Stat(filepath.Join(s.dir, name)); serr == nil {
+		mod = info.ModTime()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		http.NotFound(w, req)
+		return
+	}
+	sum := sha256.Sum256(b)
+	w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:8])+`"`)
+	http.ServeContent(w, req, name, mod, bytes.NewReader(b))
+}
+
+// URL is the repository URL (where index.yaml is).
+func (s *Server) URL() string { return s.http.URL }
+
+// CABundle returns the PEM certificate to trust for a TLS server.
+func (s *Server) CABundle() []byte {
+	if s.http.TLS == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.http.Certificate().Raw})
+}
+
+// Chart returns a minimal valid chart (one ConfigMap template) with the
+// given name and version, for tests that need any chart.
+func Chart(name, version string) *chart.Chart {
+	return &chart.Chart{
+		Metadata: &chart.Metadata{APIVersion: chart.APIVersionV2, Name: name, Version: version, AppVersion: version, Type: "application"},
+		Values:   map[string]any{"message": "hello"},
+		Raw:      []*chart.File{{Name: chartutil.ValuesfileName, Data: []byte("message: hello\n")}},
+		Templates: []*chart.File{{
+			Name: "templates/configmap.yaml",
+			Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-" + name + "\ndata:\n  message: {{ .Values.message | quote }}\n  version: " + version + "\n"),
+		}},
+	}
+}
+
+// AddChart packages ch into the repository and regenerates index.yaml.
+// It returns the archive's digest ("sha256:<hex>").
+func (s *Server) AddChart(t testing.TB, ch *chart.Chart) string {
+	t.Helper()
+	s.mu.Lock()
+	p, err := chartutil.Save(ch, s.dir)
+	s.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.reindex(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Tamper replaces the archive of name-version with other content without
+// updating index.yaml, as a compromised mirror would.
+func (s *Server) Tamper(t testing.TB, name, version string) {
+	t.Helper()
+	evil := Chart(name, version)
+	evil.Templates = append(evil.Templates, &chart.File{Name: "templates/evil.yaml", Data: []byte("kind: Evil\n")})
+	tmp := t.TempDir()
+	p, err := chartutil.Save(evil, tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := os.WriteFile(filepath.Join(s.dir, filepath.Base(p)), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s *Server) reindex() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idx, err := repo.IndexDirectory(s.dir, "")
+	if err != nil {
+		return err
+	}
+	idx.SortEntries()
+	idx.Generated = time.Time{}
+	return idx.WriteFile(filepath.Join(s.dir, "index.yaml"), 0o644)
+}
+
+// Requests returns the requests served so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Downloads counts full (200 OK) responses for paths ending in suffix,
+// e.g. "index.yaml" or ".tgz".
+func (s *Server) Downloads(suffix string) int {
+	n := 0
+	for _, r := range s.Requests() {
+		if r.Status == http.StatusOK && len(r.Path) >= len(suffix) && r.Path[len(r.Path)-len(suffix):] == suffix {
+			n++
+		}
+	}
+	return n
+}
+
+// ResetRequests forgets the recorded requests.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	s.requests = nil
+	s.mu.Unlock()
+}
