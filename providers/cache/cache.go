@@ -163,7 +163,12 @@ func (c *Cache) Put(key string, meta map[string]string, fill func(dir string) er
 	if err != nil {
 		return nil, fmt.Errorf("cache put: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "meta.json"), b, 0o644); err != nil {
+	metaPath := filepath.Join(tmp, "meta.json")
+	if err := os.WriteFile(metaPath, b, 0o644); err != nil {
+		return nil, fmt.Errorf("cache put: %w", err)
+	}
+	// The meta file's mtime records the last use (see Get and Prune).
+	if err := os.Chtimes(metaPath, e.Created, e.Created); err != nil {
 		return nil, fmt.Errorf("cache put: %w", err)
 	}
 	dst := c.entryPath(key)
