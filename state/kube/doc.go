@@ -36,4 +36,11 @@
 // longer overwrite the newer state, even if it wakes up in the middle of a
 // write. Expiry is judged by the clock of the process that wants the lock
 // against the renew time the holder wrote; keep clocks in sync (NTP).
+//
+// # Permissions
+//
+// The identity running strata needs, in the state's namespace: secrets get,
+// list, create, update and delete; leases (coordination.k8s.io) get, create
+// and update. Read-only commands (state list, show, pull, history) need
+// secrets get and leases get only.
 package kube

@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
 	"github.com/strata-gitops/strata/state"
@@ -64,6 +65,7 @@ type Options struct {
 // Store is a state.Store in a Kubernetes namespace.
 type Store struct {
 	client    kubernetes.Interface
+	meta      metadata.Interface // nil without Options.Config
 	ns, name  string
 	lease     time.Duration
 	renew     time.Duration
@@ -98,6 +100,14 @@ func Open(opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	var meta metadata.Interface
+	if opts.Config != nil {
+		m, err := metadata.NewForConfig(opts.Config)
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes state backend: %w", err)
+		}
+		meta = m
+	}
 	if opts.Client == nil {
 		if opts.Config == nil {
 			return nil, errors.New("kubernetes state backend: a client or a REST config is required")
@@ -109,7 +119,7 @@ func Open(opts Options) (*Store, error) {
 		opts.Client = c
 	}
 	return &Store{
-		client: opts.Client, ns: opts.Namespace, name: opts.Name,
+		client: opts.Client, meta: meta, ns: opts.Namespace, name: opts.Name,
 		lease: opts.LeaseDuration, renew: opts.RenewInterval, chunkSize: opts.ChunkSize, now: opts.Now,
 		renewal: map[string]context.CancelFunc{},
 	}, nil
@@ -387,6 +397,31 @@ func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage 
 	return nil
 }
 
+// orphanAge is how old a chunk of an unused set must be before a writer
+// deletes it: sets left behind by writers that crashed before their flip.
+// Younger ones may belong to a write still under way.
+const orphanAge = 10 * time.Minute
+
+// deleteOrphans deletes old chunks of sets other than current. It lists
+// metadata only, so it costs little however large the state; without a
+// metadata client (Options.Config unset) it does nothing.
+func (s *Store) deleteOrphans(ctx context.Context, current string) {
+	if s.meta == nil {
+		return
+	}
+	list, err := s.meta.Resource(corev1.SchemeGroupVersion.WithResource("secrets")).Namespace(s.ns).List(ctx, metav1.ListOptions{
+		LabelSelector: LabelState + "=" + s.name + "," + LabelRole + "=" + chunkRole,
+	})
+	if err != nil {
+		return // best effort
+	}
+	for _, m := range list.Items {
+		if m.Labels[LabelSet] != current && s.now().Sub(m.CreationTimestamp.Time) > orphanAge {
+			_ = s.client.CoreV1().Secrets(s.ns).Delete(ctx, m.Name, metav1.DeleteOptions{})
+		}
+	}
+}
+
 func (s *Store) deleteSet(ctx context.Context, set string, n int) {
 	for i := range n {
 		// Best effort: a leftover chunk is garbage, never read.
@@ -510,6 +545,9 @@ func (s *Store) Lock(ctx context.Context, info state.LockInfo) (string, error) {
 		return "", err
 	}
 	s.startRenewal(info.ID)
+	if ix, err := s.getIndex(ctx); err == nil {
+		s.deleteOrphans(context.WithoutCancel(ctx), ix.set)
+	}
 	return info.ID, nil
 }
 
