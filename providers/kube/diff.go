@@ -280,7 +280,7 @@ func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds ma
 			return c, &ObjectError{Ref: t.ref, Op: "get", Err: err}
 		}
 	}
-	m.fillLive(&c, live, opts.Stack, opts.Block)
+	m.fillLive(&c, live, opts)
 	before, after := normalize(live), normalize(res)
 	c.Fields = diffFields(before.Object, after.Object)
 	if isSecret(res) {
@@ -295,17 +295,22 @@ func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds ma
 }
 
 // fillLive records the live object's identity and ownership in c.
-func (m *Manager) fillLive(c *Change, live *unstructured.Unstructured, stack, block string) {
+func (m *Manager) fillLive(c *Change, live *unstructured.Unstructured, opts DiffOptions) {
 	c.LiveUID = string(live.GetUID())
 	c.LiveResourceVersion = live.GetResourceVersion()
-	owned, owner := ownedBy(live, stack, block)
-	if !owned {
-		c.Unowned, c.Owner = true, owner
-		if owner != "" {
-			c.Reason = "owned by " + owner
-		} else {
-			c.Reason = "exists and is not managed by strata"
-		}
+	owned, owner := ownedBy(live, opts.Stack, opts.Block)
+	if owned {
+		return
+	}
+	c.Unowned, c.Owner = true, owner
+	what := "exists and is not managed by strata"
+	if owner != "" {
+		what = "owned by " + owner
+	}
+	if opts.Adopt {
+		c.Reason = "adopt: " + what
+	} else {
+		c.Reason = what + "; apply refuses it unless adoption is enabled"
 	}
 }
 
@@ -318,7 +323,7 @@ func (m *Manager) diffReplace(ctx context.Context, t *target, cause error, opts 
 	if err != nil {
 		return c, &ObjectError{Ref: t.ref, Op: "get", Err: err}
 	}
-	m.fillLive(&c, live, opts.Stack, opts.Block)
+	m.fillLive(&c, live, opts)
 	reason := immutableMessage(cause)
 	if c.Reason != "" {
 		reason = c.Reason + "; " + reason
