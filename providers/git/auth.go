@@ -25,6 +25,7 @@ type remote struct {
 	display  string // redacted URL for messages
 	endpoint *transport.Endpoint
 	auth     transport.AuthMethod
+	caBundle []byte
 	secrets  []string
 
 	mu         sync.Mutex
@@ -33,7 +34,7 @@ type remote struct {
 
 // prepare parses the spec's URL and builds the transport auth.
 func (f *Fetcher) prepare(s Spec) (*remote, error) {
-	r := &remote{url: s.URL, display: source.RedactURL(s.URL)}
+	r := &remote{url: s.URL, display: source.RedactURL(s.URL), caBundle: s.CABundle}
 	a := s.Auth
 	for _, v := range []string{a.Password, a.BearerToken, a.SSHPassphrase} {
 		if v != "" {

@@ -72,7 +72,7 @@ func (f *Fetcher) resolve(ctx context.Context, spec Spec) (*resolution, *remote,
 // symbolic).
 func (f *Fetcher) list(ctx context.Context, r *remote) (map[string]string, error) {
 	rem := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{r.url}})
-	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: r.auth, PeelingOption: git.AppendPeeled})
+	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: r.auth, CABundle: r.caBundle, PeelingOption: git.AppendPeeled})
 	if err != nil {
 		return nil, r.explain("list refs of", err)
 	}
@@ -264,7 +264,7 @@ func (f *Fetcher) fetchObjects(ctx context.Context, r *remote, spec Spec, res *r
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	opts := &git.FetchOptions{Auth: r.auth, Tags: git.NoTags}
+	opts := &git.FetchOptions{Auth: r.auth, CABundle: r.caBundle, Tags: git.NoTags}
 	var local plumbing.ReferenceName
 	switch {
 	case spec.Ref.Commit != "" && res.RefName != "":

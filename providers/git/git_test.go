@@ -506,3 +506,23 @@ func TestVerify(t *testing.T) {
 		})
 	}
 }
+
+func TestHTTPSWithCustomCA(t *testing.T) {
+	srv := gitserver.New(t, gitserver.Options{Username: user, Password: pass, TLS: true})
+	r := srv.NewRepo(t, "tls.git")
+	h := r.Commit(t, map[string]string{"a.yaml": "a: 1\n"}, gitserver.CommitOptions{})
+	fetcher := newFetcher(t, git.Options{})
+	spec := git.Spec{URL: srv.HTTPURL("tls.git"), Auth: git.Auth{Password: pass, Username: user}, CABundle: srv.CABundle()}
+	art, err := fetcher.Fetch(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if art.Revision != "main@sha1:"+h.String() {
+		t.Errorf("revision = %s", art.Revision)
+	}
+	spec.CABundle = nil
+	_, err = fetcher.Fetch(context.Background(), spec)
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("without the CA: err = %v, want a certificate error", err)
+	}
+}

@@ -2,6 +2,8 @@ package gitserver
 
 import (
 	"crypto/subtle"
+	"io"
+	"log"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -71,10 +73,12 @@ func New(t testing.TB, opts Options) *Server {
 		}
 		cgiHandler.ServeHTTP(rec, req)
 	})
+	s.http = httptest.NewUnstartedServer(h)
+	s.http.Config.ErrorLog = log.New(io.Discard, "", 0) // TLS handshake noise from negative tests
 	if opts.TLS {
-		s.http = httptest.NewTLSServer(h)
+		s.http.StartTLS()
 	} else {
-		s.http = httptest.NewServer(h)
+		s.http.Start()
 	}
 	t.Cleanup(s.http.Close)
 	return s
