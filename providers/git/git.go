@@ -104,8 +104,9 @@ type Auth struct {
 
 // Verify configures OpenPGP verification.
 type Verify struct {
-	// PublicKeys are ASCII-armored public keys (one or more per entry);
-	// a signature by any of them (or their subkeys) is accepted.
+	// PublicKeys are ASCII-armored public keys; an entry may hold several
+	// armored blocks one after the other. A signature by any of the keys
+	// (or their subkeys) is accepted.
 	PublicKeys []string
 	// Mode selects what is verified. Default VerifyDefault.
 	Mode VerifyMode
@@ -123,6 +124,9 @@ const (
 	VerifyHead VerifyMode = "head"
 	// VerifyTag verifies only the annotated tag (Tag and SemVer refs).
 	VerifyTag VerifyMode = "tag"
+	// VerifyTagAndHead verifies the annotated tag and the commit (Tag and
+	// SemVer refs).
+	VerifyTagAndHead VerifyMode = "tag_and_head"
 )
 
 // Options configure a Fetcher.

@@ -455,8 +455,13 @@ func TestVerify(t *testing.T) {
 	}{
 		"signed branch head":        {ref: git.Ref{Branch: "main"}, keys: []string{f.pub}},
 		"signed among several keys": {ref: git.Ref{Branch: "main"}, keys: []string{strangerPub, f.pub}},
-		"signed tag and commit":     {ref: git.Ref{Tag: "v1.1.0"}, keys: []string{f.pub}},
-		"semver picks signed tag":   {ref: git.Ref{SemVer: "~> 1.1.0"}, keys: []string{f.pub}},
+		"several keys in one entry": {ref: git.Ref{Branch: "main"}, keys: []string{strangerPub + "\n" + f.pub}},
+		"tag_and_head on a branch": {
+			ref: git.Ref{Branch: "main"}, keys: []string{f.pub}, mode: git.VerifyTagAndHead,
+			wantErr: []string{"needs a tag or semver ref"},
+		},
+		"signed tag and commit":   {ref: git.Ref{Tag: "v1.1.0"}, keys: []string{f.pub}},
+		"semver picks signed tag": {ref: git.Ref{SemVer: "~> 1.1.0"}, keys: []string{f.pub}},
 		"unsigned commit": {
 			ref: git.Ref{Branch: "dev"}, keys: []string{f.pub},
 			wantErr: []string{"commit " + f.c["dev"] + " is not signed", trusted},

@@ -23,9 +23,14 @@ func verify(spec Spec, res *resolution, commit *object.Commit, tag *object.Tag) 
 	}
 	isTagRef := spec.Ref.Tag != "" || spec.Ref.SemVer != ""
 	mode := spec.Verify.Mode
-	checkCommit := mode == VerifyDefault || mode == VerifyHead
-	checkTag := isTagRef && (mode == VerifyDefault || mode == VerifyTag)
-	if mode == VerifyTag && !isTagRef {
+	switch mode {
+	case VerifyDefault, VerifyHead, VerifyTag, VerifyTagAndHead:
+	default:
+		return fmt.Errorf("verify %s: unknown mode %q (want head, tag or tag_and_head)", res.Revision, mode)
+	}
+	checkCommit := mode != VerifyTag
+	checkTag := isTagRef && mode != VerifyHead
+	if (mode == VerifyTag || mode == VerifyTagAndHead) && !isTagRef {
 		return fmt.Errorf("verify %s: mode %q needs a tag or semver ref: %w", res.Revision, mode, ErrVerification)
 	}
 	if checkTag {
@@ -109,9 +114,20 @@ func signatureIssuer(sig string) string {
 // readKeyRing parses armored keys and returns them with a printable list
 // of their key IDs (primary and subkeys).
 func readKeyRing(armored []string) (openpgp.EntityList, string, error) {
+	const begin = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
+	var blocks []string
+	for _, a := range armored {
+		parts := strings.Split(a, begin)
+		if len(parts) == 1 {
+			blocks = append(blocks, a) // let the parser explain
+		}
+		for _, p := range parts[1:] {
+			blocks = append(blocks, begin+p)
+		}
+	}
 	var all openpgp.EntityList
-	for i, a := range armored {
-		el, err := openpgp.ReadArmoredKeyRing(bytes.NewReader([]byte(a)))
+	for i, b := range blocks {
+		el, err := openpgp.ReadArmoredKeyRing(bytes.NewReader([]byte(b)))
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, "", fmt.Errorf("public key %d: %w", i+1, err)
 		}

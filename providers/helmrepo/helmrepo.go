@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -45,6 +46,27 @@ type Spec struct {
 	// PlainHTTP allows an oci:// registry over plain HTTP (tests, local
 	// registries).
 	PlainHTTP bool
+	// InsecureSkipVerify disables TLS certificate verification.
+	InsecureSkipVerify bool
+	// CertPEM and KeyPEM are a client certificate and key for mutual TLS.
+	CertPEM []byte
+	KeyPEM  []byte
+}
+
+// normalized moves credentials embedded in the URL into Username and
+// Password (unless those are set) and strips them from the URL.
+func (s Spec) normalized() Spec {
+	u, err := url.Parse(s.URL)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if s.Username == "" && s.Password == "" {
+		s.Username = u.User.Username()
+		s.Password, _ = u.User.Password()
+	}
+	u.User = nil
+	s.URL = u.String()
+	return s
 }
 
 // IsOCI reports whether the spec names an OCI registry.
@@ -138,6 +160,17 @@ func New(opts Options) (*Client, error) {
 // httpClient returns an HTTP client trusting spec's CA bundle.
 func (c *Client) httpClient(spec Spec) (*http.Client, error) {
 	tr := c.base.Clone()
+	if tr.TLSClientConfig == nil {
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	tr.TLSClientConfig.InsecureSkipVerify = spec.InsecureSkipVerify //nolint:gosec // the user asked for it
+	if len(spec.CertPEM) > 0 || len(spec.KeyPEM) > 0 {
+		cert, err := tls.X509KeyPair(spec.CertPEM, spec.KeyPEM)
+		if err != nil {
+			return nil, errors.New("client certificate and key do not form a valid pair")
+		}
+		tr.TLSClientConfig.Certificates = []tls.Certificate{cert}
+	}
 	if len(spec.CABundle) > 0 {
 		pool, err := x509.SystemCertPool()
 		if err != nil || pool == nil {
@@ -145,9 +178,6 @@ func (c *Client) httpClient(spec Spec) (*http.Client, error) {
 		}
 		if !pool.AppendCertsFromPEM(spec.CABundle) {
 			return nil, errors.New("ca bundle holds no PEM certificate")
-		}
-		if tr.TLSClientConfig == nil {
-			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}

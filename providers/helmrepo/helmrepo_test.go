@@ -156,6 +156,17 @@ func TestHTTPRepository(t *testing.T) {
 		}
 	})
 
+	t.Run("credentials in the url", func(t *testing.T) {
+		inURL := helmrepo.Spec{URL: strings.Replace(srv.URL(), "https://", "https://"+user+":"+pass+"@", 1), CABundle: srv.CABundle()}
+		ch, err := newClient(t, nil, false).Pull(ctx, inURL, helmrepo.ChartRef{Name: "app", Version: "1.0.0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(ch.URL, pass) {
+			t.Errorf("chart URL keeps the password: %s", ch.URL)
+		}
+	})
+
 	t.Run("untrusted certificate", func(t *testing.T) {
 		noCA := spec
 		noCA.CABundle = nil

@@ -30,6 +30,7 @@ func (c *Client) Resolve(ctx context.Context, spec Spec, ref ChartRef) (ChartVer
 	if ref.Name == "" {
 		return ChartVersion{}, errors.New("chart name is required")
 	}
+	spec = spec.normalized()
 	if spec.IsOCI() {
 		return c.resolveOCI(ctx, spec, ref)
 	}
@@ -72,6 +73,7 @@ func (c *Client) Resolve(ctx context.Context, spec Spec, ref ChartRef) (ChartVer
 // Fetch downloads cv (from Resolve) into the cache, unless it is there
 // already, and checks its digest.
 func (c *Client) Fetch(ctx context.Context, spec Spec, cv ChartVersion) (*Chart, error) {
+	spec = spec.normalized()
 	if spec.IsOCI() {
 		return c.fetchOCI(ctx, spec, cv)
 	}

@@ -96,7 +96,7 @@ func DirDigest(dir string) (string, error) {
 }
 
 // RedactURL returns rawURL with any password in its user info replaced by
-// "***", for use in errors, logs and plans. A URL that does not parse is
+// "xxxxx" (as url.URL.Redacted does), for use in errors, logs and plans. A URL that does not parse is
 // returned with everything before the last '@' of its authority masked.
 func RedactURL(rawURL string) string {
 	u, err := url.Parse(rawURL)
@@ -111,8 +111,5 @@ func RedactURL(rawURL string) string {
 		}
 		return rawURL
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "***")
-	}
-	return u.String()
+	return u.Redacted()
 }
