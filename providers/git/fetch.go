@@ -47,9 +47,15 @@ func (f *Fetcher) resolve(ctx context.Context, spec Spec) (*resolution, *remote,
 	ref := spec.Ref
 	if ref.Commit != "" {
 		c := strings.ToLower(ref.Commit)
-		res := &resolution{name: ref.Branch, Resolved: Resolved{Commit: c, Revision: revision(ref.Branch, c)}}
-		if ref.Branch != "" {
+		name := ref.Branch + ref.Tag + ref.Name // at most one is set
+		res := &resolution{name: name, Resolved: Resolved{Commit: c, Revision: revision(name, c)}}
+		switch {
+		case ref.Branch != "":
 			res.RefName = plumbing.NewBranchReferenceName(ref.Branch).String()
+		case ref.Tag != "":
+			res.RefName = plumbing.NewTagReferenceName(ref.Tag).String()
+		case ref.Name != "":
+			res.RefName = ref.Name
 		}
 		return res, r, nil
 	}
@@ -233,7 +239,9 @@ func (f *Fetcher) Fetch(ctx context.Context, spec Spec) (*source.Artifact, error
 }
 
 // cacheKey identifies an artifact: the repository (without credentials),
-// the commit, and everything that changes the tree or its trust.
+// the commit, and everything that changes the tree or its trust. An
+// artifact verified once is reused for the same commit, keys and mode, also
+// when reached through another ref.
 func (f *Fetcher) cacheKey(r *remote, spec Spec, res *resolution) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "git\x00%s\x00%s\x00", r.url, res.Commit)
@@ -245,16 +253,13 @@ func (f *Fetcher) cacheKey(r *remote, spec Spec, res *resolution) string {
 		for _, k := range v.PublicKeys {
 			fmt.Fprintf(h, "key\x00%s\x00", k)
 		}
-		if res.target != "" && res.target != res.Commit {
-			fmt.Fprintf(h, "tag\x00%s\x00", res.target)
-		}
 	}
 	return "git/" + hex.EncodeToString(h.Sum(nil))
 }
 
 // fetchObjects fetches what res names into an in-memory repository:
-// depth 1 for refs, full history of the branch (or all branches) for an
-// exact commit.
+// depth 1 for refs and pinned tags, full history of the branch or ref (or
+// of all branches) for a pinned commit, which may lie anywhere in it.
 func (f *Fetcher) fetchObjects(ctx context.Context, r *remote, spec Spec, res *resolution) (*git.Repository, *object.Commit, *object.Tag, error) {
 	repo, err := git.Init(memory.NewStorage(), nil)
 	if err != nil {
@@ -266,11 +271,12 @@ func (f *Fetcher) fetchObjects(ctx context.Context, r *remote, spec Spec, res *r
 	}
 	opts := &git.FetchOptions{Auth: r.auth, CABundle: r.caBundle, Tags: git.NoTags}
 	var local plumbing.ReferenceName
+	pinnedTag := spec.Ref.Commit != "" && spec.Ref.Tag != ""
 	switch {
-	case spec.Ref.Commit != "" && res.RefName != "":
+	case spec.Ref.Commit != "" && res.RefName != "" && !pinnedTag:
 		local = "refs/strata/fetched"
 		opts.RefSpecs = []config.RefSpec{config.RefSpec("+" + res.RefName + ":" + local.String())}
-	case spec.Ref.Commit != "":
+	case spec.Ref.Commit != "" && res.RefName == "":
 		opts.RefSpecs = []config.RefSpec{"+refs/heads/*:refs/remotes/origin/*"}
 	default:
 		local = "refs/strata/fetched"
@@ -286,7 +292,7 @@ func (f *Fetcher) fetchObjects(ctx context.Context, r *remote, spec Spec, res *r
 
 	var commitHash plumbing.Hash
 	var tagObj *object.Tag
-	if local == "" || spec.Ref.Commit != "" {
+	if local == "" || spec.Ref.Commit != "" && !pinnedTag {
 		commitHash = plumbing.NewHash(res.Commit)
 	} else {
 		ref, err := repo.Reference(local, true)
@@ -301,6 +307,9 @@ func (f *Fetcher) fetchObjects(ctx context.Context, r *remote, spec Spec, res *r
 				return nil, nil, nil, fmt.Errorf("fetch %s from %s: tag does not point at a commit: %w", spec.Ref, r.display, err)
 			}
 			commitHash = c.Hash
+		}
+		if pinnedTag && commitHash.String() != res.Commit {
+			return nil, nil, nil, fmt.Errorf("fetch %s from %s: tag %q now points at commit %s: %w", spec.Ref, r.display, spec.Ref.Tag, commitHash, ErrRefNotFound)
 		}
 	}
 	commit, err := repo.CommitObject(commitHash)

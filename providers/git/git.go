@@ -48,10 +48,12 @@ type Spec struct {
 	Verify *Verify
 }
 
-// Ref selects a revision. Set exactly one of Branch, Tag, SemVer and Name;
-// Commit may be set alone or together with Branch (the commit must then be
-// on that branch). A set Commit pins the revision: Resolve needs no network
-// and Fetch needs none when the commit is cached.
+// Ref selects a revision. Set at most one of Branch, Tag, SemVer and Name
+// (none means the remote's HEAD). Commit may be set alone or with Branch,
+// Tag or Name: with Branch or Name the commit must be reachable from that
+// ref, with Tag the tag must point at it, and the ref names the revision.
+// A set Commit pins the revision: Resolve needs no network and Fetch needs
+// none when the commit is cached. Pin builds such a Ref from a revision.
 type Ref struct {
 	// Branch name, e.g. "main".
 	Branch string
@@ -71,6 +73,10 @@ func (r Ref) String() string {
 	switch {
 	case r.Commit != "" && r.Branch != "":
 		return fmt.Sprintf("commit %s on branch %q", r.Commit, r.Branch)
+	case r.Commit != "" && r.Tag != "":
+		return fmt.Sprintf("commit %s at tag %q", r.Commit, r.Tag)
+	case r.Commit != "" && r.Name != "":
+		return fmt.Sprintf("commit %s on ref %q", r.Commit, r.Name)
 	case r.Commit != "":
 		return "commit " + r.Commit
 	case r.Branch != "":
@@ -183,8 +189,8 @@ func (s Spec) validate() error {
 	if n > 1 {
 		return errors.New("set only one of branch, tag, semver and name")
 	}
-	if r.Commit != "" && (r.Tag != "" || r.SemVer != "" || r.Name != "") {
-		return errors.New("commit can only be combined with branch")
+	if r.Commit != "" && r.SemVer != "" {
+		return errors.New("commit cannot be combined with semver (pin the tag instead)")
 	}
 	if r.Commit != "" && !isHash(r.Commit) {
 		return fmt.Errorf("commit %q is not a full 40-digit hash", r.Commit)
@@ -203,4 +209,39 @@ func isHash(s string) bool {
 		return false
 	}
 	return strings.Trim(strings.ToLower(s), "0123456789abcdef") == ""
+}
+
+// Pin returns spec pinned to revision, as returned in
+// source.Artifact.Revision or Resolved.Revision for the same spec (and as
+// recorded in state): Fetch then serves it from the cache without network
+// when it was fetched before, and Fetch and Resolve name it with the same
+// revision string.
+func Pin(spec Spec, revision string) (Spec, error) {
+	name, hash, ok := strings.Cut(revision, "@sha1:")
+	if !ok {
+		name, hash = "", strings.TrimPrefix(revision, "sha1:")
+	}
+	if !isHash(hash) {
+		return spec, fmt.Errorf("revision %q is not a Git revision (name@sha1:<hash>)", revision)
+	}
+	r := spec.Ref
+	p := Ref{Commit: hash}
+	switch {
+	case r.Branch != "":
+		p.Branch = r.Branch
+	case r.Tag != "", r.SemVer != "":
+		p.Tag = name
+	case r.Name != "":
+		p.Name = r.Name
+	case r.Commit != "":
+	default: // HEAD: the revision names the branch HEAD pointed at
+		if name != "" && name != "HEAD" {
+			p.Branch = name
+		}
+	}
+	if name != p.Branch+p.Tag+p.Name {
+		return spec, fmt.Errorf("revision %q does not belong to %s", revision, r)
+	}
+	spec.Ref = p
+	return spec, nil
 }

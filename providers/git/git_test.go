@@ -531,3 +531,70 @@ func TestHTTPSWithCustomCA(t *testing.T) {
 		t.Errorf("without the CA: err = %v, want a certificate error", err)
 	}
 }
+
+func TestPinServesEveryRefKindOffline(t *testing.T) {
+	f := newFixture(t)
+	c, err := cache.Open(cache.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	online := newFetcher(t, git.Options{Cache: c})
+	offline := newFetcher(t, git.Options{Cache: c, Offline: true})
+	refs := map[string]git.Ref{
+		"HEAD":          {},
+		"branch":        {Branch: "dev"},
+		"annotated tag": {Tag: "v1.1.0"},
+		"semver":        {SemVer: "~> 1.0"},
+		"ref name":      {Name: "refs/pull/42/head"},
+	}
+	for name, ref := range refs {
+		t.Run(name, func(t *testing.T) {
+			spec := f.httpSpec(ref)
+			spec.Verify = nil
+			want, err := online.Fetch(context.Background(), spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pinned, err := git.Pin(spec, want.Revision)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.srv.ResetRequests()
+			got, err := offline.Fetch(context.Background(), pinned)
+			if err != nil {
+				t.Fatalf("offline fetch of %+v: %v", pinned.Ref, err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("pinned artifact (-online +offline):\n%s", diff)
+			}
+			if n := len(f.srv.Requests()); n != 0 {
+				t.Errorf("offline fetch made %d requests", n)
+			}
+			// Online, a pinned spec fetches the pinned commit even when
+			// not cached.
+			got, err = newFetcher(t, git.Options{}).Fetch(context.Background(), pinned)
+			if err != nil {
+				t.Fatalf("online fetch of %+v: %v", pinned.Ref, err)
+			}
+			if got.Revision != want.Revision || got.Digest != want.Digest {
+				t.Errorf("pinned fetch = %s %s, want %s %s", got.Revision, got.Digest, want.Revision, want.Digest)
+			}
+		})
+	}
+
+	t.Run("moved tag", func(t *testing.T) {
+		spec := f.httpSpec(git.Ref{Tag: "v1.0.0", Commit: f.c["first"]})
+		_, err := newFetcher(t, git.Options{}).Fetch(context.Background(), spec)
+		if !errors.Is(err, git.ErrRefNotFound) || !strings.Contains(err.Error(), `tag "v1.0.0" now points at commit `+f.c["v1.0.0"]) {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("foreign revision", func(t *testing.T) {
+		if _, err := git.Pin(f.httpSpec(git.Ref{Branch: "main"}), "dev@sha1:"+f.c["dev"]); err == nil {
+			t.Error("Pin accepted a revision of another branch")
+		}
+		if _, err := git.Pin(f.httpSpec(git.Ref{Branch: "main"}), "1.0.0@sha256:abc"); err == nil {
+			t.Error("Pin accepted a non-Git revision")
+		}
+	})
+}
