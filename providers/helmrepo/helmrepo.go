@@ -81,9 +81,26 @@ type ChartRef struct {
 	Version string
 	// Prerelease admits pre-release versions.
 	Prerelease bool
-	// Digest pins an OCI manifest digest ("sha256:..."); the version, if
-	// given, must then match the chart's.
+	// Digest pins the chart: an OCI manifest digest, or for HTTP
+	// repositories the archive digest index.yaml records ("sha256:...").
+	// For OCI the version, if given, must match the chart's; for HTTP the
+	// selected version must carry this digest.
 	Digest string
+}
+
+// Pin returns ref pinned to revision ("<version>@sha256:<hex>", as
+// returned by ChartVersion.Revision and recorded in state): an exact
+// version and digest, which Pull serves from the cache without network
+// (OCI) or with the cached index only (HTTP, offline).
+func Pin(ref ChartRef, revision string) (ChartRef, error) {
+	v, d, ok := strings.Cut(revision, "@")
+	if !ok || !strings.HasPrefix(d, "sha256:") || len(d) != len("sha256:")+64 || v == "" {
+		return ref, fmt.Errorf("revision %q is not a chart revision (<version>@sha256:<hex>)", revision)
+	}
+	ref.Version = v
+	ref.Digest = d
+	ref.Prerelease = true // an exact version, whatever it is
+	return ref, nil
 }
 
 // ChartVersion is a resolved chart version.

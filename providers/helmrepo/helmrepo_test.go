@@ -134,6 +134,30 @@ func TestHTTPRepository(t *testing.T) {
 		}
 	})
 
+	t.Run("pinned revision", func(t *testing.T) {
+		c := newCache(t)
+		first, err := newClient(t, c, false).Pull(ctx, spec, helmrepo.ChartRef{Name: "app", Version: "~> 1.0"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pinned, err := helmrepo.Pin(helmrepo.ChartRef{Name: "app", Version: "~> 1.0"}, first.Revision())
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.ResetRequests()
+		got, err := newClient(t, c, true).Pull(ctx, spec, pinned)
+		if err != nil {
+			t.Fatalf("offline pull of a pinned revision: %v", err)
+		}
+		if got.Revision() != first.Revision() || len(srv.Requests()) != 0 {
+			t.Errorf("got %s with %d requests, want %s with none", got.Revision(), len(srv.Requests()), first.Revision())
+		}
+		pinned.Digest = digests["1.0.0"]
+		if _, err := newClient(t, c, false).Pull(ctx, spec, pinned); !errors.Is(err, helmrepo.ErrDigestMismatch) {
+			t.Errorf("pin with another digest: err = %v, want ErrDigestMismatch", err)
+		}
+	})
+
 	t.Run("tampered chart", func(t *testing.T) {
 		srv.Tamper(t, "app", "2.0.0")
 		_, err := newClient(t, nil, false).Pull(ctx, spec, helmrepo.ChartRef{Name: "app", Version: "2.0.0"})
@@ -225,6 +249,14 @@ func TestOCIRegistry(t *testing.T) {
 		}
 		if n := len(reg.Requests()); n != 0 {
 			t.Errorf("offline pull made %d requests", n)
+		}
+		// Pin from a recorded revision.
+		pinned, err := helmrepo.Pin(helmrepo.ChartRef{Name: "app"}, ch.Revision())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := newClient(t, c, true).Pull(ctx, spec, pinned); err != nil || got.Revision() != ch.Revision() {
+			t.Errorf("offline pull of %s = %v, %v", ch.Revision(), got, err)
 		}
 		// The pin and the version must agree.
 		_, err = newClient(t, c, false).Pull(ctx, spec, helmrepo.ChartRef{Name: "app", Digest: manifests["1.1.0"], Version: "2.0.0"})

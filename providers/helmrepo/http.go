@@ -67,6 +67,10 @@ func (c *Client) Resolve(ctx context.Context, spec Spec, ref ChartRef) (ChartVer
 	if e.Digest != "" {
 		digest = "sha256:" + strings.TrimPrefix(strings.ToLower(e.Digest), "sha256:")
 	}
+	if ref.Digest != "" && ref.Digest != digest {
+		return ChartVersion{}, fmt.Errorf("repository %s: chart %s %s has digest %s in the index, not the pinned %s: %w",
+			source.RedactURL(spec.URL), ref.Name, v, digest, ref.Digest, ErrDigestMismatch)
+	}
 	return ChartVersion{Name: ref.Name, Version: v, AppVersion: e.AppVersion, Digest: digest, URL: u}, nil
 }
 
