@@ -182,10 +182,11 @@ func (m *Manager) applyOne(ctx context.Context, c Change, opts ApplyOptions) (Ap
 	}, nil
 }
 
-// deleteAndWait deletes the object with the given UID (foreground, so that
-// dependants such as a Job's pods go first) and waits until it is gone.
+// deleteAndWait deletes the object with the given UID and waits until it is
+// gone. Its dependants (a Job's pods) are garbage collected in the
+// background, as kubectl replace --force does.
 func (m *Manager) deleteAndWait(ctx context.Context, ri dynamic.ResourceInterface, name, uid string, timeout time.Duration) error {
-	policy := metav1.DeletePropagationForeground
+	policy := metav1.DeletePropagationBackground
 	del := metav1.DeleteOptions{PropagationPolicy: &policy}
 	if uid != "" {
 		u := types.UID(uid)

@@ -2,10 +2,15 @@ package kube
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
@@ -187,5 +192,69 @@ func TestSortChanges(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("order (-want +got):\n%s", diff)
+	}
+}
+
+func TestImmutable(t *testing.T) {
+	invalid := func(causes ...metav1.StatusCause) error {
+		return apierrors.NewInvalid(schema.GroupKind{Kind: "Service"}, "web", toFieldErrors(causes))
+	}
+	tests := map[string]struct {
+		err        error
+		immutable  bool
+		wantReason string
+	}{
+		"service cluster IP": {
+			err:        invalid(metav1.StatusCause{Field: "spec.clusterIPs[0]", Message: `Invalid value: []string{"10.0.0.9"}: may not change once set`}),
+			immutable:  true,
+			wantReason: "immutable field changes: spec.clusterIPs[0]: may not change once set",
+		},
+		"job template": {
+			err:        invalid(metav1.StatusCause{Field: "spec.template", Message: "Invalid value: core.PodTemplateSpec{...}: field is immutable"}),
+			immutable:  true,
+			wantReason: "immutable field changes: spec.template: field is immutable",
+		},
+		"plain validation error": {
+			err: invalid(metav1.StatusCause{Field: "spec.ports[0].port", Message: "Invalid value: 0: must be between 1 and 65535"}),
+		},
+		"not an invalid error": {
+			err: apierrors.NewConflict(schema.GroupResource{Resource: "services"}, "web", errors.New("field is immutable")),
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := isImmutable(tc.err); got != tc.immutable {
+				t.Fatalf("isImmutable = %v, want %v", got, tc.immutable)
+			}
+			if tc.immutable {
+				if got := immutableMessage(tc.err); got != tc.wantReason {
+					t.Errorf("reason = %q, want %q", got, tc.wantReason)
+				}
+			}
+		})
+	}
+}
+
+func toFieldErrors(causes []metav1.StatusCause) field.ErrorList {
+	var l field.ErrorList
+	for _, c := range causes {
+		// field.Invalid renders "Invalid value: <v>: <detail>"; keep the
+		// message as the server would send it by using the detail only.
+		msg := c.Message
+		if i := strings.LastIndex(msg, ": "); i > 0 {
+			msg = msg[i+2:]
+		}
+		l = append(l, field.Invalid(field.NewPath(c.Field), "x", msg))
+	}
+	return l
+}
+
+func TestProject(t *testing.T) {
+	live := obj(t, `spec: {containers: [{name: a, image: x, terminationMessagePath: /dev/t}, {name: b, image: img-y}], dnsPolicy: ClusterFirst}`)
+	desired := obj(t, `spec: {containers: [{name: b, image: z}]}`)
+	got := diffFields(project(live.Object, desired.Object).(map[string]any), desired.Object)
+	want := []FieldDiff{{Path: "spec.containers[name=b].image", Before: "img-y", After: "z"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
