@@ -169,7 +169,7 @@ func (c *Client) index(ctx context.Context, spec Spec) (*repo.IndexFile, error) 
 	var hdr cachedIndex
 	var body []byte
 	if b, err := c.cache.ReadFile(key); err == nil {
-		if i := bytes.IndexByte(b, '\n'); i > 0 && json.Unmarshal(b[:i], &hdr) == nil {
+		if i := bytes.IndexByte(b, '\n'); i >= 0 && json.Unmarshal(b[:i], &hdr) == nil {
 			body = b[i+1:]
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -195,7 +195,7 @@ func (c *Client) index(ctx context.Context, spec Spec) (*repo.IndexFile, error) 
 		return nil, fmt.Errorf("repository %s: %w", display, err)
 	}
 	setAuth(req, spec)
-	if body != nil {
+	if body != nil { // revalidate the cached copy
 		if hdr.ETag != "" {
 			req.Header.Set("If-None-Match", hdr.ETag)
 		}
@@ -222,12 +222,14 @@ func (c *Client) index(ctx context.Context, spec Spec) (*repo.IndexFile, error) 
 	if err != nil {
 		return nil, err
 	}
+	// Cached even without validators: offline runs can still use it.
 	hdr = cachedIndex{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
-	if hdr.ETag != "" || hdr.LastModified != "" {
-		h, _ := json.Marshal(hdr)
-		if err := c.cache.WriteFile(key, append(append(h, '\n'), body...)); err != nil {
-			return nil, err
-		}
+	h, err := json.Marshal(hdr)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.cache.WriteFile(key, append(append(h, '\n'), body...)); err != nil {
+		return nil, err
 	}
 	return idx, nil
 }
