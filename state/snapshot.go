@@ -270,7 +270,7 @@ func (s *Snapshot) Move(from, to string) (int, error) {
 	if !ok {
 		return 0, fmt.Errorf("no block %q in state", from)
 	}
-	if _, ok := s.Block(to); ok {
+	if _, ok := s.Block(to); ok || len(s.BlockObjects(to)) > 0 {
 		return 0, fmt.Errorf("cannot move to %q: it already exists in state", to)
 	}
 	if kindOf(from) != kindOf(to) {
