@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -13,6 +14,7 @@ import (
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"golang.org/x/crypto/ssh"
+	skeemaknownhosts "github.com/skeema/knownhosts"
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/strata-gitops/strata/providers/source"
@@ -92,10 +94,11 @@ func (f *Fetcher) prepare(s Spec) (*remote, error) {
 			}
 			return nil, fmt.Errorf("git url %s: %s: %w", r.display, msg, ErrAuthentication)
 		}
-		cb, err := f.hostKeyCallback(a.KnownHosts)
+		db, err := f.knownHosts(a.KnownHosts)
 		if err != nil {
 			return nil, fmt.Errorf("git url %s: %w", r.display, err)
 		}
+		cb := db.HostKeyCallback()
 		pk.HostKeyCallback = func(hostname string, addr net.Addr, key ssh.PublicKey) error {
 			err := cb(hostname, addr, key)
 			if err != nil {
@@ -105,7 +108,15 @@ func (f *Fetcher) prepare(s Spec) (*remote, error) {
 			}
 			return err
 		}
-		r.auth = pk
+		port := ep.Port
+		if port == 0 {
+			port = 22
+		}
+		// Offer only the host key algorithms known_hosts has for this
+		// host, or a server with several host keys may present one we
+		// cannot check.
+		algos := db.HostKeyAlgorithms(net.JoinHostPort(ep.Host, strconv.Itoa(port)))
+		r.auth = &sshAuth{PublicKeys: pk, algos: algos}
 	case "file":
 	default:
 		return nil, fmt.Errorf("git url %s: unsupported scheme %q", r.display, ep.Protocol)
@@ -117,9 +128,9 @@ func (f *Fetcher) prepare(s Spec) (*remote, error) {
 // passphrase; matched by text too since ssh wraps it without %w.
 var x509IncorrectPassword = errors.New("x509: decryption password incorrect")
 
-// hostKeyCallback builds a known_hosts checker from inline content or the
-// configured files. It never accepts unknown hosts.
-func (f *Fetcher) hostKeyCallback(inline []byte) (ssh.HostKeyCallback, error) {
+// knownHosts loads known_hosts from inline content or the configured
+// files. Its callback never accepts unknown hosts.
+func (f *Fetcher) knownHosts(inline []byte) (*skeemaknownhosts.HostKeyDB, error) {
 	if len(inline) > 0 {
 		tmp, err := os.CreateTemp("", "strata-known-hosts-")
 		if err != nil {
@@ -131,14 +142,14 @@ func (f *Fetcher) hostKeyCallback(inline []byte) (ssh.HostKeyCallback, error) {
 		if werr != nil || cerr != nil {
 			return nil, errors.Join(werr, cerr)
 		}
-		cb, err := knownhosts.New(tmp.Name())
+		db, err := skeemaknownhosts.NewDB(tmp.Name())
 		if err != nil {
 			return nil, fmt.Errorf("parse known_hosts: %w", err)
 		}
-		return cb, nil
+		return db, nil
 	}
 	var files []string
-	for _, p := range f.knownHosts {
+	for _, p := range f.knownHostsFiles {
 		if _, err := os.Stat(p); err == nil {
 			files = append(files, p)
 		}
@@ -146,11 +157,31 @@ func (f *Fetcher) hostKeyCallback(inline []byte) (ssh.HostKeyCallback, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("no known_hosts to check the ssh host key against (set known_hosts): %w", ErrHostKey)
 	}
-	cb, err := knownhosts.New(files...)
+	db, err := skeemaknownhosts.NewDB(files...)
 	if err != nil {
 		return nil, fmt.Errorf("parse known_hosts: %w", err)
 	}
-	return cb, nil
+	return db, nil
+}
+
+// sshAuth is go-git's public-key auth with the host key algorithms pinned
+// to those known_hosts lists (go-git leaves them unset when the caller
+// supplies its own host key callback).
+type sshAuth struct {
+	*gitssh.PublicKeys
+	algos []string
+}
+
+// ClientConfig implements gitssh.AuthMethod.
+func (a *sshAuth) ClientConfig() (*ssh.ClientConfig, error) {
+	cfg, err := a.PublicKeys.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	if len(a.algos) > 0 {
+		cfg.HostKeyAlgorithms = a.algos
+	}
+	return cfg, nil
 }
 
 func hostKeyError(hostname string, key ssh.PublicKey, err error) error {

@@ -148,9 +148,9 @@ type Options struct {
 
 // Fetcher resolves and fetches Git sources. It is safe for concurrent use.
 type Fetcher struct {
-	cache      *cache.Cache
-	knownHosts []string
-	offline    bool
+	cache           *cache.Cache
+	knownHostsFiles []string
+	offline         bool
 }
 
 // New returns a Fetcher.
@@ -164,7 +164,7 @@ func New(opts Options) (*Fetcher, error) {
 			kh = []string{filepath.Join(home, ".ssh", "known_hosts")}
 		}
 	}
-	return &Fetcher{cache: opts.Cache, knownHosts: kh, offline: opts.Offline}, nil
+	return &Fetcher{cache: opts.Cache, knownHostsFiles: kh, offline: opts.Offline}, nil
 }
 
 // Resolved is the outcome of Resolve.

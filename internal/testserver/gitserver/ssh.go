@@ -2,7 +2,9 @@ package gitserver
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/pem"
@@ -24,7 +26,8 @@ import (
 type SSHServer struct {
 	// Addr is host:port.
 	Addr string
-	// HostKey is the server's public host key.
+	// HostKey is the server's ed25519 public host key, the one KnownHosts
+	// lists. The server also offers an ECDSA host key, listed nowhere.
 	HostKey ssh.PublicKey
 
 	root string
@@ -59,6 +62,18 @@ func (s *Server) StartSSH(t testing.TB, authorized ...ssh.PublicKey) *SSHServer 
 		},
 	}
 	cfg.AddHostKey(hostSigner)
+	// A second host key of a type clients prefer, which KnownHosts does
+	// not list (as with real servers, which offer several): clients must
+	// negotiate the algorithm known_hosts has, not their favourite.
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecSigner, err := ssh.NewSignerFromKey(ecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.AddHostKey(ecSigner)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
