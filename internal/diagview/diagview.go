@@ -148,6 +148,12 @@ func writeSnippet(w *bufio.Writer, s *snippet, opts Options, colour string) {
 		if me < 0 || me > len(runes) {
 			me = len(runes)
 		}
+		if i > 0 {
+			// A continuation line: mark from its first non-blank.
+			for ms < me && runes[ms] == ' ' {
+				ms++
+			}
+		}
 		if ms > me {
 			ms = me
 		}

@@ -1,0 +1,142 @@
+package diagview
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const src = `kustomization "base" {
+  path    = "gitops/base"
+  timeout = "5 minutes"
+  values = {
+    a = 1
+  }
+}
+`
+
+func parse(t *testing.T) map[string]*hcl.File {
+	t.Helper()
+	p := hclparse.NewParser()
+	if _, diags := p.ParseHCL([]byte(src), "main.hcl"); diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return p.Files()
+}
+
+func rng(sl, sc, sb, el, ec, eb int) *hcl.Range {
+	return &hcl.Range{Filename: "main.hcl", Start: hcl.Pos{Line: sl, Column: sc, Byte: sb}, End: hcl.Pos{Line: el, Column: ec, Byte: eb}}
+}
+
+func diags() hcl.Diagnostics {
+	return hcl.Diagnostics{
+		{Severity: hcl.DiagError, Summary: "Invalid duration", Detail: `"5 minutes" is not a positive duration. Write it like "5m".`, Subject: rng(3, 13, 61, 3, 24, 72)},
+		{Severity: hcl.DiagWarning, Summary: "Deprecated values", Detail: "Use something else.", Subject: rng(4, 12, 84, 6, 4, 100)},
+		{Severity: hcl.DiagError, Summary: "No stack files", Detail: "The directory holds no *.hcl files."},
+		{Severity: hcl.DiagError, Summary: "In a file we do not have", Subject: &hcl.Range{Filename: "gone.hcl", Start: hcl.Pos{Line: 9, Column: 1}, End: hcl.Pos{Line: 9, Column: 2, Byte: 1}}},
+	}
+}
+
+func TestWriteGolden(t *testing.T) {
+	files := parse(t)
+	for name, color := range map[string]bool{"plain": false, "color": true} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Write(&buf, diags(), files, Options{Color: color}); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(buf.String(), "\x1b["); got != color {
+				t.Errorf("ANSI escapes present = %v, want %v", got, color)
+			}
+			golden(t, "testdata/"+name+".golden", buf.Bytes())
+		})
+	}
+}
+
+func TestJSON(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, diags(), parse(t)); err != nil {
+		t.Fatal(err)
+	}
+	var rep Report
+	if err := json.Unmarshal(buf.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Valid || rep.ErrorCount != 3 || rep.WarningCount != 1 || len(rep.Diagnostics) != 4 {
+		t.Fatalf("report = %+v", rep)
+	}
+	d := rep.Diagnostics[0]
+	want := &Snippet{Context: `kustomization "base"`, Code: `  timeout = "5 minutes"`, StartLine: 3, HighlightStartOffset: 12, HighlightEndOffset: 23}
+	if diff := cmp.Diff(want, d.Snippet); diff != "" {
+		t.Errorf("snippet (-want +got):\n%s", diff)
+	}
+	if got := d.Snippet.Code[d.Snippet.HighlightStartOffset:d.Snippet.HighlightEndOffset]; got != `"5 minutes"` {
+		t.Errorf("highlight = %q", got)
+	}
+	if rep.Diagnostics[2].Range != nil || rep.Diagnostics[3].Snippet != nil {
+		t.Errorf("diagnostic without subject or file: %+v %+v", rep.Diagnostics[2], rep.Diagnostics[3])
+	}
+}
+
+func TestColorEnabled(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	if ColorEnabled(&bytes.Buffer{}, env(nil)) {
+		t.Error("colour enabled for a buffer")
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
+	if err != nil {
+		t.Logf("no controlling terminal (%v): checked NO_COLOR on a non-terminal only", err)
+		tty = os.Stderr
+	} else {
+		defer tty.Close()
+		if !ColorEnabled(tty, env(nil)) {
+			t.Error("colour disabled on a terminal")
+		}
+	}
+	if ColorEnabled(tty, env(map[string]string{"NO_COLOR": "1"})) {
+		t.Error("colour enabled with NO_COLOR=1")
+	}
+	if ColorEnabled(tty, env(map[string]string{"TERM": "dumb"})) {
+		t.Error("colour enabled with TERM=dumb")
+	}
+}
+
+func TestSort(t *testing.T) {
+	d := diags()
+	d = append(hcl.Diagnostics{d[1]}, d[0], d[3], d[2])
+	Sort(d)
+	var got []string
+	for _, x := range d {
+		got = append(got, x.Summary)
+	}
+	want := []string{"No stack files", "In a file we do not have", "Invalid duration", "Deprecated values"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
+	}
+}
