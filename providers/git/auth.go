@@ -1,6 +1,7 @@
 package git
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -88,9 +89,13 @@ func (f *Fetcher) prepare(s Spec) (*remote, error) {
 		}
 		pk, err := gitssh.NewPublicKeys(user, a.SSHPrivateKey, a.SSHPassphrase)
 		if err != nil {
-			msg := "cannot read ssh private key"
-			if errors.Is(err, x509IncorrectPassword) || strings.Contains(err.Error(), "passphrase") || strings.Contains(err.Error(), "decryption password") {
-				msg = "cannot decrypt ssh private key (wrong or missing passphrase)"
+			var missing *ssh.PassphraseMissingError
+			msg := "cannot read the ssh private key: " + err.Error()
+			switch {
+			case errors.As(err, &missing) || errors.Is(err, x509.IncorrectPasswordError):
+				msg = "cannot decrypt the ssh private key (wrong or missing passphrase)"
+			case strings.Contains(err.Error(), "decryption password incorrect"), strings.Contains(err.Error(), "empty password"):
+				msg = "cannot decrypt the ssh private key (wrong or missing passphrase)"
 			}
 			return nil, fmt.Errorf("git url %s: %s: %w", r.display, msg, ErrAuthentication)
 		}
@@ -123,10 +128,6 @@ func (f *Fetcher) prepare(s Spec) (*remote, error) {
 	}
 	return r, nil
 }
-
-// x509IncorrectPassword stands for the error x509 returns for a wrong PEM
-// passphrase; matched by text too since ssh wraps it without %w.
-var x509IncorrectPassword = errors.New("x509: decryption password incorrect")
 
 // knownHosts loads known_hosts from inline content or the configured
 // files. Its callback never accepts unknown hosts.

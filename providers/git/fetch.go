@@ -208,7 +208,7 @@ func (f *Fetcher) Fetch(ctx context.Context, spec Spec) (*source.Artifact, error
 		return nil, fmt.Errorf("fetch %s of %s: %w", spec.Ref, r.display, ErrOffline)
 	}
 
-	repo, commit, tagObj, err := f.fetchObjects(ctx, r, spec, res)
+	commit, tagObj, err := f.fetchObjects(ctx, r, spec, res)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +225,7 @@ func (f *Fetcher) Fetch(ctx context.Context, spec Spec) (*source.Artifact, error
 	}
 	meta := map[string]string{"url": r.display, "commit": res.Commit}
 	e, err := f.cache.Put(key, meta, func(dir string) error {
-		if err := writeTree(repo, commit, spec.Ignore, dir); err != nil {
+		if err := writeTree(commit, spec.Ignore, dir); err != nil {
 			return fmt.Errorf("check out %s of %s: %w", res.Revision, r.display, err)
 		}
 		d, err := source.DirDigest(dir)
@@ -260,14 +260,14 @@ func (f *Fetcher) cacheKey(r *remote, spec Spec, res *resolution) string {
 // fetchObjects fetches what res names into an in-memory repository:
 // depth 1 for refs and pinned tags, full history of the branch or ref (or
 // of all branches) for a pinned commit, which may lie anywhere in it.
-func (f *Fetcher) fetchObjects(ctx context.Context, r *remote, spec Spec, res *resolution) (*git.Repository, *object.Commit, *object.Tag, error) {
+func (f *Fetcher) fetchObjects(ctx context.Context, r *remote, spec Spec, res *resolution) (*object.Commit, *object.Tag, error) {
 	repo, err := git.Init(memory.NewStorage(), nil)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	rem, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{r.url}})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	opts := &git.FetchOptions{Auth: r.auth, CABundle: r.caBundle, Tags: git.NoTags}
 	var local plumbing.ReferenceName
@@ -287,7 +287,7 @@ func (f *Fetcher) fetchObjects(ctx context.Context, r *remote, spec Spec, res *r
 		opts.Depth = 1
 	}
 	if err := rem.FetchContext(ctx, opts); err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil, nil, nil, r.explain("fetch "+spec.Ref.String()+" from", err)
+		return nil, nil, r.explain("fetch "+spec.Ref.String()+" from", err)
 	}
 
 	var commitHash plumbing.Hash
@@ -297,19 +297,19 @@ func (f *Fetcher) fetchObjects(ctx context.Context, r *remote, spec Spec, res *r
 	} else {
 		ref, err := repo.Reference(local, true)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("fetch %s from %s: the server sent no %s: %w", spec.Ref, r.display, res.RefName, ErrRefNotFound)
+			return nil, nil, fmt.Errorf("fetch %s from %s: the server sent no %s: %w", spec.Ref, r.display, res.RefName, ErrRefNotFound)
 		}
 		commitHash = ref.Hash()
 		if t, err := repo.TagObject(ref.Hash()); err == nil {
 			tagObj = t
 			c, err := t.Commit()
 			if err != nil {
-				return nil, nil, nil, fmt.Errorf("fetch %s from %s: tag does not point at a commit: %w", spec.Ref, r.display, err)
+				return nil, nil, fmt.Errorf("fetch %s from %s: tag does not point at a commit: %w", spec.Ref, r.display, err)
 			}
 			commitHash = c.Hash
 		}
 		if pinnedTag && commitHash.String() != res.Commit {
-			return nil, nil, nil, fmt.Errorf("fetch %s from %s: tag %q now points at commit %s: %w", spec.Ref, r.display, spec.Ref.Tag, commitHash, ErrRefNotFound)
+			return nil, nil, fmt.Errorf("fetch %s from %s: tag %q now points at commit %s: %w", spec.Ref, r.display, spec.Ref.Tag, commitHash, ErrRefNotFound)
 		}
 	}
 	commit, err := repo.CommitObject(commitHash)
@@ -319,9 +319,9 @@ func (f *Fetcher) fetchObjects(ctx context.Context, r *remote, spec Spec, res *r
 			if spec.Ref.Branch != "" {
 				where = fmt.Sprintf("branch %q", spec.Ref.Branch)
 			}
-			return nil, nil, nil, fmt.Errorf("fetch %s from %s: commit not found on %s: %w", spec.Ref, r.display, where, ErrRefNotFound)
+			return nil, nil, fmt.Errorf("fetch %s from %s: commit not found on %s: %w", spec.Ref, r.display, where, ErrRefNotFound)
 		}
-		return nil, nil, nil, fmt.Errorf("fetch %s from %s: %w", spec.Ref, r.display, err)
+		return nil, nil, fmt.Errorf("fetch %s from %s: %w", spec.Ref, r.display, err)
 	}
-	return repo, commit, tagObj, nil
+	return commit, tagObj, nil
 }

@@ -386,6 +386,15 @@ func TestErrors(t *testing.T) {
 			is:      git.ErrAuthentication,
 			mention: []string{"passphrase"},
 		},
+		"missing ssh key passphrase": {
+			spec: func() git.Spec {
+				s := f.sshSpec(git.Ref{Branch: "main"})
+				s.Auth.SSHPassphrase = ""
+				return s
+			},
+			is:      git.ErrAuthentication,
+			mention: []string{"passphrase"},
+		},
 		"unauthorized ssh key": {
 			spec: func() git.Spec {
 				s := f.sshSpec(git.Ref{Branch: "main"})

@@ -10,7 +10,6 @@ import (
 
 	"github.com/fluxcd/pkg/sourceignore"
 	"github.com/fluxcd/pkg/sourceignore/gitignore"
-	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
@@ -19,7 +18,7 @@ import (
 // the ignore rules exclude (see the package documentation). Symlinks are
 // kept when their target stays inside the tree and dropped otherwise;
 // submodules are not fetched.
-func writeTree(_ *git.Repository, commit *object.Commit, ignore []string, dir string) error {
+func writeTree(commit *object.Commit, ignore []string, dir string) error {
 	tree, err := commit.Tree()
 	if err != nil {
 		return err
