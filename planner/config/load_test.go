@@ -343,3 +343,29 @@ func TestParseAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestDocExampleIsValid keeps the example of docs/stack-language.md true.
+func TestDocExampleIsValid(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/stack-language.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```hcl\n")
+	if !ok {
+		t.Fatal("no hcl example in docs/stack-language.md")
+	}
+	example, _, _ := strings.Cut(rest, "```")
+	dir := writeStack(t, map[string]string{
+		"main.hcl":              example,
+		"keys/maintainers.asc":  "key\n",
+		"patches/replicas.yaml": "spec: {}\n",
+		"values/prod.yaml":      "a: 1\n",
+	})
+	st, diags := config.Load(dir, config.LoadOptions{Partial: true, Version: "0.1.0"})
+	if diags.HasErrors() {
+		t.Fatalf("the documented example does not load: %s", diags.Error())
+	}
+	if len(st.Blocks()) != 5 || len(st.Notifications) != 1 {
+		t.Errorf("example has %d blocks and %d notifications", len(st.Blocks()), len(st.Notifications))
+	}
+}
