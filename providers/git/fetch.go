@@ -240,8 +240,9 @@ func (f *Fetcher) Fetch(ctx context.Context, spec Spec) (*source.Artifact, error
 
 // cacheKey identifies an artifact: the repository (without credentials),
 // the commit, and everything that changes the tree or its trust. An
-// artifact verified once is reused for the same commit, keys and mode, also
-// when reached through another ref.
+// artifact verified once is reused for the same commit, keys and mode (and
+// tag name, when the tag's signature was checked), also when reached
+// through another ref.
 func (f *Fetcher) cacheKey(r *remote, spec Spec, res *resolution) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "git\x00%s\x00%s\x00", r.url, res.Commit)
@@ -252,6 +253,11 @@ func (f *Fetcher) cacheKey(r *remote, spec Spec, res *resolution) string {
 		fmt.Fprintf(h, "verify\x00%s\x00", v.Mode)
 		for _, k := range v.PublicKeys {
 			fmt.Fprintf(h, "key\x00%s\x00", k)
+		}
+		// A tag signature vouches for a name: an entry verified through
+		// tag v1 must not serve tag v2 (or a branch) at the same commit.
+		if (spec.Ref.Tag != "" || spec.Ref.SemVer != "") && v.Mode != VerifyHead {
+			fmt.Fprintf(h, "tag\x00%s\x00", res.name)
 		}
 	}
 	return "git/" + hex.EncodeToString(h.Sum(nil))

@@ -607,3 +607,26 @@ func TestPinServesEveryRefKindOffline(t *testing.T) {
 		}
 	})
 }
+
+// A commit verified through a branch must not let an unsigned tag at the
+// same commit through on the strength of the cache.
+func TestVerifiedCacheEntryDoesNotVouchForTags(t *testing.T) {
+	f := newFixture(t)
+	f.repo.AnnotatedTag(t, "v3.0.0", plumbing(f.c["main"]), nil) // unsigned tag, signed commit
+	c, err := cache.Open(cache.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetcher := newFetcher(t, git.Options{Cache: c})
+	branch := f.httpSpec(git.Ref{Branch: "main"})
+	branch.Verify = &git.Verify{PublicKeys: []string{f.pub}}
+	if _, err := fetcher.Fetch(context.Background(), branch); err != nil {
+		t.Fatal(err)
+	}
+	tag := f.httpSpec(git.Ref{Tag: "v3.0.0"})
+	tag.Verify = &git.Verify{PublicKeys: []string{f.pub}}
+	_, err = fetcher.Fetch(context.Background(), tag)
+	if !errors.Is(err, git.ErrVerification) {
+		t.Errorf("unsigned tag at a cached, verified commit: err = %v, want ErrVerification", err)
+	}
+}
