@@ -5,6 +5,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/strata-gitops/strata/internal/testserver/helmserver"
 	"github.com/strata-gitops/strata/internal/testserver/ociregistry"
@@ -301,4 +304,34 @@ func TestOCIRegistry(t *testing.T) {
 			t.Errorf("err leaks the password: %v", err)
 		}
 	})
+}
+
+func TestIndexRevalidationWithoutETag(t *testing.T) {
+	srv := helmserver.New(t, helmserver.Options{NoETag: true})
+	srv.AddChart(t, helmserver.Chart("app", "1.0.0"))
+	spec := helmrepo.Spec{URL: srv.URL()}
+	c := newCache(t)
+	ctx := context.Background()
+	if _, err := newClient(t, c, false).Pull(ctx, spec, helmrepo.ChartRef{Name: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	srv.ResetRequests()
+	if _, err := newClient(t, c, false).Pull(ctx, spec, helmrepo.ChartRef{Name: "app"}); err != nil {
+		t.Fatal(err)
+	}
+	want := []helmserver.Request{{Method: "GET", Path: "/index.yaml", Status: 304}}
+	if diff := cmp.Diff(want, srv.Requests()); diff != "" {
+		t.Errorf("requests of the second pull (-want +got):\n%s", diff)
+	}
+
+	// A changed index is downloaded and its new version seen.
+	time.Sleep(1100 * time.Millisecond) // Last-Modified has one-second resolution
+	srv.AddChart(t, helmserver.Chart("app", "1.1.0"))
+	ch, err := newClient(t, c, false).Pull(ctx, spec, helmrepo.ChartRef{Name: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.Version != "1.1.0" {
+		t.Errorf("after the index changed: version %s, want 1.1.0", ch.Version)
+	}
 }

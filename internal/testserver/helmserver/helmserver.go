@@ -29,6 +29,9 @@ type Options struct {
 	Password string
 	// TLS serves HTTPS with a test certificate (see Server.CABundle).
 	TLS bool
+	// NoETag leaves out ETag headers, so clients must revalidate with
+	// If-Modified-Since.
+	NoETag bool
 }
 
 // Request is one recorded request.
@@ -40,8 +43,9 @@ type Request struct {
 
 // Server is a chart repository serving the charts added to it.
 type Server struct {
-	dir  string
-	http *httptest.Server
+	dir    string
+	noETag bool
+	http   *httptest.Server
 
 	mu       sync.Mutex
 	requests []Request
@@ -50,7 +54,7 @@ type Server struct {
 // New starts an empty repository, stopped when the test ends.
 func New(t testing.TB, opts Options) *Server {
 	t.Helper()
-	s := &Server{dir: t.TempDir()}
+	s := &Server{dir: t.TempDir(), noETag: opts.NoETag}
 	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
@@ -109,8 +113,10 @@ func (s *Server) serveFile(w http.ResponseWriter, req *http.Request) {
 		http.NotFound(w, req)
 		return
 	}
-	sum := sha256.Sum256(b)
-	w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:8])+`"`)
+	if !s.noETag {
+		sum := sha256.Sum256(b)
+		w.Header().Set("ETag", `"`+hex.EncodeToString(sum[:8])+`"`)
+	}
 	http.ServeContent(w, req, name, mod, bytes.NewReader(b))
 }
 
