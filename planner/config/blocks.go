@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -434,8 +435,13 @@ func (l *loader) decodeRelease(b *hcl.Block) {
 		if ty := v.Type(); !ty.IsObjectType() && !ty.IsMapType() {
 			l.errf(c.Attributes["values"].Expr.Range(), "Incorrect attribute value type",
 				"Inappropriate value for attribute \"values\": an object is required, like { replicaCount = 2 }.")
-		} else {
-			r.Values, _ = jsonable(v).(map[string]any)
+		} else if vals, _ := jsonable(v).(map[string]any); vals != nil {
+			if _, err := json.Marshal(vals); err != nil {
+				l.errf(c.Attributes["values"].Expr.Range(), "Invalid values",
+					"The values cannot be passed to Helm as JSON: %s. Use finite numbers.", err)
+			} else {
+				r.Values = vals
+			}
 		}
 	}
 	if d.strList(c.Attributes, "values_files", &r.ValuesFiles) {

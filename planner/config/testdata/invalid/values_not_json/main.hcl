@@ -1,0 +1,4 @@
+release "r" {
+  chart  = "./chart"
+  values = { a = 1e400 }
+}
