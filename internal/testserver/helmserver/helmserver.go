@@ -43,9 +43,10 @@ type Request struct {
 
 // Server is a chart repository serving the charts added to it.
 type Server struct {
-	dir    string
-	noETag bool
-	http   *httptest.Server
+	dir      string
+	noETag   bool
+	indexMod time.Time
+	http     *httptest.Server
 
 	mu       sync.Mutex
 	requests []Request
@@ -197,7 +198,18 @@ func (s *Server) reindex() error {
 	}
 	idx.SortEntries()
 	idx.Generated = time.Time{}
-	return idx.WriteFile(filepath.Join(s.dir, "index.yaml"), 0o644)
+	p := filepath.Join(s.dir, "index.yaml")
+	if err := idx.WriteFile(p, 0o644); err != nil {
+		return err
+	}
+	// Last-Modified has one-second resolution: make every new index
+	// visibly newer, so If-Modified-Since clients see each change.
+	mod := time.Now().Truncate(time.Second)
+	if !mod.After(s.indexMod) {
+		mod = s.indexMod.Add(time.Second)
+	}
+	s.indexMod = mod
+	return os.Chtimes(p, mod, mod)
 }
 
 // Requests returns the requests served so far.
