@@ -115,7 +115,7 @@ func (d *decoder) eval(expr hcl.Expression) (cty.Value, bool) {
 		*d.refs = append(*d.refs, refs...)
 	}
 	v, diags := expr.Value(d.l.ctx)
-	d.l.diags = append(d.l.diags, diags...)
+	d.l.diags = append(d.l.diags, d.l.hideSensitive(expr, diags)...)
 	if diags.HasErrors() {
 		return cty.NilVal, false
 	}

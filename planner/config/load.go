@@ -229,6 +229,7 @@ func loadSources(dir string, files, autos []sourceFile, opts LoadOptions) (*Stac
 		l.decodeNotification(b)
 	}
 	l.st.Files = l.parser.Files()
+	l.scrubSecrets()
 	return l.st, l.diags
 }
 

@@ -269,7 +269,7 @@ func (l *loader) runValidations() {
 		}
 		for _, val := range v.Validations {
 			cond, diags := val.Condition.Value(ctx)
-			l.diags = append(l.diags, diags...)
+			l.diags = append(l.diags, l.hideSensitive(val.Condition, diags)...)
 			if diags.HasErrors() {
 				continue
 			}
@@ -377,7 +377,7 @@ func (l *loader) decodeLocals(blocks []*hcl.Block) {
 		if refs, ok := l.checkReferences(loc.Expr); ok {
 			loc.blockRefs = refs
 			v, diags := loc.Expr.Value(l.ctx)
-			l.diags = append(l.diags, diags...)
+			l.diags = append(l.diags, l.hideSensitive(loc.Expr, diags)...)
 			if !diags.HasErrors() {
 				loc.Value = v
 			}

@@ -1,0 +1,109 @@
+package config
+
+import (
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// hiddenDetail replaces the detail of an error raised while evaluating an
+// expression that uses a sensitive value: function errors often quote
+// their arguments.
+const hiddenDetail = "The details are not displayed because the expression uses a sensitive value. Check the value you set for the variable."
+
+// usesSensitive reports whether expr refers to a sensitive variable,
+// directly or through local values.
+func (l *loader) usesSensitive(expr hcl.Expression) bool {
+	return l.usesSensitiveSeen(expr, map[string]bool{})
+}
+
+func (l *loader) usesSensitiveSeen(expr hcl.Expression, seen map[string]bool) bool {
+	for _, tr := range expr.Variables() {
+		name, _, ok := attrName(tr, 1)
+		if !ok {
+			continue
+		}
+		switch tr.RootName() {
+		case "var":
+			if v, ok := l.st.Variables[name]; ok && v.Sensitive {
+				return true
+			}
+		case "local":
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			if loc, ok := l.st.Locals[name]; ok && l.usesSensitiveSeen(loc.Expr, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hideSensitive rewrites the error details of diags raised by expr when
+// expr uses a sensitive value.
+func (l *loader) hideSensitive(expr hcl.Expression, diags hcl.Diagnostics) hcl.Diagnostics {
+	if !diags.HasErrors() || !l.usesSensitive(expr) {
+		return diags
+	}
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		c := *d
+		if c.Severity == hcl.DiagError {
+			c.Detail = hiddenDetail
+		}
+		out[i] = &c
+	}
+	return out
+}
+
+// scrubSecrets replaces every occurrence of a sensitive variable's string
+// values in the diagnostics with "(sensitive value)", as a last line of
+// defence.
+func (l *loader) scrubSecrets() {
+	var secrets []string
+	for _, v := range l.st.Variables {
+		if !v.Sensitive || v.Value == cty.NilVal {
+			continue
+		}
+		val, _ := v.Value.UnmarkDeep()
+		collectStrings(val, &secrets)
+	}
+	if len(secrets) == 0 {
+		return
+	}
+	for i, d := range l.diags {
+		sum, det := d.Summary, d.Detail
+		for _, s := range secrets {
+			sum = strings.ReplaceAll(sum, s, redacted)
+			det = strings.ReplaceAll(det, s, redacted)
+		}
+		if sum != d.Summary || det != d.Detail {
+			c := *d
+			c.Summary, c.Detail = sum, det
+			l.diags[i] = &c
+		}
+	}
+}
+
+// collectStrings appends the string leaves of v (at least 4 bytes: shorter
+// ones would blank out ordinary words).
+func collectStrings(v cty.Value, out *[]string) {
+	if v.IsNull() || !v.IsKnown() {
+		return
+	}
+	ty := v.Type()
+	switch {
+	case ty == cty.String:
+		if s := v.AsString(); len(s) >= 4 {
+			*out = append(*out, s)
+		}
+	case ty.IsCollectionType() || ty.IsObjectType() || ty.IsTupleType():
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			collectStrings(e, out)
+		}
+	}
+}
