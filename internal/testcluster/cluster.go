@@ -588,3 +588,14 @@ func waitHTTP(ctx context.Context, headers map[string]string, url string, timeou
 	}
 	return fmt.Errorf("%s not ready after %s: %s", url, timeout, last)
 }
+
+// PIDs returns the process IDs of the running components by name.
+func (c *Cluster) PIDs() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := map[string]int{}
+	for _, p := range c.info.PIDs {
+		m[p.Name] = p.PID
+	}
+	return m
+}

@@ -2,6 +2,7 @@ package testcluster_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -17,7 +18,12 @@ import (
 	"github.com/strata-gitops/strata/internal/testcluster"
 )
 
-func TestMain(m *testing.M) { testcluster.Main(m) }
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(childEnv); dir != "" {
+		ownCluster(dir)
+	}
+	testcluster.Main(m)
+}
 
 // TestDeploymentBecomesAvailable proves that the API server, the controller
 // manager, the scheduler and kwok work together.
