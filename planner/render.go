@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -41,6 +42,19 @@ func (e *Engine) render(ctx context.Context, k *config.Kustomization, root strin
 	objs, err := kustomize.Build(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", k.Address(), err)
+	}
+	// Make the objects plain JSON values (int64, float64): the client
+	// libraries' deep copies accept nothing else.
+	for i, o := range objs {
+		b, err := json.Marshal(o.Object)
+		if err != nil {
+			return nil, fmt.Errorf("render %s: %w", k.Address(), err)
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(b); err != nil {
+			return nil, fmt.Errorf("render %s: %w", k.Address(), err)
+		}
+		objs[i] = u
 	}
 	return objs, nil
 }
