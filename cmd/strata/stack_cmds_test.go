@@ -213,3 +213,34 @@ func TestGraphCommand(t *testing.T) {
 		t.Errorf("cycle: exit %d, %s", code, errOut)
 	}
 }
+
+// TestFmtIdempotentOnTestStacks formats every stack file of the language
+// tests twice: the second pass must change nothing.
+func TestFmtIdempotentOnTestStacks(t *testing.T) {
+	var files []string
+	err := filepath.WalkDir("../../planner/config/testdata", func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".hcl") {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, "testdata/fmt/messy.hcl")
+	checked := 0
+	for _, f := range files {
+		once, _, diags := formatHCL(mustRead(t, f), f)
+		if diags.HasErrors() {
+			continue // the syntax-error cases
+		}
+		twice, _, _ := formatHCL(once, f)
+		if !bytes.Equal(once, twice) {
+			t.Errorf("%s: a second fmt changes the file:\n%s", f, cmp.Diff(string(once), string(twice)))
+		}
+		checked++
+	}
+	if checked < 50 {
+		t.Errorf("checked only %d files", checked)
+	}
+}
