@@ -1,0 +1,305 @@
+package kube_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/strata-gitops/strata/internal/testcluster"
+	"github.com/strata-gitops/strata/state"
+	"github.com/strata-gitops/strata/state/kube"
+	"github.com/strata-gitops/strata/state/statetest"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("STRATA_KUBE_CHILD") != "" {
+		if err := child(); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	testcluster.Main(m)
+}
+
+func open(t *testing.T, ns, name string, lease time.Duration) *kube.Store {
+	t.Helper()
+	s, err := kube.Open(kube.Options{
+		Config: testcluster.Get(t).RESTConfig(), Namespace: ns, Name: name,
+		LeaseDuration: lease, RenewInterval: lease / 4, ChunkSize: 64 << 10,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "state-conformance")
+	statetest.TestStore(t, func(t *testing.T) func() state.Store {
+		name := testcluster.UniqueName("s")
+		return func() state.Store { return open(t, ns, name, time.Minute) }
+	})
+}
+
+// TestChunksAreReplaced checks that a large state is split over several
+// Secrets and that a write leaves exactly one chunk set behind.
+func TestChunksAreReplaced(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "state-chunks")
+	s := open(t, ns, "big", time.Minute)
+	ctx := t.Context()
+	snap := statetest.Snapshot(5, 20000, "a")
+	if err := s.Write(ctx, snap, state.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	next := statetest.Snapshot(5, 20000, "b")
+	next.Lineage, next.Serial = snap.Lineage, snap.Serial
+	if err := s.Write(ctx, next, state.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := cs.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelRole + "=chunk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets := map[string]int{}
+	for _, sec := range list.Items {
+		sets[sec.Labels[kube.LabelSet]]++
+		if strings.Contains(string(sec.Data["chunk"]), "app-000001") {
+			t.Errorf("chunk %s is not compressed", sec.Name)
+		}
+	}
+	if len(sets) != 1 {
+		t.Errorf("chunk sets after two writes: %v, want one", sets)
+	}
+	for _, n := range sets {
+		if n < 2 {
+			t.Errorf("20,000 objects fit in %d chunk(s) of 64 KiB; want a split", n)
+		}
+	}
+}
+
+// child holds the lock as a strata run would: it prints its lock ID, then
+// for each line "write" on stdin writes a block and prints "ok" or the
+// error.
+func child() error {
+	ctx := context.Background()
+	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("STRATA_KUBE_KUBECONFIG"))
+	if err != nil {
+		return err
+	}
+	lease, _ := time.ParseDuration(os.Getenv("STRATA_KUBE_LEASE"))
+	s, err := kube.Open(kube.Options{Config: cfg, Namespace: os.Getenv("STRATA_KUBE_NS"), Name: "shared", LeaseDuration: lease, RenewInterval: lease / 4})
+	if err != nil {
+		return err
+	}
+	id, err := s.Lock(ctx, state.LockInfo{Operation: "apply", Who: "child@ci"})
+	if err != nil {
+		return err
+	}
+	fmt.Println(id)
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		_, err := state.Update(ctx, s, state.WriteOptions{LockID: id}, func(snap *state.Snapshot) error {
+			snap.PutBlock(state.Block{Address: "kustomization.child", Kind: "kustomization", Status: state.StatusApplied})
+			return nil
+		})
+		if err != nil {
+			fmt.Println("error:", err)
+		} else {
+			fmt.Println("ok")
+		}
+	}
+	return nil
+}
+
+type proc struct {
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	lines *bufio.Scanner
+}
+
+func startChild(t *testing.T, ns string, lease time.Duration) (*proc, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "STRATA_KUBE_CHILD=1", "STRATA_KUBE_NS="+ns,
+		"STRATA_KUBE_KUBECONFIG="+testcluster.Get(t).Kubeconfig(), "STRATA_KUBE_LEASE="+lease.String())
+	cmd.Stderr = os.Stderr
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGCONT)
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	p := &proc{cmd: cmd, in: in, lines: bufio.NewScanner(out)}
+	if !p.lines.Scan() {
+		t.Fatal("child did not report its lock")
+	}
+	return p, p.lines.Text()
+}
+
+// TestKilledHolder: while a child process holds the lock, a second run
+// fails at once naming it; once the child is SIGKILLed its lease expires,
+// the second run gets the lock, and a write under the dead child's lock is
+// refused.
+func TestKilledHolder(t *testing.T) {
+	ns := testcluster.Get(t).Namespace(t, "state-killed")
+	const lease = 4 * time.Second
+	p, childID := startChild(t, ns, lease)
+	s := open(t, ns, "shared", lease)
+	ctx := t.Context()
+	info := state.LockInfo{Operation: "apply", Who: "parent@ci"}
+
+	_, err := s.Lock(ctx, info)
+	if !errors.Is(err, state.ErrLocked) {
+		t.Fatalf("Lock while the child holds it: got %v, want ErrLocked", err)
+	}
+	for _, want := range []string{childID, "child@ci", `"apply"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("lock error %q does not name %s", err, want)
+		}
+	}
+	// The child renews its lease: waiting longer than the lease still fails.
+	if _, err := state.LockWait(ctx, s, info, lease+2*time.Second); !errors.Is(err, state.ErrLocked) {
+		t.Fatalf("LockWait while the child renews: got %v, want ErrLocked", err)
+	}
+
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	p.cmd.Wait()
+	killed := time.Now()
+	id, err := state.LockWait(ctx, s, info, 30*time.Second)
+	if err != nil {
+		t.Fatalf("LockWait after the holder died: %v", err)
+	}
+	t.Logf("lock taken %s after the holder was killed (lease %s)", time.Since(killed).Round(100*time.Millisecond), lease)
+	if _, err := state.Update(ctx, s, state.WriteOptions{LockID: id}, func(snap *state.Snapshot) error {
+		snap.PutBlock(state.Block{Address: "kustomization.parent", Kind: "kustomization", Status: state.StatusApplied})
+		return nil
+	}); err != nil {
+		t.Fatalf("write under the new lock: %v", err)
+	}
+
+	late := open(t, ns, "shared", lease)
+	snap, err := late.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap.PutBlock(state.Block{Address: "kustomization.late", Kind: "kustomization"})
+	if err := late.Write(ctx, snap, state.WriteOptions{LockID: childID}); !errors.Is(err, state.ErrLockLost) {
+		t.Errorf("write under the dead child's lock: got %v, want ErrLockLost", err)
+	}
+}
+
+// TestFencing: a holder that stalls (SIGSTOP) past its lease loses the lock
+// to another run; when it wakes up, its write is refused and the newer
+// state stays.
+func TestFencing(t *testing.T) {
+	ns := testcluster.Get(t).Namespace(t, "state-fencing")
+	const lease = 3 * time.Second
+	p, _ := startChild(t, ns, lease)
+	s := open(t, ns, "shared", lease)
+	ctx := t.Context()
+
+	p.cmd.Process.Signal(syscall.SIGSTOP)
+	id, err := state.LockWait(ctx, s, state.LockInfo{Operation: "apply", Who: "parent@ci"}, 30*time.Second)
+	if err != nil {
+		t.Fatalf("LockWait while the holder is stopped: %v", err)
+	}
+	if _, err := state.Update(ctx, s, state.WriteOptions{LockID: id}, func(snap *state.Snapshot) error {
+		snap.PutBlock(state.Block{Address: "kustomization.parent", Kind: "kustomization", Status: state.StatusApplied})
+		return nil
+	}); err != nil {
+		t.Fatalf("write under the new lock: %v", err)
+	}
+
+	p.cmd.Process.Signal(syscall.SIGCONT)
+	fmt.Fprintln(p.in, "write")
+	if !p.lines.Scan() {
+		t.Fatal("child did not answer")
+	}
+	if got := p.lines.Text(); !strings.Contains(got, state.ErrLockLost.Error()) {
+		t.Errorf("late write of the stalled holder: %q, want a refusal (%v)", got, state.ErrLockLost)
+	}
+	snap, err := s.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := snap.Block("kustomization.child"); ok {
+		t.Error("the stalled holder's late write reached the state")
+	}
+	if _, ok := snap.Block("kustomization.parent"); !ok {
+		t.Error("the new holder's write is gone")
+	}
+	if err := s.Unlock(ctx, id); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestOrphanChunksDeleted: chunks left by a writer that crashed before its
+// flip are deleted by a later run once they are old.
+func TestOrphanChunksDeleted(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "state-orphans")
+	ctx := t.Context()
+	s := open(t, ns, "o", time.Minute)
+	if err := s.Write(ctx, statetest.Snapshot(1, 10, "a"), state.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "strata-state-o-dead-0", Labels: map[string]string{
+		kube.LabelState: "o", kube.LabelRole: "chunk", kube.LabelSet: "dead"}}}
+	if _, err := cs.CoreV1().Secrets(ns).Create(ctx, orphan, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// A run now leaves the young orphan alone (it may be a write under way)...
+	id, err := s.Lock(ctx, state.LockInfo{Operation: "apply", Who: "a@b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Unlock(ctx, id)
+	if _, err := cs.CoreV1().Secrets(ns).Get(ctx, orphan.Name, metav1.GetOptions{}); err != nil {
+		t.Fatalf("young orphan deleted: %v", err)
+	}
+	// ...and a run an hour later deletes it, but not the current chunks.
+	later, err := kube.Open(kube.Options{Config: c.RESTConfig(), Namespace: ns, Name: "o", Now: func() time.Time { return time.Now().Add(time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer later.Close()
+	id, err = later.Lock(ctx, state.LockInfo{Operation: "apply", Who: "a@b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	later.Unlock(ctx, id)
+	if _, err := cs.CoreV1().Secrets(ns).Get(ctx, orphan.Name, metav1.GetOptions{}); err == nil {
+		t.Error("old orphan chunk still there")
+	}
+	if snap, err := later.Read(ctx); err != nil || len(snap.Objects) != 10 {
+		t.Errorf("state after orphan cleanup: %v", err)
+	}
+}
