@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -89,4 +90,23 @@ func redact(v any, path string, m *Meta) any {
 		return out
 	}
 	return redacted
+}
+
+// MarshalJSON encodes the kustomization with sensitive substitutions
+// redacted, so that dumping a stack never prints a secret.
+func (k Kustomization) MarshalJSON() ([]byte, error) {
+	type plain Kustomization
+	c := plain(k)
+	c.Substitute = k.RedactedSubstitute()
+	return json.Marshal(c)
+}
+
+// MarshalJSON encodes the release with sensitive values redacted, so that
+// dumping a stack never prints a secret. Marshal r.Values itself to pass
+// the values on.
+func (r Release) MarshalJSON() ([]byte, error) {
+	type plain Release
+	c := plain(r)
+	c.Values = r.RedactedValues()
+	return json.Marshal(c)
 }

@@ -131,3 +131,17 @@ release "r" {
 		})
 	}
 }
+
+func TestStackJSONRedactsSecrets(t *testing.T) {
+	st := mustLoad(t, "testdata/valid/full", config.LoadOptions{})
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "s3cret") {
+		t.Errorf("JSON of the stack holds a secret")
+	}
+	if st.Releases["strimzi_kafka_operator"].Values["auth"].(map[string]any)["token"] != "s3cret" {
+		t.Error("the release values lost the real secret")
+	}
+}
