@@ -39,6 +39,7 @@ const (
 	StatusCanceled
 )
 
+// String returns the status in lower case, e.g. "skipped".
 func (s Status) String() string {
 	switch s {
 	case StatusSucceeded:
@@ -71,6 +72,7 @@ type SkippedError struct {
 	Reverse bool
 }
 
+// Error says which node was skipped and which failure caused it.
 func (e *SkippedError) Error() string {
 	rel := "dependency"
 	if e.Reverse {
