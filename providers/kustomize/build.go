@@ -122,11 +122,16 @@ func Build(ctx context.Context, opts Options) ([]*unstructured.Unstructured, err
 				res = got
 			}
 		}
-		m, err := res.Map()
+		// Through JSON, so that the object holds JSON types only (int64, not
+		// int) like every object from client-go, and DeepCopy works.
+		j, err := res.MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", res.CurId(), err)
 		}
-		u := &unstructured.Unstructured{Object: m}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(j); err != nil {
+			return nil, fmt.Errorf("kustomization %s: %s: %w", opts.Path, res.CurId(), err)
+		}
 		if u.GetAPIVersion() == "" || u.GetKind() == "" || u.GetName() == "" {
 			return nil, fmt.Errorf("kustomization %s renders an object without apiVersion, kind or name: %s", opts.Path, res.CurId())
 		}

@@ -301,3 +301,17 @@ func TestBuildErrors(t *testing.T) {
 		})
 	}
 }
+
+// Objects hold JSON types only, like objects from client-go: DeepCopy would
+// panic on an int.
+func TestBuildJSONTypes(t *testing.T) {
+	root := writeTree(t, map[string]string{"deploy.yaml": deployment})
+	objs, err := Build(context.Background(), Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := objs[0].DeepCopy()
+	if n, ok, err := unstructured.NestedInt64(c.Object, "spec", "replicas"); !ok || err != nil || n != 1 {
+		t.Errorf("spec.replicas = %v, %v, %v", n, ok, err)
+	}
+}
