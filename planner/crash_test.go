@@ -140,9 +140,6 @@ func TestKilledApplyConverges(t *testing.T) {
 			t.Fatalf("kill %d: plan after the re-run has changes: %v %v", i, changed(p), p.Record)
 		}
 		got := stateObjects(t, e2)
-		if err := e2.Unlock(context.Background()); err != nil {
-			t.Fatal(err)
-		}
 		inCluster := labelled(t, c, stack, gvrConfigMap, gvrDeployment)
 		if diff := cmp.Diff(inCluster, got); diff != "" {
 			t.Fatalf("kill %d: state vs cluster (-cluster +state):\n%s\nchild output:\n%s", i, diff, out.String())

@@ -82,9 +82,19 @@ func testOptions(c *testcluster.Cluster, dir string, vars ...string) Options {
 	return opts
 }
 
-// planStack loads and plans the stack, holding the lock, and returns the
-// locked engine.
+// planStack loads and plans the stack under the lock and returns the
+// (unlocked) engine and the plan.
 func planStack(t *testing.T, opts Options) (*Engine, *plan.Plan) {
+	t.Helper()
+	e, p := lockedPlan(t, opts)
+	if err := e.Unlock(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return e, p
+}
+
+// lockedPlan is planStack that keeps the lock (released at cleanup).
+func lockedPlan(t *testing.T, opts Options) (*Engine, *plan.Plan) {
 	t.Helper()
 	e, diags := Load(opts)
 	if diags.HasErrors() {
@@ -104,7 +114,7 @@ func planStack(t *testing.T, opts Options) (*Engine, *plan.Plan) {
 
 func applyStack(t *testing.T, opts Options) *Result {
 	t.Helper()
-	e, p := planStack(t, opts)
+	e, p := lockedPlan(t, opts)
 	res, err := e.Apply(context.Background(), p, ApplyOptions{})
 	if err != nil {
 		t.Fatalf("apply: %v", err)
@@ -280,10 +290,7 @@ func savedPlan(t *testing.T, c *testcluster.Cluster) (dir, file string) {
 	ns := c.Namespace(t, "saved")
 	dir = writeStack(t, saveFiles(ns))
 	applyStack(t, testOptions(c, dir))
-	e, p := planStack(t, testOptions(c, dir, "replicas=3"))
-	if err := e.Unlock(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	_, p := planStack(t, testOptions(c, dir, "replicas=3"))
 	if len(changed(p)) != 2 {
 		t.Fatalf("plan changes %v, want the Deployment and the Secret", changed(p))
 	}
