@@ -6,12 +6,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	gitcache "github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/memory"
 	version "github.com/hashicorp/go-version"
 
@@ -208,7 +213,15 @@ func (f *Fetcher) Fetch(ctx context.Context, spec Spec) (*source.Artifact, error
 		return nil, fmt.Errorf("fetch %s of %s: %w", spec.Ref, r.display, ErrOffline)
 	}
 
-	commit, tagObj, err := f.fetchObjects(ctx, r, spec, res)
+	// Objects go to a temporary on-disk repository, not memory: a large
+	// repository must not need its size in RAM.
+	tmp, err := f.cache.TempDir("git-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	st := filesystem.NewStorage(osfs.New(tmp), gitcache.NewObjectLRUDefault())
+	commit, tagObj, err := f.fetchObjects(ctx, st, r, spec, res)
 	if err != nil {
 		return nil, err
 	}
@@ -266,8 +279,8 @@ func (f *Fetcher) cacheKey(r *remote, spec Spec, res *resolution) string {
 // fetchObjects fetches what res names into an in-memory repository:
 // depth 1 for refs and pinned tags, full history of the branch or ref (or
 // of all branches) for a pinned commit, which may lie anywhere in it.
-func (f *Fetcher) fetchObjects(ctx context.Context, r *remote, spec Spec, res *resolution) (*object.Commit, *object.Tag, error) {
-	repo, err := git.Init(memory.NewStorage(), nil)
+func (f *Fetcher) fetchObjects(ctx context.Context, st storage.Storer, r *remote, spec Spec, res *resolution) (*object.Commit, *object.Tag, error) {
+	repo, err := git.Init(st, nil)
 	if err != nil {
 		return nil, nil, err
 	}

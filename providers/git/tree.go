@@ -1,6 +1,7 @@
 package git
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/fluxcd/pkg/sourceignore/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"golang.org/x/sync/errgroup"
 )
 
 // writeTree writes the files of commit's tree under dir, leaving out what
@@ -43,7 +45,12 @@ func writeTree(commit *object.Commit, ignore []string, dir string) error {
 		}
 		return m.Match(segs, false)
 	}
-	return tree.Files().ForEach(func(f *object.File) error {
+	// Creating files is latency-bound: small files are read here, in
+	// order, and written by a few goroutines at once; large ones are
+	// streamed here so memory stays bounded.
+	var g errgroup.Group
+	g.SetLimit(writers)
+	err = tree.Files().ForEach(func(f *object.File) error {
 		if !filepath.IsLocal(filepath.FromSlash(f.Name)) {
 			return fmt.Errorf("unsafe path %q in tree", f.Name)
 		}
@@ -70,18 +77,35 @@ func writeTree(commit *object.Commit, ignore []string, dir string) error {
 			if f.Mode == filemode.Executable {
 				perm = 0o755
 			}
-			return writeBlob(f, dst, perm)
+			r, err := f.Reader()
+			if err != nil {
+				return err
+			}
+			if f.Size > smallFile {
+				defer r.Close()
+				return writeFile(dst, perm, r)
+			}
+			data, err := io.ReadAll(r)
+			r.Close()
+			if err != nil {
+				return err
+			}
+			g.Go(func() error { return writeFile(dst, perm, bytes.NewReader(data)) })
 		}
 		return nil
 	})
+	if werr := g.Wait(); err == nil {
+		err = werr
+	}
+	return err
 }
 
-func writeBlob(f *object.File, dst string, perm os.FileMode) error {
-	r, err := f.Reader()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
+const (
+	writers   = 8       // concurrent file writes
+	smallFile = 1 << 20 // larger files are streamed, not buffered
+)
+
+func writeFile(dst string, perm os.FileMode, r io.Reader) error {
 	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, perm)
 	if err != nil {
 		return err
