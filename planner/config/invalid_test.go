@@ -121,6 +121,7 @@ func TestInvalidStacks(t *testing.T) {
 		"wrong_type_number":               {"main.hcl:3: Incorrect attribute value type"},
 		"wrong_type_values":               {"main.hcl:3: Incorrect attribute value type"},
 		"syntax_missing_brace":            {"main.hcl:1: Unclosed configuration block"},
+		"wrong_kind_same_name":            {"main.hcl:6: Reference to undeclared block"},
 		"sensitive_in_function_error":     {"main.hcl:8: Invalid function argument", "main.hcl:10: Error in function call"},
 		"values_not_json":                 {"main.hcl:3: Invalid values"},
 	}

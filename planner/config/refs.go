@@ -124,8 +124,17 @@ func (l *loader) unknownBlock(addr Address, rng hcl.Range, allowed func(Address)
 		}
 	}
 	sort.Strings(names)
+	hint := didYouMean(addr.String(), names)
+	if hint == "" && allowed != nil {
+		for a := range l.blocks {
+			if a.Name == addr.Name && !allowed(a) {
+				hint = fmt.Sprintf(" There is a %s of that name, %s, but it cannot be used here.", kindNoun(a), a)
+				break
+			}
+		}
+	}
 	l.errf(rng, "Reference to undeclared block",
-		"There is no %s in this stack.%s Declare it, or fix the reference.", addr, didYouMean(addr.String(), names))
+		"There is no %s in this stack.%s Declare it, or fix the reference.", addr, hint)
 }
 
 // blockRef decodes an attribute that must be a single reference to a

@@ -1,0 +1,7 @@
+source "helm" "platform" {
+  url = "https://charts.example.com"
+}
+
+kustomization "a" {
+  source = source.git.platform
+}
