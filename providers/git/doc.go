@@ -32,6 +32,10 @@
 // Credentials never appear in errors: URLs are redacted and secret values
 // are scrubbed from error text.
 //
+// Objects are fetched into a scratch object store inside the cache
+// directory (not memory), so fetching a large repository needs disk, not
+// RAM. file:// URLs run the system git's git-upload-pack, as go-git does.
+//
 // Errors callers branch on wrap the sentinels ErrRefNotFound,
 // ErrAuthentication, ErrHostKey, ErrVerification and ErrOffline.
 package git

@@ -276,7 +276,7 @@ func (f *Fetcher) cacheKey(r *remote, spec Spec, res *resolution) string {
 	return "git/" + hex.EncodeToString(h.Sum(nil))
 }
 
-// fetchObjects fetches what res names into an in-memory repository:
+// fetchObjects fetches what res names into a repository on st:
 // depth 1 for refs and pinned tags, full history of the branch or ref (or
 // of all branches) for a pinned commit, which may lie anywhere in it.
 func (f *Fetcher) fetchObjects(ctx context.Context, st storage.Storer, r *remote, spec Spec, res *resolution) (*object.Commit, *object.Tag, error) {
@@ -335,8 +335,11 @@ func (f *Fetcher) fetchObjects(ctx context.Context, st storage.Storer, r *remote
 	if err != nil {
 		if spec.Ref.Commit != "" {
 			where := "any branch"
-			if spec.Ref.Branch != "" {
+			switch {
+			case spec.Ref.Branch != "":
 				where = fmt.Sprintf("branch %q", spec.Ref.Branch)
+			case spec.Ref.Name != "":
+				where = fmt.Sprintf("ref %q", spec.Ref.Name)
 			}
 			return nil, nil, fmt.Errorf("fetch %s from %s: commit not found on %s: %w", spec.Ref, r.display, where, ErrRefNotFound)
 		}
