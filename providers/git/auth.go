@@ -1,6 +1,7 @@
 package git
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -87,7 +88,7 @@ func (f *Fetcher) prepare(s Spec) (*remote, error) {
 		if user == "" {
 			user = "git"
 		}
-		pk, err := gitssh.NewPublicKeys(user, a.SSHPrivateKey, a.SSHPassphrase)
+		pk, err := f.publicKeys(user, a.SSHPrivateKey, a.SSHPassphrase)
 		if err != nil {
 			var missing *ssh.PassphraseMissingError
 			msg := "cannot read the ssh private key: " + err.Error()
@@ -127,6 +128,31 @@ func (f *Fetcher) prepare(s Spec) (*remote, error) {
 		return nil, fmt.Errorf("git url %s: unsupported scheme %q", r.display, ep.Protocol)
 	}
 	return r, nil
+}
+
+// publicKeys parses (and decrypts) an SSH private key once per Fetcher:
+// decrypting an OpenSSH key costs about a third of a second by design, and
+// a plan resolves and fetches every source.
+func (f *Fetcher) publicKeys(user string, pemBytes []byte, passphrase string) (*gitssh.PublicKeys, error) {
+	h := sha256.New()
+	h.Write(pemBytes)
+	h.Write([]byte{0})
+	h.Write([]byte(passphrase))
+	id := string(h.Sum(nil))
+	f.mu.Lock()
+	signer, ok := f.signers[id]
+	f.mu.Unlock()
+	if ok {
+		return &gitssh.PublicKeys{User: user, Signer: signer}, nil
+	}
+	pk, err := gitssh.NewPublicKeys(user, pemBytes, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.signers[id] = pk.Signer
+	f.mu.Unlock()
+	return pk, nil
 }
 
 // knownHosts loads known_hosts from inline content or the configured

@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/strata-gitops/strata/providers/cache"
 )
@@ -151,6 +154,9 @@ type Fetcher struct {
 	cache           *cache.Cache
 	knownHostsFiles []string
 	offline         bool
+
+	mu      sync.Mutex
+	signers map[string]ssh.Signer // parsed private keys by sha256(key, passphrase)
 }
 
 // New returns a Fetcher.
@@ -164,7 +170,7 @@ func New(opts Options) (*Fetcher, error) {
 			kh = []string{filepath.Join(home, ".ssh", "known_hosts")}
 		}
 	}
-	return &Fetcher{cache: opts.Cache, knownHostsFiles: kh, offline: opts.Offline}, nil
+	return &Fetcher{cache: opts.Cache, knownHostsFiles: kh, offline: opts.Offline, signers: map[string]ssh.Signer{}}, nil
 }
 
 // Resolved is the outcome of Resolve.
