@@ -103,6 +103,14 @@ func (c *Cache) entryPath(key string) string {
 // Get returns the entry stored under key and marks it used. ok is false
 // when there is no such entry.
 func (c *Cache) Get(key string) (e *Entry, ok bool, err error) {
+	// A shared lock orders this lookup against Prune, which holds the
+	// lock exclusively while it picks and moves away entries: an entry
+	// found here has been marked used before Prune looks at it again.
+	unlock, _, err := flock(c.lockPath(), false, true)
+	if err != nil {
+		return nil, false, fmt.Errorf("cache lock: %w", err)
+	}
+	defer unlock()
 	p := c.entryPath(key)
 	e, err = readMeta(p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -118,6 +126,8 @@ func (c *Cache) Get(key string) (e *Entry, ok bool, err error) {
 	_ = os.Chtimes(filepath.Join(p, "meta.json"), now, now) // best effort: only affects pruning order
 	return e, true, nil
 }
+
+func (c *Cache) lockPath() string { return filepath.Join(c.root, "lock") }
 
 func readMeta(p string) (*Entry, error) {
 	b, err := os.ReadFile(filepath.Join(p, "meta.json"))
@@ -211,11 +221,16 @@ func treeSize(dir string) (int64, error) {
 // directories left behind by crashed runs. It returns how many entries it
 // removed. When another process is pruning, Prune returns at once.
 func (c *Cache) Prune() (int, error) {
-	unlock, ok, err := tryLock(filepath.Join(c.root, "lock"))
+	unlock, ok, err := flock(c.lockPath(), true, false)
 	if err != nil || !ok {
 		return 0, err
 	}
-	defer unlock()
+	locked := true
+	defer func() {
+		if locked {
+			unlock()
+		}
+	}()
 
 	now := c.now()
 	c.cleanTmp(now)
@@ -237,7 +252,7 @@ func (c *Cache) Prune() (int, error) {
 		p := filepath.Join(c.root, "entries", d.Name())
 		info, err := os.Stat(filepath.Join(p, "meta.json"))
 		if err != nil {
-			continue // being removed by someone else, or broken: ignore
+			continue // broken or half-removed: ignore
 		}
 		e, err := readMeta(p)
 		if err != nil {
@@ -247,26 +262,28 @@ func (c *Cache) Prune() (int, error) {
 		total += e.Size
 	}
 	sort.Slice(items, func(i, j int) bool { return items[i].used.Before(items[j].used) })
-	removed := 0
+	var trash []string
 	for _, it := range items {
-		if total <= c.maxBytes {
-			break
+		if total <= c.maxBytes || now.Sub(it.used) < c.minAge {
+			break // within bounds, or everything after this is newer still
 		}
-		if now.Sub(it.used) < c.minAge {
-			break // everything after this one is newer still
-		}
-		// Rename first so readers never see a half-deleted entry under its key.
-		trash := filepath.Join(c.root, "tmp", "del-"+filepath.Base(it.path))
-		if err := os.Rename(it.path, trash); err != nil {
+		// Rename first so readers never see a half-deleted entry under
+		// its key; delete after releasing the lock.
+		t := filepath.Join(c.root, "tmp", "del-"+filepath.Base(it.path))
+		if err := os.Rename(it.path, t); err != nil {
 			continue
 		}
-		if err := os.RemoveAll(trash); err != nil {
-			return removed, err
-		}
+		trash = append(trash, t)
 		total -= it.size
-		removed++
 	}
-	return removed, nil
+	unlock()
+	locked = false
+	for _, t := range trash {
+		if err := os.RemoveAll(t); err != nil {
+			return len(trash), err
+		}
+	}
+	return len(trash), nil
 }
 
 // cleanTmp removes temporary directories older than a day: leftovers of

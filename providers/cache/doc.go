@@ -16,8 +16,11 @@
 // The cache is bounded: after each Put, entries least recently used are
 // removed until the total size is under Options.MaxBytes, never touching an
 // entry used within Options.MinAge (so a concurrent run does not lose the
-// artifacts it is using). Pruning takes an exclusive flock on the cache's
-// lock file and is skipped when another process holds it.
+// artifacts it is using). Pruning holds an exclusive flock on the cache's
+// lock file while it picks entries and moves them out of the way (and is
+// skipped when another process prunes); Get holds a shared one while it
+// looks an entry up and marks it used, so a lookup and a prune never
+// interleave.
 //
 // A Cache is safe for concurrent use by multiple goroutines and processes.
 package cache

@@ -2,8 +2,9 @@
 
 package cache
 
-// tryLock is a no-op where flock is unavailable; entries are still published
-// by atomic rename, so concurrent pruning can at worst remove an entry twice.
-func tryLock(string) (unlock func(), ok bool, err error) {
+// flock is a no-op where flock is unavailable: entries are still published
+// by atomic rename, but pruning may then remove an entry that another
+// process has just looked up.
+func flock(string, bool, bool) (unlock func(), ok bool, err error) {
 	return func() {}, true, nil
 }
