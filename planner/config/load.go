@@ -434,6 +434,7 @@ func (l *loader) decodeBackend(b *hcl.Block) {
 		d.str(c.Attributes, "namespace", &be.Namespace)
 		d.str(c.Attributes, "name", &be.Name)
 		d.str(c.Attributes, "kubeconfig", &be.Kubeconfig)
+		be.Kubeconfig = l.expandHome(be.Kubeconfig)
 		d.str(c.Attributes, "context", &be.Context)
 		d.dnsLabel("namespace", be.Namespace)
 	default:
@@ -461,4 +462,17 @@ func (l *loader) decodeCluster(blocks []*hcl.Block) {
 	}
 	d.str(content.Attributes, "kubeconfig", &c.Kubeconfig)
 	d.str(content.Attributes, "context", &c.Context)
+	c.Kubeconfig = l.expandHome(c.Kubeconfig)
+}
+
+// expandHome replaces a leading "~/" with $HOME (from LoadOptions.Getenv).
+func (l *loader) expandHome(p string) string {
+	if !strings.HasPrefix(p, "~/") || l.opts.Getenv == nil {
+		return p
+	}
+	home := l.opts.Getenv("HOME")
+	if home == "" {
+		return p
+	}
+	return filepath.Join(home, p[2:])
 }

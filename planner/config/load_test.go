@@ -369,3 +369,16 @@ func TestDocExampleIsValid(t *testing.T) {
 		t.Errorf("example has %d blocks and %d notifications", len(st.Blocks()), len(st.Notifications))
 	}
 }
+
+func TestKubeconfigHomeExpanded(t *testing.T) {
+	dir := writeStack(t, map[string]string{"main.hcl": "cluster {\n  kubeconfig = \"~/.kube/prod\"\n  context = \"prod\"\n}\n"})
+	st := mustLoad(t, dir, config.LoadOptions{Getenv: func(k string) string {
+		if k == "HOME" {
+			return "/home/ops"
+		}
+		return ""
+	}})
+	if st.Cluster.Kubeconfig != "/home/ops/.kube/prod" || st.Cluster.Context != "prod" {
+		t.Errorf("cluster = %+v", st.Cluster)
+	}
+}

@@ -185,7 +185,8 @@ type Backend struct {
 }
 
 // Cluster says which cluster to talk to. Empty fields mean the kubeconfig
-// defaults ($KUBECONFIG, current context).
+// defaults ($KUBECONFIG, current context). A leading "~/" in Kubeconfig is
+// expanded to $HOME.
 type Cluster struct {
 	Meta
 	Kubeconfig string
