@@ -3,26 +3,25 @@ package helm_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/repo"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
+	"github.com/strata-gitops/strata/internal/testserver/helmserver"
+	"github.com/strata-gitops/strata/providers/cache"
 	"github.com/strata-gitops/strata/providers/helm"
+	"github.com/strata-gitops/strata/providers/helmrepo"
 	"github.com/strata-gitops/strata/providers/kube"
 )
 
@@ -116,65 +115,39 @@ spec:
 	}
 }
 
-// chartRepo serves charts as a Helm HTTP repository (index.yaml and .tgz
-// archives) and fetches them back as a client would.
+// chartRepo is a real in-process Helm chart repository
+// (internal/testserver/helmserver) read through providers/helmrepo, as the
+// planner gets its charts.
 type chartRepo struct {
-	url string
+	srv    *helmserver.Server
+	client *helmrepo.Client
 }
 
 func newChartRepo(t *testing.T, charts ...*chart.Chart) *chartRepo {
 	t.Helper()
-	dir := t.TempDir()
+	srv := helmserver.New(t, helmserver.Options{})
 	for _, ch := range charts {
-		if _, err := chartutil.Save(ch, dir); err != nil {
-			t.Fatal(err)
-		}
+		srv.AddChart(t, ch)
 	}
-	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
-	t.Cleanup(srv.Close)
-	idx, err := repo.IndexDirectory(dir, srv.URL)
+	c, err := cache.Open(cache.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := idx.WriteFile(filepath.Join(dir, "index.yaml"), 0o644); err != nil {
+	client, err := helmrepo.New(helmrepo.Options{Cache: c})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return &chartRepo{url: srv.URL}
+	return &chartRepo{srv: srv, client: client}
 }
 
-func (r *chartRepo) get(t *testing.T, path string) []byte {
-	t.Helper()
-	resp, err := http.Get(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", path, resp.Status)
-	}
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// chart resolves name@version in the repository index and loads the archive.
+// chart resolves name@version in the repository, downloads and loads it.
 func (r *chartRepo) chart(t *testing.T, name, version string) *chart.Chart {
 	t.Helper()
-	var idx repo.IndexFile
-	if err := yaml.Unmarshal(r.get(t, r.url+"/index.yaml"), &idx); err != nil {
-		t.Fatal(err)
-	}
-	cv, err := idx.Get(name, version)
+	pulled, err := r.client.Pull(context.Background(), helmrepo.Spec{URL: r.srv.URL()}, helmrepo.ChartRef{Name: name, Version: version})
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := cv.URLs[0]
-	if !strings.HasPrefix(u, "http") {
-		u = r.url + "/" + u
-	}
-	ch, err := loader.LoadArchive(strings.NewReader(string(r.get(t, u))))
+	ch, err := pulled.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,20 +213,50 @@ func deploymentImage(t *testing.T, c *testcluster.Cluster, ns, name string) stri
 	return d.Spec.Template.Spec.Containers[0].Image
 }
 
-// helmCLI builds the real Helm CLI (helm.sh/helm/v3/cmd/helm, a tool of
-// this module) and returns a function running it against the cluster.
+var (
+	helmOnce sync.Once
+	helmBin  string
+	helmErr  error
+)
+
+// buildHelm builds the real Helm CLI (helm.sh/helm/v3/cmd/helm, a tool of
+// this module: `go tool helm`) once per machine and Helm version, next to
+// the cluster binaries.
+func buildHelm() (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "helm.sh/helm/v3").Output()
+	if err != nil {
+		return "", fmt.Errorf("go list: %w", err)
+	}
+	dir, err := testcluster.CacheDir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "helm-"+strings.TrimSpace(string(out)))
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp := fmt.Sprintf("%s.tmp%d", bin, os.Getpid())
+	if out, err := exec.Command("go", "build", "-o", tmp, "helm.sh/helm/v3/cmd/helm").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build helm: %v\n%s", err, out)
+	}
+	return bin, os.Rename(tmp, bin)
+}
+
+// helmCLI returns a function running the real Helm CLI against the cluster.
 func helmCLI(t *testing.T, c *testcluster.Cluster) func(args ...string) string {
 	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "helm")
-	out, err := exec.Command("go", "build", "-o", bin, "helm.sh/helm/v3/cmd/helm").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build helm: %v\n%s", err, out)
+	helmOnce.Do(func() { helmBin, helmErr = buildHelm() })
+	if helmErr != nil {
+		t.Fatal(helmErr)
 	}
+	home := t.TempDir()
 	return func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig(), "HELM_CACHE_HOME="+dir, "HELM_CONFIG_HOME="+dir, "HELM_DATA_HOME="+dir)
+		cmd := exec.Command(helmBin, args...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig(), "HELM_CACHE_HOME="+home, "HELM_CONFIG_HOME="+home, "HELM_DATA_HOME="+home)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -262,7 +265,25 @@ func helmCLI(t *testing.T, c *testcluster.Cluster) func(args ...string) string {
 	}
 }
 
+func kubectl(t *testing.T, c *testcluster.Cluster, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("kubectl", append([]string{"--kubeconfig", c.Kubeconfig()}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// deleteCRD removes a CRD a test created (CRDs are cluster-scoped).
+func deleteCRD(t *testing.T, c *testcluster.Cluster, name string) {
+	out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "delete", "crd", name, "--wait=false", "--ignore-not-found").CombinedOutput()
+	if err != nil {
+		t.Logf("delete crd %s: %v\n%s", name, err, out)
+	}
+}
+
 func TestReleaseLifecycle(t *testing.T) {
+	t.Parallel()
 	m, c := newManager(t)
 	ns := c.Namespace(t, "helm-life")
 	r := newChartRepo(t, demoChart("1.0.0"), demoChart("1.1.0"))
@@ -352,10 +373,7 @@ func TestReleaseLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "-n", ns, "set", "image", "deployment/web-app", "app=evil:6.6.6").CombinedOutput()
-	if err != nil {
-		t.Fatalf("kubectl: %v\n%s", err, out)
-	}
+	kubectl(t, c, "-n", ns, "set", "image", "deployment/web-app", "app=evil:6.6.6")
 	if err := cs.CoreV1().ConfigMaps(ns).Delete(context.Background(), "web-config", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -438,13 +456,12 @@ func TestReleaseLifecycle(t *testing.T) {
 }
 
 func TestChartWithCRDsInstallsInOneRun(t *testing.T) {
+	t.Parallel()
 	m, c := newManager(t)
 	ns := c.Namespace(t, "helm-crd")
 	group := strings.ReplaceAll(testcluster.UniqueName("h8"), "-", "") + ".example.com"
 	spec := helm.ReleaseSpec{Name: "w", Namespace: ns, Chart: crdChart(group), Timeout: time.Minute}
-	t.Cleanup(func() {
-		exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "delete", "crd", "widgets."+group, "--wait=false").Run()
-	})
+	t.Cleanup(func() { deleteCRD(t, c, "widgets."+group) })
 	p := plan(t, m, spec)
 	if p.Action != helm.ActionInstall {
 		t.Fatalf("plan: %s", p.Action)
@@ -455,14 +472,14 @@ func TestChartWithCRDsInstallsInOneRun(t *testing.T) {
 	if res := apply(t, m, p); res.Status != "deployed" {
 		t.Fatalf("result: %+v", res)
 	}
-	out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "-n", ns, "get", "widgets."+group, "w-widget", "-o", "jsonpath={.spec.size}").CombinedOutput()
-	if err != nil || string(out) != "3" {
-		t.Fatalf("widget: %v %s", err, out)
+	if out := kubectl(t, c, "-n", ns, "get", "widgets."+group, "w-widget", "-o", "jsonpath={.spec.size}"); out != "3" {
+		t.Fatalf("widget size: %q", out)
 	}
 	noChanges(t, m, spec)
 }
 
 func TestAdoptsReleaseInstalledWithHelmCLI(t *testing.T) {
+	t.Parallel()
 	m, c := newManager(t)
 	ns := c.Namespace(t, "helm-adopt")
 	dir := t.TempDir()

@@ -9,6 +9,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	strkube "github.com/strata-gitops/strata/providers/kube"
 )
@@ -209,8 +210,15 @@ func (m *Manager) missingCRDs(ctx context.Context, ch *chart.Chart, policy CRDPo
 		if policy != CRDsCreateReplace {
 			continue
 		}
+		// What the replace would store, defaults included: a dry run.
+		want := u.DeepCopy()
+		want.SetResourceVersion(live.GetResourceVersion())
+		after, err := m.dyn.Resource(crdResource).Update(ctx, want, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil {
+			after = want
+		}
 		c := strkube.Change{Ref: strkube.RefOf(u), Action: strkube.ActionUpdate, Reason: "CRD replaced (create_replace)", Desired: u}
-		c.Before, c.After, c.Fields = strkube.Compare(live, u)
+		c.Before, c.After, c.Fields = strkube.Compare(live, after)
 		c.Fields = specFields(c.Fields)
 		if len(c.Fields) > 0 {
 			out = append(out, c)
