@@ -1,0 +1,163 @@
+package drift
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// HumanOptions configure Human.
+type HumanOptions struct {
+	// Color uses ANSI colours.
+	Color bool
+}
+
+const (
+	red    = "\x1b[31m"
+	green  = "\x1b[32m"
+	yellow = "\x1b[33m"
+	bold   = "\x1b[1m"
+	reset  = "\x1b[0m"
+)
+
+// Human writes the report for a terminal: one section per drifted block
+// with the changed fields, notes for skipped blocks, and a summary line.
+func Human(w io.Writer, r *Report, opts HumanOptions) error {
+	paint := func(c, s string) string {
+		if !opts.Color {
+			return s
+		}
+		return c + s + reset
+	}
+	var b strings.Builder
+	for _, blk := range r.Blocks {
+		switch {
+		case blk.Suspended:
+			fmt.Fprintf(&b, "%s: suspended, not checked\n", blk.Address)
+			continue
+		case blk.Error != "":
+			fmt.Fprintf(&b, "%s %s: %s\n", paint(red, "Error:"), blk.Address, blk.Error)
+		}
+		for _, n := range blk.Notes {
+			fmt.Fprintf(&b, "%s: %s\n", blk.Address, n)
+		}
+		for _, it := range blk.Items {
+			sym := paint(yellow, "~")
+			if it.Kind == Deleted {
+				sym = paint(red, "-")
+			}
+			fmt.Fprintf(&b, "%s %s %s\n", sym, paint(bold, it.Address), it.Message)
+			for _, f := range it.Fields {
+				fmt.Fprintf(&b, "    %s: %s -> %s\n", f.Path, value(f.Live, f.Sensitive, true), value(f.Applied, f.Sensitive, false))
+			}
+		}
+	}
+	checked, drifted := r.Counts()
+	if b.Len() > 0 {
+		b.WriteByte('\n')
+	}
+	if drifted == 0 {
+		fmt.Fprintf(&b, "%s %d objects checked in %s.\n", paint(green, "No drift:"), checked, r.Duration.Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(&b, "%s %d of %d objects differ from what strata applied (%s). Run strata plan to see how to undo it.\n",
+			paint(red, "Drift:"), drifted, checked, r.Duration.Round(time.Millisecond))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// value renders a field value; live is the cluster side.
+func value(v any, sensitive, live bool) string {
+	switch {
+	case sensitive:
+		return "(sensitive value)"
+	case v == nil && live:
+		return "(absent)"
+	case v == nil:
+		return "(unset)"
+	}
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	if len(b) > 120 {
+		return string(b[:117]) + "..."
+	}
+	return string(b)
+}
+
+// JSON writes the report as one JSON document (see Report's field tags).
+func JSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// Markdown writes the report as a pull request or issue comment: a summary
+// line and a table of drifted objects with their fields, collapsible.
+func Markdown(w io.Writer, r *Report) error {
+	var b strings.Builder
+	checked, drifted := r.Counts()
+	b.WriteString("### strata drift: " + r.Stack + "\n\n")
+	if drifted == 0 {
+		fmt.Fprintf(&b, "**No drift**: %d objects checked.\n", checked)
+	} else {
+		fmt.Fprintf(&b, "**Drift**: %d of %d objects differ from what strata applied.\n\n", drifted, checked)
+		b.WriteString("| Block | Object | Drift | Fields |\n|---|---|---|---|\n")
+		for _, blk := range r.Blocks {
+			for _, it := range blk.Items {
+				obj := strings.TrimPrefix(strings.TrimPrefix(it.Address, blk.Address), "/")
+				if obj == "" {
+					obj = "-"
+				}
+				fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", blk.Address, obj, mdEscape(it.Message), mdEscape(strings.Join(it.FieldPaths(), ", ")))
+			}
+		}
+		var details strings.Builder
+		for _, blk := range r.Blocks {
+			for _, it := range blk.Items {
+				if len(it.Fields) == 0 {
+					continue
+				}
+				fmt.Fprintf(&details, "%s\n", it.Address)
+				for _, f := range it.Fields {
+					fmt.Fprintf(&details, "  %s: %s -> %s\n", f.Path, value(f.Live, f.Sensitive, true), value(f.Applied, f.Sensitive, false))
+				}
+			}
+		}
+		if details.Len() > 0 {
+			b.WriteString("\n<details><summary>Field changes (live -> applied)</summary>\n\n```\n")
+			b.WriteString(strings.ReplaceAll(details.String(), "```", "'''"))
+			b.WriteString("```\n</details>\n")
+		}
+	}
+	var notes []string
+	for _, blk := range r.Blocks {
+		switch {
+		case blk.Suspended:
+			notes = append(notes, fmt.Sprintf("`%s`: suspended, not checked", blk.Address))
+		case blk.Error != "":
+			notes = append(notes, fmt.Sprintf("`%s`: error: %s", blk.Address, mdEscape(blk.Error)))
+		}
+		for _, n := range blk.Notes {
+			notes = append(notes, fmt.Sprintf("`%s`: %s", blk.Address, mdEscape(n)))
+		}
+	}
+	if len(notes) > 0 {
+		b.WriteString("\n")
+		for _, n := range notes {
+			b.WriteString("- " + n + "\n")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}

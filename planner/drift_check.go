@@ -1,0 +1,725 @@
+package planner
+
+// This file belongs to strata drift (issue 9): the engine's drift check.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+
+	"helm.sh/helm/v3/pkg/storage/driver"
+
+	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/planner/drift"
+	"github.com/strata-gitops/strata/providers/git"
+	"github.com/strata-gitops/strata/providers/kube"
+	"github.com/strata-gitops/strata/state"
+)
+
+// DriftOptions configure Engine.Drift.
+type DriftOptions struct {
+	// Sources also checks whether Git sources moved on since the last apply.
+	Sources bool
+	// Blocks limits the check to these block addresses; empty checks all.
+	Blocks []string
+	// Concurrency bounds parallel list requests (default 16).
+	Concurrency int
+}
+
+// Drift compares the live cluster with what the state says strata applied,
+// block by block, and changes nothing. Suspended blocks are skipped and
+// reported as such. An object is drifted when a field strata applied has
+// another value in the cluster (or is gone), or when the object is gone.
+//
+// It is fast on large stacks: the live objects are listed (metadata only)
+// with one request per kind and namespace; an object whose resourceVersion
+// is the one recorded at apply time is unchanged, and one whose field
+// manager "strata" still owns every field of the manifest was not edited
+// (server-side apply moves the ownership of a field to whoever changes
+// it). Only the remaining suspects get the same server-side dry run as
+// plan, which names the changed fields exactly.
+//
+// A block that cannot be checked carries an Error in the report; Drift
+// itself fails only when the state or the cluster cannot be reached.
+func (e *Engine) Drift(ctx context.Context, opts DriftOptions) (*drift.Report, error) {
+	if e.stack == nil {
+		return nil, errors.New("no stack loaded")
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 16
+	}
+	start := e.opts.Now()
+	store, err := e.Store()
+	if err != nil {
+		return nil, err
+	}
+	snap, err := store.Read(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	mgr, err := e.Kube()
+	if err != nil {
+		return nil, err
+	}
+	rep := &drift.Report{FormatVersion: drift.FormatVersion, Stack: e.name, CheckedAt: start.UTC()}
+	want := func(addr string) bool { return len(opts.Blocks) == 0 || slices.Contains(opts.Blocks, addr) }
+	for _, b := range e.stack.Blocks() {
+		addr := b.Address().String()
+		if !want(addr) {
+			continue
+		}
+		var blk drift.Block
+		switch b := b.(type) {
+		case *config.Kustomization:
+			blk = e.driftKustomization(ctx, mgr, snap, b, opts)
+		case *config.Release:
+			blk = e.driftRelease(ctx, snap, b)
+		case *config.GitSource:
+			if !opts.Sources {
+				continue
+			}
+			blk = e.driftGitSource(ctx, snap, b)
+		default:
+			continue
+		}
+		rep.Blocks = append(rep.Blocks, blk)
+	}
+	rep.Sort()
+	rep.Duration = e.opts.Now().Sub(start)
+	return rep, nil
+}
+
+func (e *Engine) driftGitSource(ctx context.Context, snap *state.Snapshot, s *config.GitSource) drift.Block {
+	addr := s.Address().String()
+	blk := drift.Block{Address: addr, Kind: "source.git"}
+	sb, ok := snap.Block(addr)
+	if !ok {
+		blk.Notes = append(blk.Notes, "not applied yet")
+		return blk
+	}
+	blk.Revision = sb.Revision
+	f, err := e.gitFetcher()
+	if err != nil {
+		blk.Error = err.Error()
+		return blk
+	}
+	res, err := f.Resolve(ctx, gitSpec(s))
+	if err != nil {
+		blk.Error = err.Error()
+		return blk
+	}
+	blk.Checked = 1
+	if res.Revision != sb.Revision {
+		blk.Items = append(blk.Items, drift.Item{Address: addr, Kind: drift.SourceMoved,
+			Message: fmt.Sprintf("moved on since the last apply: %s -> %s; the cluster is behind Git", sb.Revision, res.Revision),
+			Fields:  []drift.Field{{Path: "revision", Live: sb.Revision, Applied: res.Revision}}})
+	}
+	return blk
+}
+
+// driftRelease compares the Helm release in the cluster (Helm's own
+// storage, one list request) with the revision strata recorded.
+func (e *Engine) driftRelease(ctx context.Context, snap *state.Snapshot, r *config.Release) drift.Block {
+	addr := r.Address().String()
+	blk := drift.Block{Address: addr, Kind: string(config.KindRelease)}
+	if r.Suspend {
+		blk.Suspended = true
+		return blk
+	}
+	if r.DriftDetection.Mode == "disabled" {
+		blk.Notes = append(blk.Notes, "drift detection disabled")
+		return blk
+	}
+	rel, ok := snap.Release(addr)
+	if !ok {
+		blk.Notes = append(blk.Notes, "not applied yet")
+		return blk
+	}
+	if sb, ok := snap.Block(addr); ok {
+		blk.Revision = sb.Revision
+	}
+	cs, err := kubernetes.NewForConfig(e.restCfg)
+	if err != nil {
+		blk.Error = err.Error()
+		return blk
+	}
+	d := driver.NewSecrets(cs.CoreV1().Secrets(rel.Namespace))
+	hist, err := d.Query(map[string]string{"name": rel.Name, "owner": "helm"})
+	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
+		blk.Error = fmt.Sprintf("read Helm release %s/%s: %v", rel.Namespace, rel.Name, err)
+		return blk
+	}
+	blk.Checked = 1
+	if len(hist) == 0 {
+		blk.Items = append(blk.Items, drift.Item{Address: addr, Kind: drift.Deleted,
+			Message: fmt.Sprintf("Helm release %s/%s was uninstalled outside strata", rel.Namespace, rel.Name)})
+		return blk
+	}
+	sort.Slice(hist, func(i, j int) bool { return hist[i].Version < hist[j].Version })
+	latest := hist[len(hist)-1]
+	if latest.Version == rel.Revision {
+		if st := latest.Info.Status.String(); rel.Status != "" && st != rel.Status {
+			blk.Items = append(blk.Items, drift.Item{Address: addr, Kind: drift.Release,
+				Message: fmt.Sprintf("Helm release status is %s, strata left it %s", st, rel.Status),
+				Fields:  []drift.Field{{Path: "status", Live: st, Applied: rel.Status}}})
+		}
+		return blk
+	}
+	it := drift.Item{Address: addr, Kind: drift.Release,
+		Message: fmt.Sprintf("Helm release %s/%s changed outside strata: revision %d -> %d (%s)",
+			rel.Namespace, rel.Name, rel.Revision, latest.Version, latest.Info.Status)}
+	if d := latest.Info.Description; d != "" {
+		it.Message += ": " + d
+	}
+	it.Fields = append(it.Fields, drift.Field{Path: "revision", Live: latest.Version, Applied: rel.Revision})
+	if latest.Chart != nil && latest.Chart.Metadata != nil {
+		if v := latest.Chart.Metadata.Version; v != rel.Version {
+			it.Fields = append(it.Fields, drift.Field{Path: "chart.version", Live: v, Applied: rel.Version})
+		}
+	}
+	// Name the values that changed, never their content: values often
+	// hold credentials.
+	var applied map[string]any
+	for _, h := range hist {
+		if h.Version == rel.Revision {
+			applied = h.Config
+		}
+	}
+	if applied != nil || rel.Revision == 0 {
+		for _, p := range changedPaths("values", applied, latest.Config) {
+			it.Fields = append(it.Fields, drift.Field{Path: p, Sensitive: true})
+		}
+	}
+	blk.Items = append(blk.Items, it)
+	return blk
+}
+
+// changedPaths lists the dotted paths where two values differ.
+func changedPaths(path string, a, b any) []string {
+	am, aok := a.(map[string]any)
+	bm, bok := b.(map[string]any)
+	if a == nil && bok {
+		am, aok = map[string]any{}, true
+	}
+	if b == nil && aok {
+		bm, bok = map[string]any{}, true
+	}
+	if !aok || !bok {
+		if jsonEqual(a, b) {
+			return nil
+		}
+		return []string{path}
+	}
+	keys := make([]string, 0, len(am)+len(bm))
+	for k := range am {
+		keys = append(keys, k)
+	}
+	for k := range bm {
+		if _, ok := am[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		av, aok := am[k]
+		bv, bok := bm[k]
+		if !aok || !bok {
+			out = append(out, path+"."+k)
+			continue
+		}
+		out = append(out, changedPaths(path+"."+k, av, bv)...)
+	}
+	return out
+}
+
+func jsonEqual(a, b any) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(ja) == string(jb)
+}
+
+// driftTarget is one object of a kustomization, as recorded and as
+// rendered.
+type driftTarget struct {
+	rec     state.Object
+	desired *unstructured.Unstructured // nil when it no longer renders as applied
+}
+
+func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap *state.Snapshot, k *config.Kustomization, opts DriftOptions) drift.Block {
+	addr := k.Address().String()
+	blk := drift.Block{Address: addr, Kind: string(config.KindKustomization)}
+	if k.Suspend {
+		blk.Suspended = true
+		return blk
+	}
+	sb, ok := snap.Block(addr)
+	recs := snap.BlockObjects(addr)
+	if !ok && len(recs) == 0 {
+		blk.Notes = append(blk.Notes, "not applied yet")
+		return blk
+	}
+	blk.Revision = sb.Revision
+	if sb.Status == state.StatusFailed {
+		blk.Notes = append(blk.Notes, "the last apply failed; objects are compared with what was applied")
+	}
+	m, err := mgr.Impersonate(k.ServiceAccount)
+	if err != nil {
+		blk.Error = err.Error()
+		return blk
+	}
+
+	// Render the block as it was applied: the current configuration at the
+	// recorded source revision. Objects whose digest still matches the
+	// state are compared field by field; the others only for existence.
+	targets := make([]driftTarget, len(recs))
+	index := make(map[string]int, len(recs))
+	for i, r := range recs {
+		targets[i].rec = r
+		index[r.Address] = i
+	}
+	desired, rerr := e.renderApplied(ctx, m, k, sb.Revision)
+	if rerr != nil {
+		blk.Notes = append(blk.Notes, "objects checked for deletion only: "+rerr.Error())
+	}
+	for _, o := range desired {
+		a := kube.RefOf(o).Address(addr)
+		if i, ok := index[a]; ok && kube.Digest(o) == targets[i].rec.Digest {
+			targets[i].desired = o
+		}
+	}
+	unverified := 0
+	for _, t := range targets {
+		if t.desired == nil {
+			unverified++
+		}
+	}
+	if unverified > 0 && rerr == nil {
+		blk.Notes = append(blk.Notes, fmt.Sprintf("%d objects checked for deletion only: the configuration changed since the last apply (run strata plan)", unverified))
+	}
+
+	suspects, deleted, err := e.driftScan(ctx, m, targets, k.ServiceAccount, opts)
+	if err != nil {
+		blk.Error = err.Error()
+		return blk
+	}
+	blk.Checked = len(targets)
+	for _, i := range deleted {
+		blk.Items = append(blk.Items, drift.Item{Address: targets[i].rec.Address, Kind: drift.Deleted,
+			Message: "deleted in the cluster outside strata"})
+	}
+	if len(suspects) == 0 {
+		return blk
+	}
+	objs := make([]*unstructured.Unstructured, len(suspects))
+	for j, i := range suspects {
+		objs[j] = targets[i].desired
+	}
+	cs, err := m.Diff(ctx, objs, kube.DiffOptions{Stack: e.name, Block: addr})
+	if err != nil {
+		blk.Error = err.Error()
+		return blk
+	}
+	for _, c := range cs.Changes {
+		it := drift.Item{Address: c.Ref.Address(addr)}
+		switch c.Action {
+		case kube.ActionNoop:
+			continue
+		case kube.ActionCreate:
+			it.Kind, it.Message = drift.Deleted, "deleted in the cluster outside strata"
+		default:
+			it.Kind, it.Message = drift.Modified, "changed in the cluster outside strata"
+			if c.Unowned {
+				it.Message += "; its ownership labels were changed"
+			}
+			if i, ok := index[it.Address]; ok && c.LiveUID != "" && targets[i].rec.UID != "" && c.LiveUID != targets[i].rec.UID {
+				it.Message = "deleted and re-created outside strata"
+			}
+			for _, f := range c.Fields {
+				df := drift.Field{Path: f.Path, Live: f.Before, Applied: f.After}
+				if f.Before == kube.Masked || f.After == kube.Masked {
+					df.Live, df.Applied, df.Sensitive = nil, nil, true
+				}
+				it.Fields = append(it.Fields, df)
+			}
+		}
+		blk.Items = append(blk.Items, it)
+	}
+	return blk
+}
+
+// renderApplied renders the kustomization at the recorded revision of its
+// source and prepares the objects as apply does (ownership labels,
+// namespaces), so that their digests compare with the state's.
+func (e *Engine) renderApplied(ctx context.Context, m *kube.Manager, k *config.Kustomization, revision string) ([]*unstructured.Unstructured, error) {
+	root := e.dir
+	if k.Source != nil {
+		src, ok := e.stack.Block(k.Source.Addr).(*config.GitSource)
+		if !ok {
+			return nil, fmt.Errorf("source %s is not a Git source", k.Source.Addr)
+		}
+		spec := gitSpec(src)
+		if revision != "" {
+			pinned, err := git.Pin(spec, revision)
+			if err != nil {
+				return nil, fmt.Errorf("source %s: %w", k.Source.Addr, err)
+			}
+			spec = pinned
+		}
+		f, err := e.gitFetcher()
+		if err != nil {
+			return nil, err
+		}
+		art, err := f.Fetch(ctx, spec)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", k.Source.Addr, err)
+		}
+		root = art.Dir
+	}
+	objs, err := e.render(ctx, k, root)
+	if err != nil {
+		return nil, err
+	}
+	addr := k.Address().String()
+	for _, o := range objs {
+		kube.SetOwner([]*unstructured.Unstructured{o}, e.name, addr)
+		mp, err := m.Mapping(ctx, o.GroupVersionKind())
+		if err != nil {
+			continue // not served: the object cannot exist either
+		}
+		if mp.Scope.Name() == meta.RESTScopeNameNamespace {
+			if o.GetNamespace() == "" {
+				o.SetNamespace(metav1.NamespaceDefault)
+			}
+		} else {
+			o.SetNamespace("")
+		}
+	}
+	return objs, nil
+}
+
+// driftScan lists the live objects of the targets (metadata only, one
+// request per resource and namespace) and sorts them into deleted ones and
+// suspects that need a dry run. It returns indexes into targets.
+func (e *Engine) driftScan(ctx context.Context, m *kube.Manager, targets []driftTarget, serviceAccount string, opts DriftOptions) (suspects, deleted []int, err error) {
+	cfg := rest.CopyConfig(e.restCfg)
+	if serviceAccount != "" {
+		ns, name, _ := strings.Cut(serviceAccount, "/")
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":" + name}
+	}
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 1000, 2000
+	}
+	mc, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("metadata client: %w", err)
+	}
+	type group struct {
+		gvr schema.GroupVersionResource
+		ns  string
+	}
+	groups := map[group][]int{}
+	var unmapped []int
+	for i, t := range targets {
+		r := t.rec
+		mp, err := m.Mapping(ctx, schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind})
+		if err != nil {
+			if meta.IsNoMatchError(err) {
+				unmapped = append(unmapped, i) // the kind itself is gone
+				continue
+			}
+			return nil, nil, fmt.Errorf("%s: %w", r.Address, err)
+		}
+		ns := r.Namespace
+		if mp.Scope.Name() != meta.RESTScopeNameNamespace {
+			ns = ""
+		}
+		g := group{mp.Resource, ns}
+		groups[g] = append(groups[g], i)
+	}
+	keys := make([]group, 0, len(groups))
+	for g := range groups {
+		keys = append(keys, g)
+	}
+	block := targets[0].rec.Block
+	selector := kube.LabelStack + "=" + e.name + "," + kube.LabelBlock + "=" + block
+
+	var mu sync.Mutex
+	deleted = append(deleted, unmapped...)
+	errs := make([]error, len(keys))
+	sem := make(chan struct{}, opts.Concurrency)
+	var wg sync.WaitGroup
+	for gi, g := range keys {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ri := mc.Resource(g.gvr)
+			var rif metadata.ResourceInterface = ri
+			if g.ns != "" {
+				rif = ri.Namespace(g.ns)
+			}
+			live := map[string]*metav1.PartialObjectMetadata{}
+			cont := ""
+			for {
+				list, err := rif.List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: 2000, Continue: cont})
+				if err != nil {
+					errs[gi] = fmt.Errorf("list %s: %w", g.gvr.Resource, err)
+					return
+				}
+				for j := range list.Items {
+					live[list.Items[j].Name] = &list.Items[j]
+				}
+				if cont = list.Continue; cont == "" {
+					break
+				}
+			}
+			var sus, del []int
+			for _, i := range groups[g] {
+				t := targets[i]
+				o, ok := live[t.rec.Name]
+				if !ok {
+					// Not listed: deleted, or its labels were changed.
+					got, err := rif.Get(ctx, t.rec.Name, metav1.GetOptions{})
+					switch {
+					case apierrors.IsNotFound(err):
+						del = append(del, i)
+					case err != nil:
+						errs[gi] = fmt.Errorf("get %s: %w", t.rec.Address, err)
+						return
+					case t.desired != nil:
+						_ = got
+						sus = append(sus, i)
+					}
+					continue
+				}
+				if t.desired == nil || (t.rec.ResourceVersion != "" && o.ResourceVersion == t.rec.ResourceVersion) {
+					continue
+				}
+				if string(o.UID) != t.rec.UID && t.rec.UID != "" {
+					sus = append(sus, i)
+					continue
+				}
+				if !ownsAll(o.ManagedFields, t.desired.Object) {
+					sus = append(sus, i)
+				}
+			}
+			mu.Lock()
+			suspects = append(suspects, sus...)
+			deleted = append(deleted, del...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	sort.Ints(suspects)
+	sort.Ints(deleted)
+	return suspects, deleted, nil
+}
+
+// ownsAll reports whether the field manager "strata" owns every field the
+// desired object sets. Server-side apply gives the ownership of a field to
+// whoever changes its value last (and drops removed fields), so a field
+// strata applied and no longer owns was changed or removed by someone else.
+// It errs on the side of false (a dry run then decides).
+func ownsAll(entries []metav1.ManagedFieldsEntry, desired map[string]any) bool {
+	var sets []map[string]any
+	for _, mf := range entries {
+		if mf.Manager != kube.FieldManager || mf.Operation != metav1.ManagedFieldsOperationApply || mf.FieldsV1 == nil {
+			continue
+		}
+		var fs map[string]any
+		if err := json.Unmarshal(mf.FieldsV1.Raw, &fs); err != nil {
+			return false
+		}
+		sets = append(sets, fs)
+	}
+	if len(sets) == 0 {
+		return false
+	}
+	for k, v := range desired {
+		switch k {
+		case "apiVersion", "kind", "status":
+			continue
+		case "metadata":
+			md, ok := v.(map[string]any)
+			if !ok {
+				return false
+			}
+			for mk, mv := range md {
+				switch mk {
+				case "name", "namespace", "creationTimestamp", "resourceVersion", "uid", "generation", "managedFields":
+					continue
+				}
+				if !ownedIn(sets, "metadata", mk, mv) {
+					return false
+				}
+			}
+			continue
+		}
+		if !ownedIn(sets, "", k, v) {
+			return false
+		}
+	}
+	return true
+}
+
+// ownedIn checks one top-level field against every strata field set.
+func ownedIn(sets []map[string]any, parent, key string, v any) bool {
+	for _, fs := range sets {
+		if parent != "" {
+			p, ok := fs["f:"+parent].(map[string]any)
+			if !ok {
+				continue
+			}
+			fs = p
+		}
+		if ownsValue(fs, key, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// ownsValue reports whether the field set fs (a fieldsV1 map) covers the
+// field key with the desired value v.
+func ownsValue(fs map[string]any, key string, v any) bool {
+	if v == nil {
+		return true
+	}
+	child, ok := fs["f:"+key].(map[string]any)
+	if !ok {
+		return false
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		for k, cv := range v {
+			if !ownsValue(child, k, cv) {
+				return false
+			}
+		}
+	case []any:
+		return ownsList(child, v)
+	}
+	return true
+}
+
+// ownsList covers the items of a list: associative lists have "k:{...}"
+// keys, sets "v:..." keys, atomic lists none (owned as a whole).
+func ownsList(fs map[string]any, items []any) bool {
+	type assoc struct {
+		keys map[string]any
+		set  map[string]any
+	}
+	var kk []assoc
+	hasV := false
+	for k, v := range fs {
+		switch {
+		case strings.HasPrefix(k, "k:"):
+			var keys map[string]any
+			if err := json.Unmarshal([]byte(k[2:]), &keys); err != nil {
+				return false
+			}
+			set, _ := v.(map[string]any)
+			kk = append(kk, assoc{keys, set})
+		case strings.HasPrefix(k, "v:"):
+			hasV = true
+		case strings.HasPrefix(k, "i:"):
+			return false // granular index keys: let the dry run decide
+		}
+	}
+	if len(kk) == 0 && !hasV {
+		return true // atomic
+	}
+	for _, it := range items {
+		switch it := it.(type) {
+		case map[string]any:
+			found := false
+			for _, a := range kk {
+				if matchKeys(a.keys, it) {
+					found = true
+					for k, cv := range it {
+						if !ownsValue(a.set, k, cv) {
+							return false
+						}
+					}
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+		default:
+			b, err := json.Marshal(it)
+			if err != nil {
+				return false
+			}
+			if _, ok := fs["v:"+string(b)]; !ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// matchKeys reports whether the item has the key values of an associative
+// list entry. Keys the item leaves out (defaulted by the server, such as a
+// port's protocol) are ignored; at least one key must match.
+func matchKeys(keys map[string]any, item map[string]any) bool {
+	n := 0
+	for k, kv := range keys {
+		iv, ok := item[k]
+		if !ok {
+			continue
+		}
+		if !scalarEqual(kv, iv) {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
+func scalarEqual(a, b any) bool {
+	fa, aok := toFloat(a)
+	fb, bok := toFloat(b)
+	if aok && bok {
+		return fa == fb
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func toFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case int64:
+		return float64(n), true
+	case int:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
