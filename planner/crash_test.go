@@ -54,7 +54,7 @@ metadata:
   name: %s-${parity}
   namespace: %s
 data:
-  gen: "${gen}"
+  gen: "g${gen}"
 `, name, ns)
 		if i == 0 && minReady == 0 {
 			continue
@@ -71,7 +71,7 @@ spec:
   template:
     metadata:
       labels: {app: %s}
-      annotations: {gen: "${gen}"}
+      annotations: {gen: "g${gen}"}
     spec:
       containers: [{name: web, image: "nginx:1.27"}]
 `, name, ns, minReady, name, name)
