@@ -8,6 +8,7 @@ DEV_DIR   := .cluster/dev
 TEST_DIR  := .cluster/test
 PKGS      := ./...
 TESTFLAGS ?= -count=1 -timeout 45m
+FUZZTIME  ?= 20s
 
 .PHONY: all build test test-unit cluster-build cluster-up cluster-down demo fmt vet bench clean
 
@@ -24,8 +25,9 @@ FORCE:
 cluster-build: $(CLUSTER) ## build and cache the local cluster's binaries (first run: several minutes)
 	$(CLUSTER) build
 
-test: $(CLUSTER) ## the whole suite, against one shared local cluster started for the run
+test: $(CLUSTER) ## the whole suite, against one shared local cluster started for the run, then a short fuzz run
 	$(CLUSTER) run --dir $(TEST_DIR) -- $(GO) test $(TESTFLAGS) $(PKGS)
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./planner/config
 
 cluster-up: $(CLUSTER) ## start a local cluster that keeps running; prints its KUBECONFIG
 	$(CLUSTER) up --dir $(DEV_DIR)
