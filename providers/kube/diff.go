@@ -255,29 +255,40 @@ func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds ma
 		return c, nil
 	}
 
-	res, err := t.ri.Apply(ctx, t.ref.Name, t.obj, dryRunOptions())
-	if err != nil {
-		switch {
-		case isNamespaceNotFound(err) && namespaces[t.ref.Namespace]:
-			c.Action, c.AfterNamespace, c.Reason = ActionCreate, t.ref.Namespace, "after Namespace "+t.ref.Namespace
-			c.After = mask(normalize(t.obj))
-			return c, nil
-		case isImmutable(err):
-			return m.diffReplace(ctx, t, err, opts)
-		}
-		return c, &ObjectError{Ref: t.ref, Op: "diff", Err: err}
-	}
-	if res.GetResourceVersion() == "" {
-		c.Action = ActionCreate
-		c.After = mask(normalize(res))
-		return c, nil
-	}
-
+	// The dry run answers with the resourceVersion of the live object it
+	// was computed on. Compare it with that very version: controllers may
+	// write to a fresh object (a Deployment's revision annotation) between
+	// the two reads, which would show their write as our change.
 	live := lc.get(keyOf(t.ref))
-	if live == nil || live.GetResourceVersion() != res.GetResourceVersion() {
+	var res *unstructured.Unstructured
+	for attempt := 0; ; attempt++ {
+		var err error
+		res, err = t.ri.Apply(ctx, t.ref.Name, t.obj, dryRunOptions())
+		if err != nil {
+			switch {
+			case isNamespaceNotFound(err) && namespaces[t.ref.Namespace]:
+				c.Action, c.AfterNamespace, c.Reason = ActionCreate, t.ref.Namespace, "after Namespace "+t.ref.Namespace
+				c.After = mask(normalize(t.obj))
+				return c, nil
+			case isImmutable(err):
+				return m.diffReplace(ctx, t, err, opts)
+			}
+			return c, &ObjectError{Ref: t.ref, Op: "diff", Err: err}
+		}
+		if res.GetResourceVersion() == "" {
+			c.Action = ActionCreate
+			c.After = mask(normalize(res))
+			return c, nil
+		}
+		if live != nil && live.GetResourceVersion() == res.GetResourceVersion() {
+			break
+		}
 		live, err = t.ri.Get(ctx, t.ref.Name, metav1.GetOptions{})
 		if err != nil {
 			return c, &ObjectError{Ref: t.ref, Op: "get", Err: err}
+		}
+		if live.GetResourceVersion() == res.GetResourceVersion() || attempt == 4 {
+			break
 		}
 	}
 	m.fillLive(&c, live, opts)

@@ -1,0 +1,184 @@
+package kube_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/strata-gitops/strata/internal/testcluster"
+	"github.com/strata-gitops/strata/providers/kube"
+)
+
+// BenchmarkVersusKubectl measures, side by side in one run on the same
+// cluster, strata and kubectl on testdata/objects-1010.yaml (10 namespaces,
+// 500 ConfigMaps, 250 Deployments, 250 Services):
+//
+//   - apply of a new set: `kubectl apply --server-side` against Diff+Apply
+//     (a plan and its apply, what `strata apply` does) and Apply alone;
+//   - diff of the unchanged set: `kubectl diff --server-side` against Diff.
+//
+// Each tool gets its own copy of the set (namespaces renamed), deleted
+// before the other runs: the cluster's Service IP range holds one copy only.
+// Run it with -benchtime 1x: one iteration takes about a minute.
+func BenchmarkVersusKubectl(b *testing.B) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		b.Fatalf("kubectl is needed for the side-by-side benchmark: %v", err)
+	}
+	c := testcluster.Get(b)
+	raw, err := os.ReadFile(filepath.Join("testdata", "objects-1010.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	m, err := kube.NewManager(c.RESTConfig(), kube.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var kApply, kDiff, sPlanApply, sApply, sDiff time.Duration
+	for i := 0; i < b.N; i++ {
+		// kubectl.
+		kset := renameNamespaces(raw, testcluster.UniqueName("bk"))
+		file := filepath.Join(b.TempDir(), "objects.yaml")
+		if err := os.WriteFile(file, kset, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		runKubectl(b, kubectl, c.Kubeconfig(), 0, "apply", "--server-side", "-f", file)
+		kApply += time.Since(start)
+		start = time.Now()
+		runKubectl(b, kubectl, c.Kubeconfig(), 0, "diff", "--server-side", "-f", file)
+		kDiff += time.Since(start)
+		deleteNamespaces(b, m, decode(b, kset))
+
+		// strata.
+		objs := decode(b, renameNamespaces(raw, testcluster.UniqueName("bs")))
+		opts := kube.DiffOptions{Stack: "bench", Block: "kustomization.bench"}
+		start = time.Now()
+		cs, err := m.Diff(ctx, objs, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		planned := time.Since(start)
+		if n := cs.Count(kube.ActionCreate); n != len(objs) {
+			b.Fatalf("%d creates, want %d", n, len(objs))
+		}
+		start = time.Now()
+		if _, err := m.Apply(ctx, cs, kube.ApplyOptions{Stack: opts.Stack, Block: opts.Block}, nil); err != nil {
+			b.Fatal(err)
+		}
+		sApply += time.Since(start)
+		sPlanApply += planned + time.Since(start)
+		start = time.Now()
+		cs, err = m.Diff(ctx, objs, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sDiff += time.Since(start)
+		if cs.HasChanges() {
+			b.Fatalf("diff of the unchanged set has changes")
+		}
+		deleteNamespaces(b, m, objs)
+	}
+	n := float64(b.N)
+	b.ReportMetric(kApply.Seconds()/n, "kubectl-apply-s")
+	b.ReportMetric(sPlanApply.Seconds()/n, "strata-plan+apply-s")
+	b.ReportMetric(sApply.Seconds()/n, "strata-apply-s")
+	b.ReportMetric(kDiff.Seconds()/n, "kubectl-diff-s")
+	b.ReportMetric(sDiff.Seconds()/n, "strata-diff-s")
+	b.ReportMetric(kApply.Seconds()/sPlanApply.Seconds(), "apply-speedup")
+	b.ReportMetric(kDiff.Seconds()/sDiff.Seconds(), "diff-speedup")
+	b.Logf("1,010 objects: apply new set: kubectl %s, strata plan+apply %s (apply alone %s): %.1fx; diff unchanged: kubectl %s, strata %s: %.1fx",
+		kApply/time.Duration(b.N), sPlanApply/time.Duration(b.N), sApply/time.Duration(b.N), kApply.Seconds()/sPlanApply.Seconds(),
+		kDiff/time.Duration(b.N), sDiff/time.Duration(b.N), kDiff.Seconds()/sDiff.Seconds())
+}
+
+var benchNamespace = regexp.MustCompile(`\bbench-(\d+)\b`)
+
+func renameNamespaces(raw []byte, prefix string) []byte {
+	return benchNamespace.ReplaceAll(raw, []byte(prefix+"-$1"))
+}
+
+func decode(b *testing.B, raw []byte) []*unstructured.Unstructured {
+	b.Helper()
+	d := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
+	var out []*unstructured.Unstructured
+	for {
+		u := &unstructured.Unstructured{}
+		if err := d.Decode(&u.Object); err != nil {
+			if err == io.EOF {
+				return out
+			}
+			b.Fatal(err)
+		}
+		if len(u.Object) > 0 {
+			out = append(out, u)
+		}
+	}
+}
+
+// runKubectl runs kubectl and fails unless it exits with want (kubectl diff
+// exits 1 when it finds differences).
+func runKubectl(b *testing.B, kubectl, kubeconfig string, want int, args ...string) {
+	b.Helper()
+	cmd := exec.Command(kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		b.Fatal(err)
+	}
+	if code != want {
+		tail := out.String()
+		if len(tail) > 2000 {
+			tail = tail[len(tail)-2000:]
+		}
+		b.Fatalf("kubectl %v: exit %d, want %d:\n%s", args[0], code, want, tail)
+	}
+}
+
+// deleteNamespaces deletes the set's namespaces and waits until they are
+// gone, so that their Services give their IPs back.
+func deleteNamespaces(b *testing.B, m *kube.Manager, objs []*unstructured.Unstructured) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	nsr := m.Dynamic().Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"})
+	var names []string
+	for _, o := range objs {
+		if o.GetKind() == "Namespace" {
+			names = append(names, o.GetName())
+			if err := nsr.Delete(ctx, o.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				b.Fatal(err)
+			}
+		}
+	}
+	for _, n := range names {
+		for {
+			_, err := nsr.Get(ctx, n, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			if ctx.Err() != nil {
+				b.Fatal(fmt.Errorf("namespace %s not deleted in time", n))
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+}
