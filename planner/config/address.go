@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
@@ -132,11 +131,3 @@ var (
 	_ Block = (*Kustomization)(nil)
 	_ Block = (*Release)(nil)
 )
-
-// rangeOf is a small helper for a zero-safe pointer range.
-func rangeOf(r *hcl.Range) hcl.Range {
-	if r == nil {
-		return hcl.Range{}
-	}
-	return *r
-}

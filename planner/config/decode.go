@@ -43,14 +43,11 @@ func (d *decoder) nested(path string, b *hcl.Block) *decoder {
 	return &decoder{l: d.l, meta: d.meta, prefix: p + ".", refs: d.refs}
 }
 
-// content applies schema to body; it returns nil when the body did not
-// match.
+// content applies schema to body, reporting what does not fit. It returns
+// what did fit (nil only if nothing could be read).
 func (d *decoder) content(body hcl.Body, schema *hcl.BodySchema) *hcl.BodyContent {
 	c, diags := body.Content(schema)
 	d.l.diags = append(d.l.diags, diags...)
-	if c == nil {
-		return nil
-	}
 	return c
 }
 
