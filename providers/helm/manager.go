@@ -21,7 +21,8 @@ import (
 )
 
 // ErrStalePlan is returned by Apply when the release changed in Helm's
-// storage since the plan was made.
+// storage since the plan was made, or when the chart or values given to
+// apply a saved plan are not the planned ones.
 var ErrStalePlan = errors.New("release changed since the plan was made")
 
 // Options configures a Manager. The zero value is ready to use.

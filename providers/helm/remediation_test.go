@@ -2,6 +2,7 @@ package helm_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -118,6 +119,38 @@ func TestStalePlanIsRefused(t *testing.T) {
 	if _, err := m.Apply(context.Background(), p1, nil); !errors.Is(err, helm.ErrStalePlan) {
 		t.Fatalf("apply of a stale plan: %v, want ErrStalePlan", err)
 	}
+}
+
+func TestSavedPlanNeedsThePlannedChartAndValues(t *testing.T) {
+	t.Parallel()
+	m, c := newManager(t)
+	ns := c.Namespace(t, "helm-saved")
+	spec := helm.ReleaseSpec{Name: "app", Namespace: ns, Chart: demoChart("1.0.0"), Values: map[string]any{"password": "pw-1"}, Timeout: time.Minute}
+	b, err := json.Marshal(plan(t, m, spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "pw-1") {
+		t.Fatalf("saved plan holds a value: %s", b)
+	}
+	read := func() *helm.ReleasePlan {
+		var p helm.ReleasePlan
+		if err := json.Unmarshal(b, &p); err != nil {
+			t.Fatal(err)
+		}
+		return &p
+	}
+	p := read()
+	p.Spec.Chart, p.Spec.Values = demoChart("1.0.0"), map[string]any{"password": "pw-2"}
+	if _, err := m.Apply(context.Background(), p, nil); !errors.Is(err, helm.ErrStalePlan) {
+		t.Fatalf("apply with other values: %v, want ErrStalePlan", err)
+	}
+	p = read()
+	p.Spec.Chart, p.Spec.Values = demoChart("1.0.0"), map[string]any{"password": "pw-1"}
+	if res := apply(t, m, p); res.Status != "deployed" {
+		t.Fatalf("apply of the saved plan: %+v", res)
+	}
+	noChanges(t, m, spec)
 }
 
 func TestCRDPolicyCreateReplace(t *testing.T) {

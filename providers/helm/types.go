@@ -151,7 +151,11 @@ type ReleasePlan struct {
 	// Before and After are masked; Desired holds the rendered object.
 	Changes []kube.Change `json:"changes,omitempty"`
 
-	// Spec is the spec the plan was made for, with its chart loaded.
+	// Spec is the spec the plan was made for, with its chart loaded. Its
+	// JSON form leaves out Chart and Values (they may hold secrets): to
+	// apply a plan read back from a file, set Spec.Chart (or ChartPath) and
+	// Spec.Values again; Apply refuses them with ErrStalePlan unless their
+	// chart version and values digest are the planned ones.
 	Spec ReleaseSpec `json:"spec"`
 
 	values map[string]any // merged user values
