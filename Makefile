@@ -10,7 +10,7 @@ PKGS      := ./...
 TESTFLAGS ?= -count=1 -timeout 45m
 FUZZTIME  ?= 20s
 
-.PHONY: all build test test-unit cluster-build cluster-up cluster-down demo fmt vet bench clean
+.PHONY: all tools build test test-unit cluster-build cluster-up cluster-down demo fmt vet bench clean
 
 all: build
 
@@ -25,7 +25,13 @@ FORCE:
 cluster-build: $(CLUSTER) ## build and cache the local cluster's binaries (first run: several minutes)
 	$(CLUSTER) build
 
-test: $(CLUSTER) ## the whole suite, against one shared local cluster started for the run, then a short fuzz run
+# Graphviz's dot checks that `strata graph` output renders; installed from
+# Debian's packages when missing.
+tools:
+	@command -v dot >/dev/null || { echo "installing graphviz (dot) from Debian's packages"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq graphviz >/dev/null; }
+
+test: tools $(CLUSTER) ## the whole suite, against one shared local cluster started for the run, then a short fuzz run
 	$(CLUSTER) run --dir $(TEST_DIR) -- $(GO) test $(TESTFLAGS) $(PKGS)
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./planner/config
 
