@@ -23,7 +23,7 @@ import (
 	"github.com/strata-gitops/strata/providers/kube"
 	"github.com/strata-gitops/strata/providers/source"
 	"github.com/strata-gitops/strata/state"
-	"github.com/strata-gitops/strata/state/bolt"
+	"github.com/strata-gitops/strata/state/backend"
 )
 
 // DefaultParallelism is how many blocks apply at once unless told otherwise.
@@ -136,7 +136,9 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 		}
 		e.backend.Path = p
 	default:
-		e.backend.Namespace, e.backend.Name = st.Strata.Backend.Namespace, st.Strata.Backend.Name
+		be := st.Strata.Backend
+		e.backend.Namespace, e.backend.Name = be.Namespace, be.Name
+		e.backend.Kubeconfig, e.backend.Context = expandHome(be.Kubeconfig, opts.Getenv), be.Context
 	}
 	e.cluster = plan.Cluster{Kubeconfig: expandHome(st.Cluster.Kubeconfig, opts.Getenv), Context: st.Cluster.Context}
 	return e, diags
@@ -196,16 +198,20 @@ func (e *Engine) Store() (state.Store, error) {
 	if e.store != nil {
 		return e.store, nil
 	}
-	switch e.backend.Type {
-	case "local", "":
-		s, err := bolt.Open(bolt.Options{Path: e.backend.Path, Now: e.opts.Now})
-		if err != nil {
-			return nil, fmt.Errorf("open state: %w", err)
+	c := backend.Config{Type: e.backend.Type, Path: e.backend.Path, Namespace: e.backend.Namespace, Name: e.backend.Name,
+		Kubeconfig: e.backend.Kubeconfig, Context: e.backend.Context, Now: e.opts.Now}
+	if c.Type == "kubernetes" && c.Kubeconfig == "" && c.Context == "" {
+		// The stack's cluster, as the engine talks to it.
+		if _, err := e.Kube(); err != nil {
+			return nil, err
 		}
-		e.store = s
-	default:
-		return nil, fmt.Errorf("state backend %q is not supported by plan and apply yet", e.backend.Type)
+		c.RESTConfig = e.restCfg
 	}
+	s, err := backend.Open(c)
+	if err != nil {
+		return nil, fmt.Errorf("open state: %w", err)
+	}
+	e.store = s
 	return e.store, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
@@ -193,6 +194,7 @@ var (
 // the cluster, and that destroy removes them.
 func TestQuickstart(t *testing.T) {
 	c := testcluster.Get(t)
+	waitNamespaceGone(t, c, "quickstart") // an earlier run's destroy may still be finishing
 	dir := filepath.Join(t.TempDir(), "quickstart")
 	copyDir(t, "../examples/quickstart", dir)
 	opts := testOptions(c, dir)
@@ -242,6 +244,25 @@ func TestQuickstart(t *testing.T) {
 		if !slices.Contains(fields, w) {
 			t.Errorf("plan with environment=staging lacks %s; fields: %v", w, fields)
 		}
+	}
+}
+
+func waitNamespaceGone(t *testing.T, c *testcluster.Cluster, name string) {
+	t.Helper()
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		_, err := cs.CoreV1().Namespaces().Get(context.Background(), name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("namespace %s still exists: %v", name, err)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 

@@ -100,12 +100,15 @@ type Variable struct {
 }
 
 // Backend locates the state: Type "local" with an absolute Path, or
-// "kubernetes" with Namespace and Name.
+// "kubernetes" with Namespace and Name (and the kubeconfig and context of
+// the backend block, empty for the stack's cluster).
 type Backend struct {
-	Type      string `json:"type"`
-	Path      string `json:"path,omitempty"`
-	Namespace string `json:"namespace,omitempty"`
-	Name      string `json:"name,omitempty"`
+	Type       string `json:"type"`
+	Path       string `json:"path,omitempty"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name,omitempty"`
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	Context    string `json:"context,omitempty"`
 }
 
 // Cluster names the kubeconfig file and context; empty means the defaults.
