@@ -3,10 +3,7 @@ package helm_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +14,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	helmcli "github.com/strata-gitops/strata/internal/cmd/helm"
 	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/internal/testserver/helmserver"
 	"github.com/strata-gitops/strata/providers/cache"
@@ -219,45 +217,18 @@ var (
 	helmErr  error
 )
 
-// buildHelm builds the real Helm CLI (helm.sh/helm/v3/cmd/helm, a tool of
-// this module: `go tool helm`) once per machine and Helm version, next to
-// the cluster binaries.
-func buildHelm() (string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "helm.sh/helm/v3").Output()
-	if err != nil {
-		return "", fmt.Errorf("go list: %w", err)
-	}
-	dir, err := testcluster.CacheDir()
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "helm-"+strings.TrimSpace(string(out)))
-	if _, err := os.Stat(bin); err == nil {
-		return bin, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	tmp := fmt.Sprintf("%s.tmp%d", bin, os.Getpid())
-	if out, err := exec.Command("go", "build", "-o", tmp, "helm.sh/helm/v3/cmd/helm").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build helm: %v\n%s", err, out)
-	}
-	return bin, os.Rename(tmp, bin)
-}
-
-// helmCLI returns a function running the real Helm CLI against the cluster.
+// helmCLI returns a function running the real Helm CLI (internal/cmd/helm)
+// against the cluster.
 func helmCLI(t *testing.T, c *testcluster.Cluster) func(args ...string) string {
 	t.Helper()
-	helmOnce.Do(func() { helmBin, helmErr = buildHelm() })
+	helmOnce.Do(func() { helmBin, helmErr = helmcli.Binary(context.Background()) })
 	if helmErr != nil {
 		t.Fatal(helmErr)
 	}
 	home := t.TempDir()
 	return func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(helmBin, args...)
-		cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig(), "HELM_CACHE_HOME="+home, "HELM_CONFIG_HOME="+home, "HELM_DATA_HOME="+home)
-		out, err := cmd.CombinedOutput()
+		out, err := helmcli.Command(context.Background(), helmBin, c.Kubeconfig(), home, args...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
