@@ -326,6 +326,7 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 	if len(suspects) == 0 {
 		return blk
 	}
+	blk.DryRuns = len(suspects)
 	objs := make([]*unstructured.Unstructured, len(suspects))
 	for j, i := range suspects {
 		objs[j] = targets[i].desired
@@ -516,7 +517,7 @@ func (e *Engine) driftScan(ctx context.Context, m *kube.Manager, targets []drift
 					sus = append(sus, i)
 					continue
 				}
-				if !ownsAll(o.ManagedFields, t.desired.Object) {
+				if writeOnly(t.desired) || !ownsAll(o.ManagedFields, t.desired.Object) {
 					sus = append(sus, i)
 				}
 			}
@@ -533,6 +534,15 @@ func (e *Engine) driftScan(ctx context.Context, m *kube.Manager, targets []drift
 	sort.Ints(suspects)
 	sort.Ints(deleted)
 	return suspects, deleted, nil
+}
+
+// writeOnly reports whether the object sets fields the server does not
+// store as given (a Secret's stringData becomes data), so that field
+// ownership says nothing about their values and a dry run must decide.
+func writeOnly(u *unstructured.Unstructured) bool {
+	gvk := u.GroupVersionKind()
+	_, ok := u.Object["stringData"]
+	return ok && gvk.Group == "" && gvk.Kind == "Secret"
 }
 
 // ownsAll reports whether the field manager "strata" owns every field the

@@ -422,3 +422,54 @@ func TestSavedPlan(t *testing.T) {
 		}
 	})
 }
+
+// TestRelease installs a release of a chart in the stack's directory,
+// upgrades it by a values change and uninstalls it when it leaves the stack;
+// after each apply a plan shows no changes.
+func TestRelease(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "rel")
+	stack := func(color string) string {
+		return fmt.Sprintf(`release "web" {
+  namespace = %q
+  chart     = "charts/web"
+  values    = { color = %q }
+}
+`, ns, color)
+	}
+	dir := writeStack(t, map[string]string{
+		"main.hcl":                     stack("blue"),
+		"charts/web/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 0.1.0\nappVersion: \"1.0\"\n",
+		"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\ndata:\n  color: {{ .Values.color | quote }}\n",
+	})
+	steps := []struct {
+		name, hcl string
+		want      plan.Action
+	}{
+		{"install", stack("blue"), plan.Install},
+		{"upgrade", stack("green"), plan.Upgrade},
+		{"uninstall", "", plan.Uninstall},
+	}
+	for _, s := range steps {
+		if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(s.hcl), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, p := planStack(t, testOptions(c, dir))
+		if len(p.Releases) != 1 || !p.Releases[0].Actions.Is(s.want) {
+			t.Fatalf("%s: releases %+v, want one %s", s.name, p.Releases, s.want)
+		}
+		applyStack(t, testOptions(c, dir))
+		e, p := planStack(t, testOptions(c, dir))
+		if p.HasChanges() {
+			t.Fatalf("%s: plan after apply has changes: %+v", s.name, p.Releases)
+		}
+		st, _ := e.Store()
+		snap, err := st.Read(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := snap.Release("release.web"); ok == (s.want == plan.Uninstall) {
+			t.Errorf("%s: state release present = %v", s.name, ok)
+		}
+	}
+}

@@ -183,9 +183,14 @@ func (a *applier) applyRelease(ctx context.Context, b *plan.Block) (added, chang
 	rp := a.e.releases[b.Address]
 	a.e.mu.Unlock()
 	if rp == nil {
-		return 0, 0, 0, errors.New("saved plans with Helm releases are not supported yet: run strata apply on the stack directory")
+		// A saved plan: the chart and values are not in the file.
+		for _, rc := range a.p.Releases {
+			if rc.Address == b.Address && !rc.Actions.IsNoOp() {
+				return 0, 0, 0, errors.New("saved plans that change Helm releases are not supported yet: run strata apply on the stack directory")
+			}
+		}
 	}
-	if !rp.HasChanges() {
+	if rp == nil || !rp.HasChanges() {
 		return 0, 0, 0, a.record(func(s *state.Snapshot) {
 			s.PutBlock(state.Block{Address: b.Address, Kind: b.Kind, ConfigDigest: b.ConfigDigest, Revision: b.Revision,
 				AppliedAt: a.e.opts.Now().UTC(), Status: state.StatusApplied, DependsOn: b.DependsOn})

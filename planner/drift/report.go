@@ -49,6 +49,9 @@ type Block struct {
 	Suspended bool `json:"suspended,omitempty"`
 	// Checked counts the objects (or releases, sources) compared.
 	Checked int `json:"checked"`
+	// DryRuns counts the objects that needed a server-side dry run: those
+	// changed since the apply in a way field ownership cannot clear.
+	DryRuns int `json:"dry_runs,omitempty"`
 	// Items are the drifted objects, releases or sources, by address.
 	Items []Item `json:"items,omitempty"`
 	// Notes explain what was not checked and why, e.g. "not applied yet".

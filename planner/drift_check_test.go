@@ -1,0 +1,265 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/strata-gitops/strata/internal/testcluster"
+	"github.com/strata-gitops/strata/planner/drift"
+)
+
+// driftStack is a kustomization with a ConfigMap, a Secret, a Service and
+// a Deployment in namespace ns, and an unsuspended and a suspended block.
+func driftStack(t *testing.T, ns string) string {
+	t.Helper()
+	return writeStack(t, map[string]string{
+		"main.hcl": `
+kustomization "app" {
+  path = "app"
+  wait = true
+}
+kustomization "paused" {
+  path    = "paused"
+  suspend = true
+}
+`,
+		"app/kustomization.yaml": "namespace: " + ns + "\nresources: [objects.yaml]\n",
+		"app/objects.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, labels: {tier: web}}
+data: {mode: fast, level: "3"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {password: hunter2-applied}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        ports: [{containerPort: 8080}]
+        env: [{name: MODE, value: fast}]
+`,
+		"paused/kustomization.yaml": "namespace: " + ns + "\nresources: [cm.yaml]\n",
+		"paused/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: paused}\ndata: {a: b}\n",
+	})
+}
+
+func checkDrift(t *testing.T, opts Options) *drift.Report {
+	t.Helper()
+	e, diags := Load(opts)
+	if diags.HasErrors() {
+		t.Fatalf("load: %v", diags)
+	}
+	defer e.Close()
+	rep, err := e.Drift(context.Background(), DriftOptions{})
+	if err != nil {
+		t.Fatalf("drift: %v", err)
+	}
+	return rep
+}
+
+// summary lists "kind address fields" per drifted item.
+func summary(rep *drift.Report) []string {
+	var out []string
+	for _, b := range rep.Blocks {
+		for _, it := range b.Items {
+			out = append(out, fmt.Sprintf("%s %s %s", it.Kind, it.Address, strings.Join(it.FieldPaths(), ",")))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestDriftKustomization(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "drift")
+	dir := driftStack(t, ns)
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+
+	rep := checkDrift(t, opts)
+	if got := summary(rep); len(got) != 0 || rep.HasErrors() {
+		t.Fatalf("drift right after apply: %v, errors %v", got, rep.Blocks)
+	}
+	if b := rep.Block("kustomization.app"); b == nil || b.Checked != 4 || b.DryRuns != 0 {
+		t.Errorf("kustomization.app = %+v, want 4 objects checked without dry runs", b)
+	}
+	if b := rep.Block("kustomization.paused"); b == nil || !b.Suspended {
+		t.Errorf("kustomization.paused = %+v, want suspended", b)
+	}
+
+	kubectl(t, c, "-n", ns, "patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	kubectl(t, c, "-n", ns, "scale", "deployment", "web", "--replicas=3")
+	kubectl(t, c, "-n", ns, "delete", "service", "web")
+	kubectl(t, c, "-n", ns, "patch", "secret", "creds", "--type=merge", "-p", `{"stringData":{"password":"changed-by-hand"}}`)
+	// A label strata does not manage is not drift.
+	kubectl(t, c, "-n", ns, "label", "configmap", "settings", "extra=yes")
+
+	rep = checkDrift(t, opts)
+	want := []string{
+		"deleted kustomization.app/Service/" + ns + "/web ",
+		"modified kustomization.app/ConfigMap/" + ns + "/settings data.mode",
+		"modified kustomization.app/Deployment.apps/" + ns + "/web spec.replicas",
+		"modified kustomization.app/Secret/" + ns + "/creds data.password",
+	}
+	if d := cmp.Diff(want, summary(rep)); d != "" {
+		t.Errorf("drift (-want +got):\n%s", d)
+	}
+	for _, b := range rep.Blocks {
+		for _, it := range b.Items {
+			for _, f := range it.Fields {
+				switch {
+				case strings.Contains(it.Address, "Secret/") && !f.Sensitive:
+					t.Errorf("%s %s not masked: %v -> %v", it.Address, f.Path, f.Live, f.Applied)
+				case strings.Contains(it.Address, "ConfigMap/") && (f.Live != "slow" || f.Applied != "fast"):
+					t.Errorf("%s %s: %v -> %v, want slow -> fast", it.Address, f.Path, f.Live, f.Applied)
+				}
+			}
+		}
+	}
+	for _, format := range []string{"human", "json", "markdown"} {
+		var b strings.Builder
+		switch format {
+		case "human":
+			_ = drift.Human(&b, rep, drift.HumanOptions{})
+		case "json":
+			_ = drift.JSON(&b, rep)
+		default:
+			_ = drift.Markdown(&b, rep)
+		}
+		if strings.Contains(b.String(), "hunter2") || strings.Contains(b.String(), "changed-by-hand") ||
+			strings.Contains(b.String(), "aHVudGVy") || strings.Contains(b.String(), "Y2hhbmdlZC1ieS1oYW5k") {
+			t.Errorf("%s output reveals a secret value:\n%s", format, b.String())
+		}
+		if !strings.Contains(b.String(), "spec.replicas") {
+			t.Errorf("%s output does not name spec.replicas:\n%s", format, b.String())
+		}
+	}
+
+	// Applying again undoes the drift.
+	applyStack(t, opts)
+	if got := summary(checkDrift(t, opts)); len(got) != 0 {
+		t.Errorf("drift after a corrective apply: %v", got)
+	}
+}
+
+func TestDriftRelease(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "drel")
+	dir := writeStack(t, map[string]string{
+		"main.hcl": `
+release "web" {
+  namespace = "` + ns + `"
+  chart     = "chart"
+  values    = { replicaCount = 1, token = "s3cret-value" }
+}
+`,
+		"chart/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"chart/values.yaml":       "replicaCount: 1\ntoken: x\n",
+		"chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}-cfg}\ndata: {replicas: {{ .Values.replicaCount | quote }}}\n",
+	})
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+	if got := summary(checkDrift(t, opts)); len(got) != 0 {
+		t.Fatalf("drift right after apply: %v", got)
+	}
+	helm := helmCLI(t, c)
+	helm("upgrade", "web", filepath.Join(dir, "chart"), "-n", ns, "--reuse-values", "--set", "replicaCount=2")
+	rep := checkDrift(t, opts)
+	want := []string{"release release.web revision,values.replicaCount"}
+	if d := cmp.Diff(want, summary(rep)); d != "" {
+		t.Errorf("drift (-want +got):\n%s", d)
+	}
+	var b strings.Builder
+	_ = drift.JSON(&b, rep)
+	if strings.Contains(b.String(), "s3cret") {
+		t.Errorf("report reveals a value:\n%s", b.String())
+	}
+	helm("uninstall", "web", "-n", ns)
+	if d := cmp.Diff([]string{"deleted release.web "}, summary(checkDrift(t, opts))); d != "" {
+		t.Errorf("drift after uninstall (-want +got):\n%s", d)
+	}
+}
+
+func kubectl(t *testing.T, c *testcluster.Cluster, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("kubectl", append([]string{"--kubeconfig", c.Kubeconfig()}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+var (
+	helmOnce sync.Once
+	helmBin  string
+	helmErr  error
+)
+
+// helmCLI returns a function running the real Helm CLI (built from the
+// module's helm.sh/helm/v3, cached next to the cluster binaries).
+func helmCLI(t *testing.T, c *testcluster.Cluster) func(args ...string) string {
+	t.Helper()
+	helmOnce.Do(func() {
+		out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "helm.sh/helm/v3").Output()
+		if err != nil {
+			helmErr = err
+			return
+		}
+		cache, err := testcluster.CacheDir()
+		if err != nil {
+			helmErr = err
+			return
+		}
+		helmBin = filepath.Join(cache, "helm-"+strings.TrimSpace(string(out)))
+		if _, err := os.Stat(helmBin); err == nil {
+			return
+		}
+		tmp := fmt.Sprintf("%s.tmp%d", helmBin, os.Getpid())
+		if out, err := exec.Command("go", "build", "-o", tmp, "helm.sh/helm/v3/cmd/helm").CombinedOutput(); err != nil {
+			helmErr = fmt.Errorf("build helm: %v\n%s", err, out)
+			return
+		}
+		helmErr = os.Rename(tmp, helmBin)
+	})
+	if helmErr != nil {
+		t.Fatal(helmErr)
+	}
+	home := t.TempDir()
+	return func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(helmBin, args...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig(), "HELM_CACHE_HOME="+home, "HELM_CONFIG_HOME="+home, "HELM_DATA_HOME="+home)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+}
