@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -184,4 +185,52 @@ func TestCRDPolicyCreateReplace(t *testing.T) {
 		t.Fatalf("CRD short name after create_replace: %q", out)
 	}
 	noChanges(t, m, spec)
+}
+
+func TestFailedUpgradeUninstallRemediation(t *testing.T) {
+	t.Parallel()
+	m, c := newManager(t)
+	ns := c.Namespace(t, "helm-up-uninst")
+	spec := helm.ReleaseSpec{Name: "app", Namespace: ns, Chart: demoChart("1.0.0"), Timeout: time.Minute}
+	apply(t, m, plan(t, m, spec))
+	bad := spec
+	bad.Values = unschedulable("nginx:1.0")
+	bad.Timeout = 3 * time.Second
+	bad.Upgrade = helm.UpgradeRemediation{Strategy: helm.RemediateUninstall}
+	res, err := m.Apply(context.Background(), plan(t, m, bad), nil)
+	if err == nil || res.Remediated != helm.RemediateUninstall || res.Revision != 0 {
+		t.Fatalf("failed upgrade with uninstall remediation: %+v, %v", res, err)
+	}
+	if p := plan(t, m, spec); p.Action != helm.ActionInstall {
+		t.Fatalf("plan after uninstall remediation: %s, want install", p.Action)
+	}
+}
+
+func TestCreateNamespaceAndMaxHistory(t *testing.T) {
+	t.Parallel()
+	m, c := newManager(t)
+	ns := testcluster.UniqueName("helm-newns")
+	t.Cleanup(func() {
+		exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "delete", "namespace", ns, "--wait=false").Run()
+	})
+	spec := helm.ReleaseSpec{Name: "app", Namespace: ns, Chart: demoChart("1.0.0"), CreateNamespace: true, MaxHistory: 2, Timeout: time.Minute}
+	p := plan(t, m, spec)
+	if p.Action != helm.ActionInstall || len(p.Changes) == 0 {
+		t.Fatalf("plan into a missing namespace: %s %+v", p.Action, p.Changes)
+	}
+	apply(t, m, p)
+	for _, g := range []string{"a", "b", "c"} {
+		spec.Values = map[string]any{"greeting": g}
+		apply(t, m, plan(t, m, spec))
+	}
+	hist := helmCLI(t, c)("history", "app", "-n", ns, "-o", "json")
+	var revs []struct {
+		Revision int `json:"revision"`
+	}
+	if err := json.Unmarshal([]byte(hist), &revs); err != nil {
+		t.Fatalf("helm history: %v\n%s", err, hist)
+	}
+	if len(revs) != 2 || revs[1].Revision != 4 {
+		t.Fatalf("history with max_history 2: %+v", revs)
+	}
 }
