@@ -439,3 +439,73 @@ func TestPruneAndOwnership(t *testing.T) {
 		}
 	})
 }
+
+// The diff of an unchanged object skips the dry run; it must still see
+// fields dropped from the manifest and fields changed in the cluster.
+func TestDiffSeesDriftAndDroppedFields(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t)
+	ns := testcluster.Get(t).Namespace(t, "h5-drift")
+	block := "kustomization.drift"
+	opts := kube.DiffOptions{Stack: stack, Block: block}
+	cm := func(name, data string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: NS}\ndata: " + data + "\n"
+	}
+	objs := render(t, map[string]string{"a.yaml": cm("a", "{x: '1', y: '2'}"), "b.yaml": cm("b", "{x: '1'}"), "c.yaml": cm("c", "{x: '1'}")}, ns, "")
+	cs, err := m.Diff(ctx, objs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Apply(ctx, cs, kube.ApplyOptions{Stack: stack, Block: block}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Someone else changes b.
+	cms := m.Dynamic().Resource(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}).Namespace(ns)
+	live, err := cms.Get(ctx, "b", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unstructured.SetNestedField(live.Object, "edited", "data", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cms.Update(ctx, live, metav1.UpdateOptions{FieldManager: "someone"}); err != nil {
+		t.Fatal(err)
+	}
+	// The manifest of a drops y.
+	objs = render(t, map[string]string{"a.yaml": cm("a", "{x: '1'}"), "b.yaml": cm("b", "{x: '1'}"), "c.yaml": cm("c", "{x: '1'}")}, ns, "")
+	cs, err = m.Diff(ctx, objs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]kube.FieldDiff{}
+	for _, c := range cs.Changes {
+		var fields []kube.FieldDiff
+		for _, f := range c.Fields {
+			if !strings.HasPrefix(f.Path, "metadata.annotations") {
+				fields = append(fields, f)
+			}
+		}
+		got[c.Ref.Name+" "+string(c.Action)] = fields
+	}
+	want := map[string][]kube.FieldDiff{
+		"a update": {{Path: "data.y", Before: "2"}},
+		"b update": {{Path: "data.x", Before: "edited", After: "1"}},
+		"c noop":   nil,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("changes (-want +got):\n%s", diff)
+	}
+
+	// ExactDiff dry-runs everything and agrees.
+	exact, err := kube.NewManager(testcluster.Get(t).RESTConfig(), kube.Options{ExactDiff: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs2, err := exact.Diff(ctx, objs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(actions(cs), actions(cs2)); diff != "" {
+		t.Errorf("ExactDiff disagrees (-fast +exact):\n%s", diff)
+	}
+}

@@ -80,6 +80,7 @@ func (m *Manager) prepare(ctx context.Context, objs []*unstructured.Unstructured
 	for _, o := range objs {
 		obj := o.DeepCopy()
 		SetOwner([]*unstructured.Unstructured{obj}, stack, block)
+		setDigest(obj)
 		t := &target{obj: obj}
 		mp, err := m.Mapping(ctx, obj.GroupVersionKind())
 		switch {
@@ -252,6 +253,14 @@ func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds ma
 		}
 		c.Action, c.AfterCRD, c.Reason = ActionCreate, crd, "after CRD "+crd
 		c.After = mask(normalize(t.obj))
+		return c, nil
+	}
+
+	if live := lc.get(keyOf(t.ref)); live != nil && !m.opts.ExactDiff && unchanged(t.obj, live) {
+		m.fillLive(&c, live, opts)
+		c.Action = ActionNoop
+		c.Before = mask(normalize(live))
+		c.After = c.Before
 		return c, nil
 	}
 
@@ -479,4 +488,80 @@ func trimValue(msg string) string {
 		return msg[i+2:]
 	}
 	return msg
+}
+
+// setDigest records the digest of the object's configuration in
+// AnnotationDigest (not for Secrets).
+func setDigest(obj *unstructured.Unstructured) {
+	if isSecret(obj) {
+		return
+	}
+	a := obj.GetAnnotations()
+	delete(a, AnnotationDigest)
+	obj.SetAnnotations(a)
+	d := Digest(obj)
+	if a == nil {
+		a = make(map[string]string, 1)
+	}
+	a[AnnotationDigest] = d
+	obj.SetAnnotations(a)
+}
+
+// unchanged reports whether applying desired to live cannot change live:
+// live was last applied from this very configuration (same digest, so no
+// field strata set before has been dropped since) and holds every value of
+// it (so nobody changed a field strata sets). Anything else, including
+// values the server would normalise, goes to a dry run.
+func unchanged(desired, live *unstructured.Unstructured) bool {
+	d := desired.GetAnnotations()[AnnotationDigest]
+	if d == "" || live.GetAnnotations()[AnnotationDigest] != d {
+		return false
+	}
+	return contains(live.Object, desired.Object)
+}
+
+// contains reports whether every value of want is in have: maps by key,
+// lists of named maps by name (live may have more items: other managers'),
+// other lists item by item with the same length.
+func contains(have, want any) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		h, ok := have.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, wv := range w {
+			hv, ok := h[k]
+			if !ok || !contains(hv, wv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		h, ok := have.([]any)
+		if !ok {
+			return false
+		}
+		hn, _, hok := names(h)
+		_, wn, wok := names(w)
+		if hok && wok {
+			for i, name := range wn {
+				j, ok := hn[name]
+				if !ok || !contains(h[j], w[i]) {
+					return false
+				}
+			}
+			return true
+		}
+		if len(h) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !contains(h[i], w[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return equalScalar(have, want)
 }

@@ -23,6 +23,13 @@ type Options struct {
 	// priority and fairness is the limit that matters).
 	QPS   float32
 	Burst int
+	// ExactDiff makes Diff send a dry run for every object. By default an
+	// object whose live version carries the digest of the very configuration
+	// being diffed (AnnotationDigest) and already holds every field value of
+	// it is a no-op without a dry run: applying the same configuration again
+	// cannot change it. ExactDiff also shows what mutating webhooks would do
+	// on a re-apply of an unchanged object.
+	ExactDiff bool
 }
 
 func (o Options) withDefaults() Options {

@@ -31,8 +31,9 @@ func Digest(obj *unstructured.Unstructured) string {
 
 // normalize returns a copy of a server object without the fields that change
 // on every write or are not part of the desired state: managedFields,
-// resourceVersion, generation, uid, creationTimestamp, selfLink and status
-// (CRDs keep nothing of their status either: it is the server's).
+// resourceVersion, generation, uid, creationTimestamp, selfLink, status
+// (CRDs keep nothing of their status either: it is the server's) and the
+// annotation AnnotationDigest.
 func normalize(u *unstructured.Unstructured) *unstructured.Unstructured {
 	if u == nil {
 		return nil
@@ -42,6 +43,13 @@ func normalize(u *unstructured.Unstructured) *unstructured.Unstructured {
 	if ok {
 		for _, k := range []string{"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink"} {
 			delete(md, k)
+		}
+		// strata's own bookkeeping is not part of a change.
+		if ann, ok := md["annotations"].(map[string]any); ok {
+			delete(ann, AnnotationDigest)
+			if len(ann) == 0 {
+				delete(md, "annotations")
+			}
 		}
 	}
 	delete(c.Object, "status")

@@ -258,3 +258,26 @@ func TestProject(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestContains(t *testing.T) {
+	tests := map[string]struct {
+		have, want string
+		ok         bool
+	}{
+		"server defaults are extra":       {"spec: {ports: [{port: 80, protocol: TCP}], type: ClusterIP}", "spec: {ports: [{port: 80}]}", true},
+		"changed value":                   {"data: {a: x}", "data: {a: z}", false},
+		"missing key":                     {"data: {}", "data: {a: x}", false},
+		"other managers' named items":     {"c: [{name: a, image: i}, {name: injected}]", "c: [{name: a}]", true},
+		"named item missing":              {"c: [{name: b}]", "c: [{name: a}]", false},
+		"atomic list with an extra item":  {"args: [a, b]", "args: [a]", false},
+		"numbers of different Go types":   {"spec: {replicas: 2}", "spec: {replicas: 2.0}", true},
+		"normalised quantities go to dry": {"cpu: '1'", "cpu: 1000m", false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := contains(obj(t, tc.have).Object, obj(t, tc.want).Object); got != tc.ok {
+				t.Errorf("contains = %v, want %v", got, tc.ok)
+			}
+		})
+	}
+}

@@ -24,6 +24,10 @@ const (
 	AnnotationPrune = "strata.dev/prune"
 	// PruneDisabled is the value of AnnotationPrune that keeps an object.
 	PruneDisabled = "disabled"
+	// AnnotationDigest holds Digest of the configuration strata applied
+	// (Secrets excepted: a digest of a low-entropy value could be guessed).
+	// Diff uses it to skip the dry run of objects that are unchanged.
+	AnnotationDigest = "strata.dev/digest"
 	// Masked replaces every Secret value in a ChangeSet.
 	Masked = "(sensitive value)"
 )
