@@ -152,7 +152,7 @@ func (r *chartRepo) chart(t *testing.T, name, version string) *chart.Chart {
 	return ch
 }
 
-func newManager(t *testing.T) (*helm.Manager, *testcluster.Cluster) {
+func newManager(t testing.TB) (*helm.Manager, *testcluster.Cluster) {
 	t.Helper()
 	c := testcluster.Get(t)
 	m, err := helm.NewManager(c.RESTConfig(), helm.Options{PollInterval: 200 * time.Millisecond})
@@ -162,7 +162,7 @@ func newManager(t *testing.T) (*helm.Manager, *testcluster.Cluster) {
 	return m, c
 }
 
-func plan(t *testing.T, m *helm.Manager, spec helm.ReleaseSpec) *helm.ReleasePlan {
+func plan(t testing.TB, m *helm.Manager, spec helm.ReleaseSpec) *helm.ReleasePlan {
 	t.Helper()
 	p, err := m.Plan(context.Background(), spec)
 	if err != nil {
@@ -171,7 +171,7 @@ func plan(t *testing.T, m *helm.Manager, spec helm.ReleaseSpec) *helm.ReleasePla
 	return p
 }
 
-func apply(t *testing.T, m *helm.Manager, p *helm.ReleasePlan) *helm.Result {
+func apply(t testing.TB, m *helm.Manager, p *helm.ReleasePlan) *helm.Result {
 	t.Helper()
 	res, err := m.Apply(context.Background(), p, nil)
 	if err != nil {
@@ -219,7 +219,7 @@ var (
 
 // helmCLI returns a function running the real Helm CLI (internal/cmd/helm)
 // against the cluster.
-func helmCLI(t *testing.T, c *testcluster.Cluster) func(args ...string) string {
+func helmCLI(t testing.TB, c *testcluster.Cluster) func(args ...string) string {
 	t.Helper()
 	helmOnce.Do(func() { helmBin, helmErr = helmcli.Binary(context.Background()) })
 	if helmErr != nil {
