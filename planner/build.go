@@ -161,7 +161,8 @@ func (e *Engine) planBlock(ctx context.Context, p *plan.Plan, snap *state.Snapsh
 	case *config.GitSource:
 		return e.planGitSource(ctx, p, snap, b)
 	case *config.HelmSource:
-		return fmt.Errorf("%s: Helm sources are not supported by plan yet", b.Address())
+		e.planHelmSource(p, snap, b)
+		return nil
 	case *config.Release:
 		return e.planRelease(ctx, p, b)
 	}

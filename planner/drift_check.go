@@ -3,6 +3,7 @@ package planner
 // This file belongs to strata drift (issue 9): the engine's drift check.
 
 import (
+	"os"
 	"context"
 	"encoding/json"
 	"errors"
@@ -139,10 +140,6 @@ func (e *Engine) driftRelease(ctx context.Context, snap *state.Snapshot, r *conf
 	blk := drift.Block{Address: addr, Kind: string(config.KindRelease)}
 	if r.Suspend {
 		blk.Suspended = true
-		return blk
-	}
-	if r.DriftDetection.Mode == "disabled" {
-		blk.Notes = append(blk.Notes, "drift detection disabled")
 		return blk
 	}
 	rel, ok := snap.Release(addr)
@@ -301,6 +298,9 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 		a := kube.RefOf(o).Address(addr)
 		if i, ok := index[a]; ok && kube.Digest(o) == targets[i].rec.Digest {
 			targets[i].desired = o
+		} else if os.Getenv("H9DEBUG") != "" {
+			b, _ := json.Marshal(o.Object)
+			fmt.Fprintf(os.Stderr, "MISMATCH %s %v %s\n%s\n", a, ok, kube.Digest(o), b)
 		}
 	}
 	unverified := 0
@@ -618,6 +618,9 @@ func ownsValue(fs map[string]any, key string, v any) bool {
 	child, ok := fs["f:"+key].(map[string]any)
 	if !ok {
 		return false
+	}
+	if len(child) == 0 {
+		return true // a leaf: a scalar, or an atomic map or list owned whole
 	}
 	switch v := v.(type) {
 	case map[string]any:

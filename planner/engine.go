@@ -18,7 +18,9 @@ import (
 	"github.com/strata-gitops/strata/internal/buildinfo"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/cache"
 	"github.com/strata-gitops/strata/providers/git"
+	"github.com/strata-gitops/strata/providers/helmrepo"
 	"github.com/strata-gitops/strata/providers/helm"
 	"github.com/strata-gitops/strata/providers/kube"
 	"github.com/strata-gitops/strata/providers/source"
@@ -93,6 +95,8 @@ type Engine struct {
 	restCfg *rest.Config
 	kube    *kube.Manager
 
+	cache     *cache.Cache
+	charts    *helmrepo.Client
 	git       *git.Fetcher
 	artifacts map[string]*source.Artifact // fetched sources by address
 	helm      *helm.Manager

@@ -39,7 +39,8 @@ func (e *Engine) helmManager() (*helm.Manager, error) {
 }
 
 // releaseSpec turns a release block into the provider's spec.
-func (e *Engine) releaseSpec(r *config.Release) (helm.ReleaseSpec, error) {
+func (e *Engine) releaseSpec(ctx context.Context, r *config.Release) (helm.ReleaseSpec, string, error) {
+	revision := ""
 	spec := helm.ReleaseSpec{
 		Name: r.Name, Namespace: r.Namespace, Values: r.Values,
 		CreateNamespace: r.Install.CreateNamespace, DisableWait: !r.Wait, Timeout: r.Timeout, MaxHistory: r.MaxHistory,
@@ -67,13 +68,18 @@ func (e *Engine) releaseSpec(r *config.Release) (helm.ReleaseSpec, error) {
 	case r.Source.Addr.Kind == config.KindSource && r.Source.Addr.Type == config.SourceGit:
 		art, err := e.artifact(r.Source)
 		if err != nil {
-			return spec, err
+			return spec, "", err
 		}
 		spec.ChartPath = filepath.Join(art.Dir, r.Chart)
+		revision = art.Revision
 	default:
-		return spec, fmt.Errorf("charts from Helm repositories are not supported by plan yet")
+		path, rev, err := e.pullChart(ctx, r)
+		if err != nil {
+			return spec, "", err
+		}
+		spec.ChartPath, revision = path, rev
 	}
-	return spec, nil
+	return spec, revision, nil
 }
 
 func releaseActions(a helm.Action) plan.Actions {
@@ -95,7 +101,7 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Releas
 	if r.Suspend {
 		return nil
 	}
-	spec, err := e.releaseSpec(r)
+	spec, revision, err := e.releaseSpec(ctx, r)
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}
@@ -126,7 +132,7 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Releas
 	p.Releases = append(p.Releases, rc)
 	settings, _ := json.Marshal(releaseSettings{Name: rp.Name, Namespace: rp.Namespace, KeepHistory: r.Uninstall.KeepHistory})
 	p.Blocks = append(p.Blocks, plan.Block{Address: addr, Kind: string(config.KindRelease), DependsOn: dependsOn(r),
-		ConfigDigest: r.Digest(), Settings: settings})
+		Revision: revision, ConfigDigest: r.Digest(), Settings: settings})
 	return nil
 }
 

@@ -9,9 +9,79 @@ import (
 	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/providers/cache"
 	"github.com/strata-gitops/strata/providers/git"
+	"github.com/strata-gitops/strata/providers/helmrepo"
 	"github.com/strata-gitops/strata/providers/source"
 	"github.com/strata-gitops/strata/state"
 )
+
+// artifactCache returns the artifact cache under the stack's .strata/cache.
+func (e *Engine) artifactCache() (*cache.Cache, error) {
+	if e.cache != nil {
+		return e.cache, nil
+	}
+	c, err := cache.Open(cache.Options{Dir: filepath.Join(e.dir, cache.DefaultDir), Now: e.opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	e.cache = c
+	return c, nil
+}
+
+// helmRepos returns the chart repository client.
+func (e *Engine) helmRepos() (*helmrepo.Client, error) {
+	if e.charts != nil {
+		return e.charts, nil
+	}
+	c, err := e.artifactCache()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := helmrepo.New(helmrepo.Options{Cache: c})
+	if err != nil {
+		return nil, err
+	}
+	e.charts = cl
+	return cl, nil
+}
+
+func helmSpec(s *config.HelmSource) helmrepo.Spec {
+	spec := helmrepo.Spec{URL: s.URL, CABundle: []byte(s.CA), PassCredentials: s.PassCredentials, PlainHTTP: s.PlainHTTP,
+		InsecureSkipVerify: s.InsecureSkipVerify}
+	if a := s.Auth; a != nil {
+		spec.Username, spec.Password = a.Username, a.Password.Reveal()
+		spec.CertPEM, spec.KeyPEM = []byte(a.Cert), []byte(a.Key.Reveal())
+	}
+	return spec
+}
+
+// planHelmSource records a chart repository block. Charts are resolved per
+// release; the repository itself has no revision.
+func (e *Engine) planHelmSource(p *plan.Plan, snap *state.Snapshot, s *config.HelmSource) {
+	addr := s.Address().String()
+	if _, ok := snap.Block(addr); !ok {
+		p.Sources = append(p.Sources, plan.SourceChange{Address: addr, Kind: map[bool]string{true: "oci", false: "helm"}[s.IsOCI()],
+			URL: s.URL, Actions: plan.Actions{plan.Create}})
+	}
+	p.Blocks = append(p.Blocks, plan.Block{Address: addr, Kind: "source.helm", DependsOn: dependsOn(s), ConfigDigest: s.Digest()})
+}
+
+// pullChart resolves and downloads the chart of a release from its Helm
+// source and returns the archive's path and its revision.
+func (e *Engine) pullChart(ctx context.Context, r *config.Release) (string, string, error) {
+	src := e.stack.HelmSources[r.Source.Addr.Name]
+	if src == nil {
+		return "", "", fmt.Errorf("no source %s", r.Source.Addr)
+	}
+	cl, err := e.helmRepos()
+	if err != nil {
+		return "", "", err
+	}
+	ch, err := cl.Pull(ctx, helmSpec(src), helmrepo.ChartRef{Name: r.Chart, Version: r.Version})
+	if err != nil {
+		return "", "", err
+	}
+	return ch.Path, ch.Revision(), nil
+}
 
 // gitFetcher returns the Git fetcher, with the artifact cache under the
 // stack's .strata/cache.
@@ -19,7 +89,7 @@ func (e *Engine) gitFetcher() (*git.Fetcher, error) {
 	if e.git != nil {
 		return e.git, nil
 	}
-	c, err := cache.Open(cache.Options{Dir: filepath.Join(e.dir, cache.DefaultDir), Now: e.opts.Now})
+	c, err := e.artifactCache()
 	if err != nil {
 		return nil, err
 	}
