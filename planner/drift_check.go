@@ -3,7 +3,6 @@ package planner
 // This file belongs to strata drift (issue 9): the engine's drift check.
 
 import (
-	"os"
 	"context"
 	"encoding/json"
 	"errors"
@@ -298,9 +297,6 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 		a := kube.RefOf(o).Address(addr)
 		if i, ok := index[a]; ok && kube.Digest(o) == targets[i].rec.Digest {
 			targets[i].desired = o
-		} else if os.Getenv("H9DEBUG") != "" {
-			b, _ := json.Marshal(o.Object)
-			fmt.Fprintf(os.Stderr, "MISMATCH %s %v %s\n%s\n", a, ok, kube.Digest(o), b)
 		}
 	}
 	unverified := 0
@@ -399,6 +395,7 @@ func (e *Engine) renderApplied(ctx context.Context, m *kube.Manager, k *config.K
 	addr := k.Address().String()
 	for _, o := range objs {
 		kube.SetOwner([]*unstructured.Unstructured{o}, e.name, addr)
+		setDigest(o)
 		mp, err := m.Mapping(ctx, o.GroupVersionKind())
 		if err != nil {
 			continue // not served: the object cannot exist either
@@ -412,6 +409,24 @@ func (e *Engine) renderApplied(ctx context.Context, m *kube.Manager, k *config.K
 		}
 	}
 	return objs, nil
+}
+
+// setDigest records the digest of the object's configuration in
+// kube.AnnotationDigest (not for Secrets), as kube.Manager.Diff does before
+// an apply, so that the state's digests compare.
+func setDigest(obj *unstructured.Unstructured) {
+	if gvk := obj.GroupVersionKind(); gvk.Group == "" && gvk.Kind == "Secret" {
+		return
+	}
+	a := obj.GetAnnotations()
+	delete(a, kube.AnnotationDigest)
+	obj.SetAnnotations(a)
+	d := kube.Digest(obj)
+	if a == nil {
+		a = make(map[string]string, 1)
+	}
+	a[kube.AnnotationDigest] = d
+	obj.SetAnnotations(a)
 }
 
 // driftScan lists the live objects of the targets (metadata only, one
