@@ -98,7 +98,10 @@ func (a *app) interruptible(parent context.Context) (context.Context, context.Ca
 	go func() {
 		select {
 		case <-sig:
-			fmt.Fprintln(a.stderr, "\nInterrupt received: finishing the blocks that are running and recording them in the state.")
+			// A second interrupt ends the process at once.
+			signal.Stop(sig)
+			fmt.Fprintln(a.stderr, "\nInterrupt received: finishing the blocks that are running and recording them in the state.\n"+
+				"Interrupt again to stop at once (a later apply converges).")
 			cancel()
 		case <-ctx.Done():
 		}
