@@ -92,6 +92,8 @@ exactly what would change in the cluster, and applies it in order.`,
 		a.graphCmd(),
 		a.stateCmd(),
 		a.forceUnlockCmd(),
+		a.driftCmd(),
+		a.statusCmd(),
 	)
 	return root
 }
