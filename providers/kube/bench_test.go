@@ -28,7 +28,10 @@ import (
 //
 //   - apply of a new set: `kubectl apply --server-side` against Diff+Apply
 //     (a plan and its apply, what `strata apply` does) and Apply alone;
-//   - diff of the unchanged set: `kubectl diff --server-side` against Diff.
+//   - diff of the unchanged set: `kubectl diff --server-side` against Diff
+//     (and Diff with ExactDiff: a dry run for every object), each after the
+//     set has settled (every object Current), so that neither tool diffs
+//     while the controllers are still busy with the fresh objects.
 //
 // Each tool gets its own copy of the set (namespaces renamed), deleted
 // before the other runs: the cluster's Service IP range holds one copy only.
@@ -48,7 +51,11 @@ func BenchmarkVersusKubectl(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var kApply, kDiff, sPlanApply, sApply, sDiff time.Duration
+	exact, err := kube.NewManager(c.RESTConfig(), kube.Options{ExactDiff: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var kApply, kDiff, sPlanApply, sApply, sDiff, sExact time.Duration
 	for i := 0; i < b.N; i++ {
 		// kubectl.
 		kset := renameNamespaces(raw, testcluster.UniqueName("bk"))
@@ -59,6 +66,7 @@ func BenchmarkVersusKubectl(b *testing.B) {
 		start := time.Now()
 		runKubectl(b, kubectl, c.Kubeconfig(), 0, "apply", "--server-side", "-f", file)
 		kApply += time.Since(start)
+		settle(b, m, decode(b, kset))
 		start = time.Now()
 		runKubectl(b, kubectl, c.Kubeconfig(), 0, "diff", "--server-side", "-f", file)
 		kDiff += time.Since(start)
@@ -82,6 +90,7 @@ func BenchmarkVersusKubectl(b *testing.B) {
 		}
 		sApply += time.Since(start)
 		sPlanApply += planned + time.Since(start)
+		settle(b, m, objs)
 		start = time.Now()
 		cs, err = m.Diff(ctx, objs, opts)
 		if err != nil {
@@ -91,6 +100,15 @@ func BenchmarkVersusKubectl(b *testing.B) {
 		if cs.HasChanges() {
 			b.Fatalf("diff of the unchanged set has changes")
 		}
+		start = time.Now()
+		cs, err = exact.Diff(ctx, objs, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sExact += time.Since(start)
+		if cs.HasChanges() {
+			b.Fatalf("exact diff of the unchanged set has changes")
+		}
 		deleteNamespaces(b, m, objs)
 	}
 	n := float64(b.N)
@@ -99,11 +117,15 @@ func BenchmarkVersusKubectl(b *testing.B) {
 	b.ReportMetric(sApply.Seconds()/n, "strata-apply-s")
 	b.ReportMetric(kDiff.Seconds()/n, "kubectl-diff-s")
 	b.ReportMetric(sDiff.Seconds()/n, "strata-diff-s")
+	b.ReportMetric(sExact.Seconds()/n, "strata-exact-diff-s")
 	b.ReportMetric(kApply.Seconds()/sPlanApply.Seconds(), "apply-speedup")
 	b.ReportMetric(kDiff.Seconds()/sDiff.Seconds(), "diff-speedup")
-	b.Logf("1,010 objects: apply new set: kubectl %s, strata plan+apply %s (apply alone %s): %.1fx; diff unchanged: kubectl %s, strata %s: %.1fx",
-		kApply/time.Duration(b.N), sPlanApply/time.Duration(b.N), sApply/time.Duration(b.N), kApply.Seconds()/sPlanApply.Seconds(),
-		kDiff/time.Duration(b.N), sDiff/time.Duration(b.N), kDiff.Seconds()/sDiff.Seconds())
+	b.ReportMetric(kDiff.Seconds()/sExact.Seconds(), "exact-diff-speedup")
+	per := func(d time.Duration) time.Duration { return (d / time.Duration(b.N)).Round(time.Millisecond) }
+	b.Logf("1,010 objects: apply new set: kubectl %s, strata plan+apply %s (apply alone %s): %.1fx; "+
+		"diff unchanged: kubectl %s, strata %s: %.1fx (ExactDiff, a dry run per object: %s, %.1fx)",
+		per(kApply), per(sPlanApply), per(sApply), kApply.Seconds()/sPlanApply.Seconds(),
+		per(kDiff), per(sDiff), kDiff.Seconds()/sDiff.Seconds(), per(sExact), kDiff.Seconds()/sExact.Seconds())
 }
 
 var benchNamespace = regexp.MustCompile(`\bbench-(\d+)\b`)
@@ -180,5 +202,17 @@ func deleteNamespaces(b *testing.B, m *kube.Manager, objs []*unstructured.Unstru
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
+	}
+}
+
+// settle waits, untimed, until every object of the set is Current.
+func settle(b *testing.B, m *kube.Manager, objs []*unstructured.Unstructured) {
+	b.Helper()
+	refs := make([]kube.ObjectRef, len(objs))
+	for i, o := range objs {
+		refs[i] = kube.RefOf(o)
+	}
+	if err := m.Wait(context.Background(), refs, kube.WaitOptions{Timeout: 10 * time.Minute, Interval: 2 * time.Second}, nil); err != nil {
+		b.Fatal(err)
 	}
 }
