@@ -15,10 +15,15 @@
 //	res, _ := m.Apply(ctx, cs, kube.ApplyOptions{Stack: "prod", Block: "kustomization.app", Wait: true}, events)
 //
 // Diff sends a server-side apply dry run for every object (in parallel) and
-// compares the answer with the live object, so defaulting, admission and
-// conversion are included and a diff right after an apply is empty. The live
-// objects owned by the block are fetched with one list request per resource
-// and namespace; the rest with single gets. Changes are plain data (Change):
+// compares the answer with the very live version the dry run was computed
+// on, so defaulting, admission and conversion are included and a diff right
+// after an apply is empty. The live objects owned by the block are fetched
+// with one list request per resource and namespace; the rest with single
+// gets. An object whose live version carries the digest of the same
+// configuration (AnnotationDigest, written at apply) and already holds every
+// value of it is a no-op without a dry run, which makes the plan of an
+// unchanged block cost a few list requests; Options.ExactDiff turns this off.
+// Namespaced objects without a namespace go to "default". Changes are plain data (Change):
 // an action, a reason, the masked before and after objects, a field-level
 // diff and the live resourceVersion the change was computed against. A change
 // to an immutable field is a replace; an object of a kind whose CRD (or of a
