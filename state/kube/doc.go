@@ -10,7 +10,7 @@
 //     serial, the name prefix, count and SHA-256 of the current chunk set,
 //     and the fence (the ID of the last lock taken).
 //   - Secrets NS/strata-state-NAME-SET-I hold the state: the snapshot and
-//     its history as gzip-compressed JSON, split into chunks of at most
+//     its history, gzip-compressed and split into chunks of at most
 //     Options.ChunkSize bytes. SET is random per write, so chunks are never
 //     overwritten, only created and, once unused, deleted.
 //   - Lease NS/strata-lock-NAME is the lock: holderIdentity is the lock ID,

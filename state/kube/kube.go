@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -56,7 +58,7 @@ type Options struct {
 	// third of LeaseDuration.
 	RenewInterval time.Duration
 	// ChunkSize is the largest chunk of compressed state per Secret;
-	// default 512 KiB (a Secret holds at most 1 MiB).
+	// default 768 KiB (a Secret holds at most 1 MiB).
 	ChunkSize int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -74,7 +76,13 @@ type Store struct {
 
 	mu      sync.Mutex
 	renewal map[string]context.CancelFunc // lock ID -> stop renewing
-	wg      sync.WaitGroup
+
+	// The payload of the chunk set this store last read or wrote, so that
+	// a run writing one block after another does not fetch the chunks it
+	// wrote itself again.
+	cacheSet string
+	cache    *payload
+	wg       sync.WaitGroup
 }
 
 var _ state.Store = (*Store)(nil)
@@ -95,7 +103,7 @@ func Open(opts Options) (*Store, error) {
 		opts.RenewInterval = opts.LeaseDuration / 3
 	}
 	if opts.ChunkSize <= 0 {
-		opts.ChunkSize = 512 << 10
+		opts.ChunkSize = 768 << 10
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -128,6 +136,9 @@ func Open(opts Options) (*Store, error) {
 func (s *Store) indexName() string { return "strata-state-" + s.name }
 func (s *Store) leaseName() string { return "strata-lock-" + s.name }
 
+// Namespace returns the namespace that holds the state.
+func (s *Store) Namespace() string { return s.ns }
+
 // String describes the store's location for messages.
 func (s *Store) String() string { return fmt.Sprintf("kubernetes state %s/%s", s.ns, s.name) }
 
@@ -155,14 +166,15 @@ type payload struct {
 
 // index is the decoded index Secret.
 type index struct {
-	secret  *corev1.Secret // nil when there is none yet
-	version int
-	lineage string
-	serial  uint64
-	set     string // chunk set ID; empty: no state yet
-	chunks  int
-	digest  string
-	fence   string
+	secret   *corev1.Secret // nil when there is none yet
+	version  int
+	lineage  string
+	serial   uint64
+	set      string // chunk set ID; empty: no state yet
+	chunks   int
+	digest   string
+	encoding string
+	fence    string
 }
 
 func (s *Store) getIndex(ctx context.Context) (index, error) {
@@ -174,7 +186,7 @@ func (s *Store) getIndex(ctx context.Context) (index, error) {
 		return index{}, fmt.Errorf("reading %s: %w", s, err)
 	}
 	ix := index{secret: sec, lineage: string(sec.Data["lineage"]), set: string(sec.Data["set"]),
-		digest: string(sec.Data["digest"]), fence: string(sec.Data["fence"])}
+		digest: string(sec.Data["digest"]), encoding: string(sec.Data["encoding"]), fence: string(sec.Data["fence"])}
 	if v := sec.Data["version"]; v != nil {
 		if ix.version, err = strconv.Atoi(string(v)); err != nil {
 			return index{}, fmt.Errorf("%s: invalid index version: %w", s, err)
@@ -198,13 +210,14 @@ func (s *Store) getIndex(ctx context.Context) (index, error) {
 
 func (ix index) data() map[string][]byte {
 	return map[string][]byte{
-		"version": []byte(strconv.Itoa(state.SchemaVersion)),
-		"lineage": []byte(ix.lineage),
-		"serial":  []byte(strconv.FormatUint(ix.serial, 10)),
-		"set":     []byte(ix.set),
-		"chunks":  []byte(strconv.Itoa(ix.chunks)),
-		"digest":  []byte(ix.digest),
-		"fence":   []byte(ix.fence),
+		"version":  []byte(strconv.Itoa(state.SchemaVersion)),
+		"lineage":  []byte(ix.lineage),
+		"serial":   []byte(strconv.FormatUint(ix.serial, 10)),
+		"set":      []byte(ix.set),
+		"chunks":   []byte(strconv.Itoa(ix.chunks)),
+		"digest":   []byte(ix.digest),
+		"encoding": []byte(payloadEncoding),
+		"fence":    []byte(ix.fence),
 	}
 }
 
@@ -218,34 +231,43 @@ var errReplaced = errors.New("state replaced while reading")
 
 // readPayload reads the chunks the index names.
 func (s *Store) readPayload(ctx context.Context, ix index) (*payload, error) {
-	p := &payload{Snapshot: &state.Snapshot{Version: state.SchemaVersion}}
 	if ix.set == "" {
-		return p, nil
+		return &payload{Snapshot: &state.Snapshot{Version: state.SchemaVersion}}, nil
 	}
-	var buf bytes.Buffer
-	for i := range ix.chunks {
+	chunks := make([][]byte, ix.chunks)
+	err := parallel(ix.chunks, func(i int) error {
 		sec, err := s.client.CoreV1().Secrets(s.ns).Get(ctx, s.chunkName(ix.set, i), metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			return nil, errReplaced
+			return errReplaced
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", s, err)
+			return fmt.Errorf("reading %s: %w", s, err)
 		}
-		buf.Write(sec.Data["chunk"])
+		chunks[i] = sec.Data["chunk"]
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	buf := bytes.NewBuffer(bytes.Join(chunks, nil))
 	sum := sha256.Sum256(buf.Bytes())
 	if hex.EncodeToString(sum[:]) != ix.digest {
 		return nil, errReplaced
 	}
-	zr, err := gzip.NewReader(&buf)
+	if ix.encoding != payloadEncoding {
+		return nil, fmt.Errorf("%s: unknown payload encoding %q: upgrade strata", s, ix.encoding)
+	}
+	zr, err := gzip.NewReader(buf)
 	if err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", s, err)
 	}
-	if err := json.NewDecoder(zr).Decode(p); err != nil {
+	raw, err := io.ReadAll(zr)
+	if err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", s, err)
 	}
-	if p.Snapshot == nil {
-		p.Snapshot = &state.Snapshot{}
+	p, err := decodePayload(raw)
+	if err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", s, err)
 	}
 	p.Snapshot.Version, p.Snapshot.Lineage, p.Snapshot.Serial = state.SchemaVersion, ix.lineage, ix.serial
 	return p, nil
@@ -259,14 +281,38 @@ func (s *Store) read(ctx context.Context) (index, *payload, error) {
 		if err != nil {
 			return index{}, nil, err
 		}
+		if p := s.cached(ix); p != nil {
+			return ix, p, nil
+		}
 		p, err := s.readPayload(ctx, ix)
 		if err == nil {
+			s.remember(ix.set, p)
 			return ix, p, nil
 		}
 		if !errors.Is(err, errReplaced) || attempt == maxReadAttempts {
 			return index{}, nil, err
 		}
 	}
+}
+
+// cached returns a copy of the cached payload when it is the one ix names.
+func (s *Store) cached(ix index) *payload {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ix.set == "" || ix.set != s.cacheSet {
+		return nil
+	}
+	p := &payload{Snapshot: s.cache.Snapshot.Clone(), History: slices.Clone(s.cache.History)}
+	p.Snapshot.Version, p.Snapshot.Lineage, p.Snapshot.Serial = state.SchemaVersion, ix.lineage, ix.serial
+	return p
+}
+
+// remember caches a copy of p as the payload of set.
+func (s *Store) remember(set string, p *payload) {
+	c := &payload{Snapshot: p.Snapshot.Clone(), History: slices.Clone(p.History)}
+	s.mu.Lock()
+	s.cacheSet, s.cache = set, c
+	s.mu.Unlock()
 }
 
 // Read implements state.Store.
@@ -327,48 +373,54 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 		e.Time = e.Time.UTC()
 		p.History = append(p.History, e)
 	}
-	if err := s.writePayload(ctx, ix, p, lineage, serial); err != nil {
+	set, err := s.writePayload(ctx, ix, p, lineage, serial)
+	if err != nil {
 		return err
 	}
 	snap.Lineage, snap.Serial = lineage, serial
+	s.remember(set, p)
 	return nil
 }
 
-// writePayload stores p as a new chunk set and flips the index to it.
-func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage string, serial uint64) error {
+// writePayload stores p as a new chunk set, flips the index to it and
+// returns the set's ID.
+func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage string, serial uint64) (string, error) {
 	// The snapshot's own lineage and serial live in the index.
-	body := *p.Snapshot
-	body.Lineage, body.Serial = "", 0
+	raw, err := encodePayload(p)
+	if err != nil {
+		return "", fmt.Errorf("encoding %s: %w", s, err)
+	}
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	if err := json.NewEncoder(zw).Encode(payload{Snapshot: &body, History: p.History}); err != nil {
-		return fmt.Errorf("encoding %s: %w", s, err)
+	if _, err := zw.Write(raw); err != nil {
+		return "", fmt.Errorf("encoding %s: %w", s, err)
 	}
 	if err := zw.Close(); err != nil {
-		return fmt.Errorf("encoding %s: %w", s, err)
+		return "", fmt.Errorf("encoding %s: %w", s, err)
 	}
 	data := buf.Bytes()
 	sum := sha256.Sum256(data)
 
 	next := index{secret: ix.secret, lineage: lineage, serial: serial, set: randomSet(), digest: hex.EncodeToString(sum[:]), fence: ix.fence}
 	secrets := s.client.CoreV1().Secrets(s.ns)
-	for off := 0; off < len(data) || next.chunks == 0; off += s.chunkSize {
-		end := min(off+s.chunkSize, len(data))
+	next.chunks = max(1, (len(data)+s.chunkSize-1)/s.chunkSize)
+	err = parallel(next.chunks, func(i int) error {
+		off := i * s.chunkSize
 		sec := &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: s.chunkName(next.set, next.chunks), Namespace: s.ns, Labels: s.labels(chunkRole)},
+			ObjectMeta: metav1.ObjectMeta{Name: s.chunkName(next.set, i), Namespace: s.ns, Labels: s.labels(chunkRole)},
 			Type:       secretType,
-			Data:       map[string][]byte{"chunk": data[off:end]},
+			Data:       map[string][]byte{"chunk": data[off:min(off+s.chunkSize, len(data))]},
 		}
 		sec.Labels[LabelSet] = next.set
-		if _, err := secrets.Create(ctx, sec, metav1.CreateOptions{}); err != nil {
-			s.deleteSet(context.WithoutCancel(ctx), next.set, next.chunks)
-			return fmt.Errorf("writing %s: %w", s, err)
-		}
-		next.chunks++
+		_, err := secrets.Create(ctx, sec, metav1.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		s.deleteSet(context.WithoutCancel(ctx), next.set, next.chunks)
+		return "", fmt.Errorf("writing %s: %w", s, err)
 	}
 
 	// The flip: one update with the resourceVersion read above.
-	var err error
 	if ix.secret == nil {
 		_, err = secrets.Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: s.indexName(), Namespace: s.ns, Labels: s.labels(indexRole)},
@@ -385,16 +437,16 @@ func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage 
 		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
 			now, gerr := s.getIndex(ctx)
 			if gerr == nil && now.fence != ix.fence {
-				return fmt.Errorf("writing %s: lock %s was superseded by lock %s while writing: %w", s, ix.fence, now.fence, state.ErrLockLost)
+				return "", fmt.Errorf("writing %s: lock %s was superseded by lock %s while writing: %w", s, ix.fence, now.fence, state.ErrLockLost)
 			}
-			return fmt.Errorf("writing %s: another writer changed the state while writing: %w", s, state.ErrStaleSerial)
+			return "", fmt.Errorf("writing %s: another writer changed the state while writing: %w", s, state.ErrStaleSerial)
 		}
-		return fmt.Errorf("writing %s: %w", s, err)
+		return "", fmt.Errorf("writing %s: %w", s, err)
 	}
 	if ix.set != "" {
 		s.deleteSet(context.WithoutCancel(ctx), ix.set, ix.chunks)
 	}
-	return nil
+	return next.set, nil
 }
 
 // orphanAge is how old a chunk of an unused set must be before a writer
@@ -423,10 +475,40 @@ func (s *Store) deleteOrphans(ctx context.Context, current string) {
 }
 
 func (s *Store) deleteSet(ctx context.Context, set string, n int) {
-	for i := range n {
+	_ = parallel(n, func(i int) error {
 		// Best effort: a leftover chunk is garbage, never read.
 		_ = s.client.CoreV1().Secrets(s.ns).Delete(ctx, s.chunkName(set, i), metav1.DeleteOptions{})
+		return nil
+	})
+}
+
+// requestParallelism is how many chunk requests run at once.
+const requestParallelism = 4
+
+// parallel runs fn(0..n-1), requestParallelism at a time, and returns the
+// first error.
+func parallel(n int, fn func(i int) error) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	sem := make(chan struct{}, requestParallelism)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := fn(i); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
+	return first
 }
 
 func randomSet() string {

@@ -303,3 +303,52 @@ func TestOrphanChunksDeleted(t *testing.T) {
 		t.Errorf("state after orphan cleanup: %v", err)
 	}
 }
+
+// BenchmarkRead100k reads a state of 100,000 objects from the cluster, as
+// a new process would (no cache).
+func BenchmarkRead100k(b *testing.B) {
+	s, _ := benchStore(b)
+	for b.Loop() {
+		r, err := kube.Open(kube.Options{Config: testcluster.Get(b).RESTConfig(), Namespace: s.Namespace(), Name: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		snap, err := r.Read(b.Context())
+		if err != nil || len(snap.Objects) != 100_000 {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWrite100k writes a state of 100,000 objects in which one block
+// of 1,000 objects changed.
+func BenchmarkWrite100k(b *testing.B) {
+	s, snap := benchStore(b)
+	i := 0
+	for b.Loop() {
+		i++
+		objs := append([]state.Object(nil), snap.BlockObjects("kustomization.k007")...)
+		for j := range objs {
+			objs[j].ResourceVersion = fmt.Sprint(i)
+		}
+		snap.SetBlockObjects("kustomization.k007", objs)
+		if err := s.Write(b.Context(), snap, state.WriteOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchStore(b *testing.B) (*kube.Store, *state.Snapshot) {
+	c := testcluster.Get(b)
+	ns := c.Namespace(b, "state-bench")
+	s, err := kube.Open(kube.Options{Config: c.RESTConfig(), Namespace: ns, Name: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	snap := statetest.Snapshot(100, 100_000, "a")
+	if err := s.Write(b.Context(), snap, state.WriteOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	return s, snap
+}
