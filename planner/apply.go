@@ -272,6 +272,26 @@ func (a *applier) applyKustomization(ctx context.Context, b *plan.Block) (added,
 			return 0, 0, 0, nil
 		}
 		res = &kube.ApplyResult{}
+		if settings.Wait && !b.Remove {
+			// Nothing to write, but the last apply failed: wait again.
+			var refs []kube.ObjectRef
+			for _, c := range cs.Changes {
+				if c.Action != kube.ActionDelete {
+					refs = append(refs, c.Ref)
+				}
+			}
+			refs = append(refs, settings.HealthChecks...)
+			events := make(chan kube.Event, 16)
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for ev := range events {
+					a.e.emit(Event{Type: ObjectEvent, Block: b.Address, Object: &ev, Elapsed: ev.Elapsed})
+				}
+			})
+			err = mgr.Wait(ctx, refs, kube.WaitOptions{Timeout: opts.Timeout}, events)
+			close(events)
+			wg.Wait()
+		}
 	}
 	for _, o := range res.Objects {
 		switch o.Action {

@@ -285,6 +285,9 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 			}
 		}
 	}
+	if sb, ok := snap.Block(addr); ok && sb.Status == state.StatusFailed && !cs.HasChanges() {
+		p.Retry = append(p.Retry, addr)
+	}
 	p.Blocks = append(p.Blocks, blk)
 	return nil
 }

@@ -89,6 +89,13 @@ func (h humanRenderer) render(p *plan.Plan) {
 		}
 		h.printf("\n")
 	}
+	if len(p.Retry) > 0 {
+		h.printf("%s\n", h.c.paint(bold, "Blocks whose last apply failed, to be applied again:"))
+		for _, a := range p.Retry {
+			h.printf("  %s\n", a)
+		}
+		h.printf("\n")
+	}
 	h.drift(p)
 	h.printf("%s\n", h.c.paint(bold, SummaryLine(p)))
 }

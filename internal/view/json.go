@@ -23,6 +23,7 @@ type JSONPlan struct {
 	ReleaseChanges  []plan.ReleaseChange  `json:"release_changes"`
 	Drift           []plan.Drift          `json:"drift"`
 	StateRecords    []string              `json:"state_records"`
+	Retry           []string              `json:"retry"`
 	Summary         plan.Summary          `json:"summary"`
 	HasChanges      bool                  `json:"has_changes"`
 }
@@ -55,6 +56,7 @@ func ToJSON(p *plan.Plan) JSONPlan {
 		ReleaseChanges:  make([]plan.ReleaseChange, 0, len(p.Releases)),
 		Drift:           nonNil(p.Drift),
 		StateRecords:    nonNil(p.Record),
+		Retry:           nonNil(p.Retry),
 		Summary:         p.Summary(),
 		HasChanges:      p.HasChanges(),
 	}

@@ -130,6 +130,9 @@ func markdownParts(p *plan.Plan) (string, []string) {
 	if len(p.Record) > 0 {
 		fmt.Fprintf(&b, "%d objects already in the cluster will be recorded in the state.\n\n", len(p.Record))
 	}
+	for _, r := range p.Retry {
+		fmt.Fprintf(&b, "The last apply of `%s` failed; it will be applied again.\n\n", r)
+	}
 
 	var details []string
 	for _, c := range p.Changes {

@@ -87,6 +87,10 @@ type Plan struct {
 	// Record lists objects that are in the cluster as planned but missing
 	// from the state (after an interrupted apply); apply records them.
 	Record []string `json:"record,omitempty"`
+	// Retry lists blocks whose last apply failed (or was interrupted) and
+	// that have nothing else to do: apply runs them again (waits for
+	// readiness) so that the state records them as applied.
+	Retry []string `json:"retry,omitempty"`
 	// Blocks is what apply needs, per block in the plan: rendered objects
 	// (unmasked), objects to prune, settings. Renderers never print it.
 	Blocks []Block `json:"blocks,omitempty"`
@@ -297,7 +301,7 @@ func (p *Plan) Summary() Summary {
 // recorded in state, so they count as changes too.
 func (p *Plan) HasChanges() bool {
 	s := p.Summary()
-	if s.Add+s.Change+s.Destroy+s.Sources+len(p.Record) > 0 {
+	if s.Add+s.Change+s.Destroy+s.Sources+len(p.Record)+len(p.Retry) > 0 {
 		return true
 	}
 	return slices.ContainsFunc(p.Blocks, func(b Block) bool { return b.Remove })
