@@ -41,10 +41,22 @@ cluster-up: $(CLUSTER) ## start a local cluster that keeps running; prints its K
 cluster-down: $(CLUSTER) ## stop the cluster of cluster-up
 	$(CLUSTER) down --dir $(DEV_DIR)
 
-demo: build $(CLUSTER) ## build strata and the cluster, then show them
+DEMO_STACK := examples/quickstart
+DEMO_FLAGS  = --kubeconfig $(DEV_DIR)/kubeconfig --state $(DEV_DIR)/quickstart-state.db
+
+demo: build $(CLUSTER) ## build strata and a fresh local cluster; plan, apply, re-plan and list the quickstart stack
 	$(STRATA) version
 	$(CLUSTER) up --dir $(DEV_DIR)
 	$(CLUSTER) status --dir $(DEV_DIR)
+	@echo; echo '$$ strata plan $(DEMO_STACK)'
+	$(STRATA) plan $(DEMO_STACK) $(DEMO_FLAGS)
+	@echo; echo '$$ strata apply $(DEMO_STACK) --auto-approve'
+	$(STRATA) apply $(DEMO_STACK) $(DEMO_FLAGS) --auto-approve
+	@echo; echo '$$ strata plan $(DEMO_STACK) --detailed-exitcode   # nothing left to do'
+	$(STRATA) plan $(DEMO_STACK) $(DEMO_FLAGS) --detailed-exitcode
+	@echo; echo '$$ strata state list'
+	$(STRATA) state list --dir $(DEMO_STACK) --state $(DEV_DIR)/quickstart-state.db
+	@echo; echo 'The cluster keeps running: export KUBECONFIG=$(CURDIR)/$(DEV_DIR)/kubeconfig; stop it with make cluster-down.'
 
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
