@@ -296,3 +296,55 @@ func TestWaitTimeoutNamesObject(t *testing.T) {
 		t.Errorf("%d waiting events, want at least 2", waiting)
 	}
 }
+
+func TestWaitFailsFast(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t)
+	ns := testcluster.Get(t).Namespace(t, "h5-failed")
+	uniq := testcluster.UniqueName("h5")
+	// No status subresource: the manifest itself can carry a status, here
+	// the Stalled condition that kstatus reads as Failed.
+	objs := render(t, map[string]string{
+		"crd.yaml": `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.UNIQ.example.com}
+spec:
+  group: UNIQ.example.com
+  names: {kind: Gadget, plural: gadgets}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`,
+		"gadget.yaml": `apiVersion: UNIQ.example.com/v1
+kind: Gadget
+metadata: {name: g, namespace: NS}
+status:
+  conditions:
+  - {type: Stalled, status: "True", reason: Broken, message: the gadget is broken}
+`,
+	}, ns, uniq)
+	deleteAfter(t, m, kube.ObjectRef{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition", Name: "gadgets." + uniq + ".example.com"})
+	block := "kustomization.failed"
+	cs, err := m.Diff(ctx, objs, kube.DiffOptions{Stack: stack, Block: block})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = m.Apply(ctx, cs, kube.ApplyOptions{Stack: stack, Block: block, Wait: true, Timeout: time.Minute}, nil)
+	var we *kube.WaitError
+	if !errors.As(err, &we) || we.Timeout {
+		t.Fatalf("Apply error = %v, want a fail-fast *WaitError", err)
+	}
+	if elapsed := time.Since(start); elapsed > 20*time.Second {
+		t.Errorf("failed after %s, want fast", elapsed)
+	}
+	for _, s := range []string{"Gadget." + uniq + ".example.com/" + ns + "/g", "Failed", "the gadget is broken"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not contain %q", err, s)
+		}
+	}
+}
