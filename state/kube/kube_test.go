@@ -15,6 +15,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
@@ -351,4 +353,89 @@ func benchStore(b *testing.B) (*kube.Store, *state.Snapshot) {
 		b.Fatal(err)
 	}
 	return s, snap
+}
+
+// hookClient calls onChunk before the first chunk Secret a write creates.
+type hookClient struct {
+	kubernetes.Interface
+	onChunk func()
+}
+
+func (h *hookClient) CoreV1() typedcorev1.CoreV1Interface {
+	return &hookCore{CoreV1Interface: h.Interface.CoreV1(), h: h}
+}
+
+type hookCore struct {
+	typedcorev1.CoreV1Interface
+	h *hookClient
+}
+
+func (c *hookCore) Secrets(ns string) typedcorev1.SecretInterface {
+	return &hookSecrets{SecretInterface: c.CoreV1Interface.Secrets(ns), h: c.h}
+}
+
+type hookSecrets struct {
+	typedcorev1.SecretInterface
+	h *hookClient
+}
+
+func (s *hookSecrets) Create(ctx context.Context, sec *corev1.Secret, opts metav1.CreateOptions) (*corev1.Secret, error) {
+	if sec.Labels[kube.LabelRole] == "chunk" && s.h.onChunk != nil {
+		f := s.h.onChunk
+		s.h.onChunk = nil
+		f()
+	}
+	return s.SecretInterface.Create(ctx, sec, opts)
+}
+
+// TestFencingMidWrite: a holder whose lease expires while it is writing
+// (after its lock checks passed) loses to the run that took the lock over:
+// its flip is refused and the newer state stays.
+func TestFencingMidWrite(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "state-midwrite")
+	ctx := t.Context()
+	cs, err := kubernetes.NewForConfig(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &hookClient{Interface: cs}
+	// A never renews: its lease runs out after a second.
+	a, err := kube.Open(kube.Options{Client: hc, Namespace: ns, Name: "s", LeaseDuration: time.Second, RenewInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b := open(t, ns, "s", time.Minute)
+	idA, err := a.Lock(ctx, state.LockInfo{Operation: "apply", Who: "a@ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1200 * time.Millisecond)
+	var idB string
+	hc.onChunk = func() {
+		// A has passed its checks; B takes the expired lock and writes.
+		var err error
+		if idB, err = b.Lock(ctx, state.LockInfo{Operation: "apply", Who: "b@ci"}); err != nil {
+			t.Errorf("B: Lock: %v", err)
+			return
+		}
+		if err := b.Write(ctx, statetest.Snapshot(1, 3, "b"), state.WriteOptions{LockID: idB}); err != nil {
+			t.Errorf("B: Write: %v", err)
+		}
+	}
+	err = a.Write(ctx, statetest.Snapshot(1, 3, "a"), state.WriteOptions{LockID: idA})
+	if idB == "" {
+		t.Fatal("the hook did not run")
+	}
+	if !errors.Is(err, state.ErrLockLost) {
+		t.Errorf("A's write after B took over mid-write: got %v, want ErrLockLost", err)
+	}
+	snap, err := b.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tag, _ := statetest.ConsistentTag(snap); tag != "b" {
+		t.Errorf("state holds tag %q, want B's", tag)
+	}
 }
