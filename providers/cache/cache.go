@@ -335,15 +335,3 @@ func (c *Cache) WriteFile(key string, data []byte) error {
 	}
 	return nil
 }
-
-// TempDir creates a scratch directory inside the cache (on the same file
-// system as the entries) for work that is not an entry, such as a Git
-// object store during a fetch. The caller removes it; leftovers of crashed
-// processes are removed by Prune after a day.
-func (c *Cache) TempDir(prefix string) (string, error) {
-	d, err := os.MkdirTemp(filepath.Join(c.root, "tmp"), prefix)
-	if err != nil {
-		return "", fmt.Errorf("cache temp dir: %w", err)
-	}
-	return d, nil
-}

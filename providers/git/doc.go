@@ -32,9 +32,9 @@
 // Credentials never appear in errors: URLs are redacted and secret values
 // are scrubbed from error text.
 //
-// Objects are fetched into a scratch object store inside the cache
-// directory (not memory), so fetching a large repository needs disk, not
-// RAM. file:// URLs run the system git's git-upload-pack, as go-git does.
+// A fetch holds the fetched objects in memory, about the size of the
+// checked-out tree, before writing the tree to the cache. file:// URLs run
+// the system git's git-upload-pack, as go-git does.
 //
 // Errors callers branch on wrap the sentinels ErrRefNotFound,
 // ErrAuthentication, ErrHostKey, ErrVerification and ErrOffline.
