@@ -58,6 +58,7 @@ func (m *Manager) Apply(ctx context.Context, p *ReleasePlan, events chan<- Event
 		return nil, errors.New("helm: nil plan")
 	}
 	spec := p.Spec
+	defer m.forgetCapabilities()
 	cfg, err := m.actionConfig(ctx, p.Namespace)
 	if err != nil {
 		return nil, err
@@ -287,6 +288,7 @@ func (m *Manager) Uninstall(ctx context.Context, name, namespace string, keepHis
 	if err != nil {
 		return nil, err
 	}
+	defer m.forgetCapabilities()
 	res := &Result{Name: name, Namespace: namespace, Action: ActionUninstall}
 	last, _, err := releases(cfg, name)
 	if err != nil {

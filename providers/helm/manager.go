@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/kube"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/discovery"
@@ -69,6 +71,9 @@ type Manager struct {
 	mapper *restmapper.DeferredDiscoveryRESTMapper
 	dyn    dynamic.Interface
 	kube   *strkube.Manager
+
+	capsMu sync.Mutex
+	caps   *chartutil.Capabilities // nil: read on next use
 }
 
 // NewManager returns a Manager for the cluster of cfg.

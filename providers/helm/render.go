@@ -13,9 +13,14 @@ import (
 	"k8s.io/client-go/discovery"
 )
 
-// capabilities reads the cluster's kube version and API versions afresh (a
-// CRD installed by an earlier block adds API versions).
+// capabilities returns the cluster's kube version and API versions, read
+// once and again after every Apply (which may add CRDs, so API versions).
 func (m *Manager) capabilities() (*chartutil.Capabilities, error) {
+	m.capsMu.Lock()
+	defer m.capsMu.Unlock()
+	if m.caps != nil {
+		return m.caps, nil
+	}
 	m.disc.Invalidate()
 	v, err := m.disc.ServerVersion()
 	if err != nil {
@@ -25,11 +30,19 @@ func (m *Manager) capabilities() (*chartutil.Capabilities, error) {
 	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
 		return nil, fmt.Errorf("api versions: %w", err)
 	}
-	return &chartutil.Capabilities{
+	m.caps = &chartutil.Capabilities{
 		APIVersions: apis,
 		KubeVersion: chartutil.KubeVersion{Version: v.GitVersion, Major: v.Major, Minor: v.Minor},
 		HelmVersion: chartutil.DefaultCapabilities.HelmVersion,
-	}, nil
+	}
+	return m.caps, nil
+}
+
+// forgetCapabilities makes the next plan read the capabilities afresh.
+func (m *Manager) forgetCapabilities() {
+	m.capsMu.Lock()
+	m.caps = nil
+	m.capsMu.Unlock()
 }
 
 // renderOptions says which release a chart is rendered for.
