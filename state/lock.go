@@ -5,24 +5,30 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"time"
 )
 
 // Who returns "user@host" for lock info and history, taking the user from
-// $USER (or $USERNAME) through getenv.
+// $USER (or $USERNAME) through getenv, else from the operating system.
 func Who(getenv func(string) string) string {
-	user := getenv("USER")
-	if user == "" {
-		user = getenv("USERNAME")
+	name := getenv("USER")
+	if name == "" {
+		name = getenv("USERNAME")
 	}
-	if user == "" {
-		user = "unknown"
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
+	}
+	if name == "" {
+		name = "unknown"
 	}
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "unknown"
 	}
-	return user + "@" + host
+	return name + "@" + host
 }
 
 // LockWait takes the lock like Store.Lock, retrying while another holder has
