@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,8 +17,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/state"
 	"github.com/strata-gitops/strata/state/bolt"
+	"github.com/strata-gitops/strata/state/kube"
 	"github.com/strata-gitops/strata/state/statetest"
 )
 
@@ -287,5 +292,71 @@ func BenchmarkStateList(b *testing.B) {
 		if code := a.run([]string{"state", "list", "--state", path}); code != 0 {
 			b.Fatal("exit", code)
 		}
+	}
+}
+
+// TestStateKubernetesBackend runs state commands as separate processes
+// against a stack whose state lives in the cluster, while this process
+// holds the lock: they fail naming the holder, or wait with --lock-timeout.
+func TestStateKubernetesBackend(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "state-cli")
+	dir := t.TempDir()
+	hcl := fmt.Sprintf("strata {\n  backend \"kubernetes\" {\n    namespace  = %q\n    name       = \"platform\"\n    kubeconfig = %q\n  }\n}\n", ns, c.Kubeconfig())
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var doc bytes.Buffer
+	if err := state.EncodeJSON(&doc, statetest.Snapshot(2, 10, "a"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "state.json")
+	os.WriteFile(file, doc.Bytes(), 0o600)
+	mustRun(t, "state", "push", "--dir", dir, file)
+
+	strata := func(args ...string) (int, string) {
+		cmd := exec.Command(os.Args[0], args...)
+		cmd.Env = append(os.Environ(), cliChildEnv+"=1")
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		return cmd.ProcessState.ExitCode(), string(out)
+	}
+	if code, out := strata("state", "list", "--dir", dir, "release."); code != 0 || strings.TrimSpace(out) != "release.kafka" {
+		t.Fatalf("state list in a child process: exit %d:\n%s", code, out)
+	}
+
+	s, err := kube.Open(kube.Options{Config: c.RESTConfig(), Namespace: ns, Name: "platform"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	id, err := s.Lock(t.Context(), state.LockInfo{Operation: "apply", Who: "alice@ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out := strata("state", "rm", "--dir", dir, "release.kafka")
+	if code != 1 {
+		t.Errorf("state rm while locked: exit %d, want 1", code)
+	}
+	for _, want := range []string{id, "alice@ci", `"apply"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lock error lacks %q:\n%s", want, out)
+		}
+	}
+	if code, _ := strata("state", "list", "--dir", dir); code != 0 {
+		t.Errorf("state list while locked: exit %d", code)
+	}
+	go func() {
+		time.Sleep(time.Second)
+		s.Unlock(context.Background(), id)
+	}()
+	if code, out := strata("state", "rm", "--dir", dir, "--lock-timeout", "30s", "release.kafka"); code != 0 {
+		t.Fatalf("state rm --lock-timeout=30s: exit %d:\n%s", code, out)
+	}
+	if _, out := strata("state", "history", "--dir", dir); !strings.Contains(out, "state rm") {
+		t.Errorf("history lacks the rm:\n%s", out)
 	}
 }
