@@ -295,68 +295,87 @@ func BenchmarkStateList(b *testing.B) {
 	}
 }
 
-// TestStateKubernetesBackend runs state commands as separate processes
-// against a stack whose state lives in the cluster, while this process
-// holds the lock: they fail naming the holder, or wait with --lock-timeout.
-func TestStateKubernetesBackend(t *testing.T) {
-	c := testcluster.Get(t)
-	ns := c.Namespace(t, "state-cli")
-	dir := t.TempDir()
-	hcl := fmt.Sprintf("strata {\n  backend \"kubernetes\" {\n    namespace  = %q\n    name       = \"platform\"\n    kubeconfig = %q\n  }\n}\n", ns, c.Kubeconfig())
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o600); err != nil {
-		t.Fatal(err)
+// TestStateTwoProcesses runs state commands as separate processes against
+// a stack's state, local or in the cluster, while this process holds the
+// lock: they fail naming the holder, or wait with --lock-timeout.
+func TestStateTwoProcesses(t *testing.T) {
+	backends := map[string]func(t *testing.T, dir string) state.Store{
+		"local": func(t *testing.T, dir string) state.Store {
+			os.WriteFile(filepath.Join(dir, "main.hcl"), []byte("strata {\n  backend \"local\" {}\n}\n"), 0o600)
+			s, err := bolt.Open(bolt.Options{Path: filepath.Join(dir, bolt.DefaultPath)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		"kubernetes": func(t *testing.T, dir string) state.Store {
+			c := testcluster.Get(t)
+			ns := c.Namespace(t, "state-cli")
+			hcl := fmt.Sprintf("strata {\n  backend \"kubernetes\" {\n    namespace  = %q\n    name       = \"platform\"\n    kubeconfig = %q\n  }\n}\n", ns, c.Kubeconfig())
+			os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o600)
+			s, err := kube.Open(kube.Options{Config: c.RESTConfig(), Namespace: ns, Name: "platform"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
 	}
-	var doc bytes.Buffer
-	if err := state.EncodeJSON(&doc, statetest.Snapshot(2, 10, "a"), "test"); err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "state.json")
-	os.WriteFile(file, doc.Bytes(), 0o600)
-	mustRun(t, "state", "push", "--dir", dir, file)
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := open(t, dir)
+			defer s.Close()
+			var doc bytes.Buffer
+			if err := state.EncodeJSON(&doc, statetest.Snapshot(2, 10, "a"), "test"); err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(t.TempDir(), "state.json")
+			os.WriteFile(file, doc.Bytes(), 0o600)
+			mustRun(t, "state", "push", "--dir", dir, file)
 
-	strata := func(args ...string) (int, string) {
-		cmd := exec.Command(os.Args[0], args...)
-		cmd.Env = append(os.Environ(), cliChildEnv+"=1")
-		out, err := cmd.CombinedOutput()
-		var ee *exec.ExitError
-		if err != nil && !errors.As(err, &ee) {
-			t.Fatal(err)
-		}
-		return cmd.ProcessState.ExitCode(), string(out)
-	}
-	if code, out := strata("state", "list", "--dir", dir, "release."); code != 0 || strings.TrimSpace(out) != "release.kafka" {
-		t.Fatalf("state list in a child process: exit %d:\n%s", code, out)
-	}
-
-	s, err := kube.Open(kube.Options{Config: c.RESTConfig(), Namespace: ns, Name: "platform"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	id, err := s.Lock(t.Context(), state.LockInfo{Operation: "apply", Who: "alice@ci"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, out := strata("state", "rm", "--dir", dir, "release.kafka")
-	if code != 1 {
-		t.Errorf("state rm while locked: exit %d, want 1", code)
-	}
-	for _, want := range []string{id, "alice@ci", `"apply"`} {
-		if !strings.Contains(out, want) {
-			t.Errorf("lock error lacks %q:\n%s", want, out)
-		}
-	}
-	if code, _ := strata("state", "list", "--dir", dir); code != 0 {
-		t.Errorf("state list while locked: exit %d", code)
-	}
-	go func() {
-		time.Sleep(time.Second)
-		s.Unlock(context.Background(), id)
-	}()
-	if code, out := strata("state", "rm", "--dir", dir, "--lock-timeout", "30s", "release.kafka"); code != 0 {
-		t.Fatalf("state rm --lock-timeout=30s: exit %d:\n%s", code, out)
-	}
-	if _, out := strata("state", "history", "--dir", dir); !strings.Contains(out, "state rm") {
-		t.Errorf("history lacks the rm:\n%s", out)
+			strata := func(args ...string) (int, string) {
+				cmd := exec.Command(os.Args[0], args...)
+				cmd.Env = append(os.Environ(), cliChildEnv+"=1")
+				out, err := cmd.CombinedOutput()
+				var ee *exec.ExitError
+				if err != nil && !errors.As(err, &ee) {
+					t.Fatal(err)
+				}
+				return cmd.ProcessState.ExitCode(), string(out)
+			}
+			if code, out := strata("state", "list", "--dir", dir, "release."); code != 0 || strings.TrimSpace(out) != "release.kafka" {
+				t.Fatalf("state list in a child process: exit %d:\n%s", code, out)
+			}
+			id, err := s.Lock(t.Context(), state.LockInfo{Operation: "apply", Who: "alice@ci"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, out := strata("state", "rm", "--dir", dir, "release.kafka")
+			if code != 1 {
+				t.Errorf("state rm while locked: exit %d, want 1", code)
+			}
+			for _, want := range []string{id, "alice@ci", `"apply"`} {
+				if !strings.Contains(out, want) {
+					t.Errorf("lock error lacks %q:\n%s", want, out)
+				}
+			}
+			if code, _ := strata("state", "list", "--dir", dir); code != 0 {
+				t.Errorf("state list while locked: exit %d", code)
+			}
+			go func() {
+				time.Sleep(time.Second)
+				s.Unlock(context.Background(), id)
+			}()
+			start := time.Now()
+			if code, out := strata("state", "rm", "--dir", dir, "--lock-timeout", "30s", "release.kafka"); code != 0 {
+				t.Fatalf("state rm --lock-timeout=30s: exit %d:\n%s", code, out)
+			}
+			if time.Since(start) < 900*time.Millisecond {
+				t.Error("state rm --lock-timeout did not wait for the lock")
+			}
+			if _, out := strata("state", "history", "--dir", dir); !strings.Contains(out, "state rm") {
+				t.Errorf("history lacks the rm:\n%s", out)
+			}
+		})
 	}
 }
