@@ -140,7 +140,7 @@ func (m *Manager) applyBatch(ctx context.Context, batch []Change, opts ApplyOpti
 func (m *Manager) applyOne(ctx context.Context, c Change, opts ApplyOptions) (Applied, error) {
 	obj := c.Desired.DeepCopy()
 	SetOwner([]*unstructured.Unstructured{obj}, opts.Stack, opts.Block)
-	setDigest(obj) // idempotent: Desired from Diff has it already
+	SetDigest(obj) // idempotent: Desired from Diff has it already
 	ri, _, err := m.resource(ctx, RefOf(obj))
 	if err != nil {
 		return Applied{}, err

@@ -3,7 +3,9 @@ package kube_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -508,4 +510,35 @@ func TestDiffSeesDriftAndDroppedFields(t *testing.T) {
 	if diff := cmp.Diff(actions(cs), actions(cs2)); diff != "" {
 		t.Errorf("ExactDiff disagrees (-fast +exact):\n%s", diff)
 	}
+
+	// Unchanged objects cost no dry run: apply a and b, then count.
+	if _, err := m.Apply(ctx, cs, kube.ApplyOptions{Stack: stack, Block: block}, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testcluster.Get(t).RESTConfig()
+	var patches atomic.Int64
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if r.Method == http.MethodPatch {
+				patches.Add(1)
+			}
+			return rt.RoundTrip(r)
+		})
+	})
+	counting, err := kube.NewManager(cfg, kube.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs3, err := counting.Diff(ctx, objs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireNoChanges(t, cs3)
+	if n := patches.Load(); n != 0 {
+		t.Errorf("diff of 3 unchanged objects sent %d dry runs, want 0", n)
+	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

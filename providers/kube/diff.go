@@ -80,7 +80,6 @@ func (m *Manager) prepare(ctx context.Context, objs []*unstructured.Unstructured
 	for _, o := range objs {
 		obj := o.DeepCopy()
 		SetOwner([]*unstructured.Unstructured{obj}, stack, block)
-		setDigest(obj)
 		t := &target{obj: obj}
 		mp, err := m.Mapping(ctx, obj.GroupVersionKind())
 		switch {
@@ -101,6 +100,8 @@ func (m *Manager) prepare(ctx context.Context, objs []*unstructured.Unstructured
 			errs = append(errs, &ObjectError{Ref: RefOf(obj), Op: "discovery", Err: err})
 			continue
 		}
+		// After the namespace is settled: Apply computes it again.
+		SetDigest(obj)
 		t.ref = RefOf(obj)
 		if seen[keyOf(t.ref)] {
 			errs = append(errs, fmt.Errorf("%s: rendered twice", t.ref))
@@ -490,14 +491,19 @@ func trimValue(msg string) string {
 	return msg
 }
 
-// setDigest records the digest of the object's configuration in
-// AnnotationDigest (not for Secrets).
-func setDigest(obj *unstructured.Unstructured) {
+// SetDigest records Digest of the object's configuration (ownership labels
+// and namespace included, the annotation itself excluded) in
+// AnnotationDigest, as Diff and Apply do; Secrets get none. It is
+// idempotent.
+func SetDigest(obj *unstructured.Unstructured) {
 	if isSecret(obj) {
 		return
 	}
 	a := obj.GetAnnotations()
 	delete(a, AnnotationDigest)
+	if len(a) == 0 {
+		a = nil // no annotations: not an empty map, which digests differently
+	}
 	obj.SetAnnotations(a)
 	d := Digest(obj)
 	if a == nil {

@@ -281,3 +281,18 @@ func TestContains(t *testing.T) {
 		})
 	}
 }
+
+func TestSetDigestIdempotent(t *testing.T) {
+	o := obj(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}\ndata: {k: v}")
+	SetDigest(o)
+	first := o.GetAnnotations()[AnnotationDigest]
+	SetDigest(o)
+	if got := o.GetAnnotations()[AnnotationDigest]; got != first || !strings.HasPrefix(got, "sha256:") {
+		t.Errorf("digest %q after a second SetDigest, first %q", got, first)
+	}
+	s := obj(t, "apiVersion: v1\nkind: Secret\nmetadata: {name: a, namespace: n}\ndata: {k: dg==}")
+	SetDigest(s)
+	if _, ok := s.GetAnnotations()[AnnotationDigest]; ok {
+		t.Error("a Secret got a digest annotation")
+	}
+}
