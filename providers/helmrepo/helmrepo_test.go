@@ -333,3 +333,21 @@ func TestIndexRevalidationWithoutETag(t *testing.T) {
 		t.Errorf("after the index changed: version %s, want 1.1.0", ch.Version)
 	}
 }
+
+func TestOCIPlainHTTP(t *testing.T) {
+	reg := ociregistry.New(t, ociregistry.Options{})
+	want := reg.PushChart(t, "charts", helmserver.Chart("web", "0.3.0"))
+	ctx := context.Background()
+	spec := helmrepo.Spec{URL: reg.URL("charts"), PlainHTTP: true}
+	ch, err := newClient(t, nil, false).Pull(ctx, spec, helmrepo.ChartRef{Name: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.Version != "0.3.0" || ch.Digest != want {
+		t.Errorf("got %s, want 0.3.0@%s", ch.Revision(), want)
+	}
+	spec.PlainHTTP = false
+	if _, err := newClient(t, nil, false).Pull(ctx, spec, helmrepo.ChartRef{Name: "web"}); err == nil {
+		t.Error("an http registry was reached over https without plain_http")
+	}
+}
