@@ -104,6 +104,28 @@ func (e *Engine) Drift(ctx context.Context, opts DriftOptions) (*drift.Report, e
 	return rep, nil
 }
 
+// Suspended returns the addresses of the stack's blocks with
+// suspend = true, which plan, apply and drift skip.
+func (e *Engine) Suspended() []string {
+	if e.stack == nil {
+		return nil
+	}
+	var out []string
+	for _, b := range e.stack.Blocks() {
+		switch b := b.(type) {
+		case *config.Kustomization:
+			if b.Suspend {
+				out = append(out, b.Address().String())
+			}
+		case *config.Release:
+			if b.Suspend {
+				out = append(out, b.Address().String())
+			}
+		}
+	}
+	return out
+}
+
 func (e *Engine) driftGitSource(ctx context.Context, snap *state.Snapshot, s *config.GitSource) drift.Block {
 	addr := s.Address().String()
 	blk := drift.Block{Address: addr, Kind: "source.git"}
@@ -295,8 +317,15 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 	}
 	for _, o := range desired {
 		a := kube.RefOf(o).Address(addr)
-		if i, ok := index[a]; ok && kube.Digest(o) == targets[i].rec.Digest {
-			targets[i].desired = o
+		i, ok := index[a]
+		if !ok {
+			continue
+		}
+		for _, d := range appliedDigests(o) {
+			if d == targets[i].rec.Digest {
+				targets[i].desired = o
+				break
+			}
 		}
 	}
 	unverified := 0
@@ -411,12 +440,26 @@ func (e *Engine) renderApplied(ctx context.Context, m *kube.Manager, k *config.K
 	return objs, nil
 }
 
+// appliedDigests returns the digests the state may hold for a rendered
+// object (ownership labels, namespace and digest annotation set): the
+// object as prepared by kube.Manager.Diff, and as kube.Manager.Apply
+// re-annotates it (which is not idempotent: an object with no other
+// annotation then carries an empty annotations map while the digest is
+// computed). The object keeps the first form.
+func appliedDigests(o *unstructured.Unstructured) []string {
+	out := []string{kube.Digest(o)}
+	if c := o.DeepCopy(); setDigest(c) {
+		out = append(out, kube.Digest(c))
+	}
+	return out
+}
+
 // setDigest records the digest of the object's configuration in
 // kube.AnnotationDigest (not for Secrets), as kube.Manager.Diff does before
 // an apply, so that the state's digests compare.
-func setDigest(obj *unstructured.Unstructured) {
+func setDigest(obj *unstructured.Unstructured) bool {
 	if gvk := obj.GroupVersionKind(); gvk.Group == "" && gvk.Kind == "Secret" {
-		return
+		return false
 	}
 	a := obj.GetAnnotations()
 	delete(a, kube.AnnotationDigest)
@@ -427,6 +470,7 @@ func setDigest(obj *unstructured.Unstructured) {
 	}
 	a[kube.AnnotationDigest] = d
 	obj.SetAnnotations(a)
+	return true
 }
 
 // driftScan lists the live objects of the targets (metadata only, one

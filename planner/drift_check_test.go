@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
+	"github.com/strata-gitops/strata/internal/testserver/gitserver"
 	"github.com/strata-gitops/strata/planner/drift"
 )
 
@@ -107,8 +108,10 @@ func TestDriftKustomization(t *testing.T) {
 	if got := summary(rep); len(got) != 0 || rep.HasErrors() {
 		t.Fatalf("drift right after apply: %v, errors %v", got, rep.Blocks)
 	}
-	if b := rep.Block("kustomization.app"); b == nil || b.Checked != 4 || b.DryRuns != 0 {
-		t.Errorf("kustomization.app = %+v, want 4 objects checked without dry runs", b)
+	// Every object renders as recorded (no "checked for deletion only"
+	// notes) and none needs a dry run.
+	if b := rep.Block("kustomization.app"); b == nil || b.Checked != 4 || b.DryRuns != 0 || len(b.Notes) != 0 {
+		t.Errorf("kustomization.app = %+v, want 4 objects checked without dry runs or notes", b)
 	}
 	if b := rep.Block("kustomization.paused"); b == nil || !b.Suspended {
 		t.Errorf("kustomization.paused = %+v, want suspended", b)
@@ -261,5 +264,60 @@ func helmCLI(t *testing.T, c *testcluster.Cluster) func(args ...string) string {
 			t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 		return string(out)
+	}
+}
+
+// TestDriftSources checks a kustomization from a Git source: objects are
+// compared with what was applied (the recorded commit), not with the
+// branch's new head, and --sources reports the branch that moved on.
+func TestDriftSources(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "dsrc")
+	srv := gitserver.New(t, gitserver.Options{})
+	repo := srv.NewRepo(t, "platform")
+	cm := func(color string) map[string]string {
+		return map[string]string{"deploy/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: " + ns + "\ndata:\n  color: " + color + "\n"}
+	}
+	first := repo.Commit(t, cm("blue"), gitserver.CommitOptions{})
+	dir := writeStack(t, map[string]string{"main.hcl": fmt.Sprintf(`source "git" "platform" {
+  url    = %q
+  branch = "main"
+}
+kustomization "app" {
+  source = source.git.platform
+  path   = "deploy"
+}
+`, srv.HTTPURL("platform"))})
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+	second := repo.Commit(t, cm("green"), gitserver.CommitOptions{})
+	kubectl(t, c, "-n", ns, "patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"color":"red"}}`)
+
+	e, diags := Load(opts)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	defer e.Close()
+	rep, err := e.Drift(t.Context(), DriftOptions{Sources: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"modified kustomization.app/ConfigMap/" + ns + "/settings data.color",
+		"source source.git.platform revision",
+	}
+	if d := cmp.Diff(want, summary(rep)); d != "" {
+		t.Fatalf("drift (-want +got):\n%s", d)
+	}
+	f := rep.Block("kustomization.app").Items[0].Fields[0]
+	if f.Live != "red" || f.Applied != "blue" {
+		t.Errorf("data.color: live %v, applied %v; want red, blue (the applied commit, not the new head)", f.Live, f.Applied)
+	}
+	src := rep.Block("source.git.platform").Items[0].Fields[0]
+	if !strings.HasSuffix(fmt.Sprint(src.Live), first.String()) || !strings.HasSuffix(fmt.Sprint(src.Applied), second.String()) {
+		t.Errorf("source revision %v -> %v, want %s -> %s", src.Live, src.Applied, first, second)
+	}
+	if n := rep.Block("kustomization.app").Notes; len(n) != 0 {
+		t.Errorf("notes %v, want none", n)
 	}
 }

@@ -76,6 +76,9 @@ func TestDriftCommand(t *testing.T) {
 		t.Fatalf("apply: exit %d\n%s\n%s", code, out, errOut)
 	}
 
+	if code, _, errOut := runStrata(t, "", "plan", kc, dir); code != 0 || !strings.Contains(errOut, "Skipping kustomization.paused: suspend = true.") {
+		t.Errorf("plan: exit %d, stderr %q; want it to say it skips the suspended block", code, errOut)
+	}
 	code, out, errOut := runStrata(t, "", "drift", kc, "--no-color", dir)
 	if code != 0 || !strings.Contains(out, "No drift: 2 objects checked") || !strings.Contains(out, "kustomization.paused: suspended, not checked") {
 		t.Fatalf("drift without drift: exit %d\n%s\n%s", code, out, errOut)

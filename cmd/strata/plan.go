@@ -175,6 +175,9 @@ func (a *app) makePlan(ctx context.Context, f *stackFlags, opts planner.Options,
 		eng.Close()
 		return nil, nil, err
 	}
+	for _, addr := range eng.Suspended() {
+		fmt.Fprintf(a.stderr, "Skipping %s: suspend = true.\n", addr)
+	}
 	if len(f.targets) > 0 {
 		fmt.Fprintf(a.stderr, "Warning: the plan is limited to %s and the blocks they depend on.\n\n"+
 			"It may leave the cluster different from the stack; use --target for exceptional cases only.\n\n",

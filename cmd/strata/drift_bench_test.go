@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/strata-gitops/strata/internal/testcluster"
+)
+
+// benchObjects writes n objects into namespaces of the cluster: half
+// ConfigMaps, a quarter Services and a quarter Deployments (0 replicas, so
+// that no pods load the shared cluster), 500 per namespace.
+func benchObjects(b *testing.B, c *testcluster.Cluster, n int) string {
+	b.Helper()
+	dir := filepath.Join(b.TempDir(), testcluster.UniqueName("bench"))
+	if err := os.MkdirAll(filepath.Join(dir, "objs"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	var y strings.Builder
+	var ns string
+	for i := 0; i < n; i++ {
+		if i%500 == 0 {
+			ns = c.Namespace(b, "dbench")
+		}
+		switch i % 4 {
+		case 0, 1:
+			fmt.Fprintf(&y, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d, namespace: %s}\ndata: {key: value-%d, other: x}\n", i, ns, i)
+		case 2:
+			fmt.Fprintf(&y, "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc-%d, namespace: %s}\nspec: {clusterIP: None, selector: {app: a%d}, ports: [{port: 80, targetPort: 8080}]}\n", i, ns, i)
+		case 3:
+			fmt.Fprintf(&y, `---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: dep-%d, namespace: %s}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: a%d}}
+  template:
+    metadata: {labels: {app: a%d}}
+    spec: {containers: [{name: app, image: nginx:1.27, ports: [{containerPort: 8080}], env: [{name: N, value: "%d"}]}]}
+`, i, ns, i, i, i)
+		}
+	}
+	files := map[string]string{
+		"main.hcl":                "kustomization \"many\" {\n  path = \"objs\"\n}\n",
+		"objs/kustomization.yaml": "resources: [objects.yaml]\n",
+		"objs/objects.yaml":       y.String(),
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// runChild runs strata as a child process and returns its exit code, wall
+// time and peak resident memory (MB).
+func runChild(b *testing.B, args ...string) (int, time.Duration, float64, string) {
+	b.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), cliChildEnv+"=1")
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	d := time.Since(start)
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			b.Fatal(err)
+		}
+		code = ee.ExitCode()
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return code, d, float64(ru.Maxrss) / 1024, string(out)
+}
+
+// BenchmarkDrift5000 checks a stack of 5,000 applied objects for drift with
+// the strata binary (a child process, for its peak RSS), next to strata
+// plan, which dry-runs every object. Run with:
+//
+//	STRATA_TEST_CLUSTER=... go test ./cmd/strata -run '^$' -bench Drift5000 -benchtime 3x
+func BenchmarkDrift5000(b *testing.B) {
+	c := testcluster.Get(b)
+	dir := benchObjects(b, c, 5000)
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	start := time.Now()
+	if code, _, rss, out := runChild(b, "apply", "--auto-approve", kc, dir); code != 0 {
+		b.Fatalf("apply: exit %d\n%s", code, tail(out))
+	} else {
+		b.Logf("apply of 5,000 objects: %s, peak RSS %.0f MB", time.Since(start).Round(time.Millisecond), rss)
+	}
+	bench := func(name string, want int, args ...string) {
+		b.Run(name, func(b *testing.B) {
+			var peak float64
+			var total time.Duration
+			for i := 0; i < b.N; i++ {
+				code, d, rss, out := runChild(b, args...)
+				if code != want {
+					b.Fatalf("%s: exit %d, want %d\n%s", name, code, want, tail(out))
+				}
+				total += d
+				peak = max(peak, rss)
+			}
+			b.ReportMetric(total.Seconds()/float64(b.N), "s/check")
+			b.ReportMetric(peak, "peak-RSS-MB")
+		})
+	}
+	bench("drift", 0, "drift", kc, dir)
+	bench("plan", 0, "plan", "--lock=false", kc, dir)
+	// Drift in 50 objects: those need a dry run each.
+	var ns string
+	for i := 0; i < 50; i++ {
+		if out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "get", "configmap", "-A",
+			"--field-selector=metadata.name=cm-"+fmt.Sprint(i*4), "-o", "jsonpath={.items[0].metadata.namespace}").Output(); err == nil {
+			ns = string(out)
+		}
+		if out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "-n", ns, "patch", "configmap", fmt.Sprint("cm-", i*4),
+			"--type=merge", "-p", `{"data":{"key":"edited"}}`).CombinedOutput(); err != nil {
+			b.Fatalf("kubectl patch: %v\n%s", err, out)
+		}
+	}
+	bench("drift-50-edited", 2, "drift", kc, dir)
+}
+
+func tail(s string) string {
+	if len(s) > 3000 {
+		return "..." + s[len(s)-3000:]
+	}
+	return s
+}
