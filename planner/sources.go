@@ -60,7 +60,7 @@ func (e *Engine) planHelmSource(p *plan.Plan, snap *state.Snapshot, s *config.He
 	addr := s.Address().String()
 	if _, ok := snap.Block(addr); !ok {
 		p.Sources = append(p.Sources, plan.SourceChange{Address: addr, Kind: map[bool]string{true: "oci", false: "helm"}[s.IsOCI()],
-			URL: s.URL, Actions: plan.Actions{plan.Create}})
+			URL: source.RedactURL(s.URL), Actions: plan.Actions{plan.Create}})
 	}
 	p.Blocks = append(p.Blocks, plan.Block{Address: addr, Kind: "source.helm", DependsOn: dependsOn(s), ConfigDigest: s.Digest()})
 }
@@ -121,6 +121,8 @@ func gitSpec(s *config.GitSource) git.Spec {
 			spec.Verify.Mode = git.VerifyHead
 		case "tag":
 			spec.Verify.Mode = git.VerifyTag
+		case "tag_and_head":
+			spec.Verify.Mode = git.VerifyTagAndHead
 		}
 	}
 	return spec
@@ -139,7 +141,7 @@ func (e *Engine) planGitSource(ctx context.Context, p *plan.Plan, snap *state.Sn
 		return fmt.Errorf("%s: %w", addr, err)
 	}
 	e.artifacts[addr] = art
-	sc := plan.SourceChange{Address: addr, Kind: "git", URL: s.URL, After: art.Revision, Actions: plan.Actions{plan.Create}}
+	sc := plan.SourceChange{Address: addr, Kind: "git", URL: source.RedactURL(s.URL), After: art.Revision, Actions: plan.Actions{plan.Create}}
 	if sb, ok := snap.Block(addr); ok {
 		sc.Before = sb.Revision
 		sc.Actions = plan.Actions{plan.NoOp}

@@ -65,10 +65,13 @@ func (l *loader) decodeGitSource(b *hcl.Block) {
 	d.strList(c.Attributes, "ignore", &g.Ignore)
 	d.duration(c.Attributes, "interval", &g.Interval)
 	d.duration(c.Attributes, "timeout", &g.Timeout)
-	d.boolean(c.Attributes, "recurse_submodules", &g.RecurseSubmodules)
+	if d.boolean(c.Attributes, "recurse_submodules", &g.RecurseSubmodules) && g.RecurseSubmodules {
+		l.errf(c.Attributes["recurse_submodules"].Expr.Range(), "Unsupported argument value",
+			"strata does not fetch Git submodules yet; vendor the content into the repository or declare the submodule's repository as a source of its own.")
+	}
 	if vs := c.Blocks.OfType("verify"); len(vs) > 0 {
 		d.atMostOne(vs)
-		g.Verify = &GitVerify{Mode: "head"}
+		g.Verify = &GitVerify{}
 		vd := d.nested("verify", vs[0])
 		vc := vd.content(vs[0].Body, &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "mode"}, {Name: "public_keys", Required: true}}})
 		if vc != nil {
@@ -92,7 +95,10 @@ func (l *loader) decodeGitSource(b *hcl.Block) {
 			ad.secret(ac.Attributes, "private_key", &a.PrivateKey)
 			ad.secret(ac.Attributes, "passphrase", &a.Passphrase)
 			ad.str(ac.Attributes, "known_hosts", &a.KnownHosts)
-			ad.boolean(ac.Attributes, "insecure_ignore_host_key", &a.InsecureIgnoreHostKey)
+			if ad.boolean(ac.Attributes, "insecure_ignore_host_key", &a.InsecureIgnoreHostKey) && a.InsecureIgnoreHostKey {
+				l.errf(ac.Attributes["insecure_ignore_host_key"].Expr.Range(), "Unknown SSH hosts are never trusted",
+					"strata checks every SSH host key against known_hosts. Add the server's key with: ssh-keyscan HOST >> known_hosts, and pass that file's content as known_hosts.")
+			}
 			ad.str(ac.Attributes, "ca", &a.CA)
 			if !a.PrivateKey.IsEmpty() && !a.Password.IsEmpty() {
 				l.errf(ac.Attributes["password"].Range, "Conflicting Git credentials",

@@ -77,6 +77,8 @@ func TestInvalidStacks(t *testing.T) {
 		"invalid_chart_version":           {"main.hcl:7: Invalid version constraint"},
 		"invalid_crds_policy":             {"main.hcl:4: Invalid value for crds"},
 		"invalid_duration":                {"main.hcl:7: Invalid duration"},
+		"insecure_host_key":               {"main.hcl:6: Unknown SSH hosts are never trusted"},
+		"submodules":                      {"main.hcl:4: Unsupported argument value"},
 		"invalid_git_url":                 {"main.hcl:2: Invalid Git URL"},
 		"invalid_helm_url":                {"main.hcl:2: Invalid Helm repository URL"},
 		"invalid_namespace":               {"main.hcl:3: Invalid namespace"},

@@ -57,7 +57,7 @@ func TestLoadFullStack(t *testing.T) {
 	if g.URL != "https://github.com/example/platform" || g.Branch != "main" || g.Interval != time.Minute || g.Timeout != config.DefaultSourceTimeout {
 		t.Errorf("git source = %+v", g)
 	}
-	if g.Verify == nil || g.Verify.PublicKeys != "dummy key\n" || g.Verify.Mode != "head" {
+	if g.Verify == nil || g.Verify.PublicKeys != "dummy key\n" || g.Verify.Mode != "" {
 		t.Errorf("verify = %+v", g.Verify)
 	}
 	if g.Auth == nil || g.Auth.Username != "git" || g.Auth.Password.Reveal() != "s3cret" {

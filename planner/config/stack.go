@@ -278,7 +278,8 @@ type GitSource struct {
 // given OpenPGP public keys.
 type GitVerify struct {
 	Meta
-	// Mode is "head" (default), "tag" or "tag_and_head".
+	// Mode is "" (the default: the commit, and for tag and semver refs the
+	// tag too), "head" (only the commit), "tag" or "tag_and_head".
 	Mode string
 	// PublicKeys is one or more ASCII-armored OpenPGP public keys.
 	PublicKeys string
