@@ -71,6 +71,9 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 		if err := e.checkLive(ctx, mgr, p); err != nil {
 			return nil, err
 		}
+		if err := e.checkReleases(ctx, p); err != nil {
+			return nil, err
+		}
 	}
 
 	a := &applier{e: e, p: p, store: store, snap: snap, wctx: wctx, mgr: mgr, saved: opts.Saved,

@@ -153,7 +153,8 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 // StatePath override them.
 func ForPlan(p *plan.Plan, opts Options) (*Engine, error) {
 	opts = opts.withDefaults()
-	e := &Engine{opts: opts, dir: p.Dir, name: p.Stack, backend: p.Backend, cluster: p.Cluster}
+	e := &Engine{opts: opts, dir: p.Dir, name: p.Stack, backend: p.Backend, cluster: p.Cluster,
+		releases: map[string]*helm.ReleasePlan{}}
 	if opts.StatePath != "" {
 		abs, err := filepath.Abs(opts.StatePath)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,94 @@ type releaseSettings struct {
 	Name        string `json:"name"`
 	Namespace   string `json:"namespace"`
 	KeepHistory bool   `json:"keep_history,omitempty"`
+
+	// What applying a saved plan needs, for a release that changes: the
+	// release plan (without its per-object changes), the values as planned
+	// (merged, unmasked: the plan file is 0600 and no renderer prints
+	// blocks) and the planned chart as an archive, so that apply uses
+	// exactly the chart that was planned, wherever it came from.
+	Plan   *helm.ReleasePlan `json:"plan,omitempty"`
+	Values map[string]any    `json:"values,omitempty"`
+	Chart  []byte            `json:"chart,omitempty"`
+}
+
+// savedRelease fills in the settings a saved plan needs to apply rp.
+func (s *releaseSettings) savedRelease(rp *helm.ReleasePlan) error {
+	if !rp.HasChanges() {
+		return nil
+	}
+	saved := *rp
+	saved.Changes = nil
+	saved.Spec.Chart, saved.Spec.ChartPath, saved.Spec.ValuesFiles, saved.Spec.Values = nil, "", nil, nil
+	s.Plan, s.Values = &saved, rp.Values()
+	if rp.Action != helm.ActionInstall && rp.Action != helm.ActionUpgrade {
+		return nil // rollbacks and uninstalls need no chart
+	}
+	b, err := helm.ChartArchive(rp.Spec.Chart)
+	if err != nil {
+		return err
+	}
+	s.Chart = b
+	return nil
+}
+
+// releasePlan returns the release plan a saved plan carries, with its chart
+// and values restored, or nil when the block has nothing to apply.
+func (s *releaseSettings) releasePlan() (*helm.ReleasePlan, error) {
+	if s.Plan == nil {
+		return nil, nil
+	}
+	rp := *s.Plan
+	rp.Spec.Values, rp.Spec.ValuesFiles, rp.Spec.ChartPath = s.Values, nil, ""
+	if len(s.Chart) > 0 {
+		ch, err := helm.LoadChartArchive(s.Chart)
+		if err != nil {
+			return nil, err
+		}
+		rp.Spec.Chart = ch
+	}
+	return &rp, nil
+}
+
+// checkReleases restores the release plans of a saved plan and refuses the
+// plan, naming the releases, when a release changed since the plan was made
+// (another revision, e.g. by the Helm CLI) or the saved chart or values are
+// not those planned. It keeps the restored plans for the apply walk.
+func (e *Engine) checkReleases(ctx context.Context, p *plan.Plan) error {
+	var stale []string
+	for _, b := range p.Blocks {
+		if b.Kind != string(config.KindRelease) || b.Remove || len(b.Settings) == 0 {
+			continue
+		}
+		var settings releaseSettings
+		if err := json.Unmarshal(b.Settings, &settings); err != nil {
+			return fmt.Errorf("%s: settings: %w", b.Address, err)
+		}
+		rp, err := settings.releasePlan()
+		if err != nil {
+			return fmt.Errorf("%s: %w", b.Address, err)
+		}
+		if rp == nil {
+			continue
+		}
+		hm, err := e.helmManager()
+		if err != nil {
+			return err
+		}
+		if err := hm.Check(ctx, rp); errors.Is(err, helm.ErrStalePlan) {
+			stale = append(stale, fmt.Sprintf("%s (Helm release %s/%s) was changed: %v", b.Address, rp.Namespace, rp.Name, err))
+			continue
+		} else if err != nil {
+			return fmt.Errorf("%s: %w", b.Address, err)
+		}
+		e.mu.Lock()
+		e.releases[b.Address] = rp
+		e.mu.Unlock()
+	}
+	if len(stale) > 0 {
+		return fmt.Errorf("%w: since the plan was made, %s; run strata plan again", ErrStalePlan, strings.Join(stale, "; "))
+	}
+	return nil
 }
 
 // helmManager returns the Helm client, connecting on first use.
@@ -130,7 +219,14 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Releas
 			Message: "objects of the release were changed in the cluster outside strata"})
 	}
 	p.Releases = append(p.Releases, rc)
-	settings, _ := json.Marshal(releaseSettings{Name: rp.Name, Namespace: rp.Namespace, KeepHistory: r.Uninstall.KeepHistory})
+	rs := releaseSettings{Name: rp.Name, Namespace: rp.Namespace, KeepHistory: r.Uninstall.KeepHistory}
+	if err := rs.savedRelease(rp); err != nil {
+		return fmt.Errorf("%s: %w", addr, err)
+	}
+	settings, err := json.Marshal(rs)
+	if err != nil {
+		return fmt.Errorf("%s: settings: %w", addr, err)
+	}
 	p.Blocks = append(p.Blocks, plan.Block{Address: addr, Kind: string(config.KindRelease), DependsOn: dependsOn(r),
 		Revision: revision, ConfigDigest: r.Digest(), Settings: settings})
 	return nil
@@ -189,10 +285,11 @@ func (a *applier) applyRelease(ctx context.Context, b *plan.Block) (added, chang
 	rp := a.e.releases[b.Address]
 	a.e.mu.Unlock()
 	if rp == nil {
-		// A saved plan: the chart and values are not in the file.
+		// Apply restores the release plans of a saved plan before the walk
+		// (checkReleases); a change without one cannot be carried out.
 		for _, rc := range a.p.Releases {
 			if rc.Address == b.Address && !rc.Actions.IsNoOp() {
-				return 0, 0, 0, errors.New("saved plans that change Helm releases are not supported yet: run strata apply on the stack directory")
+				return 0, 0, 0, errors.New("the saved plan holds no chart and values for this release: run strata plan again")
 			}
 		}
 	}

@@ -100,11 +100,8 @@ func (m *Manager) Apply(ctx context.Context, p *ReleasePlan, events chan<- Event
 	}
 	// A plan read back from a file carries neither chart nor values: the
 	// caller supplies them again, and they must be what was planned.
-	if d := ValuesDigest(vals); d != p.ValuesDigest.New {
-		return nil, fmt.Errorf("release %s/%s: values digest %s, planned %s: %w", p.Namespace, p.Name, d, p.ValuesDigest.New, ErrStalePlan)
-	}
-	if v, _ := chartVersion(ch); chartName(ch) != p.Chart.New || v != p.ChartVersion.New {
-		return nil, fmt.Errorf("release %s/%s: chart %s %s, planned %s %s: %w", p.Namespace, p.Name, chartName(ch), v, p.Chart.New, p.ChartVersion.New, ErrStalePlan)
+	if err := checkSpec(p, ch, vals); err != nil {
+		return nil, err
 	}
 	if last != nil && last.Info.Status.IsPending() {
 		// A process died mid-operation; Helm refuses to go on until the
