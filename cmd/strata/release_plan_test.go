@@ -107,16 +107,21 @@ func TestSavedPlanRelease(t *testing.T) {
 		t.Fatalf("plan: exit %d, want 2 and one upgrade\n%s%s", code, stdout, stderr)
 	}
 	secret := []string{"hunter2-s3cret", base64.StdEncoding.EncodeToString([]byte("hunter2-s3cret"))}
+	noSecret := func(what, out string) {
+		t.Helper()
+		for _, s := range secret {
+			if strings.Contains(out, s) {
+				t.Errorf("%s shows the sensitive value:\n%s", what, out)
+			}
+		}
+	}
+	noSecret("plan", stdout+stderr)
 	for _, format := range []string{"human", "json", "markdown"} {
 		code, out, errOut := runCLI(t, "show", file, "-o", format)
 		if code != 0 || !strings.Contains(out, "release.web") {
 			t.Fatalf("show -o %s: exit %d\n%s%s", format, code, out, errOut)
 		}
-		for _, s := range secret {
-			if strings.Contains(out, s) {
-				t.Errorf("show -o %s holds the sensitive value:\n%s", format, out)
-			}
-		}
+		noSecret("show -o "+format, out+errOut)
 	}
 
 	// The chart leaves the stack directory: apply must not need it.
@@ -128,6 +133,7 @@ func TestSavedPlanRelease(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "0 added, 1 changed, 0 destroyed") {
 		t.Fatalf("apply FILE: exit %d\n%s%s", code, stdout, stderr)
 	}
+	noSecret("apply FILE", stdout+stderr)
 	if err := os.Rename(charts+".away", charts); err != nil {
 		t.Fatal(err)
 	}

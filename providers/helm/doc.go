@@ -38,6 +38,13 @@
 // Uninstall removes a release that left the stack, optionally keeping its
 // history.
 //
+// A plan can be saved and applied later, by another process: its JSON form
+// leaves out the chart and the values, which the caller keeps beside it
+// (ChartArchive packs the planned chart, ReleasePlan.Values returns the
+// merged values) and sets again in Spec before Apply. Check (and Apply)
+// refuse such a plan with ErrStalePlan when the release got another revision
+// since, or when the chart or values are not the planned ones.
+//
 // Charts come as a loaded *chart.Chart (from providers/helmrepo) or as a
 // path to a chart directory or archive (a chart in a source checkout).
 package helm
