@@ -4,9 +4,12 @@ package planner
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -39,6 +42,9 @@ type DriftOptions struct {
 	Blocks []string
 	// Concurrency bounds parallel list requests (default 16).
 	Concurrency int
+	// Baseline remembers strata's field sets between checks. Nil loads
+	// BaselineFile of the stack (local backend) and saves it after the check.
+	Baseline *Baseline
 }
 
 // Drift compares the live cluster with what the state says strata applied,
@@ -75,6 +81,11 @@ func (e *Engine) Drift(ctx context.Context, opts DriftOptions) (*drift.Report, e
 	mgr, err := e.Kube()
 	if err != nil {
 		return nil, err
+	}
+	if opts.Baseline == nil {
+		path := filepath.Join(e.dir, BaselineFile)
+		opts.Baseline = LoadBaseline(path)
+		defer func() { _ = opts.Baseline.Save(path) }() // only a cache
 	}
 	rep := &drift.Report{FormatVersion: drift.FormatVersion, Stack: e.name, CheckedAt: start.UTC()}
 	want := func(addr string) bool { return len(opts.Blocks) == 0 || slices.Contains(opts.Blocks, addr) }
@@ -272,12 +283,26 @@ func jsonEqual(a, b any) bool {
 	return err1 == nil && err2 == nil && string(ja) == string(jb)
 }
 
-// driftTarget is one object of a kustomization, as recorded and as
-// rendered.
+// driftTarget is one object of a kustomization, as recorded, as listed
+// and as rendered.
 type driftTarget struct {
 	rec     state.Object
-	desired *unstructured.Unstructured // nil when it no longer renders as applied
+	desired *unstructured.Unstructured // nil until rendered, or when it no longer renders as applied
+	// What the scan found.
+	status    scanStatus
+	owned     string           // hash of the field sets of manager strata
+	ownedSets []map[string]any // the field sets of manager strata
+	liveUID   string
 }
+
+type scanStatus int
+
+const (
+	scanClean   scanStatus = iota // unchanged since the apply, or cleared
+	scanDeleted                   // gone
+	scanCheck                     // changed since the apply: fields must be checked
+	scanSuspect                   // needs a dry run
+)
 
 func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap *state.Snapshot, k *config.Kustomization, opts DriftOptions) drift.Block {
 	addr := k.Address().String()
@@ -301,61 +326,95 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 		blk.Error = err.Error()
 		return blk
 	}
-
-	// Render the block as it was applied: the current configuration at the
-	// recorded source revision. Objects whose digest still matches the
-	// state are compared field by field; the others only for existence.
 	targets := make([]driftTarget, len(recs))
 	index := make(map[string]int, len(recs))
 	for i, r := range recs {
 		targets[i].rec = r
 		index[r.Address] = i
 	}
-	desired, rerr := e.renderApplied(ctx, m, k, sb.Revision)
-	if rerr != nil {
-		blk.Notes = append(blk.Notes, "objects checked for deletion only: "+rerr.Error())
+	if len(targets) == 0 {
+		return blk
 	}
-	for _, o := range desired {
-		a := kube.RefOf(o).Address(addr)
-		i, ok := index[a]
-		if !ok {
-			continue
-		}
-		for _, d := range appliedDigests(o) {
-			if d == targets[i].rec.Digest {
-				targets[i].desired = o
-				break
-			}
-		}
-	}
-	unverified := 0
-	for _, t := range targets {
-		if t.desired == nil {
-			unverified++
-		}
-	}
-	if unverified > 0 && rerr == nil {
-		blk.Notes = append(blk.Notes, fmt.Sprintf("%d objects checked for deletion only: the configuration changed since the last apply (run strata plan)", unverified))
-	}
-
-	suspects, deleted, err := e.driftScan(ctx, m, targets, k.ServiceAccount, opts)
-	if err != nil {
+	if err := e.driftScan(ctx, m, targets, k.ServiceAccount, opts); err != nil {
 		blk.Error = err.Error()
 		return blk
 	}
 	blk.Checked = len(targets)
-	for _, i := range deleted {
-		blk.Items = append(blk.Items, drift.Item{Address: targets[i].rec.Address, Kind: drift.Deleted,
-			Message: "deleted in the cluster outside strata"})
+
+	// Objects changed since the apply whose field ownership matches the
+	// baseline (strata's field set when it owned every field it applied)
+	// are clear; the others need the block rendered as it was applied.
+	var pending []int
+	for i := range targets {
+		t := &targets[i]
+		if t.status != scanCheck {
+			continue
+		}
+		if h, ok := opts.Baseline.get(t.rec); ok && h == t.owned && !isSecretObject(t.rec) {
+			t.status = scanClean
+			continue
+		}
+		pending = append(pending, i)
 	}
-	if len(suspects) == 0 {
+	if len(pending) > 0 {
+		// Render the block as it was applied: the current configuration at
+		// the recorded source revision. Objects whose digest still matches
+		// the state are compared field by field; the others only for
+		// existence.
+		desired, rerr := e.renderApplied(ctx, m, k, sb.Revision)
+		if rerr != nil {
+			blk.Notes = append(blk.Notes, "objects checked for deletion only: "+rerr.Error())
+		}
+		for _, o := range desired {
+			i, ok := index[kube.RefOf(o).Address(addr)]
+			if !ok {
+				continue
+			}
+			for _, d := range appliedDigests(o) {
+				if d == targets[i].rec.Digest {
+					targets[i].desired = o
+					break
+				}
+			}
+		}
+		unverified := 0
+		for _, i := range pending {
+			t := &targets[i]
+			switch {
+			case t.desired == nil:
+				unverified++
+				t.status = scanClean
+			case t.liveUID != t.rec.UID && t.rec.UID != "":
+				t.status = scanSuspect
+			case t.owned == "": // not listed: its labels changed
+				t.status = scanSuspect
+			case writeOnly(t.desired) || !ownsAll(t.ownedSets, t.desired.Object):
+				t.status = scanSuspect
+			default:
+				t.status = scanClean
+				opts.Baseline.put(t.rec, t.owned)
+			}
+		}
+		if unverified > 0 && rerr == nil {
+			blk.Notes = append(blk.Notes, fmt.Sprintf("%d objects checked for deletion only: the configuration changed since the last apply (run strata plan)", unverified))
+		}
+	}
+
+	var objs []*unstructured.Unstructured
+	for i := range targets {
+		t := &targets[i]
+		switch t.status {
+		case scanDeleted:
+			blk.Items = append(blk.Items, drift.Item{Address: t.rec.Address, Kind: drift.Deleted,
+				Message: "deleted in the cluster outside strata"})
+		case scanSuspect:
+			objs = append(objs, t.desired)
+		}
+	}
+	if len(objs) == 0 {
 		return blk
 	}
-	blk.DryRuns = len(suspects)
-	objs := make([]*unstructured.Unstructured, len(suspects))
-	for j, i := range suspects {
-		objs[j] = targets[i].desired
-	}
+	blk.DryRuns = len(objs)
 	cs, err := m.Diff(ctx, objs, kube.DiffOptions{Stack: e.name, Block: addr})
 	if err != nil {
 		blk.Error = err.Error()
@@ -388,6 +447,8 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 	}
 	return blk
 }
+
+func isSecretObject(r state.Object) bool { return r.Group == "" && r.Kind == "Secret" }
 
 // renderApplied renders the kustomization at the recorded revision of its
 // source and prepares the objects as apply does (ownership labels,
@@ -474,9 +535,10 @@ func setDigest(obj *unstructured.Unstructured) bool {
 }
 
 // driftScan lists the live objects of the targets (metadata only, one
-// request per resource and namespace) and sorts them into deleted ones and
-// suspects that need a dry run. It returns indexes into targets.
-func (e *Engine) driftScan(ctx context.Context, m *kube.Manager, targets []driftTarget, serviceAccount string, opts DriftOptions) (suspects, deleted []int, err error) {
+// request per resource and namespace) and sets each target's status:
+// deleted, clean (the resourceVersion recorded at apply time: untouched),
+// or to be checked, with the hash of strata's field set.
+func (e *Engine) driftScan(ctx context.Context, m *kube.Manager, targets []driftTarget, serviceAccount string, opts DriftOptions) error {
 	cfg := rest.CopyConfig(e.restCfg)
 	if serviceAccount != "" {
 		ns, name, _ := strings.Cut(serviceAccount, "/")
@@ -487,23 +549,22 @@ func (e *Engine) driftScan(ctx context.Context, m *kube.Manager, targets []drift
 	}
 	mc, err := metadata.NewForConfig(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("metadata client: %w", err)
+		return fmt.Errorf("metadata client: %w", err)
 	}
 	type group struct {
 		gvr schema.GroupVersionResource
 		ns  string
 	}
 	groups := map[group][]int{}
-	var unmapped []int
-	for i, t := range targets {
-		r := t.rec
+	for i := range targets {
+		r := targets[i].rec
 		mp, err := m.Mapping(ctx, schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind})
 		if err != nil {
 			if meta.IsNoMatchError(err) {
-				unmapped = append(unmapped, i) // the kind itself is gone
+				targets[i].status = scanDeleted // the kind itself is gone
 				continue
 			}
-			return nil, nil, fmt.Errorf("%s: %w", r.Address, err)
+			return fmt.Errorf("%s: %w", r.Address, err)
 		}
 		ns := r.Namespace
 		if mp.Scope.Name() != meta.RESTScopeNameNamespace {
@@ -516,11 +577,8 @@ func (e *Engine) driftScan(ctx context.Context, m *kube.Manager, targets []drift
 	for g := range groups {
 		keys = append(keys, g)
 	}
-	block := targets[0].rec.Block
-	selector := kube.LabelStack + "=" + e.name + "," + kube.LabelBlock + "=" + block
+	selector := kube.LabelStack + "=" + e.name + "," + kube.LabelBlock + "=" + targets[0].rec.Block
 
-	var mu sync.Mutex
-	deleted = append(deleted, unmapped...)
 	errs := make([]error, len(keys))
 	sem := make(chan struct{}, opts.Concurrency)
 	var wg sync.WaitGroup
@@ -530,10 +588,9 @@ func (e *Engine) driftScan(ctx context.Context, m *kube.Manager, targets []drift
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			ri := mc.Resource(g.gvr)
-			var rif metadata.ResourceInterface = ri
+			var rif metadata.ResourceInterface = mc.Resource(g.gvr)
 			if g.ns != "" {
-				rif = ri.Namespace(g.ns)
+				rif = mc.Resource(g.gvr).Namespace(g.ns)
 			}
 			live := map[string]*metav1.PartialObjectMetadata{}
 			cont := ""
@@ -550,49 +607,66 @@ func (e *Engine) driftScan(ctx context.Context, m *kube.Manager, targets []drift
 					break
 				}
 			}
-			var sus, del []int
+			// Each index belongs to one group: no two goroutines write the
+			// same target.
 			for _, i := range groups[g] {
-				t := targets[i]
+				t := &targets[i]
 				o, ok := live[t.rec.Name]
 				if !ok {
 					// Not listed: deleted, or its labels were changed.
 					got, err := rif.Get(ctx, t.rec.Name, metav1.GetOptions{})
 					switch {
 					case apierrors.IsNotFound(err):
-						del = append(del, i)
+						t.status = scanDeleted
 					case err != nil:
 						errs[gi] = fmt.Errorf("get %s: %w", t.rec.Address, err)
 						return
-					case t.desired != nil:
-						_ = got
-						sus = append(sus, i)
+					default:
+						t.status, t.liveUID = scanCheck, string(got.UID)
 					}
 					continue
 				}
-				if t.desired == nil || (t.rec.ResourceVersion != "" && o.ResourceVersion == t.rec.ResourceVersion) {
+				t.liveUID = string(o.UID)
+				sets, hash := strataFields(o.ManagedFields)
+				t.owned, t.ownedSets = hash, sets
+				if t.rec.ResourceVersion != "" && o.ResourceVersion == t.rec.ResourceVersion {
+					// Untouched since the apply: strata's field set is
+					// exactly what it applied.
+					t.status = scanClean
+					opts.Baseline.put(t.rec, hash)
 					continue
 				}
-				if string(o.UID) != t.rec.UID && t.rec.UID != "" {
-					sus = append(sus, i)
-					continue
-				}
-				if writeOnly(t.desired) || !ownsAll(o.ManagedFields, t.desired.Object) {
-					sus = append(sus, i)
-				}
+				t.status = scanCheck
 			}
-			mu.Lock()
-			suspects = append(suspects, sus...)
-			deleted = append(deleted, del...)
-			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
+	return errors.Join(errs...)
+}
+
+// strataFields returns the field sets of manager strata's apply entries
+// and a hash of them.
+func strataFields(entries []metav1.ManagedFieldsEntry) ([]map[string]any, string) {
+	var sets []map[string]any
+	h := sha256.New()
+	for _, mf := range entries {
+		if mf.Manager != kube.FieldManager || mf.Operation != metav1.ManagedFieldsOperationApply || mf.FieldsV1 == nil {
+			continue
+		}
+		var fs map[string]any
+		if err := json.Unmarshal(mf.FieldsV1.Raw, &fs); err != nil {
+			continue
+		}
+		sets = append(sets, fs)
+		h.Write([]byte(mf.Subresource))
+		h.Write([]byte{0})
+		h.Write(mf.FieldsV1.Raw)
+		h.Write([]byte{0})
 	}
-	sort.Ints(suspects)
-	sort.Ints(deleted)
-	return suspects, deleted, nil
+	if len(sets) == 0 {
+		return nil, ""
+	}
+	return sets, hex.EncodeToString(h.Sum(nil))
 }
 
 // writeOnly reports whether the object sets fields the server does not
@@ -609,18 +683,7 @@ func writeOnly(u *unstructured.Unstructured) bool {
 // whoever changes its value last (and drops removed fields), so a field
 // strata applied and no longer owns was changed or removed by someone else.
 // It errs on the side of false (a dry run then decides).
-func ownsAll(entries []metav1.ManagedFieldsEntry, desired map[string]any) bool {
-	var sets []map[string]any
-	for _, mf := range entries {
-		if mf.Manager != kube.FieldManager || mf.Operation != metav1.ManagedFieldsOperationApply || mf.FieldsV1 == nil {
-			continue
-		}
-		var fs map[string]any
-		if err := json.Unmarshal(mf.FieldsV1.Raw, &fs); err != nil {
-			return false
-		}
-		sets = append(sets, fs)
-	}
+func ownsAll(sets []map[string]any, desired map[string]any) bool {
 	if len(sets) == 0 {
 		return false
 	}
