@@ -65,7 +65,7 @@ vet: ## go vet
 	$(GO) vet ./...
 
 bench: $(CLUSTER) ## benchmarks (with their peers side by side) against a local cluster
-	$(CLUSTER) run --dir .cluster/bench -- $(GO) test -run '^$$' -bench . -benchtime 1x $(PKGS)
+	$(CLUSTER) run --dir .cluster/bench -- $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m $(PKGS)
 
 clean:
 	rm -rf $(BIN)
