@@ -172,13 +172,14 @@ func TestConcurrentPutSameKey(t *testing.T) {
 // TestTwoProcessesShareCache runs two processes filling and pruning the
 // same cache at once; every entry either process reports must be whole.
 func TestTwoProcessesShareCache(t *testing.T) {
-	if os.Getenv("STRATA_CACHE_CHILD") != "" {
+	if dir := os.Getenv("STRATA_CACHE_CHILD"); dir != "" {
+		fillAsChild(t, dir)
 		return
 	}
 	dir := t.TempDir()
 	var cmds []*exec.Cmd
 	for i := range 2 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCacheChildProcess$")
+		cmd := exec.Command(os.Args[0], "-test.run=^TestTwoProcessesShareCache$")
 		cmd.Env = append(os.Environ(), "STRATA_CACHE_CHILD="+dir, "STRATA_CACHE_CHILD_ID="+strconv.Itoa(i))
 		out, err := os.CreateTemp(t.TempDir(), "out")
 		if err != nil {
@@ -211,11 +212,10 @@ func TestTwoProcessesShareCache(t *testing.T) {
 	}
 }
 
-func TestCacheChildProcess(t *testing.T) {
-	dir := os.Getenv("STRATA_CACHE_CHILD")
-	if dir == "" {
-		t.Skip("helper process for TestTwoProcessesShareCache")
-	}
+// fillAsChild is the work of one child process of
+// TestTwoProcessesShareCache.
+func fillAsChild(t *testing.T, dir string) {
+	t.Helper()
 	// Small bound, no protection: the two processes prune each other's
 	// entries while filling.
 	c := open(t, cache.Options{Dir: dir, MaxBytes: 40, MinAge: time.Nanosecond})
