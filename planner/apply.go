@@ -356,6 +356,7 @@ func (a *applier) recordKustomization(b *plan.Block, cs *kube.ChangeSet, res *ku
 			}
 			o := stateObject(b.Address, ap.Ref)
 			o.Digest, o.UID, o.ResourceVersion = ap.Digest, ap.UID, ap.ResourceVersion
+			o.FieldsHash = ap.FieldsHash
 			objs[addr] = o
 		}
 		list := make([]state.Object, 0, len(objs))

@@ -4,8 +4,6 @@ package planner
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -298,10 +296,11 @@ type driftTarget struct {
 type scanStatus int
 
 const (
-	scanClean   scanStatus = iota // unchanged since the apply, or cleared
-	scanDeleted                   // gone
-	scanCheck                     // changed since the apply: fields must be checked
-	scanSuspect                   // needs a dry run
+	scanClean    scanStatus = iota // unchanged since the apply, or cleared
+	scanDeleted                    // gone
+	scanCheck                      // changed since the apply: fields must be checked
+	scanSuspect                    // needs a dry run
+	scanDisowned                   // lost fields it applied; not renderable as applied
 )
 
 func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap *state.Snapshot, k *config.Kustomization, opts DriftOptions) drift.Block {
@@ -381,6 +380,11 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 		for _, i := range pending {
 			t := &targets[i]
 			switch {
+			case t.desired == nil && t.rec.FieldsHash != "" && t.owned != t.rec.FieldsHash &&
+				t.liveUID == t.rec.UID && !isSecretObject(t.rec):
+				// The fields cannot be named without the configuration as
+				// applied, but strata no longer owns what it applied.
+				t.status = scanDisowned
 			case t.desired == nil:
 				unverified++
 				t.status = scanClean
@@ -407,6 +411,9 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 		case scanDeleted:
 			blk.Items = append(blk.Items, drift.Item{Address: t.rec.Address, Kind: drift.Deleted,
 				Message: "deleted in the cluster outside strata"})
+		case scanDisowned:
+			blk.Items = append(blk.Items, drift.Item{Address: t.rec.Address, Kind: drift.Modified,
+				Message: "fields strata applied were changed outside strata (the configuration changed since the last apply, so they cannot be named here: run strata plan)"})
 		case scanSuspect:
 			objs = append(objs, t.desired)
 		}
@@ -627,7 +634,7 @@ func (e *Engine) driftScan(ctx context.Context, m *kube.Manager, targets []drift
 					continue
 				}
 				t.liveUID = string(o.UID)
-				sets, hash := strataFields(o.ManagedFields)
+				sets, hash := kube.FieldSets(o.ManagedFields)
 				t.owned, t.ownedSets = hash, sets
 				if t.rec.ResourceVersion != "" && o.ResourceVersion == t.rec.ResourceVersion {
 					// Untouched since the apply: strata's field set is
@@ -636,37 +643,20 @@ func (e *Engine) driftScan(ctx context.Context, m *kube.Manager, targets []drift
 					opts.Baseline.put(t.rec, hash)
 					continue
 				}
+				if t.rec.FieldsHash != "" && hash == t.rec.FieldsHash && t.liveUID == t.rec.UID && !isSecretObject(t.rec) {
+					// Changed since the apply, but strata still owns
+					// exactly the fields it owned right after it: only
+					// fields strata does not apply (status, fields of
+					// other managers) changed.
+					t.status = scanClean
+					continue
+				}
 				t.status = scanCheck
 			}
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// strataFields returns the field sets of manager strata's apply entries
-// and a hash of them.
-func strataFields(entries []metav1.ManagedFieldsEntry) ([]map[string]any, string) {
-	var sets []map[string]any
-	h := sha256.New()
-	for _, mf := range entries {
-		if mf.Manager != kube.FieldManager || mf.Operation != metav1.ManagedFieldsOperationApply || mf.FieldsV1 == nil {
-			continue
-		}
-		var fs map[string]any
-		if err := json.Unmarshal(mf.FieldsV1.Raw, &fs); err != nil {
-			continue
-		}
-		sets = append(sets, fs)
-		h.Write([]byte(mf.Subresource))
-		h.Write([]byte{0})
-		h.Write(mf.FieldsV1.Raw)
-		h.Write([]byte{0})
-	}
-	if len(sets) == 0 {
-		return nil, ""
-	}
-	return sets, hex.EncodeToString(h.Sum(nil))
 }
 
 // writeOnly reports whether the object sets fields the server does not

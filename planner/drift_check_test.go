@@ -172,6 +172,50 @@ func TestDriftKustomization(t *testing.T) {
 	}
 }
 
+// TestDriftWithoutRender checks that a drift check with no baseline (a
+// fresh CronJob pod) clears objects that changed since the apply but whose
+// applied fields strata still owns, from the field ownership recorded in
+// the state, without rendering the block: the configuration on disk has
+// changed since the apply, so a render could not vouch for any object.
+func TestDriftWithoutRender(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "driftnr")
+	dir := driftStack(t, ns)
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+
+	// Changes by others to fields strata does not apply.
+	kubectl(t, c, "-n", ns, "label", "configmap", "settings", "owner=team-a")
+	kubectl(t, c, "-n", ns, "annotate", "deployment", "web", "note=by-hand")
+	// The configuration moves on after the apply.
+	p := filepath.Join(dir, "app", "objects.yaml")
+	y, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(strings.ReplaceAll(string(y), "mode: fast", "mode: faster")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	rep := checkDrift(t, opts)
+	b := rep.Block("kustomization.app")
+	if b == nil || b.Checked != 4 || b.DryRuns != 0 || len(b.Notes) != 0 || len(b.Items) != 0 || b.Error != "" {
+		t.Fatalf("kustomization.app = %+v, want 4 objects checked, clean, without dry runs or notes", b)
+	}
+
+	// A field strata applied, edited: reported, although the fields cannot
+	// be named against a configuration that has moved on.
+	kubectl(t, c, "-n", ns, "patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	rep = checkDrift(t, opts)
+	want := []string{"modified kustomization.app/ConfigMap/" + ns + "/settings "}
+	if d := cmp.Diff(want, summary(rep)); d != "" {
+		t.Errorf("drift (-want +got):\n%s", d)
+	}
+	if b := rep.Block("kustomization.app"); b == nil || len(b.Items) != 1 || !strings.Contains(b.Items[0].Message, "strata plan") {
+		t.Errorf("kustomization.app = %+v, want one item that points to strata plan", b)
+	}
+}
+
 func TestDriftRelease(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := c.Namespace(t, "drel")

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/strata-gitops/strata/providers/kube"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -46,7 +47,7 @@ func TestOwnsAll(t *testing.T) {
 			if err := json.Unmarshal([]byte(tt.fields), &raw); err != nil {
 				t.Fatal(err)
 			}
-			sets, hash := strataFields([]metav1.ManagedFieldsEntry{{Manager: "strata", Operation: op, FieldsV1: &metav1.FieldsV1{Raw: raw}}})
+			sets, hash := kube.FieldSets([]metav1.ManagedFieldsEntry{{Manager: "strata", Operation: op, FieldsV1: &metav1.FieldsV1{Raw: raw}}})
 			if got := ownsAll(sets, desired); got != tt.want {
 				t.Errorf("ownsAll = %v, want %v", got, tt.want)
 			}

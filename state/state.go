@@ -80,6 +80,10 @@ type Object struct {
 	// UID and ResourceVersion are the object's after the apply.
 	UID             string `json:"uid,omitempty"`
 	ResourceVersion string `json:"resource_version,omitempty"`
+	// FieldsHash is a hash of the set of fields strata owned right after
+	// the apply (server-side apply field ownership; no values). A drift
+	// check that finds the same set knows no applied field was changed.
+	FieldsHash string `json:"fields_hash,omitempty"`
 }
 
 // Release is one Helm release installed by a release block.

@@ -6,14 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/strata-gitops/strata/internal/notify"
 	"github.com/strata-gitops/strata/internal/view"
 	"github.com/strata-gitops/strata/planner"
+	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/providers/kube"
 )
@@ -80,6 +83,9 @@ func (a *app) planAndApply(ctx context.Context, f *stackFlags, opts planner.Opti
 	}
 	fmt.Fprintln(a.stdout)
 	res, err := eng.Apply(ctx, p, planner.ApplyOptions{})
+	if err != nil {
+		a.notifyApplyFailed(ctx, eng.Stack(), p, res, err)
+	}
 	return a.finish(p, res, err)
 }
 
@@ -111,7 +117,45 @@ func (a *app) applySaved(ctx context.Context, f *stackFlags, file string, color 
 		return nil
 	}
 	res, err := eng.Apply(ctx, p, planner.ApplyOptions{Saved: true})
+	if err != nil {
+		// A saved plan holds no notification URLs (they are credentials):
+		// they come from the stack's configuration, where it still is.
+		st, diags := config.Load(p.Dir, config.LoadOptions{Vars: f.vars, Getenv: a.getenv, Partial: true})
+		if diags.HasErrors() {
+			st = nil
+		}
+		a.notifyApplyFailed(ctx, st, p, res, err)
+	}
 	return a.finish(p, res, err)
+}
+
+// notifyApplyFailed sends an error event per failed block (or one for the
+// whole apply when it failed before any block) to the stack's notification
+// blocks. Delivery outlives an interrupt, for at most 30 seconds.
+func (a *app) notifyApplyFailed(ctx context.Context, st *config.Stack, p *plan.Plan, res *planner.Result, err error) {
+	n := notifier(st)
+	if n.Len() == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	verb := "apply"
+	if p.Destroy {
+		verb = "destroy"
+	}
+	if res == nil || len(res.Failed) == 0 {
+		a.send(ctx, n, notify.Event{Type: notify.Error, Stack: p.Stack, Summary: verb + " failed: " + err.Error()})
+		return
+	}
+	addrs := make([]string, 0, len(res.Failed))
+	for addr := range res.Failed {
+		addrs = append(addrs, addr)
+	}
+	sort.Strings(addrs)
+	for _, addr := range addrs {
+		a.send(ctx, n, notify.Event{Type: notify.Error, Stack: p.Stack, Block: addr,
+			Summary: fmt.Sprintf("%s of %s failed: %v", verb, addr, res.Failed[addr])})
+	}
 }
 
 // finish prints the outcome of an apply.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,4 +92,98 @@ kustomization "app" {
 	if code != 0 || !strings.Contains(stdout, "Destroy complete! Objects: 0 added, 0 changed, 1 destroyed.") {
 		t.Errorf("destroy: exit %d\n%s%s", code, stdout, stderr)
 	}
+}
+
+// TestApplyFailureNotifies checks that a failed apply, direct or of a saved
+// plan, sends one error event naming the failed block to the stack's
+// notification blocks, with no secret in it.
+func TestApplyFailureNotifies(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "afail")
+	hook := &hookReceiver{}
+	srv := httptest.NewServer(hook)
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("afail"))
+	files := map[string]string{
+		"main.hcl": `
+notification "ops" {
+  type   = "webhook"
+  url    = "` + srv.URL + `/hooks/SECRET-PATH-TOKEN"
+  events = ["error"]
+}
+kustomization "app" {
+  path    = "app"
+  wait    = true
+  timeout = "3s"
+}
+`,
+		"app/kustomization.yaml": "namespace: " + ns + "\nresources: [objects.yaml]\n",
+		"app/objects.yaml": `apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {password: topsecret-in-git}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: stuck}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: stuck}}
+  template:
+    metadata: {labels: {app: stuck}}
+    spec:
+      nodeSelector: {strata.dev/no-such-node: "true"}
+      containers: [{name: app, image: nginx:1.27}]
+`,
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	check := func(name string, wantEvents int) {
+		t.Helper()
+		got := hook.got()
+		if len(got) != wantEvents {
+			t.Fatalf("%s: %d notifications, want %d: %q", name, len(got), wantEvents, got)
+		}
+		var ev struct{ Event, Stack, Block, Summary string }
+		body := got[len(got)-1]
+		if err := json.Unmarshal([]byte(strings.TrimSpace(body)), &ev); err != nil {
+			t.Fatalf("%s: %v: %s", name, err, body)
+		}
+		if ev.Event != "error" || ev.Block != "kustomization.app" || !strings.Contains(ev.Summary, "Deployment.apps/"+ns+"/stuck") {
+			t.Errorf("%s: notification %+v, want an error for kustomization.app naming the Deployment", name, ev)
+		}
+		for _, secret := range []string{"topsecret", "dG9wc2VjcmV0", "SECRET-PATH-TOKEN"} {
+			if strings.Contains(body, secret) {
+				t.Errorf("%s: notification contains %q: %s", name, secret, body)
+			}
+		}
+	}
+
+	code, stdout, stderr := runStrata(t, "", "apply", "--auto-approve", kc, dir)
+	if code != 1 {
+		t.Fatalf("apply: exit %d, want 1\n%s%s", code, stdout, stderr)
+	}
+	check("apply", 1)
+
+	// A saved plan: the notification URL comes from the stack, not the plan.
+	kubectlT(t, c, "-n", ns, "delete", "deployment", "stuck", "--wait")
+	out := filepath.Join(t.TempDir(), "plan.out")
+	if code, stdout, stderr := runStrata(t, "", "plan", "--out", out, kc, dir); code != 0 {
+		t.Fatalf("plan: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if data, err := os.ReadFile(out); err != nil || strings.Contains(string(data), "SECRET-PATH-TOKEN") {
+		t.Fatalf("saved plan holds the notification URL (or cannot be read: %v)", err)
+	}
+	if code, stdout, stderr := runStrata(t, "", "apply", kc, out); code != 1 {
+		t.Fatalf("apply FILE: exit %d, want 1\n%s%s", code, stdout, stderr)
+	}
+	check("apply FILE", 2)
 }

@@ -174,12 +174,14 @@ func (m *Manager) applyOne(ctx context.Context, c Change, opts ApplyOptions) (Ap
 		return Applied{}, err
 	}
 	obj.SetResourceVersion("")
+	_, fields := FieldSets(got.GetManagedFields())
 	return Applied{
 		Ref:             RefOf(got),
 		Action:          c.Action,
 		UID:             string(got.GetUID()),
 		ResourceVersion: got.GetResourceVersion(),
 		Digest:          Digest(obj),
+		FieldsHash:      fields,
 	}, nil
 }
 

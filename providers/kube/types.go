@@ -228,6 +228,9 @@ type Applied struct {
 	ResourceVersion string `json:"resource_version,omitempty"`
 	// Digest is Digest(Desired): what was applied, without its values.
 	Digest string `json:"digest,omitempty"`
+	// FieldsHash is the hash of strata's field sets right after the write
+	// (see FieldSets).
+	FieldsHash string `json:"fields_hash,omitempty"`
 	// Skipped explains why a delete did not happen (not owned, pruning
 	// disabled, already gone).
 	Skipped string `json:"skipped,omitempty"`

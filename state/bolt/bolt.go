@@ -400,7 +400,7 @@ func encodeObjects(objs []state.Object) []kv {
 	size := 0
 	for i := range objs {
 		o := &objs[i]
-		size += 1 + 9*2 + len(o.Block) + len(o.Group) + len(o.Version) + len(o.Kind) + len(o.Namespace) + len(o.Name) + len(o.Digest) + len(o.UID) + len(o.ResourceVersion)
+		size += 1 + 10*2 + len(o.Block) + len(o.Group) + len(o.Version) + len(o.Kind) + len(o.Namespace) + len(o.Name) + len(o.Digest) + len(o.UID) + len(o.ResourceVersion) + len(o.FieldsHash)
 	}
 	buf := make([]byte, 0, size)
 	for i := range objs {

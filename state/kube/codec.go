@@ -15,7 +15,11 @@ import (
 // form encodes and decodes several times faster than JSON.
 
 // payloadEncoding is stored in the index; readers refuse other values.
-const payloadEncoding = "1"
+// Encoding "2" added the object's FieldsHash; "1" still decodes.
+const (
+	payloadEncodingV1 = "1"
+	payloadEncoding   = "2"
+)
 
 type header struct {
 	Blocks   []state.Block        `json:"blocks"`
@@ -24,8 +28,8 @@ type header struct {
 	Objects  int                  `json:"objects"`
 }
 
-func objectFields(o *state.Object) [10]*string {
-	return [...]*string{&o.Address, &o.Block, &o.Group, &o.Version, &o.Kind, &o.Namespace, &o.Name, &o.Digest, &o.UID, &o.ResourceVersion}
+func objectFields(o *state.Object) [11]*string {
+	return [...]*string{&o.Address, &o.Block, &o.Group, &o.Version, &o.Kind, &o.Namespace, &o.Name, &o.Digest, &o.UID, &o.ResourceVersion, &o.FieldsHash}
 }
 
 func encodePayload(p *payload) ([]byte, error) {
@@ -53,7 +57,11 @@ func encodePayload(p *payload) ([]byte, error) {
 
 var errCorrupt = errors.New("corrupt state payload")
 
-func decodePayload(b []byte) (*payload, error) {
+func decodePayload(b []byte, encoding string) (*payload, error) {
+	nfields := len(objectFields(&state.Object{}))
+	if encoding == payloadEncodingV1 {
+		nfields-- // no FieldsHash
+	}
 	n, w := binary.Uvarint(b)
 	if w <= 0 || uint64(len(b)-w) < n {
 		return nil, errCorrupt
@@ -67,7 +75,8 @@ func decodePayload(b []byte) (*payload, error) {
 	objs := make([]state.Object, h.Objects)
 	pos := 0
 	for i := range objs {
-		for _, f := range objectFields(&objs[i]) {
+		fields := objectFields(&objs[i])
+		for _, f := range fields[:nfields] {
 			n, w := binary.Uvarint(rest[pos:])
 			if w <= 0 || uint64(len(rest)-pos-w) < n {
 				return nil, errCorrupt

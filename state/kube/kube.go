@@ -254,7 +254,7 @@ func (s *Store) readPayload(ctx context.Context, ix index) (*payload, error) {
 	if hex.EncodeToString(sum[:]) != ix.digest {
 		return nil, errReplaced
 	}
-	if ix.encoding != payloadEncoding {
+	if ix.encoding != payloadEncoding && ix.encoding != payloadEncodingV1 {
 		return nil, fmt.Errorf("%s: unknown payload encoding %q: upgrade strata", s, ix.encoding)
 	}
 	zr, err := gzip.NewReader(buf)
@@ -265,7 +265,7 @@ func (s *Store) readPayload(ctx context.Context, ix index) (*payload, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", s, err)
 	}
-	p, err := decodePayload(raw)
+	p, err := decodePayload(raw, ix.encoding)
 	if err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", s, err)
 	}

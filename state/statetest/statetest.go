@@ -58,6 +58,9 @@ func Snapshot(blocks, n int, tag string) *state.Snapshot {
 		if i%5 == 0 {
 			o.Group, o.Kind = "", "ConfigMap"
 		}
+		if i%3 != 0 {
+			o.FieldsHash = digest("fields", tag, fmt.Sprint(i))
+		}
 		o.Address = state.ObjectAddress(o.Block, o.Group, o.Kind, o.Namespace, o.Name)
 		s.Objects[i] = o
 	}
