@@ -28,6 +28,7 @@ import (
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/drift"
 	"github.com/strata-gitops/strata/providers/git"
+	"github.com/strata-gitops/strata/providers/helmrepo"
 	"github.com/strata-gitops/strata/providers/kube"
 	"github.com/strata-gitops/strata/state"
 )
@@ -98,6 +99,9 @@ func (e *Engine) Drift(ctx context.Context, opts DriftOptions) (*drift.Report, e
 			blk = e.driftKustomization(ctx, mgr, snap, b, opts)
 		case *config.Release:
 			blk = e.driftRelease(ctx, snap, b)
+			if opts.Sources {
+				e.driftChart(ctx, snap, b, &blk)
+			}
 		case *config.GitSource:
 			if !opts.Sources {
 				continue
@@ -234,6 +238,54 @@ func (e *Engine) driftRelease(ctx context.Context, snap *state.Snapshot, r *conf
 	}
 	blk.Items = append(blk.Items, it)
 	return blk
+}
+
+// driftChart adds to blk a SourceMoved item when the release's chart
+// repository now serves another chart version for the block's version
+// constraint than the one applied (a newer one, or the same version
+// republished with another digest): the cluster is behind the repository.
+func (e *Engine) driftChart(ctx context.Context, snap *state.Snapshot, r *config.Release, blk *drift.Block) {
+	if r.Suspend || r.Source == nil || r.Source.Addr.Type != config.SourceHelm || blk.Error != "" {
+		return
+	}
+	addr := r.Address().String()
+	rel, ok := snap.Release(addr)
+	if !ok {
+		return
+	}
+	src := e.stack.HelmSources[r.Source.Addr.Name]
+	if src == nil {
+		return
+	}
+	cl, err := e.helmRepos()
+	if err != nil {
+		blk.Error = err.Error()
+		return
+	}
+	cv, err := cl.Resolve(ctx, helmSpec(src), helmrepo.ChartRef{Name: r.Chart, Version: r.Version})
+	if err != nil {
+		blk.Error = fmt.Sprintf("%s: %v", r.Source.Addr, err)
+		return
+	}
+	blk.Checked++
+	applied := blk.Revision // "<version>@<digest>" for charts from a repository
+	if !strings.Contains(applied, "@") {
+		applied = rel.Version
+	}
+	if cv.Version == rel.Version && (applied == rel.Version || cv.Revision() == applied) {
+		return
+	}
+	constraint := r.Version
+	if constraint == "" {
+		constraint = "latest"
+	}
+	msg := fmt.Sprintf("chart %s %s is available for version %q, %s is applied; the cluster is behind the repository",
+		r.Chart, cv.Version, constraint, rel.Version)
+	if cv.Version == rel.Version {
+		msg = fmt.Sprintf("chart %s %s was republished with another digest (%s, %s applied)", r.Chart, cv.Version, cv.Digest, applied)
+	}
+	blk.Items = append(blk.Items, drift.Item{Address: addr, Kind: drift.SourceMoved, Message: msg,
+		Fields: []drift.Field{{Path: "chart.version", Live: rel.Version, Applied: cv.Version}}})
 }
 
 // changedPaths lists the dotted paths where two values differ.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/internal/testserver/gitserver"
+	"github.com/strata-gitops/strata/internal/testserver/helmserver"
 	"github.com/strata-gitops/strata/planner/drift"
 )
 
@@ -363,5 +364,61 @@ kustomization "app" {
 	}
 	if n := rep.Block("kustomization.app").Notes; len(n) != 0 {
 		t.Errorf("notes %v, want none", n)
+	}
+}
+
+// TestDriftChartSource checks that drift --sources reports a release whose
+// chart repository serves a newer version matching the block's constraint,
+// and only then.
+func TestDriftChartSource(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "dchart")
+	srv := helmserver.New(t, helmserver.Options{})
+	srv.AddChart(t, helmserver.Chart("hello", "1.0.0"))
+	dir := writeStack(t, map[string]string{"main.hcl": fmt.Sprintf(`source "helm" "charts" {
+  url = %q
+}
+release "hello" {
+  namespace = %q
+  chart     = "hello"
+  version   = "~> 1.0.0"
+  source    = source.helm.charts
+}
+`, srv.URL(), ns)})
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+
+	drifted := func() []string {
+		t.Helper()
+		e, diags := Load(opts)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		defer e.Close()
+		rep, err := e.Drift(t.Context(), DriftOptions{Sources: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.HasErrors() {
+			t.Fatalf("drift errors: %+v", rep.Blocks)
+		}
+		var out []string
+		for _, b := range rep.Blocks {
+			for _, it := range b.Items {
+				for _, f := range it.Fields {
+					out = append(out, fmt.Sprintf("%s %s %s %v -> %v", it.Kind, it.Address, f.Path, f.Live, f.Applied))
+				}
+			}
+		}
+		return out
+	}
+	srv.AddChart(t, helmserver.Chart("hello", "1.1.0")) // outside the constraint
+	if got := drifted(); len(got) != 0 {
+		t.Fatalf("drift with no matching newer chart: %v", got)
+	}
+	srv.AddChart(t, helmserver.Chart("hello", "1.0.1"))
+	want := []string{"source release.hello chart.version 1.0.0 -> 1.0.1"}
+	if d := cmp.Diff(want, drifted()); d != "" {
+		t.Errorf("drift (-want +got):\n%s", d)
 	}
 }

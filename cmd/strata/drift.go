@@ -46,8 +46,9 @@ func (a *app) driftCmd() *cobra.Command {
 		Long: `Drift compares the live cluster with what the state says strata applied:
 objects whose fields were edited, objects deleted, and Helm releases upgraded,
 rolled back or uninstalled behind strata's back. With --sources it also
-reports sources that moved on since the last apply (the cluster is behind
-Git). Blocks with suspend = true are skipped and reported as such.
+reports Git sources that moved on since the last apply and releases whose
+chart repository serves a newer chart matching their version constraint
+(the cluster is behind Git or the repository). Blocks with suspend = true are skipped and reported as such.
 
 Exit codes: 0 no drift, 1 error, 2 drift.
 
@@ -81,7 +82,7 @@ SIGINT or SIGTERM. --correct applies the drifted blocks to undo the drift.`,
 	fs.BoolVar(&f.stack.lock, "lock", true, "lock the state while correcting (--correct)")
 	fs.DurationVar(&f.stack.lockTimeout, "lock-timeout", time.Minute, "how long --correct waits for the state lock")
 	fs.StringVarP(&f.output, "output", "o", "human", "output format: human, json or markdown")
-	fs.BoolVar(&f.sources, "sources", false, "also report sources with a newer revision than the one applied")
+	fs.BoolVar(&f.sources, "sources", false, "also report Git sources and charts with a newer revision than the one applied")
 	fs.BoolVar(&f.watch, "watch", false, "check on a schedule until interrupted")
 	fs.DurationVar(&f.interval, "interval", 10*time.Minute, "time between checks with --watch (a block's interval attribute overrides it)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", ":8080", "address serving /metrics and /healthz with --watch (empty: none)")
