@@ -210,6 +210,7 @@ func (a *applier) changeSet(b *plan.Block) (*kube.ChangeSet, error) {
 			Reason:              rc.Reason,
 			LiveResourceVersion: rc.LiveResourceVersion,
 			LiveUID:             rc.LiveUID,
+			LiveDigest:          rc.LiveDigest,
 			Unowned:             rc.Unowned,
 		}
 		switch {
@@ -413,7 +414,8 @@ func stateObject(block string, r kube.ObjectRef) state.Object {
 // it was when the plan was made.
 func (e *Engine) checkLive(ctx context.Context, mgr *kube.Manager, p *plan.Plan) error {
 	var stale []string
-	for _, rc := range p.Changes {
+	for i := range p.Changes {
+		rc := &p.Changes[i]
 		if rc.Actions.IsNoOp() {
 			continue
 		}
@@ -444,6 +446,11 @@ func (e *Engine) checkLive(ctx context.Context, mgr *kube.Manager, p *plan.Plan)
 			return fmt.Errorf("%s: %w", rc.Address, err)
 		case rc.LiveResourceVersion == "":
 			stale = append(stale, rc.Address+" was created in the cluster")
+		case live.GetResourceVersion() != rc.LiveResourceVersion && rc.LiveDigest != "" &&
+			string(live.GetUID()) == rc.LiveUID && kube.LiveDigest(live) == rc.LiveDigest:
+			// Only status or server bookkeeping moved (a controller at
+			// work): the plan still holds. Apply against this version.
+			rc.LiveResourceVersion = live.GetResourceVersion()
 		case live.GetResourceVersion() != rc.LiveResourceVersion:
 			stale = append(stale, fmt.Sprintf("%s was changed in the cluster (resourceVersion %s, now %s)",
 				rc.Address, rc.LiveResourceVersion, live.GetResourceVersion()))

@@ -350,6 +350,7 @@ func toResourceChange(block string, c kube.Change) plan.ResourceChange {
 		Reason:              c.Reason,
 		LiveResourceVersion: c.LiveResourceVersion,
 		LiveUID:             c.LiveUID,
+		LiveDigest:          c.LiveDigest,
 		Unowned:             c.Unowned,
 	}
 	if c.Before != nil {

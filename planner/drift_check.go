@@ -28,6 +28,7 @@ import (
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/drift"
 	"github.com/strata-gitops/strata/providers/git"
+	"github.com/strata-gitops/strata/providers/helm"
 	"github.com/strata-gitops/strata/providers/helmrepo"
 	"github.com/strata-gitops/strata/providers/kube"
 	"github.com/strata-gitops/strata/state"
@@ -208,6 +209,10 @@ func (e *Engine) driftRelease(ctx context.Context, snap *state.Snapshot, r *conf
 			blk.Items = append(blk.Items, drift.Item{Address: addr, Kind: drift.Release,
 				Message: fmt.Sprintf("Helm release status is %s, strata left it %s", st, rel.Status),
 				Fields:  []drift.Field{{Path: "status", Live: st, Applied: rel.Status}}})
+			return blk
+		}
+		if r.DriftDetection.Mode != string(helm.DriftDisabled) {
+			e.driftReleaseObjects(ctx, addr, rel, &blk)
 		}
 		return blk
 	}
@@ -286,6 +291,36 @@ func (e *Engine) driftChart(ctx context.Context, snap *state.Snapshot, r *config
 	}
 	blk.Items = append(blk.Items, drift.Item{Address: addr, Kind: drift.SourceMoved, Message: msg,
 		Fields: []drift.Field{{Path: "chart.version", Live: rel.Version, Applied: cv.Version}}})
+}
+
+// driftReleaseObjects adds the objects of the release's deployed revision
+// that were edited or deleted in the cluster (what a plan would correct).
+func (e *Engine) driftReleaseObjects(ctx context.Context, addr string, rel state.Release, blk *drift.Block) {
+	hm, err := e.helmManager()
+	if err != nil {
+		blk.Error = err.Error()
+		return
+	}
+	changes, err := hm.Drift(ctx, rel.Name, rel.Namespace)
+	if err != nil {
+		blk.Error = err.Error()
+		return
+	}
+	for _, c := range changes {
+		it := drift.Item{Address: c.Ref.Address(addr), Kind: drift.Modified,
+			Message: "object of the Helm release changed in the cluster outside strata"}
+		if c.Action == kube.ActionCreate {
+			it.Kind, it.Message = drift.Deleted, "object of the Helm release deleted in the cluster outside strata"
+		}
+		for _, f := range c.Fields {
+			df := drift.Field{Path: f.Path, Live: f.Before, Applied: f.After}
+			if f.Before == kube.Masked || f.After == kube.Masked {
+				df.Live, df.Applied, df.Sensitive = nil, nil, true
+			}
+			it.Fields = append(it.Fields, df)
+		}
+		blk.Items = append(blk.Items, it)
+	}
 }
 
 // changedPaths lists the dotted paths where two values differ.

@@ -386,6 +386,40 @@ func TestSavedPlan(t *testing.T) {
 		}
 		_ = dir
 	})
+	t.Run("status moved", func(t *testing.T) {
+		// A controller updating status between plan and apply (hours in a
+		// PR workflow) does not make the plan stale.
+		_, file := savedPlan(t, c)
+		p, err := plan.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns := p.Changes[0].Namespace
+		rv := func() string {
+			out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "-n", ns, "get", "deployment/web",
+				"-o", "jsonpath={.metadata.resourceVersion}").Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(out)
+		}
+		before := rv()
+		out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "-n", ns, "patch", "deployment/web",
+			"--subresource=status", "--type=merge", "-p", `{"status":{"conditions":[{"type":"Progressing","status":"True","reason":"Testing","message":"status moved"}]}}`).CombinedOutput()
+		if err != nil {
+			t.Fatalf("kubectl: %v\n%s", err, out)
+		}
+		if rv() == before {
+			t.Fatal("the status patch did not move the resourceVersion")
+		}
+		res, err := applySaved(t, c, file)
+		if err != nil {
+			t.Fatalf("apply of a saved plan after a status change: %v", err)
+		}
+		if res.Changed != 2 {
+			t.Errorf("changed %d objects, want 2", res.Changed)
+		}
+	})
 	t.Run("flipped byte", func(t *testing.T) {
 		_, file := savedPlan(t, c)
 		b, err := os.ReadFile(file)

@@ -134,8 +134,9 @@ func (e *Engine) releaseSpec(ctx context.Context, r *config.Release) (helm.Relea
 		Name: r.Name, Namespace: r.Namespace, Values: r.Values,
 		CreateNamespace: r.Install.CreateNamespace, DisableWait: !r.Wait, Timeout: r.Timeout, MaxHistory: r.MaxHistory,
 		Force: r.Upgrade.Force, DisableHooks: r.Upgrade.DisableHooks || r.Install.DisableHooks,
-		CleanupOnFail: r.Upgrade.CleanupOnFail || r.Rollback.CleanupOnFail,
-		Install:       helm.InstallRemediation{Retries: r.Install.Remediation.Retries},
+		DriftDetection: helm.DriftMode(r.DriftDetection.Mode),
+		CleanupOnFail:  r.Upgrade.CleanupOnFail || r.Rollback.CleanupOnFail,
+		Install:        helm.InstallRemediation{Retries: r.Install.Remediation.Retries},
 		Upgrade: helm.UpgradeRemediation{Retries: r.Upgrade.Remediation.Retries,
 			Strategy: helm.Remediation(r.Upgrade.Remediation.Strategy)},
 	}
@@ -215,8 +216,11 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Releas
 		rc.Changes = append(rc.Changes, toResourceChange(addr, c))
 	}
 	if rp.Drift {
-		p.Drift = append(p.Drift, plan.Drift{Address: addr, Block: addr, Kind: plan.DriftModified,
-			Message: "objects of the release were changed in the cluster outside strata"})
+		msg := "objects of the release were changed in the cluster outside strata"
+		if rp.Action == helm.ActionNoop {
+			msg = fmt.Sprintf("%d object(s) of the release were changed in the cluster outside strata; not corrected (drift_detection = warn)", rp.Drifted)
+		}
+		p.Drift = append(p.Drift, plan.Drift{Address: addr, Block: addr, Kind: plan.DriftModified, Message: msg})
 	}
 	p.Releases = append(p.Releases, rc)
 	rs := releaseSettings{Name: rp.Name, Namespace: rp.Namespace, KeepHistory: r.Uninstall.KeepHistory}

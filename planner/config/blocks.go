@@ -398,7 +398,7 @@ func (l *loader) decodeRelease(b *hcl.Block) {
 		MaxHistory: DefaultMaxHistory, Timeout: DefaultReleaseTimeout, Interval: DefaultReleaseInterval, Wait: true,
 		Install:        ReleaseInstall{CRDs: CRDsCreate},
 		Upgrade:        ReleaseUpgrade{CRDs: CRDsSkip, Remediation: Remediation{Strategy: "rollback"}},
-		DriftDetection: DriftDetection{Mode: "disabled"},
+		DriftDetection: DriftDetection{Mode: "enabled"},
 	}
 	d := l.newDecoder(&r.Meta, b, &r.Refs)
 	c := d.content(b.Body, &hcl.BodySchema{

@@ -449,7 +449,7 @@ type Release struct {
 	Timeout     time.Duration
 	Interval    time.Duration
 	Wait        bool
-	// DriftDetection.Mode is "enabled", "warn" or "disabled" (default).
+	// DriftDetection.Mode is "enabled" (default), "warn" or "disabled".
 	DriftDetection DriftDetection
 	Suspend        bool
 	ServiceAccount string

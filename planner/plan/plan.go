@@ -162,6 +162,10 @@ type ResourceChange struct {
 	LiveResourceVersion string `json:"live_resource_version,omitempty"`
 	// LiveUID is the uid of that live object.
 	LiveUID string `json:"live_uid,omitempty"`
+	// LiveDigest is a digest of that live object without status and other
+	// server bookkeeping (not for Secrets): applying a saved plan accepts
+	// an object whose resourceVersion moved but whose digest did not.
+	LiveDigest string `json:"live_digest,omitempty"`
 	// Unowned is set when the live object exists without this block's
 	// ownership labels.
 	Unowned bool `json:"unowned,omitempty"`

@@ -363,3 +363,25 @@ func isNamespaceNotFound(err error) bool {
 	}
 	return se.ErrStatus.Details.Kind == "namespaces"
 }
+
+// Drift compares the objects of the deployed revision of release name in
+// namespace with the cluster, with the very patch an upgrade to the same
+// manifest would send (a server-side dry run per object): the changes it
+// returns are objects edited (fields named, Secret values masked) or
+// deleted outside Helm and strata. A release without a deployed revision
+// has no drift.
+func (m *Manager) Drift(ctx context.Context, name, namespace string) ([]strkube.Change, error) {
+	cfg, err := m.actionConfig(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	_, deployed, err := releases(cfg, name)
+	if err != nil || deployed == nil {
+		return nil, err
+	}
+	changes, _, err := m.diffRelease(ctx, cfg.KubeClient, name, namespace, deployed.Manifest, deployed.Manifest, false)
+	if err != nil {
+		return nil, fmt.Errorf("release %s/%s: %w", namespace, name, err)
+	}
+	return changes, nil
+}

@@ -154,6 +154,11 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 		p.Reason = "values changed"
 	case manifest != base.Manifest:
 		p.Reason = "rendered manifests changed"
+	case len(changes) > 0 && drifted > 0 && spec.DriftDetection == DriftDisabled:
+		p.Action, p.Changes = ActionNoop, nil
+	case len(changes) > 0 && drifted > 0 && spec.DriftDetection == DriftWarn:
+		p.Action, p.Changes, p.Drift, p.Drifted = ActionNoop, nil, true, drifted
+		p.Reason = fmt.Sprintf("drift: %d object(s) changed in the cluster; not corrected (drift_detection = warn)", drifted)
 	case len(changes) > 0:
 		p.Drift = true
 		p.Reason = fmt.Sprintf("drift: %d object(s) changed in the cluster", drifted)
@@ -173,7 +178,7 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 		p.Changes = append(crds, p.Changes...)
 	}
 	if p.Action != ActionNoop && drifted > 0 {
-		p.Drift = true
+		p.Drift, p.Drifted = true, drifted
 	}
 	return p, nil
 }

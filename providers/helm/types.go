@@ -79,6 +79,11 @@ type ReleaseSpec struct {
 	MaxHistory int `json:"max_history,omitempty"`
 	// Force replaces objects instead of patching them on upgrade.
 	Force bool `json:"force,omitempty"`
+	// DriftDetection says what a plan does when objects of the deployed
+	// release were changed in the cluster and nothing else changed:
+	// DriftEnabled ("", the default) upgrades to correct them, DriftWarn
+	// reports them without correcting, DriftDisabled ignores them.
+	DriftDetection DriftMode `json:"drift_detection,omitempty"`
 	// DisableHooks skips the chart's hooks.
 	DisableHooks bool `json:"disable_hooks,omitempty"`
 
@@ -89,6 +94,17 @@ type ReleaseSpec struct {
 	// CleanupOnFail deletes the objects a failed upgrade or rollback created.
 	CleanupOnFail bool `json:"cleanup_on_fail,omitempty"`
 }
+
+// DriftMode is the drift detection mode of a release (Flux's
+// spec.driftDetection.mode).
+type DriftMode string
+
+// The drift detection modes.
+const (
+	DriftEnabled  DriftMode = "enabled"
+	DriftWarn     DriftMode = "warn"
+	DriftDisabled DriftMode = "disabled"
+)
 
 // InstallRemediation configures what happens when an install fails: the
 // failed release is uninstalled and the install tried again, up to Retries
@@ -132,7 +148,9 @@ type ReleasePlan struct {
 	Reason string `json:"reason,omitempty"`
 	// Drift is set when objects of the deployed release differ from its
 	// manifest in the cluster (edited or deleted behind strata's back).
-	Drift bool `json:"drift,omitempty"`
+	// With DriftWarn the action stays a no-op and Drifted counts them.
+	Drift   bool `json:"drift,omitempty"`
+	Drifted int  `json:"drifted,omitempty"`
 	// Chart is the chart name, ChartVersion and AppVersion the versions of
 	// the deployed release (Old) and of the spec (New).
 	Chart        Change `json:"chart"`

@@ -167,6 +167,16 @@ func (m *Manager) applyOne(ctx context.Context, c Change, opts ApplyOptions) (Ap
 		return Applied{}, fmt.Errorf("unexpected action %q", c.Action)
 	}
 	got, err := ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	// A controller writing status between the check and the apply moves
+	// the resourceVersion without changing what the plan was made against.
+	for try := 0; try < 3 && err != nil && opts.IfUnchanged && c.Action == ActionUpdate && c.LiveDigest != "" && apierrors.IsConflict(err); try++ {
+		live, gerr := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
+		if gerr != nil || string(live.GetUID()) != c.LiveUID || LiveDigest(live) != c.LiveDigest {
+			break
+		}
+		obj.SetResourceVersion(live.GetResourceVersion())
+		got, err = ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	}
 	if err != nil {
 		if opts.IfUnchanged && apierrors.IsConflict(err) {
 			return Applied{}, fmt.Errorf("%w: %v", ErrStale, err)

@@ -319,6 +319,7 @@ func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds ma
 func (m *Manager) fillLive(c *Change, live *unstructured.Unstructured, opts DiffOptions) {
 	c.LiveUID = string(live.GetUID())
 	c.LiveResourceVersion = live.GetResourceVersion()
+	c.LiveDigest = LiveDigest(live)
 	owned, owner := ownedBy(live, opts.Stack, opts.Block)
 	if owned {
 		return
@@ -378,7 +379,7 @@ func (m *Manager) diffPrune(ctx context.Context, r ObjectRef, stack, block strin
 	if err != nil {
 		return Change{}, &ObjectError{Ref: r, Op: "get", Err: err}
 	}
-	c := Change{Ref: RefOf(live), LiveUID: string(live.GetUID()), LiveResourceVersion: live.GetResourceVersion()}
+	c := Change{Ref: RefOf(live), LiveUID: string(live.GetUID()), LiveResourceVersion: live.GetResourceVersion(), LiveDigest: LiveDigest(live)}
 	c.Before = mask(normalize(live))
 	owned, owner := ownedBy(live, stack, block)
 	switch {

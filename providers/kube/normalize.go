@@ -29,6 +29,18 @@ func Digest(obj *unstructured.Unstructured) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
+// LiveDigest returns a digest of what live holds apart from the fields the
+// server and controllers change without a change of configuration (status,
+// resourceVersion, generation, managedFields...): two reads of an object
+// with the same LiveDigest differ only there. It is "" for Secrets, whose
+// values must not be hashed into plans.
+func LiveDigest(live *unstructured.Unstructured) string {
+	if live == nil || isSecret(live) {
+		return ""
+	}
+	return Digest(normalize(live))
+}
+
 // normalize returns a copy of a server object without the fields that change
 // on every write or are not part of the desired state: managedFields,
 // resourceVersion, generation, uid, creationTimestamp, selfLink, status

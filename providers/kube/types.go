@@ -147,6 +147,8 @@ type Change struct {
 	// computed against ("" for a create).
 	LiveUID             string `json:"live_uid,omitempty"`
 	LiveResourceVersion string `json:"live_resource_version,omitempty"`
+	// LiveDigest is LiveDigest of that live object ("" for Secrets).
+	LiveDigest string `json:"live_digest,omitempty"`
 	// Desired is the object Apply sends, ownership labels included, Secret
 	// values in clear. It is never marshalled; do not print it.
 	Desired *unstructured.Unstructured `json:"-"`
