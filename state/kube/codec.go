@@ -1,10 +1,16 @@
 package kube
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/strata-gitops/strata/state"
 )
@@ -14,8 +20,9 @@ import (
 // length-prefixed fields. Objects are the bulk of a large state, and this
 // form encodes and decodes several times faster than JSON.
 
-// payloadEncoding is stored in the index; readers refuse other values.
-// Encoding "2" added the object's FieldsHash; "1" still decodes.
+// The payload encodings stored in the index; readers refuse others.
+// Encodings "1" and "2" (one chunk set of the whole payload; "2" added the
+// object's FieldsHash) are read, "3" (segments, below) is written.
 const (
 	payloadEncodingV1 = "1"
 	payloadEncoding   = "2"
@@ -30,29 +37,6 @@ type header struct {
 
 func objectFields(o *state.Object) [11]*string {
 	return [...]*string{&o.Address, &o.Block, &o.Group, &o.Version, &o.Kind, &o.Namespace, &o.Name, &o.Digest, &o.UID, &o.ResourceVersion, &o.FieldsHash}
-}
-
-func encodePayload(p *payload) ([]byte, error) {
-	h, err := json.Marshal(header{Blocks: p.Snapshot.Blocks, Releases: p.Snapshot.Releases, History: p.History, Objects: len(p.Snapshot.Objects)})
-	if err != nil {
-		return nil, err
-	}
-	size := binary.MaxVarintLen64 + len(h)
-	for i := range p.Snapshot.Objects {
-		for _, f := range objectFields(&p.Snapshot.Objects[i]) {
-			size += 2 + len(*f)
-		}
-	}
-	b := make([]byte, 0, size)
-	b = binary.AppendUvarint(b, uint64(len(h)))
-	b = append(b, h...)
-	for i := range p.Snapshot.Objects {
-		for _, f := range objectFields(&p.Snapshot.Objects[i]) {
-			b = binary.AppendUvarint(b, uint64(len(*f)))
-			b = append(b, *f...)
-		}
-	}
-	return b, nil
 }
 
 var errCorrupt = errors.New("corrupt state payload")
@@ -88,6 +72,179 @@ func decodePayload(b []byte, encoding string) (*payload, error) {
 	}
 	if pos != len(rest) {
 		return nil, errCorrupt
+	}
+	return &payload{Snapshot: &state.Snapshot{Blocks: h.Blocks, Objects: objs, Releases: h.Releases}, History: h.History}, nil
+}
+
+// Encoding "3" stores the payload as content-addressed segments, each
+// compressed on its own: segment 0 is the header (blocks, releases,
+// history), the others hold the objects of runs of consecutive blocks.
+// Where runs end depends only on the blocks themselves (a hash of the
+// block address, a size limit, and a block too large for one segment on
+// its own), so a write that changes one block produces the same segments
+// as before for the others, and only new segments are written.
+const payloadEncodingSegments = "3"
+
+// A block whose encoding is larger than a third of the chunk size gets
+// segments of its own, of about that size; a run of smaller blocks ends
+// before two thirds of the chunk size (so that even incompressible data
+// fits a chunk), or after a block whose address hashes to 0 modulo
+// segmentEvery.
+const segmentEvery = 8
+
+// segment is one compressed segment, its ID (a digest of the data) and
+// the SHA-256 of its uncompressed content.
+type segment struct {
+	id   string
+	data []byte
+	key  [32]byte
+}
+
+func newSegment(raw []byte) (segment, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err != nil {
+		return segment{}, err
+	}
+	if _, err := zw.Write(raw); err != nil {
+		return segment{}, err
+	}
+	if err := zw.Close(); err != nil {
+		return segment{}, err
+	}
+	return segment{id: segmentID(buf.Bytes()), data: buf.Bytes(), key: sha256.Sum256(raw)}, nil
+}
+
+func segmentID(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:16])
+}
+
+func appendObject(b []byte, o *state.Object) []byte {
+	for _, f := range objectFields(o) {
+		b = binary.AppendUvarint(b, uint64(len(*f)))
+		b = append(b, *f...)
+	}
+	return b
+}
+
+// encodeSegments returns the segments of p, the header first, compressing
+// only segments whose content is not in cache (by the SHA-256 of their
+// uncompressed content); cache may be nil.
+func encodeSegments(p *payload, chunkSize int, cache map[[32]byte]segment) ([]segment, error) {
+	raws, err := splitSegments(p, chunkSize)
+	if err != nil {
+		return nil, err
+	}
+	segs := make([]segment, len(raws))
+	for i, raw := range raws {
+		key := sha256.Sum256(raw)
+		if sg, ok := cache[key]; ok {
+			segs[i] = sg
+			continue
+		}
+		if segs[i], err = newSegment(raw); err != nil {
+			return nil, err
+		}
+	}
+	return segs, nil
+}
+
+// splitSegments returns the uncompressed segments of p, the header first.
+func splitSegments(p *payload, chunkSize int) ([][]byte, error) {
+	segmentTarget, segmentMax := chunkSize/3, chunkSize*2/3
+	h, err := json.Marshal(header{Blocks: p.Snapshot.Blocks, Releases: p.Snapshot.Releases, History: p.History, Objects: len(p.Snapshot.Objects)})
+	if err != nil {
+		return nil, err
+	}
+	segs := [][]byte{h}
+	var run []byte
+	flush := func() error {
+		if len(run) > 0 {
+			segs = append(segs, run)
+			run = nil
+		}
+		return nil
+	}
+	objs := p.Snapshot.Objects
+	for start := 0; start < len(objs); {
+		end := start + 1
+		for end < len(objs) && objs[end].Block == objs[start].Block {
+			end++
+		}
+		var blk []byte
+		cuts := []int{0}
+		for i := start; i < end; i++ {
+			blk = appendObject(blk, &objs[i])
+			if len(blk)-cuts[len(cuts)-1] >= segmentTarget && i+1 < end {
+				cuts = append(cuts, len(blk))
+			}
+		}
+		if len(blk) > segmentTarget {
+			// A large block: segments of its own, cut by its own content.
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			cuts = append(cuts, len(blk))
+			for i := 0; i+1 < len(cuts); i++ {
+				run = blk[cuts[i]:cuts[i+1]]
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
+		} else {
+			if len(run)+len(blk) > segmentMax {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
+			run = append(run, blk...)
+			f := fnv.New32a()
+			f.Write([]byte(objs[start].Block))
+			if f.Sum32()%segmentEvery == 0 {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
+		}
+		start = end
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return segs, nil
+}
+
+// decodeSegments decodes the uncompressed segments of a payload, header
+// first.
+func decodeSegments(raws [][]byte) (*payload, error) {
+	if len(raws) == 0 {
+		return nil, errCorrupt
+	}
+	var h header
+	if err := json.Unmarshal(raws[0], &h); err != nil {
+		return nil, fmt.Errorf("%w: %w", errCorrupt, err)
+	}
+	objs := make([]state.Object, 0, h.Objects)
+	for _, rest := range raws[1:] {
+		all := string(rest) // one allocation per segment; fields are substrings
+		pos := 0
+		for pos < len(rest) {
+			var o state.Object
+			for _, f := range objectFields(&o) {
+				n, w := binary.Uvarint(rest[pos:])
+				if w <= 0 || uint64(len(rest)-pos-w) < n {
+					return nil, errCorrupt
+				}
+				pos += w
+				*f = all[pos : pos+int(n)]
+				pos += int(n)
+			}
+			objs = append(objs, o)
+		}
+	}
+	if len(objs) != h.Objects {
+		return nil, fmt.Errorf("%w: %d objects, the header says %d", errCorrupt, len(objs), h.Objects)
 	}
 	return &payload{Snapshot: &state.Snapshot{Blocks: h.Blocks, Objects: objs, Releases: h.Releases}, History: h.History}, nil
 }

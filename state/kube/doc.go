@@ -7,22 +7,29 @@
 // For a state named NAME in namespace NS:
 //
 //   - Secret NS/strata-state-NAME is the index: schema version, lineage,
-//     serial, the name prefix, count and SHA-256 of the current chunk set,
-//     and the fence (the ID of the last lock taken).
-//   - Secrets NS/strata-state-NAME-SET-I hold the state: the snapshot and
-//     its history, gzip-compressed and split into chunks of at most
-//     Options.ChunkSize bytes. SET is random per write, so chunks are never
-//     overwritten, only created and, once unused, deleted.
+//     serial, the payload encoding, the IDs of the current segments, and
+//     the fence (the ID of the last lock taken).
+//   - Secrets NS/strata-state-NAME-s-ID hold the state in segments of at
+//     most Options.ChunkSize bytes, each gzip-compressed on its own: the
+//     header (blocks, releases, history), then the objects of runs of
+//     consecutive blocks. ID is a digest of the segment's content, and where
+//     runs end depends only on the blocks in them, so a write that changes
+//     one block creates the segments of that block and the header only;
+//     segments are never overwritten, only created and, once the index no
+//     longer names them, deleted. (States written by earlier versions, one
+//     chunk set NS/strata-state-NAME-SET-I of the whole payload, are read
+//     and replaced by segments on the next write.)
 //   - Lease NS/strata-lock-NAME is the lock: holderIdentity is the lock ID,
 //     the holder's LockInfo is an annotation.
 //
 // # Consistency
 //
-// A write creates a new chunk set and then flips the index to it with an
-// update that carries the index's resourceVersion, so the flip fails when
-// anything changed the index since the writer read it. A reader reads the
-// index, then the chunks it names, and checks their digest; when the chunk
-// set was replaced in between it starts again. A reader therefore never
+// A write creates the segments the index does not name yet and then flips
+// the index to the new list with an update that carries the index's
+// resourceVersion, so the flip fails when anything changed the index since
+// the writer read it. A reader reads the index, then the segments it
+// names, and checks each against its ID; when a segment was deleted in
+// between (a newer write replaced it) it starts again. A reader therefore never
 // sees parts of two versions.
 //
 // # Locking and fencing

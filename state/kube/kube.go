@@ -12,6 +12,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,7 +58,7 @@ type Options struct {
 	// RenewInterval is how often the holder renews its lease; default a
 	// third of LeaseDuration.
 	RenewInterval time.Duration
-	// ChunkSize is the largest chunk of compressed state per Secret;
+	// ChunkSize is the largest segment of compressed state per Secret;
 	// default 768 KiB (a Secret holds at most 1 MiB).
 	ChunkSize int
 	// Now is the clock; default time.Now.
@@ -82,6 +83,9 @@ type Store struct {
 	// wrote itself again.
 	cacheSet string
 	cache    *payload
+	// The segments of that payload, by the SHA-256 of their uncompressed
+	// content, so that a write compresses only the segments that changed.
+	segCache map[[32]byte]segment
 	wg       sync.WaitGroup
 }
 
@@ -170,11 +174,25 @@ type index struct {
 	version  int
 	lineage  string
 	serial   uint64
-	set      string // chunk set ID; empty: no state yet
+	set      string // chunk set ID (encoding 3: a digest of segments); empty: no state yet
 	chunks   int
 	digest   string
 	encoding string
+	segments []string // encoding 3: the segment IDs, header first
 	fence    string
+}
+
+// references reports whether the index names the chunk or segment Secret.
+func (s *Store) references(ix index, secretName, set string) bool {
+	if ix.encoding != payloadEncodingSegments {
+		return set == ix.set
+	}
+	for _, id := range ix.segments {
+		if s.segmentName(id) == secretName {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Store) getIndex(ctx context.Context) (index, error) {
@@ -205,6 +223,9 @@ func (s *Store) getIndex(ctx context.Context) (index, error) {
 			return index{}, fmt.Errorf("%s: invalid index chunk count: %w", s, err)
 		}
 	}
+	if v := string(sec.Data["segments"]); v != "" {
+		ix.segments = strings.Split(v, ",")
+	}
 	return ix, nil
 }
 
@@ -216,9 +237,14 @@ func (ix index) data() map[string][]byte {
 		"set":      []byte(ix.set),
 		"chunks":   []byte(strconv.Itoa(ix.chunks)),
 		"digest":   []byte(ix.digest),
-		"encoding": []byte(payloadEncoding),
+		"encoding": []byte(payloadEncodingSegments),
+		"segments": []byte(strings.Join(ix.segments, ",")),
 		"fence":    []byte(ix.fence),
 	}
+}
+
+func (s *Store) segmentName(id string) string {
+	return fmt.Sprintf("strata-state-%s-s-%s", s.name, id)
 }
 
 func (s *Store) chunkName(set string, i int) string {
@@ -233,6 +259,13 @@ var errReplaced = errors.New("state replaced while reading")
 func (s *Store) readPayload(ctx context.Context, ix index) (*payload, error) {
 	if ix.set == "" {
 		return &payload{Snapshot: &state.Snapshot{Version: state.SchemaVersion}}, nil
+	}
+	switch ix.encoding {
+	case payloadEncodingSegments:
+		return s.readSegments(ctx, ix)
+	case payloadEncoding, payloadEncodingV1:
+	default:
+		return nil, fmt.Errorf("%s: unknown payload encoding %q: upgrade strata", s, ix.encoding)
 	}
 	chunks := make([][]byte, ix.chunks)
 	err := parallel(ix.chunks, func(i int) error {
@@ -254,9 +287,6 @@ func (s *Store) readPayload(ctx context.Context, ix index) (*payload, error) {
 	if hex.EncodeToString(sum[:]) != ix.digest {
 		return nil, errReplaced
 	}
-	if ix.encoding != payloadEncoding && ix.encoding != payloadEncodingV1 {
-		return nil, fmt.Errorf("%s: unknown payload encoding %q: upgrade strata", s, ix.encoding)
-	}
 	zr, err := gzip.NewReader(buf)
 	if err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", s, err)
@@ -266,6 +296,44 @@ func (s *Store) readPayload(ctx context.Context, ix index) (*payload, error) {
 		return nil, fmt.Errorf("decoding %s: %w", s, err)
 	}
 	p, err := decodePayload(raw, ix.encoding)
+	if err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", s, err)
+	}
+	p.Snapshot.Version, p.Snapshot.Lineage, p.Snapshot.Serial = state.SchemaVersion, ix.lineage, ix.serial
+	return p, nil
+}
+
+// readSegments reads the segments an encoding-3 index names.
+func (s *Store) readSegments(ctx context.Context, ix index) (*payload, error) {
+	raws := make([][]byte, len(ix.segments))
+	segs := make([]segment, len(ix.segments))
+	err := parallel(len(ix.segments), func(i int) error {
+		sec, err := s.client.CoreV1().Secrets(s.ns).Get(ctx, s.segmentName(ix.segments[i]), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return errReplaced
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", s, err)
+		}
+		data := sec.Data["chunk"]
+		if segmentID(data) != ix.segments[i] {
+			return fmt.Errorf("reading %s: segment %s does not match its digest", s, sec.Name)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return fmt.Errorf("decoding %s: %w", s, err)
+		}
+		if raws[i], err = io.ReadAll(zr); err != nil {
+			return fmt.Errorf("decoding %s: %w", s, err)
+		}
+		segs[i] = segment{id: ix.segments[i], data: data, key: sha256.Sum256(raws[i])}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.rememberSegments(segs)
+	p, err := decodeSegments(raws)
 	if err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", s, err)
 	}
@@ -382,41 +450,53 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 	return nil
 }
 
-// writePayload stores p as a new chunk set, flips the index to it and
-// returns the set's ID.
+// writePayload stores p as segments, creating only those the current
+// index does not name already, flips the index to them and returns the
+// new set ID (a digest of the segment list).
 func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage string, serial uint64) (string, error) {
-	// The snapshot's own lineage and serial live in the index.
-	raw, err := encodePayload(p)
+	s.mu.Lock()
+	cache := s.segCache
+	s.mu.Unlock()
+	segs, err := encodeSegments(p, s.chunkSize, cache)
 	if err != nil {
 		return "", fmt.Errorf("encoding %s: %w", s, err)
 	}
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	if _, err := zw.Write(raw); err != nil {
-		return "", fmt.Errorf("encoding %s: %w", s, err)
-	}
-	if err := zw.Close(); err != nil {
-		return "", fmt.Errorf("encoding %s: %w", s, err)
-	}
-	data := buf.Bytes()
-	sum := sha256.Sum256(data)
-
-	next := index{secret: ix.secret, lineage: lineage, serial: serial, set: randomSet(), digest: hex.EncodeToString(sum[:]), fence: ix.fence}
-	secrets := s.client.CoreV1().Secrets(s.ns)
-	next.chunks = max(1, (len(data)+s.chunkSize-1)/s.chunkSize)
-	err = parallel(next.chunks, func(i int) error {
-		off := i * s.chunkSize
-		sec := &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: s.chunkName(next.set, i), Namespace: s.ns, Labels: s.labels(chunkRole)},
-			Type:       secretType,
-			Data:       map[string][]byte{"chunk": data[off:min(off+s.chunkSize, len(data))]},
+	have := map[string]bool{}
+	if ix.encoding == payloadEncodingSegments {
+		for _, id := range ix.segments {
+			have[id] = true
 		}
-		sec.Labels[LabelSet] = next.set
+	}
+	ids := make([]string, len(segs))
+	var todo []segment
+	for i, sg := range segs {
+		ids[i] = sg.id
+		if !have[sg.id] {
+			have[sg.id] = true
+			todo = append(todo, sg)
+		}
+	}
+	list := strings.Join(ids, ",")
+	sum := sha256.Sum256([]byte(list))
+	next := index{secret: ix.secret, lineage: lineage, serial: serial, set: hex.EncodeToString(sum[:8]),
+		chunks: len(ids), digest: hex.EncodeToString(sum[:]), segments: ids, fence: ix.fence}
+	secrets := s.client.CoreV1().Secrets(s.ns)
+	err = parallel(len(todo), func(i int) error {
+		sec := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: s.segmentName(todo[i].id), Namespace: s.ns, Labels: s.labels(chunkRole)},
+			Type:       secretType,
+			Data:       map[string][]byte{"chunk": todo[i].data},
+		}
+		sec.Labels[LabelSet] = "s-" + todo[i].id
 		_, err := secrets.Create(ctx, sec, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			return nil // the same content (an orphan of an interrupted write)
+		}
 		return err
 	})
+	// Segments created before a failure are left to deleteOrphans: they
+	// may have the content of segments a newer index names.
 	if err != nil {
-		s.deleteSet(context.WithoutCancel(ctx), next.set, next.chunks)
 		return "", fmt.Errorf("writing %s: %w", s, err)
 	}
 
@@ -433,7 +513,6 @@ func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage 
 		_, err = secrets.Update(ctx, sec, metav1.UpdateOptions{})
 	}
 	if err != nil {
-		s.deleteSet(context.WithoutCancel(ctx), next.set, next.chunks)
 		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
 			now, gerr := s.getIndex(ctx)
 			if gerr == nil && now.fence != ix.fence {
@@ -443,10 +522,36 @@ func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage 
 		}
 		return "", fmt.Errorf("writing %s: %w", s, err)
 	}
-	if ix.set != "" {
-		s.deleteSet(context.WithoutCancel(ctx), ix.set, ix.chunks)
+	// What the old index named and the new one does not is garbage now.
+	dctx := context.WithoutCancel(ctx)
+	switch {
+	case ix.encoding == payloadEncodingSegments:
+		var old []string
+		for _, id := range ix.segments {
+			if !slices.Contains(ids, id) {
+				old = append(old, id)
+			}
+		}
+		_ = parallel(len(old), func(i int) error {
+			_ = secrets.Delete(dctx, s.segmentName(old[i]), metav1.DeleteOptions{})
+			return nil
+		})
+	case ix.set != "":
+		s.deleteSet(dctx, ix.set, ix.chunks)
 	}
+	s.rememberSegments(segs)
 	return next.set, nil
+}
+
+// rememberSegments replaces the segment cache with segs.
+func (s *Store) rememberSegments(segs []segment) {
+	m := make(map[[32]byte]segment, len(segs))
+	for _, sg := range segs {
+		m[sg.key] = sg
+	}
+	s.mu.Lock()
+	s.segCache = m
+	s.mu.Unlock()
 }
 
 // orphanAge is how old a chunk of an unused set must be before a writer
@@ -457,7 +562,7 @@ const orphanAge = 10 * time.Minute
 // deleteOrphans deletes old chunks of sets other than current. It lists
 // metadata only, so it costs little however large the state; without a
 // metadata client (Options.Config unset) it does nothing.
-func (s *Store) deleteOrphans(ctx context.Context, current string) {
+func (s *Store) deleteOrphans(ctx context.Context, current index) {
 	if s.meta == nil {
 		return
 	}
@@ -468,7 +573,7 @@ func (s *Store) deleteOrphans(ctx context.Context, current string) {
 		return // best effort
 	}
 	for _, m := range list.Items {
-		if m.Labels[LabelSet] != current && s.now().Sub(m.CreationTimestamp.Time) > orphanAge {
+		if !s.references(current, m.Name, m.Labels[LabelSet]) && s.now().Sub(m.CreationTimestamp.Time) > orphanAge {
 			_ = s.client.CoreV1().Secrets(s.ns).Delete(ctx, m.Name, metav1.DeleteOptions{})
 		}
 	}
@@ -483,7 +588,7 @@ func (s *Store) deleteSet(ctx context.Context, set string, n int) {
 }
 
 // requestParallelism is how many chunk requests run at once.
-const requestParallelism = 4
+const requestParallelism = 16
 
 // parallel runs fn(0..n-1), requestParallelism at a time, and returns the
 // first error.
@@ -628,7 +733,7 @@ func (s *Store) Lock(ctx context.Context, info state.LockInfo) (string, error) {
 	}
 	s.startRenewal(info.ID)
 	if ix, err := s.getIndex(ctx); err == nil {
-		s.deleteOrphans(context.WithoutCancel(ctx), ix.set)
+		s.deleteOrphans(context.WithoutCancel(ctx), ix)
 	}
 	return info.ID, nil
 }

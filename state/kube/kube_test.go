@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -58,43 +59,93 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// TestChunksAreReplaced checks that a large state is split over several
-// Secrets and that a write leaves exactly one chunk set behind.
-func TestChunksAreReplaced(t *testing.T) {
+// TestSegments checks that a large state is split over several compressed
+// Secrets of at most the chunk size, that a write that changes one block
+// creates only the segments of that block (and the header), and that every
+// write leaves exactly the segments the index names.
+func TestSegments(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := c.Namespace(t, "state-chunks")
 	s := open(t, ns, "big", time.Minute)
 	ctx := t.Context()
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// segments returns the segment Secrets by name, and checks that they are
+	// exactly those the index names.
+	segments := func(when string) map[string]bool {
+		t.Helper()
+		list, err := cs.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelRole + "=chunk"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, sec := range list.Items {
+			got[sec.Name] = true
+			if strings.Contains(string(sec.Data["chunk"]), "app-000001") {
+				t.Errorf("%s: segment %s is not compressed", when, sec.Name)
+			}
+			if n := len(sec.Data["chunk"]); n > 64<<10 {
+				t.Errorf("%s: segment %s holds %d bytes, more than the chunk size", when, sec.Name, n)
+			}
+		}
+		ix, err := cs.CoreV1().Secrets(ns).Get(ctx, "strata-state-big", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]bool{}
+		for _, id := range strings.Split(string(ix.Data["segments"]), ",") {
+			want["strata-state-big-s-"+id] = true
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("%s: segment Secrets are not those the index names (-index +cluster):\n%s", when, d)
+		}
+		return got
+	}
+
 	snap := statetest.Snapshot(5, 20000, "a")
 	if err := s.Write(ctx, snap, state.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	first := segments("first write")
+	if len(first) < 10 {
+		t.Fatalf("20,000 objects fit in %d segment(s) of 64 KiB; want a split", len(first))
+	}
+
+	// One block of five changes.
+	objs := append([]state.Object(nil), snap.BlockObjects("kustomization.k002")...)
+	for i := range objs {
+		objs[i].ResourceVersion += "0"
+	}
+	snap.SetBlockObjects("kustomization.k002", objs)
+	if err := s.Write(ctx, snap, state.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	second := segments("one block changed")
+	created := 0
+	for name := range second {
+		if !first[name] {
+			created++
+		}
+	}
+	if created == 0 || created > len(first)/5+2 {
+		t.Errorf("changing one block of five created %d of %d segments; want about a fifth", created, len(second))
+	}
+	if got, err := s.Read(ctx); err != nil {
+		t.Fatalf("read back: %v", err)
+	} else if d := cmp.Diff(snap.Objects, got.Objects); d != "" {
+		t.Fatalf("objects read back (-written +read):\n%s", d)
+	}
+
 	next := statetest.Snapshot(5, 20000, "b")
 	next.Lineage, next.Serial = snap.Lineage, snap.Serial
 	if err := s.Write(ctx, next, state.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := c.Clientset()
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, err := cs.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelRole + "=chunk"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sets := map[string]int{}
-	for _, sec := range list.Items {
-		sets[sec.Labels[kube.LabelSet]]++
-		if strings.Contains(string(sec.Data["chunk"]), "app-000001") {
-			t.Errorf("chunk %s is not compressed", sec.Name)
-		}
-	}
-	if len(sets) != 1 {
-		t.Errorf("chunk sets after two writes: %v, want one", sets)
-	}
-	for _, n := range sets {
-		if n < 2 {
-			t.Errorf("20,000 objects fit in %d chunk(s) of 64 KiB; want a split", n)
+	for name := range segments("everything changed") {
+		if second[name] {
+			t.Errorf("segment %s of the old state is still named", name)
 		}
 	}
 }
