@@ -9,12 +9,13 @@
 //   - Secret NS/strata-state-NAME is the index: schema version, lineage,
 //     serial, the payload encoding, the IDs of the current segments, and
 //     the fence (the ID of the last lock taken).
-//   - Secrets NS/strata-state-NAME-s-ID hold the state in segments of at
-//     most Options.ChunkSize bytes, each gzip-compressed on its own: the
-//     header (blocks, releases, history), then the objects of runs of
-//     consecutive blocks. ID is a digest of the segment's content, and where
-//     runs end depends only on the blocks in them, so a write that changes
-//     one block creates the segments of that block and the header only;
+//   - Secrets NS/strata-state-NAME-s-ID-WRITE hold the state in segments
+//     of at most Options.ChunkSize bytes, each gzip-compressed on its own:
+//     the header (blocks, releases, history), then the objects of runs of
+//     consecutive blocks. ID is a digest of the segment's content and WRITE
+//     names the write that created it. Where runs end depends only on the
+//     blocks in them, so a write that changes one block creates the
+//     segments of that block and the header only, and keeps the others;
 //     segments are never overwritten, only created and, once the index no
 //     longer names them, deleted. (States written by earlier versions, one
 //     chunk set NS/strata-state-NAME-SET-I of the whole payload, are read

@@ -316,7 +316,7 @@ func (s *Store) readSegments(ctx context.Context, ix index) (*payload, error) {
 			return fmt.Errorf("reading %s: %w", s, err)
 		}
 		data := sec.Data["chunk"]
-		if segmentID(data) != ix.segments[i] {
+		if segmentID(data) != segmentContent(ix.segments[i]) {
 			return fmt.Errorf("reading %s: segment %s does not match its digest", s, sec.Name)
 		}
 		zr, err := gzip.NewReader(bytes.NewReader(data))
@@ -326,7 +326,7 @@ func (s *Store) readSegments(ctx context.Context, ix index) (*payload, error) {
 		if raws[i], err = io.ReadAll(zr); err != nil {
 			return fmt.Errorf("decoding %s: %w", s, err)
 		}
-		segs[i] = segment{id: ix.segments[i], data: data, key: sha256.Sum256(raws[i])}
+		segs[i] = segment{id: segmentContent(ix.segments[i]), data: data, key: sha256.Sum256(raws[i])}
 		return nil
 	})
 	if err != nil {
@@ -461,20 +461,30 @@ func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage 
 	if err != nil {
 		return "", fmt.Errorf("encoding %s: %w", s, err)
 	}
-	have := map[string]bool{}
+	// An index entry is "ID-WRITE": the content ID, and the write that
+	// created the Secret. Segments the current index names are kept; new
+	// content gets Secrets named after this write, which no other index
+	// can name, so that deleting the segments an index no longer names
+	// can never hit a segment another index names.
+	have := map[string]string{}
 	if ix.encoding == payloadEncodingSegments {
-		for _, id := range ix.segments {
-			have[id] = true
+		for _, e := range ix.segments {
+			have[segmentContent(e)] = e
 		}
 	}
+	write := randomSet()
 	ids := make([]string, len(segs))
 	var todo []segment
+	var todoNames []string
 	for i, sg := range segs {
-		ids[i] = sg.id
-		if !have[sg.id] {
-			have[sg.id] = true
-			todo = append(todo, sg)
+		if e, ok := have[sg.id]; ok {
+			ids[i] = e
+			continue
 		}
+		ids[i] = sg.id + "-" + write
+		have[sg.id] = ids[i]
+		todo = append(todo, sg)
+		todoNames = append(todoNames, ids[i])
 	}
 	list := strings.Join(ids, ",")
 	sum := sha256.Sum256([]byte(list))
@@ -483,20 +493,16 @@ func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage 
 	secrets := s.client.CoreV1().Secrets(s.ns)
 	err = parallel(len(todo), func(i int) error {
 		sec := &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: s.segmentName(todo[i].id), Namespace: s.ns, Labels: s.labels(chunkRole)},
+			ObjectMeta: metav1.ObjectMeta{Name: s.segmentName(todoNames[i]), Namespace: s.ns, Labels: s.labels(chunkRole)},
 			Type:       secretType,
 			Data:       map[string][]byte{"chunk": todo[i].data},
 		}
-		sec.Labels[LabelSet] = "s-" + todo[i].id
+		sec.Labels[LabelSet] = write
 		_, err := secrets.Create(ctx, sec, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			return nil // the same content (an orphan of an interrupted write)
-		}
 		return err
 	})
-	// Segments created before a failure are left to deleteOrphans: they
-	// may have the content of segments a newer index names.
 	if err != nil {
+		s.deleteSegments(context.WithoutCancel(ctx), todoNames)
 		return "", fmt.Errorf("writing %s: %w", s, err)
 	}
 
@@ -513,7 +519,10 @@ func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage 
 		_, err = secrets.Update(ctx, sec, metav1.UpdateOptions{})
 	}
 	if err != nil {
+		// Other errors may hide a flip that happened: then the new
+		// segments are named, and deleteOrphans judges them later.
 		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+			s.deleteSegments(context.WithoutCancel(ctx), todoNames)
 			now, gerr := s.getIndex(ctx)
 			if gerr == nil && now.fence != ix.fence {
 				return "", fmt.Errorf("writing %s: lock %s was superseded by lock %s while writing: %w", s, ix.fence, now.fence, state.ErrLockLost)
@@ -527,20 +536,32 @@ func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage 
 	switch {
 	case ix.encoding == payloadEncodingSegments:
 		var old []string
-		for _, id := range ix.segments {
-			if !slices.Contains(ids, id) {
-				old = append(old, id)
+		for _, e := range ix.segments {
+			if !slices.Contains(ids, e) {
+				old = append(old, e)
 			}
 		}
-		_ = parallel(len(old), func(i int) error {
-			_ = secrets.Delete(dctx, s.segmentName(old[i]), metav1.DeleteOptions{})
-			return nil
-		})
+		s.deleteSegments(dctx, old)
 	case ix.set != "":
 		s.deleteSet(dctx, ix.set, ix.chunks)
 	}
 	s.rememberSegments(segs)
 	return next.set, nil
+}
+
+// deleteSegments deletes the segment Secrets of the index entries, best
+// effort: a leftover is garbage that deleteOrphans removes later.
+func (s *Store) deleteSegments(ctx context.Context, entries []string) {
+	_ = parallel(len(entries), func(i int) error {
+		_ = s.client.CoreV1().Secrets(s.ns).Delete(ctx, s.segmentName(entries[i]), metav1.DeleteOptions{})
+		return nil
+	})
+}
+
+// segmentContent returns the content ID of an index entry ("ID-WRITE").
+func segmentContent(entry string) string {
+	id, _, _ := strings.Cut(entry, "-")
+	return id
 }
 
 // rememberSegments replaces the segment cache with segs.
