@@ -77,8 +77,9 @@ func decodePayload(b []byte, encoding string) (*payload, error) {
 }
 
 // Encoding "3" stores the payload as content-addressed segments, each
-// compressed on its own: segment 0 is the header (blocks, releases,
-// history), the others hold the objects of runs of consecutive blocks.
+// compressed on its own: first the header (blocks, releases, history; the
+// first segment starts with the number of header segments), then the
+// objects of runs of consecutive blocks.
 // Where runs end depends only on the blocks themselves (a hash of the
 // block address, a size limit, and a block too large for one segment on
 // its own), so a write that changes one block produces the same segments
@@ -157,7 +158,17 @@ func splitSegments(p *payload, chunkSize int) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	segs := [][]byte{h}
+	// The header may be large (a long history): it takes as many segments
+	// as it needs, the first of which starts with their number.
+	var segs [][]byte
+	n := (len(h) + segmentTarget - 1) / segmentTarget
+	for i := range max(n, 1) {
+		piece := h[min(i*segmentTarget, len(h)):min((i+1)*segmentTarget, len(h))]
+		if i == 0 {
+			piece = append(binary.AppendUvarint(nil, uint64(max(n, 1))), piece...)
+		}
+		segs = append(segs, piece)
+	}
 	var run []byte
 	flush := func() error {
 		if len(run) > 0 {
@@ -221,12 +232,17 @@ func decodeSegments(raws [][]byte) (*payload, error) {
 	if len(raws) == 0 {
 		return nil, errCorrupt
 	}
+	n, w := binary.Uvarint(raws[0])
+	if w <= 0 || n == 0 || n > uint64(len(raws)) {
+		return nil, fmt.Errorf("%w: invalid header segment count", errCorrupt)
+	}
+	hj := bytes.Join(append([][]byte{raws[0][w:]}, raws[1:n]...), nil)
 	var h header
-	if err := json.Unmarshal(raws[0], &h); err != nil {
+	if err := json.Unmarshal(hj, &h); err != nil {
 		return nil, fmt.Errorf("%w: %w", errCorrupt, err)
 	}
 	objs := make([]state.Object, 0, h.Objects)
-	for _, rest := range raws[1:] {
+	for _, rest := range raws[n:] {
 		all := string(rest) // one allocation per segment; fields are substrings
 		pos := 0
 		for pos < len(rest) {

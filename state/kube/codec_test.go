@@ -235,3 +235,37 @@ func TestUpgradeFromEncoding2(t *testing.T) {
 		t.Errorf("index encoding %q (%v), want %q", ix.encoding, err, payloadEncodingSegments)
 	}
 }
+
+// TestSegmentsLongHistory checks that a header larger than a segment (a
+// long history) is split and reads back.
+func TestSegmentsLongHistory(t *testing.T) {
+	snap := statetest.Snapshot(2, 10, "a")
+	p := &payload{Snapshot: snap}
+	for i := range 20000 {
+		p.History = append(p.History, state.HistoryEntry{Serial: uint64(i + 1), Operation: "apply", Who: "ci@runner-" + strconv.Itoa(i)})
+	}
+	segs, err := encodeSegments(p, 64<<10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raws := make([][]byte, len(segs))
+	for i, sg := range segs {
+		if len(sg.data) > 64<<10 {
+			t.Errorf("segment %d holds %d bytes", i, len(sg.data))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(sg.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if raws[i], err = io.ReadAll(zr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := decodeSegments(raws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.History) != 20000 || got.History[19999].Who != "ci@runner-19999" || len(got.Snapshot.Objects) != 10 {
+		t.Errorf("read back %d history entries, %d objects", len(got.History), len(got.Snapshot.Objects))
+	}
+}
