@@ -431,6 +431,7 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 	// baseline (strata's field set when it owned every field it applied)
 	// are clear; the others need the block rendered as it was applied.
 	var pending []int
+	why := "the configuration changed since the last apply"
 	for i := range targets {
 		t := &targets[i]
 		if t.status != scanCheck {
@@ -449,6 +450,7 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 		// existence.
 		desired, rerr := e.renderApplied(ctx, m, k, sb.Revision)
 		if rerr != nil {
+			why = "the block cannot be rendered as applied"
 			blk.Notes = append(blk.Notes, "objects checked for deletion only: "+rerr.Error())
 		}
 		for _, o := range desired {
@@ -500,7 +502,7 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 				Message: "deleted in the cluster outside strata"})
 		case scanDisowned:
 			blk.Items = append(blk.Items, drift.Item{Address: t.rec.Address, Kind: drift.Modified,
-				Message: "fields strata applied were changed outside strata (the configuration changed since the last apply, so they cannot be named here: run strata plan)"})
+				Message: "fields strata applied were written by someone else since the apply (" + why + ", so they cannot be named or compared here: run strata plan)"})
 		case scanSuspect:
 			objs = append(objs, t.desired)
 		}

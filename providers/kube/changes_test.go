@@ -3,6 +3,7 @@ package kube_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -236,13 +237,21 @@ func TestNoChangesAfterApply(t *testing.T) {
 	})
 
 	t.Run("immutable fields are replaced", func(t *testing.T) {
-		live, err := m.Dynamic().Resource(schema.GroupVersionResource{Version: "v1", Resource: "services"}).Namespace(ns).Get(ctx, "web", metav1.GetOptions{})
+		// A free address: other tests share the cluster's Service range.
+		all, err := m.Dynamic().Resource(schema.GroupVersionResource{Version: "v1", Resource: "services"}).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ip := "10.0.0.251"
-		if v, _, _ := unstructured.NestedString(live.Object, "spec", "clusterIP"); v == ip {
-			ip = "10.0.0.252"
+		used := map[string]bool{}
+		for _, s := range all.Items {
+			v, _, _ := unstructured.NestedString(s.Object, "spec", "clusterIP")
+			used[v] = true
+		}
+		ip := ""
+		for i := 250; i > 1 && ip == ""; i-- {
+			if c := fmt.Sprintf("10.0.0.%d", i); !used[c] {
+				ip = c
+			}
 		}
 		svc := strings.Replace(corpus["service.yaml"], "spec:\n", "spec:\n  clusterIP: "+ip+"\n", 1)
 		job := strings.Replace(corpus["job.yaml"], "echo, v1", "echo, v2", 1)

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 func TestFieldSetsHash(t *testing.T) {
@@ -32,5 +33,56 @@ func TestFieldSetsHash(t *testing.T) {
 	}
 	if sets, h := FieldSets([]metav1.ManagedFieldsEntry{entry("kubectl", metav1.ManagedFieldsOperationApply, a)}); sets != nil || h != "" {
 		t.Errorf("no strata entry: %v, %q", sets, h)
+	}
+}
+
+func TestLiveDigest(t *testing.T) {
+	obj := func(mutate func(u map[string]any)) *unstructured.Unstructured {
+		u := map[string]any{
+			"apiVersion": "apps/v1", "kind": "Deployment",
+			"metadata": map[string]any{"name": "web", "namespace": "a", "resourceVersion": "7", "generation": int64(2),
+				"managedFields": []any{
+					map[string]any{"manager": "strata", "operation": "Apply", "apiVersion": "apps/v1", "time": "2026-11-26T10:00:00Z",
+						"fieldsType": "FieldsV1", "fieldsV1": map[string]any{"f:spec": map[string]any{"f:replicas": map[string]any{}}}},
+					map[string]any{"manager": "kube-controller-manager", "operation": "Update", "subresource": "status", "apiVersion": "apps/v1",
+						"time": "2026-11-26T10:00:01Z", "fieldsType": "FieldsV1", "fieldsV1": map[string]any{"f:status": map[string]any{}}},
+				}},
+			"spec":   map[string]any{"replicas": int64(2)},
+			"status": map[string]any{"replicas": int64(1)},
+		}
+		if mutate != nil {
+			mutate(u)
+		}
+		return &unstructured.Unstructured{Object: u}
+	}
+	base := LiveDigest(obj(nil))
+	if base == "" {
+		t.Fatal("no digest")
+	}
+	same := obj(func(u map[string]any) {
+		md := u["metadata"].(map[string]any)
+		md["resourceVersion"], md["generation"] = "9", int64(3)
+		u["status"] = map[string]any{"replicas": int64(2)}
+		mf := md["managedFields"].([]any)
+		mf[0].(map[string]any)["time"] = "2026-11-26T11:00:00Z"
+		mf[1].(map[string]any)["fieldsV1"] = map[string]any{"f:status": map[string]any{"f:replicas": map[string]any{}}}
+	})
+	if got := LiveDigest(same); got != base {
+		t.Error("status, resourceVersion, generation or managedFields times changed the digest")
+	}
+	for name, mutate := range map[string]func(u map[string]any){
+		"spec": func(u map[string]any) { u["spec"] = map[string]any{"replicas": int64(3)} },
+		"ownership": func(u map[string]any) {
+			mf := u["metadata"].(map[string]any)["managedFields"].([]any)
+			mf[0].(map[string]any)["manager"] = "kubectl"
+		},
+	} {
+		if LiveDigest(obj(mutate)) == base {
+			t.Errorf("a change of %s kept the digest", name)
+		}
+	}
+	secret := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "s"}, "data": map[string]any{"k": "dg=="}}}
+	if LiveDigest(secret) != "" {
+		t.Error("a Secret has a digest")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -165,7 +166,10 @@ func TestUpgradeFromEncoding2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(Options{Config: c.RESTConfig(), Namespace: ns, Name: "old"})
+	// An hour ahead: the old chunks count as old enough to be orphans if
+	// anything mistook them for unused.
+	later := func() time.Time { return time.Now().Add(time.Hour) }
+	s, err := Open(Options{Config: c.RESTConfig(), Namespace: ns, Name: "old", Now: later})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,6 +205,11 @@ func TestUpgradeFromEncoding2(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Taking the lock rewrites the index (the fence) and looks for orphans.
+	lock, err := s.Lock(ctx, state.LockInfo{Operation: "apply", Who: "test@host"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	got, err := s.Read(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +222,10 @@ func TestUpgradeFromEncoding2(t *testing.T) {
 	}
 
 	got.Objects = got.Objects[1:]
-	if err := s.Write(ctx, got, state.WriteOptions{}); err != nil {
+	if err := s.Write(ctx, got, state.WriteOptions{LockID: lock}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Unlock(ctx, lock); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := secrets.Get(ctx, s.chunkName("old1", 0), metav1.GetOptions{}); !apierrors.IsNotFound(err) {

@@ -109,6 +109,7 @@ func Open(opts Options) (*Store, error) {
 	if opts.ChunkSize <= 0 {
 		opts.ChunkSize = 768 << 10
 	}
+	opts.ChunkSize = max(opts.ChunkSize, 4<<10) // room for gzip's overhead
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -210,8 +211,8 @@ func (s *Store) getIndex(ctx context.Context) (index, error) {
 			return index{}, fmt.Errorf("%s: invalid index version: %w", s, err)
 		}
 	}
-	if ix.version > state.SchemaVersion {
-		return index{}, fmt.Errorf("%s: state schema version %d is newer than this strata supports (%d): upgrade strata", s, ix.version, state.SchemaVersion)
+	if ix.version > indexVersion {
+		return index{}, fmt.Errorf("%s: state schema version %d is newer than this strata supports (%d): upgrade strata", s, ix.version, indexVersion)
 	}
 	if v := sec.Data["serial"]; v != nil {
 		if ix.serial, err = strconv.ParseUint(string(v), 10, 64); err != nil {
@@ -231,17 +232,23 @@ func (s *Store) getIndex(ctx context.Context) (index, error) {
 
 func (ix index) data() map[string][]byte {
 	return map[string][]byte{
-		"version":  []byte(strconv.Itoa(state.SchemaVersion)),
+		"version":  []byte(strconv.Itoa(indexVersion)),
 		"lineage":  []byte(ix.lineage),
 		"serial":   []byte(strconv.FormatUint(ix.serial, 10)),
 		"set":      []byte(ix.set),
 		"chunks":   []byte(strconv.Itoa(ix.chunks)),
 		"digest":   []byte(ix.digest),
-		"encoding": []byte(payloadEncodingSegments),
+		"encoding": []byte(ix.encoding),
 		"segments": []byte(strings.Join(ix.segments, ",")),
 		"fence":    []byte(ix.fence),
 	}
 }
+
+// indexVersion is the version written into the index: the state schema
+// version plus one since the segment layout (encoding 3), so that a strata
+// from before it refuses the index instead of rewriting it (taking a lock
+// rewrites the index) in a layout it does not know.
+const indexVersion = state.SchemaVersion + 1
 
 func (s *Store) segmentName(id string) string {
 	return fmt.Sprintf("strata-state-%s-s-%s", s.name, id)
@@ -488,7 +495,7 @@ func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage 
 	}
 	list := strings.Join(ids, ",")
 	sum := sha256.Sum256([]byte(list))
-	next := index{secret: ix.secret, lineage: lineage, serial: serial, set: hex.EncodeToString(sum[:8]),
+	next := index{secret: ix.secret, lineage: lineage, serial: serial, set: hex.EncodeToString(sum[:8]), encoding: payloadEncodingSegments,
 		chunks: len(ids), digest: hex.EncodeToString(sum[:]), segments: ids, fence: ix.fence}
 	secrets := s.client.CoreV1().Secrets(s.ns)
 	err = parallel(len(todo), func(i int) error {
