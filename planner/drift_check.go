@@ -458,11 +458,8 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 			if !ok {
 				continue
 			}
-			for _, d := range appliedDigests(o) {
-				if d == targets[i].rec.Digest {
-					targets[i].desired = o
-					break
-				}
+			if kube.Digest(o) == targets[i].rec.Digest {
+				targets[i].desired = o
 			}
 		}
 		unverified := 0
@@ -580,54 +577,10 @@ func (e *Engine) renderApplied(ctx context.Context, m *kube.Manager, k *config.K
 	}
 	addr := k.Address().String()
 	for _, o := range objs {
-		kube.SetOwner([]*unstructured.Unstructured{o}, e.name, addr)
-		setDigest(o)
-		mp, err := m.Mapping(ctx, o.GroupVersionKind())
-		if err != nil {
-			continue // not served: the object cannot exist either
-		}
-		if mp.Scope.Name() == meta.RESTScopeNameNamespace {
-			if o.GetNamespace() == "" {
-				o.SetNamespace(metav1.NamespaceDefault)
-			}
-		} else {
-			o.SetNamespace("")
-		}
+		// A kind not served cannot exist either: its error is irrelevant.
+		_, _ = m.Prepare(ctx, o, e.name, addr)
 	}
 	return objs, nil
-}
-
-// appliedDigests returns the digests the state may hold for a rendered
-// object (ownership labels, namespace and digest annotation set): the
-// object as prepared by kube.Manager.Diff, and as kube.Manager.Apply
-// re-annotates it (which is not idempotent: an object with no other
-// annotation then carries an empty annotations map while the digest is
-// computed). The object keeps the first form.
-func appliedDigests(o *unstructured.Unstructured) []string {
-	out := []string{kube.Digest(o)}
-	if c := o.DeepCopy(); setDigest(c) {
-		out = append(out, kube.Digest(c))
-	}
-	return out
-}
-
-// setDigest records the digest of the object's configuration in
-// kube.AnnotationDigest (not for Secrets), as kube.Manager.Diff does before
-// an apply, so that the state's digests compare.
-func setDigest(obj *unstructured.Unstructured) bool {
-	if gvk := obj.GroupVersionKind(); gvk.Group == "" && gvk.Kind == "Secret" {
-		return false
-	}
-	a := obj.GetAnnotations()
-	delete(a, kube.AnnotationDigest)
-	obj.SetAnnotations(a)
-	d := kube.Digest(obj)
-	if a == nil {
-		a = make(map[string]string, 1)
-	}
-	a[kube.AnnotationDigest] = d
-	obj.SetAnnotations(a)
-	return true
 }
 
 // driftScan lists the live objects of the targets (metadata only, one

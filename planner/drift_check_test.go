@@ -218,6 +218,28 @@ func TestDriftWithoutRender(t *testing.T) {
 	}
 }
 
+// TestDriftDefaultNamespace checks that an object rendered without a
+// namespace (it goes to "default") is compared field by field: the block
+// rendered again must digest as the apply recorded it.
+func TestDriftDefaultNamespace(t *testing.T) {
+	c := testcluster.Get(t)
+	name := testcluster.UniqueName("nons")
+	dir := writeStack(t, map[string]string{
+		"main.hcl":    "kustomization \"app\" {\n  path = \"app\"\n}\n",
+		"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {mode: fast}\n",
+	})
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+	t.Cleanup(func() { _, _ = exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "delete", "configmap", name).CombinedOutput() })
+
+	kubectl(t, c, "patch", "configmap", name, "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	rep := checkDrift(t, opts)
+	want := []string{"modified kustomization.app/ConfigMap/default/" + name + " data.mode"}
+	if d := cmp.Diff(want, summary(rep)); d != "" {
+		t.Errorf("drift (-want +got):\n%s\nblock: %+v", d, rep.Block("kustomization.app"))
+	}
+}
+
 func TestDriftRelease(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := c.Namespace(t, "drel")

@@ -70,28 +70,46 @@ func ownedBy(live *unstructured.Unstructured, stack, block string) (bool, string
 	return s == stack && b == block, owner
 }
 
-// prepare copies the objects, sets the ownership labels and resolves their
-// resources. Namespaced objects without a namespace go to "default";
-// cluster-scoped objects lose a namespace they should not have.
+// Prepare adds to a rendered object, in place, what Diff and Apply add:
+// the ownership labels of stack and block, the namespace ("default" for a
+// namespaced object without one, none for a cluster-scoped object) and
+// the digest annotation (see SetDigest), so that Digest of the result is
+// the digest the state records. It returns the object's REST mapping; on
+// a mapping error (meta.IsNoMatchError for a kind not served yet) the
+// namespace is left as it is and the digest is still set.
+func (m *Manager) Prepare(ctx context.Context, obj *unstructured.Unstructured, stack, block string) (*meta.RESTMapping, error) {
+	SetOwner([]*unstructured.Unstructured{obj}, stack, block)
+	mp, err := m.Mapping(ctx, obj.GroupVersionKind())
+	if err == nil {
+		if mp.Scope.Name() == meta.RESTScopeNameNamespace {
+			if obj.GetNamespace() == "" {
+				obj.SetNamespace(metav1.NamespaceDefault)
+			}
+		} else {
+			obj.SetNamespace("")
+		}
+	}
+	// After the namespace is settled: Apply computes it again.
+	SetDigest(obj)
+	return mp, err
+}
+
+// prepare copies the objects, prepares them (Prepare) and resolves their
+// resources.
 func (m *Manager) prepare(ctx context.Context, objs []*unstructured.Unstructured, stack, block string) ([]*target, error) {
 	ts := make([]*target, 0, len(objs))
 	seen := make(map[key]bool, len(objs))
 	var errs []error
 	for _, o := range objs {
 		obj := o.DeepCopy()
-		SetOwner([]*unstructured.Unstructured{obj}, stack, block)
+		mp, err := m.Prepare(ctx, obj, stack, block)
 		t := &target{obj: obj}
-		mp, err := m.Mapping(ctx, obj.GroupVersionKind())
 		switch {
 		case err == nil:
 			t.mapping = mp
 			if mp.Scope.Name() == meta.RESTScopeNameNamespace {
-				if obj.GetNamespace() == "" {
-					obj.SetNamespace(metav1.NamespaceDefault)
-				}
 				t.ri = m.dyn.Resource(mp.Resource).Namespace(obj.GetNamespace())
 			} else {
-				obj.SetNamespace("")
 				t.ri = m.dyn.Resource(mp.Resource)
 			}
 		case meta.IsNoMatchError(err):
@@ -100,8 +118,6 @@ func (m *Manager) prepare(ctx context.Context, objs []*unstructured.Unstructured
 			errs = append(errs, &ObjectError{Ref: RefOf(obj), Op: "discovery", Err: err})
 			continue
 		}
-		// After the namespace is settled: Apply computes it again.
-		SetDigest(obj)
 		t.ref = RefOf(obj)
 		if seen[keyOf(t.ref)] {
 			errs = append(errs, fmt.Errorf("%s: rendered twice", t.ref))
