@@ -87,7 +87,7 @@ spec:
 // the cluster that carry the stack's labels.
 func TestKilledApplyConverges(t *testing.T) {
 	if testing.Short() {
-		t.Skip("kills 10 applies of a 20-block stack; takes a few minutes")
+		t.Skip("skipped with -short (make test runs it): it kills 10 applies of a 20-block stack and takes minutes")
 	}
 	c := testcluster.Get(t)
 	ns := c.Namespace(t, "crash")

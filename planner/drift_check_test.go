@@ -230,7 +230,9 @@ func TestDriftDefaultNamespace(t *testing.T) {
 	})
 	opts := testOptions(c, dir)
 	applyStack(t, opts)
-	t.Cleanup(func() { _, _ = exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "delete", "configmap", name).CombinedOutput() })
+	t.Cleanup(func() {
+		_, _ = exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "delete", "configmap", name).CombinedOutput()
+	})
 
 	kubectl(t, c, "patch", "configmap", name, "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
 	rep := checkDrift(t, opts)
@@ -415,21 +417,7 @@ func helmCLI(t *testing.T, c *testcluster.Cluster) func(args ...string) string {
 func TestDriftSources(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := c.Namespace(t, "dsrc")
-	srv := gitserver.New(t, gitserver.Options{})
-	repo := srv.NewRepo(t, "platform")
-	cm := func(color string) map[string]string {
-		return map[string]string{"deploy/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: " + ns + "\ndata:\n  color: " + color + "\n"}
-	}
-	first := repo.Commit(t, cm("blue"), gitserver.CommitOptions{})
-	dir := writeStack(t, map[string]string{"main.hcl": fmt.Sprintf(`source "git" "platform" {
-  url    = %q
-  branch = "main"
-}
-kustomization "app" {
-  source = source.git.platform
-  path   = "deploy"
-}
-`, srv.HTTPURL("platform"))})
+	repo, cm, first, dir := gitStack(t, ns)
 	opts := testOptions(c, dir)
 	applyStack(t, opts)
 	second := repo.Commit(t, cm("green"), gitserver.CommitOptions{})

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/internal/testserver/gitserver"
 	"github.com/strata-gitops/strata/planner/plan"
@@ -16,21 +18,7 @@ import (
 func TestKustomizationFromGit(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := c.Namespace(t, "git")
-	srv := gitserver.New(t, gitserver.Options{})
-	repo := srv.NewRepo(t, "platform")
-	cm := func(color string) map[string]string {
-		return map[string]string{"deploy/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: " + ns + "\ndata:\n  color: " + color + "\n"}
-	}
-	first := repo.Commit(t, cm("blue"), gitserver.CommitOptions{})
-	dir := writeStack(t, map[string]string{"main.hcl": fmt.Sprintf(`source "git" "platform" {
-  url    = %q
-  branch = "main"
-}
-kustomization "app" {
-  source = source.git.platform
-  path   = "deploy"
-}
-`, srv.HTTPURL("platform"))})
+	repo, cm, first, dir := gitStack(t, ns)
 
 	_, p := planStack(t, testOptions(c, dir))
 	if len(p.Sources) != 1 || !p.Sources[0].Actions.Is(plan.Create) || !strings.HasSuffix(p.Sources[0].After, first.String()) {
@@ -65,4 +53,28 @@ kustomization "app" {
 			t.Errorf("state block %s revision %q, want the second commit", addr, b.Revision)
 		}
 	}
+}
+
+// gitStack serves a Git repository "platform" whose first commit holds a
+// ConfigMap "settings" in ns with color blue, and writes a stack that
+// applies it from branch main. cm returns the files of a commit with
+// another color.
+func gitStack(t *testing.T, ns string) (repo *gitserver.Repo, cm func(color string) map[string]string, first plumbing.Hash, dir string) {
+	t.Helper()
+	srv := gitserver.New(t, gitserver.Options{})
+	repo = srv.NewRepo(t, "platform")
+	cm = func(color string) map[string]string {
+		return map[string]string{"deploy/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: " + ns + "\ndata:\n  color: " + color + "\n"}
+	}
+	first = repo.Commit(t, cm("blue"), gitserver.CommitOptions{})
+	dir = writeStack(t, map[string]string{"main.hcl": fmt.Sprintf(`source "git" "platform" {
+  url    = %q
+  branch = "main"
+}
+kustomization "app" {
+  source = source.git.platform
+  path   = "deploy"
+}
+`, srv.HTTPURL("platform"))})
+	return repo, cm, first, dir
 }
