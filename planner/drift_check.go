@@ -312,15 +312,23 @@ func (e *Engine) driftReleaseObjects(ctx context.Context, addr string, rel state
 		if c.Action == kube.ActionCreate {
 			it.Kind, it.Message = drift.Deleted, "object of the Helm release deleted in the cluster outside strata"
 		}
-		for _, f := range c.Fields {
-			df := drift.Field{Path: f.Path, Live: f.Before, Applied: f.After}
-			if f.Before == kube.Masked || f.After == kube.Masked {
-				df.Live, df.Applied, df.Sensitive = nil, nil, true
-			}
-			it.Fields = append(it.Fields, df)
-		}
+		it.Fields = driftFields(c.Fields)
 		blk.Items = append(blk.Items, it)
 	}
+}
+
+// driftFields turns the field diff of a dry run (live before, applied
+// after) into drift fields, Secret values masked.
+func driftFields(fs []kube.FieldDiff) []drift.Field {
+	var out []drift.Field
+	for _, f := range fs {
+		df := drift.Field{Path: f.Path, Live: f.Before, Applied: f.After}
+		if f.Before == kube.Masked || f.After == kube.Masked {
+			df.Live, df.Applied, df.Sensitive = nil, nil, true
+		}
+		out = append(out, df)
+	}
+	return out
 }
 
 // changedPaths lists the dotted paths where two values differ.
@@ -528,13 +536,7 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 			if i, ok := index[it.Address]; ok && c.LiveUID != "" && targets[i].rec.UID != "" && c.LiveUID != targets[i].rec.UID {
 				it.Message = "deleted and re-created outside strata"
 			}
-			for _, f := range c.Fields {
-				df := drift.Field{Path: f.Path, Live: f.Before, Applied: f.After}
-				if f.Before == kube.Masked || f.After == kube.Masked {
-					df.Live, df.Applied, df.Sensitive = nil, nil, true
-				}
-				it.Fields = append(it.Fields, df)
-			}
+			it.Fields = driftFields(c.Fields)
 		}
 		blk.Items = append(blk.Items, it)
 	}

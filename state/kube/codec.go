@@ -54,24 +54,12 @@ func decodePayload(b []byte, encoding string) (*payload, error) {
 	if err := json.Unmarshal(b[w:w+int(n)], &h); err != nil {
 		return nil, fmt.Errorf("%w: %w", errCorrupt, err)
 	}
-	rest := b[w+int(n):]
-	all := string(rest) // one allocation; the fields are substrings of it
-	objs := make([]state.Object, h.Objects)
-	pos := 0
-	for i := range objs {
-		fields := objectFields(&objs[i])
-		for _, f := range fields[:nfields] {
-			n, w := binary.Uvarint(rest[pos:])
-			if w <= 0 || uint64(len(rest)-pos-w) < n {
-				return nil, errCorrupt
-			}
-			pos += w
-			*f = all[pos : pos+int(n)]
-			pos += int(n)
-		}
+	objs, err := decodeObjects(b[w+int(n):], nfields, make([]state.Object, 0, h.Objects))
+	if err != nil {
+		return nil, err
 	}
-	if pos != len(rest) {
-		return nil, errCorrupt
+	if len(objs) != h.Objects {
+		return nil, fmt.Errorf("%w: %d objects, the header says %d", errCorrupt, len(objs), h.Objects)
 	}
 	return &payload{Snapshot: &state.Snapshot{Blocks: h.Blocks, Objects: objs, Releases: h.Releases}, History: h.History}, nil
 }
@@ -243,24 +231,35 @@ func decodeSegments(raws [][]byte) (*payload, error) {
 	}
 	objs := make([]state.Object, 0, h.Objects)
 	for _, rest := range raws[n:] {
-		all := string(rest) // one allocation per segment; fields are substrings
-		pos := 0
-		for pos < len(rest) {
-			var o state.Object
-			for _, f := range objectFields(&o) {
-				n, w := binary.Uvarint(rest[pos:])
-				if w <= 0 || uint64(len(rest)-pos-w) < n {
-					return nil, errCorrupt
-				}
-				pos += w
-				*f = all[pos : pos+int(n)]
-				pos += int(n)
-			}
-			objs = append(objs, o)
+		var err error
+		if objs, err = decodeObjects(rest, len(objectFields(&state.Object{})), objs); err != nil {
+			return nil, err
 		}
 	}
 	if len(objs) != h.Objects {
 		return nil, fmt.Errorf("%w: %d objects, the header says %d", errCorrupt, len(objs), h.Objects)
 	}
 	return &payload{Snapshot: &state.Snapshot{Blocks: h.Blocks, Objects: objs, Releases: h.Releases}, History: h.History}, nil
+}
+
+// decodeObjects appends to objs the objects encoded in b, each as nfields
+// length-prefixed fields (the first nfields of objectFields). The strings
+// share one allocation per call.
+func decodeObjects(b []byte, nfields int, objs []state.Object) ([]state.Object, error) {
+	all := string(b)
+	for pos := 0; pos < len(b); {
+		var o state.Object
+		fields := objectFields(&o)
+		for _, f := range fields[:nfields] {
+			n, w := binary.Uvarint(b[pos:])
+			if w <= 0 || uint64(len(b)-pos-w) < n {
+				return nil, errCorrupt
+			}
+			pos += w
+			*f = all[pos : pos+int(n)]
+			pos += int(n)
+		}
+		objs = append(objs, o)
+	}
+	return objs, nil
 }
