@@ -327,6 +327,8 @@ func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds ma
 	c.Action = ActionUpdate
 	if len(c.Fields) == 0 {
 		c.Action = ActionNoop
+	} else {
+		c.LiveDigest = liveDigest(live, before) // only changes are checked before a saved apply
 	}
 	return c, nil
 }
@@ -335,7 +337,6 @@ func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds ma
 func (m *Manager) fillLive(c *Change, live *unstructured.Unstructured, opts DiffOptions) {
 	c.LiveUID = string(live.GetUID())
 	c.LiveResourceVersion = live.GetResourceVersion()
-	c.LiveDigest = LiveDigest(live)
 	owned, owner := ownedBy(live, opts.Stack, opts.Block)
 	if owned {
 		return
@@ -368,6 +369,7 @@ func (m *Manager) diffReplace(ctx context.Context, t *target, cause error, opts 
 	}
 	c.Reason = reason
 	before := normalize(live)
+	c.LiveDigest = liveDigest(live, before)
 	desired := normalize(t.obj)
 	c.Fields = diffFields(project(before.Object, desired.Object).(map[string]any), desired.Object)
 	if isSecret(t.obj) {
@@ -395,8 +397,9 @@ func (m *Manager) diffPrune(ctx context.Context, r ObjectRef, stack, block strin
 	if err != nil {
 		return Change{}, &ObjectError{Ref: r, Op: "get", Err: err}
 	}
-	c := Change{Ref: RefOf(live), LiveUID: string(live.GetUID()), LiveResourceVersion: live.GetResourceVersion(), LiveDigest: LiveDigest(live)}
-	c.Before = mask(normalize(live))
+	before := normalize(live)
+	c := Change{Ref: RefOf(live), LiveUID: string(live.GetUID()), LiveResourceVersion: live.GetResourceVersion(), LiveDigest: liveDigest(live, before)}
+	c.Before = mask(before)
 	owned, owner := ownedBy(live, stack, block)
 	switch {
 	case !owned:

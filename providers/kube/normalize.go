@@ -37,10 +37,17 @@ func Digest(obj *unstructured.Unstructured) string {
 // server-side apply removes. It is "" for Secrets, whose values must not be
 // hashed into plans.
 func LiveDigest(live *unstructured.Unstructured) string {
-	if live == nil || isSecret(live) {
+	if live == nil {
 		return ""
 	}
-	n := normalize(live)
+	return liveDigest(live, normalize(live))
+}
+
+// liveDigest is LiveDigest with normalize(live) already at hand.
+func liveDigest(live, n *unstructured.Unstructured) string {
+	if isSecret(live) {
+		return ""
+	}
 	type owner struct {
 		Manager, Operation, Subresource, APIVersion string
 		Fields                                      any
