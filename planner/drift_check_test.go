@@ -75,12 +75,17 @@ spec:
 
 func checkDrift(t *testing.T, opts Options) *drift.Report {
 	t.Helper()
+	return checkDriftWith(t, opts, DriftOptions{})
+}
+
+func checkDriftWith(t *testing.T, opts Options, dopts DriftOptions) *drift.Report {
+	t.Helper()
 	e, diags := Load(opts)
 	if diags.HasErrors() {
 		t.Fatalf("load: %v", diags)
 	}
 	defer e.Close()
-	rep, err := e.Drift(context.Background(), DriftOptions{})
+	rep, err := e.Drift(context.Background(), dopts)
 	if err != nil {
 		t.Fatalf("drift: %v", err)
 	}
@@ -423,15 +428,7 @@ func TestDriftSources(t *testing.T) {
 	second := repo.Commit(t, cm("green"), gitserver.CommitOptions{})
 	kubectl(t, c, "-n", ns, "patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"color":"red"}}`)
 
-	e, diags := Load(opts)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	defer e.Close()
-	rep, err := e.Drift(t.Context(), DriftOptions{Sources: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := checkDriftWith(t, opts, DriftOptions{Sources: true})
 	want := []string{
 		"modified kustomization.app/ConfigMap/" + ns + "/settings data.color",
 		"source source.git.platform revision",
@@ -475,15 +472,7 @@ release "hello" {
 
 	drifted := func() []string {
 		t.Helper()
-		e, diags := Load(opts)
-		if diags.HasErrors() {
-			t.Fatal(diags)
-		}
-		defer e.Close()
-		rep, err := e.Drift(t.Context(), DriftOptions{Sources: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		rep := checkDriftWith(t, opts, DriftOptions{Sources: true})
 		if rep.HasErrors() {
 			t.Fatalf("drift errors: %+v", rep.Blocks)
 		}

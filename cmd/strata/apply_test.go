@@ -30,15 +30,7 @@ kustomization "app" {
 `,
 		"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: " + ns + "\ndata:\n  color: ${color}\n",
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, dir, files)
 	kc := "--kubeconfig=" + c.Kubeconfig()
 	out := filepath.Join(t.TempDir(), "plan.out")
 
@@ -136,15 +128,7 @@ spec:
       containers: [{name: app, image: nginx:1.27}]
 `,
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, dir, files)
 	kc := "--kubeconfig=" + c.Kubeconfig()
 	check := func(name string, wantEvents int) {
 		t.Helper()

@@ -59,14 +59,7 @@ spec:
 		}
 	}
 	files["main.hcl"] = hcl.String()
-	for name, content := range files {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
+	writeFiles(b, dir, files)
 	return dir
 }
 
