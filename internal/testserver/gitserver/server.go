@@ -1,9 +1,6 @@
 package gitserver
 
 import (
-	"crypto/subtle"
-	"io"
-	"log"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -11,12 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/strata-gitops/strata/internal/testserver"
 )
 
 // Options configure a Server.
@@ -30,20 +28,14 @@ type Options struct {
 }
 
 // Request is one recorded HTTP request.
-type Request struct {
-	Method string
-	Path   string
-	Query  string
-	Status int
-}
+type Request = testserver.Request
 
 // Server serves the repositories under one root directory.
 type Server struct {
 	root string
 	http *httptest.Server
 
-	mu       sync.Mutex
-	requests []Request
+	log testserver.Log
 }
 
 // New starts a server and stops it when the test ends.
@@ -56,48 +48,8 @@ func New(t testing.TB, opts Options) *Server {
 		Root: "/",
 		Env:  []string{"GIT_PROJECT_ROOT=" + s.root, "GIT_HTTP_EXPORT_ALL=1"},
 	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		defer func() {
-			s.mu.Lock()
-			s.requests = append(s.requests, Request{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Status: rec.status})
-			s.mu.Unlock()
-		}()
-		if opts.Username != "" || opts.Password != "" {
-			u, p, ok := req.BasicAuth()
-			if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(opts.Username)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(opts.Password)) != 1 {
-				rec.Header().Set("WWW-Authenticate", `Basic realm="git"`)
-				http.Error(rec, "unauthorized", http.StatusUnauthorized)
-				return
-			}
-		}
-		cgiHandler.ServeHTTP(rec, req)
-	})
-	s.http = httptest.NewUnstartedServer(h)
-	s.http.Config.ErrorLog = log.New(io.Discard, "", 0) // TLS handshake noise from negative tests
-	if opts.TLS {
-		s.http.StartTLS()
-	} else {
-		s.http.Start()
-	}
-	t.Cleanup(s.http.Close)
+	s.http = testserver.Start(t, testserver.HTTP{Username: opts.Username, Password: opts.Password, Realm: "git", TLS: opts.TLS}, &s.log, cgiHandler)
 	return s
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }
 
 func httpBackend(t testing.TB) string {
@@ -145,11 +97,7 @@ func (s *Server) HTTPURL(name string) string { return s.http.URL + "/" + name }
 func (s *Server) CABundle() []byte { return certPEM(s.http) }
 
 // Requests returns the HTTP requests served so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
+func (s *Server) Requests() []Request { return s.log.Requests() }
 
 // UploadPacks counts the requests that transferred objects
 // (POST .../git-upload-pack): the expensive part of a fetch.
@@ -164,8 +112,4 @@ func (s *Server) UploadPacks() int {
 }
 
 // ResetRequests forgets the recorded requests.
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	s.requests = nil
-	s.mu.Unlock()
-}
+func (s *Server) ResetRequests() { s.log.Reset() }

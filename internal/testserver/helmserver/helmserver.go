@@ -3,11 +3,8 @@ package helmserver
 import (
 	"bytes"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/pem"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +17,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/repo"
+
+	"github.com/strata-gitops/strata/internal/testserver"
 )
 
 // Options configure a Server.
@@ -35,11 +34,7 @@ type Options struct {
 }
 
 // Request is one recorded request.
-type Request struct {
-	Method string
-	Path   string
-	Status int
-}
+type Request = testserver.Request
 
 // Server is a chart repository serving the charts added to it.
 type Server struct {
@@ -48,53 +43,19 @@ type Server struct {
 	indexMod time.Time
 	http     *httptest.Server
 
-	mu       sync.Mutex
-	requests []Request
+	log testserver.Log
+	mu  sync.Mutex // guards the repository's files
 }
 
 // New starts an empty repository, stopped when the test ends.
 func New(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s := &Server{dir: t.TempDir(), noETag: opts.NoETag}
-	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-		defer func() {
-			s.mu.Lock()
-			s.requests = append(s.requests, Request{Method: req.Method, Path: req.URL.Path, Status: rec.status})
-			s.mu.Unlock()
-		}()
-		if opts.Username != "" || opts.Password != "" {
-			u, p, ok := req.BasicAuth()
-			if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(opts.Username)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(opts.Password)) != 1 {
-				rec.Header().Set("WWW-Authenticate", `Basic realm="charts"`)
-				http.Error(rec, "unauthorized", http.StatusUnauthorized)
-				return
-			}
-		}
-		s.serveFile(rec, req)
-	})
-	s.http = httptest.NewUnstartedServer(h)
-	s.http.Config.ErrorLog = log.New(io.Discard, "", 0) // TLS handshake noise from negative tests
-	if opts.TLS {
-		s.http.StartTLS()
-	} else {
-		s.http.Start()
-	}
-	t.Cleanup(s.http.Close)
+	s.http = testserver.Start(t, testserver.HTTP{Username: opts.Username, Password: opts.Password, Realm: "charts", TLS: opts.TLS}, &s.log, http.HandlerFunc(s.serveFile))
 	if err := s.reindex(); err != nil {
 		t.Fatal(err)
 	}
 	return s
-}
-
-type recorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *recorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 func (s *Server) serveFile(w http.ResponseWriter, req *http.Request) {
@@ -213,11 +174,7 @@ func (s *Server) reindex() error {
 }
 
 // Requests returns the requests served so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
+func (s *Server) Requests() []Request { return s.log.Requests() }
 
 // Downloads counts full (200 OK) responses for paths ending in suffix,
 // e.g. "index.yaml" or ".tgz".
@@ -232,8 +189,4 @@ func (s *Server) Downloads(suffix string) int {
 }
 
 // ResetRequests forgets the recorded requests.
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	s.requests = nil
-	s.mu.Unlock()
-}
+func (s *Server) ResetRequests() { s.log.Reset() }

@@ -2,7 +2,6 @@ package ociregistry
 
 import (
 	"context"
-	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -22,6 +21,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/registry"
+
+	"github.com/strata-gitops/strata/internal/testserver"
 )
 
 // Options configure a Registry.
@@ -34,11 +35,7 @@ type Options struct {
 }
 
 // Request is one recorded request.
-type Request struct {
-	Method string
-	Path   string
-	Status int
-}
+type Request = testserver.Request
 
 // Registry is a running in-process registry.
 type Registry struct {
@@ -46,9 +43,9 @@ type Registry struct {
 	http *httptest.Server
 	opts Options
 
-	mu       sync.Mutex
-	requests []Request
-	layers   map[string]string // "name:version" -> chart layer digest
+	log    testserver.Log
+	mu     sync.Mutex
+	layers map[string]string // "name:version" -> chart layer digest
 }
 
 var quietOnce sync.Once
@@ -70,41 +67,12 @@ func New(t testing.TB, opts Options) *Registry {
 	cfg.Log.Level = "warn"
 	cfg.HTTP.Secret = "test-secret"
 	app := handlers.NewApp(context.Background(), cfg)
-	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-		defer func() {
-			r.mu.Lock()
-			r.requests = append(r.requests, Request{Method: req.Method, Path: req.URL.Path, Status: rec.status})
-			r.mu.Unlock()
-		}()
-		if opts.Username != "" || opts.Password != "" {
-			u, p, ok := req.BasicAuth()
-			if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(opts.Username)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(opts.Password)) != 1 {
-				rec.Header().Set("WWW-Authenticate", `Basic realm="registry"`)
-				rec.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
-				http.Error(rec, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
-				return
-			}
-		}
-		app.ServeHTTP(rec, req)
-	})
-	if opts.TLS {
-		r.http = httptest.NewTLSServer(h)
-	} else {
-		r.http = httptest.NewServer(h)
-	}
-	t.Cleanup(r.http.Close)
+	r.http = testserver.Start(t, testserver.HTTP{Username: opts.Username, Password: opts.Password, Realm: "registry", TLS: opts.TLS,
+		Unauthorized: func(w http.ResponseWriter) {
+			w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+		}}, &r.log, app)
 	return r
-}
-
-type recorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *recorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
 }
 
 // Host is the registry's host:port.
@@ -191,11 +159,7 @@ func (r *Registry) TamperChart(t testing.TB, name, version string) {
 }
 
 // Requests returns the requests served so far.
-func (r *Registry) Requests() []Request {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]Request(nil), r.requests...)
-}
+func (r *Registry) Requests() []Request { return r.log.Requests() }
 
 // BlobDownloads counts successful GETs of blobs (layers and configs).
 func (r *Registry) BlobDownloads() int {
@@ -209,8 +173,4 @@ func (r *Registry) BlobDownloads() int {
 }
 
 // ResetRequests forgets the recorded requests.
-func (r *Registry) ResetRequests() {
-	r.mu.Lock()
-	r.requests = nil
-	r.mu.Unlock()
-}
+func (r *Registry) ResetRequests() { r.log.Reset() }
