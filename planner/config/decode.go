@@ -76,6 +76,9 @@ func (d *decoder) value(attrs hcl.Attributes, name string, ty cty.Type) (cty.Val
 	for _, pm := range pvm {
 		if _, ok := pm.Marks[sensitiveMark]; ok {
 			d.meta.SensitivePaths = appendSorted(d.meta.SensitivePaths, path+pathString(pm.Path))
+			if sv, err := pm.Path.Apply(v); err == nil {
+				d.meta.SensitiveValues = appendSensitive(d.meta.SensitiveValues, sv)
+			}
 		}
 	}
 	if ty != cty.DynamicPseudoType {

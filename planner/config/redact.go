@@ -1,6 +1,9 @@
 package config
 
 import (
+	"reflect"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -104,6 +107,104 @@ func collectStrings(v cty.Value, out *[]string) {
 		for it := v.ElementIterator(); it.Next(); {
 			_, e := it.Element()
 			collectStrings(e, out)
+		}
+	}
+}
+
+// appendSensitive appends the non-empty string leaves of v (numbers as
+// text) to out as secrets, once each.
+func appendSensitive(out []Sensitive, v cty.Value) []Sensitive {
+	var leaves []string
+	leafStrings(v, &leaves)
+	for _, s := range leaves {
+		if !slices.Contains(out, NewSensitive(s)) {
+			out = append(out, NewSensitive(s))
+		}
+	}
+	return out
+}
+
+// leafStrings appends the non-empty string leaves of v, and its numbers as
+// text (a number substituted into a manifest becomes that text).
+func leafStrings(v cty.Value, out *[]string) {
+	if v.IsNull() || !v.IsKnown() {
+		return
+	}
+	v, _ = v.UnmarkDeep()
+	ty := v.Type()
+	switch {
+	case ty == cty.String:
+		if s := v.AsString(); s != "" {
+			*out = append(*out, s)
+		}
+	case ty == cty.Number:
+		*out = append(*out, v.AsBigFloat().Text('f', -1))
+	case ty.IsCollectionType() || ty.IsObjectType() || ty.IsTupleType():
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			leafStrings(e, out)
+		}
+	}
+}
+
+// SensitiveValues returns, once each, every secret string of the stack:
+// the values of sensitive variables, every value of a block derived from
+// one (SensitiveValues of each block: substitutions, release values, ...
+// including what functions and templates made of them) and the values of
+// credential attributes (source passwords and keys, notification URLs).
+// Plan, apply and drift keep them, and their encodings, out of every
+// output and error text.
+func (s *Stack) SensitiveValues() []string {
+	var all []Sensitive
+	for _, v := range s.Variables {
+		if v.Sensitive && v.Value != cty.NilVal {
+			all = appendSensitive(all, v.Value)
+		}
+	}
+	walkSensitive(reflect.ValueOf(s.GitSources), &all)
+	walkSensitive(reflect.ValueOf(s.HelmSources), &all)
+	walkSensitive(reflect.ValueOf(s.Kustomizations), &all)
+	walkSensitive(reflect.ValueOf(s.Releases), &all)
+	walkSensitive(reflect.ValueOf(s.Notifications), &all)
+	out := make([]string, 0, len(all))
+	for _, v := range all {
+		if !v.IsEmpty() && !slices.Contains(out, v.Reveal()) {
+			out = append(out, v.Reveal())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// walkSensitive appends every non-empty Sensitive found in v.
+func walkSensitive(v reflect.Value, out *[]Sensitive) {
+	if !v.IsValid() {
+		return
+	}
+	if v.Type() == sensitiveType {
+		if s := v.Interface().(Sensitive); !s.IsEmpty() {
+			*out = append(*out, s)
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkSensitive(v.Elem(), out)
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				walkSensitive(v.Field(i), out)
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			walkSensitive(it.Value(), out)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			walkSensitive(v.Index(i), out)
 		}
 	}
 }

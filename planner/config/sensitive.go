@@ -1,10 +1,12 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 const redacted = "(sensitive value)"
@@ -98,7 +100,7 @@ func (k Kustomization) MarshalJSON() ([]byte, error) {
 	type plain Kustomization
 	c := plain(k)
 	c.Substitute = k.RedactedSubstitute()
-	return json.Marshal(c)
+	return marshalRedacted(c, k.SensitiveValues)
 }
 
 // MarshalJSON encodes the release with sensitive values redacted, so that
@@ -108,5 +110,57 @@ func (r Release) MarshalJSON() ([]byte, error) {
 	type plain Release
 	c := plain(r)
 	c.Values = r.RedactedValues()
-	return json.Marshal(c)
+	return marshalRedacted(c, r.SensitiveValues)
+}
+
+// marshalRedacted encodes v with every string that holds one of secrets
+// (labels, annotations, patches, ... set from a sensitive value) replaced
+// by "(sensitive value)".
+func marshalRedacted(v any, secrets []Sensitive) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || len(secrets) == 0 {
+		return b, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return nil, err
+	}
+	return json.Marshal(redactStrings(tree, secrets))
+}
+
+// redactStrings replaces, in decoded JSON, every string (map keys
+// included) that holds one of secrets.
+func redactStrings(v any, secrets []Sensitive) any {
+	holds := func(s string) bool {
+		for _, sec := range secrets {
+			if !sec.IsEmpty() && strings.Contains(s, sec.Reveal()) {
+				return true
+			}
+		}
+		return false
+	}
+	switch t := v.(type) {
+	case string:
+		if holds(t) {
+			return redacted
+		}
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			if holds(k) {
+				k = redacted
+			}
+			out[k] = redactStrings(e, secrets)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = redactStrings(e, secrets)
+		}
+		return out
+	}
+	return v
 }

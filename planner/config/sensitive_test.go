@@ -3,6 +3,7 @@ package config_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -143,5 +144,57 @@ func TestStackJSONRedactsSecrets(t *testing.T) {
 	}
 	if st.Releases["strimzi_kafka_operator"].Values["auth"].(map[string]any)["token"] != "s3cret" {
 		t.Error("the release values lost the real secret")
+	}
+}
+
+// TestSensitiveValuesDerived checks that every value derived from a
+// sensitive variable, whatever function or template made it, is known as
+// sensitive with its value, so that plans can mask what it becomes in
+// rendered objects.
+func TestSensitiveValuesDerived(t *testing.T) {
+	dir := writeStack(t, map[string]string{
+		"main.hcl": `
+variable "token" {
+  type      = string
+  sensitive = true
+  default   = "tok-3nQ9xZ"
+}
+locals {
+  wrapped = "prefix-${var.token}"
+}
+kustomization "app" {
+  path          = "."
+  substitute    = { plain = "visible", direct = var.token, upper = upper(var.token), wrapped = local.wrapped, b64 = base64encode(var.token) }
+  common_labels = { team = var.token }
+}
+release "r" {
+  chart  = "./chart"
+  values = { auth = { token = var.token, list = ["x", var.token] }, public = "p" }
+}
+`,
+		"chart/Chart.yaml": "name: x\n"})
+	st := mustLoad(t, dir, config.LoadOptions{})
+	k := st.Kustomizations["app"]
+	wantPaths := []string{"common_labels.team", "substitute.b64", "substitute.direct", "substitute.upper", "substitute.wrapped"}
+	if strings.Join(k.SensitivePaths, " ") != strings.Join(wantPaths, " ") {
+		t.Errorf("kustomization SensitivePaths = %v, want %v", k.SensitivePaths, wantPaths)
+	}
+	got := st.SensitiveValues()
+	for _, want := range []string{"tok-3nQ9xZ", "TOK-3NQ9XZ", "prefix-tok-3nQ9xZ", "dG9rLTNuUTl4Wg=="} {
+		if !slices.Contains(got, want) {
+			t.Errorf("SensitiveValues() = %d values, missing %q", len(got), want)
+		}
+	}
+	for _, not := range []string{"visible", "x", "p"} {
+		if slices.Contains(got, not) {
+			t.Errorf("SensitiveValues() holds the plain value %q", not)
+		}
+	}
+	if fmt.Sprint(k.SensitiveValues) == "" || strings.Contains(fmt.Sprint(k.SensitiveValues), "tok-") {
+		t.Errorf("SensitiveValues print as %v", k.SensitiveValues)
+	}
+	b, err := json.Marshal(st)
+	if err != nil || strings.Contains(string(b), "tok-3nQ9xZ") || strings.Contains(string(b), "TOK-3NQ9XZ") {
+		t.Errorf("JSON of the stack holds a secret (err %v)", err)
 	}
 }

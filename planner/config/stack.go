@@ -118,6 +118,10 @@ type Meta struct {
 	// from a sensitive variable, e.g. "values.auth.password" or
 	// "substitute.token".
 	SensitivePaths []string `digest:"-"`
+	// SensitiveValues are the values at SensitivePaths (their string
+	// leaves, numbers as text), so that what they become in rendered
+	// objects can be masked. They print as "(sensitive value)".
+	SensitiveValues []Sensitive `digest:"-" json:"-"`
 	// Unknown lists, sorted, the attribute paths whose value was unknown at
 	// load time (only with LoadOptions.Partial).
 	Unknown []string `digest:"-"`
