@@ -48,6 +48,20 @@ type Result struct {
 // on it; the others go on. The error reports the failed blocks; Result is
 // filled also on error.
 func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*Result, error) {
+	if err := e.savedSecrets(p); err != nil {
+		return nil, err
+	}
+	res, err := e.apply(ctx, p, opts)
+	if res != nil {
+		for b, ferr := range res.Failed {
+			res.Failed[b] = e.scrubErr(ferr)
+		}
+	}
+	return res, e.scrubErr(err)
+}
+
+// apply is Apply; its errors may still hold secrets.
+func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*Result, error) {
 	store, err := e.Store()
 	if err != nil {
 		return nil, err

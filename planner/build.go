@@ -74,13 +74,14 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 		pend := &pending{namespaces: map[string]string{}, kinds: map[schema.GroupKind]string{}}
 		for _, b := range selected {
 			if err := e.planBlock(ctx, p, snap, b, pend); err != nil {
-				return nil, err
+				return nil, e.scrubErr(err)
 			}
 		}
 	}
 	if err := e.planRemovals(ctx, p, snap); err != nil {
-		return nil, err
+		return nil, e.scrubErr(err)
 	}
+	e.scrubPlan(p)
 	return p, nil
 }
 
@@ -242,7 +243,7 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 	blk.Settings, _ = json.Marshal(settings)
 
 	for _, c := range cs.Changes {
-		rc := toResourceChange(addr, c)
+		rc := e.resourceChange(addr, c)
 		so, inState := snap.Object(rc.Address)
 		desiredDigest := ""
 		if c.Desired != nil {
@@ -268,6 +269,7 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 			if err != nil {
 				return fmt.Errorf("%s: %w", rc.Address, err)
 			}
+			blk.Sensitive = append(blk.Sensitive, e.secrets.Locate(len(blk.Objects), c.Desired.Object)...)
 			blk.Objects = append(blk.Objects, raw)
 		}
 		if c.Action == kube.ActionDelete {
@@ -390,7 +392,7 @@ func toResourceChange(block string, c kube.Change) plan.ResourceChange {
 		default:
 			fd.Op = plan.OpChange
 		}
-		if f.Before == kube.Masked || f.After == kube.Masked {
+		if plan.HoldsMasked(f.Before) || plan.HoldsMasked(f.After) {
 			fd.Sensitive, fd.Before, fd.After = true, nil, nil
 		}
 		if c.Action == kube.ActionReplace && strings.Contains(c.Reason, f.Path) {

@@ -27,6 +27,7 @@ import (
 
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/drift"
+	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/providers/git"
 	"github.com/strata-gitops/strata/providers/helm"
 	"github.com/strata-gitops/strata/providers/helmrepo"
@@ -113,6 +114,7 @@ func (e *Engine) Drift(ctx context.Context, opts DriftOptions) (*drift.Report, e
 		}
 		rep.Blocks = append(rep.Blocks, blk)
 	}
+	e.scrubReport(rep)
 	rep.Sort()
 	rep.Duration = e.opts.Now().Sub(start)
 	return rep, nil
@@ -323,7 +325,7 @@ func driftFields(fs []kube.FieldDiff) []drift.Field {
 	var out []drift.Field
 	for _, f := range fs {
 		df := drift.Field{Path: f.Path, Live: f.Before, Applied: f.After}
-		if f.Before == kube.Masked || f.After == kube.Masked {
+		if plan.HoldsMasked(f.Before) || plan.HoldsMasked(f.After) {
 			df.Live, df.Applied, df.Sensitive = nil, nil, true
 		}
 		out = append(out, df)

@@ -103,6 +103,10 @@ type Engine struct {
 	mu        sync.Mutex                   // guards releases
 	releases  map[string]*helm.ReleasePlan // planned releases by address
 
+	// secrets are the sensitive values of the stack (or, for a saved
+	// plan, those its objects locate), kept out of every output.
+	secrets *plan.Secrets
+
 	evMu sync.Mutex
 }
 
@@ -120,6 +124,7 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return e, diags
 	}
+	e.secrets = plan.NewSecrets(st.SensitiveValues()...)
 	e.backend = plan.Backend{Type: st.Strata.Backend.Type}
 	switch st.Strata.Backend.Type {
 	case "", "local":
@@ -287,11 +292,13 @@ func (e *Engine) Kube() (*kube.Manager, error) {
 	return m, nil
 }
 
-// emit sends an event to Options.OnEvent, one at a time.
+// emit sends an event to Options.OnEvent, one at a time, with the
+// stack's secrets scrubbed from its texts.
 func (e *Engine) emit(ev Event) {
 	if e.opts.OnEvent == nil {
 		return
 	}
+	ev = e.scrubEvent(ev)
 	e.evMu.Lock()
 	defer e.evMu.Unlock()
 	e.opts.OnEvent(ev)

@@ -30,17 +30,28 @@ type releaseSettings struct {
 	Plan   *helm.ReleasePlan `json:"plan,omitempty"`
 	Values map[string]any    `json:"values,omitempty"`
 	Chart  []byte            `json:"chart,omitempty"`
+	// Sensitive locates the sensitive values in Values (Object unused),
+	// which applying the saved plan keeps out of its output.
+	Sensitive []plan.SensitiveField `json:"sensitive,omitempty"`
 }
 
 // savedRelease fills in the settings a saved plan needs to apply rp.
-func (s *releaseSettings) savedRelease(rp *helm.ReleasePlan) error {
+func (s *releaseSettings) savedRelease(rp *helm.ReleasePlan, secrets *plan.Secrets) error {
 	if !rp.HasChanges() {
 		return nil
 	}
 	saved := *rp
 	saved.Changes = nil
 	saved.Spec.Chart, saved.Spec.ChartPath, saved.Spec.ValuesFiles, saved.Spec.Values = nil, "", nil, nil
+	saved.Reason = secrets.Scrub(saved.Reason)
 	s.Plan, s.Values = &saved, rp.Values()
+	if !secrets.Empty() {
+		// Locate in the values as the plan file holds them (plain JSON).
+		var values any
+		if b, err := json.Marshal(s.Values); err == nil && json.Unmarshal(b, &values) == nil {
+			s.Sensitive = secrets.Locate(0, values)
+		}
+	}
 	if rp.Action != helm.ActionInstall && rp.Action != helm.ActionUpgrade {
 		return nil // rollbacks and uninstalls need no chart
 	}
@@ -213,7 +224,7 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Releas
 		AppVersionBefore: rp.AppVersion.Old, AppVersionAfter: rp.AppVersion.New,
 	}
 	for _, c := range rp.Changes {
-		rc.Changes = append(rc.Changes, toResourceChange(addr, c))
+		rc.Changes = append(rc.Changes, e.resourceChange(addr, c))
 	}
 	if rp.Drift {
 		msg := "objects of the release were changed in the cluster outside strata"
@@ -224,7 +235,7 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Releas
 	}
 	p.Releases = append(p.Releases, rc)
 	rs := releaseSettings{Name: rp.Name, Namespace: rp.Namespace, KeepHistory: r.Uninstall.KeepHistory}
-	if err := rs.savedRelease(rp); err != nil {
+	if err := rs.savedRelease(rp, e.secrets); err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}
 	settings, err := json.Marshal(rs)

@@ -107,7 +107,7 @@ func (e *Engine) planRemovals(ctx context.Context, p *plan.Plan, snap *state.Sna
 					return fmt.Errorf("%s: %w", addr, err)
 				}
 				for _, c := range cs.Changes {
-					rc := toResourceChange(addr, c)
+					rc := e.resourceChange(addr, c)
 					if rc.Reason == "" {
 						if e.opts.Destroy {
 							rc.Reason = "destroy"

@@ -41,7 +41,8 @@ type JSONVar struct {
 }
 
 // ToJSON converts p to its JSON schema. Before and After of every change are
-// masked again, so a plan built by hand cannot leak a Secret either.
+// masked again, so a plan built by hand cannot leak a Secret either, and a
+// field diff whose value is masked is always "sensitive": true.
 func ToJSON(p *plan.Plan) JSONPlan {
 	j := JSONPlan{
 		FormatVersion:   plan.FormatVersion,
@@ -78,16 +79,18 @@ func maskChanges(in []plan.ResourceChange) []plan.ResourceChange {
 	out := make([]plan.ResourceChange, 0, len(in))
 	for _, c := range in {
 		c.Before, c.After = plan.Mask(c.Before), plan.Mask(c.After)
-		if plan.IsSecret(c.Before) || plan.IsSecret(c.After) {
-			d := make([]plan.FieldDiff, len(c.Diff))
-			for i, f := range c.Diff {
-				if f.Sensitive {
-					f.Before, f.After = nil, nil
-				}
-				d[i] = f
+		d := make([]plan.FieldDiff, len(c.Diff))
+		for i, f := range c.Diff {
+			// A masked value always says so, and carries no value.
+			if f.Sensitive || plan.HoldsMasked(f.Before) || plan.HoldsMasked(f.After) {
+				f.Sensitive = true
 			}
-			c.Diff = d
+			if f.Sensitive {
+				f.Before, f.After = nil, nil
+			}
+			d[i] = f
 		}
+		c.Diff = d
 		out = append(out, c)
 	}
 	return out

@@ -208,6 +208,41 @@ func TestJSONMasksBeforeAfter(t *testing.T) {
 	}
 }
 
+// TestJSONMaskedValueIsSensitive checks that a field diff whose value is
+// masked says "sensitive": true and carries no value, also when the value
+// is a map of masked entries (a Secret's stringData added as a whole).
+func TestJSONMaskedValueIsSensitive(t *testing.T) {
+	p := &plan.Plan{Changes: []plan.ResourceChange{{
+		Address: "kustomization.app/Secret/demo/creds", Block: "kustomization.app", APIVersion: "v1", Kind: "Secret",
+		Namespace: "demo", Name: "creds", Actions: plan.Replace,
+		Diff: []plan.FieldDiff{
+			{Path: "stringData", Op: plan.OpAdd, After: map[string]any{"password": plan.SensitiveValue}},
+			{Path: "stringData.token", Op: plan.OpAdd, After: plan.SensitiveValue},
+			{Path: "metadata.labels.app", Op: plan.OpAdd, After: "web"},
+		},
+	}}}
+	var b bytes.Buffer
+	if err := JSON(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		ResourceChanges []struct {
+			Diff []map[string]any `json:"diff"`
+		} `json:"resource_changes"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := []map[string]any{
+		{"path": "stringData", "op": "add", "sensitive": true},
+		{"path": "stringData.token", "op": "add", "sensitive": true},
+		{"path": "metadata.labels.app", "op": "add", "after": "web"},
+	}
+	if diff := cmp.Diff(want, got.ResourceChanges[0].Diff); diff != "" {
+		t.Errorf("diff in JSON (-want +got):\n%s", diff)
+	}
+}
+
 func TestMarkdownShortened(t *testing.T) {
 	p := fixedPlan()
 	big := map[string]any{}

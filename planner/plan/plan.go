@@ -234,6 +234,9 @@ type Block struct {
 	ConfigDigest string `json:"config_digest,omitempty"`
 	// Objects are the rendered objects, unmasked, in apply order.
 	Objects []json.RawMessage `json:"objects,omitempty"`
+	// Sensitive locates the sensitive values in Objects: applying a saved
+	// plan keeps them out of its output (see Plan.Secrets).
+	Sensitive []SensitiveField `json:"sensitive,omitempty"`
 	// Prune are the objects to delete, in delete order.
 	Prune []ObjectRef `json:"prune,omitempty"`
 	// Settings are the block's apply settings (wait, timeout, ...) as JSON.
