@@ -177,7 +177,7 @@ func TestPlanSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !got.Holds("x " + token + " y") || got.Holds("prefix-") || got.Holds("plain") {
+	if !got.Holds("x "+token+" y") || got.Holds("prefix-") || got.Holds("plain") {
 		t.Errorf("Secrets of the plan: %+v", got)
 	}
 	p.Blocks[0].Sensitive[0].Object = 3
