@@ -1,0 +1,43 @@
+# A stack whose sensitive variable reaches objects other than Secrets:
+# through kustomization substitutions (as is, and derived with upper())
+# into a Deployment's env var, a ConfigMap value and a label, and through
+# release values into a chart's ConfigMap. TestSensitiveValuesNeverShown
+# checks that no output of strata shows it.
+
+variable "namespace" {
+  type = string
+}
+
+variable "token" {
+  type      = string
+  sensitive = true
+  default   = "tok-Zq81mWx4"
+}
+
+# suffix = "!" makes the labels invalid: the API server then refuses them,
+# quoting the value.
+variable "suffix" {
+  type    = string
+  default = ""
+}
+
+kustomization "app" {
+  path             = "app"
+  target_namespace = var.namespace
+  wait             = false
+  substitute = {
+    token  = var.token
+    team   = upper(var.token)
+    suffix = var.suffix
+  }
+}
+
+release "web" {
+  namespace = var.namespace
+  chart     = "charts/web"
+  wait      = false
+  values = {
+    url  = "https://user:${var.token}@db.example.com"
+    team = "${upper(var.token)}${var.suffix}"
+  }
+}
