@@ -223,7 +223,7 @@ func (s *Secrets) MaskChange(rc *ResourceChange) {
 		f.Path = s.Scrub(f.Path)
 	}
 	rc.Reason = s.Scrub(rc.Reason)
-	if s.Empty() {
+	if !s.HoldsValue(rc.Before) && !s.HoldsValue(rc.After) {
 		return
 	}
 	b, a := s.maskPair(rc.Before, rc.After)
