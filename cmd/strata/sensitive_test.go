@@ -10,9 +10,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	admv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/planner/plan"
@@ -188,6 +192,75 @@ func TestSensitiveValuesNeverShown(t *testing.T) {
 			t.Fatalf("%s with an invalid label: exit %d, want 1 and the server's refusal\n%s%s", args[0], code, stdout, stderr)
 		}
 		noSecret(t, strings.Join(args[:1], " ")+" with an invalid label", stdout+stderr)
+	}
+
+	// Applying a saved plan, strata has no stack: the secrets come from
+	// the plan's rendered objects. An admission policy added after the
+	// plan refuses the objects, quoting the value.
+	code, stdout, stderr = runCLI(t, "plan", dir, kc, "--out", file)
+	if code != 0 {
+		t.Fatalf("plan back to the first token: exit %d\n%s%s", code, stdout, stderr)
+	}
+	refuseURLs(t, cs, ns)
+	code, stdout, stderr = runCLI(t, "apply", file, kc)
+	if code != 1 || !strings.Contains(stdout+stderr, "denied request: refused url (sensitive value)") {
+		t.Errorf("apply FILE refused by a policy: exit %d, want 1 and the policy's message\n%s%s", code, stdout, stderr)
+	}
+	noSecret(t, "apply FILE refused by a policy", stdout+stderr)
+}
+
+// refuseURLs makes the API server refuse, in namespace ns, ConfigMaps whose
+// data.url holds credentials, with a message quoting the URL, and waits
+// until the policy is in force.
+func refuseURLs(t *testing.T, cs *kubernetes.Clientset, ns string) {
+	t.Helper()
+	ctx := context.Background()
+	fail := admv1.Fail
+	policy := &admv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: ns + "-urls"},
+		Spec: admv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: &fail,
+			MatchConstraints: &admv1.MatchResources{ResourceRules: []admv1.NamedRuleWithOperations{{
+				RuleWithOperations: admv1.RuleWithOperations{
+					Operations: []admv1.OperationType{admv1.Create, admv1.Update},
+					Rule:       admv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}},
+				},
+			}}},
+			Validations: []admv1.Validation{{
+				Expression:        "!has(object.data) || !('url' in object.data) || !object.data.url.contains('@')",
+				MessageExpression: "'refused url ' + object.data.url",
+			}},
+		},
+	}
+	binding := &admv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: ns + "-urls"},
+		Spec: admv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName:        policy.Name,
+			ValidationActions: []admv1.ValidationAction{admv1.Deny},
+			MatchResources: &admv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
+				MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}}},
+		},
+	}
+	api := cs.AdmissionregistrationV1()
+	if _, err := api.ValidatingAdmissionPolicies().Create(ctx, policy, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = api.ValidatingAdmissionPolicies().Delete(context.Background(), policy.Name, metav1.DeleteOptions{}) })
+	if _, err := api.ValidatingAdmissionPolicyBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = api.ValidatingAdmissionPolicyBindings().Delete(context.Background(), binding.Name, metav1.DeleteOptions{})
+	})
+	probe := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "probe"}, Data: map[string]string{"url": "https://u:p@x"}}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil && strings.Contains(err.Error(), "refused url") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the admission policy is not in force after 30s (last: %v)", err)
+		}
 	}
 }
 
