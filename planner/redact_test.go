@@ -1,0 +1,67 @@
+package planner
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/strata-gitops/strata/planner/drift"
+	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/kube"
+)
+
+// TestScrubReport checks that a drift report names fields holding a
+// sensitive value without their values, in drift of kustomizations and of
+// Helm releases alike, and that its texts are scrubbed.
+func TestScrubReport(t *testing.T) {
+	e := &Engine{secrets: plan.NewSecrets("tok-3nQ9xZ")}
+	rep := &drift.Report{Blocks: []drift.Block{{
+		Address: "kustomization.app",
+		Error:   `ConfigMap/a/b: diff failed: Invalid value: "x-tok-3nQ9xZ"`,
+		Items: []drift.Item{{Address: "kustomization.app/ConfigMap/a/b", Fields: driftFields([]kube.FieldDiff{
+			{Path: "data.url", Before: "https://edited", After: "https://u:tok-3nQ9xZ@db"},
+			{Path: "data.mode", Before: "slow", After: "fast"},
+			{Path: "stringData", After: map[string]any{"token": kube.Masked}},
+		})}},
+	}}}
+	e.scrubReport(rep)
+	want := []drift.Field{
+		{Path: "data.url", Sensitive: true},
+		{Path: "data.mode", Live: "slow", Applied: "fast"},
+		{Path: "stringData", Sensitive: true},
+	}
+	if diff := cmp.Diff(want, rep.Blocks[0].Items[0].Fields); diff != "" {
+		t.Errorf("fields (-want +got):\n%s", diff)
+	}
+	if strings.Contains(rep.Blocks[0].Error, "tok-3nQ9xZ") {
+		t.Errorf("error not scrubbed: %s", rep.Blocks[0].Error)
+	}
+}
+
+// TestScrubEvent checks that apply events reach Options.OnEvent without
+// secrets, and still unwrap to their cause.
+func TestScrubEvent(t *testing.T) {
+	var got []Event
+	e := &Engine{secrets: plan.NewSecrets("tok-3nQ9xZ"), opts: Options{OnEvent: func(ev Event) { got = append(got, ev) }}}
+	cause := errors.New(`Invalid value: "tok-3nQ9xZ"`)
+	e.emit(Event{Type: BlockFailed, Err: cause, Message: "at tok-3nQ9xZ"})
+	e.emit(Event{Type: ObjectEvent, Object: &kube.Event{Type: kube.EventFailed, Err: cause, Message: "m tok-3nQ9xZ",
+		Pending: []kube.ObjectStatus{{Message: "waiting for tok-3nQ9xZ"}}}})
+	for _, ev := range got {
+		texts := ev.Message
+		if ev.Err != nil {
+			texts += ev.Err.Error()
+		}
+		if ev.Object != nil {
+			texts += ev.Object.Message + ev.Object.Err.Error() + ev.Object.Pending[0].Message
+		}
+		if strings.Contains(texts, "tok-3nQ9xZ") {
+			t.Errorf("event shows the secret: %s", texts)
+		}
+		if !errors.Is(ev.Err, cause) && (ev.Object == nil || !errors.Is(ev.Object.Err, cause)) {
+			t.Errorf("scrubbed error does not unwrap to its cause")
+		}
+	}
+}
