@@ -73,13 +73,18 @@ func (d *decoder) value(attrs hcl.Attributes, name string, ty cty.Type) (cty.Val
 		return cty.NilVal, false
 	}
 	v, pvm := v.UnmarkDeepWithPaths()
+	sensitive := false
 	for _, pm := range pvm {
 		if _, ok := pm.Marks[sensitiveMark]; ok {
+			sensitive = true
 			d.meta.SensitivePaths = appendSorted(d.meta.SensitivePaths, path+pathString(pm.Path))
 			if sv, err := pm.Path.Apply(v); err == nil {
 				d.meta.SensitiveValues = appendSensitive(d.meta.SensitiveValues, sv)
 			}
 		}
+	}
+	if sensitive {
+		d.meta.SensitiveValues = mergeSensitive(d.meta.SensitiveValues, d.l.sensitiveParts(a.Expr))
 	}
 	if ty != cty.DynamicPseudoType {
 		cv, err := convert.Convert(v, ty)

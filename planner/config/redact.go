@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -124,6 +125,42 @@ func appendSensitive(out []Sensitive, v cty.Value) []Sensitive {
 	return out
 }
 
+// mergeSensitive appends the secrets of add missing from out.
+func mergeSensitive(out, add []Sensitive) []Sensitive {
+	for _, s := range add {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// sensitiveParts returns the values of the sub-expressions of expr that are
+// sensitive: what a function or a template made of a sensitive value
+// before it was joined with other text ("prefix-${upper(var.x)}" yields
+// upper(var.x)), which is what a rendered object may show on its own.
+// Sub-expressions that cannot be evaluated alone (for-expression bodies)
+// are skipped.
+func (l *loader) sensitiveParts(expr hcl.Expression) []Sensitive {
+	node, ok := expr.(hclsyntax.Node)
+	if !ok {
+		return nil
+	}
+	var out []Sensitive
+	_ = hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
+		e, ok := n.(hclsyntax.Expression)
+		if !ok {
+			return nil
+		}
+		v, diags := e.Value(l.ctx)
+		if !diags.HasErrors() && v.IsWhollyKnown() && v.HasMark(sensitiveMark) {
+			out = appendSensitive(out, v)
+		}
+		return nil
+	})
+	return out
+}
+
 // leafStrings appends the non-empty string leaves of v, and its numbers as
 // text (a number substituted into a manifest becomes that text).
 func leafStrings(v cty.Value, out *[]string) {
@@ -160,6 +197,9 @@ func (s *Stack) SensitiveValues() []string {
 		if v.Sensitive && v.Value != cty.NilVal {
 			all = appendSensitive(all, v.Value)
 		}
+	}
+	for _, loc := range s.Locals {
+		all = mergeSensitive(all, loc.SensitiveValues)
 	}
 	walkSensitive(reflect.ValueOf(s.GitSources), &all)
 	walkSensitive(reflect.ValueOf(s.HelmSources), &all)

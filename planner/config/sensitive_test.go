@@ -161,10 +161,11 @@ variable "token" {
 }
 locals {
   wrapped = "prefix-${var.token}"
+  nested  = "a ${lower(var.token)} b"
 }
 kustomization "app" {
   path          = "."
-  substitute    = { plain = "visible", direct = var.token, upper = upper(var.token), wrapped = local.wrapped, b64 = base64encode(var.token) }
+  substitute    = { plain = "visible", direct = var.token, upper = upper(var.token), wrapped = local.wrapped, b64 = base64encode(var.token), part = "x-${strrev(var.token)}-y", nested = local.nested }
   common_labels = { team = var.token }
 }
 release "r" {
@@ -175,12 +176,12 @@ release "r" {
 		"chart/Chart.yaml": "name: x\n"})
 	st := mustLoad(t, dir, config.LoadOptions{})
 	k := st.Kustomizations["app"]
-	wantPaths := []string{"common_labels.team", "substitute.b64", "substitute.direct", "substitute.upper", "substitute.wrapped"}
+	wantPaths := []string{"common_labels.team", "substitute.b64", "substitute.direct", "substitute.nested", "substitute.part", "substitute.upper", "substitute.wrapped"}
 	if strings.Join(k.SensitivePaths, " ") != strings.Join(wantPaths, " ") {
 		t.Errorf("kustomization SensitivePaths = %v, want %v", k.SensitivePaths, wantPaths)
 	}
 	got := st.SensitiveValues()
-	for _, want := range []string{"tok-3nQ9xZ", "TOK-3NQ9XZ", "prefix-tok-3nQ9xZ", "dG9rLTNuUTl4Wg=="} {
+	for _, want := range []string{"tok-3nQ9xZ", "TOK-3NQ9XZ", "prefix-tok-3nQ9xZ", "dG9rLTNuUTl4Wg==", "x-Zx9Qn3-kot-y", "Zx9Qn3-kot", "tok-3nq9xz"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("SensitiveValues() = %d values, missing %q", len(got), want)
 		}

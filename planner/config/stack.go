@@ -242,6 +242,9 @@ type Local struct {
 	Expr  hcl.Expression
 	Value cty.Value
 	Range hcl.Range
+	// SensitiveValues are the values of the sensitive parts of Expr (see
+	// Meta.SensitiveValues).
+	SensitiveValues []Sensitive `json:"-"`
 
 	// blockRefs are the block references the local's value depends on,
 	// directly or through other locals.

@@ -380,6 +380,9 @@ func (l *loader) decodeLocals(blocks []*hcl.Block) {
 			l.diags = append(l.diags, l.hideSensitive(loc.Expr, diags)...)
 			if !diags.HasErrors() {
 				loc.Value = v
+				if v.IsWhollyKnown() && v.ContainsMarked() {
+					loc.SensitiveValues = l.sensitiveParts(loc.Expr)
+				}
 			}
 		}
 		vals[name] = loc.Value
