@@ -46,7 +46,8 @@ type Result struct {
 // in dependency order, independent ones in parallel; each finished block is
 // written to the state at once. A failed block stops the blocks that depend
 // on it; the others go on. The error reports the failed blocks; Result is
-// filled also on error.
+// filled also on error. Errors and events carry no sensitive value: those
+// of the stack, and those the plan's blocks locate (a saved plan).
 func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*Result, error) {
 	if err := e.savedSecrets(p); err != nil {
 		return nil, err
