@@ -110,7 +110,8 @@ func TestSensitiveValuesNeverShown(t *testing.T) {
 		}
 		noSecret(t, "show -o "+format, stdout+stderr)
 		if format == "json" {
-			checkSensitiveJSON(t, stdout)
+			checkSensitiveJSON(t, stdout, "Secret data.token", "Deployment spec.template.spec.containers[0].env[1].value",
+				"ConfigMap data.url", "Deployment metadata.labels.team")
 		}
 	}
 	checkSavedPlan(t, file)
@@ -174,6 +175,14 @@ func TestSensitiveValuesNeverShown(t *testing.T) {
 		t.Fatalf("plan after the edits: exit %d\n%s%s", code, stdout, stderr)
 	}
 	noSecret(t, "plan after the edits with another token", stdout+stderr)
+	code, stdout, stderr = runCLI(t, "plan", dir, kc, "-o", "json", "--var", "token="+sensitiveRotate)
+	if code != 0 {
+		t.Fatalf("plan -o json after the edits: exit %d\n%s%s", code, stdout, stderr)
+	}
+	noSecret(t, "plan -o json after the edits with another token", stdout+stderr)
+	// The immutable Secret is replaced: its stringData is added whole.
+	checkSensitiveJSON(t, stdout, "Secret stringData", "Deployment spec.template.spec.containers[name=api].env[name=TOKEN].value",
+		"ConfigMap data.url", "Deployment metadata.labels.team")
 	code, stdout, stderr = runCLI(t, "apply", dir, kc, "--auto-approve", "--var", "token="+sensitiveRotate)
 	if code != 0 {
 		t.Fatalf("apply with another token: exit %d\n%s%s", code, stdout, stderr)
@@ -267,8 +276,9 @@ func refuseURLs(t *testing.T, cs *kubernetes.Clientset, ns string) {
 }
 
 // checkSensitiveJSON checks that the JSON plan marks every masked field
-// sensitive, without values, the Secret's stringData included.
-func checkSensitiveJSON(t *testing.T, out string) {
+// sensitive, without values, and that the fields named "Kind path" are
+// among them.
+func checkSensitiveJSON(t *testing.T, out string, want ...string) {
 	t.Helper()
 	var j struct {
 		ResourceChanges []struct {
@@ -304,10 +314,9 @@ func checkSensitiveJSON(t *testing.T, out string) {
 			check("release", c.Diff)
 		}
 	}
-	for _, want := range []string{"Secret data.token", "Deployment spec.template.spec.containers[0].env[1].value",
-		"ConfigMap data.url", "Deployment metadata.labels.team"} {
-		if !sensitive[want] {
-			t.Errorf("JSON plan: %s is not sensitive (sensitive: %v)", want, sensitive)
+	for _, w := range want {
+		if !sensitive[w] {
+			t.Errorf("JSON plan: %s is not sensitive (sensitive: %v)", w, sensitive)
 		}
 	}
 }
