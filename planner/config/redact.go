@@ -63,18 +63,20 @@ func (l *loader) hideSensitive(expr hcl.Expression, diags hcl.Diagnostics) hcl.D
 	return out
 }
 
-// scrubSecrets replaces every occurrence of a sensitive variable's string
-// values in the diagnostics with "(sensitive value)", as a last line of
-// defence.
+// scrubSecrets replaces every occurrence of a sensitive value of the stack
+// (Stack.SensitiveValues: variables, what expressions derived from them,
+// credentials) in the diagnostics with "(sensitive value)", as a last line
+// of defence. Values shorter than 4 bytes are left: they would blank out
+// ordinary words.
 func (l *loader) scrubSecrets() {
 	var secrets []string
-	for _, v := range l.st.Variables {
-		if !v.Sensitive || v.Value == cty.NilVal {
-			continue
+	for _, s := range l.st.SensitiveValues() {
+		if len(s) >= 4 {
+			secrets = append(secrets, s)
 		}
-		val, _ := v.Value.UnmarkDeep()
-		collectStrings(val, &secrets)
 	}
+	// Longest first, so that a value holding another is replaced whole.
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
 	if len(secrets) == 0 {
 		return
 	}
@@ -88,26 +90,6 @@ func (l *loader) scrubSecrets() {
 			c := *d
 			c.Summary, c.Detail = sum, det
 			l.diags[i] = &c
-		}
-	}
-}
-
-// collectStrings appends the string leaves of v (at least 4 bytes: shorter
-// ones would blank out ordinary words).
-func collectStrings(v cty.Value, out *[]string) {
-	if v.IsNull() || !v.IsKnown() {
-		return
-	}
-	ty := v.Type()
-	switch {
-	case ty == cty.String:
-		if s := v.AsString(); len(s) >= 4 {
-			*out = append(*out, s)
-		}
-	case ty.IsCollectionType() || ty.IsObjectType() || ty.IsTupleType():
-		for it := v.ElementIterator(); it.Next(); {
-			_, e := it.Element()
-			collectStrings(e, out)
 		}
 	}
 }
