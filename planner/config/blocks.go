@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"github.com/hashicorp/go-version"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/strata-gitops/strata/internal/confine"
 )
 
 func gitOnly(a Address) bool   { return a.Kind == KindSource && a.Type == SourceGit }
@@ -363,16 +366,25 @@ func isSubstVar(s string) bool {
 	return true
 }
 
-// localDir checks that a path relative to the stack names a directory.
+// localDir checks that a path relative to the stack names a directory
+// inside it, and that no symbolic link under that directory leads out.
 func (d *decoder) localDir(attrs hcl.Attributes, name, p string) {
-	full := p
-	if !filepath.IsAbs(full) {
-		full = filepath.Join(d.l.dir, p)
+	rng := attrs[name].Expr.Range()
+	full, err := confinePath(d.l.dir, p)
+	if errors.Is(err, confine.ErrOutside) {
+		d.l.errf(rng, "Path outside the stack directory", "%s.", err)
+		return
 	}
-	fi, err := os.Stat(full)
-	if err != nil || !fi.IsDir() {
-		d.l.errf(attrs[name].Expr.Range(), "Directory not found",
+	fi, serr := os.Stat(full)
+	if err != nil || serr != nil || !fi.IsDir() {
+		d.l.errf(rng, "Directory not found",
 			"There is no directory %s relative to the stack directory. Without a source, %s is relative to the stack.", d.show(name, p), name)
+		return
+	}
+	if err := confine.Tree(d.l.dir, full); err != nil {
+		d.l.errf(rng, "Path outside the stack directory",
+			"The directory %s holds %s. A stack reads only files inside its directory: replace the link by the file, or move the target into the stack.",
+			d.show(name, p), strings.Replace(err.Error(), confine.ErrOutside.Error(), "outside the stack directory", 1))
 	}
 }
 
@@ -452,7 +464,9 @@ func (l *loader) decodeRelease(b *hcl.Block) {
 	}
 	if d.strList(c.Attributes, "values_files", &r.ValuesFiles) {
 		for _, f := range r.ValuesFiles {
-			if _, err := readStackFile(l.dir, f); err != nil {
+			if _, err := readStackFile(l.dir, f); errors.Is(err, confine.ErrOutside) {
+				l.errf(c.Attributes["values_files"].Expr.Range(), "Path outside the stack directory", "%s.", err)
+			} else if err != nil {
 				l.errf(c.Attributes["values_files"].Expr.Range(), "Values file not found",
 					"Reading the values file failed: %s. values_files are relative to the stack directory.", err)
 			}

@@ -6,8 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -19,6 +20,8 @@ import (
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/strata-gitops/strata/internal/confine"
 )
 
 // maxFileSize bounds what file() and templatefile() read.
@@ -256,10 +259,12 @@ var yamlDecodeFunc = function.New(&function.Spec{
 	},
 })
 
+// readStackFile reads the text file name, relative to the stack directory
+// dir and confined to it (see confinePath).
 func readStackFile(dir, name string) (string, error) {
-	p := name
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(dir, p)
+	p, err := confinePath(dir, name)
+	if err != nil {
+		return "", err
 	}
 	fi, err := os.Stat(p)
 	if err != nil {
@@ -283,6 +288,32 @@ func readStackFile(dir, name string) (string, error) {
 	}
 	return string(b), nil
 }
+
+// confinePath returns the real path of name, relative to the stack
+// directory dir, or an error when it does not exist or is not inside dir
+// (absolute, climbing out with "..", or through a symbolic link). The
+// error wraps confine.ErrOutside or fs.ErrNotExist.
+func confinePath(dir, name string) (string, error) {
+	p, err := confine.Resolve(dir, name)
+	switch {
+	case errors.Is(err, confine.ErrOutside):
+		return "", fmt.Errorf("%w. A stack reads only files inside its directory; pass what lives elsewhere in a variable (--var, --var-file, STRATA_VAR_name)", outsideError{err})
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("no file %q in the stack directory", name)
+	case err != nil:
+		return "", err
+	}
+	return p, nil
+}
+
+// outsideError words a confinement error for the stack directory.
+type outsideError struct{ err error }
+
+func (o outsideError) Error() string {
+	return strings.Replace(o.err.Error(), confine.ErrOutside.Error(), "outside the stack directory", 1)
+}
+
+func (o outsideError) Unwrap() error { return o.err }
 
 func fileFunc(dir string) function.Function {
 	return function.New(&function.Spec{

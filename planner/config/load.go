@@ -57,19 +57,30 @@ func Load(dir string, opts LoadOptions) (*Stack, hcl.Diagnostics) {
 		}}
 	}
 	var files, autoVars []string
+	var diags hcl.Diagnostics
 	for _, e := range entries {
 		n := e.Name()
 		if e.IsDir() || strings.HasPrefix(n, ".") {
 			continue
 		}
+		var list *[]string
 		switch {
 		case strings.HasSuffix(n, ".auto.vars.hcl"), strings.HasSuffix(n, ".auto.vars.json"):
-			autoVars = append(autoVars, n)
+			list = &autoVars
 		case strings.HasSuffix(n, ".vars.hcl"):
-			// A var file for --var-file, not part of the stack.
+			continue // a var file for --var-file, not part of the stack
 		case strings.HasSuffix(n, ".hcl"):
-			files = append(files, n)
+			list = &files
+		default:
+			continue
 		}
+		if e.Type()&os.ModeSymlink != 0 {
+			if _, err := confinePath(dir, n); err != nil {
+				diags = append(diags, linkedFileDiag(dir, n, err))
+				continue
+			}
+		}
+		*list = append(*list, n)
 	}
 	sort.Strings(files)
 	sort.Strings(autoVars)
@@ -97,7 +108,23 @@ func Load(dir string, opts LoadOptions) (*Stack, hcl.Diagnostics) {
 		}
 		autos = append(autos, sourceFile{name: displayName(dir, n), src: b})
 	}
+	if diags.HasErrors() {
+		return newStack(dir), diags
+	}
 	return loadSources(dir, srcs, autos, opts)
+}
+
+// linkedFileDiag refuses a stack or variables file that is a symbolic link
+// leading outside the stack directory (or nowhere).
+func linkedFileDiag(dir, name string, err error) *hcl.Diagnostic {
+	pos := hcl.Pos{Line: 1, Column: 1}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Stack file outside the stack directory",
+		Detail: fmt.Sprintf("%s is a symbolic link that cannot be read: %s. Replace the link by the file itself.",
+			displayName(dir, name), err),
+		Subject: &hcl.Range{Filename: displayName(dir, name), Start: pos, End: pos},
+	}
 }
 
 // displayName is the file name used in diagnostics: relative to the

@@ -1,0 +1,101 @@
+// Package confine keeps the files a stack reads inside a directory: the
+// stack directory, or the tree of a fetched source. Paths are resolved with
+// their symbolic links before the check, so a link cannot lead outside.
+package confine
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// ErrOutside is wrapped by the errors for a path that is absolute, climbs
+// out with "..", or leads outside the root through a symbolic link.
+var ErrOutside = errors.New("outside the allowed directory")
+
+// Resolve returns the real (absolute, symlink-free) path of name, relative
+// to root, after checking that it stays inside root. It refuses absolute
+// names. A name that does not exist comes back as an error wrapping
+// fs.ErrNotExist.
+func Resolve(root, name string) (string, error) {
+	if filepath.IsAbs(name) {
+		return "", fmt.Errorf("%q is an absolute path, %w", name, ErrOutside)
+	}
+	r, err := Root(root)
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(r, name)
+	if !Within(r, p) {
+		return "", fmt.Errorf("%q climbs out with \"..\", %w", name, ErrOutside)
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("%q: %w", name, fs.ErrNotExist)
+		}
+		return "", fmt.Errorf("%q: %w", name, err)
+	}
+	if !Within(r, real) {
+		return "", fmt.Errorf("%q: a symbolic link leads %w", name, ErrOutside)
+	}
+	return real, nil
+}
+
+// Root returns root made absolute and free of symbolic links.
+func Root(root string) (string, error) {
+	r, err := filepath.Abs(root)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(r)
+}
+
+// Within reports whether p is root or below it; both must be clean and
+// absolute.
+func Within(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// Tree checks every symbolic link under dir (a real path inside root, as
+// Resolve returns) and, through linked directories, below them: each must
+// lead inside root. The error names the first offending link relative to
+// root.
+func Tree(root, dir string) error {
+	r, err := Root(root)
+	if err != nil {
+		return err
+	}
+	return tree(r, dir, map[string]bool{})
+}
+
+func tree(root, dir string, seen map[string]bool) error {
+	if seen[dir] {
+		return nil
+	}
+	seen[dir] = true
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return fmt.Errorf("%s: a symbolic link that leads nowhere: %w", rel, err)
+		}
+		if !Within(root, real) {
+			return fmt.Errorf("%s: a symbolic link leads %w", rel, ErrOutside)
+		}
+		if fi, err := os.Stat(real); err == nil && fi.IsDir() && !Within(dir, real) {
+			return tree(root, real, seen)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,199 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/strata-gitops/strata/planner/config"
+)
+
+// TestPathsConfinedToStack checks that every path a stack names is read
+// only inside the stack directory: absolute paths, "..", and symbolic links
+// that lead out are refused with a diagnostic at the attribute; links that
+// stay inside are followed.
+func TestPathsConfinedToStack(t *testing.T) {
+	// secret is outside every stack directory: nothing may read it.
+	outside := t.TempDir()
+	secret := filepath.Join(outside, "kubeconfig")
+	if err := os.WriteFile(secret, []byte("token: s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(outside, "chart", "templates"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	chartYAML := "apiVersion: v2\nname: web\nversion: 0.1.0\n"
+	if err := os.WriteFile(filepath.Join(outside, "chart", "Chart.yaml"), []byte(chartYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := map[string]struct {
+		main  string
+		files map[string]string
+		links map[string]string // link name -> target (relative, or "SECRET", "OUTSIDE")
+		// want is "line: Summary" of the one error, "" for none.
+		want string
+	}{
+		"file absolute": {
+			main: "locals {\n  x = file(\"SECRET\")\n}\n",
+			want: "2: Invalid function argument",
+		},
+		"file dotdot": {
+			main: "locals {\n  x = file(\"RELOUT/kubeconfig\")\n}\n",
+			want: "2: Invalid function argument",
+		},
+		"file symlink out": {
+			main:  "locals {\n  x = file(\"kubeconfig\")\n}\n",
+			links: map[string]string{"kubeconfig": "SECRET"},
+			want:  "2: Invalid function argument",
+		},
+		"file through linked directory out": {
+			main:  "locals {\n  x = file(\"home/kubeconfig\")\n}\n",
+			links: map[string]string{"home": "OUTSIDE"},
+			want:  "2: Invalid function argument",
+		},
+		"file symlink within": {
+			main:  "locals {\n  x = file(\"link.txt\")\n}\n",
+			files: map[string]string{"data/real.txt": "ok"},
+			links: map[string]string{"link.txt": "data/real.txt"},
+		},
+		"file dotdot within": {
+			main:  "locals {\n  x = file(\"data/../data/real.txt\")\n}\n",
+			files: map[string]string{"data/real.txt": "ok"},
+		},
+		"templatefile absolute": {
+			main: "locals {\n  x = templatefile(\"SECRET\", {})\n}\n",
+			want: "2: Invalid function argument",
+		},
+		"templatefile symlink out": {
+			main:  "locals {\n  x = templatefile(\"t.tpl\", {})\n}\n",
+			links: map[string]string{"t.tpl": "SECRET"},
+			want:  "2: Invalid function argument",
+		},
+		"file inside templatefile": {
+			main:  "locals {\n  x = templatefile(\"t.tpl\", {})\n}\n",
+			files: map[string]string{"t.tpl": "${file(\"SECRET\")}"},
+			want:  "2: Invalid function argument",
+		},
+		"values file absolute": {
+			main: "release \"web\" {\n  chart = \"chart\"\n  values_files = [\"SECRET\"]\n}\n",
+			files: map[string]string{"chart/Chart.yaml": chartYAML},
+			want:  "3: Path outside the stack directory",
+		},
+		"values file symlink out": {
+			main:  "release \"web\" {\n  chart = \"chart\"\n  values_files = [\"prod.yaml\"]\n}\n",
+			files: map[string]string{"chart/Chart.yaml": chartYAML},
+			links: map[string]string{"prod.yaml": "SECRET"},
+			want:  "3: Path outside the stack directory",
+		},
+		"values file symlink within": {
+			main:  "release \"web\" {\n  chart = \"chart\"\n  values_files = [\"prod.yaml\"]\n}\n",
+			files: map[string]string{"chart/Chart.yaml": chartYAML, "values/prod.yaml": "a: 1\n"},
+			links: map[string]string{"prod.yaml": "values/prod.yaml"},
+		},
+		"chart dotdot": {
+			main: "release \"web\" {\n  chart = \"RELOUT/chart\"\n}\n",
+			want: "2: Path outside the stack directory",
+		},
+		"chart absolute": {
+			main: "release \"web\" {\n  chart = \"OUTSIDE/chart\"\n}\n",
+			want: "2: Path outside the stack directory",
+		},
+		"chart symlink out": {
+			main:  "release \"web\" {\n  chart = \"chart\"\n}\n",
+			links: map[string]string{"chart": "OUTSIDE/chart"},
+			want:  "2: Path outside the stack directory",
+		},
+		"chart holds a symlink out": {
+			main:  "release \"web\" {\n  chart = \"chart\"\n}\n",
+			files: map[string]string{"chart/Chart.yaml": chartYAML},
+			links: map[string]string{"chart/templates/cm.yaml": "SECRET"},
+			want:  "2: Path outside the stack directory",
+		},
+		"chart symlink within": {
+			main:  "release \"web\" {\n  chart = \"web\"\n}\n",
+			files: map[string]string{"charts/web/Chart.yaml": chartYAML},
+			links: map[string]string{"web": "charts/web"},
+		},
+		"kustomization path dotdot": {
+			main: "kustomization \"app\" {\n  path = \"RELOUT\"\n}\n",
+			want: "2: Path outside the stack directory",
+		},
+		"kustomization path symlink out": {
+			main:  "kustomization \"app\" {\n  path = \"app\"\n}\n",
+			links: map[string]string{"app": "OUTSIDE"},
+			want:  "2: Path outside the stack directory",
+		},
+		"auto vars file symlink out": {
+			main:  "variable \"x\" {\n  default = \"\"\n}\n",
+			links: map[string]string{"ci.auto.vars.hcl": "SECRET"},
+			want:  "1: Stack file outside the stack directory",
+		},
+		"stack file symlink out": {
+			main:  "locals {}\n",
+			links: map[string]string{"other.hcl": "SECRET"},
+			want:  "1: Stack file outside the stack directory",
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			rel, err := filepath.Rel(dir, outside)
+			if err != nil {
+				t.Fatal(err)
+			}
+			expand := func(s string) string {
+				s = strings.ReplaceAll(s, "RELOUT", rel)
+				s = strings.ReplaceAll(s, "SECRET", secret)
+				return strings.ReplaceAll(s, "OUTSIDE", outside)
+			}
+			files := map[string]string{"main.hcl": expand(tt.main)}
+			for n, src := range tt.files {
+				files[n] = expand(src)
+			}
+			writeFiles(t, dir, files)
+			for n, target := range tt.links {
+				p := filepath.Join(dir, n)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(expand(target), p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, diags := config.Load(dir, config.LoadOptions{Version: "0.1.0"})
+			var got []string
+			for _, d := range diags {
+				if d.Subject == nil {
+					t.Errorf("diagnostic without a range: %s: %s", d.Summary, d.Detail)
+					continue
+				}
+				got = append(got, strconv.Itoa(d.Subject.Start.Line)+": "+d.Summary)
+				if strings.Contains(d.Detail, "s3cret") {
+					t.Errorf("diagnostic shows the outside file's content: %s", d.Detail)
+				}
+			}
+			switch {
+			case tt.want == "" && len(got) > 0:
+				t.Errorf("diagnostics %q, want none (%s)", got, diags.Error())
+			case tt.want != "" && (len(got) != 1 || got[0] != tt.want):
+				t.Errorf("diagnostics %q, want [%q] (%s)", got, tt.want, diags.Error())
+			}
+		})
+	}
+}
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, src := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
