@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/strata-gitops/strata/internal/confine"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/providers/helm"
@@ -154,24 +154,28 @@ func (e *Engine) releaseSpec(ctx context.Context, r *config.Release) (helm.Relea
 	if r.Install.CRDs != "" {
 		spec.CRDs = helm.CRDPolicy(r.Install.CRDs)
 	}
-	for _, f := range r.ValuesFiles {
-		if !filepath.IsAbs(f) {
-			f = filepath.Join(e.dir, f)
-		}
-		spec.ValuesFiles = append(spec.ValuesFiles, f)
+	files, err := valuesFiles(e.dir, r)
+	if err != nil {
+		return spec, "", err
 	}
+	spec.ValuesFiles = files
 	switch {
 	case r.Source == nil:
-		spec.ChartPath = r.Chart
-		if !filepath.IsAbs(spec.ChartPath) {
-			spec.ChartPath = filepath.Join(e.dir, r.Chart)
+		p, err := chartDir(e.dir, r.Chart)
+		if err != nil {
+			return spec, "", err
 		}
+		spec.ChartPath = p
 	case r.Source.Addr.Kind == config.KindSource && r.Source.Addr.Type == config.SourceGit:
 		art, err := e.artifact(r.Source)
 		if err != nil {
 			return spec, "", err
 		}
-		spec.ChartPath = filepath.Join(art.Dir, r.Chart)
+		p, err := chartDir(art.Dir, r.Chart)
+		if err != nil {
+			return spec, "", fmt.Errorf("%s: %w", r.Source.Addr, err)
+		}
+		spec.ChartPath = p
 		revision = art.Revision
 	default:
 		path, rev, err := e.pullChart(ctx, r)
@@ -181,6 +185,34 @@ func (e *Engine) releaseSpec(ctx context.Context, r *config.Release) (helm.Relea
 		spec.ChartPath, revision = path, rev
 	}
 	return spec, revision, nil
+}
+
+// valuesFiles returns the real paths of the values files of r, refusing a
+// file outside the stack directory dir.
+func valuesFiles(dir string, r *config.Release) ([]string, error) {
+	var out []string
+	for _, f := range r.ValuesFiles {
+		p, err := confine.Resolve(dir, f)
+		if err != nil {
+			return nil, fmt.Errorf("values file: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// chartDir returns the real path of the chart directory name inside root
+// (the stack directory or a source tree), refusing a path, or a symbolic
+// link in the chart, that leads outside root.
+func chartDir(root, name string) (string, error) {
+	p, err := confine.Resolve(root, name)
+	if err != nil {
+		return "", fmt.Errorf("chart: %w", err)
+	}
+	if err := confine.Tree(root, p); err != nil {
+		return "", fmt.Errorf("chart %s: %w", name, err)
+	}
+	return p, nil
 }
 
 func releaseActions(a helm.Action) plan.Actions {

@@ -14,7 +14,15 @@ import (
 // render builds the objects of a kustomization from root, the tree of its
 // source (the stack directory when it has none).
 func (e *Engine) render(ctx context.Context, k *config.Kustomization, root string) ([]*unstructured.Unstructured, error) {
+	return renderKustomization(ctx, k, root, false)
+}
+
+// renderKustomization builds the objects of a kustomization from root;
+// origins keeps kustomize's origin annotation on them (see
+// kustomize.Options.Origins).
+func renderKustomization(ctx context.Context, k *config.Kustomization, root string, origins bool) ([]*unstructured.Unstructured, error) {
 	opts := kustomize.Options{
+		Origins:           origins,
 		Root:              root,
 		Path:              k.Path,
 		TargetNamespace:   k.TargetNamespace,

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strata-gitops/strata/internal/diagview"
+	"github.com/strata-gitops/strata/planner"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/graph"
 )
@@ -43,7 +44,10 @@ func (a *app) validateCmd() *cobra.Command {
 		Short: "Check a stack for errors without touching the cluster",
 		Long: `Validate loads every *.hcl file of the stack directory (default: the current
 directory), checks the schema, types, references, variable validations and
-the dependency graph, and prints what is wrong, with the source.
+the dependency graph, renders every kustomization and chart without a
+source (missing or broken files, files outside the stack directory, invalid
+object names, objects two blocks render), and prints what is wrong, with
+the source.
 
 Variables without a value are treated as unknown, so a stack validates
 without its secrets. Exit status: 0 valid, 1 invalid.`,
@@ -54,6 +58,10 @@ without its secrets. Exit status: 0 valid, 1 invalid.`,
 				dir = args[0]
 			}
 			st, g, diags := a.loadStack(dir, vars)
+			if !diags.HasErrors() {
+				diags = append(diags, planner.Validate(cmd.Context(), st)...)
+				diagview.Sort(diags)
+			}
 			if jsonOut {
 				if err := diagview.WriteJSON(a.stdout, diags, st.Files); err != nil {
 					return err

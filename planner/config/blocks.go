@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/hashicorp/go-version"
@@ -445,6 +447,9 @@ func (l *loader) decodeRelease(b *hcl.Block) {
 	}
 	if d.str(c.Attributes, "chart", &r.Chart) && r.Source == nil && !d.meta.IsSet("source") {
 		d.localDir(c.Attributes, "chart", r.Chart)
+	} else if r.Source != nil && gitOnly(r.Source.Addr) && (filepath.IsAbs(r.Chart) || hasDotDot(r.Chart)) {
+		l.errf(c.Attributes["chart"].Expr.Range(), "Invalid path",
+			"%s must be a relative path inside the source, without \"..\".", d.show("chart", r.Chart))
 	}
 	if d.str(c.Attributes, "version", &r.Version) {
 		d.constraint(c.Attributes, "version", r.Version)
@@ -555,6 +560,42 @@ func (l *loader) decodeRelease(b *hcl.Block) {
 			sd.oneOf(sc.Attributes, "mode", &r.DriftDetection.Mode, "enabled", "warn", "disabled")
 		})
 	r.Refs = appendRefs(r.Refs, r.Source, r.DependsOn)
+}
+
+// checkReleaseNames refuses two release blocks that install the same Helm
+// release (name and namespace): each would upgrade the other's release.
+func (l *loader) checkReleaseNames() {
+	rels := make([]*Release, 0, len(l.st.Releases))
+	for _, r := range l.st.Releases {
+		rels = append(rels, r)
+	}
+	sort.Slice(rels, func(i, j int) bool { return rangeLess(rels[i].DeclRange, rels[j].DeclRange) })
+	seen := map[string]*Release{}
+	for _, r := range rels {
+		if r.Name == "" || slices.ContainsFunc(r.Unknown, func(p string) bool { return p == "name" || p == "namespace" }) {
+			continue
+		}
+		key := r.Namespace + "/" + r.Name
+		prev, ok := seen[key]
+		if !ok {
+			seen[key] = r
+			continue
+		}
+		rng := r.DeclRange
+		if a, ok := r.Attrs["name"]; ok {
+			rng = a
+		}
+		l.errf(rng, "Duplicate Helm release",
+			"%s and %s (%s:%d) both install the Helm release %s in namespace %s, so each would overwrite the other. Give one of them another name or namespace.",
+			r.Address(), prev.Address(), prev.DeclRange.Filename, prev.DeclRange.Start.Line, r.Name, r.Namespace)
+	}
+}
+
+func rangeLess(a, b hcl.Range) bool {
+	if a.Filename != b.Filename {
+		return a.Filename < b.Filename
+	}
+	return a.Start.Byte < b.Start.Byte
 }
 
 func isReleaseName(s string) bool { return len(s) <= 53 && isDNSLabel(s) }

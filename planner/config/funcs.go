@@ -291,8 +291,8 @@ func readStackFile(dir, name string) (string, error) {
 
 // confinePath returns the real path of name, relative to the stack
 // directory dir, or an error when it does not exist or is not inside dir
-// (absolute, climbing out with "..", or through a symbolic link). The
-// error wraps confine.ErrOutside or fs.ErrNotExist.
+// (absolute, climbing out with "..", or through a symbolic link); the
+// error for the latter wraps confine.ErrOutside.
 func confinePath(dir, name string) (string, error) {
 	p, err := confine.Resolve(dir, name)
 	switch {

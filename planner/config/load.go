@@ -252,6 +252,7 @@ func loadSources(dir string, files, autos []sourceFile, opts LoadOptions) (*Stac
 	for _, b := range byType["release"] {
 		l.decodeRelease(b)
 	}
+	l.checkReleaseNames()
 	for _, b := range byType["notification"] {
 		l.decodeNotification(b)
 	}

@@ -78,7 +78,7 @@ func TestPathsConfinedToStack(t *testing.T) {
 			want:  "2: Invalid function argument",
 		},
 		"values file absolute": {
-			main: "release \"web\" {\n  chart = \"chart\"\n  values_files = [\"SECRET\"]\n}\n",
+			main:  "release \"web\" {\n  chart = \"chart\"\n  values_files = [\"SECRET\"]\n}\n",
 			files: map[string]string{"chart/Chart.yaml": chartYAML},
 			want:  "3: Path outside the stack directory",
 		},
@@ -116,6 +116,10 @@ func TestPathsConfinedToStack(t *testing.T) {
 			main:  "release \"web\" {\n  chart = \"web\"\n}\n",
 			files: map[string]string{"charts/web/Chart.yaml": chartYAML},
 			links: map[string]string{"web": "charts/web"},
+		},
+		"chart dotdot in a Git source": {
+			main: "source \"git\" \"s\" {\n  url = \"https://example.com/r\"\n}\nrelease \"web\" {\n  source = source.git.s\n  chart  = \"charts/../../x\"\n}\n",
+			want: "6: Invalid path",
 		},
 		"kustomization path dotdot": {
 			main: "kustomization \"app\" {\n  path = \"RELOUT\"\n}\n",

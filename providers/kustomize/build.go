@@ -13,6 +13,7 @@ import (
 	securefs "github.com/fluxcd/pkg/kustomize/filesys"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
 )
 
 // ErrOutsideRoot is wrapped by Build errors for a path, or a file it refers
@@ -48,6 +49,10 @@ type Options struct {
 	// StrictSubstitute makes a ${var} without default and without value an
 	// error instead of an empty string.
 	StrictSubstitute bool
+	// Origins keeps on every object kustomize's origin annotation, which
+	// Origin reads: the file the object comes from. For checks only: the
+	// annotation is not meant to be applied.
+	Origins bool
 }
 
 // Patch is a kustomize patch: a strategic merge patch (YAML of a partial
@@ -101,6 +106,11 @@ func Build(ctx context.Context, opts Options) ([]*unstructured.Unstructured, err
 	manifest, kfile, _, err := gen.GenerateManifest(dir)
 	if err != nil {
 		return nil, buildError(opts.Path, root, err)
+	}
+	if opts.Origins {
+		if manifest, err = withOrigins(manifest); err != nil {
+			return nil, fmt.Errorf("kustomization %s: %w", opts.Path, err)
+		}
 	}
 	fs := &overlayFS{FileSystem: disk, path: filepath.Clean(kfile), data: manifest}
 	resMap, err := fluxkustomize.Build(fs, dir)
@@ -182,13 +192,42 @@ func within(root, p string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
-// buildError maps the secure file system's refusals to ErrOutsideRoot.
+// buildError maps the secure file system's refusals to ErrOutsideRoot and
+// shortens kustomize's messages: file names relative to the root, without
+// the retries kustomize reports after the real error.
 func buildError(path, root string, err error) error {
+	msg := tidy(err.Error(), root)
 	var ce *securefs.ConstraintError
 	if errors.As(err, &ce) || strings.Contains(err.Error(), "is not in or below") {
-		return fmt.Errorf("kustomization %s: %w: %v", path, ErrOutsideRoot, strings.ReplaceAll(err.Error(), root, "<source>"))
+		return fmt.Errorf("kustomization %s: %w: %s", path, ErrOutsideRoot, msg)
 	}
-	return fmt.Errorf("kustomization %s: %w", path, err)
+	return fmt.Errorf("kustomization %s: %w", path, tidyError{msg: msg, err: err})
+}
+
+// tidyError is an error with a shorter message than the error it wraps.
+type tidyError struct {
+	msg string
+	err error
+}
+
+func (t tidyError) Error() string { return t.msg }
+
+func (t tidyError) Unwrap() error { return t.err }
+
+// tidy shortens a kustomize error message (see buildError).
+func tidy(msg, root string) string {
+	for {
+		i := strings.Index(msg, "accumulation err='")
+		j := strings.LastIndex(msg, "': must build at directory")
+		if i < 0 || j < i {
+			break
+		}
+		msg = msg[:i] + msg[i+len("accumulation err='"):j]
+	}
+	r := strings.NewReplacer("accumulating resources: accumulating resources from", "accumulating resources from",
+		root+string(filepath.Separator), "", "<source>"+string(filepath.Separator), "",
+		"'"+root+"'", "the source tree", "'<source>'", "the source tree", root, ".")
+	return r.Replace(msg)
 }
 
 // fluxKustomization returns the Flux Kustomization object the generator and
@@ -289,4 +328,33 @@ func (o *overlayFS) Open(p string) (filesys.File, error) {
 
 func (o *overlayFS) WriteFile(p string, _ []byte) error {
 	return fmt.Errorf("write %s: the source tree is read-only", p)
+}
+
+// OriginAnnotation is kustomize's annotation naming an object's file, set
+// by a Build with Options.Origins.
+const OriginAnnotation = "config.kubernetes.io/origin"
+
+// withOrigins adds originAnnotations to the build metadata of a generated
+// kustomization.yaml.
+func withOrigins(manifest []byte) ([]byte, error) {
+	var k map[string]any
+	if err := yaml.Unmarshal(manifest, &k); err != nil {
+		return nil, err
+	}
+	bm, _ := k["buildMetadata"].([]any)
+	k["buildMetadata"] = append(bm, "originAnnotations")
+	return yaml.Marshal(k)
+}
+
+// Origin returns the file an object of a Build with Options.Origins comes
+// from, relative to Options.Root (path is Options.Path), or "" when
+// kustomize did not say (e.g. an object a generator made).
+func Origin(path string, u *unstructured.Unstructured) string {
+	var o struct {
+		Path string `json:"path"`
+	}
+	if err := yaml.Unmarshal([]byte(u.GetAnnotations()[OriginAnnotation]), &o); err != nil || o.Path == "" {
+		return ""
+	}
+	return filepath.ToSlash(filepath.Join(path, o.Path))
 }

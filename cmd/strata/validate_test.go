@@ -1,0 +1,177 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const (
+	validateKust = "kustomization \"app\" {\n  path = \"app\"\n}\n"
+	validateCM   = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n"
+	validateCR   = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
+)
+
+// TestValidateRendersLocalBlocks checks that validate, without a cluster,
+// renders every local kustomization and chart and reports what would fail
+// later, at the block's path or chart attribute (file:line) and naming the
+// offending file.
+func TestValidateRendersLocalBlocks(t *testing.T) {
+	tests := map[string]struct {
+		files map[string]string
+		links map[string]string // link -> target; OUTSIDE is a file outside the stack
+		// want are substrings of stderr; the first is the location.
+		want []string
+	}{
+		"missing resource file": {
+			files: map[string]string{"main.hcl": validateKust,
+				"app/kustomization.yaml": "resources: [cm.yaml, gone.yaml]\n", "app/cm.yaml": validateCM},
+			want: []string{"main.hcl:2:", "Kustomization does not build", "gone.yaml"},
+		},
+		"broken YAML": {
+			files: map[string]string{"main.hcl": validateKust,
+				"app/kustomization.yaml": "resources: [cm.yaml]\n", "app/cm.yaml": "data: [\n"},
+			want: []string{"main.hcl:2:", "Kustomization does not build", "cm.yaml"},
+		},
+		"object without kind": {
+			files: map[string]string{"main.hcl": validateKust,
+				"app/kustomization.yaml": "resources: [cm.yaml]\n", "app/cm.yaml": "apiVersion: v1\nmetadata:\n  name: x\n"},
+			want: []string{"main.hcl:2:", "missing kind", "cm.yaml"},
+		},
+		"object without name": {
+			files: map[string]string{"main.hcl": validateKust,
+				"app/kustomization.yaml": "resources: [cm.yaml]\n", "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n"},
+			want: []string{"main.hcl:2:", "missing metadata.name", "cm.yaml"},
+		},
+		"service name over 63 characters": {
+			files: map[string]string{"main.hcl": validateKust,
+				"app/kustomization.yaml": "resources: [svc.yaml]\n",
+				"app/svc.yaml":           "apiVersion: v1\nkind: Service\nmetadata:\n  name: " + strings.Repeat("s", 64) + "\nspec:\n  ports: [{port: 80}]\n"},
+			want: []string{"main.hcl:2:", "Invalid object name", "app/svc.yaml", "DNS-1035 label"},
+		},
+		"namespace name over 63 characters": {
+			files: map[string]string{"main.hcl": validateKust,
+				"app/kustomization.yaml": "resources: [ns.yaml]\n",
+				"app/ns.yaml":            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + strings.Repeat("n", 64) + "\n"},
+			want: []string{"main.hcl:2:", "Invalid object name", "app/ns.yaml", "DNS-1123 label"},
+		},
+		"invalid subdomain name from a base": {
+			files: map[string]string{"main.hcl": validateKust,
+				"app/kustomization.yaml":  "resources: [../base]\n",
+				"base/kustomization.yaml": "resources: [cm.yaml]\n",
+				"base/cm.yaml":            strings.Replace(validateCM, "name: settings", "name: Bad_Name", 1)},
+			want: []string{"main.hcl:2:", "Invalid object name", "base/cm.yaml", "DNS-1123 subdomain"},
+		},
+		"resource path escaping the stack": {
+			files: map[string]string{"main.hcl": validateKust,
+				"app/kustomization.yaml": "resources: [../../outside.yaml]\n"},
+			want: []string{"main.hcl:2:", "Path outside the stack directory", "outside.yaml"},
+		},
+		"symlink escaping the stack": {
+			files: map[string]string{"main.hcl": validateKust,
+				"app/kustomization.yaml": "resources: [cm.yaml, token.yaml]\n", "app/cm.yaml": validateCM},
+			links: map[string]string{"app/token.yaml": "OUTSIDE"},
+			want:  []string{"main.hcl:2:", "Path outside the stack directory", "app/token.yaml"},
+		},
+		"symlink escaping the stack from a base": {
+			files: map[string]string{"main.hcl": validateKust,
+				"app/kustomization.yaml":  "resources: [../base]\n",
+				"base/kustomization.yaml": "resources: [token.yaml]\n"},
+			links: map[string]string{"base/token.yaml": "OUTSIDE"},
+			want:  []string{"main.hcl:2:", "Path outside the stack directory", "base/token.yaml"},
+		},
+		"symlink escaping a generated kustomization": {
+			files: map[string]string{"main.hcl": validateKust, "app/cm.yaml": validateCM},
+			links: map[string]string{"app/token.yaml": "OUTSIDE"},
+			want:  []string{"main.hcl:2:", "Path outside the stack directory", "app/token.yaml"},
+		},
+		"two releases with the same name and namespace": {
+			files: map[string]string{
+				"main.hcl":                 "release \"web\" {\n  chart = \"chart\"\n}\n\nrelease \"web2\" {\n  name  = \"web\"\n  chart = \"chart\"\n}\n",
+				"chart/Chart.yaml":         validateCR,
+				"chart/templates/.gitkeep": ""},
+			want: []string{"main.hcl:6:", "Duplicate Helm release", "release.web2", "release.web"},
+		},
+		"same object from two kustomizations": {
+			files: map[string]string{
+				"main.hcl":               validateKust + "\nkustomization \"other\" {\n  path = \"other\"\n}\n",
+				"app/kustomization.yaml": "resources: [cm.yaml]\n", "app/cm.yaml": validateCM,
+				"other/kustomization.yaml": "resources: [cm.yaml]\n", "other/cm.yaml": validateCM},
+			want: []string{"main.hcl:6:", "Object rendered by two blocks", "kustomization.app (from app/cm.yaml)", "kustomization.other (from other/cm.yaml)"},
+		},
+		"same object from a kustomization and a chart": {
+			files: map[string]string{
+				"main.hcl":               validateKust + "\nrelease \"web\" {\n  namespace = \"default\"\n  chart     = \"chart\"\n}\n",
+				"app/kustomization.yaml": "resources: [cm.yaml]\n", "app/cm.yaml": validateCM,
+				"chart/Chart.yaml": validateCR, "chart/templates/cm.yaml": validateCM},
+			want: []string{"main.hcl:7:", "Object rendered by two blocks", "kustomization.app (from app/cm.yaml)", "release.web (from chart/templates/cm.yaml)"},
+		},
+		"chart renders an invalid name": {
+			files: map[string]string{
+				"main.hcl":                 "release \"web\" {\n  chart = \"chart\"\n}\n",
+				"chart/Chart.yaml":         validateCR,
+				"chart/templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-{{ repeat 60 \"x\" }}\nspec:\n  ports: [{port: 80}]\n"},
+			want: []string{"main.hcl:2:", "Invalid object name", "chart/templates/svc.yaml"},
+		},
+		"chart template fails": {
+			files: map[string]string{
+				"main.hcl":                "release \"web\" {\n  chart = \"chart\"\n}\n",
+				"chart/Chart.yaml":        validateCR,
+				"chart/templates/cm.yaml": "{{ .Values.missing.deeper }}\n"},
+			want: []string{"main.hcl:2:", "Chart does not render", "templates/cm.yaml"},
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			if err := os.WriteFile(filepath.Join(root, "outside.yaml"), []byte(validateCM), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(root, "stack")
+			writeFiles(t, dir, tt.files)
+			for l, target := range tt.links {
+				if target == "OUTSIDE" {
+					target = filepath.Join(root, "outside.yaml")
+				}
+				if err := os.Symlink(target, filepath.Join(dir, l)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			code, out, errOut := runStrata(t, "", "validate", dir)
+			if code != 1 || out != "" {
+				t.Errorf("exit %d, stdout %q, want 1 and nothing", code, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut)
+				}
+			}
+		})
+	}
+}
+
+// TestValidateLocalBlocksValid checks that validate accepts what the API
+// server accepts: RBAC names with colons, long ConfigMap names, the same
+// name in two namespaces, and links that stay in the stack.
+func TestValidateLocalBlocksValid(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"main.hcl":                 validateKust + "\nkustomization \"other\" {\n  path = \"other\"\n}\n\nrelease \"web\" {\n  namespace = \"web\"\n  chart     = \"chart\"\n}\n",
+		"app/kustomization.yaml":   "resources: [role.yaml, cm.yaml, shared.yaml]\n",
+		"app/role.yaml":            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: system:strata:reader\nrules: []\n",
+		"app/cm.yaml":              strings.Replace(validateCM, "name: settings", "name: "+strings.Repeat("c", 100), 1),
+		"files/shared.yaml":        strings.Replace(validateCM, "name: settings", "name: shared", 1),
+		"other/kustomization.yaml": "namespace: other\nresources: [cm.yaml]\n",
+		"other/cm.yaml":            validateCM,
+		"chart/Chart.yaml":         validateCR,
+		"chart/templates/cm.yaml":  validateCM,
+	})
+	if err := os.Symlink(filepath.Join(dir, "files", "shared.yaml"), filepath.Join(dir, "app", "shared.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runStrata(t, "", "validate", dir)
+	if code != 0 || !strings.Contains(out, "Success!") {
+		t.Errorf("exit %d, stdout %q, stderr:\n%s", code, out, errOut)
+	}
+}

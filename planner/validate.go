@@ -1,0 +1,268 @@
+package planner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	pathvalidation "k8s.io/apimachinery/pkg/api/validation/path"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/providers/helm"
+	"github.com/strata-gitops/strata/providers/kustomize"
+)
+
+// renderInputs are the attributes of a kustomization or release whose
+// values shape what it renders: when one of them is unknown (a variable
+// without a value at validate), the block is not rendered.
+var renderInputs = []string{
+	"path", "target_namespace", "name_prefix", "name_suffix", "components", "common_labels",
+	"common_annotations", "substitute", "patch", "image",
+	"name", "namespace", "chart", "values", "values_files",
+}
+
+// rendered is one object a block renders, with the file it comes from.
+type rendered struct {
+	block string // block address
+	file  string // relative to the stack directory
+	obj   *unstructured.Unstructured
+}
+
+// Validate checks, without a cluster, what the local blocks of a loaded
+// stack render: every kustomization and release without a source is
+// rendered, and a file that does not build or leads outside the stack
+// directory, an object without kind or name, an invalid object name, and
+// an object that two blocks render are reported as diagnostics at the
+// block's path or chart attribute, naming the file. Suspended blocks and
+// blocks whose rendering depends on a value not known yet are skipped.
+func Validate(ctx context.Context, st *config.Stack) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	var all []rendered
+	crdScopes := map[string]string{} // group/kind -> scope, from the CRDs rendered
+	for _, b := range st.Blocks() {
+		if blockSkipped(b) {
+			continue
+		}
+		var objs []rendered
+		var d *hcl.Diagnostic
+		switch b := b.(type) {
+		case *config.Kustomization:
+			objs, d = renderLocalKustomization(ctx, st.Dir, b)
+		case *config.Release:
+			objs, d = renderLocalChart(st.Dir, b)
+		}
+		if d != nil {
+			diags = append(diags, d)
+			continue
+		}
+		for _, o := range objs {
+			if o.obj.GetKind() == "CustomResourceDefinition" {
+				g, _, _ := unstructured.NestedString(o.obj.Object, "spec", "group")
+				k, _, _ := unstructured.NestedString(o.obj.Object, "spec", "names", "kind")
+				s, _, _ := unstructured.NestedString(o.obj.Object, "spec", "scope")
+				crdScopes[g+"/"+k] = s
+			}
+			if d := checkObject(st, b, o); d != nil {
+				diags = append(diags, d)
+			}
+		}
+		all = append(all, objs...)
+	}
+	return append(diags, duplicateObjects(st, all, crdScopes)...)
+}
+
+// blockSkipped reports whether Validate does not render b: it has a source,
+// is suspended, or a render input is unknown.
+func blockSkipped(b config.Block) bool {
+	switch b := b.(type) {
+	case *config.Kustomization:
+		if b.Source != nil || b.Suspend {
+			return true
+		}
+	case *config.Release:
+		if b.Source != nil || b.Suspend || b.IsSet("source") {
+			return true
+		}
+	default:
+		return true
+	}
+	for _, u := range b.BlockMeta().Unknown {
+		for _, in := range renderInputs {
+			if u == in || strings.HasPrefix(u, in+".") || strings.HasPrefix(u, in+"[") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// renderLocalKustomization builds k from the stack directory.
+func renderLocalKustomization(ctx context.Context, dir string, k *config.Kustomization) ([]rendered, *hcl.Diagnostic) {
+	objs, err := renderKustomization(ctx, k, dir, true)
+	if err != nil {
+		summary := "Kustomization does not build"
+		if errors.Is(err, kustomize.ErrOutsideRoot) {
+			summary = "Path outside the stack directory"
+		}
+		return nil, blockDiag(&k.Meta, "path", summary, "%s. Fix the kustomization's files; validate renders every kustomization without a source.", err)
+	}
+	out := make([]rendered, 0, len(objs))
+	for _, o := range objs {
+		file := kustomize.Origin(k.Path, o)
+		if file == "" {
+			file = filepath.ToSlash(filepath.Join(k.Path, "kustomization.yaml"))
+		}
+		a := o.GetAnnotations()
+		delete(a, kustomize.OriginAnnotation)
+		o.SetAnnotations(a)
+		out = append(out, rendered{block: k.Address().String(), file: file, obj: o})
+	}
+	return out, nil
+}
+
+// renderLocalChart renders the chart of r from the stack directory.
+func renderLocalChart(dir string, r *config.Release) ([]rendered, *hcl.Diagnostic) {
+	spec := helm.ReleaseSpec{Name: r.Name, Namespace: r.Namespace, Values: r.Values}
+	chart, err := chartDir(dir, r.Chart)
+	if err == nil {
+		spec.ChartPath = chart
+		spec.ValuesFiles, err = valuesFiles(dir, r)
+	}
+	var objs []helm.RenderedObject
+	if err == nil {
+		objs, err = helm.RenderOffline(spec)
+	}
+	if err != nil {
+		return nil, blockDiag(&r.Meta, "chart", "Chart does not render",
+			"Rendering the chart %s of %s failed: %s. Fix the chart or its values; validate renders every chart without a source.",
+			r.Chart, r.Address(), err)
+	}
+	out := make([]rendered, 0, len(objs))
+	for _, o := range objs {
+		// Templates are named CHART_NAME/templates/...: make them relative
+		// to the stack.
+		_, rest, _ := strings.Cut(o.Template, "/")
+		out = append(out, rendered{block: r.Address().String(), file: filepath.ToSlash(filepath.Join(r.Chart, rest)), obj: o.Object})
+	}
+	return out, nil
+}
+
+// checkObject reports an object whose kind, name or namespace the API
+// server would refuse.
+func checkObject(st *config.Stack, b config.Block, o rendered) *hcl.Diagnostic {
+	attr := blockPathAttr(b)
+	kind, name, ns := o.obj.GetKind(), o.obj.GetName(), o.obj.GetNamespace()
+	if kind == "" || name == "" {
+		return blockDiag(b.BlockMeta(), attr, "Object without kind or name",
+			"%s renders an object without kind or metadata.name from %s. Every object needs both.", b.Address(), o.file)
+	}
+	gk := o.obj.GroupVersionKind().GroupKind()
+	rule, problems := nameRule(gk.Group, kind, name)
+	if len(problems) > 0 {
+		return blockDiag(b.BlockMeta(), attr, "Invalid object name",
+			"%s renders %s %q from %s, and a %s name must be %s: %s.", b.Address(), kind, name, o.file, kind, rule, strings.Join(problems, "; "))
+	}
+	if ns != "" {
+		if problems := validation.IsDNS1123Label(ns); len(problems) > 0 {
+			return blockDiag(b.BlockMeta(), attr, "Invalid object namespace",
+				"%s renders %s %q from %s in namespace %q, which is not a valid namespace name: %s.", b.Address(), kind, name, o.file, ns, strings.Join(problems, "; "))
+		}
+	}
+	return nil
+}
+
+// nameRule returns the rule the API server applies to the names of a kind
+// and what name breaks of it.
+func nameRule(group, kind, name string) (string, []string) {
+	switch {
+	case group == "" && kind == "Namespace":
+		return "a DNS-1123 label (at most 63 characters)", validation.IsDNS1123Label(name)
+	case group == "" && kind == "Service":
+		return "a DNS-1035 label (at most 63 characters, starting with a letter)", validation.IsDNS1035Label(name)
+	case group == "rbac.authorization.k8s.io":
+		return "a path segment", pathvalidation.IsValidPathSegmentName(name)
+	}
+	return "a DNS-1123 subdomain", validation.IsDNS1123Subdomain(name)
+}
+
+// clusterScoped lists the built-in kinds that live outside namespaces.
+var clusterScoped = map[string]bool{
+	"/Namespace": true, "/Node": true, "/PersistentVolume": true, "/ComponentStatus": true,
+	"rbac.authorization.k8s.io/ClusterRole": true, "rbac.authorization.k8s.io/ClusterRoleBinding": true,
+	"apiextensions.k8s.io/CustomResourceDefinition": true, "apiregistration.k8s.io/APIService": true,
+	"storage.k8s.io/StorageClass": true, "storage.k8s.io/CSIDriver": true, "storage.k8s.io/CSINode": true,
+	"storage.k8s.io/VolumeAttachment": true, "scheduling.k8s.io/PriorityClass": true,
+	"admissionregistration.k8s.io/ValidatingWebhookConfiguration":   true,
+	"admissionregistration.k8s.io/MutatingWebhookConfiguration":     true,
+	"admissionregistration.k8s.io/ValidatingAdmissionPolicy":        true,
+	"admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding": true,
+	"networking.k8s.io/IngressClass":                                true, "node.k8s.io/RuntimeClass": true,
+	"certificates.k8s.io/CertificateSigningRequest": true,
+	"flowcontrol.apiserver.k8s.io/FlowSchema":       true, "flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration": true,
+}
+
+// duplicateObjects reports every object that a second block renders too.
+// An object without namespace lands in the release's namespace (Helm) or
+// "default" (kustomize) unless its kind is cluster-scoped.
+func duplicateObjects(st *config.Stack, all []rendered, crdScopes map[string]string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	first := map[string]rendered{}
+	for _, o := range all {
+		gk := o.obj.GroupVersionKind().GroupKind()
+		ns := o.obj.GetNamespace()
+		if ns == "" && !clusterScoped[gk.Group+"/"+gk.Kind] && crdScopes[gk.Group+"/"+gk.Kind] != "Cluster" {
+			ns = "default"
+			if r, ok := st.Block(mustAddress(o.block)).(*config.Release); ok {
+				ns = r.Namespace
+			}
+		}
+		key := gk.Group + "/" + gk.Kind + "/" + ns + "/" + o.obj.GetName()
+		prev, seen := first[key]
+		if !seen {
+			first[key] = o
+			continue
+		}
+		if prev.block == o.block {
+			continue // a chart or kustomization's own business
+		}
+		b := st.Block(mustAddress(o.block))
+		id := gk.Kind + " " + o.obj.GetName()
+		if ns != "" {
+			id = gk.Kind + " " + ns + "/" + o.obj.GetName()
+		}
+		diags = append(diags, blockDiag(b.BlockMeta(), blockPathAttr(b), "Object rendered by two blocks",
+			"%s is rendered by %s (from %s) and by %s (from %s). An object belongs to one block: remove it from one of them.",
+			id, prev.block, prev.file, o.block, o.file))
+	}
+	return diags
+}
+
+func mustAddress(s string) config.Address {
+	a, _ := config.ParseAddress(s)
+	return a
+}
+
+// blockPathAttr is the attribute a block's rendering problems point at.
+func blockPathAttr(b config.Block) string {
+	if _, ok := b.(*config.Release); ok {
+		return "chart"
+	}
+	return "path"
+}
+
+// blockDiag is an error at the attribute attr of a block (its header when
+// attr is not set).
+func blockDiag(m *config.Meta, attr, summary, format string, args ...any) *hcl.Diagnostic {
+	rng := m.Range(attr)
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  &rng,
+	}
+}
