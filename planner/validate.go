@@ -137,6 +137,11 @@ func renderLocalChart(dir string, r *config.Release) ([]rendered, *hcl.Diagnosti
 	if err == nil {
 		objs, err = helm.RenderOffline(spec)
 	}
+	if err != nil && len(r.SensitivePaths) > 0 {
+		return nil, blockDiag(&r.Meta, "chart", "Chart does not render",
+			"Rendering the chart %s of %s failed; the error is not shown because the release's values hold sensitive values. Run strata plan, or helm template with the values, to see it.",
+			r.Chart, r.Address())
+	}
 	if err != nil {
 		return nil, blockDiag(&r.Meta, "chart", "Chart does not render",
 			"Rendering the chart %s of %s failed: %s. Fix the chart or its values; validate renders every chart without a source.",
@@ -165,15 +170,24 @@ func checkObject(st *config.Stack, b config.Block, o rendered) *hcl.Diagnostic {
 	rule, problems := nameRule(gk.Group, kind, name)
 	if len(problems) > 0 {
 		return blockDiag(b.BlockMeta(), attr, "Invalid object name",
-			"%s renders %s %q from %s, and a %s name must be %s: %s.", b.Address(), kind, name, o.file, kind, rule, strings.Join(problems, "; "))
+			"%s renders %s %s from %s, and a %s name must be %s: %s.", b.Address(), kind, shown(b, name), o.file, kind, rule, strings.Join(problems, "; "))
 	}
 	if ns != "" {
 		if problems := validation.IsDNS1123Label(ns); len(problems) > 0 {
 			return blockDiag(b.BlockMeta(), attr, "Invalid object namespace",
-				"%s renders %s %q from %s in namespace %q, which is not a valid namespace name: %s.", b.Address(), kind, name, o.file, ns, strings.Join(problems, "; "))
+				"%s renders %s %s from %s in namespace %s, which is not a valid namespace name: %s.", b.Address(), kind, shown(b, name), o.file, shown(b, ns), strings.Join(problems, "; "))
 		}
 	}
 	return nil
+}
+
+// shown quotes a rendered name for a diagnostic, unless the block uses
+// sensitive values, which the name may hold.
+func shown(b config.Block, s string) string {
+	if len(b.BlockMeta().SensitivePaths) > 0 {
+		return "(name not shown: the block uses sensitive values)"
+	}
+	return fmt.Sprintf("%q", s)
 }
 
 // nameRule returns the rule the API server applies to the names of a kind
@@ -234,6 +248,9 @@ func duplicateObjects(st *config.Stack, all []rendered, crdScopes map[string]str
 		id := gk.Kind + " " + o.obj.GetName()
 		if ns != "" {
 			id = gk.Kind + " " + ns + "/" + o.obj.GetName()
+		}
+		if len(b.BlockMeta().SensitivePaths) > 0 || len(st.Block(mustAddress(prev.block)).BlockMeta().SensitivePaths) > 0 {
+			id = "A " + gk.Kind + " (name not shown: the blocks use sensitive values)"
 		}
 		diags = append(diags, blockDiag(b.BlockMeta(), blockPathAttr(b), "Object rendered by two blocks",
 			"%s is rendered by %s (from %s) and by %s (from %s). An object belongs to one block: remove it from one of them.",

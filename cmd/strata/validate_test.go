@@ -175,3 +175,22 @@ func TestValidateLocalBlocksValid(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr:\n%s", code, out, errOut)
 	}
 }
+
+// TestValidateHidesSensitiveNames checks that an invalid object name made
+// of a sensitive value is reported without the value.
+func TestValidateHidesSensitiveNames(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"main.hcl": "variable \"n\" {\n  default   = \"Secret_Name\"\n  sensitive = true\n}\n\n" +
+			"kustomization \"app\" {\n  path       = \"app\"\n  substitute = { n = var.n }\n}\n",
+		"app/kustomization.yaml": "resources: [cm.yaml]\n",
+		"app/cm.yaml":            strings.Replace(validateCM, "name: settings", "name: ${n}", 1),
+	})
+	code, _, errOut := runStrata(t, "", "validate", dir)
+	if code != 1 || !strings.Contains(errOut, "Invalid object name") || !strings.Contains(errOut, "main.hcl:7:") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+	if strings.Contains(errOut, "Secret_Name") {
+		t.Errorf("stderr shows the sensitive value:\n%s", errOut)
+	}
+}
