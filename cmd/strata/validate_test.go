@@ -157,7 +157,15 @@ func TestValidateRendersLocalBlocks(t *testing.T) {
 func TestValidateLocalBlocksValid(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
-		"main.hcl":                 validateKust + "\nkustomization \"other\" {\n  path = \"other\"\n}\n\nrelease \"web\" {\n  namespace = \"web\"\n  chart     = \"chart\"\n}\n",
+		"main.hcl": validateKust + "\nkustomization \"other\" {\n  path = \"other\"\n}\n\nrelease \"web\" {\n  namespace = \"web\"\n  chart     = \"chart\"\n}\n" +
+			// Values not known at validate: the chart and the
+			// kustomization are not rendered (they need them).
+			"\nvariable \"pw\" {\n  sensitive = true\n}\n\nrelease \"db\" {\n  namespace = \"db\"\n  chart     = \"db\"\n  values    = { auth = { password = var.pw } }\n}\n" +
+			"\nkustomization \"subst\" {\n  path       = \"subst\"\n  substitute = { name = env(\"APP_NAME\") }\n}\n",
+		"db/Chart.yaml":            strings.Replace(validateCR, "web", "db", 1),
+		"db/templates/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  pw: {{ required \"auth.password is required\" .Values.auth.password }}\n",
+		"subst/kustomization.yaml": "resources: [cm.yaml]\n",
+		"subst/cm.yaml":            strings.Replace(validateCM, "name: settings", "name: ${name}", 1),
 		"app/kustomization.yaml":   "resources: [role.yaml, cm.yaml, shared.yaml]\n",
 		"app/role.yaml":            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: system:strata:reader\nrules: []\n",
 		"app/cm.yaml":              strings.Replace(validateCM, "name: settings", "name: "+strings.Repeat("c", 100), 1),
