@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	fluxkustomize "github.com/fluxcd/pkg/kustomize"
@@ -342,6 +343,9 @@ func withOrigins(manifest []byte) ([]byte, error) {
 		return nil, err
 	}
 	bm, _ := k["buildMetadata"].([]any)
+	if slices.Contains(bm, any("originAnnotations")) {
+		return manifest, nil
+	}
 	k["buildMetadata"] = append(bm, "originAnnotations")
 	return yaml.Marshal(k)
 }

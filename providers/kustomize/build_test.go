@@ -315,3 +315,31 @@ func TestBuildJSONTypes(t *testing.T) {
 		t.Errorf("spec.replicas = %v, %v, %v", n, ok, err)
 	}
 }
+
+// TestBuildOrigins checks that Origins names each object's file relative to
+// the root, also for a base, and for a kustomization that asks for origin
+// annotations itself.
+func TestBuildOrigins(t *testing.T) {
+	for name, own := range map[string]string{"generated": "", "own build metadata": "buildMetadata: [originAnnotations]\n"} {
+		t.Run(name, func(t *testing.T) {
+			root := writeTree(t, map[string]string{
+				"app/kustomization.yaml":  own + "resources: [../base, deploy.yaml]\n",
+				"app/deploy.yaml":         deployment,
+				"base/kustomization.yaml": "resources: [cm.yaml]\n",
+				"base/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n",
+			})
+			objs, err := Build(context.Background(), Options{Root: root, Path: "app", Origins: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, o := range objs {
+				got[o.GetKind()] = Origin("app", o)
+			}
+			want := map[string]string{"ConfigMap": "base/cm.yaml", "Deployment": "app/deploy.yaml"}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("origins (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
