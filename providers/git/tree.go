@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -14,11 +15,14 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/strata-gitops/strata/internal/confine"
 )
 
 // writeTree writes the files of commit's tree under dir, leaving out what
 // the ignore rules exclude (see the package documentation). Symlinks are
-// kept when their target stays inside the tree and dropped otherwise;
+// kept when their target, resolved, stays inside the tree and dropped
+// otherwise;
 // submodules are not fetched.
 func writeTree(commit *object.Commit, ignore []string, dir string) error {
 	tree, err := commit.Tree()
@@ -97,7 +101,29 @@ func writeTree(commit *object.Commit, ignore []string, dir string) error {
 	if werr := g.Wait(); err == nil {
 		err = werr
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return dropEscapingLinks(dir)
+}
+
+// dropEscapingLinks removes the symbolic links under dir that, resolved,
+// lead outside dir or nowhere. The check at write time is lexical: a chain
+// of links ("l -> ../..", then "y -> a/b/l/../../x") can still lead out.
+func dropEscapingLinks(dir string) error {
+	root, err := confine.Root(dir)
+	if err != nil {
+		return err
+	}
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink == 0 {
+			return err
+		}
+		if real, err := filepath.EvalSymlinks(p); err == nil && confine.Within(root, real) {
+			return nil
+		}
+		return os.Remove(p)
+	})
 }
 
 const (
