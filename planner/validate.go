@@ -28,7 +28,7 @@ var renderInputs = []string{
 
 // rendered is one object a block renders, with the file it comes from.
 type rendered struct {
-	block string // block address
+	block config.Block
 	file  string // relative to the stack directory
 	obj   *unstructured.Unstructured
 }
@@ -67,13 +67,13 @@ func Validate(ctx context.Context, st *config.Stack) hcl.Diagnostics {
 				s, _, _ := unstructured.NestedString(o.obj.Object, "spec", "scope")
 				crdScopes[g+"/"+k] = s
 			}
-			if d := checkObject(st, b, o); d != nil {
+			if d := checkObject(o); d != nil {
 				diags = append(diags, d)
 			}
 		}
 		all = append(all, objs...)
 	}
-	return append(diags, duplicateObjects(st, all, crdScopes)...)
+	return append(diags, duplicateObjects(all, crdScopes)...)
 }
 
 // blockSkipped reports whether Validate does not render b: it has a source,
@@ -120,7 +120,7 @@ func renderLocalKustomization(ctx context.Context, dir string, k *config.Kustomi
 		a := o.GetAnnotations()
 		delete(a, kustomize.OriginAnnotation)
 		o.SetAnnotations(a)
-		out = append(out, rendered{block: k.Address().String(), file: file, obj: o})
+		out = append(out, rendered{block: k, file: file, obj: o})
 	}
 	return out, nil
 }
@@ -152,14 +152,15 @@ func renderLocalChart(dir string, r *config.Release) ([]rendered, *hcl.Diagnosti
 		// Templates are named CHART_NAME/templates/...: make them relative
 		// to the stack.
 		_, rest, _ := strings.Cut(o.Template, "/")
-		out = append(out, rendered{block: r.Address().String(), file: filepath.ToSlash(filepath.Join(r.Chart, rest)), obj: o.Object})
+		out = append(out, rendered{block: r, file: filepath.ToSlash(filepath.Join(r.Chart, rest)), obj: o.Object})
 	}
 	return out, nil
 }
 
 // checkObject reports an object whose kind, name or namespace the API
 // server would refuse.
-func checkObject(st *config.Stack, b config.Block, o rendered) *hcl.Diagnostic {
+func checkObject(o rendered) *hcl.Diagnostic {
+	b := o.block
 	attr := blockPathAttr(b)
 	kind, name, ns := o.obj.GetKind(), o.obj.GetName(), o.obj.GetNamespace()
 	if kind == "" || name == "" {
@@ -223,7 +224,7 @@ var clusterScoped = map[string]bool{
 // duplicateObjects reports every object that a second block renders too.
 // An object without namespace lands in the release's namespace (Helm) or
 // "default" (kustomize) unless its kind is cluster-scoped.
-func duplicateObjects(st *config.Stack, all []rendered, crdScopes map[string]string) hcl.Diagnostics {
+func duplicateObjects(all []rendered, crdScopes map[string]string) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	first := map[string]rendered{}
 	for _, o := range all {
@@ -231,7 +232,7 @@ func duplicateObjects(st *config.Stack, all []rendered, crdScopes map[string]str
 		ns := o.obj.GetNamespace()
 		if ns == "" && !clusterScoped[gk.Group+"/"+gk.Kind] && crdScopes[gk.Group+"/"+gk.Kind] != "Cluster" {
 			ns = "default"
-			if r, ok := st.Block(mustAddress(o.block)).(*config.Release); ok {
+			if r, ok := o.block.(*config.Release); ok {
 				ns = r.Namespace
 			}
 		}
@@ -244,24 +245,19 @@ func duplicateObjects(st *config.Stack, all []rendered, crdScopes map[string]str
 		if prev.block == o.block {
 			continue // a chart or kustomization's own business
 		}
-		b := st.Block(mustAddress(o.block))
+		b := o.block
 		id := gk.Kind + " " + o.obj.GetName()
 		if ns != "" {
 			id = gk.Kind + " " + ns + "/" + o.obj.GetName()
 		}
-		if len(b.BlockMeta().SensitivePaths) > 0 || len(st.Block(mustAddress(prev.block)).BlockMeta().SensitivePaths) > 0 {
+		if len(b.BlockMeta().SensitivePaths) > 0 || len(prev.block.BlockMeta().SensitivePaths) > 0 {
 			id = "A " + gk.Kind + " (name not shown: the blocks use sensitive values)"
 		}
 		diags = append(diags, blockDiag(b.BlockMeta(), blockPathAttr(b), "Object rendered by two blocks",
 			"%s is rendered by %s (from %s) and by %s (from %s). An object belongs to one block: remove it from one of them.",
-			id, prev.block, prev.file, o.block, o.file))
+			id, prev.block.Address(), prev.file, b.Address(), o.file))
 	}
 	return diags
-}
-
-func mustAddress(s string) config.Address {
-	a, _ := config.ParseAddress(s)
-	return a
 }
 
 // blockPathAttr is the attribute a block's rendering problems point at.
