@@ -1,6 +1,3 @@
-// Package confine keeps the files a stack reads inside a directory: the
-// stack directory, or the tree of a fetched source. Paths are resolved with
-// their symbolic links before the check, so a link cannot lead outside.
 package confine
 
 import (

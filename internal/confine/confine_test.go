@@ -1,0 +1,91 @@
+package confine_test
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/strata-gitops/strata/internal/confine"
+)
+
+// tree makes root/{data/file, data/sub/} and an outside file, plus links.
+func tree(t *testing.T) (root, outside string) {
+	t.Helper()
+	base := t.TempDir()
+	root, outside = filepath.Join(base, "root"), filepath.Join(base, "outside")
+	for _, d := range []string{filepath.Join(root, "data", "sub"), outside} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{filepath.Join(root, "data", "file"), filepath.Join(outside, "secret")} {
+		if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{
+		"in":          "data/file",
+		"out":         filepath.Join(outside, "secret"),
+		"outdir":      outside,
+		"data/up":     "..",
+		"data/sub/up": "../../..",
+		"dangling":    "nowhere",
+	} {
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root, outside
+}
+
+func TestResolve(t *testing.T) {
+	root, outside := tree(t)
+	tests := map[string]error{ // name -> nil, ErrOutside or fs.ErrNotExist
+		"data/file":                  nil,
+		"in":                         nil,
+		"data/up/data/file":          nil,
+		"data/../data/file":          nil,
+		".":                          nil,
+		"out":                        confine.ErrOutside,
+		"outdir/secret":              confine.ErrOutside,
+		"../outside/secret":          confine.ErrOutside,
+		"data/../../x":               confine.ErrOutside,
+		filepath.Join(outside):       confine.ErrOutside,
+		filepath.Join(root, "in"):    confine.ErrOutside, // absolute, even inside
+		"data/sub/up/outside/secret": confine.ErrOutside,
+		"missing":                    fs.ErrNotExist,
+		"dangling":                   fs.ErrNotExist,
+	}
+	for name, want := range tests {
+		_, err := confine.Resolve(root, name)
+		if want == nil && err != nil || want != nil && !errors.Is(err, want) {
+			t.Errorf("Resolve(%q) = %v, want %v", name, err, want)
+		}
+	}
+}
+
+func TestTree(t *testing.T) {
+	root, _ := tree(t)
+	tests := map[string]bool{ // dir -> refused
+		"data/sub": true, // sub/up leads out
+		"data":     true, // data/up leads to the root, which holds "out"
+		"clean":    false,
+	}
+	if err := os.MkdirAll(filepath.Join(root, "clean"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../data/file", filepath.Join(root, "clean", "f")); err != nil {
+		t.Fatal(err)
+	}
+	for dir, refused := range tests {
+		real, err := confine.Resolve(root, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := confine.Tree(root, real); errors.Is(err, confine.ErrOutside) != refused {
+			t.Errorf("Tree(%s) = %v, want refused %v", dir, err, refused)
+		}
+	}
+}
