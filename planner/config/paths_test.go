@@ -201,3 +201,29 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 		}
 	}
 }
+
+// TestKubeconfigNotReadable is the case of issue 12: a pull request that
+// substitutes the CI's kubeconfig into a manifest.
+func TestKubeconfigNotReadable(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(kubeconfig, []byte("token: s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"main.hcl":           "kustomization \"app\" {\n  substitute = { x = base64encode(file(env(\"KUBECONFIG\"))) }\n}\n",
+		"kustomization.yaml": "resources: []\n",
+	})
+	st, diags := config.Load(dir, config.LoadOptions{Version: "0.1.0", Getenv: func(k string) string {
+		if k == "KUBECONFIG" {
+			return kubeconfig
+		}
+		return ""
+	}})
+	if !diags.HasErrors() || diags[0].Subject == nil || diags[0].Subject.Start.Line != 2 {
+		t.Fatalf("diagnostics: %v", diags)
+	}
+	if k := st.Kustomizations["app"]; k != nil && k.Substitute["x"] != "" {
+		t.Errorf("substitute x = %q, want nothing read", k.Substitute["x"])
+	}
+}
