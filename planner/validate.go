@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -73,7 +75,23 @@ func Validate(ctx context.Context, st *config.Stack) hcl.Diagnostics {
 		}
 		all = append(all, objs...)
 	}
-	return append(diags, duplicateObjects(all, crdScopes)...)
+	diags = append(diags, duplicateObjects(all, crdScopes)...)
+	return scrub(diags, st.SensitiveValues())
+}
+
+// scrub replaces every sensitive value of the stack (at least 4 bytes
+// long, longest first) in the diagnostics' texts with "(sensitive value)",
+// as a last line of defence like the loader's.
+func scrub(diags hcl.Diagnostics, secrets []string) hcl.Diagnostics {
+	secrets = slices.DeleteFunc(slices.Clone(secrets), func(s string) bool { return len(s) < 4 })
+	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+	for _, d := range diags {
+		for _, s := range secrets {
+			d.Summary = strings.ReplaceAll(d.Summary, s, "(sensitive value)")
+			d.Detail = strings.ReplaceAll(d.Detail, s, "(sensitive value)")
+		}
+	}
+	return diags
 }
 
 // blockSkipped reports whether Validate does not render b: it has a source,

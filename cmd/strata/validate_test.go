@@ -202,3 +202,23 @@ func TestValidateHidesSensitiveNames(t *testing.T) {
 		t.Errorf("stderr shows the sensitive value:\n%s", errOut)
 	}
 }
+
+// TestValidateScrubsSensitiveValues checks the last line of defence: a
+// sensitive value of the stack that shows up in a finding's text (here a
+// chart's own failure message) is replaced.
+func TestValidateScrubsSensitiveValues(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"main.hcl": "variable \"token\" {\n  default   = \"tok-12345\"\n  sensitive = true\n}\n\n" +
+			"locals {\n  t = var.token\n}\n\nrelease \"web\" {\n  chart = \"chart\"\n}\n",
+		"chart/Chart.yaml":        validateCR,
+		"chart/templates/cm.yaml": "{{ fail \"the token is tok-12345\" }}\n",
+	})
+	code, _, errOut := runStrata(t, "", "validate", dir)
+	if code != 1 || !strings.Contains(errOut, "Chart does not render") || !strings.Contains(errOut, "the token is (sensitive value)") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+	if strings.Contains(errOut, "tok-12345") {
+		t.Errorf("stderr shows the sensitive value:\n%s", errOut)
+	}
+}
