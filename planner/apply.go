@@ -24,6 +24,10 @@ import (
 // state or the cluster.
 var ErrStalePlan = errors.New("saved plan is stale")
 
+// ErrPlanErrors is wrapped by Apply when the plan holds errors
+// (plan.Plan.Errors): it changes nothing then.
+var ErrPlanErrors = errors.New("the plan has errors")
+
 // ApplyOptions configure one Apply.
 type ApplyOptions struct {
 	// Saved marks a plan read from a file: Apply first checks that the
@@ -47,7 +51,8 @@ type Result struct {
 // written to the state at once. A failed block stops the blocks that depend
 // on it; the others go on. The error reports the failed blocks; Result is
 // filled also on error. Errors and events carry no sensitive value: those
-// of the stack, and those the plan's blocks locate (a saved plan).
+// of the stack, and those the plan's blocks locate (a saved plan). A plan
+// that holds errors is refused before anything changes (ErrPlanErrors).
 func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*Result, error) {
 	if err := e.savedSecrets(p); err != nil {
 		return nil, err
@@ -63,6 +68,9 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 
 // apply is Apply; its errors may still hold secrets.
 func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*Result, error) {
+	if err := checkErrors(p); err != nil {
+		return nil, err
+	}
 	store, err := e.Store()
 	if err != nil {
 		return nil, err
@@ -140,6 +148,18 @@ func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 		return a.res, fmt.Errorf("apply interrupted: %w", ctx.Err())
 	}
 	return a.res, nil
+}
+
+// checkErrors refuses a plan that holds errors, naming each.
+func checkErrors(p *plan.Plan) error {
+	if !p.HasErrors() {
+		return nil
+	}
+	msgs := make([]string, len(p.Errors))
+	for i, pe := range p.Errors {
+		msgs[i] = pe.Address + ": " + pe.Message
+	}
+	return fmt.Errorf("%w and cannot be applied: %s", ErrPlanErrors, strings.Join(msgs, "; "))
 }
 
 // applier is the state of one Apply.

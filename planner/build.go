@@ -395,6 +395,9 @@ func toResourceChange(block string, c kube.Change) plan.ResourceChange {
 		if plan.HoldsMasked(f.Before) || plan.HoldsMasked(f.After) {
 			fd.Sensitive, fd.Before, fd.After = true, nil, nil
 		}
+		if f.After == kube.Unknown {
+			fd.Unknown, fd.After = true, nil
+		}
 		if c.Action == kube.ActionReplace && strings.Contains(c.Reason, f.Path) {
 			fd.ForcesReplace = true
 		}

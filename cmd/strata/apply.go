@@ -68,6 +68,9 @@ func (a *app) planAndApply(ctx context.Context, f *stackFlags, opts planner.Opti
 	if err := view.Human(a.stdout, p, view.HumanOptions{Color: color}); err != nil {
 		return err
 	}
+	if p.HasErrors() {
+		return a.planErrors(p, "")
+	}
 	if !p.HasChanges() {
 		return nil
 	}

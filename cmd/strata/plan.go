@@ -186,6 +186,17 @@ func (a *app) makePlan(ctx context.Context, f *stackFlags, opts planner.Options,
 	return eng, p, nil
 }
 
+// planErrors reports a plan that holds errors (shown with the plan): it is
+// not saved, and the command exits 1.
+func (a *app) planErrors(p *plan.Plan, out string) error {
+	msg := view.ErrorsLine(p)
+	if out != "" {
+		msg += " It was not saved to " + out + "."
+	}
+	fmt.Fprintln(a.stderr, "\n"+msg)
+	return errSilent
+}
+
 func (a *app) planCmd() *cobra.Command {
 	var (
 		f        stackFlags
@@ -221,6 +232,9 @@ exactly what was reviewed.`,
 			defer eng.Close()
 			if err := a.renderPlan(a.stdout, p, output, color); err != nil {
 				return err
+			}
+			if p.HasErrors() {
+				return a.planErrors(p, out)
 			}
 			if out != "" {
 				if err := plan.WriteFile(out, p); err != nil {

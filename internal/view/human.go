@@ -52,6 +52,10 @@ func (h humanRenderer) symbol(a plan.Actions) string {
 func (h humanRenderer) render(p *plan.Plan) {
 	if !p.HasChanges() {
 		h.drift(p)
+		if p.HasErrors() {
+			h.errors(p)
+			return
+		}
 		h.printf("%s\n", h.c.paint(bold+green, "No changes. The cluster matches the stack."))
 		if p.Destroy {
 			h.printf("\nThe state holds no objects to destroy.\n")
@@ -98,6 +102,29 @@ func (h humanRenderer) render(p *plan.Plan) {
 	}
 	h.drift(p)
 	h.printf("%s\n", h.c.paint(bold, SummaryLine(p)))
+	h.errors(p)
+}
+
+// errors prints the plan's errors, after everything else, as Terraform
+// prints diagnostics.
+func (h humanRenderer) errors(p *plan.Plan) {
+	for _, e := range p.Errors {
+		h.printf("\n%s %s\n\n", h.c.paint(bold+red, "Error:"), h.c.paint(bold, e.Address))
+		h.printf("  %s\n", e.Message)
+	}
+	if p.HasErrors() {
+		h.printf("\n%s\n", h.c.paint(bold+red, ErrorsLine(p)))
+	}
+}
+
+// ErrorsLine says how many errors the plan has and that apply refuses it.
+func ErrorsLine(p *plan.Plan) string {
+	n := len(p.Errors)
+	what := "1 error"
+	if n != 1 {
+		what = fmt.Sprintf("%d errors", n)
+	}
+	return fmt.Sprintf("The plan has %s: apply refuses it until they are resolved.", what)
 }
 
 func (h humanRenderer) legend(p *plan.Plan) {
@@ -191,6 +218,9 @@ func (h humanRenderer) object(c plan.ResourceChange, indent string) {
 		h.printf(" (%s)", c.Reason)
 	}
 	h.printf("\n")
+	if c.Warning != "" {
+		h.printf("%s  %s\n", indent, h.c.paint(bold+red, "! "+c.Warning))
+	}
 	h.printf("%s%s %s\n", indent, h.symbol(c.Actions), objectName(c))
 	if !c.Actions.Is(plan.Delete) {
 		h.fields(shownDiff(c), indent+"      ")
@@ -214,14 +244,14 @@ func (h humanRenderer) fields(diff []plan.FieldDiff, indent string) {
 		var line string
 		switch d.Op {
 		case plan.OpAdd:
-			line = h.c.paint(green, "+") + " " + d.Path + ": " + FormatValue(d.After, d.Sensitive)
+			line = h.c.paint(green, "+") + " " + d.Path + ": " + AfterValue(d)
 		case plan.OpRemove:
 			line = h.c.paint(red, "-") + " " + d.Path + ": " + FormatValue(d.Before, d.Sensitive)
 		default:
 			if d.Sensitive {
 				line = h.c.paint(yellow, "~") + " " + d.Path + ": " + plan.SensitiveValue
 			} else {
-				line = h.c.paint(yellow, "~") + " " + d.Path + ": " + FormatValue(d.Before, false) + " -> " + FormatValue(d.After, false)
+				line = h.c.paint(yellow, "~") + " " + d.Path + ": " + FormatValue(d.Before, false) + " -> " + AfterValue(d)
 			}
 		}
 		if d.ForcesReplace {
@@ -296,6 +326,15 @@ func FormatValue(v any, sensitive bool) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
+}
+
+// AfterValue formats a field's new value: (known after apply) for a value
+// the server assigns when the change is applied, else as FormatValue does.
+func AfterValue(d plan.FieldDiff) string {
+	if d.Unknown {
+		return plan.UnknownValue
+	}
+	return FormatValue(d.After, d.Sensitive)
 }
 
 // identity lists the fields a create's header already shows.

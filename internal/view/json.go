@@ -26,6 +26,7 @@ type JSONPlan struct {
 	Retry           []string              `json:"retry"`
 	Summary         plan.Summary          `json:"summary"`
 	HasChanges      bool                  `json:"has_changes"`
+	Errors          []plan.Error          `json:"errors"`
 }
 
 // JSONState identifies the state snapshot the plan was made against.
@@ -60,6 +61,7 @@ func ToJSON(p *plan.Plan) JSONPlan {
 		Retry:           nonNil(p.Retry),
 		Summary:         p.Summary(),
 		HasChanges:      p.HasChanges(),
+		Errors:          nonNil(p.Errors),
 	}
 	for _, v := range p.Variables {
 		if v.Sensitive {

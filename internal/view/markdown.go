@@ -66,11 +66,16 @@ func markdownParts(p *plan.Plan) (string, []string) {
 	var b strings.Builder
 	b.WriteString("### strata plan\n\n")
 	if !p.HasChanges() {
-		b.WriteString("**No changes.** The cluster matches the stack.\n\n")
+		if !p.HasErrors() {
+			b.WriteString("**No changes.** The cluster matches the stack.\n\n")
+		}
+		writeErrorsMD(&b, p)
 		writeDriftMD(&b, p)
 		return b.String(), nil
 	}
 	fmt.Fprintf(&b, "**%s**\n\n", SummaryLine(p))
+	writeErrorsMD(&b, p)
+	writeWarningsMD(&b, p)
 
 	var rows []*blockRow
 	byName := map[string]*blockRow{}
@@ -160,6 +165,45 @@ func mdRevision(s plan.SourceChange) string {
 	return ""
 }
 
+// writeErrorsMD writes the plan's errors as a caution callout.
+func writeErrorsMD(b *strings.Builder, p *plan.Plan) {
+	if !p.HasErrors() {
+		return
+	}
+	fmt.Fprintf(b, "> [!CAUTION]\n> **%s**\n>\n", ErrorsLine(p))
+	for _, e := range p.Errors {
+		fmt.Fprintf(b, "> - `%s`: %s\n", e.Address, htmlEscape(e.Message))
+	}
+	b.WriteString("\n")
+}
+
+// writeWarningsMD writes what changes destroy beyond their object (a
+// replace) as a warning callout.
+func writeWarningsMD(b *strings.Builder, p *plan.Plan) {
+	var lines []string
+	add := func(c plan.ResourceChange) {
+		if c.Warning != "" && !c.Actions.IsNoOp() {
+			lines = append(lines, fmt.Sprintf("> - `%s`: %s\n", c.Address, htmlEscape(c.Warning)))
+		}
+	}
+	for _, c := range p.Changes {
+		add(c)
+	}
+	for _, r := range p.Releases {
+		for _, c := range r.Changes {
+			add(c)
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("> [!WARNING]\n")
+	for _, l := range lines {
+		b.WriteString(l)
+	}
+	b.WriteString("\n")
+}
+
 func writeDriftMD(b *strings.Builder, p *plan.Plan) {
 	if len(p.Drift) == 0 {
 		return
@@ -226,14 +270,14 @@ func diffLines(diff []plan.FieldDiff) []string {
 		}
 		switch {
 		case d.Op == plan.OpAdd:
-			lines = append(lines, "+ "+d.Path+": "+FormatValue(d.After, d.Sensitive)+mark)
+			lines = append(lines, "+ "+d.Path+": "+AfterValue(d)+mark)
 		case d.Op == plan.OpRemove:
 			lines = append(lines, "- "+d.Path+": "+FormatValue(d.Before, d.Sensitive)+mark)
 		case d.Sensitive:
 			lines = append(lines, "! "+d.Path+": "+plan.SensitiveValue+mark)
 		default:
 			lines = append(lines, "- "+d.Path+": "+FormatValue(d.Before, false))
-			lines = append(lines, "+ "+d.Path+": "+FormatValue(d.After, false)+mark)
+			lines = append(lines, "+ "+d.Path+": "+AfterValue(d)+mark)
 		}
 	}
 	return lines

@@ -10,6 +10,12 @@ import (
 // SensitiveValue replaces every masked value.
 const SensitiveValue = "(sensitive value)"
 
+// UnknownValue stands, in a change's After object, for a value that the API
+// server assigns when the change is applied (a Service's cluster IP, a node
+// port): a dry run answers with a placeholder or a value the real write will
+// not get. Diff marks such fields Unknown.
+const UnknownValue = "(known after apply)"
+
 // IsSecret reports whether obj is a core/v1 Secret, whose values are masked.
 func IsSecret(obj map[string]any) bool {
 	kind, _ := obj["kind"].(string)
@@ -60,7 +66,8 @@ var noise = map[string]bool{
 // Diff returns the field-level difference between before and after, sorted
 // by path. Either may be nil (a create or a delete). For a Secret the values
 // under data and stringData are compared but never copied into the result:
-// those FieldDiffs are Sensitive and carry no Before or After. Server-set
+// those FieldDiffs are Sensitive and carry no Before or After. A field whose
+// after value is UnknownValue is Unknown and carries no After. Server-set
 // fields (managedFields, resourceVersion, uid, status, ...) are ignored.
 func Diff(before, after map[string]any) []FieldDiff {
 	secret := IsSecret(before) || IsSecret(after)
@@ -84,6 +91,9 @@ func Diff(before, after map[string]any) []FieldDiff {
 		}
 	}
 	for i := range out {
+		if out[i].After == UnknownValue {
+			out[i].Unknown, out[i].After = true, nil
+		}
 		if secret && sensitivePath(out[i].Path) {
 			out[i].Sensitive = true
 			out[i].Before, out[i].After = nil, nil

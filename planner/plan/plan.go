@@ -91,10 +91,30 @@ type Plan struct {
 	// that have nothing else to do: apply runs them again (waits for
 	// readiness) so that the state records them as applied.
 	Retry []string `json:"retry,omitempty"`
+	// Errors lists what keeps the plan from being applied, one entry per
+	// object, block or release at fault. The rest of the plan is complete;
+	// apply refuses a plan with any error before it changes anything.
+	Errors []Error `json:"errors,omitempty"`
 	// Blocks is what apply needs, per block in the plan: rendered objects
 	// (unmasked), objects to prune, settings. Renderers never print it.
 	Blocks []Block `json:"blocks,omitempty"`
 }
+
+// Error is a problem the plan found with one object, block or release that
+// apply must not attempt: Address names it, Message says in full sentences
+// what is wrong and the way out.
+type Error struct {
+	Address string `json:"address"`
+	Message string `json:"message"`
+}
+
+// AddError records an error about address.
+func (p *Plan) AddError(address, message string) {
+	p.Errors = append(p.Errors, Error{Address: address, Message: message})
+}
+
+// HasErrors reports whether the plan holds errors: it cannot be applied.
+func (p *Plan) HasErrors() bool { return len(p.Errors) > 0 }
 
 // Variable is an input variable of the stack.
 type Variable struct {
@@ -169,6 +189,10 @@ type ResourceChange struct {
 	// Unowned is set when the live object exists without this block's
 	// ownership labels.
 	Unowned bool `json:"unowned,omitempty"`
+	// Warning says loudly what the change destroys beyond the object
+	// itself, e.g. for a replace: "the StatefulSet is deleted and created
+	// again: all its pods are deleted at once".
+	Warning string `json:"warning,omitempty"`
 }
 
 // FieldDiff is the change of one field. Path uses dots and [i] for list
@@ -182,6 +206,10 @@ type FieldDiff struct {
 	Sensitive bool `json:"sensitive,omitempty"`
 	// ForcesReplace marks the immutable field that makes a replace.
 	ForcesReplace bool `json:"forces_replace,omitempty"`
+	// Unknown marks a value the API server assigns when the change is
+	// applied (a Service's cluster IP, a node port): After is absent and
+	// renders as (known after apply).
+	Unknown bool `json:"unknown,omitempty"`
 }
 
 // The operations of a FieldDiff.

@@ -199,7 +199,7 @@ func (m *Manager) diffTarget(ctx context.Context, t, o object, had bool, name, n
 	c := strkube.Change{Ref: t.ref, Action: strkube.ActionCreate}
 	if t.info == nil {
 		c.Reason = reasonAfterCRD
-		_, c.After, _ = strkube.Compare(nil, t.raw)
+		_, c.After, _ = strkube.Compare(nil, t.raw, nil)
 		c.Desired = t.raw
 		return c, false, nil
 	}
@@ -221,10 +221,10 @@ func (m *Manager) diffTarget(ctx context.Context, t, o object, had bool, name, n
 			if err != nil {
 				return c, false, err
 			}
-			_, c.After, _ = strkube.Compare(nil, u)
+			_, c.After, _ = strkube.Compare(nil, u, target)
 		case isNamespaceNotFound(err):
 			c.Reason = reasonNamespaceLater
-			_, c.After, _ = strkube.Compare(nil, target)
+			_, c.After, _ = strkube.Compare(nil, target, nil)
 		default:
 			return c, false, &strkube.ObjectError{Ref: t.ref, Op: "diff", Err: err}
 		}
@@ -272,7 +272,7 @@ func (m *Manager) diffTarget(ctx context.Context, t, o object, had bool, name, n
 	if err != nil {
 		return c, false, err
 	}
-	c.Before, c.After, c.Fields = strkube.Compare(live, after)
+	c.Before, c.After, c.Fields = strkube.Compare(live, after, target)
 	if len(c.Fields) == 0 {
 		c.Action = strkube.ActionNoop
 		return c, false, nil
@@ -352,7 +352,7 @@ func diffDelete(o object) (strkube.Change, error) {
 		return c, nil
 	}
 	c.LiveUID, c.LiveResourceVersion = string(u.GetUID()), u.GetResourceVersion()
-	c.Before, _, _ = strkube.Compare(u, nil)
+	c.Before, _, _ = strkube.Compare(u, nil, nil)
 	return c, nil
 }
 

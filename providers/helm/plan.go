@@ -191,7 +191,7 @@ func crdChanges(ch *chart.Chart, policy CRDPolicy) []strkube.Change {
 	var out []strkube.Change
 	for _, u := range chartCRDs(ch) {
 		c := strkube.Change{Ref: strkube.RefOf(u), Action: strkube.ActionCreate, Desired: u}
-		_, c.After, _ = strkube.Compare(nil, u)
+		_, c.After, _ = strkube.Compare(nil, u, nil)
 		out = append(out, c)
 	}
 	return out
@@ -208,7 +208,7 @@ func (m *Manager) missingCRDs(ctx context.Context, ch *chart.Chart, policy CRDPo
 		live, err := m.dyn.Resource(crdResource).Get(ctx, u.GetName(), getOptions)
 		if err != nil {
 			c := strkube.Change{Ref: strkube.RefOf(u), Action: strkube.ActionCreate, Desired: u}
-			_, c.After, _ = strkube.Compare(nil, u)
+			_, c.After, _ = strkube.Compare(nil, u, nil)
 			out = append(out, c)
 			continue
 		}
@@ -223,7 +223,7 @@ func (m *Manager) missingCRDs(ctx context.Context, ch *chart.Chart, policy CRDPo
 			after = want
 		}
 		c := strkube.Change{Ref: strkube.RefOf(u), Action: strkube.ActionUpdate, Reason: "CRD replaced (create_replace)", Desired: u}
-		c.Before, c.After, c.Fields = strkube.Compare(live, after)
+		c.Before, c.After, c.Fields = strkube.Compare(live, after, u)
 		c.Fields = specFields(c.Fields)
 		if len(c.Fields) > 0 {
 			out = append(out, c)

@@ -303,7 +303,9 @@ func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds ma
 		}
 		if res.GetResourceVersion() == "" {
 			c.Action = ActionCreate
-			c.After = mask(normalize(res))
+			after := normalize(res)
+			markUnknown(after, t.obj, nil)
+			c.After = mask(after)
 			return c, nil
 		}
 		if live != nil && live.GetResourceVersion() == res.GetResourceVersion() {
@@ -319,6 +321,7 @@ func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds ma
 	}
 	m.fillLive(&c, live, opts)
 	before, after := normalize(live), normalize(res)
+	markUnknown(after, t.obj, live)
 	c.Fields = diffFields(before.Object, after.Object)
 	if isSecret(res) {
 		maskFields(c.Fields)
