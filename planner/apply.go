@@ -286,7 +286,7 @@ func (a *applier) applyKustomization(ctx context.Context, b *plan.Block) (added,
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	opts := kube.ApplyOptions{Stack: a.p.Stack, Block: b.Address, Adopt: settings.Adopt, IfUnchanged: a.saved,
+	opts := kube.ApplyOptions{Stack: a.p.Stack, Block: b.Address, Adopt: settings.Adopt, Force: settings.Force, IfUnchanged: a.saved,
 		Wait: settings.Wait, HealthChecks: settings.HealthChecks}
 	if settings.Timeout != "" {
 		opts.Timeout, _ = time.ParseDuration(settings.Timeout)

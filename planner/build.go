@@ -28,6 +28,8 @@ type kustomizationSettings struct {
 	ServiceAccount string           `json:"service_account,omitempty"`
 	HealthChecks   []kube.ObjectRef `json:"health_checks,omitempty"`
 	Adopt          bool             `json:"adopt,omitempty"`
+	// Force allows the replaces the plan holds (only planned with force).
+	Force bool `json:"force,omitempty"`
 }
 
 // pending records what earlier blocks of the plan create, so that a later
@@ -232,7 +234,7 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 
 	blk := plan.Block{Address: addr, Kind: string(config.KindKustomization), DependsOn: dependsOn(k),
 		Revision: revision, ConfigDigest: k.Digest()}
-	settings := kustomizationSettings{Wait: k.Wait, ServiceAccount: k.ServiceAccount}
+	settings := kustomizationSettings{Wait: k.Wait, ServiceAccount: k.ServiceAccount, Force: k.Force}
 	if k.Timeout > 0 {
 		settings.Timeout = k.Timeout.String()
 	}
@@ -243,7 +245,15 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 	blk.Settings, _ = json.Marshal(settings)
 
 	for _, c := range cs.Changes {
+		if c.Action == kube.ActionReplace && !k.Force {
+			p.AddError(c.Ref.Address(addr), e.secrets.Scrub(replaceRefused(addr, c)))
+			continue
+		}
 		rc := e.resourceChange(addr, c)
+		if c.Action == kube.ActionReplace {
+			rc.Reason = joinReason("force = true", rc.Reason)
+			rc.Warning = "replace: " + kube.ReplaceEffect(replaced(c))
+		}
 		so, inState := snap.Object(rc.Address)
 		desiredDigest := ""
 		if c.Desired != nil {
@@ -292,6 +302,27 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 	}
 	p.Blocks = append(p.Blocks, blk)
 	return nil
+}
+
+// replaceRefused explains why a replace is a plan error without force,
+// what a replace would destroy and the ways out.
+func replaceRefused(block string, c kube.Change) string {
+	reason := c.Reason
+	if reason != "" {
+		reason = strings.ToUpper(reason[:1]) + reason[1:] + ". "
+	}
+	return reason + "The object cannot be updated in place; replacing it means that " + kube.ReplaceEffect(replaced(c)) + ". " +
+		"strata replaces objects only when their kustomization sets force = true: set force = true on " + block +
+		" to plan the replacement, or delete the object by hand (for a workload, kubectl delete --cascade=orphan keeps its pods running) and plan again."
+}
+
+// replaced returns the object a replace deletes: the live one, or the
+// desired one when the change does not carry it.
+func replaced(c kube.Change) *unstructured.Unstructured {
+	if c.Before != nil {
+		return c.Before
+	}
+	return c.Desired
 }
 
 // waitsFor reports whether o lives in a namespace, or is of a kind, that an

@@ -48,6 +48,22 @@ func TestToResourceChange(t *testing.T) {
 				Namespace: "ns", Name: "j", Actions: plan.Replace, Reason: "spec.template: field is immutable",
 				Diff: []plan.FieldDiff{{Path: "spec.template", Op: plan.OpChange, Before: "a", After: "b", ForcesReplace: true}}},
 		},
+		"a create's allocated values are unknown": {
+			in: kube.Change{Ref: kube.ObjectRef{Version: "v1", Kind: "Service", Namespace: "ns", Name: "web"}, Action: kube.ActionCreate,
+				After: &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"clusterIP": kube.Unknown, "type": "ClusterIP"}}}},
+			want: plan.ResourceChange{Address: "kustomization.x/Service/ns/web", Block: "kustomization.x", APIVersion: "v1", Kind: "Service",
+				Namespace: "ns", Name: "web", Actions: plan.Actions{plan.Create},
+				After: map[string]any{"spec": map[string]any{"clusterIP": plan.UnknownValue, "type": "ClusterIP"}},
+				Diff: []plan.FieldDiff{{Path: "spec.clusterIP", Op: plan.OpAdd, Unknown: true},
+					{Path: "spec.type", Op: plan.OpAdd, After: "ClusterIP"}}},
+		},
+		"an update's allocated values are unknown": {
+			in: kube.Change{Ref: kube.ObjectRef{Version: "v1", Kind: "Service", Namespace: "ns", Name: "web"}, Action: kube.ActionUpdate,
+				Fields: []kube.FieldDiff{{Path: "spec.ports[name=http].nodePort", After: kube.Unknown}}},
+			want: plan.ResourceChange{Address: "kustomization.x/Service/ns/web", Block: "kustomization.x", APIVersion: "v1", Kind: "Service",
+				Namespace: "ns", Name: "web", Actions: plan.Actions{plan.Update},
+				Diff: []plan.FieldDiff{{Path: "spec.ports[name=http].nodePort", Op: plan.OpAdd, Unknown: true}}},
+		},
 		"unowned names the owner": {
 			in: kube.Change{Ref: kube.ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: "ns", Name: "c"}, Action: kube.ActionNoop,
 				Unowned: true, Owner: "other/kustomization.y"},

@@ -258,6 +258,7 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Releas
 	for _, c := range rp.Changes {
 		rc.Changes = append(rc.Changes, e.resourceChange(addr, c))
 	}
+	rc.Hooks = toHooks(rp.Hooks)
 	if rp.Drift {
 		msg := "objects of the release were changed in the cluster outside strata"
 		if rp.Action == helm.ActionNoop {
@@ -277,6 +278,25 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Releas
 	p.Blocks = append(p.Blocks, plan.Block{Address: addr, Kind: string(config.KindRelease), DependsOn: dependsOn(r),
 		Revision: revision, ConfigDigest: r.Digest(), Settings: settings})
 	return nil
+}
+
+// uninstallHooks lists the hooks an uninstall of the release runs.
+func (e *Engine) uninstallHooks(ctx context.Context, name, namespace string) ([]plan.Hook, error) {
+	hm, err := e.helmManager()
+	if err != nil {
+		return nil, err
+	}
+	hooks, err := hm.UninstallHooks(ctx, name, namespace)
+	return toHooks(hooks), err
+}
+
+// toHooks converts the provider's hooks to the plan model.
+func toHooks(hooks []helm.Hook) []plan.Hook {
+	var out []plan.Hook
+	for _, h := range hooks {
+		out = append(out, plan.Hook{Kind: h.Kind, Name: h.Name, Events: h.Events, Weight: h.Weight, DeletePolicies: h.DeletePolicies})
+	}
+	return out
 }
 
 // helmEvents forwards the provider's events as messages of the block.

@@ -123,9 +123,14 @@ func (e *Engine) planRemovals(ctx context.Context, p *plan.Plan, snap *state.Sna
 		case "release":
 			rel, ok := snap.Release(addr)
 			if ok {
+				hooks, err := e.uninstallHooks(ctx, rel.Name, rel.Namespace)
+				if err != nil {
+					return fmt.Errorf("%s: %w", addr, err)
+				}
 				p.Releases = append(p.Releases, plan.ReleaseChange{Address: addr, Name: rel.Name, Namespace: rel.Namespace,
 					Actions: plan.Actions{plan.Uninstall}, ChartBefore: rel.Chart, VersionBefore: rel.Version,
-					Reason: map[bool]string{true: "destroy", false: addr + " is no longer in the stack"}[e.opts.Destroy]})
+					Reason: map[bool]string{true: "destroy", false: addr + " is no longer in the stack"}[e.opts.Destroy],
+					Hooks:  hooks})
 				blk.Settings, _ = json.Marshal(releaseSettings{Name: rel.Name, Namespace: rel.Namespace})
 			}
 		default:

@@ -275,12 +275,32 @@ func (h humanRenderer) release(r plan.ReleaseChange) {
 	if r.AppVersionBefore != "" || r.AppVersionAfter != "" {
 		h.printf("        app version: %s\n", fromTo(r.AppVersionBefore, r.AppVersionAfter))
 	}
+	for _, hk := range r.Hooks {
+		h.printf("        runs hook:   %s\n", HookLine(hk))
+	}
 	h.printf("\n")
 	for _, c := range r.Changes {
 		if !c.Actions.IsNoOp() {
 			h.object(c, "    ")
 		}
 	}
+}
+
+// HookLine describes a hook a release change runs:
+// "Job/db-migrate at pre-upgrade (weight -5; deleted: hook-succeeded)".
+func HookLine(hk plan.Hook) string {
+	line := hk.Kind + "/" + hk.Name + " at " + strings.Join(hk.Events, ", ")
+	var notes []string
+	if hk.Weight != 0 {
+		notes = append(notes, fmt.Sprintf("weight %d", hk.Weight))
+	}
+	if len(hk.DeletePolicies) > 0 {
+		notes = append(notes, "deleted: "+strings.Join(hk.DeletePolicies, ", "))
+	}
+	if len(notes) > 0 {
+		line += " (" + strings.Join(notes, "; ") + ")"
+	}
+	return line
 }
 
 func fromTo(before, after string) string {

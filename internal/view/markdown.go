@@ -247,6 +247,9 @@ func mdRelease(r plan.ReleaseChange) string {
 		summary += " (" + htmlEscape(fromTo(r.ChartBefore+" "+r.VersionBefore, r.ChartAfter+" "+r.VersionAfter)) + ")"
 	}
 	var lines []string
+	for _, hk := range r.Hooks {
+		lines = append(lines, "# runs hook "+HookLine(hk))
+	}
 	for _, c := range r.Changes {
 		if c.Actions.IsNoOp() {
 			continue

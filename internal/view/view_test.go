@@ -73,6 +73,8 @@ func fixedPlan() *plan.Plan {
 			replace.Diff[i].ForcesReplace = true
 		}
 	}
+	replace.Reason = "force = true; " + replace.Reason
+	replace.Warning = "replace: the Service is deleted and created again: it gets a new cluster IP"
 	secretBefore := obj("v1", "Secret", "demo", "creds", map[string]any{"data": map[string]any{"password": "b2xk", "user": "YWRtaW4="}})
 	secretAfter := obj("v1", "Secret", "demo", "creds", map[string]any{"data": map[string]any{"password": secretValue, "user": "YWRtaW4="}})
 	return &plan.Plan{
@@ -94,6 +96,9 @@ func fixedPlan() *plan.Plan {
 		Changes: []plan.ResourceChange{
 			change(cfg, plan.Actions{plan.Create}, "", nil,
 				obj("v1", "ConfigMap", "demo", "settings", map[string]any{"data": map[string]any{"color": "blue", "environment": "staging"}})),
+			change(cfg, plan.Actions{plan.Create}, "", nil,
+				obj("v1", "Service", "demo", "api", map[string]any{"spec": map[string]any{"clusterIP": plan.UnknownValue,
+					"ports": []any{map[string]any{"port": float64(80), "nodePort": plan.UnknownValue}}, "type": "NodePort"}})),
 			change(cfg, plan.Actions{plan.NoOp}, "", obj("v1", "Namespace", "", "demo", nil), obj("v1", "Namespace", "", "demo", nil)),
 			change(cfg, plan.Actions{plan.Update}, "", secretBefore, secretAfter),
 			change(app, plan.Actions{plan.Update}, "", deployment("nginx:1.27", 1), deployment("nginx:1.28", 3)),
@@ -108,7 +113,13 @@ func fixedPlan() *plan.Plan {
 			Changes: []plan.ResourceChange{change("release.redis", plan.Actions{plan.Update}, "",
 				obj("apps/v1", "StatefulSet", "demo", "redis-master", map[string]any{"spec": map[string]any{"serviceName": "redis"}}),
 				obj("apps/v1", "StatefulSet", "demo", "redis-master", map[string]any{"spec": map[string]any{"serviceName": "redis-headless"}}))},
+			Hooks: []plan.Hook{
+				{Kind: "Job", Name: "redis-migrate", Events: []string{"pre-upgrade"}, Weight: -5, DeletePolicies: []string{"hook-succeeded"}},
+				{Kind: "Job", Name: "redis-notify", Events: []string{"post-upgrade"}},
+			},
 		}},
+		Errors: []plan.Error{{Address: "kustomization.db/StatefulSet.apps/demo/cassandra",
+			Message: "Immutable field changes: spec: Forbidden: updates to statefulset spec for fields other than 'replicas' are forbidden. Set force = true on kustomization.db to plan the replacement."}},
 		Drift: []plan.Drift{{Address: "kustomization.app/Deployment.apps/demo/web", Block: app, Kind: plan.DriftModified,
 			Message: "changed in the cluster outside strata (spec.replicas)"}},
 	}
@@ -144,8 +155,11 @@ func TestGolden(t *testing.T) {
 		"plan.json":       func(b *bytes.Buffer, p *plan.Plan) error { return JSON(b, p) },
 		"plan.md":         func(b *bytes.Buffer, p *plan.Plan) error { return Markdown(b, p, MarkdownOptions{}) },
 	}
+	onlyErrors := &plan.Plan{FormatVersion: plan.FormatVersion, StrataVersion: "v0.1.0-test",
+		CreatedAt: time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC),
+		Errors:    []plan.Error{{Address: "kustomization.db/StatefulSet.apps/demo/cassandra", Message: "Immutable field changes."}}}
 	for name, fn := range render {
-		for prefix, p := range map[string]*plan.Plan{"full-": fixedPlan(), "nochange-": empty} {
+		for prefix, p := range map[string]*plan.Plan{"full-": fixedPlan(), "nochange-": empty, "errors-": onlyErrors} {
 			t.Run(prefix+name, func(t *testing.T) {
 				var b bytes.Buffer
 				if err := fn(&b, p); err != nil {
@@ -164,11 +178,17 @@ func TestHumanLines(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"Plan: 2 to add, 3 to change, 2 to destroy.",
+		"Plan: 3 to add, 3 to change, 2 to destroy.",
 		"~ data.password: (sensitive value)",
 		"~ spec.template.spec.containers[0].image: \"nginx:1.27\" -> \"nginx:1.28\"",
 		"-/+ Service demo/web",
 		"# forces replacement",
+		"! replace: the Service is deleted and created again",
+		"+ spec.clusterIP: (known after apply)",
+		"+ spec.ports[0].nodePort: (known after apply)",
+		"runs hook:   Job/redis-migrate at pre-upgrade (weight -5; deleted: hook-succeeded)",
+		"Error: kustomization.db/StatefulSet.apps/demo/cassandra",
+		"The plan has 1 error: apply refuses it until they are resolved.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -202,6 +222,25 @@ func TestJSONMasksBeforeAfter(t *testing.T) {
 				t.Errorf("%s.data.password = %v, want masked", side, pw)
 			}
 		}
+	}
+	unknown := 0
+	for _, c := range got["resource_changes"].([]any) {
+		diff, _ := c.(map[string]any)["diff"].([]any)
+		for _, d := range diff {
+			d := d.(map[string]any)
+			if d["unknown"] == true {
+				unknown++
+				if _, ok := d["after"]; ok {
+					t.Errorf("unknown field %v carries a value: %v", d["path"], d["after"])
+				}
+			}
+		}
+	}
+	if unknown != 2 {
+		t.Errorf("%d fields marked unknown, want 2 (clusterIP, nodePort)", unknown)
+	}
+	if errs := got["errors"].([]any); len(errs) != 1 {
+		t.Errorf("errors = %v, want one", errs)
 	}
 	if got["format_version"] != plan.FormatVersion {
 		t.Errorf("format_version = %v", got["format_version"])
@@ -271,7 +310,7 @@ func TestMarkdownShortened(t *testing.T) {
 	if !strings.Contains(out, "This comment was shortened") {
 		t.Error("no note about the shortening")
 	}
-	if !strings.HasPrefix(out, "### strata plan\n\n**Plan: 7 to add") {
+	if !strings.HasPrefix(out, "### strata plan\n\n**Plan: 8 to add") {
 		t.Errorf("summary not first:\n%.200s", out)
 	}
 	if strings.Count(out, "<details>") != strings.Count(out, "</details>") {

@@ -234,6 +234,24 @@ type ReleaseChange struct {
 	AppVersionAfter  string  `json:"app_version_after,omitempty"`
 	// Changes are the release's objects that the action changes.
 	Changes []ResourceChange `json:"changes,omitempty"`
+	// Hooks are the chart hooks the action runs, in Helm's order.
+	Hooks []Hook `json:"hooks,omitempty"`
+}
+
+// Hook is a chart hook (helm.sh/hook) that a release change runs: Helm
+// creates the object at the listed events of the action, waits for it and
+// deletes it as its delete policies say.
+type Hook struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// Events are the hook's events the action fires: pre-install,
+	// post-install, pre-upgrade, post-upgrade, pre-rollback, post-rollback,
+	// pre-delete, post-delete.
+	Events []string `json:"events"`
+	// Weight orders the hooks of one event.
+	Weight int `json:"weight,omitempty"`
+	// DeletePolicies are the hook's helm.sh/hook-delete-policy values.
+	DeletePolicies []string `json:"delete_policies,omitempty"`
 }
 
 // Drift is a difference between the cluster and what the state says strata

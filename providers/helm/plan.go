@@ -106,7 +106,7 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 		p.Revision, p.Status = last.Version, last.Info.Status.String()
 		ro.revision, ro.upgrade = last.Version+1, last.Info.Status != release.StatusUninstalled
 	}
-	manifest, err := m.render(ch, vals, ro, caps)
+	manifest, hooks, err := m.render(ch, vals, ro, caps)
 	if err != nil {
 		return nil, fmt.Errorf("release %s/%s: render: %w", spec.Namespace, spec.Name, err)
 	}
@@ -121,6 +121,7 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 			return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
 		}
 		p.Changes = append(crdChanges(ch, spec.CRDs), p.Changes...)
+		p.Hooks = hooksRun(hooks, ActionInstall, spec.DisableHooks)
 		return p, nil
 	}
 
@@ -180,6 +181,12 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 	if p.Action != ActionNoop && drifted > 0 {
 		p.Drift, p.Drifted = true, drifted
 	}
+	switch p.Action {
+	case ActionUpgrade:
+		p.Hooks = hooksRun(hooks, ActionUpgrade, spec.DisableHooks)
+	case ActionRollback:
+		p.Hooks = hooksRun(deployed.Hooks, ActionRollback, spec.DisableHooks)
+	}
 	return p, nil
 }
 
@@ -232,6 +239,21 @@ func (m *Manager) missingCRDs(ctx context.Context, ch *chart.Chart, policy CRDPo
 	return out
 }
 
+// UninstallHooks lists the hooks an uninstall of the release runs: the
+// pre-delete and post-delete hooks of its latest revision. A release that
+// does not exist (or was uninstalled) has none.
+func (m *Manager) UninstallHooks(ctx context.Context, name, namespace string) ([]Hook, error) {
+	cfg, err := m.actionConfig(ctx, namespace)
+	if err != nil {
+		return nil, err
+	}
+	last, _, err := releases(cfg, name)
+	if err != nil || last == nil || last.Info.Status == release.StatusUninstalled {
+		return nil, err
+	}
+	return hooksRun(last.Hooks, ActionUninstall, false), nil
+}
+
 // PlanUninstall plans the removal of a release that left the stack: its
 // objects become deletes. A release that does not exist (or was uninstalled
 // with its history kept) plans a no-op.
@@ -256,6 +278,7 @@ func (m *Manager) PlanUninstall(ctx context.Context, name, namespace string) (*R
 	p.Chart.Old = chartName(last.Chart)
 	p.ChartVersion.Old, p.AppVersion.Old = chartVersion(last.Chart)
 	p.ValuesDigest.Old = ValuesDigest(last.Config)
+	p.Hooks = hooksRun(last.Hooks, ActionUninstall, false)
 	objs, err := buildManifest(cfg.KubeClient, last.Manifest)
 	if err != nil {
 		return nil, fmt.Errorf("release %s/%s: build manifest: %w", namespace, name, err)

@@ -9,6 +9,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
+	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"k8s.io/client-go/discovery"
 )
@@ -54,40 +55,40 @@ type renderOptions struct {
 
 // render renders the chart's templates as Helm's install and upgrade do
 // (hooks and NOTES.txt left out, manifests in install order) and returns
-// the manifest Helm would store in the release.
-func (m *Manager) render(ch *chart.Chart, vals map[string]any, o renderOptions, caps *chartutil.Capabilities) (string, error) {
+// the manifest Helm would store in the release, and the chart's hooks.
+func (m *Manager) render(ch *chart.Chart, vals map[string]any, o renderOptions, caps *chartutil.Capabilities) (string, []*release.Hook, error) {
 	if ch.Metadata == nil {
-		return "", fmt.Errorf("chart has no metadata")
+		return "", nil, fmt.Errorf("chart has no metadata")
 	}
 	if ch.Metadata.KubeVersion != "" && !chartutil.IsCompatibleRange(ch.Metadata.KubeVersion, caps.KubeVersion.String()) {
-		return "", fmt.Errorf("chart requires kubeVersion: %s which is incompatible with Kubernetes %s", ch.Metadata.KubeVersion, caps.KubeVersion.String())
+		return "", nil, fmt.Errorf("chart requires kubeVersion: %s which is incompatible with Kubernetes %s", ch.Metadata.KubeVersion, caps.KubeVersion.String())
 	}
 	if err := chartutil.ProcessDependenciesWithMerge(ch, vals); err != nil {
-		return "", fmt.Errorf("dependencies: %w", err)
+		return "", nil, fmt.Errorf("dependencies: %w", err)
 	}
 	rv, err := chartutil.ToRenderValuesWithSchemaValidation(ch, vals, chartutil.ReleaseOptions{
 		Name: o.name, Namespace: o.namespace, Revision: o.revision,
 		IsInstall: !o.upgrade, IsUpgrade: o.upgrade,
 	}, caps, false)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	files, err := engine.New(m.config).Render(ch, rv)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	for k := range files {
 		if strings.HasSuffix(k, "NOTES.txt") {
 			delete(files, k)
 		}
 	}
-	_, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	var b bytes.Buffer
 	for _, mf := range manifests {
 		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", mf.Name, mf.Content)
 	}
-	return b.String(), nil
+	return b.String(), hooks, nil
 }

@@ -168,6 +168,11 @@ type ReleasePlan struct {
 	// Changes are the per-object changes, in apply order, no-ops left out.
 	// Before and After are masked; Desired holds the rendered object.
 	Changes []kube.Change `json:"changes,omitempty"`
+	// Hooks are the chart hooks the action runs (none when hooks are
+	// disabled): for an install or upgrade the planned chart's, for a
+	// rollback those of the revision rolled back to, for an uninstall those
+	// of the installed revision.
+	Hooks []Hook `json:"hooks,omitempty"`
 
 	// Spec is the spec the plan was made for, with its chart loaded. Its
 	// JSON form leaves out Chart and Values (they may hold secrets): to

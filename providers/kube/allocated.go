@@ -15,6 +15,14 @@ const Unknown = "(known after apply)"
 // list.
 type fieldPath []string
 
+// allocatedField is a field the API server allocates, and the fields
+// whose values, when the request or the live object has them, the server
+// copies into it (a Service's clusterIPs repeat its clusterIP).
+type allocatedField struct {
+	path fieldPath
+	same []fieldPath
+}
+
 // allocatedFields lists, per kind, the fields the API server allocates when
 // an object is written without a value for them. A dry run allocates too,
 // but what it answers is a placeholder (a Service's cluster IP 10.0.0.0) or
@@ -23,18 +31,18 @@ type fieldPath []string
 // (uid, resourceVersion, generation, creationTimestamp, managedFields,
 // status) is not listed: normalize leaves it out of every plan. Generated
 // names cannot occur: server-side apply needs a name.
-var allocatedFields = map[schema.GroupKind][]fieldPath{
+var allocatedFields = map[schema.GroupKind][]allocatedField{
 	{Kind: "Service"}: {
-		{"spec", "clusterIP"},
-		{"spec", "clusterIPs"},
-		{"spec", "ports", "*", "nodePort"},
-		{"spec", "healthCheckNodePort"},
+		{path: fieldPath{"spec", "clusterIP"}, same: []fieldPath{{"spec", "clusterIPs", "*"}}},
+		{path: fieldPath{"spec", "clusterIPs", "*"}, same: []fieldPath{{"spec", "clusterIP"}}},
+		{path: fieldPath{"spec", "ports", "*", "nodePort"}},
+		{path: fieldPath{"spec", "healthCheckNodePort"}},
 	},
 	{Group: "batch", Kind: "Job"}: {
-		{"spec", "selector", "matchLabels", "controller-uid"},
-		{"spec", "selector", "matchLabels", "batch.kubernetes.io/controller-uid"},
-		{"spec", "template", "metadata", "labels", "controller-uid"},
-		{"spec", "template", "metadata", "labels", "batch.kubernetes.io/controller-uid"},
+		{path: fieldPath{"spec", "selector", "matchLabels", "controller-uid"}},
+		{path: fieldPath{"spec", "selector", "matchLabels", "batch.kubernetes.io/controller-uid"}},
+		{path: fieldPath{"spec", "template", "metadata", "labels", "controller-uid"}},
+		{path: fieldPath{"spec", "template", "metadata", "labels", "batch.kubernetes.io/controller-uid"}},
 	},
 }
 
@@ -47,15 +55,17 @@ func markUnknown(after, desired, live *unstructured.Unstructured) {
 	if after == nil {
 		return
 	}
-	for _, p := range allocatedFields[after.GroupVersionKind().GroupKind()] {
+	for _, f := range allocatedFields[after.GroupVersionKind().GroupKind()] {
 		var known []any
-		if desired != nil {
-			known = collect(desired.Object, p, known)
+		for _, p := range append([]fieldPath{f.path}, f.same...) {
+			if desired != nil {
+				known = collect(desired.Object, p, known)
+			}
+			if live != nil {
+				known = collect(live.Object, p, known)
+			}
 		}
-		if live != nil {
-			known = collect(live.Object, p, known)
-		}
-		replaceUnknown(after.Object, p, known)
+		replaceUnknown(after.Object, f.path, known)
 	}
 }
 
@@ -79,12 +89,16 @@ func collect(v any, p fieldPath, out []any) []any {
 }
 
 // replaceUnknown sets every value at p in v that is not in known to
-// Unknown. p does not end with "*".
+// Unknown.
 func replaceUnknown(v any, p fieldPath, known []any) {
 	if p[0] == "*" {
 		items, _ := v.([]any)
-		for _, item := range items {
-			replaceUnknown(item, p[1:], known)
+		for i, item := range items {
+			if len(p) > 1 {
+				replaceUnknown(item, p[1:], known)
+			} else if !isKnown(item, known) {
+				items[i] = Unknown
+			}
 		}
 		return
 	}
@@ -97,12 +111,19 @@ func replaceUnknown(v any, p fieldPath, known []any) {
 		replaceUnknown(e, p[1:], known)
 		return
 	}
+	if !isKnown(e, known) {
+		m[p[0]] = Unknown
+	}
+}
+
+// isKnown reports whether v is one of the known values.
+func isKnown(v any, known []any) bool {
 	for _, k := range known {
-		if sameValue(k, e) {
-			return
+		if sameValue(k, v) {
+			return true
 		}
 	}
-	m[p[0]] = Unknown
+	return false
 }
 
 // sameValue compares two values of an object, numbers by value.

@@ -18,13 +18,18 @@ import (
 // and an object changed in the cluster since the diff.
 var ErrStale = errors.New("object changed in the cluster since the plan")
 
+// ErrReplaceNotForced is wrapped by Apply errors for replaces when
+// ApplyOptions.Force is not set.
+var ErrReplaceNotForced = errors.New("an immutable field changes: the object must be deleted and created again, which needs force")
+
 // ErrNotOwned is wrapped by Apply errors for changes of objects that the
 // block does not own when adoption was not asked for.
 var ErrNotOwned = errors.New("object exists and is not owned by this block; adopt it to manage it")
 
 // Apply carries out a change set computed by Diff: creates, updates and
-// replaces in stages (cluster definitions first, then, once the CRDs are
-// Established, everything else; in parallel within a stage), then deletes in
+// replaces (only with opts.Force) in stages (cluster definitions first,
+// then, once the CRDs are Established, everything else; in parallel within
+// a stage), then deletes in
 // reverse order with ownership re-checked, then, if opts.Wait, waits for
 // readiness. It returns what was done, also when it fails part-way: the
 // result then lists every object written before the failure. Events are sent
@@ -52,6 +57,10 @@ func (m *Manager) Apply(ctx context.Context, cs *ChangeSet, opts ApplyOptions, e
 		}
 		if c.Unowned && !opts.Adopt {
 			errs = append(errs, &ObjectError{Ref: c.Ref, Op: "apply", Err: ErrNotOwned})
+			continue
+		}
+		if c.Action == ActionReplace && !opts.Force {
+			errs = append(errs, &ObjectError{Ref: c.Ref, Op: "replace", Err: ErrReplaceNotForced})
 			continue
 		}
 		writes[stageOf(c.Ref)] = append(writes[stageOf(c.Ref)], c)

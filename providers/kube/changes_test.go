@@ -275,7 +275,12 @@ func TestNoChangesAfterApply(t *testing.T) {
 		for _, c := range cs.Changes {
 			before[c.Ref.String()] = c.LiveUID
 		}
+		// Without force, Apply refuses the replaces and changes nothing.
 		res, err := m.Apply(ctx, cs, kube.ApplyOptions{Stack: stack, Block: block}, nil)
+		if !errors.Is(err, kube.ErrReplaceNotForced) || len(res.Objects) != 0 {
+			t.Fatalf("Apply of replaces without Force: err %v, applied %v; want ErrReplaceNotForced and nothing applied", err, res.Objects)
+		}
+		res, err = m.Apply(ctx, cs, kube.ApplyOptions{Stack: stack, Block: block, Force: true}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

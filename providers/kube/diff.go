@@ -477,7 +477,10 @@ func isImmutable(err error) bool {
 		return false
 	}
 	msg := err.Error()
-	for _, s := range []string{"immutable", "may not change once set", "cannot be changed", "cannot change"} {
+	for _, s := range []string{"immutable", "may not change once set", "cannot be changed", "cannot change",
+		"for fields other than",            // a StatefulSet's spec apart from replicas, template, ...
+		"may not change fields other than", // a Pod's spec apart from images, ...
+	} {
 		if strings.Contains(msg, s) {
 			return true
 		}

@@ -210,6 +210,10 @@ type ApplyOptions struct {
 	Stack, Block string
 	// Adopt allows changing objects that are Unowned.
 	Adopt bool
+	// Force allows replaces (ActionReplace: delete, then create) of objects
+	// whose immutable fields change; without it Apply refuses them, as
+	// Flux's force does.
+	Force bool
 	// IfUnchanged makes updates fail when the live object changed since the
 	// diff (its resourceVersion moved), and creates fail if the object
 	// appeared meanwhile. Use it when applying a saved plan.

@@ -1,0 +1,63 @@
+package helm
+
+import (
+	"slices"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/release"
+)
+
+// Hook is a chart hook (an object annotated helm.sh/hook) that an
+// operation runs: Helm creates it at the hook's events, waits for it (a Job
+// until it completes) and deletes it as its delete policies say.
+type Hook struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// Events are the hook's events that the operation fires, in order:
+	// "pre-install", "post-install", ...
+	Events []string `json:"events"`
+	// Weight orders the hooks of one event (helm.sh/hook-weight).
+	Weight int `json:"weight,omitempty"`
+	// DeletePolicies are the helm.sh/hook-delete-policy values.
+	DeletePolicies []string `json:"delete_policies,omitempty"`
+}
+
+// hookEvents are the events each action fires, in the order it fires them.
+var hookEvents = map[Action][]release.HookEvent{
+	ActionInstall:   {release.HookPreInstall, release.HookPostInstall},
+	ActionUpgrade:   {release.HookPreUpgrade, release.HookPostUpgrade},
+	ActionRollback:  {release.HookPreRollback, release.HookPostRollback},
+	ActionUninstall: {release.HookPreDelete, release.HookPostDelete},
+}
+
+// hooksRun lists the hooks that action runs, in Helm's order (weight, then
+// name), or none when hooks are disabled.
+func hooksRun(hooks []*release.Hook, action Action, disabled bool) []Hook {
+	if disabled {
+		return nil
+	}
+	events := hookEvents[action]
+	var out []Hook
+	for _, h := range hooks {
+		hk := Hook{Kind: h.Kind, Name: h.Name, Weight: h.Weight}
+		for _, ev := range events {
+			if slices.Contains(h.Events, ev) {
+				hk.Events = append(hk.Events, string(ev))
+			}
+		}
+		if len(hk.Events) == 0 {
+			continue
+		}
+		for _, p := range h.DeletePolicies {
+			hk.DeletePolicies = append(hk.DeletePolicies, string(p))
+		}
+		out = append(out, hk)
+	}
+	slices.SortStableFunc(out, func(a, b Hook) int {
+		if a.Weight != b.Weight {
+			return a.Weight - b.Weight
+		}
+		return strings.Compare(a.Kind+"/"+a.Name, b.Kind+"/"+b.Name)
+	})
+	return out
+}
