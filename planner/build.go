@@ -429,10 +429,21 @@ func toResourceChange(block string, c kube.Change) plan.ResourceChange {
 		if f.After == kube.Unknown {
 			fd.Unknown, fd.After = true, nil
 		}
-		if c.Action == kube.ActionReplace && strings.Contains(c.Reason, f.Path) {
+		if c.Action == kube.ActionReplace && forcesReplace(f.Path, c.Immutable) {
 			fd.ForcesReplace = true
 		}
 		rc.Diff = append(rc.Diff, fd)
 	}
 	return rc
+}
+
+// forcesReplace reports whether the field at path is, or is inside, one of
+// the immutable fields the server named.
+func forcesReplace(path string, immutable []string) bool {
+	for _, f := range immutable {
+		if path == f || strings.HasPrefix(path, f+".") || strings.HasPrefix(path, f+"[") {
+			return true
+		}
+	}
+	return false
 }

@@ -42,11 +42,13 @@ func TestToResourceChange(t *testing.T) {
 		},
 		"replace marks the immutable field": {
 			in: kube.Change{Ref: kube.ObjectRef{Group: "batch", Version: "v1", Kind: "Job", Namespace: "ns", Name: "j"}, Action: kube.ActionReplace,
-				Reason: "spec.template: field is immutable",
-				Fields: []kube.FieldDiff{{Path: "spec.template", Before: "a", After: "b"}}},
+				Reason: "spec.template: field is immutable", Immutable: []string{"spec.template"},
+				Fields: []kube.FieldDiff{{Path: "spec.template.spec.containers[name=a].image", Before: "a", After: "b"},
+					{Path: "spec.templateName", Before: "a", After: "b"}}},
 			want: plan.ResourceChange{Address: "kustomization.x/Job.batch/ns/j", Block: "kustomization.x", APIVersion: "batch/v1", Kind: "Job",
 				Namespace: "ns", Name: "j", Actions: plan.Replace, Reason: "spec.template: field is immutable",
-				Diff: []plan.FieldDiff{{Path: "spec.template", Op: plan.OpChange, Before: "a", After: "b", ForcesReplace: true}}},
+				Diff: []plan.FieldDiff{{Path: "spec.template.spec.containers[name=a].image", Op: plan.OpChange, Before: "a", After: "b", ForcesReplace: true},
+					{Path: "spec.templateName", Op: plan.OpChange, Before: "a", After: "b"}}},
 		},
 		"a create's allocated values are unknown": {
 			in: kube.Change{Ref: kube.ObjectRef{Version: "v1", Kind: "Service", Namespace: "ns", Name: "web"}, Action: kube.ActionCreate,

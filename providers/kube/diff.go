@@ -367,6 +367,7 @@ func (m *Manager) diffReplace(ctx context.Context, t *target, cause error, opts 
 	}
 	m.fillLive(&c, live, opts)
 	reason := immutableMessage(cause)
+	c.Immutable = immutableFields(cause)
 	if c.Reason != "" {
 		reason = c.Reason + "; " + reason
 	}
@@ -506,6 +507,21 @@ func immutableMessage(err error) string {
 		}
 	}
 	return "immutable field changes: " + err.Error()
+}
+
+// immutableFields returns the fields an Invalid error names.
+func immutableFields(err error) []string {
+	var se apierrors.APIStatus
+	if !errors.As(err, &se) || se.Status().Details == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range se.Status().Details.Causes {
+		if c.Field != "" {
+			out = append(out, c.Field)
+		}
+	}
+	return out
 }
 
 // trimValue drops the "Invalid value: <dump>: " prefix of a cause: the dump

@@ -143,6 +143,9 @@ type Change struct {
 	// Fields is the field-level diff between Before and After (updates and
 	// replaces), masked.
 	Fields []FieldDiff `json:"fields,omitempty"`
+	// Immutable lists, for a replace, the fields the server refused to
+	// change, as it names them ("spec.volumeClaimTemplates").
+	Immutable []string `json:"immutable,omitempty"`
 	// LiveUID and LiveResourceVersion identify the live object the change was
 	// computed against ("" for a create).
 	LiveUID             string `json:"live_uid,omitempty"`

@@ -1,0 +1,334 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/strata-gitops/strata/internal/testcluster"
+	"github.com/strata-gitops/strata/planner/plan"
+)
+
+// jsonPlan runs plan -o json and decodes the output.
+func jsonPlan(t *testing.T, args ...string) (int, map[string]any, string) {
+	t.Helper()
+	code, stdout, stderr := runCLI(t, append([]string{"plan", "-o", "json"}, args...)...)
+	var got map[string]any
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("plan -o json: exit %d, %v\n%s%s", code, err, stdout, stderr)
+	}
+	return code, got, stderr
+}
+
+// resourceChange returns the change of the object whose address ends with
+// suffix.
+func resourceChange(t *testing.T, p map[string]any, suffix string) map[string]any {
+	t.Helper()
+	for _, c := range p["resource_changes"].([]any) {
+		c := c.(map[string]any)
+		if strings.HasSuffix(c["address"].(string), suffix) {
+			return c
+		}
+	}
+	t.Fatalf("no resource change %s in %v", suffix, p["resource_changes"])
+	return nil
+}
+
+// TestPlanShowsAllocatedValuesAsUnknown plans a new NodePort Service: its
+// cluster IP and node port are assigned by the API server when it is
+// created, so the plan shows them as known after apply (the dry run's
+// placeholder is no value), in JSON and for people; once applied, the plan
+// has no changes.
+func TestPlanShowsAllocatedValuesAsUnknown(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "unknown")
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("unknown"))
+	writeFiles(t, dir, map[string]string{
+		"main.hcl": "kustomization \"app\" {\n  path = \"app\"\n  wait = false\n}\n",
+		"app/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: " + ns + "\nspec:\n  type: NodePort\n" +
+			"  selector: {app: web}\n  ports: [{name: http, port: 80, targetPort: 8080}]\n",
+	})
+	kc := "--kubeconfig=" + c.Kubeconfig()
+
+	_, got, _ := jsonPlan(t, dir, kc)
+	svc := resourceChange(t, got, "/Service/"+ns+"/web")
+	spec := svc["after"].(map[string]any)["spec"].(map[string]any)
+	if spec["clusterIP"] != plan.UnknownValue {
+		t.Errorf("after.spec.clusterIP = %v, want %q", spec["clusterIP"], plan.UnknownValue)
+	}
+	unknown := map[string]bool{}
+	for _, d := range svc["diff"].([]any) {
+		d := d.(map[string]any)
+		path := d["path"].(string)
+		if d["unknown"] == true {
+			unknown[path] = true
+			if _, ok := d["after"]; ok {
+				t.Errorf("diff %s is unknown but carries a value %v", path, d["after"])
+			}
+		} else if strings.Contains(path, "clusterIP") || strings.Contains(path, "nodePort") {
+			t.Errorf("diff %s shows a value the server allocates: %v", path, d["after"])
+		}
+	}
+	for _, p := range []string{"spec.clusterIP", "spec.clusterIPs[0]", "spec.ports[0].nodePort"} {
+		if !unknown[p] {
+			t.Errorf("diff %s is not marked unknown; unknown: %v", p, unknown)
+		}
+	}
+
+	code, stdout, stderr := runCLI(t, "plan", dir, kc)
+	for _, want := range []string{"+ spec.clusterIP: (known after apply)", "+ spec.ports[0].nodePort: (known after apply)"} {
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Errorf("plan: exit %d, output lacks %q\n%s%s", code, want, stdout, stderr)
+		}
+	}
+	if code, stdout, stderr := runCLI(t, "apply", dir, kc, "--auto-approve"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := runCLI(t, "plan", dir, kc, "--detailed-exitcode"); code != 0 {
+		t.Errorf("plan after apply: exit %d, want 0\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestPlanListsReleaseHooks plans a chart with a post-install hook Job and a
+// pre-upgrade hook: the install lists the first only, an install with
+// disable_hooks none, and the upgrade of the installed release the second.
+func TestPlanListsReleaseHooks(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "hooks")
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("hooks"))
+	writeFiles(t, dir, map[string]string{
+		"main.hcl": `variable "color" {
+  type    = string
+  default = "blue"
+}
+variable "nohooks" {
+  type    = bool
+  default = false
+}
+release "web" {
+  namespace = "` + ns + `"
+  chart     = "charts/web"
+  values    = { color = var.color }
+  install {
+    disable_hooks = var.nohooks
+  }
+}
+`,
+		"charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\n" +
+			"data:\n  color: {{ .Values.color | quote }}\n",
+		"charts/web/templates/migrate.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-migrate\n" +
+			"  annotations:\n    helm.sh/hook: post-install\n    helm.sh/hook-weight: \"-5\"\n    helm.sh/hook-delete-policy: hook-succeeded\n" +
+			"spec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: migrate, image: busybox:1.36, args: [\"true\"]}]\n",
+		"charts/web/templates/notify.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-notify\n" +
+			"  annotations:\n    helm.sh/hook: pre-upgrade\ndata:\n  color: {{ .Values.color | quote }}\n",
+	})
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	hooks := func(p map[string]any) []any {
+		t.Helper()
+		rcs := p["release_changes"].([]any)
+		if len(rcs) != 1 {
+			t.Fatalf("release changes: %v", rcs)
+		}
+		h, _ := rcs[0].(map[string]any)["hooks"].([]any)
+		return h
+	}
+
+	_, got, _ := jsonPlan(t, dir, kc)
+	want := []any{map[string]any{"kind": "Job", "name": "web-migrate", "events": []any{"post-install"}, "weight": float64(-5),
+		"delete_policies": []any{"hook-succeeded"}}}
+	if h := hooks(got); len(h) != 1 || !jsonEqual(h, want) {
+		t.Errorf("install hooks = %v, want %v", h, want)
+	}
+	code, stdout, stderr := runCLI(t, "plan", dir, kc)
+	if line := "runs hook:   Job/web-migrate at post-install (weight -5; deleted: hook-succeeded)"; code != 0 || !strings.Contains(stdout, line) {
+		t.Errorf("plan: exit %d, output lacks %q\n%s%s", code, line, stdout, stderr)
+	}
+	if strings.Contains(stdout, "web-notify") {
+		t.Errorf("an install lists the pre-upgrade hook:\n%s", stdout)
+	}
+
+	_, got, _ = jsonPlan(t, dir, kc, "--var", "nohooks=true")
+	if h := hooks(got); len(h) != 0 {
+		t.Errorf("install hooks with disable_hooks = %v, want none", h)
+	}
+	if code, stdout, stderr := runCLI(t, "apply", dir, kc, "--var", "nohooks=true", "--auto-approve"); code != 0 {
+		t.Fatalf("install without hooks: exit %d\n%s%s", code, stdout, stderr)
+	}
+
+	_, got, _ = jsonPlan(t, dir, kc, "--var", "color=green")
+	want = []any{map[string]any{"kind": "ConfigMap", "name": "web-notify", "events": []any{"pre-upgrade"}}}
+	if h := hooks(got); !jsonEqual(h, want) {
+		t.Errorf("upgrade hooks = %v, want %v", h, want)
+	}
+}
+
+func jsonEqual(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
+// statefulSetStack writes a stack whose kustomization "db" holds a
+// StatefulSet with a volume claim template of the given size and a
+// ConfigMap, force set as given.
+func statefulSetStack(t *testing.T, dir, ns, size, color string, force bool) {
+	t.Helper()
+	f := "false"
+	if force {
+		f = "true"
+	}
+	writeFiles(t, dir, map[string]string{
+		"main.hcl": "kustomization \"db\" {\n  path  = \"db\"\n  wait  = false\n  force = " + f + "\n}\n",
+		"db/sts.yaml": `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: cassandra, namespace: ` + ns + `}
+spec:
+  serviceName: cassandra
+  replicas: 3
+  selector: {matchLabels: {app: cassandra}}
+  template:
+    metadata: {labels: {app: cassandra}}
+    spec:
+      containers: [{name: cassandra, image: cassandra:5}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: ` + size + `}}
+`,
+		"db/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: " + ns + "}\ndata: {color: " + color + "}\n",
+	})
+}
+
+// TestImmutableChangeNeedsForce changes a StatefulSet's volume claim
+// templates, which the API server refuses to update: without force = true
+// the plan holds an error for it (exit 1, the ConfigMap's update still
+// shown, nothing saved) and apply refuses it, changing nothing; a saved
+// plan with an error is refused too. With force = true the plan replaces
+// the StatefulSet, saying loudly that its pods are deleted at once, and
+// apply carries it out.
+func TestImmutableChangeNeedsForce(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "force")
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("force"))
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	statefulSetStack(t, dir, ns, "1Gi", "blue", false)
+	if code, stdout, stderr := runCLI(t, "apply", dir, kc, "--auto-approve"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", code, stdout, stderr)
+	}
+	sts, err := cs.AppsV1().StatefulSets(ns).Get(ctx, "cassandra", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := sts.UID
+
+	statefulSetStack(t, dir, ns, "2Gi", "green", false)
+	file := filepath.Join(t.TempDir(), "plan.out")
+	code, stdout, stderr := runCLI(t, "plan", dir, kc, "--detailed-exitcode", "--out", file)
+	if code != 1 {
+		t.Errorf("plan: exit %d, want 1\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{
+		"kustomization.db/ConfigMap/" + ns + "/settings will be updated in-place",
+		"Plan: 0 to add, 1 to change, 0 to destroy.",
+		"Error: kustomization.db/StatefulSet.apps/" + ns + "/cassandra",
+		"Immutable field changes: spec.volumeClaimTemplates: field is immutable.",
+		"all its pods are deleted at once",
+		"set force = true on kustomization.db",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "The plan has 1 error") {
+		t.Errorf("plan stderr: %q", stderr)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("a plan with errors was saved: %v", err)
+	}
+	_, got, _ := jsonPlan(t, dir, kc)
+	errs, _ := got["errors"].([]any)
+	if len(errs) != 1 || errs[0].(map[string]any)["address"] != "kustomization.db/StatefulSet.apps/"+ns+"/cassandra" {
+		t.Errorf("JSON errors = %v", errs)
+	}
+
+	unchanged := func(what string) {
+		t.Helper()
+		sts, err := cs.AppsV1().StatefulSets(ns).Get(ctx, "cassandra", metav1.GetOptions{})
+		if err != nil || sts.UID != uid {
+			t.Errorf("%s: StatefulSet replaced or gone (%v)", what, err)
+		}
+		cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "settings", metav1.GetOptions{})
+		if err != nil || cm.Data["color"] != "blue" {
+			t.Errorf("%s: ConfigMap changed: %v %v", what, cm.Data, err)
+		}
+	}
+	code, stdout, stderr = runCLI(t, "apply", dir, kc, "--auto-approve")
+	if code != 1 || !strings.Contains(stderr, "The plan has 1 error") {
+		t.Errorf("apply: exit %d, want 1 and the refusal\n%s%s", code, stdout, stderr)
+	}
+	unchanged("apply")
+
+	// A saved plan that holds an error (made by another tool, or edited) is
+	// refused before anything changes.
+	statefulSetStack(t, dir, ns, "1Gi", "green", false)
+	if code, stdout, stderr := runCLI(t, "plan", dir, kc, "--out", file); code != 0 {
+		t.Fatalf("plan --out: exit %d\n%s%s", code, stdout, stderr)
+	}
+	p, err := plan.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.AddError("kustomization.db", "refused for the test")
+	if err := plan.WriteFile(file, p); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI(t, "apply", file, kc)
+	if code != 1 || !strings.Contains(stderr, "the plan has errors and cannot be applied: kustomization.db: refused for the test") {
+		t.Errorf("apply FILE with an error: exit %d\n%s%s", code, stdout, stderr)
+	}
+	unchanged("apply FILE")
+
+	statefulSetStack(t, dir, ns, "2Gi", "green", true)
+	code, stdout, stderr = runCLI(t, "plan", dir, kc, "--detailed-exitcode")
+	if code != 2 {
+		t.Errorf("plan with force: exit %d, want 2\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{
+		"kustomization.db/StatefulSet.apps/" + ns + "/cassandra must be replaced (force = true; immutable field changes",
+		"! replace: the StatefulSet is deleted and created again: all its pods are deleted at once, not one by one, and restart; " +
+			"its PersistentVolumeClaims are kept",
+		"-/+ StatefulSet.apps " + ns + "/cassandra",
+		"~ spec.volumeClaimTemplates[0].spec.resources.requests.storage: \"1Gi\" -> \"2Gi\" # forces replacement",
+		"Plan: 1 to add, 1 to change, 1 to destroy.",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("plan with force lacks %q:\n%s", want, stdout)
+		}
+	}
+	code, stdout, stderr = runCLI(t, "apply", dir, kc, "--auto-approve")
+	if code != 0 || !strings.Contains(stdout, "Apply complete! Objects: 1 added, 1 changed, 1 destroyed.") {
+		t.Fatalf("apply with force: exit %d\n%s%s", code, stdout, stderr)
+	}
+	sts, err = cs.AppsV1().StatefulSets(ns).Get(ctx, "cassandra", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sts.UID == uid || sts.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests.Storage().String() != "2Gi" {
+		t.Errorf("StatefulSet not replaced: uid %s (was %s), storage %s", sts.UID, uid, sts.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests.Storage())
+	}
+	if code, stdout, stderr := runCLI(t, "plan", dir, kc, "--detailed-exitcode"); code != 0 {
+		t.Errorf("plan after the replace: exit %d, want 0\n%s%s", code, stdout, stderr)
+	}
+}
