@@ -193,11 +193,11 @@ func (a *app) correctDrift(ctx context.Context, f *driftFlags, dir string, block
 	}
 	defer eng.Close()
 	defer eng.Unlock(context.WithoutCancel(ctx))
-	if !p.HasChanges() {
+	if !p.HasChanges() && !p.HasErrors() {
 		fmt.Fprintln(a.stdout, "No changes. The cluster matches the stack.")
 		return nil
 	}
-	res, err := eng.Apply(ctx, p, planner.ApplyOptions{})
+	res, err := eng.Apply(ctx, p, planner.ApplyOptions{}) // refuses a plan with errors, naming them
 	return a.finish(p, res, err)
 }
 
