@@ -97,6 +97,7 @@ func TestPlanShowsAllocatedValuesAsUnknown(t *testing.T) {
 // TestPlanListsReleaseHooks plans a chart with a post-install hook Job and a
 // pre-upgrade hook: the install lists the first only, an install with
 // disable_hooks none, and the upgrade of the installed release the second.
+// The chart's new Service shows its cluster IP as known after apply.
 func TestPlanListsReleaseHooks(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := c.Namespace(t, "hooks")
@@ -122,6 +123,8 @@ release "web" {
 		"charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
 		"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\n" +
 			"data:\n  color: {{ .Values.color | quote }}\n",
+		"charts/web/templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n" +
+			"spec:\n  selector: {app: web}\n  ports: [{port: 80}]\n",
 		"charts/web/templates/migrate.yaml": "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-migrate\n" +
 			"  annotations:\n    helm.sh/hook: post-install\n    helm.sh/hook-weight: \"-5\"\n    helm.sh/hook-delete-policy: hook-succeeded\n" +
 			"spec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: migrate, image: busybox:1.36, args: [\"true\"]}]\n",
@@ -144,6 +147,16 @@ release "web" {
 		"delete_policies": []any{"hook-succeeded"}}}
 	if h := hooks(got); len(h) != 1 || !jsonEqual(h, want) {
 		t.Errorf("install hooks = %v, want %v", h, want)
+	}
+	// The release's new Service gets its cluster IP when it is created.
+	var svc map[string]any
+	for _, c := range got["release_changes"].([]any)[0].(map[string]any)["changes"].([]any) {
+		if c := c.(map[string]any); c["kind"] == "Service" {
+			svc = c
+		}
+	}
+	if svc == nil || svc["after"].(map[string]any)["spec"].(map[string]any)["clusterIP"] != plan.UnknownValue {
+		t.Errorf("release Service change = %v, want spec.clusterIP %q", svc, plan.UnknownValue)
 	}
 	code, stdout, stderr := runCLI(t, "plan", dir, kc)
 	if line := "runs hook:   Job/web-migrate at post-install (weight -5; deleted: hook-succeeded)"; code != 0 || !strings.Contains(stdout, line) {
