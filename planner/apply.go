@@ -150,13 +150,28 @@ func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 	return a.res, nil
 }
 
-// checkErrors refuses a plan that holds errors, naming each.
+// checkErrors refuses a plan that holds errors, naming each, and a plan
+// that replaces an object of a kustomization without force (a plan made
+// by hand or by an older strata): the replace would fail half-way.
 func checkErrors(p *plan.Plan) error {
-	if !p.HasErrors() {
+	errs := p.Errors
+	for _, rc := range p.Changes {
+		if !rc.Actions.IsReplace() {
+			continue
+		}
+		var settings kustomizationSettings
+		if b := p.Block(rc.Block); b != nil && len(b.Settings) > 0 {
+			_ = json.Unmarshal(b.Settings, &settings)
+		}
+		if !settings.Force {
+			errs = append(errs, plan.Error{Address: rc.Address, Message: "the plan replaces it, but " + rc.Block + " does not set force = true"})
+		}
+	}
+	if len(errs) == 0 {
 		return nil
 	}
-	msgs := make([]string, len(p.Errors))
-	for i, pe := range p.Errors {
+	msgs := make([]string, len(errs))
+	for i, pe := range errs {
 		msgs[i] = pe.Address + ": " + pe.Message
 	}
 	return fmt.Errorf("%w and cannot be applied: %s", ErrPlanErrors, strings.Join(msgs, "; "))

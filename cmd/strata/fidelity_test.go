@@ -314,7 +314,7 @@ func TestImmutableChangeNeedsForce(t *testing.T) {
 	unchanged("apply FILE")
 
 	statefulSetStack(t, dir, ns, "2Gi", "green", true)
-	code, stdout, stderr = runCLI(t, "plan", dir, kc, "--detailed-exitcode")
+	code, stdout, stderr = runCLI(t, "plan", dir, kc, "--detailed-exitcode", "--out", file)
 	if code != 2 {
 		t.Errorf("plan with force: exit %d, want 2\n%s%s", code, stdout, stderr)
 	}
@@ -330,7 +330,26 @@ func TestImmutableChangeNeedsForce(t *testing.T) {
 			t.Errorf("plan with force lacks %q:\n%s", want, stdout)
 		}
 	}
-	code, stdout, stderr = runCLI(t, "apply", dir, kc, "--auto-approve")
+
+	// The saved plan without force in its settings (made by hand or by an
+	// older strata) is refused before anything changes.
+	p, err = plan.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unforced := filepath.Join(t.TempDir(), "unforced.out")
+	b := p.Block("kustomization.db")
+	b.Settings = []byte(strings.Replace(string(b.Settings), `"force":true`, `"force":false`, 1))
+	if err := plan.WriteFile(unforced, p); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI(t, "apply", unforced, kc)
+	if code != 1 || !strings.Contains(stderr, "cassandra: the plan replaces it, but kustomization.db does not set force = true") {
+		t.Errorf("apply of a replace without force: exit %d\n%s%s", code, stdout, stderr)
+	}
+	unchanged("apply FILE without force")
+
+	code, stdout, stderr = runCLI(t, "apply", file, kc)
 	if code != 0 || !strings.Contains(stdout, "Apply complete! Objects: 1 added, 1 changed, 1 destroyed.") {
 		t.Fatalf("apply with force: exit %d\n%s%s", code, stdout, stderr)
 	}
