@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -154,7 +155,7 @@ func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 // that replaces an object of a kustomization without force (a plan made
 // by hand or by an older strata): the replace would fail half-way.
 func checkErrors(p *plan.Plan) error {
-	errs := p.Errors
+	errs := slices.Clone(p.Errors)
 	for _, rc := range p.Changes {
 		if !rc.Actions.IsReplace() {
 			continue
