@@ -25,6 +25,7 @@ kustomization "app" {
   path             = "app"
   target_namespace = var.namespace
   wait             = false
+  force            = true # the immutable Secret is replaced when the token changes
   substitute = {
     token  = var.token
     team   = upper(var.token)
