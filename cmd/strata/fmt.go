@@ -14,6 +14,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/spf13/cobra"
+
+	"github.com/strata-gitops/strata/planner/config"
 )
 
 // exitFmtCheck is the exit status of `fmt --check` when files need
@@ -116,6 +118,9 @@ func (a *app) fmtStdin(check, diff bool) error {
 
 // formatHCL checks the syntax of src and returns it formatted.
 func formatHCL(src []byte, name string) ([]byte, *hcl.File, hcl.Diagnostics) {
+	if diags := config.CheckNesting(src, name); diags.HasErrors() {
+		return nil, nil, diags
+	}
 	f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, f, diags

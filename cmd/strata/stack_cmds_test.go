@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -242,5 +243,27 @@ func TestFmtIdempotentOnTestStacks(t *testing.T) {
 	}
 	if checked < 50 {
 		t.Errorf("checked only %d files", checked)
+	}
+}
+
+// TestDeepNestingRefusedByValidateAndFmt checks that a stack file nested
+// 70,000 levels deep, which overflowed the Go stack in hcl's parser (exit 2
+// and a goroutine dump), is refused by validate and fmt with a diagnostic
+// naming the file and line. The stack limit is lowered so that a
+// regression fails fast.
+func TestDeepNestingRefusedByValidateAndFmt(t *testing.T) {
+	old := debug.SetMaxStack(256 << 20)
+	t.Cleanup(func() { debug.SetMaxStack(old) })
+	dir := t.TempDir()
+	src := "locals {\n  x = " + strings.Repeat("[", 70000) + strings.Repeat("]", 70000) + "\n}\n"
+	writeFiles(t, dir, map[string]string{"main.hcl": src})
+	for _, args := range [][]string{{"validate", dir}, {"fmt", dir}} {
+		code, _, errOut := runStrata(t, "", args...)
+		if code != 1 || !strings.Contains(errOut, "Error: Too deeply nested") || !strings.Contains(errOut, "main.hcl:2:") {
+			t.Errorf("strata %s: exit %d, stderr:\n%.400s", args[0], code, errOut)
+		}
+	}
+	if string(mustRead(t, filepath.Join(dir, "main.hcl"))) != src {
+		t.Error("fmt rewrote the file")
 	}
 }

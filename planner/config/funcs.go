@@ -373,7 +373,11 @@ func templateFileFunc(dir string, fns map[string]function.Function) function.Fun
 			if err != nil {
 				return cty.NilVal, function.NewArgError(0, err)
 			}
-			expr, diags := hclsyntax.ParseTemplate([]byte(src), name, hcl.InitialPos)
+			diags := checkTemplateNesting([]byte(src), name)
+			var expr hclsyntax.Expression
+			if !diags.HasErrors() {
+				expr, diags = hclsyntax.ParseTemplate([]byte(src), name, hcl.InitialPos)
+			}
 			if diags.HasErrors() {
 				return cty.NilVal, function.NewArgErrorf(0, "template %s: %s", name, diags.Error())
 			}

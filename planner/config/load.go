@@ -210,6 +210,10 @@ func loadSources(dir string, files, autos []sourceFile, opts LoadOptions) (*Stac
 
 	var blocks []*hcl.Block
 	for _, f := range files {
+		if diags := CheckNesting(f.src, f.name); diags.HasErrors() {
+			l.diags = append(l.diags, diags...)
+			continue
+		}
 		file, diags := l.parser.ParseHCL(f.src, f.name)
 		l.diags = append(l.diags, diags...)
 		if file == nil {

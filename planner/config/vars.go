@@ -150,7 +150,14 @@ func (l *loader) setRaw(decl *varDecl, raw string, from ValueSource, where strin
 	if v.Type == cty.String || v.Type == cty.DynamicPseudoType {
 		val = cty.StringVal(raw)
 	} else {
-		expr, diags := hclsyntax.ParseExpression([]byte(raw), "<value for var."+v.Name+">", hcl.InitialPos)
+		name := "<value for var." + v.Name + ">"
+		if checkExpressionNesting([]byte(raw), name).HasErrors() {
+			l.errf(v.DeclRange, "Invalid value for input variable",
+				"The value for variable %q from %s nests more than %d levels deep, which strata does not read.",
+				v.Name, where, MaxNesting)
+			return
+		}
+		expr, diags := hclsyntax.ParseExpression([]byte(raw), name, hcl.InitialPos)
 		if !diags.HasErrors() {
 			val, diags = expr.Value(nil)
 		}
@@ -172,9 +179,13 @@ func (l *loader) varFile(decls map[string]*varDecl, name string, src []byte, fro
 	var file *hcl.File
 	var diags hcl.Diagnostics
 	if strings.HasSuffix(name, ".json") {
-		file, diags = l.parser.ParseJSON(src, name)
+		if diags = checkJSONNesting(src, name); !diags.HasErrors() {
+			file, diags = l.parser.ParseJSON(src, name)
+		}
 	} else {
-		file, diags = l.parser.ParseHCL(src, name)
+		if diags = CheckNesting(src, name); !diags.HasErrors() {
+			file, diags = l.parser.ParseHCL(src, name)
+		}
 	}
 	l.diags = append(l.diags, diags...)
 	if file == nil || diags.HasErrors() {
