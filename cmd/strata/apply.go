@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -42,7 +43,7 @@ planned object changed since the plan was made.`,
 			color := view.UseColor(a.stdout, a.getenv, f.noColor)
 			ctx, stop := a.interruptible(cmd.Context())
 			defer stop()
-			if len(args) == 1 && plan.IsFile(args[0]) {
+			if isPlanFileArg(args) {
 				return a.applySaved(ctx, &f, args[0], color)
 			}
 			opts := a.engineOptions(&f, dirArg(args))
@@ -52,6 +53,17 @@ planned object changed since the plan was made.`,
 	f.register(cmd.Flags())
 	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "apply without asking for confirmation")
 	return cmd
+}
+
+// isPlanFileArg reports whether the argument of apply names a saved plan:
+// anything that exists and is not a directory. A damaged plan file is
+// thus reported as a damaged plan, not loaded as a stack directory.
+func isPlanFileArg(args []string) bool {
+	if len(args) != 1 {
+		return false
+	}
+	fi, err := os.Stat(args[0])
+	return err == nil && !fi.IsDir()
 }
 
 // planAndApply plans, shows the plan, asks and applies, holding the state
@@ -93,7 +105,11 @@ func (a *app) planAndApply(ctx context.Context, f *stackFlags, opts planner.Opti
 }
 
 func (a *app) applySaved(ctx context.Context, f *stackFlags, file string, color bool) error {
-	p, err := plan.ReadFile(file)
+	key, err := a.planKey()
+	if err != nil {
+		return err
+	}
+	p, err := key.ReadFile(file)
 	if err != nil {
 		return err
 	}

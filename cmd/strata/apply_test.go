@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -170,4 +175,102 @@ spec:
 		t.Fatalf("apply FILE: exit %d, want 1\n%s%s", code, stdout, stderr)
 	}
 	check("apply FILE", 2)
+}
+
+// runCLIEnv is runCLI with environment variables.
+func runCLIEnv(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	a := &app{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return env[k] }}
+	code := a.run(args)
+	return code, stdout.String(), stderr.String()
+}
+
+// tamperPlan replaces old by new in the plan saved at file and computes
+// the checksum again, keeping the rest of the header (the signature), as
+// anyone who can write the file can.
+func tamperPlan(t *testing.T, file, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, payload, _ := bytes.Cut(b, []byte("\n"))
+	zr, err := gzip.NewReader(bytes.NewReader(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(js, []byte(old)) {
+		t.Fatalf("the saved plan holds no %q", old)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(bytes.ReplaceAll(js, []byte(old), []byte(new)))
+	zw.Close()
+	sum := sha256.Sum256(buf.Bytes())
+	fields := strings.Fields(string(header))
+	fields[2] = "sha256:" + hex.EncodeToString(sum[:])
+	out := append([]byte(strings.Join(fields, " ")+"\n"), buf.Bytes()...)
+	if err := os.WriteFile(file, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSignedPlanCLI checks saved-plan signing with $STRATA_PLAN_KEY: plan
+// --out signs, apply FILE refuses an edited plan whose checksum was
+// computed again, and an unsigned plan, before changing anything, and
+// applies the genuine one.
+func TestSignedPlanCLI(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "signed")
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("signed"))
+	writeFiles(t, dir, map[string]string{
+		"main.hcl":    "kustomization \"app\" {\n  path = \"app\"\n}\n",
+		"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: " + ns + "\ndata:\n  color: blue\n",
+	})
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	env := map[string]string{planKeyEnv: strings.Repeat("0123456789abcdef", 4)}
+	tmp := t.TempDir()
+	signed, tampered, unsigned := filepath.Join(tmp, "signed.out"), filepath.Join(tmp, "tampered.out"), filepath.Join(tmp, "unsigned.out")
+
+	if code, stdout, stderr := runCLIEnv(t, env, "plan", dir, kc, "--out", signed); code != 0 {
+		t.Fatalf("plan --out: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := runCLI(t, "plan", dir, kc, "--out", unsigned); code != 0 {
+		t.Fatalf("plan --out without a key: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if header, _, _ := bytes.Cut(mustRead(t, signed), []byte("\n")); !strings.Contains(string(header), " hmac-sha256:") {
+		t.Fatalf("signed plan header %q has no signature", header)
+	}
+	copyFile(t, signed, tampered)
+	tamperPlan(t, tampered, `"blue"`, `"evil"`)
+
+	for name, tt := range map[string]struct{ file, want string }{
+		"tampered": {tampered, "saved plan signature is not valid: the plan was changed after it was signed"},
+		"unsigned": {unsigned, "saved plan signature is not valid: the plan is not signed"},
+	} {
+		for _, args := range [][]string{{"show", tt.file}, {"apply", tt.file, kc}} {
+			code, _, stderr := runCLIEnv(t, env, args...)
+			if code != 1 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("%s %s: exit %d, stderr %q; want 1 and %q", args[0], name, code, stderr, tt.want)
+			}
+		}
+	}
+	if out := kubectlOut(t, c, "get", "configmap", "-n", ns, "-o", "name"); strings.Contains(out, "settings") {
+		t.Fatalf("a refused plan changed the cluster: %s", out)
+	}
+	if code, _, stderr := runCLIEnv(t, map[string]string{planKeyEnv: "short"}, "show", signed); code != 1 || !strings.Contains(stderr, "STRATA_PLAN_KEY: plan signing key is too short") {
+		t.Errorf("show with a short key: exit %d, stderr %q", code, stderr)
+	}
+	code, stdout, stderr := runCLIEnv(t, env, "apply", signed, kc)
+	if code != 0 || !strings.Contains(stdout, "Apply complete! Objects: 1 added") {
+		t.Fatalf("apply of the signed plan: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if out := kubectlOut(t, c, "get", "configmap", "settings", "-n", ns, "-o", "jsonpath={.data.color}"); out != "blue" {
+		t.Errorf("color = %q, want blue", out)
+	}
 }

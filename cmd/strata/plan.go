@@ -109,6 +109,24 @@ func (a *app) interruptible(parent context.Context) (context.Context, context.Ca
 	return ctx, func() { signal.Stop(sig); cancel() }
 }
 
+// planKeyEnv names the environment variable holding the secret that signs
+// saved plans (plan --out) and that apply FILE and show FILE then require.
+const planKeyEnv = "STRATA_PLAN_KEY"
+
+// planKey returns the key of $STRATA_PLAN_KEY, or the zero key (no
+// signing, no check) when it is unset.
+func (a *app) planKey() (plan.Key, error) {
+	secret := a.getenv(planKeyEnv)
+	if secret == "" {
+		return plan.Key{}, nil
+	}
+	key, err := plan.NewKey([]byte(secret))
+	if err != nil {
+		return plan.Key{}, fmt.Errorf("%s: %w", planKeyEnv, err)
+	}
+	return key, nil
+}
+
 func dirArg(args []string) string {
 	if len(args) > 0 {
 		return args[0]
@@ -220,6 +238,10 @@ exactly what was reviewed.`,
 			if err := checkOutput(output); err != nil {
 				return err
 			}
+			key, err := a.planKey()
+			if err != nil {
+				return err
+			}
 			color := view.UseColor(a.stdout, a.getenv, f.noColor)
 			ctx, stop := a.interruptible(cmd.Context())
 			defer stop()
@@ -237,7 +259,7 @@ exactly what was reviewed.`,
 				return a.planErrors(p, out)
 			}
 			if out != "" {
-				if err := plan.WriteFile(out, p); err != nil {
+				if err := key.WriteFile(out, p); err != nil {
 					return err
 				}
 				if output == "" || output == "human" {

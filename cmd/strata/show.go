@@ -26,7 +26,11 @@ are masked.`,
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			p, err := plan.ReadFile(args[0])
+			key, err := a.planKey()
+			if err != nil {
+				return err
+			}
+			p, err := key.ReadFile(args[0])
 			if err != nil {
 				return err
 			}

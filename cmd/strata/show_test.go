@@ -68,20 +68,35 @@ func TestShowMasksSecrets(t *testing.T) {
 	}
 }
 
+// TestCorruptPlanRefused checks that show and apply refuse a damaged
+// saved plan as such. A damaged first byte used to send apply to the stack
+// loader, which reported "not a directory".
 func TestCorruptPlanRefused(t *testing.T) {
-	file := savedPlanFile(t)
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
+	tests := map[string]struct {
+		damage func(b []byte)
+		want   string
+	}{
+		"payload bit": {func(b []byte) { b[len(b)-20] ^= 0x01 }, "saved plan is corrupt: checksum mismatch"},
+		"first byte":  {func(b []byte) { b[0] = 'x' }, "saved plan is corrupt: not a strata plan file"},
+		"header line": {func(b []byte) { copy(b, "\x00\x00\x00") }, "saved plan is corrupt: not a strata plan file"},
 	}
-	b[len(b)-20] ^= 0x01
-	if err := os.WriteFile(file, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, cmd := range []string{"show", "apply"} {
-		code, _, errOut := runCLI(t, cmd, file)
-		if code != 1 || !strings.Contains(errOut, "saved plan is corrupt") {
-			t.Errorf("%s: exit %d, stderr %q; want 1 and a corrupt-plan error", cmd, code, errOut)
-		}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			file := savedPlanFile(t)
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.damage(b)
+			if err := os.WriteFile(file, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, cmd := range []string{"show", "apply"} {
+				code, _, errOut := runCLI(t, cmd, file)
+				if code != 1 || !strings.Contains(errOut, tt.want) || strings.Contains(errOut, "directory") {
+					t.Errorf("%s: exit %d, stderr %q; want 1 and %q", cmd, code, errOut, tt.want)
+				}
+			}
+		})
 	}
 }

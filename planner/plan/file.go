@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -19,20 +20,59 @@ import (
 // truncated, or whose content does not match its checksum.
 var ErrCorrupt = errors.New("saved plan is corrupt")
 
+// ErrSignature is returned by Key.Read, for a non-zero Key, when the saved
+// plan carries no signature or one that this key did not make.
+var ErrSignature = errors.New("saved plan signature is not valid")
+
 // fileMagic starts every saved-plan file. The header line is
 //
-//	strata-plan 1 sha256:<hex>\n
+//	strata-plan 1 sha256:<hex>[ hmac-sha256:<hex>]\n
 //
 // followed by the gzip-compressed JSON of the Plan; the checksum covers the
 // compressed bytes, so a flipped bit anywhere is found before decompressing.
+// The checksum only detects damage: whoever can edit the file can compute
+// it again. The optional signature, an HMAC-SHA256 of the same bytes with
+// a secret key, detects changes by anyone who does not hold the key.
 const (
 	fileMagic   = "strata-plan"
 	fileVersion = "1"
+	sumPrefix   = "sha256:"
+	macPrefix   = "hmac-sha256:"
 	maxFileSize = 1 << 30
+	// MinKeySize is the shortest secret NewKey accepts, in bytes.
+	MinKeySize = 32
 )
 
-// Write writes p to w in the saved-plan format.
-func Write(w io.Writer, p *Plan) error {
+// Key signs saved plans when they are written and requires a valid
+// signature when they are read. The zero Key signs nothing and ignores
+// signatures: Write, Read, WriteFile and ReadFile use it.
+type Key struct {
+	secret []byte
+}
+
+// NewKey returns a Key for secret, which must be at least MinKeySize bytes
+// (for example 64 hex digits of random data).
+func NewKey(secret []byte) (Key, error) {
+	if len(secret) < MinKeySize {
+		return Key{}, fmt.Errorf("plan signing key is too short: %d bytes, want at least %d (random, e.g. openssl rand -hex 32)", len(secret), MinKeySize)
+	}
+	return Key{secret: bytes.Clone(secret)}, nil
+}
+
+// IsZero reports whether k is the zero Key.
+func (k Key) IsZero() bool { return len(k.secret) == 0 }
+
+func (k Key) sign(payload []byte) []byte {
+	m := hmac.New(sha256.New, k.secret)
+	m.Write(payload)
+	return m.Sum(nil)
+}
+
+// Write writes p to w in the saved-plan format, without a signature.
+func Write(w io.Writer, p *Plan) error { return Key{}.Write(w, p) }
+
+// Write writes p to w in the saved-plan format, signed unless k is zero.
+func (k Key) Write(w io.Writer, p *Plan) error {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	enc := json.NewEncoder(zw)
@@ -43,7 +83,11 @@ func Write(w io.Writer, p *Plan) error {
 		return fmt.Errorf("compress plan: %w", err)
 	}
 	sum := sha256.Sum256(buf.Bytes())
-	if _, err := fmt.Fprintf(w, "%s %s sha256:%s\n", fileMagic, fileVersion, hex.EncodeToString(sum[:])); err != nil {
+	header := fmt.Sprintf("%s %s %s%s", fileMagic, fileVersion, sumPrefix, hex.EncodeToString(sum[:]))
+	if !k.IsZero() {
+		header += " " + macPrefix + hex.EncodeToString(k.sign(buf.Bytes()))
+	}
+	if _, err := io.WriteString(w, header+"\n"); err != nil {
 		return err
 	}
 	_, err := w.Write(buf.Bytes())
@@ -51,9 +95,13 @@ func Write(w io.Writer, p *Plan) error {
 }
 
 // WriteFile saves p to path, created with mode 0600 (the file holds the
-// rendered objects, Secrets included). It writes a temporary file in the
-// same directory and renames it, so a reader never sees half a plan.
-func WriteFile(path string, p *Plan) (err error) {
+// rendered objects, Secrets included), without a signature. It writes a
+// temporary file in the same directory and renames it, so a reader never
+// sees half a plan.
+func WriteFile(path string, p *Plan) error { return Key{}.WriteFile(path, p) }
+
+// WriteFile is the package's WriteFile, signed unless k is zero.
+func (k Key) WriteFile(path string, p *Plan) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), ".strata-plan-*")
 	if err != nil {
 		return fmt.Errorf("save plan: %w", err)
@@ -68,7 +116,7 @@ func WriteFile(path string, p *Plan) (err error) {
 		return fmt.Errorf("save plan: %w", err)
 	}
 	bw := bufio.NewWriter(f)
-	if err := Write(bw, p); err != nil {
+	if err := k.Write(bw, p); err != nil {
 		return fmt.Errorf("save plan: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
@@ -86,25 +134,37 @@ func WriteFile(path string, p *Plan) (err error) {
 	return nil
 }
 
-// Read reads a saved plan. It returns an error wrapping ErrCorrupt when the
-// header, the checksum or the payload is wrong, and an error naming both
-// versions when the file was written by an incompatible strata.
-func Read(r io.Reader) (*Plan, error) {
+// Read reads a saved plan, ignoring a signature. It returns an error
+// wrapping ErrCorrupt when the header, the checksum or the payload is
+// wrong, and an error naming both versions when the file was written by an
+// incompatible strata.
+func Read(r io.Reader) (*Plan, error) { return Key{}.Read(r) }
+
+// Read is the package's Read; unless k is zero, it also requires the
+// signature of k and returns an error wrapping ErrSignature without it.
+func (k Key) Read(r io.Reader) (*Plan, error) {
 	br := bufio.NewReader(r)
 	header, err := br.ReadString('\n')
 	if err != nil {
-		return nil, fmt.Errorf("%w: no header", ErrCorrupt)
+		return nil, fmt.Errorf("%w: no header line (the file is empty, damaged, or not a strata plan)", ErrCorrupt)
 	}
 	fields := strings.Fields(header)
-	if len(fields) != 3 || fields[0] != fileMagic || !strings.HasPrefix(fields[2], "sha256:") {
-		return nil, fmt.Errorf("%w: not a strata plan file", ErrCorrupt)
+	if len(fields) < 3 || len(fields) > 4 || fields[0] != fileMagic || !strings.HasPrefix(fields[2], sumPrefix) {
+		return nil, fmt.Errorf("%w: not a strata plan file (damaged, or not written by strata plan --out)", ErrCorrupt)
 	}
 	if fields[1] != fileVersion {
 		return nil, fmt.Errorf("saved plan has file format %s; this strata reads format %s", fields[1], fileVersion)
 	}
-	want, err := hex.DecodeString(strings.TrimPrefix(fields[2], "sha256:"))
+	want, err := hex.DecodeString(strings.TrimPrefix(fields[2], sumPrefix))
 	if err != nil || len(want) != sha256.Size {
 		return nil, fmt.Errorf("%w: bad checksum in header", ErrCorrupt)
+	}
+	var mac []byte
+	if len(fields) == 4 {
+		mac, err = hex.DecodeString(strings.TrimPrefix(fields[3], macPrefix))
+		if err != nil || !strings.HasPrefix(fields[3], macPrefix) || len(mac) != sha256.Size {
+			return nil, fmt.Errorf("%w: bad signature in header", ErrCorrupt)
+		}
 	}
 	payload, err := io.ReadAll(io.LimitReader(br, maxFileSize))
 	if err != nil {
@@ -112,6 +172,9 @@ func Read(r io.Reader) (*Plan, error) {
 	}
 	if sum := sha256.Sum256(payload); !bytes.Equal(sum[:], want) {
 		return nil, fmt.Errorf("%w: checksum mismatch (the file was changed or truncated after it was saved)", ErrCorrupt)
+	}
+	if err := k.verify(payload, mac); err != nil {
+		return nil, err
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(payload))
 	if err != nil {
@@ -128,31 +191,34 @@ func Read(r io.Reader) (*Plan, error) {
 	return &p, nil
 }
 
-// ReadFile reads the saved plan at path.
-func ReadFile(path string) (*Plan, error) {
+// verify checks the signature mac of payload; the zero Key accepts any.
+func (k Key) verify(payload, mac []byte) error {
+	switch {
+	case k.IsZero():
+		return nil
+	case mac == nil:
+		return fmt.Errorf("%w: the plan is not signed, and a signing key is configured: make the plan with the same key", ErrSignature)
+	case !hmac.Equal(mac, k.sign(payload)):
+		return fmt.Errorf("%w: the plan was changed after it was signed, or signed with another key", ErrSignature)
+	}
+	return nil
+}
+
+// ReadFile reads the saved plan at path, ignoring a signature.
+func ReadFile(path string) (*Plan, error) { return Key{}.ReadFile(path) }
+
+// ReadFile is the package's ReadFile with the signature check of Key.Read.
+func (k Key) ReadFile(path string) (*Plan, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read plan: %w", err)
 	}
 	defer f.Close()
-	p, err := Read(f)
+	p, err := k.Read(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return p, nil
-}
-
-// IsFile reports whether path starts like a saved plan (for commands that
-// take a plan file or a stack directory).
-func IsFile(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	buf := make([]byte, len(fileMagic)+1)
-	n, _ := io.ReadFull(f, buf)
-	return string(buf[:n]) == fileMagic+" "
 }
 
 func major(v string) string {

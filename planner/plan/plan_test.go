@@ -166,9 +166,6 @@ func TestFileRoundTrip(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
 	}
-	if !IsFile(path) {
-		t.Error("IsFile = false")
-	}
 	got, err := ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -205,6 +202,79 @@ func TestFileCorrupt(t *testing.T) {
 		if _, err := Read(bytes.NewReader(b)); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("%s: err = %v, want ErrCorrupt", name, err)
 		}
+	}
+}
+
+// rechecksum returns a saved plan whose payload was replaced by an edited
+// plan and whose checksum was computed again, as anyone who can write the
+// file can do; the signature field, if any, is kept.
+func rechecksum(t *testing.T, signed []byte, edited *Plan) []byte {
+	t.Helper()
+	var fresh bytes.Buffer
+	if err := Write(&fresh, edited); err != nil {
+		t.Fatal(err)
+	}
+	freshHeader, payload, _ := bytes.Cut(fresh.Bytes(), []byte("\n"))
+	header, _, _ := bytes.Cut(signed, []byte("\n"))
+	fields := strings.Fields(string(header))
+	fields[2] = strings.Fields(string(freshHeader))[2]
+	return append([]byte(strings.Join(fields, " ")+"\n"), payload...)
+}
+
+// TestFileSignature checks what the checksum and the signature promise: an
+// edited plan with a recomputed checksum is accepted without a key (the
+// checksum only detects damage) and refused with one.
+func TestFileSignature(t *testing.T) {
+	key, err := NewKey([]byte(strings.Repeat("k", MinKeySize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := NewKey([]byte(strings.Repeat("o", MinKeySize)))
+	var signed, unsigned bytes.Buffer
+	if err := key.Write(&signed, testPlan()); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(&unsigned, testPlan()); err != nil {
+		t.Fatal(err)
+	}
+	edited := testPlan()
+	edited.Changes[0].Name = "evil"
+	tampered := rechecksum(t, signed.Bytes(), edited)
+	if _, err := Read(bytes.NewReader(tampered)); err != nil {
+		t.Fatalf("the zero key refused an edited plan with a good checksum: %v", err)
+	}
+
+	tests := map[string]struct {
+		key     Key
+		file    []byte
+		wantErr error
+	}{
+		"signed, same key":         {key: key, file: signed.Bytes()},
+		"signed, no key":           {key: Key{}, file: signed.Bytes()},
+		"unsigned, no key":         {key: Key{}, file: unsigned.Bytes()},
+		"unsigned, key":            {key: key, file: unsigned.Bytes(), wantErr: ErrSignature},
+		"signed, other key":        {key: other, file: signed.Bytes(), wantErr: ErrSignature},
+		"edited and rechecksummed": {key: key, file: tampered, wantErr: ErrSignature},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			p, err := tt.key.Read(bytes.NewReader(tt.file))
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("Read: %v", err)
+				}
+				if diff := cmp.Diff(testPlan(), p); diff != "" {
+					t.Errorf("plan (-want +got):\n%s", diff)
+				}
+				return
+			}
+			if !errors.Is(err, tt.wantErr) {
+				t.Errorf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+	if _, err := NewKey([]byte("short")); err == nil {
+		t.Error("NewKey accepted a 5-byte key")
 	}
 }
 
