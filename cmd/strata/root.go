@@ -2,11 +2,13 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 )
 
 // exitError carries an exit code out of a command. Commands return it for
@@ -45,7 +47,28 @@ func newApp() *app {
 
 // run executes the command line and returns the process exit code.
 func run(args []string) int {
+	quietKlog()
 	return newApp().run(args)
+}
+
+// quietKlog stops the lines client-go logs with klog, such as memcache.go's
+// "Couldn't get current server API group list" printed before strata's own
+// error when the API server is down: strata reports every error itself,
+// once. klog's settings are process-wide, so only run, which owns the
+// process, sets them, through a flag set of its own.
+func quietKlog() {
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	for name, value := range map[string]string{
+		"logtostderr":     "false",
+		"alsologtostderr": "false",
+		"stderrthreshold": "FATAL",
+	} {
+		_ = fs.Set(name, value) // TestAPIServerDownPrintsOnlyTheError notices a renamed flag
+
+	}
+	// Without files to write to, klog would create them in $TMPDIR.
+	klog.SetOutput(io.Discard)
 }
 
 func (a *app) run(args []string) int {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -30,6 +31,11 @@ type Options struct {
 	// cannot change it. ExactDiff also shows what mutating webhooks would do
 	// on a re-apply of an unchanged object.
 	ExactDiff bool
+	// RequestTimeout bounds each request of the dynamic client (default 2
+	// minutes), so that an API server that stops answering fails the run
+	// instead of holding it. Discovery keeps client-go's own 32 seconds.
+	// Cancelling the context of a call stops its requests at once.
+	RequestTimeout time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -41,6 +47,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Burst <= 0 {
 		o.Burst = 2000
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 2 * time.Minute
 	}
 	return o
 }
@@ -69,6 +78,9 @@ func NewManager(cfg *rest.Config, opts Options) (*Manager, error) {
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("discovery client: %w", err)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = opts.RequestTimeout
 	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
@@ -107,8 +119,9 @@ func (m *Manager) Dynamic() dynamic.Interface { return m.dyn }
 // Mapping returns the REST mapping of a group and kind (version optional).
 // A kind unknown to the cached discovery triggers a refresh unless the cache
 // was just refreshed.
+// Discovery requests are made with ctx, so cancelling it stops them.
 func (m *Manager) Mapping(ctx context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
-	return m.mapper.mapping(gvk)
+	return m.mapper.mapping(ctx, gvk)
 }
 
 // ResetMapping forgets the cached discovery, e.g. after CRDs were created.
@@ -120,19 +133,20 @@ type mapper struct {
 }
 
 func newMapper(dc discovery.DiscoveryInterface) *mapper {
-	return &mapper{rm: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}
+	cached := memory.NewMemCacheClientWithContext(discovery.ToDiscoveryInterfaceWithContext(dc))
+	return &mapper{rm: restmapper.NewDeferredDiscoveryRESTMapperWithContext(cached)}
 }
 
 func (p *mapper) reset() { p.rm.Reset() }
 
-func (p *mapper) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+func (p *mapper) mapping(ctx context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
 	var versions []string
 	if gvk.Version != "" {
 		versions = []string{gvk.Version}
 	}
 	// The deferred mapper refreshes discovery once by itself when it meets
 	// an unknown kind and its cache is not fresh.
-	mp, err := p.rm.RESTMapping(gvk.GroupKind(), versions...)
+	mp, err := p.rm.RESTMappingWithContext(ctx, gvk.GroupKind(), versions...)
 	if err != nil {
 		return nil, err
 	}
