@@ -41,7 +41,7 @@ planned object changed since the plan was made.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			color := view.UseColor(a.stdout, a.getenv, f.noColor)
-			ctx, stop := a.interruptible(cmd.Context())
+			ctx, stop := a.interruptible(cmd.Context(), interruptApply)
 			defer stop()
 			if isPlanFileArg(args) {
 				return a.applySaved(ctx, &f, args[0], color)

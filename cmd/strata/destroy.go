@@ -22,7 +22,7 @@ and the blocks that depend on them are destroyed.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			color := view.UseColor(a.stdout, a.getenv, f.noColor)
-			ctx, stop := a.interruptible(cmd.Context())
+			ctx, stop := a.interruptible(cmd.Context(), interruptApply)
 			defer stop()
 			opts := a.engineOptions(&f, dirArg(args))
 			opts.Destroy = true

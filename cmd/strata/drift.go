@@ -135,7 +135,11 @@ func (a *app) renderDrift(w io.Writer, rep *drift.Report, output string, color b
 }
 
 func (a *app) driftOnce(ctx context.Context, f *driftFlags, dir string) error {
-	ctx, stop := a.interruptible(ctx)
+	msg := interruptRead
+	if f.correct {
+		msg = interruptApply
+	}
+	ctx, stop := a.interruptible(ctx, msg)
 	defer stop()
 	color := view.UseColor(a.stdout, a.getenv, f.stack.noColor)
 	rep, st, err := a.checkDrift(ctx, f, dir, f.stack.targets)

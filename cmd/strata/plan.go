@@ -89,9 +89,19 @@ func (a *app) engineOptions(f *stackFlags, dir string) planner.Options {
 	}
 }
 
+// What interruptible prints on the first SIGINT or SIGTERM: for commands
+// that only read, and for those that apply.
+const (
+	interruptRead  = "\nInterrupt received: stopping.\nInterrupt again to stop at once."
+	interruptApply = "\nInterrupt received: cancelling the blocks that are running. What they applied so far is\n" +
+		"recorded in the state (the blocks as failed); blocks not started yet are skipped.\n" +
+		"Interrupt again to stop at once (a later apply converges)."
+)
+
 // interruptible returns a context cancelled by the first SIGINT or SIGTERM,
-// telling the user what happens next.
-func (a *app) interruptible(parent context.Context) (context.Context, context.CancelFunc) {
+// printing msg to tell the user what happens next. A second signal ends
+// the process at once.
+func (a *app) interruptible(parent context.Context, msg string) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(parent)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -100,8 +110,7 @@ func (a *app) interruptible(parent context.Context) (context.Context, context.Ca
 		case <-sig:
 			// A second interrupt ends the process at once.
 			signal.Stop(sig)
-			fmt.Fprintln(a.stderr, "\nInterrupt received: finishing the blocks that are running and recording them in the state.\n"+
-				"Interrupt again to stop at once (a later apply converges).")
+			fmt.Fprintln(a.stderr, msg)
 			cancel()
 		case <-ctx.Done():
 		}
@@ -243,7 +252,7 @@ exactly what was reviewed.`,
 				return err
 			}
 			color := view.UseColor(a.stdout, a.getenv, f.noColor)
-			ctx, stop := a.interruptible(cmd.Context())
+			ctx, stop := a.interruptible(cmd.Context(), interruptRead)
 			defer stop()
 			opts := a.engineOptions(&f, dirArg(args))
 			opts.Destroy = destroy

@@ -132,15 +132,22 @@ func frozenServer(t *testing.T) string {
 // until client-go's request timeouts ran out (100 seconds); it must stop
 // within a few seconds, with exit status 1 and without klog lines.
 func TestSIGTERMStopsPlanAgainstFrozenServer(t *testing.T) {
-	for name, backend := range map[string]string{
-		"local backend":      "",
-		"kubernetes backend": "strata {\n  backend \"kubernetes\" {\n    namespace = \"strata\"\n    name = \"frozen\"\n  }\n}\n",
-	} {
+	kubeBackend := "strata {\n  backend \"kubernetes\" {\n    namespace = \"strata\"\n    name = \"frozen\"\n  }\n}\n"
+	tests := map[string]struct {
+		backend string
+		args    []string
+		message string // what strata says it does on the interrupt
+	}{
+		"plan, local backend":      {args: []string{"plan"}, message: interruptRead},
+		"plan, kubernetes backend": {backend: kubeBackend, args: []string{"plan"}, message: interruptRead},
+		"apply":                    {args: []string{"apply", "--auto-approve"}, message: interruptApply},
+	}
+	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			dir, kc := unreachableStack(t, frozenServer(t))
-			writeFiles(t, dir, map[string]string{"backend.hcl": backend})
+			writeFiles(t, dir, map[string]string{"backend.hcl": tt.backend})
 			var out bytes.Buffer
-			cmd := startChild(t, &out, "plan", dir, "--kubeconfig", kc)
+			cmd := startChild(t, &out, append(tt.args, dir, "--kubeconfig", kc)...)
 			time.Sleep(time.Second)
 			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
@@ -163,6 +170,9 @@ func TestSIGTERMStopsPlanAgainstFrozenServer(t *testing.T) {
 			}
 			if klogLine.Match(out.Bytes()) {
 				t.Errorf("output has klog lines:\n%s", out.String())
+			}
+			if !bytes.Contains(out.Bytes(), []byte(tt.message)) {
+				t.Errorf("output lacks %q", tt.message)
 			}
 			t.Logf("output:\n%s", out.String())
 		})

@@ -49,7 +49,7 @@ the live cluster; --no-drift reads the state only.`,
 			default:
 				return fmt.Errorf("unknown output format %q: use human or json", f.output)
 			}
-			ctx, stop := a.interruptible(cmd.Context())
+			ctx, stop := a.interruptible(cmd.Context(), interruptRead)
 			defer stop()
 			lines, err := a.status(ctx, &f, dirArg(args), !noDrift)
 			if err != nil {
