@@ -162,26 +162,32 @@ func SlackText(ev Event) string {
 }
 
 // deliver posts body, retrying network errors, 429 and 5xx with backoff.
+// Its error says what happened: the answer that is not retried (any other
+// 4xx, on the first attempt or a later one), the attempts made when the
+// retries ran out, or the end of ctx.
 func (n *Notifier) deliver(ctx context.Context, t Target, body []byte) error {
 	wait := n.opts.Backoff
-	var last error
 	for attempt := 1; ; attempt++ {
 		retry, err := n.post(ctx, t, body)
-		if err == nil {
+		switch {
+		case err == nil:
 			return nil
-		}
-		last = err
-		if !retry || attempt >= n.opts.Attempts {
-			break
+		case ctx.Err() != nil:
+			return fmt.Errorf("%w (after %d attempts: %v)", ctx.Err(), attempt, err)
+		case !retry && attempt == 1:
+			return fmt.Errorf("%w, which is not retried", err)
+		case !retry:
+			return fmt.Errorf("attempt %d of %d: %w, which is not retried", attempt, n.opts.Attempts, err)
+		case attempt >= n.opts.Attempts:
+			return fmt.Errorf("giving up after %d attempts: %w", attempt, err)
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (after %d attempts: %v)", ctx.Err(), attempt, last)
+			return fmt.Errorf("%w (after %d attempts: %v)", ctx.Err(), attempt, err)
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, n.opts.MaxBackoff)
 	}
-	return fmt.Errorf("giving up after %d attempts: %w", n.opts.Attempts, last)
 }
 
 // post sends one request. Its errors never contain the URL.
