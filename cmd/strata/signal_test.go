@@ -133,19 +133,25 @@ func frozenServer(t *testing.T) string {
 // within a few seconds, with exit status 1 and without klog lines.
 func TestSIGTERMStopsPlanAgainstFrozenServer(t *testing.T) {
 	kubeBackend := "strata {\n  backend \"kubernetes\" {\n    namespace = \"strata\"\n    name = \"frozen\"\n  }\n}\n"
+	release := map[string]string{
+		"main.hcl":                     "release \"web\" {\n  namespace = \"web\"\n  chart     = \"charts/web\"\n}\n",
+		"charts/web/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  a: b\n",
+	}
 	tests := map[string]struct {
-		backend string
+		files   map[string]string // added to the stack
 		args    []string
 		message string // what strata says it does on the interrupt
 	}{
 		"plan, local backend":      {args: []string{"plan"}, message: interruptRead},
-		"plan, kubernetes backend": {backend: kubeBackend, args: []string{"plan"}, message: interruptRead},
+		"plan, kubernetes backend": {files: map[string]string{"backend.hcl": kubeBackend}, args: []string{"plan"}, message: interruptRead},
+		"plan, helm release":       {files: release, args: []string{"plan"}, message: interruptRead},
 		"apply":                    {args: []string{"apply", "--auto-approve"}, message: interruptApply},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			dir, kc := unreachableStack(t, frozenServer(t))
-			writeFiles(t, dir, map[string]string{"backend.hcl": tt.backend})
+			writeFiles(t, dir, tt.files)
 			var out bytes.Buffer
 			cmd := startChild(t, &out, append(tt.args, dir, "--kubeconfig", kc)...)
 			time.Sleep(time.Second)

@@ -371,7 +371,7 @@ func isNamespaceNotFound(err error) bool {
 // deleted outside Helm and strata. A release without a deployed revision
 // has no drift.
 func (m *Manager) Drift(ctx context.Context, name, namespace string) ([]strkube.Change, error) {
-	cfg, err := m.actionConfig(ctx, namespace)
+	cfg, err := m.readConfig(ctx, namespace)
 	if err != nil {
 		return nil, err
 	}

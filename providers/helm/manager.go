@@ -113,9 +113,17 @@ func NewManager(cfg *rest.Config, opts Options) (*Manager, error) {
 type getter struct {
 	m         *Manager
 	namespace string
+	// bound, when set, ends every request when it ends (readConfig).
+	bound context.Context
 }
 
-func (g getter) ToRESTConfig() (*rest.Config, error) { return rest.CopyConfig(g.m.config), nil }
+func (g getter) ToRESTConfig() (*rest.Config, error) {
+	cfg := rest.CopyConfig(g.m.config)
+	if g.bound != nil {
+		bindContext(cfg, g.bound)
+	}
+	return cfg, nil
+}
 
 func (g getter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
 	return g.m.disc, nil
@@ -133,8 +141,21 @@ func (g getter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
 // actionConfig returns a fresh Helm action configuration for one operation on
 // releases of namespace. Waits use kstatus and stop when ctx ends.
 func (m *Manager) actionConfig(ctx context.Context, namespace string) (*action.Configuration, error) {
+	return m.newActionConfig(ctx, getter{m: m, namespace: namespace})
+}
+
+// readConfig is actionConfig for operations that only read (plans, drift
+// checks): every request they make, Helm's own included, ends when ctx
+// ends, so an interrupt stops them even when the API server does not
+// answer.
+func (m *Manager) readConfig(ctx context.Context, namespace string) (*action.Configuration, error) {
+	return m.newActionConfig(ctx, getter{m: m, namespace: namespace, bound: ctx})
+}
+
+func (m *Manager) newActionConfig(ctx context.Context, g getter) (*action.Configuration, error) {
+	namespace := g.namespace
 	cfg := new(action.Configuration)
-	if err := cfg.Init(getter{m: m, namespace: namespace}, namespace, m.opts.Driver, m.opts.Log); err != nil {
+	if err := cfg.Init(g, namespace, m.opts.Driver, m.opts.Log); err != nil {
 		return nil, fmt.Errorf("helm: init: %w", err)
 	}
 	kc, ok := cfg.KubeClient.(*kube.Client)

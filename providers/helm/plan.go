@@ -85,7 +85,7 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 	if err != nil {
 		return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
 	}
-	cfg, err := m.actionConfig(ctx, spec.Namespace)
+	cfg, err := m.readConfig(ctx, spec.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 	if err != nil {
 		return nil, err
 	}
-	caps, err := m.capabilities()
+	caps, err := m.capabilities(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
 	}
@@ -261,7 +261,7 @@ func (m *Manager) PlanUninstall(ctx context.Context, name, namespace string) (*R
 	if name == "" || namespace == "" {
 		return nil, errors.New("release name and namespace are required")
 	}
-	cfg, err := m.actionConfig(ctx, namespace)
+	cfg, err := m.readConfig(ctx, namespace)
 	if err != nil {
 		return nil, err
 	}

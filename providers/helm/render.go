@@ -2,6 +2,7 @@ package helm
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 
@@ -16,18 +17,19 @@ import (
 
 // capabilities returns the cluster's kube version and API versions, read
 // once and again after every Apply (which may add CRDs, so API versions).
-func (m *Manager) capabilities() (*chartutil.Capabilities, error) {
+func (m *Manager) capabilities(ctx context.Context) (*chartutil.Capabilities, error) {
 	m.capsMu.Lock()
 	defer m.capsMu.Unlock()
 	if m.caps != nil {
 		return m.caps, nil
 	}
 	m.disc.Invalidate()
-	v, err := m.disc.ServerVersion()
+	disc := discovery.ToDiscoveryInterfaceWithContext(m.disc)
+	v, err := disc.ServerVersionWithContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("server version: %w", err)
 	}
-	apis, err := action.GetVersionSet(m.disc)
+	apis, err := action.GetVersionSet(boundResources{ServerResourcesInterface: m.disc, ctx: ctx, d: disc})
 	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
 		return nil, fmt.Errorf("api versions: %w", err)
 	}

@@ -50,7 +50,7 @@ func LoadChartArchive(b []byte) (*chart.Chart, error) {
 // when the chart or values of p.Spec are not those planned. It changes
 // nothing.
 func (m *Manager) Check(ctx context.Context, p *ReleasePlan) error {
-	cfg, err := m.actionConfig(ctx, p.Namespace)
+	cfg, err := m.readConfig(ctx, p.Namespace)
 	if err != nil {
 		return err
 	}
