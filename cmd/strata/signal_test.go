@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -9,9 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/strata-gitops/strata/internal/testcluster"
 )
 
 // klogLine matches a line written by klog (client-go's logger), such as
@@ -48,7 +53,7 @@ users:
 
 // startChild starts this test binary as strata with args; stdout and
 // stderr go to one buffer.
-func startChild(t *testing.T, out *bytes.Buffer, args ...string) *exec.Cmd {
+func startChild(t *testing.T, out io.Writer, args ...string) *exec.Cmd {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -184,3 +189,93 @@ func TestSIGTERMStopsPlanAgainstFrozenServer(t *testing.T) {
 		})
 	}
 }
+
+// TestInterruptedApplyIsRecorded checks that the interrupt message tells
+// the truth: SIGTERM during an apply cancels the block that is waiting for
+// its Deployment, records what it applied in the state (the block as
+// failed) and skips the block that depends on it. The message used to say
+// that the running blocks were finished.
+func TestInterruptedApplyIsRecorded(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "intr")
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("intr"))
+	writeFiles(t, dir, map[string]string{
+		"main.hcl": "kustomization \"slow\" {\n  path = \"slow\"\n}\n" +
+			"kustomization \"after\" {\n  path = \"after\"\n  depends_on = [kustomization.slow]\n}\n",
+		// No node matches the selector: the Deployment never becomes ready.
+		"slow/deploy.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: stuck
+  namespace: ` + ns + `
+spec:
+  selector: {matchLabels: {app: stuck}}
+  template:
+    metadata: {labels: {app: stuck}}
+    spec:
+      nodeSelector: {strata.dev/no-such-node: "true"}
+      containers: [{name: c, image: example.invalid/none}]
+`,
+		"after/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after\n  namespace: " + ns + "\n",
+	})
+	var out syncBuffer
+	cmd := startChild(t, &out, "apply", dir, "--auto-approve", "--kubeconfig", c.Kubeconfig())
+	waitFor := time.Now().Add(60 * time.Second)
+	for !out.contains("Still waiting for") && !out.contains("Deployment.apps/"+ns+"/stuck created") {
+		if time.Now().After(waitFor) {
+			t.Fatalf("the apply did not reach the Deployment:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now()
+	code := exitCode(t, cmd.Wait())
+	if took := time.Since(sent); took > 5*time.Second {
+		t.Errorf("took %s to stop after SIGTERM", took)
+	}
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, want := range []string{interruptApply, "kustomization.slow: Failed", "kustomization.after: Skipped"} {
+		if !out.contains(want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	code, list, stderr := runCLI(t, "state", "list", "--state", filepath.Join(dir, ".strata", "state.db"))
+	if code != 0 {
+		t.Fatalf("state list: exit %d: %s", code, stderr)
+	}
+	if want := "kustomization.slow/Deployment.apps/" + ns + "/stuck"; !strings.Contains(list, want) {
+		t.Errorf("the state lacks %s:\n%s", want, list)
+	}
+	if strings.Contains(list, "kustomization.after") {
+		t.Errorf("the skipped block is in the state:\n%s", list)
+	}
+	code, show, stderr := runCLI(t, "state", "show", "kustomization.slow", "--state", filepath.Join(dir, ".strata", "state.db"))
+	if code != 0 || !regexp.MustCompile(`status\s+= "failed"`).MatchString(show) {
+		t.Errorf("state show kustomization.slow: exit %d, want status failed:\n%s%s", code, show, stderr)
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a child process writes while the test
+// reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *syncBuffer) contains(s string) bool { return strings.Contains(b.String(), s) }
