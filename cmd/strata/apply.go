@@ -37,7 +37,9 @@ recorded in the state at once.
 
 Given a FILE saved by "strata plan --out FILE", apply carries out exactly
 that plan without rendering again, and refuses it when the state or a
-planned object changed since the plan was made.`,
+planned object changed since the plan was made. Any FILE that is not a
+directory is read as a saved plan. With $STRATA_PLAN_KEY set, only a plan
+signed with that key is applied.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			color := view.UseColor(a.stdout, a.getenv, f.noColor)

@@ -241,7 +241,9 @@ and prints what apply would do: per object create, update (with the
 field-level diff), replace or delete, and the drift found on the way.
 
 With --out FILE the plan is saved so that "strata apply FILE" carries out
-exactly what was reviewed.`,
+exactly what was reviewed. With $STRATA_PLAN_KEY set (a secret of at least
+32 bytes) the file is signed, and show and apply FILE refuse it unless it
+carries the signature of that key (see docs/plan-json.md).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
