@@ -186,6 +186,21 @@ func runCLIEnv(t *testing.T, env map[string]string, args ...string) (int, string
 	return code, stdout.String(), stderr.String()
 }
 
+// planJSON returns the decompressed payload of the saved plan at file.
+func planJSON(t *testing.T, file string) []byte {
+	t.Helper()
+	_, payload, _ := bytes.Cut(mustRead(t, file), []byte("\n"))
+	zr, err := gzip.NewReader(bytes.NewReader(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
 // tamperPlan replaces old by new in the plan saved at file and computes
 // the checksum again, keeping the rest of the header (the signature), as
 // anyone who can write the file can.
@@ -195,15 +210,8 @@ func tamperPlan(t *testing.T, file, old, new string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	header, payload, _ := bytes.Cut(b, []byte("\n"))
-	zr, err := gzip.NewReader(bytes.NewReader(payload))
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	header, _, _ := bytes.Cut(b, []byte("\n"))
+	js := planJSON(t, file)
 	if !bytes.Contains(js, []byte(old)) {
 		t.Fatalf("the saved plan holds no %q", old)
 	}
@@ -237,8 +245,12 @@ func TestSignedPlanCLI(t *testing.T) {
 	tmp := t.TempDir()
 	signed, tampered, unsigned := filepath.Join(tmp, "signed.out"), filepath.Join(tmp, "tampered.out"), filepath.Join(tmp, "unsigned.out")
 
-	if code, stdout, stderr := runCLIEnv(t, env, "plan", dir, kc, "--out", signed); code != 0 {
+	code, stdout, stderr := runCLIEnv(t, env, "plan", dir, kc, "--out", signed)
+	if code != 0 {
 		t.Fatalf("plan --out: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if strings.Contains(stdout+stderr, env[planKeyEnv]) || strings.Contains(string(planJSON(t, signed)), env[planKeyEnv]) {
+		t.Error("the key is in the output or in the saved plan")
 	}
 	if code, stdout, stderr := runCLI(t, "plan", dir, kc, "--out", unsigned); code != 0 {
 		t.Fatalf("plan --out without a key: exit %d\n%s%s", code, stdout, stderr)
@@ -266,7 +278,7 @@ func TestSignedPlanCLI(t *testing.T) {
 	if code, _, stderr := runCLIEnv(t, map[string]string{planKeyEnv: "short"}, "show", signed); code != 1 || !strings.Contains(stderr, "STRATA_PLAN_KEY: plan signing key is too short") {
 		t.Errorf("show with a short key: exit %d, stderr %q", code, stderr)
 	}
-	code, stdout, stderr := runCLIEnv(t, env, "apply", signed, kc)
+	code, stdout, stderr = runCLIEnv(t, env, "apply", signed, kc)
 	if code != 0 || !strings.Contains(stdout, "Apply complete! Objects: 1 added") {
 		t.Fatalf("apply of the signed plan: exit %d\n%s%s", code, stdout, stderr)
 	}
