@@ -35,9 +35,18 @@ type Config struct {
 	RESTConfig *rest.Config
 	// LeaseDuration of the kubernetes lock; default kube's.
 	LeaseDuration time.Duration
+	// RequestTimeout bounds each request of the kubernetes backend when
+	// the REST config sets no timeout; default 30 seconds, half the
+	// default lease, so that an API server that stops answering fails the
+	// run (or the lease renewal) instead of holding it. State writes go on
+	// after an interrupt, so the context alone does not bound them.
+	RequestTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
+
+// DefaultRequestTimeout is the default of Config.RequestTimeout.
+const DefaultRequestTimeout = 30 * time.Second
 
 // Open opens the store described by c. It does not contact the backend.
 func Open(c Config) (state.Store, error) {
@@ -64,6 +73,13 @@ func Open(c Config) (state.Store, error) {
 				&clientcmd.ConfigOverrides{CurrentContext: c.Context}).ClientConfig()
 			if err != nil {
 				return nil, fmt.Errorf("kubernetes backend: %w", err)
+			}
+		}
+		cfg = rest.CopyConfig(cfg)
+		if cfg.Timeout == 0 {
+			cfg.Timeout = c.RequestTimeout
+			if cfg.Timeout <= 0 {
+				cfg.Timeout = DefaultRequestTimeout
 			}
 		}
 		return kube.Open(kube.Options{Config: cfg, Namespace: c.Namespace, Name: c.Name, LeaseDuration: c.LeaseDuration, Now: c.Now})

@@ -1,8 +1,14 @@
 package backend_test
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/state"
@@ -53,5 +59,38 @@ func TestOpen(t *testing.T) {
 	}
 	if _, err := backend.Open(backend.Config{Type: "kubernetes", Name: "x", Kubeconfig: c.Kubeconfig()}); err == nil {
 		t.Error("Open of a kubernetes backend without namespace succeeded")
+	}
+}
+
+// TestKubernetesRequestTimeout checks that a kubernetes backend whose API
+// server accepts requests and never answers fails after RequestTimeout:
+// state writes go on after an interrupt (their context is not cancelled),
+// so without a timeout a frozen server held the process for ever.
+func TestKubernetesRequestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() {
+		close(release)
+		srv.Close()
+	})
+	s, err := backend.Open(backend.Config{Type: "kubernetes", Namespace: "strata", Name: "frozen",
+		RESTConfig:     &rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{Insecure: true}},
+		RequestTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now()
+	_, err = s.Read(context.WithoutCancel(t.Context()))
+	if err == nil {
+		t.Fatal("Read of a frozen server succeeded")
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Read failed after %s, want about 300ms: %v", took, err)
 	}
 }
