@@ -145,8 +145,11 @@ func Read(r io.Reader) (*Plan, error) { return Key{}.Read(r) }
 func (k Key) Read(r io.Reader) (*Plan, error) {
 	br := bufio.NewReader(r)
 	header, err := br.ReadString('\n')
-	if err != nil {
+	switch {
+	case errors.Is(err, io.EOF):
 		return nil, fmt.Errorf("%w: no header line (the file is empty, damaged, or not a strata plan)", ErrCorrupt)
+	case err != nil:
+		return nil, fmt.Errorf("read plan: %w", err)
 	}
 	fields := strings.Fields(header)
 	if len(fields) < 3 || len(fields) > 4 || fields[0] != fileMagic || !strings.HasPrefix(fields[2], sumPrefix) {
