@@ -65,7 +65,6 @@ func quietKlog() {
 		"stderrthreshold": "FATAL",
 	} {
 		_ = fs.Set(name, value) // TestAPIServerDownPrintsOnlyTheError notices a renamed flag
-
 	}
 	// Without files to write to, klog would create them in $TMPDIR.
 	klog.SetOutput(io.Discard)
