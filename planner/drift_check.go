@@ -187,7 +187,12 @@ func (e *Engine) driftRelease(ctx context.Context, snap *state.Snapshot, r *conf
 	if sb, ok := snap.Block(addr); ok {
 		blk.Revision = sb.Revision
 	}
-	cs, err := kubernetes.NewForConfig(e.restCfg)
+	cfg, err := impersonating(e.restCfg, r.ServiceAccount)
+	if err != nil {
+		blk.Error = err.Error()
+		return blk
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		blk.Error = err.Error()
 		return blk
@@ -214,7 +219,7 @@ func (e *Engine) driftRelease(ctx context.Context, snap *state.Snapshot, r *conf
 			return blk
 		}
 		if r.DriftDetection.Mode != string(helm.DriftDisabled) {
-			e.driftReleaseObjects(ctx, addr, rel, &blk)
+			e.driftReleaseObjects(ctx, addr, r.ServiceAccount, rel, &blk)
 		}
 		return blk
 	}
@@ -297,8 +302,8 @@ func (e *Engine) driftChart(ctx context.Context, snap *state.Snapshot, r *config
 
 // driftReleaseObjects adds the objects of the release's deployed revision
 // that were edited or deleted in the cluster (what a plan would correct).
-func (e *Engine) driftReleaseObjects(ctx context.Context, addr string, rel state.Release, blk *drift.Block) {
-	hm, err := e.helmManager()
+func (e *Engine) driftReleaseObjects(ctx context.Context, addr, serviceAccount string, rel state.Release, blk *drift.Block) {
+	hm, err := e.helmAs(serviceAccount)
 	if err != nil {
 		blk.Error = err.Error()
 		return
@@ -592,10 +597,9 @@ func (e *Engine) renderApplied(ctx context.Context, m *kube.Manager, k *config.K
 // deleted, clean (the resourceVersion recorded at apply time: untouched),
 // or to be checked, with the hash of strata's field set.
 func (e *Engine) driftScan(ctx context.Context, m *kube.Manager, targets []driftTarget, serviceAccount string, opts DriftOptions) error {
-	cfg := rest.CopyConfig(e.restCfg)
-	if serviceAccount != "" {
-		ns, name, _ := strings.Cut(serviceAccount, "/")
-		cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":" + name}
+	cfg, err := impersonating(e.restCfg, serviceAccount)
+	if err != nil {
+		return err
 	}
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 1000, 2000
@@ -893,4 +897,19 @@ func toFloat(v any) (float64, bool) {
 		return f, err == nil
 	}
 	return 0, false
+}
+
+// impersonating returns a copy of cfg that impersonates serviceAccount
+// ("namespace/name"; "" keeps cfg's own credentials).
+func impersonating(cfg *rest.Config, serviceAccount string) (*rest.Config, error) {
+	cfg = rest.CopyConfig(cfg)
+	if serviceAccount == "" {
+		return cfg, nil
+	}
+	imp, err := kube.ImpersonationConfig(serviceAccount)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Impersonate = imp
+	return cfg, nil
 }

@@ -18,9 +18,13 @@ import (
 
 // releaseSettings are saved in plan.Block.Settings of a release block.
 type releaseSettings struct {
-	Name        string `json:"name"`
-	Namespace   string `json:"namespace"`
-	KeepHistory bool   `json:"keep_history,omitempty"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	// ServiceAccount ("namespace/name") is impersonated by every request
+	// of the apply; "" is strata's own credentials.
+	ServiceAccount string `json:"service_account,omitempty"`
+	// Uninstall configures the uninstall of a release that leaves the stack.
+	Uninstall helm.UninstallOptions `json:"uninstall,omitempty"`
 
 	// What applying a saved plan needs, for a release that changes: the
 	// release plan (without its per-object changes), the values as planned
@@ -33,6 +37,15 @@ type releaseSettings struct {
 	// Sensitive locates the sensitive values in Values (Object unused),
 	// which applying the saved plan keeps out of its output.
 	Sensitive []plan.SensitiveField `json:"sensitive,omitempty"`
+}
+
+// recorded returns rel with the settings an uninstall after the block left
+// the stack needs.
+func (s *releaseSettings) recorded(rel state.Release) state.Release {
+	u := s.Uninstall
+	rel.ServiceAccount = s.ServiceAccount
+	rel.Uninstall = &state.ReleaseUninstall{KeepHistory: u.KeepHistory, DisableHooks: u.DisableHooks, Timeout: u.Timeout}
+	return rel
 }
 
 // savedRelease fills in the settings a saved plan needs to apply rp.
@@ -102,9 +115,9 @@ func (e *Engine) checkReleases(ctx context.Context, p *plan.Plan) error {
 		if rp == nil {
 			continue
 		}
-		hm, err := e.helmManager()
+		hm, err := e.helmAs(settings.ServiceAccount)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", b.Address, err)
 		}
 		if err := hm.Check(ctx, rp); errors.Is(err, helm.ErrStalePlan) {
 			stale = append(stale, fmt.Sprintf("%s (Helm release %s/%s) was changed: %v", b.Address, rp.Namespace, rp.Name, err))
@@ -138,6 +151,21 @@ func (e *Engine) helmManager() (*helm.Manager, error) {
 	return m, nil
 }
 
+// helmAs returns the Helm client impersonating serviceAccount
+// ("namespace/name"; "" is strata's own credentials).
+func (e *Engine) helmAs(serviceAccount string) (*helm.Manager, error) {
+	hm, err := e.helmManager()
+	if err != nil {
+		return nil, err
+	}
+	return hm.Impersonate(serviceAccount)
+}
+
+// uninstallOptions are the uninstall settings of a release block.
+func uninstallOptions(r *config.Release) helm.UninstallOptions {
+	return helm.UninstallOptions{KeepHistory: r.Uninstall.KeepHistory, DisableHooks: r.Uninstall.DisableHooks, Timeout: r.Uninstall.Timeout}
+}
+
 // releaseSpec turns a release block into the provider's spec.
 func (e *Engine) releaseSpec(ctx context.Context, r *config.Release) (helm.ReleaseSpec, string, error) {
 	revision := ""
@@ -146,13 +174,17 @@ func (e *Engine) releaseSpec(ctx context.Context, r *config.Release) (helm.Relea
 		CreateNamespace: r.Install.CreateNamespace, DisableWait: !r.Wait, Timeout: r.Timeout, MaxHistory: r.MaxHistory,
 		Force: r.Upgrade.Force, DisableHooks: r.Upgrade.DisableHooks || r.Install.DisableHooks,
 		DriftDetection: helm.DriftMode(r.DriftDetection.Mode),
-		CleanupOnFail:  r.Upgrade.CleanupOnFail || r.Rollback.CleanupOnFail,
-		Install:        helm.InstallRemediation{Retries: r.Install.Remediation.Retries},
+		CRDs:           helm.CRDPolicy(r.Install.CRDs),
+		UpgradeCRDs:    helm.CRDPolicy(r.Upgrade.CRDs),
+		CleanupOnFail:  r.Upgrade.CleanupOnFail,
+		Install: helm.InstallRemediation{Retries: r.Install.Remediation.Retries,
+			KeepLastFailure: !r.Install.Remediation.RemediateLastFailure},
 		Upgrade: helm.UpgradeRemediation{Retries: r.Upgrade.Remediation.Retries,
-			Strategy: helm.Remediation(r.Upgrade.Remediation.Strategy)},
-	}
-	if r.Install.CRDs != "" {
-		spec.CRDs = helm.CRDPolicy(r.Install.CRDs)
+			Strategy:        helm.Remediation(r.Upgrade.Remediation.Strategy),
+			KeepLastFailure: !r.Upgrade.Remediation.RemediateLastFailure},
+		Rollback: helm.RollbackOptions{Force: r.Rollback.Force, Recreate: r.Rollback.Recreate,
+			DisableHooks: r.Rollback.DisableHooks, CleanupOnFail: r.Rollback.CleanupOnFail, Timeout: r.Rollback.Timeout},
+		Uninstall: uninstallOptions(r),
 	}
 	files, err := valuesFiles(e.dir, r)
 	if err != nil {
@@ -238,9 +270,9 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Releas
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}
-	hm, err := e.helmManager()
+	hm, err := e.helmAs(r.ServiceAccount)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", addr, err)
 	}
 	rp, err := hm.Plan(ctx, spec)
 	if err != nil {
@@ -267,7 +299,7 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Releas
 		p.Drift = append(p.Drift, plan.Drift{Address: addr, Block: addr, Kind: plan.DriftModified, Message: msg})
 	}
 	p.Releases = append(p.Releases, rc)
-	rs := releaseSettings{Name: rp.Name, Namespace: rp.Namespace, KeepHistory: r.Uninstall.KeepHistory}
+	rs := releaseSettings{Name: rp.Name, Namespace: rp.Namespace, ServiceAccount: r.ServiceAccount, Uninstall: uninstallOptions(r)}
 	if err := rs.savedRelease(rp, e.secrets); err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}
@@ -326,7 +358,7 @@ func (a *applier) applyRelease(ctx context.Context, b *plan.Block) (added, chang
 			return 0, 0, 0, fmt.Errorf("settings: %w", err)
 		}
 	}
-	hm, err := a.e.helmManager()
+	hm, err := a.e.helmAs(settings.ServiceAccount)
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -341,7 +373,7 @@ func (a *applier) applyRelease(ctx context.Context, b *plan.Block) (added, chang
 			settings.Name, settings.Namespace = rel.Name, rel.Namespace
 		}
 		events, done := a.helmEvents(b.Address)
-		_, err := hm.Uninstall(ctx, settings.Name, settings.Namespace, settings.KeepHistory, events)
+		_, err := hm.Uninstall(ctx, settings.Name, settings.Namespace, settings.Uninstall, events)
 		done()
 		if err != nil {
 			return 0, 0, 0, err
@@ -362,6 +394,9 @@ func (a *applier) applyRelease(ctx context.Context, b *plan.Block) (added, chang
 	}
 	if rp == nil || !rp.HasChanges() {
 		return 0, 0, 0, a.record(func(s *state.Snapshot) {
+			if rel, ok := s.Release(b.Address); ok {
+				s.PutRelease(settings.recorded(rel))
+			}
 			s.PutBlock(state.Block{Address: b.Address, Kind: b.Kind, ConfigDigest: b.ConfigDigest, Revision: b.Revision,
 				AppliedAt: a.e.opts.Now().UTC(), Status: state.StatusApplied, DependsOn: b.DependsOn})
 		})
@@ -383,8 +418,8 @@ func (a *applier) applyRelease(ctx context.Context, b *plan.Block) (added, chang
 	}
 	rerr := a.record(func(s *state.Snapshot) {
 		if res != nil {
-			s.PutRelease(state.Release{Address: b.Address, Name: res.Name, Namespace: res.Namespace, Chart: res.Chart,
-				Version: res.ChartVersion, ValuesDigest: res.ValuesDigest, Revision: res.Revision, Status: res.Status})
+			s.PutRelease(settings.recorded(state.Release{Address: b.Address, Name: res.Name, Namespace: res.Namespace, Chart: res.Chart,
+				Version: res.ChartVersion, ValuesDigest: res.ValuesDigest, Revision: res.Revision, Status: res.Status}))
 		}
 		s.PutBlock(state.Block{Address: b.Address, Kind: b.Kind, ConfigDigest: b.ConfigDigest, Revision: b.Revision,
 			AppliedAt: a.e.opts.Now().UTC(), Status: status, DependsOn: b.DependsOn})

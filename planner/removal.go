@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/helm"
 	"github.com/strata-gitops/strata/providers/kube"
 	"github.com/strata-gitops/strata/state"
 )
@@ -131,7 +132,7 @@ func (e *Engine) planRemovals(ctx context.Context, p *plan.Plan, snap *state.Sna
 					Actions: plan.Actions{plan.Uninstall}, ChartBefore: rel.Chart, VersionBefore: rel.Version,
 					Reason: map[bool]string{true: "destroy", false: addr + " is no longer in the stack"}[e.opts.Destroy],
 					Hooks:  hooks})
-				blk.Settings, _ = json.Marshal(releaseSettings{Name: rel.Name, Namespace: rel.Namespace})
+				blk.Settings, _ = json.Marshal(e.removedReleaseSettings(addr, rel))
 			}
 		default:
 			if strings.HasPrefix(sb.Kind, "source") {
@@ -142,4 +143,20 @@ func (e *Engine) planRemovals(ctx context.Context, p *plan.Plan, snap *state.Sna
 		p.Blocks = append(p.Blocks, blk)
 	}
 	return nil
+}
+
+// removedReleaseSettings are the settings of the uninstall of a release
+// whose block left the stack (or is destroyed): the block's own when it is
+// still in the stack, else those recorded in the state when it was applied.
+func (e *Engine) removedReleaseSettings(addr string, rel state.Release) releaseSettings {
+	rs := releaseSettings{Name: rel.Name, Namespace: rel.Namespace, ServiceAccount: rel.ServiceAccount}
+	if u := rel.Uninstall; u != nil {
+		rs.Uninstall = helm.UninstallOptions{KeepHistory: u.KeepHistory, DisableHooks: u.DisableHooks, Timeout: u.Timeout}
+	}
+	for _, r := range e.stack.Releases {
+		if r.Address().String() == addr {
+			rs.ServiceAccount, rs.Uninstall = r.ServiceAccount, uninstallOptions(r)
+		}
+	}
+	return rs
 }

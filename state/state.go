@@ -99,6 +99,18 @@ type Release struct {
 	// Revision is the Helm release revision.
 	Revision int    `json:"revision"`
 	Status   string `json:"status"`
+	// ServiceAccount ("namespace/name") and Uninstall are the block's
+	// settings when it was applied: uninstalling the release after its block
+	// left the stack uses them.
+	ServiceAccount string            `json:"service_account,omitempty"`
+	Uninstall      *ReleaseUninstall `json:"uninstall,omitempty"`
+}
+
+// ReleaseUninstall holds the uninstall settings of a release block.
+type ReleaseUninstall struct {
+	KeepHistory  bool          `json:"keep_history,omitempty"`
+	DisableHooks bool          `json:"disable_hooks,omitempty"`
+	Timeout      time.Duration `json:"timeout,omitempty"`
 }
 
 // HistoryEntry records one apply, destroy or state edit.

@@ -273,7 +273,8 @@ func (l *loader) decodeKustomization(b *hcl.Block) {
 	d.strMap(c.Attributes, "common_annotations", &k.CommonAnnotations)
 	d.strList(c.Attributes, "components", &k.Components)
 	if d.str(c.Attributes, "service_account", &k.ServiceAccount) {
-		d.serviceAccount(c.Attributes, k.ServiceAccount)
+		k.ServiceAccount = d.serviceAccount(c.Attributes, k.ServiceAccount, k.TargetNamespace,
+			"A kustomization's bare service account name means the account in its target_namespace (as in Flux), and this kustomization sets none. Write NAMESPACE/NAME, like \"platform/deployer\", or set target_namespace.")
 	}
 	k.DependsOn = d.dependsOn(c.Attributes)
 	for i, hb := range c.Blocks.OfType("health_check") {
@@ -390,17 +391,28 @@ func (d *decoder) localDir(attrs hcl.Attributes, name, p string) {
 	}
 }
 
-// serviceAccount checks "NAME" or "NAMESPACE/NAME".
-func (d *decoder) serviceAccount(attrs hcl.Attributes, s string) {
+// serviceAccount checks "NAME" or "NAMESPACE/NAME" and returns it as
+// "NAMESPACE/NAME": a bare NAME is the account in namespace, the block's own
+// (a release's namespace, a kustomization's target_namespace). When
+// namespace is "", a bare NAME is refused with noNamespace as the detail.
+func (d *decoder) serviceAccount(attrs hcl.Attributes, s, namespace, noNamespace string) string {
 	parts := strings.Split(s, "/")
 	ok := len(parts) <= 2
 	for _, p := range parts {
 		ok = ok && isDNSLabel(p)
 	}
-	if !ok {
-		d.l.errf(attrs["service_account"].Expr.Range(), "Invalid service account",
+	rng := attrs["service_account"].Expr.Range()
+	switch {
+	case !ok:
+		d.l.errf(rng, "Invalid service account",
 			"%s is not a service account: write NAME or NAMESPACE/NAME, like \"platform/deployer\".", d.show("service_account", s))
+	case len(parts) == 2:
+	case namespace == "":
+		d.l.errf(rng, "Service account without a namespace", "%s", noNamespace)
+	default:
+		return namespace + "/" + s
 	}
+	return s
 }
 
 func (l *loader) decodeRelease(b *hcl.Block) {
@@ -410,8 +422,8 @@ func (l *loader) decodeRelease(b *hcl.Block) {
 	r := &Release{
 		BlockName: b.Labels[0], Name: b.Labels[0], Namespace: "default",
 		MaxHistory: DefaultMaxHistory, Timeout: DefaultReleaseTimeout, Interval: DefaultReleaseInterval, Wait: true,
-		Install:        ReleaseInstall{CRDs: CRDsCreate},
-		Upgrade:        ReleaseUpgrade{CRDs: CRDsSkip, Remediation: Remediation{Strategy: "rollback"}},
+		Install:        ReleaseInstall{CRDs: CRDsCreate, Remediation: Remediation{RemediateLastFailure: true}},
+		Upgrade:        ReleaseUpgrade{CRDs: CRDsSkip, Remediation: Remediation{Strategy: "rollback", RemediateLastFailure: true}},
 		DriftDetection: DriftDetection{Mode: "enabled"},
 	}
 	d := l.newDecoder(&r.Meta, b, &r.Refs)
@@ -483,7 +495,7 @@ func (l *loader) decodeRelease(b *hcl.Block) {
 	d.boolean(c.Attributes, "wait", &r.Wait)
 	d.boolean(c.Attributes, "suspend", &r.Suspend)
 	if d.str(c.Attributes, "service_account", &r.ServiceAccount) {
-		d.serviceAccount(c.Attributes, r.ServiceAccount)
+		r.ServiceAccount = d.serviceAccount(c.Attributes, r.ServiceAccount, r.Namespace, "")
 	}
 	r.DependsOn = d.dependsOn(c.Attributes)
 

@@ -129,7 +129,7 @@ func TestLoadFullStack(t *testing.T) {
 	if !r.Install.CreateNamespace || r.Install.CRDs != config.CRDsCreateReplace || r.Upgrade.CRDs != config.CRDsSkip {
 		t.Errorf("install/upgrade = %+v %+v", r.Install, r.Upgrade)
 	}
-	if r.Upgrade.Remediation != (config.Remediation{Retries: 3, Strategy: "uninstall"}) || !r.Rollback.CleanupOnFail || r.DriftDetection.Mode != "warn" {
+	if r.Upgrade.Remediation != (config.Remediation{Retries: 3, Strategy: "uninstall", RemediateLastFailure: true}) || !r.Rollback.CleanupOnFail || r.DriftDetection.Mode != "warn" {
 		t.Errorf("remediation/rollback/drift = %+v %+v %+v", r.Upgrade.Remediation, r.Rollback, r.DriftDetection)
 	}
 	if r.MaxHistory != config.DefaultMaxHistory || !r.Wait || r.Timeout != config.DefaultReleaseTimeout {
@@ -380,5 +380,44 @@ func TestKubeconfigHomeExpanded(t *testing.T) {
 	}})
 	if st.Cluster.Kubeconfig != "/home/ops/.kube/prod" || st.Cluster.Context != "prod" {
 		t.Errorf("cluster = %+v", st.Cluster)
+	}
+}
+
+// TestServiceAccountBareName resolves a bare service account name against
+// the block's namespace: a release's namespace, a kustomization's
+// target_namespace (Flux's semantics); NAMESPACE/NAME is kept.
+func TestServiceAccountBareName(t *testing.T) {
+	dir := writeStack(t, map[string]string{
+		"main.hcl": `
+kustomization "apps" {
+  path             = "."
+  target_namespace = "apps"
+  service_account  = "deployer"
+}
+kustomization "other" {
+  path            = "."
+  service_account = "platform/deployer"
+}
+release "web" {
+  namespace       = "web"
+  chart           = "."
+  service_account = "helm"
+}
+release "db" {
+  chart           = "."
+  service_account = "data/helm"
+}
+`,
+	})
+	st := mustLoad(t, dir, config.LoadOptions{})
+	got := map[string]string{
+		"apps":  st.Kustomizations["apps"].ServiceAccount,
+		"other": st.Kustomizations["other"].ServiceAccount,
+		"web":   st.Releases["web"].ServiceAccount,
+		"db":    st.Releases["db"].ServiceAccount,
+	}
+	want := map[string]string{"apps": "apps/deployer", "other": "platform/deployer", "web": "web/helm", "db": "data/helm"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("service accounts (-want +got):\n%s", diff)
 	}
 }

@@ -373,9 +373,12 @@ type Kustomization struct {
 	CommonAnnotations map[string]string
 	Components        []string
 	HealthChecks      []HealthCheck
-	ServiceAccount    string
-	DependsOn         []Ref `digest:"-"`
-	Refs              []Ref `digest:"-"`
+	// ServiceAccount is "NAMESPACE/NAME" or "": the account every request
+	// for the block impersonates. A bare NAME in the stack is resolved
+	// against TargetNamespace when decoded.
+	ServiceAccount string
+	DependsOn      []Ref `digest:"-"`
+	Refs           []Ref `digest:"-"`
 }
 
 // RedactedSubstitute returns Substitute with sensitive values replaced by
@@ -459,6 +462,9 @@ type Release struct {
 	// DriftDetection.Mode is "enabled" (default), "warn" or "disabled".
 	DriftDetection DriftDetection
 	Suspend        bool
+	// ServiceAccount is "NAMESPACE/NAME" or "": the account every request
+	// for the release impersonates (Helm's storage included). A bare NAME in
+	// the stack is resolved against Namespace when decoded.
 	ServiceAccount string
 	DependsOn      []Ref `digest:"-"`
 	Refs           []Ref `digest:"-"`
@@ -503,7 +509,9 @@ type ReleaseUpgrade struct {
 type Remediation struct {
 	Retries  int
 	Strategy string
-	// RemediateLastFailure also remediates when retries are exhausted.
+	// RemediateLastFailure also remediates the last failure, when retries
+	// are exhausted (default true: a failed apply leaves the release as it
+	// was); false keeps the failed revision for debugging.
 	RemediateLastFailure bool
 }
 

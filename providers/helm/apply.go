@@ -81,7 +81,7 @@ func (m *Manager) Apply(ctx context.Context, p *ReleasePlan, events chan<- Event
 		}
 		return resultOf(last, ActionNoop), nil
 	case ActionUninstall:
-		return m.Uninstall(ctx, p.Name, p.Namespace, false, events)
+		return m.Uninstall(ctx, p.Name, p.Namespace, spec.Uninstall, events)
 	case ActionRollback:
 		return m.rollback(ctx, cfg, p, events)
 	case ActionInstall, ActionUpgrade:
@@ -112,10 +112,6 @@ func (m *Manager) Apply(ctx context.Context, p *ReleasePlan, events chan<- Event
 		}
 	}
 
-	crdPolicy := spec.CRDs
-	if crdPolicy == "" {
-		crdPolicy = CRDsCreate
-	}
 	var (
 		res      *Result
 		lastErr  error
@@ -134,6 +130,12 @@ func (m *Manager) Apply(ctx context.Context, p *ReleasePlan, events chan<- Event
 		act := ActionUpgrade
 		if install {
 			act = ActionInstall
+		}
+		// Helm's install creates the chart's CRDs itself (policy create);
+		// every other write of CRDs is strata's, before the operation.
+		crdPolicy := upgradeCRDs(spec)
+		if install {
+			crdPolicy = installCRDs(spec)
 		}
 		if crdPolicy == CRDsCreateReplace || (crdPolicy == CRDsCreate && !install) {
 			n, err := m.applyCRDs(ctx, cfg, ch, crdPolicy == CRDsCreateReplace)
@@ -227,13 +229,7 @@ func (m *Manager) remediate(ctx context.Context, cfg *action.Configuration, p *R
 		if deployed == nil {
 			return "", nil // nothing to roll back to
 		}
-		rb := action.NewRollback(cfg)
-		rb.Version = deployed.Version
-		rb.Wait, rb.WaitForJobs = !spec.DisableWait, !spec.DisableWait
-		rb.Timeout = m.timeout(spec)
-		rb.CleanupOnFail = spec.CleanupOnFail
-		rb.MaxHistory = m.maxHistory(spec)
-		rb.DisableHooks = spec.DisableHooks
+		rb := m.newRollback(cfg, spec, deployed.Version)
 		if err := rb.Run(p.Name); err != nil {
 			return "", err
 		}
@@ -244,7 +240,10 @@ func (m *Manager) remediate(ctx context.Context, cfg *action.Configuration, p *R
 		un := action.NewUninstall(cfg)
 		un.Wait = !spec.DisableWait
 		un.Timeout = m.timeout(spec)
-		un.DisableHooks = spec.DisableHooks
+		if spec.Uninstall.Timeout > 0 {
+			un.Timeout = spec.Uninstall.Timeout
+		}
+		un.DisableHooks = spec.Uninstall.DisableHooks
 		un.IgnoreNotFound = true
 		if _, err := un.Run(p.Name); err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
 			return "", err
@@ -255,18 +254,31 @@ func (m *Manager) remediate(ctx context.Context, cfg *action.Configuration, p *R
 	return "", nil
 }
 
+// newRollback returns Helm's rollback to version, configured by the spec's
+// rollback options (Flux's spec.rollback); its timeout defaults to the
+// spec's.
+func (m *Manager) newRollback(cfg *action.Configuration, spec ReleaseSpec, version int) *action.Rollback {
+	o := spec.Rollback
+	rb := action.NewRollback(cfg)
+	rb.Version = version
+	rb.Wait, rb.WaitForJobs = !spec.DisableWait, !spec.DisableWait
+	rb.Timeout = m.timeout(spec)
+	if o.Timeout > 0 {
+		rb.Timeout = o.Timeout
+	}
+	rb.CleanupOnFail = o.CleanupOnFail
+	rb.MaxHistory = m.maxHistory(spec)
+	rb.DisableHooks = o.DisableHooks
+	rb.Force = o.Force
+	rb.Recreate = o.Recreate
+	return rb
+}
+
 // rollback returns a failed release to the revision the plan names.
 func (m *Manager) rollback(ctx context.Context, cfg *action.Configuration, p *ReleasePlan, events chan<- Event) (*Result, error) {
 	spec := p.Spec
 	m.emit(ctx, events, Event{Type: EventStarted, Name: p.Name, Namespace: p.Namespace, Action: ActionRollback, Attempt: 1})
-	rb := action.NewRollback(cfg)
-	rb.Version = p.RollbackTo
-	rb.Wait, rb.WaitForJobs = !spec.DisableWait, !spec.DisableWait
-	rb.Timeout = m.timeout(spec)
-	rb.CleanupOnFail = spec.CleanupOnFail
-	rb.MaxHistory = m.maxHistory(spec)
-	rb.DisableHooks = spec.DisableHooks
-	err := rb.Run(p.Name)
+	err := m.newRollback(cfg, spec, p.RollbackTo).Run(p.Name)
 	res := m.resultNow(cfg, p, nil)
 	res.Attempts = 1
 	if err != nil {
@@ -277,10 +289,13 @@ func (m *Manager) rollback(ctx context.Context, cfg *action.Configuration, p *Re
 	return res, nil
 }
 
-// Uninstall removes a release and its objects, waiting until they are gone;
-// keepHistory keeps its revisions in Helm's storage (status uninstalled). A
-// release that does not exist is not an error.
-func (m *Manager) Uninstall(ctx context.Context, name, namespace string, keepHistory bool, events chan<- Event) (*Result, error) {
+// Uninstall removes a release and its objects, waiting until they are gone,
+// as opts say: KeepHistory keeps its revisions in Helm's storage (status
+// uninstalled), DisableHooks skips its delete hooks, Timeout bounds it
+// (default: the manager's DefaultTimeout). A release that does not exist is
+// not an error.
+func (m *Manager) Uninstall(ctx context.Context, name, namespace string, opts UninstallOptions, events chan<- Event) (*Result, error) {
+	keepHistory := opts.KeepHistory
 	cfg, err := m.actionConfig(ctx, namespace)
 	if err != nil {
 		return nil, err
@@ -299,6 +314,10 @@ func (m *Manager) Uninstall(ctx context.Context, name, namespace string, keepHis
 	un.KeepHistory = keepHistory
 	un.Wait = true
 	un.Timeout = m.opts.DefaultTimeout
+	if opts.Timeout > 0 {
+		un.Timeout = opts.Timeout
+	}
+	un.DisableHooks = opts.DisableHooks
 	un.IgnoreNotFound = true
 	ur, err := un.Run(name)
 	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {

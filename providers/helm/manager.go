@@ -71,9 +71,15 @@ type Manager struct {
 	mapper *restmapper.DeferredDiscoveryRESTMapper
 	dyn    dynamic.Interface
 	kube   *strkube.Manager
+	caps   *capsCache // shared with the managers Impersonate returns
+	// serviceAccount is "ns/name" when the manager impersonates.
+	serviceAccount string
+}
 
-	capsMu sync.Mutex
-	caps   *chartutil.Capabilities // nil: read on next use
+// capsCache holds the cluster's capabilities between plans.
+type capsCache struct {
+	mu   sync.Mutex
+	caps *chartutil.Capabilities // nil: read on next use
 }
 
 // NewManager returns a Manager for the cluster of cfg.
@@ -105,8 +111,40 @@ func NewManager(cfg *rest.Config, opts Options) (*Manager, error) {
 		disc:   disc,
 		mapper: restmapper.NewDeferredDiscoveryRESTMapper(disc),
 		dyn:    dyn,
+		caps:   &capsCache{},
 	}, nil
 }
+
+// Impersonate returns a Manager whose every request impersonates the service
+// account "namespace/name": Helm's storage (the release Secrets), the dry
+// runs of a plan, install, upgrade, rollback, uninstall, the chart's CRDs,
+// template lookups and waits, so that RBAC limits what a release can touch.
+// It shares the discovery cache of m. An empty serviceAccount returns m.
+func (m *Manager) Impersonate(serviceAccount string) (*Manager, error) {
+	if serviceAccount == "" {
+		return m, nil
+	}
+	imp, err := strkube.ImpersonationConfig(serviceAccount)
+	if err != nil {
+		return nil, fmt.Errorf("helm: %w", err)
+	}
+	km, err := m.kube.Impersonate(serviceAccount)
+	if err != nil {
+		return nil, fmt.Errorf("helm: %w", err)
+	}
+	cfg := rest.CopyConfig(m.config)
+	cfg.Impersonate = imp
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("helm: dynamic client: %w", err)
+	}
+	n := *m
+	n.config, n.dyn, n.kube, n.serviceAccount = cfg, dyn, km, serviceAccount
+	return &n, nil
+}
+
+// ServiceAccount returns the impersonated service account ("ns/name"), or "".
+func (m *Manager) ServiceAccount() string { return m.serviceAccount }
 
 // getter is a genericclioptions.RESTClientGetter built from a rest.Config:
 // Helm's action package needs one, and no kubeconfig file is involved.

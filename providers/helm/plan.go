@@ -18,10 +18,12 @@ func validate(spec ReleaseSpec) error {
 	if spec.Name == "" || spec.Namespace == "" {
 		return errors.New("release name and namespace are required")
 	}
-	switch spec.CRDs {
-	case "", CRDsCreate, CRDsCreateReplace, CRDsSkip:
-	default:
-		return fmt.Errorf("release %s/%s: unknown CRD policy %q (want skip, create or create_replace)", spec.Namespace, spec.Name, spec.CRDs)
+	for _, policy := range []CRDPolicy{spec.CRDs, spec.UpgradeCRDs} {
+		switch policy {
+		case "", CRDsCreate, CRDsCreateReplace, CRDsSkip:
+		default:
+			return fmt.Errorf("release %s/%s: unknown CRD policy %q (want skip, create or create_replace)", spec.Namespace, spec.Name, policy)
+		}
 	}
 	switch spec.Upgrade.Strategy {
 	case "", RemediateRollback, RemediateUninstall, RemediateNone:
@@ -120,7 +122,7 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 		if err != nil {
 			return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
 		}
-		p.Changes = append(crdChanges(ch, spec.CRDs), p.Changes...)
+		p.Changes = append(crdChanges(ch, installCRDs(spec)), p.Changes...)
 		p.Hooks = hooksRun(hooks, ActionInstall, spec.DisableHooks)
 		return p, nil
 	}
@@ -172,7 +174,7 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 	}
 	// CRDs are not part of the manifest: show the ones apply creates or
 	// replaces.
-	if crds := m.missingCRDs(ctx, ch, spec.CRDs); len(crds) > 0 {
+	if crds := m.missingCRDs(ctx, ch, upgradeCRDs(spec)); len(crds) > 0 {
 		if p.Action == ActionNoop {
 			p.Action, p.Reason = ActionUpgrade, "CRDs of the chart missing or changed"
 		}
@@ -188,6 +190,22 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 		p.Hooks = hooksRun(deployed.Hooks, ActionRollback, spec.DisableHooks)
 	}
 	return p, nil
+}
+
+// installCRDs is the CRD policy of an install (default create).
+func installCRDs(spec ReleaseSpec) CRDPolicy {
+	if spec.CRDs == "" {
+		return CRDsCreate
+	}
+	return spec.CRDs
+}
+
+// upgradeCRDs is the CRD policy of an upgrade (default skip).
+func upgradeCRDs(spec ReleaseSpec) CRDPolicy {
+	if spec.UpgradeCRDs == "" {
+		return CRDsSkip
+	}
+	return spec.UpgradeCRDs
 }
 
 // crdChanges lists the chart's CRDs as creates for an install.

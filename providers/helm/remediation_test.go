@@ -90,7 +90,7 @@ func TestUninstallKeepHistoryAndReinstall(t *testing.T) {
 	ns := c.Namespace(t, "helm-hist")
 	spec := helm.ReleaseSpec{Name: "app", Namespace: ns, Chart: demoChart("1.0.0"), Timeout: time.Minute}
 	apply(t, m, plan(t, m, spec))
-	res, err := m.Uninstall(context.Background(), "app", ns, true, nil)
+	res, err := m.Uninstall(context.Background(), "app", ns, helm.UninstallOptions{KeepHistory: true}, nil)
 	if err != nil || res.Status != "uninstalled" || res.Revision != 1 {
 		t.Fatalf("uninstall: %+v, %v", res, err)
 	}
@@ -168,12 +168,12 @@ func TestCRDPolicyCreateReplace(t *testing.T) {
 	ch.Metadata.Version = "0.2.0"
 	ch.Files[0].Data = []byte(strings.Replace(string(ch.Files[0].Data), "singular: widget}", "singular: widget, shortNames: [wdg]}", 1))
 	spec.Chart = ch
-	spec.CRDs = helm.CRDsCreate
+	spec.UpgradeCRDs = helm.CRDsCreate
 	p := plan(t, m, spec)
 	if got := changeOf(p, "CustomResourceDefinition", "widgets."+group); got != nil {
 		t.Fatalf("create policy plans a change of an existing CRD: %+v", got)
 	}
-	spec.CRDs = helm.CRDsCreateReplace
+	spec.UpgradeCRDs = helm.CRDsCreateReplace
 	p = plan(t, m, spec)
 	crd := changeOf(p, "CustomResourceDefinition", "widgets."+group)
 	if crd == nil || crd.Action != kube.ActionUpdate || len(crd.Fields) != 1 || crd.Fields[0].Path != "spec.names.shortNames" {

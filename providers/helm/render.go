@@ -18,10 +18,10 @@ import (
 // capabilities returns the cluster's kube version and API versions, read
 // once and again after every Apply (which may add CRDs, so API versions).
 func (m *Manager) capabilities(ctx context.Context) (*chartutil.Capabilities, error) {
-	m.capsMu.Lock()
-	defer m.capsMu.Unlock()
-	if m.caps != nil {
-		return m.caps, nil
+	m.caps.mu.Lock()
+	defer m.caps.mu.Unlock()
+	if m.caps.caps != nil {
+		return m.caps.caps, nil
 	}
 	m.disc.Invalidate()
 	disc := discovery.ToDiscoveryInterfaceWithContext(m.disc)
@@ -33,19 +33,19 @@ func (m *Manager) capabilities(ctx context.Context) (*chartutil.Capabilities, er
 	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
 		return nil, fmt.Errorf("api versions: %w", err)
 	}
-	m.caps = &chartutil.Capabilities{
+	m.caps.caps = &chartutil.Capabilities{
 		APIVersions: apis,
 		KubeVersion: chartutil.KubeVersion{Version: v.GitVersion, Major: v.Major, Minor: v.Minor},
 		HelmVersion: chartutil.DefaultCapabilities.HelmVersion,
 	}
-	return m.caps, nil
+	return m.caps.caps, nil
 }
 
 // forgetCapabilities makes the next plan read the capabilities afresh.
 func (m *Manager) forgetCapabilities() {
-	m.capsMu.Lock()
-	m.caps = nil
-	m.capsMu.Unlock()
+	m.caps.mu.Lock()
+	m.caps.caps = nil
+	m.caps.mu.Unlock()
 }
 
 // renderOptions says which release a chart is rendered for.

@@ -69,8 +69,13 @@ type ReleaseSpec struct {
 
 	// CreateNamespace creates Namespace on install when it does not exist.
 	CreateNamespace bool `json:"create_namespace,omitempty"`
-	// CRDs is the policy for the chart's crds/ directory (default create).
+	// CRDs is the policy for the chart's crds/ directory on install
+	// (default create).
 	CRDs CRDPolicy `json:"crds,omitempty"`
+	// UpgradeCRDs is the policy for the chart's crds/ directory on upgrade
+	// (default skip, as Flux's upgrade.crds): Helm itself never touches
+	// CRDs on upgrade.
+	UpgradeCRDs CRDPolicy `json:"upgrade_crds,omitempty"`
 	// DisableWait skips waiting for the release's objects to be Current.
 	DisableWait bool `json:"disable_wait,omitempty"`
 	// Timeout bounds each Helm operation and its wait (default 5m).
@@ -91,8 +96,41 @@ type ReleaseSpec struct {
 	Install InstallRemediation `json:"install,omitempty"`
 	// Upgrade configures remediation of a failed upgrade.
 	Upgrade UpgradeRemediation `json:"upgrade,omitempty"`
-	// CleanupOnFail deletes the objects a failed upgrade or rollback created.
+	// CleanupOnFail deletes the objects a failed upgrade created.
 	CleanupOnFail bool `json:"cleanup_on_fail,omitempty"`
+	// Rollback configures rollbacks: a planned rollback and the rollback
+	// that remediates a failed upgrade.
+	Rollback RollbackOptions `json:"rollback,omitempty"`
+	// Uninstall configures uninstalls: a planned uninstall and the
+	// uninstall that remediates a failed install or upgrade.
+	Uninstall UninstallOptions `json:"uninstall,omitempty"`
+}
+
+// RollbackOptions configure Helm's rollback action (Flux's spec.rollback).
+type RollbackOptions struct {
+	// Force replaces objects instead of patching them.
+	Force bool `json:"force,omitempty"`
+	// Recreate restarts the pods of the rolled back workloads.
+	Recreate bool `json:"recreate,omitempty"`
+	// DisableHooks skips the chart's rollback hooks.
+	DisableHooks bool `json:"disable_hooks,omitempty"`
+	// CleanupOnFail deletes the objects a failed rollback created.
+	CleanupOnFail bool `json:"cleanup_on_fail,omitempty"`
+	// Timeout bounds the rollback and its wait (default: the spec's).
+	Timeout time.Duration `json:"timeout,omitempty"`
+}
+
+// UninstallOptions configure Helm's uninstall action (Flux's
+// spec.uninstall).
+type UninstallOptions struct {
+	// KeepHistory keeps the release's revisions in Helm's storage (status
+	// uninstalled). A remediation never keeps them.
+	KeepHistory bool `json:"keep_history,omitempty"`
+	// DisableHooks skips the chart's delete hooks.
+	DisableHooks bool `json:"disable_hooks,omitempty"`
+	// Timeout bounds the uninstall and its wait (default: the spec's
+	// timeout, or the manager's default for Uninstall).
+	Timeout time.Duration `json:"timeout,omitempty"`
 }
 
 // DriftMode is the drift detection mode of a release (Flux's

@@ -96,17 +96,27 @@ func (m *Manager) Impersonate(serviceAccount string) (*Manager, error) {
 	if serviceAccount == "" {
 		return m, nil
 	}
-	ns, name, ok := strings.Cut(serviceAccount, "/")
-	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
-		return nil, fmt.Errorf("service account %q: want namespace/name", serviceAccount)
+	imp, err := ImpersonationConfig(serviceAccount)
+	if err != nil {
+		return nil, err
 	}
 	cfg := rest.CopyConfig(m.cfg)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":" + name}
+	cfg.Impersonate = imp
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("dynamic client: %w", err)
 	}
 	return &Manager{cfg: cfg, opts: m.opts, dyn: dyn, mapper: m.mapper, serviceAccount: serviceAccount}, nil
+}
+
+// ImpersonationConfig returns the impersonation settings of a rest.Config
+// that acts as the service account "namespace/name".
+func ImpersonationConfig(serviceAccount string) (rest.ImpersonationConfig, error) {
+	ns, name, ok := strings.Cut(serviceAccount, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return rest.ImpersonationConfig{}, fmt.Errorf("service account %q: want namespace/name", serviceAccount)
+	}
+	return rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":" + name}, nil
 }
 
 // ServiceAccount returns the impersonated service account ("ns/name"), or "".
