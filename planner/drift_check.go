@@ -156,9 +156,11 @@ func (e *Engine) driftGitSource(ctx context.Context, snap *state.Snapshot, s *co
 		blk.Error = err.Error()
 		return blk
 	}
-	res, err := f.Resolve(ctx, gitSpec(s))
+	rctx, cancel := sourceContext(ctx, s.Timeout)
+	defer cancel()
+	res, err := f.Resolve(rctx, gitSpec(s))
 	if err != nil {
-		blk.Error = err.Error()
+		blk.Error = timedOut(rctx, s.Timeout, err).Error()
 		return blk
 	}
 	blk.Checked = 1
@@ -274,9 +276,11 @@ func (e *Engine) driftChart(ctx context.Context, snap *state.Snapshot, r *config
 		blk.Error = err.Error()
 		return
 	}
-	cv, err := cl.Resolve(ctx, helmSpec(src), helmrepo.ChartRef{Name: r.Chart, Version: r.Version})
+	rctx, cancel := sourceContext(ctx, src.Timeout)
+	defer cancel()
+	cv, err := cl.Resolve(rctx, helmSpec(src), helmrepo.ChartRef{Name: r.Chart, Version: r.Version})
 	if err != nil {
-		blk.Error = fmt.Sprintf("%s: %v", r.Source.Addr, err)
+		blk.Error = fmt.Sprintf("%s: %v", r.Source.Addr, timedOut(rctx, src.Timeout, err))
 		return
 	}
 	blk.Checked++
@@ -574,9 +578,11 @@ func (e *Engine) renderApplied(ctx context.Context, m *kube.Manager, k *config.K
 		if err != nil {
 			return nil, err
 		}
-		art, err := f.Fetch(ctx, spec)
+		fctx, cancel := sourceContext(ctx, src.Timeout)
+		defer cancel()
+		art, err := f.Fetch(fctx, spec)
 		if err != nil {
-			return nil, fmt.Errorf("source %s: %w", k.Source.Addr, err)
+			return nil, fmt.Errorf("source %s: %w", k.Source.Addr, timedOut(fctx, src.Timeout, err))
 		}
 		root = art.Dir
 	}

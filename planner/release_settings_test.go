@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -289,6 +291,63 @@ func TestRemediateLastFailure(t *testing.T) {
 			}
 			if errors.Is(err, context.DeadlineExceeded) {
 				t.Log(err)
+			}
+		})
+	}
+}
+
+// TestSourceTimeout plans stacks whose Git and Helm sources never answer:
+// the fetch gives up after the source's timeout and says so.
+func TestSourceTimeout(t *testing.T) {
+	c := testcluster.Get(t)
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-done:
+		}
+	}))
+	t.Cleanup(func() { close(done); srv.Close() })
+	stacks := map[string]string{
+		"git": fmt.Sprintf(`source "git" "slow" {
+  url     = "%s/repo.git"
+  branch  = "main"
+  timeout = "1s"
+}
+kustomization "app" {
+  source = source.git.slow
+  path   = "."
+}
+`, srv.URL),
+		"helm": fmt.Sprintf(`source "helm" "slow" {
+  url     = %q
+  timeout = "1s"
+}
+release "app" {
+  source = source.helm.slow
+  chart  = "app"
+}
+`, srv.URL),
+	}
+	for name, hcl := range stacks {
+		t.Run(name, func(t *testing.T) {
+			dir := writeStack(t, map[string]string{"main.hcl": hcl})
+			e, diags := Load(testOptions(c, dir))
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			ctx := context.Background()
+			if err := e.Lock(ctx, "test", 30*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { e.Unlock(ctx); e.Close() }()
+			start := time.Now()
+			_, err := e.Plan(ctx)
+			if err == nil || !strings.Contains(err.Error(), "timeout (1s)") {
+				t.Fatalf("plan with a source that never answers: %v, want its timeout", err)
+			}
+			if elapsed := time.Since(start); elapsed > 20*time.Second {
+				t.Errorf("plan took %s", elapsed)
 			}
 		})
 	}

@@ -2,8 +2,10 @@ package planner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
@@ -76,9 +78,11 @@ func (e *Engine) pullChart(ctx context.Context, r *config.Release) (string, stri
 	if err != nil {
 		return "", "", err
 	}
+	ctx, cancel := sourceContext(ctx, src.Timeout)
+	defer cancel()
 	ch, err := cl.Pull(ctx, helmSpec(src), helmrepo.ChartRef{Name: r.Chart, Version: r.Version})
 	if err != nil {
-		return "", "", err
+		return "", "", timedOut(ctx, src.Timeout, err)
 	}
 	return ch.Path, ch.Revision(), nil
 }
@@ -136,9 +140,11 @@ func (e *Engine) planGitSource(ctx context.Context, p *plan.Plan, snap *state.Sn
 		return err
 	}
 	addr := s.Address().String()
+	ctx, cancel := sourceContext(ctx, s.Timeout)
+	defer cancel()
 	art, err := f.Fetch(ctx, gitSpec(s))
 	if err != nil {
-		return fmt.Errorf("%s: %w", addr, err)
+		return fmt.Errorf("%s: %w", addr, timedOut(ctx, s.Timeout, err))
 	}
 	e.artifacts[addr] = art
 	sc := plan.SourceChange{Address: addr, Kind: "git", URL: source.RedactURL(s.URL), After: art.Revision, Actions: plan.Actions{plan.Create}}
@@ -162,4 +168,21 @@ func (e *Engine) artifact(ref *config.Ref) (*source.Artifact, error) {
 		return nil, fmt.Errorf("source %s was not fetched", ref.Addr)
 	}
 	return art, nil
+}
+
+// sourceContext bounds one fetch of a source by its timeout (none when 0).
+func sourceContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, timeout)
+}
+
+// timedOut says so when err ended a fetch because its source's timeout
+// passed.
+func timedOut(ctx context.Context, timeout time.Duration, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("no answer within the source's timeout (%s): %w", timeout, err)
+	}
+	return err
 }
