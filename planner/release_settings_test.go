@@ -48,6 +48,7 @@ release "web" {
     crds = "create_replace"
     cleanup_on_fail = true
     force = true
+    disable_hooks = false
     remediation {
       retries = 1
       strategy = "uninstall"
@@ -103,7 +104,8 @@ release "defaults" {
 	want = helm.ReleaseSpec{
 		Name: "defaults", Namespace: "default", Timeout: config.DefaultReleaseTimeout, MaxHistory: config.DefaultMaxHistory,
 		CRDs: helm.CRDsCreate, UpgradeCRDs: helm.CRDsSkip, DriftDetection: helm.DriftEnabled,
-		Upgrade: helm.UpgradeRemediation{Strategy: helm.RemediateRollback},
+		Upgrade:   helm.UpgradeRemediation{Strategy: helm.RemediateRollback},
+		Uninstall: helm.UninstallOptions{Timeout: config.DefaultReleaseTimeout},
 	}
 	if diff := cmp.Diff(want, spec("defaults"), ignore); diff != "" {
 		t.Errorf("spec of release.defaults (-want +got):\n%s", diff)

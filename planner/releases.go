@@ -161,9 +161,14 @@ func (e *Engine) helmAs(serviceAccount string) (*helm.Manager, error) {
 	return hm.Impersonate(serviceAccount)
 }
 
-// uninstallOptions are the uninstall settings of a release block.
+// uninstallOptions are the uninstall settings of a release block; the
+// timeout defaults to the release's (Flux's uninstall.timeout).
 func uninstallOptions(r *config.Release) helm.UninstallOptions {
-	return helm.UninstallOptions{KeepHistory: r.Uninstall.KeepHistory, DisableHooks: r.Uninstall.DisableHooks, Timeout: r.Uninstall.Timeout}
+	o := helm.UninstallOptions{KeepHistory: r.Uninstall.KeepHistory, DisableHooks: r.Uninstall.DisableHooks, Timeout: r.Uninstall.Timeout}
+	if o.Timeout == 0 {
+		o.Timeout = r.Timeout
+	}
+	return o
 }
 
 // releaseSpec turns a release block into the provider's spec.
@@ -172,7 +177,7 @@ func (e *Engine) releaseSpec(ctx context.Context, r *config.Release) (helm.Relea
 	spec := helm.ReleaseSpec{
 		Name: r.Name, Namespace: r.Namespace, Values: r.Values,
 		CreateNamespace: r.Install.CreateNamespace, DisableWait: !r.Wait, Timeout: r.Timeout, MaxHistory: r.MaxHistory,
-		Force: r.Upgrade.Force, DisableHooks: r.Upgrade.DisableHooks || r.Install.DisableHooks,
+		Force: r.Upgrade.Force, DisableHooks: r.Install.DisableHooks, UpgradeDisableHooks: r.Upgrade.DisableHooks,
 		DriftDetection: helm.DriftMode(r.DriftDetection.Mode),
 		CRDs:           helm.CRDPolicy(r.Install.CRDs),
 		UpgradeCRDs:    helm.CRDPolicy(r.Upgrade.CRDs),

@@ -342,6 +342,8 @@ var behaviourTests = map[string][]string{
 	"ReleaseUninstall.Timeout":         {"providers/helm.TestUninstallOptions", "planner.TestReleaseSpecSettings"},
 	"ReleaseUninstall.KeepHistory":     {"providers/helm.TestUninstallKeepHistoryAndReinstall", "planner.TestReleaseSpecSettings"},
 	"Remediation.RemediateLastFailure": {"planner.TestRemediateLastFailure", "providers/helm.TestKeepLastFailureThenRollbackPlan"},
+	"ReleaseInstall.DisableHooks":      {"providers/helm.TestInstallUpgradeDisableHooks", "planner.TestReleaseSpecSettings"},
+	"ReleaseUpgrade.DisableHooks":      {"providers/helm.TestInstallUpgradeDisableHooks", "planner.TestReleaseSpecSettings"},
 	"GitSource.Timeout":                {"planner.TestSourceTimeout"},
 	"HelmSource.Timeout":               {"planner.TestSourceTimeout"},
 }

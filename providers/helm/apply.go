@@ -168,7 +168,7 @@ func (m *Manager) Apply(ctx context.Context, p *ReleasePlan, events chan<- Event
 			up.ResetValues = true // the spec's values are the whole truth
 			up.Force = spec.Force
 			up.CleanupOnFail = spec.CleanupOnFail
-			up.DisableHooks = spec.DisableHooks
+			up.DisableHooks = spec.UpgradeDisableHooks
 			rel, err = up.RunWithContext(ctx, p.Name, ch, vals)
 		}
 		if err == nil {

@@ -230,11 +230,11 @@ func unstructuredStrings(obj map[string]any, fields ...string) ([]string, bool, 
 
 // hookChart is a chart with a Deployment and a ConfigMap, and hooks: a
 // ConfigMap per hook event that records it ran, and, with stuckHook set, a
-// suspended Job (it never completes) on the same events. With fail set,
+// suspended Job (it never completes) on pre-rollback and pre-delete. With fail set,
 // it renders a pre-upgrade hook the API server refuses (hooks are not
 // planned), so that an upgrade to it fails at once.
 func hookChart() *chart.Chart {
-	hookCM := `{{- range list "pre-rollback" "pre-delete" }}
+	hookCM := `{{- range list "post-install" "post-upgrade" "pre-rollback" "pre-delete" }}
 ---
 apiVersion: v1
 kind: ConfigMap
@@ -242,7 +242,7 @@ metadata:
   name: {{ $.Release.Name }}-{{ . }}
   annotations: {"helm.sh/hook": {{ . | quote }}}
 data: {ran: "yes"}
-{{- if $.Values.stuckHook }}
+{{- if and $.Values.stuckHook (has . (list "pre-rollback" "pre-delete")) }}
 ---
 apiVersion: batch/v1
 kind: Job
@@ -368,6 +368,29 @@ func TestRollbackOptions(t *testing.T) {
 				t.Errorf("disable_hooks = %v: the pre-rollback hook ran = %v", opts.DisableHooks, ran)
 			}
 		})
+	}
+}
+
+// TestInstallUpgradeDisableHooks installs with the install's hooks
+// disabled and upgrades with the upgrade's: each setting skips only its own
+// operation's hooks (install.disable_hooks and upgrade.disable_hooks).
+func TestInstallUpgradeDisableHooks(t *testing.T) {
+	t.Parallel()
+	m, c := newManager(t)
+	cs := clientset(t, c)
+	for _, tc := range []struct{ install, upgrade bool }{{true, false}, {false, true}} {
+		ns := c.Namespace(t, "helm-hooks")
+		spec := helm.ReleaseSpec{Name: "h", Namespace: ns, Chart: hookChart(), Timeout: time.Minute,
+			DisableHooks: tc.install, UpgradeDisableHooks: tc.upgrade}
+		apply(t, m, plan(t, m, spec))
+		spec.Values = map[string]any{"greeting": "again"}
+		apply(t, m, plan(t, m, spec))
+		if ran := exists(t, cs, ns, "h-post-install"); ran == tc.install {
+			t.Errorf("install disable_hooks = %v: the post-install hook ran = %v", tc.install, ran)
+		}
+		if ran := exists(t, cs, ns, "h-post-upgrade"); ran == tc.upgrade {
+			t.Errorf("upgrade disable_hooks = %v: the post-upgrade hook ran = %v", tc.upgrade, ran)
+		}
 	}
 }
 

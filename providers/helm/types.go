@@ -89,8 +89,10 @@ type ReleaseSpec struct {
 	// DriftEnabled ("", the default) upgrades to correct them, DriftWarn
 	// reports them without correcting, DriftDisabled ignores them.
 	DriftDetection DriftMode `json:"drift_detection,omitempty"`
-	// DisableHooks skips the chart's hooks.
-	DisableHooks bool `json:"disable_hooks,omitempty"`
+	// DisableHooks skips the chart's hooks on install, UpgradeDisableHooks
+	// on upgrade.
+	DisableHooks        bool `json:"disable_hooks,omitempty"`
+	UpgradeDisableHooks bool `json:"upgrade_disable_hooks,omitempty"`
 
 	// Install configures remediation of a failed install.
 	Install InstallRemediation `json:"install,omitempty"`
