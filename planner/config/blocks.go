@@ -273,7 +273,7 @@ func (l *loader) decodeKustomization(b *hcl.Block) {
 	d.strMap(c.Attributes, "common_annotations", &k.CommonAnnotations)
 	d.strList(c.Attributes, "components", &k.Components)
 	if d.str(c.Attributes, "service_account", &k.ServiceAccount) {
-		k.ServiceAccount = d.serviceAccount(c.Attributes, k.ServiceAccount, k.TargetNamespace,
+		k.ServiceAccount = d.serviceAccount(c.Attributes, k.ServiceAccount, "target_namespace", k.TargetNamespace,
 			"A kustomization's bare service account name means the account in its target_namespace (as in Flux), and this kustomization sets none. Write NAMESPACE/NAME, like \"platform/deployer\", or set target_namespace.")
 	}
 	k.DependsOn = d.dependsOn(c.Attributes)
@@ -392,10 +392,12 @@ func (d *decoder) localDir(attrs hcl.Attributes, name, p string) {
 }
 
 // serviceAccount checks "NAME" or "NAMESPACE/NAME" and returns it as
-// "NAMESPACE/NAME": a bare NAME is the account in namespace, the block's own
-// (a release's namespace, a kustomization's target_namespace). When
-// namespace is "", a bare NAME is refused with noNamespace as the detail.
-func (d *decoder) serviceAccount(attrs hcl.Attributes, s, namespace, noNamespace string) string {
+// "NAMESPACE/NAME": a bare NAME is the account in namespace, the value of
+// the block's attribute namespaceAttr (a release's namespace, a
+// kustomization's target_namespace). When namespace is "", a bare NAME is
+// refused with noNamespace as the detail; when the attribute is not known
+// yet (a partial load), NAME is returned as it is.
+func (d *decoder) serviceAccount(attrs hcl.Attributes, s, namespaceAttr, namespace, noNamespace string) string {
 	parts := strings.Split(s, "/")
 	ok := len(parts) <= 2
 	for _, p := range parts {
@@ -407,6 +409,8 @@ func (d *decoder) serviceAccount(attrs hcl.Attributes, s, namespace, noNamespace
 		d.l.errf(rng, "Invalid service account",
 			"%s is not a service account: write NAME or NAMESPACE/NAME, like \"platform/deployer\".", d.show("service_account", s))
 	case len(parts) == 2:
+	case d.unknown(namespaceAttr):
+		// validate without every variable: the namespace is not known yet.
 	case namespace == "":
 		d.l.errf(rng, "Service account without a namespace", "%s", noNamespace)
 	default:
@@ -495,7 +499,7 @@ func (l *loader) decodeRelease(b *hcl.Block) {
 	d.boolean(c.Attributes, "wait", &r.Wait)
 	d.boolean(c.Attributes, "suspend", &r.Suspend)
 	if d.str(c.Attributes, "service_account", &r.ServiceAccount) {
-		r.ServiceAccount = d.serviceAccount(c.Attributes, r.ServiceAccount, r.Namespace, "")
+		r.ServiceAccount = d.serviceAccount(c.Attributes, r.ServiceAccount, "namespace", r.Namespace, "")
 	}
 	r.DependsOn = d.dependsOn(c.Attributes)
 
@@ -608,6 +612,12 @@ func rangeLess(a, b hcl.Range) bool {
 		return a.Filename < b.Filename
 	}
 	return a.Start.Byte < b.Start.Byte
+}
+
+// unknown reports whether the attribute name of the block was left unknown
+// by a partial load.
+func (d *decoder) unknown(name string) bool {
+	return slices.Contains(d.meta.Unknown, d.prefix+name)
 }
 
 func isReleaseName(s string) bool { return len(s) <= 53 && isDNSLabel(s) }

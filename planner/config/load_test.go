@@ -421,3 +421,27 @@ release "db" {
 		t.Errorf("service accounts (-want +got):\n%s", diff)
 	}
 }
+
+// TestServiceAccountUnknownNamespace validates (a partial load) a
+// kustomization whose target_namespace comes from a variable without a
+// value: its bare service account is not refused.
+func TestServiceAccountUnknownNamespace(t *testing.T) {
+	dir := writeStack(t, map[string]string{
+		"main.hcl": `
+variable "ns" { type = string }
+kustomization "apps" {
+  path             = "."
+  target_namespace = var.ns
+  service_account  = "deployer"
+}
+`,
+	})
+	_, diags := config.Load(dir, config.LoadOptions{Partial: true, Version: "0.1.0", Getenv: func(string) string { return "" }})
+	if diags.HasErrors() {
+		t.Fatalf("validate with an unknown target_namespace: %s", diags.Error())
+	}
+	st := mustLoad(t, dir, config.LoadOptions{Vars: []config.VarArg{{Name: "ns", Value: "apps"}}})
+	if sa := st.Kustomizations["apps"].ServiceAccount; sa != "apps/deployer" {
+		t.Errorf("service account = %q, want apps/deployer", sa)
+	}
+}
