@@ -141,8 +141,9 @@ spec:
 // TestReleaseServiceAccount applies a release with service_account (a bare
 // name: the account in the release's namespace). Without rights the plan
 // fails with a forbidden error naming the account; with rights in the
-// namespace it installs; removing the block uninstalls as the account, so
-// a revoked account cannot.
+// namespace it installs and drift reads the release as the account; once
+// the account's rights are revoked, drift says so and removing the block
+// fails to uninstall: the uninstall is the account's.
 func TestReleaseServiceAccount(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := c.Namespace(t, "relsa")
@@ -188,16 +189,24 @@ func TestReleaseServiceAccount(t *testing.T) {
 	if _, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "web-settings", metav1.GetOptions{}); err != nil {
 		t.Fatalf("the release's ConfigMap: %v", err)
 	}
+	if got := summary(checkDrift(t, testOptions(c, dir))); len(got) != 0 {
+		t.Errorf("drift right after the apply: %v", got)
+	}
 
 	// Revoke the account's rights, then remove the block: the uninstall is
 	// the account's (recorded in the state), so it is refused.
 	if err := cs.RbacV1().RoleBindings(ns).Delete(ctx, "deployer", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	waitForbidden(t, c, ns+"/deployer", ns)
+	// drift reads Helm's storage as the account too.
+	rep := checkDrift(t, testOptions(c, dir))
+	if len(rep.Blocks) != 1 || !strings.Contains(rep.Blocks[0].Error, user) {
+		t.Errorf("drift after revoking the account: %+v, want an error naming %s", rep.Blocks, user)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitForbidden(t, c, ns+"/deployer", ns)
 	e, p := lockedPlan(t, testOptions(c, dir))
 	_, err = e.Apply(ctx, p, ApplyOptions{})
 	if err == nil || !strings.Contains(err.Error(), user) {
