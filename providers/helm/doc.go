@@ -30,13 +30,19 @@
 // defaulting, admission and edits made behind strata's back show. Secret
 // values are masked in everything a plan exposes.
 //
-// Apply carries a plan out: CRDs first as the CRD policy says (skip, create,
-// create_replace), then install or upgrade, waiting until every object is
+// Apply carries a plan out: CRDs first as the CRD policy of the operation
+// says (install: create by default; upgrade: skip by default, as Flux's
+// upgrade.crds), then install or upgrade, waiting until every object is
 // Current by kstatus rules within the timeout. On failure it remediates as
 // configured: retries, then rollback to the last deployed revision (with
-// cleanup_on_fail) or uninstall. History is capped at MaxHistory revisions.
-// Uninstall removes a release that left the stack, optionally keeping its
-// history.
+// the spec's RollbackOptions) or uninstall (UninstallOptions); the last
+// failure is kept when KeepLastFailure says so. History is capped at
+// MaxHistory revisions. Uninstall removes a release that left the stack, as
+// its UninstallOptions say.
+//
+// Impersonate returns a Manager whose every request (Helm's storage
+// included) impersonates a service account, so that RBAC limits what a
+// release can change.
 //
 // A plan can be saved and applied later, by another process: its JSON form
 // leaves out the chart and the values, which the caller keeps beside it
