@@ -363,3 +363,33 @@ release "app" {
 		})
 	}
 }
+
+// TestRemovedReleaseKeepsHistory removes a release block with
+// uninstall { keep_history = true }: the uninstall keeps the release's
+// history (recorded in the state when it was applied, since the block is
+// gone).
+func TestRemovedReleaseKeepsHistory(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "relkeep")
+	files := releaseStack(ns, "  uninstall { keep_history = true }")
+	dir := writeStack(t, files)
+	applyStack(t, testOptions(c, dir))
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, p := lockedPlan(t, testOptions(c, dir))
+	if _, err := e.Apply(context.Background(), p, ApplyOptions{}); err != nil {
+		t.Fatalf("apply of the removal: %v", err)
+	}
+	hm, err := e.helmManager()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp, err := hm.Plan(context.Background(), helm.ReleaseSpec{Name: "web", Namespace: ns, ChartPath: filepath.Join(dir, "charts/web")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rp.Status != "uninstalled" {
+		t.Errorf("release status after removing its block = %q, want uninstalled (history kept)", rp.Status)
+	}
+}
