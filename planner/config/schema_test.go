@@ -340,7 +340,7 @@ var behaviourTests = map[string][]string{
 	"ReleaseRollback.Timeout":          {"providers/helm.TestRollbackTimeout", "planner.TestReleaseSpecSettings"},
 	"ReleaseUninstall.DisableHooks":    {"providers/helm.TestUninstallOptions", "planner.TestReleaseSpecSettings"},
 	"ReleaseUninstall.Timeout":         {"providers/helm.TestUninstallOptions", "planner.TestReleaseSpecSettings"},
-	"ReleaseUninstall.KeepHistory":     {"providers/helm.TestUninstallKeepHistoryAndReinstall", "planner.TestReleaseSpecSettings"},
+	"ReleaseUninstall.KeepHistory":     {"providers/helm.TestUninstallKeepHistoryAndReinstall", "planner.TestRemovedReleaseKeepsHistory"},
 	"Remediation.RemediateLastFailure": {"planner.TestRemediateLastFailure", "providers/helm.TestKeepLastFailureThenRollbackPlan"},
 	"ReleaseInstall.DisableHooks":      {"providers/helm.TestInstallUpgradeDisableHooks", "planner.TestReleaseSpecSettings"},
 	"ReleaseUpgrade.DisableHooks":      {"providers/helm.TestInstallUpgradeDisableHooks", "planner.TestReleaseSpecSettings"},
