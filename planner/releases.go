@@ -318,12 +318,12 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Releas
 }
 
 // uninstallHooks lists the hooks an uninstall of the release runs.
-func (e *Engine) uninstallHooks(ctx context.Context, name, namespace string) ([]plan.Hook, error) {
-	hm, err := e.helmManager()
+func (e *Engine) uninstallHooks(ctx context.Context, rs releaseSettings) ([]plan.Hook, error) {
+	hm, err := e.helmAs(rs.ServiceAccount)
 	if err != nil {
 		return nil, err
 	}
-	hooks, err := hm.UninstallHooks(ctx, name, namespace)
+	hooks, err := hm.UninstallHooks(ctx, rs.Name, rs.Namespace, rs.Uninstall.DisableHooks)
 	return toHooks(hooks), err
 }
 

@@ -124,7 +124,8 @@ func (e *Engine) planRemovals(ctx context.Context, p *plan.Plan, snap *state.Sna
 		case "release":
 			rel, ok := snap.Release(addr)
 			if ok {
-				hooks, err := e.uninstallHooks(ctx, rel.Name, rel.Namespace)
+				rs := e.removedReleaseSettings(addr, rel)
+				hooks, err := e.uninstallHooks(ctx, rs)
 				if err != nil {
 					return fmt.Errorf("%s: %w", addr, err)
 				}
@@ -132,7 +133,7 @@ func (e *Engine) planRemovals(ctx context.Context, p *plan.Plan, snap *state.Sna
 					Actions: plan.Actions{plan.Uninstall}, ChartBefore: rel.Chart, VersionBefore: rel.Version,
 					Reason: map[bool]string{true: "destroy", false: addr + " is no longer in the stack"}[e.opts.Destroy],
 					Hooks:  hooks})
-				blk.Settings, _ = json.Marshal(e.removedReleaseSettings(addr, rel))
+				blk.Settings, _ = json.Marshal(rs)
 			}
 		default:
 			if strings.HasPrefix(sb.Kind, "source") {

@@ -185,9 +185,9 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 	}
 	switch p.Action {
 	case ActionUpgrade:
-		p.Hooks = hooksRun(hooks, ActionUpgrade, spec.DisableHooks)
+		p.Hooks = hooksRun(hooks, ActionUpgrade, spec.UpgradeDisableHooks)
 	case ActionRollback:
-		p.Hooks = hooksRun(deployed.Hooks, ActionRollback, spec.DisableHooks)
+		p.Hooks = hooksRun(deployed.Hooks, ActionRollback, spec.Rollback.DisableHooks)
 	}
 	return p, nil
 }
@@ -258,9 +258,9 @@ func (m *Manager) missingCRDs(ctx context.Context, ch *chart.Chart, policy CRDPo
 }
 
 // UninstallHooks lists the hooks an uninstall of the release runs: the
-// pre-delete and post-delete hooks of its latest revision. A release that
-// does not exist (or was uninstalled) has none.
-func (m *Manager) UninstallHooks(ctx context.Context, name, namespace string) ([]Hook, error) {
+// pre-delete and post-delete hooks of its latest revision, none when
+// disabled. A release that does not exist (or was uninstalled) has none.
+func (m *Manager) UninstallHooks(ctx context.Context, name, namespace string, disabled bool) ([]Hook, error) {
 	cfg, err := m.actionConfig(ctx, namespace)
 	if err != nil {
 		return nil, err
@@ -269,7 +269,7 @@ func (m *Manager) UninstallHooks(ctx context.Context, name, namespace string) ([
 	if err != nil || last == nil || last.Info.Status == release.StatusUninstalled {
 		return nil, err
 	}
-	return hooksRun(last.Hooks, ActionUninstall, false), nil
+	return hooksRun(last.Hooks, ActionUninstall, disabled), nil
 }
 
 // PlanUninstall plans the removal of a release that left the stack: its
