@@ -373,7 +373,8 @@ func TestRollbackOptions(t *testing.T) {
 
 // TestInstallUpgradeDisableHooks installs with the install's hooks
 // disabled and upgrades with the upgrade's: each setting skips only its own
-// operation's hooks (install.disable_hooks and upgrade.disable_hooks).
+// operation's hooks (install.disable_hooks and upgrade.disable_hooks), and
+// the plan of each operation lists the hooks it will run.
 func TestInstallUpgradeDisableHooks(t *testing.T) {
 	t.Parallel()
 	m, c := newManager(t)
@@ -382,9 +383,17 @@ func TestInstallUpgradeDisableHooks(t *testing.T) {
 		ns := c.Namespace(t, "helm-hooks")
 		spec := helm.ReleaseSpec{Name: "h", Namespace: ns, Chart: hookChart(), Timeout: time.Minute,
 			DisableHooks: tc.install, UpgradeDisableHooks: tc.upgrade}
-		apply(t, m, plan(t, m, spec))
+		p := plan(t, m, spec)
+		if listed := len(p.Hooks) > 0; listed == tc.install {
+			t.Errorf("install disable_hooks = %v: the install plan lists hooks %+v", tc.install, p.Hooks)
+		}
+		apply(t, m, p)
 		spec.Values = map[string]any{"greeting": "again"}
-		apply(t, m, plan(t, m, spec))
+		p = plan(t, m, spec)
+		if listed := len(p.Hooks) > 0; listed == tc.upgrade {
+			t.Errorf("upgrade disable_hooks = %v: the upgrade plan lists hooks %+v", tc.upgrade, p.Hooks)
+		}
+		apply(t, m, p)
 		if ran := exists(t, cs, ns, "h-post-install"); ran == tc.install {
 			t.Errorf("install disable_hooks = %v: the post-install hook ran = %v", tc.install, ran)
 		}
