@@ -142,8 +142,8 @@ spec:
 // name: the account in the release's namespace). Without rights the plan
 // fails with a forbidden error naming the account; with rights in the
 // namespace it installs and drift reads the release as the account; once
-// the account's rights are revoked, drift says so and removing the block
-// fails to uninstall: the uninstall is the account's.
+// the account's rights are revoked, drift says so and the removal of the
+// block is refused: the uninstall (and its plan) is the account's.
 func TestReleaseServiceAccount(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := c.Namespace(t, "relsa")
@@ -207,10 +207,19 @@ func TestReleaseServiceAccount(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e, p := lockedPlan(t, testOptions(c, dir))
-	_, err = e.Apply(ctx, p, ApplyOptions{})
-	if err == nil || !strings.Contains(err.Error(), user) {
-		t.Fatalf("uninstall of the removed release after revoking the account: %v, want forbidden naming %s", err, user)
+	// The plan of the removal reads the release's hooks as the account
+	// already, and is refused.
+	e, diags = Load(testOptions(c, dir))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if err := e.Lock(ctx, "test", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { e.Unlock(ctx); e.Close() }()
+	_, err = e.Plan(ctx)
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), user) || !strings.Contains(err.Error(), "release.web") {
+		t.Fatalf("removal of the release after revoking the account: %v, want forbidden naming release.web and %s", err, user)
 	}
 }
 
