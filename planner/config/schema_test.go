@@ -63,9 +63,6 @@ var pending = map[string]string{}
 // is accepted, decoded and then ignored fails here; it must be given an
 // effect (and a test of it) or be refused with a diagnostic.
 func TestEverySchemaAttributeHasAReader(t *testing.T) {
-	if testing.Short() {
-		t.Skip("type-checks the engine")
-	}
 	exports := exportData(t)
 	imp := importer.ForCompiler(token.NewFileSet(), "gc", func(path string) (io.ReadCloser, error) {
 		f, ok := exports[path]
