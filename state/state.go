@@ -200,6 +200,13 @@ type Store interface {
 	// LockStatus returns the current holder, or nil when unlocked.
 	LockStatus(ctx context.Context) (*LockInfo, error)
 
+	// Lease returns the lease of the lock id that this store took with
+	// Lock: held until this store releases it or learns that it is lost
+	// (the kubernetes backend: its Lease was not renewed in time, was
+	// released, deleted or taken over). The lease of an id this store did
+	// not take is lost.
+	Lease(id string) Lease
+
 	// Close releases the store's resources (renewal goroutines, files). It
 	// does not release a held lock.
 	Close() error

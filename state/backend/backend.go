@@ -41,6 +41,9 @@ type Config struct {
 	// run (or the lease renewal) instead of holding it. State writes go on
 	// after an interrupt, so the context alone does not bound them.
 	RequestTimeout time.Duration
+	// OnRenewError receives the failed renewals of the kubernetes lock
+	// (kube.Options.OnRenewError).
+	OnRenewError func(lockID string, err error)
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -82,7 +85,8 @@ func Open(c Config) (state.Store, error) {
 				cfg.Timeout = DefaultRequestTimeout
 			}
 		}
-		return kube.Open(kube.Options{Config: cfg, Namespace: c.Namespace, Name: c.Name, LeaseDuration: c.LeaseDuration, Now: c.Now})
+		return kube.Open(kube.Options{Config: cfg, Namespace: c.Namespace, Name: c.Name, LeaseDuration: c.LeaseDuration,
+			OnRenewError: c.OnRenewError, Now: c.Now})
 	}
 	return nil, fmt.Errorf("unknown state backend %q: use local or kubernetes", c.Type)
 }

@@ -39,6 +39,7 @@ type Store struct {
 	path    string
 	timeout time.Duration
 	now     func() time.Time
+	leases  state.Leases // the locks this store took
 }
 
 var _ state.Store = (*Store)(nil)
@@ -354,6 +355,9 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 		return nil
 	})
 	if err != nil {
+		if opts.LockID != "" && errors.Is(err, state.ErrLockLost) {
+			s.leases.Lose(opts.LockID, "is no longer the lock of the state (it was force-unlocked)")
+		}
 		return fmt.Errorf("writing state %s: %w", s.path, err)
 	}
 	snap.Lineage, snap.Serial = lineage, serial
@@ -514,8 +518,14 @@ func (s *Store) Lock(ctx context.Context, info state.LockInfo) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("locking state %s: %w", s.path, err)
 	}
+	s.leases.Add(state.NewTracker(info.ID, s.now, 0))
 	return info.ID, nil
 }
+
+// Lease implements state.Store. The lock is data in the file and does not
+// expire: its lease is held until this store releases it, or until a state
+// write under it is refused because another process force-unlocked it.
+func (s *Store) Lease(id string) state.Lease { return s.leases.Get(id) }
 
 // Unlock implements state.Store.
 func (s *Store) Unlock(ctx context.Context, id string) error {
@@ -552,6 +562,7 @@ func (s *Store) unlock(ctx context.Context, id, verb string) error {
 	if err != nil {
 		return fmt.Errorf("%s state %s: %w", verb, s.path, err)
 	}
+	s.leases.Lose(id, "was released")
 	return nil
 }
 

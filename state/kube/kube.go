@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,16 +50,28 @@ type Options struct {
 	// Name names the state, so that one namespace can hold many; default
 	// "default".
 	Name string
-	// LeaseDuration is how long a lock outlives its holder's last renewal;
-	// default 60s.
+	// LeaseDuration is how long a lock outlives its holder's last renewal,
+	// as others see it; default 60s.
 	LeaseDuration time.Duration
 	// RenewInterval is how often the holder renews its lease; default a
-	// third of LeaseDuration.
+	// third of LeaseDuration. A failed renewal is retried after a quarter
+	// of it.
 	RenewInterval time.Duration
+	// RenewMargin is how long before its lease would run out the holder
+	// stops counting its lock as held (state.Lease), to cover requests in
+	// flight and clocks that run at different rates; default a quarter of
+	// LeaseDuration. It is at most half of LeaseDuration.
+	RenewMargin time.Duration
+	// OnRenewError, when set, is called from the renewal goroutine with
+	// every failed renewal of a held lock. The lock stays held until
+	// LeaseDuration minus RenewMargin after the last good renewal.
+	OnRenewError func(lockID string, err error)
 	// ChunkSize is the largest segment of compressed state per Secret;
 	// default 768 KiB (a Secret holds at most 1 MiB).
 	ChunkSize int
-	// Now is the clock; default time.Now.
+	// Now is the clock; default time.Now. Lock expiry is measured with it
+	// as durations only (it should read a monotonic clock, as time.Now
+	// does), never compared with another host's clock.
 	Now func() time.Time
 }
 
@@ -72,11 +82,16 @@ type Store struct {
 	ns, name  string
 	lease     time.Duration
 	renew     time.Duration
+	margin    time.Duration
 	chunkSize int
 	now       func() time.Time
 
+	onRenewError func(string, error)
+	leases       state.Leases // the locks this store took
+
 	mu      sync.Mutex
 	renewal map[string]context.CancelFunc // lock ID -> stop renewing
+	seen    observation                   // the Lease as last seen
 
 	// The payload of the chunk set this store last read or wrote, so that
 	// a run writing one block after another does not fetch the chunks it
@@ -106,6 +121,10 @@ func Open(opts Options) (*Store, error) {
 	if opts.RenewInterval <= 0 {
 		opts.RenewInterval = opts.LeaseDuration / 3
 	}
+	if opts.RenewMargin <= 0 {
+		opts.RenewMargin = opts.LeaseDuration / 4
+	}
+	opts.RenewMargin = min(opts.RenewMargin, opts.LeaseDuration/2)
 	if opts.ChunkSize <= 0 {
 		opts.ChunkSize = 768 << 10
 	}
@@ -133,8 +152,8 @@ func Open(opts Options) (*Store, error) {
 	}
 	return &Store{
 		client: opts.Client, meta: meta, ns: opts.Namespace, name: opts.Name,
-		lease: opts.LeaseDuration, renew: opts.RenewInterval, chunkSize: opts.ChunkSize, now: opts.Now,
-		renewal: map[string]context.CancelFunc{},
+		lease: opts.LeaseDuration, renew: opts.RenewInterval, margin: opts.RenewMargin, chunkSize: opts.ChunkSize, now: opts.Now,
+		onRenewError: opts.OnRenewError, renewal: map[string]context.CancelFunc{},
 	}, nil
 }
 
@@ -151,15 +170,21 @@ func (s *Store) labels(role string) map[string]string {
 	return map[string]string{LabelState: s.name, LabelRole: role, managedByLabel: "strata"}
 }
 
-// Close stops renewing held leases; it does not release them.
+// Close stops renewing held leases; it does not release them, but their
+// state.Lease is lost from then on.
 func (s *Store) Close() error {
 	s.mu.Lock()
+	var ids []string
 	for id, stop := range s.renewal {
 		stop()
 		delete(s.renewal, id)
+		ids = append(ids, id)
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	for _, id := range ids {
+		s.leases.Lose(id, "is no longer renewed: the state store was closed")
+	}
 	return nil
 }
 
@@ -424,10 +449,10 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 		return err
 	}
 	if err := state.CheckLock(held, opts.LockID); err != nil {
-		return fmt.Errorf("writing %s: %w", s, err)
+		return s.writeRefused(opts.LockID, fmt.Errorf("writing %s: %w", s, err))
 	}
 	if opts.LockID != "" && ix.fence != opts.LockID {
-		return fmt.Errorf("writing %s: lock %s was superseded by lock %s: %w", s, opts.LockID, ix.fence, state.ErrLockLost)
+		return s.writeRefused(opts.LockID, fmt.Errorf("writing %s: lock %s was superseded by lock %s: %w", s, opts.LockID, ix.fence, state.ErrLockLost))
 	}
 	lineage, serial, changed, err := state.CheckWrite(ix.lineage, ix.serial, state.SameContent(p.Snapshot, snap), snap, opts.Force)
 	if err != nil {
@@ -450,11 +475,20 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 	}
 	set, err := s.writePayload(ctx, ix, p, lineage, serial)
 	if err != nil {
-		return err
+		return s.writeRefused(opts.LockID, err)
 	}
 	snap.Lineage, snap.Serial = lineage, serial
 	s.remember(set, p)
 	return nil
+}
+
+// writeRefused marks lock id lost when err says that it is, and returns
+// err.
+func (s *Store) writeRefused(id string, err error) error {
+	if id != "" && errors.Is(err, state.ErrLockLost) {
+		s.leases.Lose(id, "is no longer the lock of the state: a state write under it was refused")
+	}
+	return err
 }
 
 // writePayload stores p as segments, creating only those the current
@@ -648,247 +682,4 @@ func randomSet() string {
 	b := make([]byte, 5)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// lockInfo decodes the lock info of a lease; nil when nobody holds it.
-func (s *Store) lockInfo(l *coordinationv1.Lease) *state.LockInfo {
-	if l == nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" {
-		return nil
-	}
-	info := &state.LockInfo{ID: *l.Spec.HolderIdentity}
-	if a := l.Annotations[AnnotationLock]; a != "" {
-		_ = json.Unmarshal([]byte(a), info) // an unreadable annotation still leaves the ID
-		info.ID = *l.Spec.HolderIdentity
-	}
-	return info
-}
-
-func (s *Store) expired(l *coordinationv1.Lease) bool {
-	if l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
-		return true
-	}
-	until := l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second)
-	return !s.now().Before(until)
-}
-
-func (s *Store) getLease(ctx context.Context) (*coordinationv1.Lease, error) {
-	l, err := s.client.CoordinationV1().Leases(s.ns).Get(ctx, s.leaseName(), metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the lock of %s: %w", s, err)
-	}
-	return l, nil
-}
-
-// holder returns the current lock holder for a write by lock id: the
-// lease's holder while the lease is valid, or while it names id (an expired
-// lease nobody took over still fences correctly).
-func (s *Store) holder(ctx context.Context, id string) (*state.LockInfo, error) {
-	l, err := s.getLease(ctx)
-	if err != nil || l == nil {
-		return nil, err
-	}
-	info := s.lockInfo(l)
-	if info == nil || (s.expired(l) && info.ID != id) {
-		return nil, nil
-	}
-	return info, nil
-}
-
-// LockStatus implements state.Store. An expired lease counts as unlocked.
-func (s *Store) LockStatus(ctx context.Context) (*state.LockInfo, error) {
-	l, err := s.getLease(ctx)
-	if err != nil || l == nil || s.expired(l) {
-		return nil, err
-	}
-	return s.lockInfo(l), nil
-}
-
-// Lock implements state.Store. It takes the Lease when nobody holds it or
-// its holder's lease expired, writes the new lock ID into the index as the
-// fence, and renews the lease in the background until Unlock or Close.
-func (s *Store) Lock(ctx context.Context, info state.LockInfo) (string, error) {
-	if info.ID == "" {
-		info.ID = state.NewLineage()
-	}
-	if info.Created.IsZero() {
-		info.Created = s.now()
-	}
-	info.Created = info.Created.UTC().Truncate(time.Microsecond)
-	ann, err := json.Marshal(info)
-	if err != nil {
-		return "", err
-	}
-	leases := s.client.CoordinationV1().Leases(s.ns)
-	now := metav1.NewMicroTime(s.now())
-	secs := int32((s.lease + time.Second - 1) / time.Second)
-	for attempt := 0; ; attempt++ {
-		l, err := s.getLease(ctx)
-		if err != nil {
-			return "", err
-		}
-		if l == nil {
-			l = &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: s.leaseName(), Namespace: s.ns, Labels: s.labels("lock")}}
-		} else if held := s.lockInfo(l); held != nil && !s.expired(l) {
-			return "", fmt.Errorf("locking %s: %w", s, &state.LockedError{Holder: *held})
-		}
-		l.Spec.HolderIdentity = &info.ID
-		l.Spec.LeaseDurationSeconds = &secs
-		l.Spec.AcquireTime = &now
-		l.Spec.RenewTime = &now
-		if l.Annotations == nil {
-			l.Annotations = map[string]string{}
-		}
-		l.Annotations[AnnotationLock] = string(ann)
-		if l.ResourceVersion == "" {
-			_, err = leases.Create(ctx, l, metav1.CreateOptions{})
-		} else {
-			_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
-		}
-		if err == nil {
-			break
-		}
-		if (apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)) && attempt < 3 {
-			continue // someone else moved first: look again
-		}
-		return "", fmt.Errorf("locking %s: %w", s, err)
-	}
-	if err := s.setFence(ctx, info.ID); err != nil {
-		_ = s.release(context.WithoutCancel(ctx), info.ID)
-		return "", err
-	}
-	s.startRenewal(info.ID)
-	if ix, err := s.getIndex(ctx); err == nil {
-		s.deleteOrphans(context.WithoutCancel(ctx), ix)
-	}
-	return info.ID, nil
-}
-
-// setFence writes the lock ID into the index, so that writes under any
-// earlier lock are refused from now on.
-func (s *Store) setFence(ctx context.Context, id string) error {
-	secrets := s.client.CoreV1().Secrets(s.ns)
-	for attempt := 0; ; attempt++ {
-		ix, err := s.getIndex(ctx)
-		if err != nil {
-			return err
-		}
-		ix.fence = id
-		if ix.secret == nil {
-			_, err = secrets.Create(ctx, &corev1.Secret{
-				ObjectMeta: metav1.ObjectMeta{Name: s.indexName(), Namespace: s.ns, Labels: s.labels(indexRole)},
-				Type:       secretType,
-				Data:       ix.data(),
-			}, metav1.CreateOptions{})
-		} else {
-			sec := ix.secret.DeepCopy()
-			sec.Data = ix.data()
-			_, err = secrets.Update(ctx, sec, metav1.UpdateOptions{})
-		}
-		if err == nil {
-			return nil
-		}
-		if (apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)) && attempt < 5 {
-			continue
-		}
-		return fmt.Errorf("locking %s: writing the fence: %w", s, err)
-	}
-}
-
-func (s *Store) startRenewal(id string) {
-	ctx, cancel := context.WithCancel(context.Background())
-	s.mu.Lock()
-	s.renewal[id] = cancel
-	s.mu.Unlock()
-	s.wg.Go(func() {
-		t := time.NewTicker(s.renew)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if lost := s.renewOnce(ctx, id); lost {
-				return
-			}
-		}
-	})
-}
-
-// renewOnce moves the lease's renew time forward; it reports true when the
-// lease is no longer id's, which ends the renewal.
-func (s *Store) renewOnce(ctx context.Context, id string) (lost bool) {
-	l, err := s.getLease(ctx)
-	if err != nil {
-		return false // try again at the next tick
-	}
-	if info := s.lockInfo(l); info == nil || info.ID != id {
-		return true
-	}
-	now := metav1.NewMicroTime(s.now())
-	l.Spec.RenewTime = &now
-	// A failed renewal is retried at the next tick; a lost lease shows at
-	// the next Get.
-	_, _ = s.client.CoordinationV1().Leases(s.ns).Update(ctx, l, metav1.UpdateOptions{})
-	return false
-}
-
-func (s *Store) stopRenewal(id string) {
-	s.mu.Lock()
-	stop := s.renewal[id]
-	delete(s.renewal, id)
-	s.mu.Unlock()
-	if stop != nil {
-		stop()
-	}
-}
-
-// Unlock implements state.Store.
-func (s *Store) Unlock(ctx context.Context, id string) error {
-	if err := s.release(ctx, id); err != nil {
-		return fmt.Errorf("unlocking %s: %w", s, err)
-	}
-	return nil
-}
-
-// ForceUnlock implements state.Store.
-func (s *Store) ForceUnlock(ctx context.Context, id string) error {
-	if err := s.release(ctx, id); err != nil {
-		return fmt.Errorf("force-unlocking %s: %w", s, err)
-	}
-	return nil
-}
-
-// release clears the lease when it names id.
-func (s *Store) release(ctx context.Context, id string) error {
-	s.stopRenewal(id)
-	for attempt := 0; ; attempt++ {
-		l, err := s.getLease(ctx)
-		if err != nil {
-			return err
-		}
-		held := s.lockInfo(l)
-		switch {
-		case held == nil:
-			return state.ErrNotLocked
-		case held.ID != id && s.expired(l):
-			return state.ErrNotLocked
-		case held.ID != id:
-			return fmt.Errorf("lock ID %s, current lock %s held by %s: %w", id, held.ID, held.Who, state.ErrLockMismatch)
-		}
-		l.Spec.HolderIdentity = nil
-		l.Spec.RenewTime = nil
-		l.Spec.AcquireTime = nil
-		delete(l.Annotations, AnnotationLock)
-		_, err = s.client.CoordinationV1().Leases(s.ns).Update(ctx, l, metav1.UpdateOptions{})
-		if err == nil {
-			return nil
-		}
-		if !apierrors.IsConflict(err) || attempt == 3 {
-			return err
-		}
-	}
 }

@@ -462,6 +462,10 @@ func TestFencingMidWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// B sees A's lease, and then sees it unchanged for its duration.
+	if _, err := b.Lock(ctx, state.LockInfo{Operation: "apply", Who: "b@ci"}); !errors.Is(err, state.ErrLocked) {
+		t.Fatalf("B: Lock while A holds the lock: got %v, want ErrLocked", err)
+	}
 	time.Sleep(1200 * time.Millisecond)
 	var idB string
 	hc.onChunk = func() {

@@ -325,6 +325,54 @@ func TestStore(t *testing.T, backend Backend) {
 		}
 	})
 
+	t.Run("Lease", func(t *testing.T) {
+		open := backend(t)
+		a, b := open(), open()
+		id, err := a.Lock(ctx, info("apply"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := a.Lease(id)
+		if err := l.Held(); err != nil {
+			t.Fatalf("Lease of a lock just taken: %v", err)
+		}
+		select {
+		case <-l.Lost():
+			t.Fatal("Lost() is closed for a lock just taken")
+		default:
+		}
+		if err := b.Lease(id).Held(); !errors.Is(err, state.ErrLockLost) {
+			t.Errorf("Lease of a lock another store took: got %v, want ErrLockLost", err)
+		}
+		if err := a.Unlock(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-l.Lost():
+		case <-time.After(10 * time.Second):
+			t.Fatal("Lost() is not closed after Unlock")
+		}
+		if err := l.Held(); !errors.Is(err, state.ErrLockLost) || !strings.Contains(err.Error(), id) {
+			t.Errorf("Held() after Unlock: got %v, want ErrLockLost naming the lock", err)
+		}
+
+		// A holder whose lock was force-unlocked learns it by the time a
+		// state write under it is refused.
+		id, err = a.Lock(ctx, info("apply"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.ForceUnlock(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Write(ctx, Snapshot(1, 2, "a"), state.WriteOptions{LockID: id}); !errors.Is(err, state.ErrLockLost) {
+			t.Fatalf("write after force-unlock: got %v, want ErrLockLost", err)
+		}
+		if err := a.Lease(id).Held(); !errors.Is(err, state.ErrLockLost) {
+			t.Errorf("Held() after a refused write: got %v, want ErrLockLost", err)
+		}
+	})
+
 	t.Run("LockWait", func(t *testing.T) {
 		open := backend(t)
 		a, b := open(), open()
