@@ -45,6 +45,10 @@ type Result struct {
 	Failed map[string]error
 	// Skipped maps each block not run to the reason.
 	Skipped map[string]string
+	// StateErr is the first state write that failed (e.g. refused because
+	// the lock was lost): when set, the state may not record everything
+	// the apply did.
+	StateErr error
 }
 
 // Apply carries out p. The caller holds the state lock (Lock). Blocks run
@@ -54,6 +58,13 @@ type Result struct {
 // filled also on error. Errors and events carry no sensitive value: those
 // of the stack, and those the plan's blocks locate (a saved plan). A plan
 // that holds errors is refused before anything changes (ErrPlanErrors).
+//
+// When the lock is lost during the apply, Apply stops at once: requests in
+// flight are cancelled, no further request that can change the cluster is
+// sent and no further block starts. What was done is still written to the
+// state where the state's fencing allows it (Result.StateErr says when
+// not), and the error, which wraps state.ErrLockLost, says the lock was
+// lost.
 func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*Result, error) {
 	if err := e.savedSecrets(p); err != nil {
 		return nil, err
@@ -76,6 +87,8 @@ func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 	if err != nil {
 		return nil, err
 	}
+	ctx, stop := e.lock.stopOnLoss(ctx, func(err error) { e.emit(Event{Type: LockLost, Err: err}) })
+	defer stop()
 	// State writes must not be cancelled with ctx: what was applied is
 	// recorded even when the user interrupts.
 	wctx := context.WithoutCancel(ctx)
@@ -110,10 +123,13 @@ func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 	}
 	failed, err := walk(ctx, nodes, deps, e.opts.Parallelism, a.applyBlock, func(node, cause string) {
 		msg := "dependency " + cause + " failed"
-		if cause == "interrupted" {
+		a.mu.Lock()
+		switch {
+		case (cause == "interrupted" || a.res.Skipped[cause] == msgLockLost) && e.lock.check() != nil:
+			msg = msgLockLost
+		case cause == "interrupted":
 			msg = "interrupted"
 		}
-		a.mu.Lock()
 		a.res.Skipped[node] = msg
 		a.mu.Unlock()
 		e.emit(Event{Type: BlockSkipped, Block: node, Message: msg})
@@ -122,7 +138,9 @@ func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 		return nil, err
 	}
 	for b, err := range failed {
-		a.res.Failed[b] = err
+		if _, notStarted := a.res.Skipped[b]; !notStarted {
+			a.res.Failed[b] = err
+		}
 	}
 	// Record the apply in the history, with the counts.
 	op := "apply"
@@ -133,7 +151,13 @@ func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 	entry := &state.HistoryEntry{Operation: op, Who: state.Who(e.opts.Getenv), Time: e.opts.Now().UTC(),
 		Added: a.res.Added, Changed: a.res.Changed, Removed: a.res.Destroyed}
 	herr := store.Write(wctx, a.snap, state.WriteOptions{LockID: e.lockID, History: entry})
+	if herr != nil && a.res.StateErr == nil {
+		a.res.StateErr = herr
+	}
 	a.mu.Unlock()
+	if lerr := e.lock.check(); lerr != nil && len(a.res.Failed)+len(a.res.Skipped) > 0 {
+		return a.res, a.stopped(op, lerr, herr)
+	}
 	if herr != nil {
 		return a.res, fmt.Errorf("record history: %w", herr)
 	}
@@ -178,6 +202,25 @@ func checkErrors(p *plan.Plan) error {
 	return fmt.Errorf("%w and cannot be applied: %s", ErrPlanErrors, strings.Join(msgs, "; "))
 }
 
+// stopped is the error of an apply that the loss of the lock (lerr)
+// stopped: lerr first, then the failures it did not cause and the failed
+// history write herr.
+func (a *applier) stopped(op string, lerr, herr error) error {
+	errs := []error{fmt.Errorf("%s stopped, no further change was made to the cluster: %w", op, lerr)}
+	for _, n := range keys(a.res.Failed) {
+		if ferr := a.res.Failed[n]; !errors.Is(ferr, state.ErrLockLost) && !errors.Is(ferr, context.Canceled) {
+			errs = append(errs, fmt.Errorf("%s: %w", n, ferr))
+		}
+	}
+	if herr != nil && !errors.Is(herr, state.ErrLockLost) {
+		errs = append(errs, fmt.Errorf("record history: %w", herr))
+	}
+	return errors.Join(errs...)
+}
+
+// msgLockLost is why a block did not start after the lock was lost.
+const msgLockLost = "not started: the state lock was lost"
+
 // applier is the state of one Apply.
 type applier struct {
 	e     *Engine
@@ -193,6 +236,13 @@ type applier struct {
 }
 
 func (a *applier) applyBlock(ctx context.Context, addr string) error {
+	if err := a.e.lock.check(); err != nil {
+		a.mu.Lock()
+		a.res.Skipped[addr] = msgLockLost
+		a.mu.Unlock()
+		a.e.emit(Event{Type: BlockSkipped, Block: addr, Message: msgLockLost})
+		return err // its dependants are skipped too
+	}
 	b := a.p.Block(addr)
 	start := time.Now()
 	a.e.emit(Event{Type: BlockStarted, Block: addr})
@@ -232,6 +282,9 @@ func (a *applier) record(fn func(*state.Snapshot)) error {
 	defer a.mu.Unlock()
 	fn(a.snap)
 	if err := a.store.Write(a.wctx, a.snap, state.WriteOptions{LockID: a.e.lockID}); err != nil {
+		if a.res.StateErr == nil {
+			a.res.StateErr = err
+		}
 		return fmt.Errorf("write state: %w", err)
 	}
 	return nil

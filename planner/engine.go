@@ -91,9 +91,11 @@ type Engine struct {
 
 	store  state.Store
 	lockID string
+	lock   lockGuard // the lease of lockID, checked before every cluster write
 
-	restCfg *rest.Config
-	kube    *kube.Manager
+	stateCfg *rest.Config // the cluster's configuration, for the state store
+	restCfg  *rest.Config // the same, its writes guarded by lock
+	kube     *kube.Manager
 
 	cache     *cache.Cache
 	charts    *helmrepo.Client
@@ -209,13 +211,17 @@ func (e *Engine) Store() (state.Store, error) {
 		return e.store, nil
 	}
 	c := backend.Config{Type: e.backend.Type, Path: e.backend.Path, Namespace: e.backend.Namespace, Name: e.backend.Name,
-		Kubeconfig: e.backend.Kubeconfig, Context: e.backend.Context, Now: e.opts.Now}
+		Kubeconfig: e.backend.Kubeconfig, Context: e.backend.Context, Now: e.opts.Now,
+		OnRenewError: func(id string, err error) {
+			e.emit(Event{Type: LockRenewFailed, Err: err, Message: "renewing the state lock " + id + " failed; retrying"})
+		}}
 	if c.Type == "kubernetes" && c.Kubeconfig == "" && c.Context == "" {
-		// The stack's cluster, as the engine talks to it.
+		// The stack's cluster, as the engine talks to it (without the
+		// guard: the store renews and fences the lock itself).
 		if _, err := e.Kube(); err != nil {
 			return nil, err
 		}
-		c.RESTConfig = e.restCfg
+		c.RESTConfig = e.stateCfg
 	}
 	s, err := backend.Open(c)
 	if err != nil {
@@ -226,7 +232,9 @@ func (e *Engine) Store() (state.Store, error) {
 }
 
 // Lock takes the state lock for op ("plan", "apply", "destroy"), waiting up
-// to timeout for another holder.
+// to timeout for another holder. From then on until Unlock, every request
+// of the engine that can change the cluster is sent only while the lock's
+// lease is known to be held (see lockGuard).
 func (e *Engine) Lock(ctx context.Context, op string, timeout time.Duration) error {
 	s, err := e.Store()
 	if err != nil {
@@ -238,6 +246,7 @@ func (e *Engine) Lock(ctx context.Context, op string, timeout time.Duration) err
 		return err
 	}
 	e.lockID = id
+	e.lock.hold(s.Lease(id))
 	return nil
 }
 
@@ -248,6 +257,7 @@ func (e *Engine) Unlock(ctx context.Context) error {
 	}
 	id := e.lockID
 	e.lockID = ""
+	e.lock.hold(nil)
 	return e.store.Unlock(ctx, id)
 }
 
@@ -284,11 +294,12 @@ func (e *Engine) Kube() (*kube.Manager, error) {
 		}
 		cfg = c
 	}
-	m, err := kube.NewManager(cfg, kube.Options{})
+	guardedCfg := guarded(cfg, e.lock.check)
+	m, err := kube.NewManager(guardedCfg, kube.Options{})
 	if err != nil {
 		return nil, err
 	}
-	e.restCfg, e.kube = cfg, m
+	e.stateCfg, e.restCfg, e.kube = cfg, guardedCfg, m
 	return m, nil
 }
 

@@ -24,6 +24,12 @@ const (
 	ObjectEvent EventType = "object"
 	// ReleaseEvent: progress of a Helm release (Message).
 	ReleaseEvent EventType = "release"
+	// LockRenewFailed: renewing the state lock failed (Err); it is
+	// retried, and the lock stays held until its lease would run out.
+	LockRenewFailed EventType = "lock_renew_failed"
+	// LockLost: the state lock was lost (Err); the apply stops and makes
+	// no further change to the cluster.
+	LockLost EventType = "lock_lost"
 )
 
 // Event reports apply progress.
