@@ -268,6 +268,9 @@ func (a *applier) applyBlock(ctx context.Context, addr string) error {
 	a.res.Changed += changed
 	a.res.Destroyed += destroyed
 	a.mu.Unlock()
+	if cause := context.Cause(ctx); errors.Is(err, context.Canceled) && errors.Is(cause, state.ErrLockLost) {
+		err = fmt.Errorf("stopped, the state lock was lost: %w", err)
+	}
 	ev := Event{Type: BlockDone, Block: addr, Elapsed: time.Since(start), Added: added, Changed: changed, Destroyed: destroyed}
 	if err != nil {
 		ev.Type, ev.Err = BlockFailed, err

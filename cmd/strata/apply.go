@@ -20,6 +20,7 @@ import (
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/providers/kube"
+	"github.com/strata-gitops/strata/state"
 )
 
 func (a *app) applyCmd() *cobra.Command {
@@ -186,11 +187,19 @@ func (a *app) finish(p *plan.Plan, res *planner.Result, err error) error {
 		if p.Destroy {
 			verb = "Destroy"
 		}
-		if err == nil {
+		recorded := "what was applied is recorded in the state"
+		if res.StateErr != nil {
+			recorded = "the state may not record all of it (run strata plan to compare the stack with the cluster)"
+		}
+		switch {
+		case err == nil:
 			fmt.Fprintf(a.stdout, "\n%s complete! Objects: %d added, %d changed, %d destroyed.\n", verb, res.Added, res.Changed, res.Destroyed)
-		} else {
-			fmt.Fprintf(a.stdout, "\n%s failed. Objects: %d added, %d changed, %d destroyed; what was applied is recorded in the state.\n",
-				verb, res.Added, res.Changed, res.Destroyed)
+		case errors.Is(err, state.ErrLockLost):
+			fmt.Fprintf(a.stdout, "\n%s stopped: the state lock was lost. Objects: %d added, %d changed, %d destroyed before it stopped; %s.\n",
+				verb, res.Added, res.Changed, res.Destroyed, recorded)
+		default:
+			fmt.Fprintf(a.stdout, "\n%s failed. Objects: %d added, %d changed, %d destroyed; %s.\n",
+				verb, res.Added, res.Changed, res.Destroyed, recorded)
 		}
 	}
 	return err
@@ -251,6 +260,10 @@ func (pr *progress) event(ev planner.Event) {
 		fmt.Fprintf(pr.w, "%s: Skipped: %s\n", name, ev.Message)
 	case planner.ReleaseEvent:
 		fmt.Fprintf(pr.w, "%s: %s [%s]\n", name, ev.Message, round(ev.Elapsed))
+	case planner.LockRenewFailed:
+		fmt.Fprintf(pr.w, "%s %s: %v\n", pr.paint("\x1b[33m", "Warning:"), ev.Message, ev.Err)
+	case planner.LockLost:
+		fmt.Fprintf(pr.w, "%s %v; stopping: no further change is made to the cluster\n", pr.paint("\x1b[31m", "Error:"), ev.Err)
 	case planner.ObjectEvent:
 		o := ev.Object
 		switch o.Type {
