@@ -37,4 +37,9 @@
 // *LockedError describing the holder (ID, operation, user@host, since when),
 // which matches ErrLocked with errors.Is. LockWait retries until a timeout.
 // Readers never take the lock and never see a half-written snapshot.
+//
+// A holder asks Store.Lease whether it still holds its lock before each
+// change it makes outside the state: a Lease answers without I/O from what
+// the store last learnt (a Tracker), and its Lost channel closes when the
+// lock is lost, so that a run stops at once.
 package state

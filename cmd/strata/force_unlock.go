@@ -26,8 +26,10 @@ that found the state locked. Removing the lock of a run that is still going
 lets two runs apply at once: make sure the holder is gone. It asks for
 confirmation unless --force.
 
-With the kubernetes backend a crashed run's lock also expires by itself
-once its lease runs out.`,
+With the kubernetes backend a crashed run's lock is also taken over by a
+run that waits for it (--lock-timeout) longer than its lease (60s). A run
+whose lock is force-unlocked stops changing the cluster at once and exits
+with an error.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()

@@ -167,7 +167,7 @@ func checkOutput(output string) error {
 // lockError explains a lock failure.
 func lockError(err error) error {
 	if errors.Is(err, state.ErrLocked) {
-		return fmt.Errorf("%w\n\nAnother strata run holds the state lock. Wait for it, retry with --lock-timeout, or remove a stale lock with strata force-unlock ID", err)
+		return fmt.Errorf("%w\n\nAnother strata run holds the state lock. Wait for it, retry with --lock-timeout (longer than the lease, for the kubernetes backend's lock of a crashed run), or remove a stale lock with strata force-unlock ID", err)
 	}
 	return err
 }

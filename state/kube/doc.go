@@ -36,19 +36,26 @@
 // # Locking and fencing
 //
 // The lock is a Lease with a duration, renewed in the background by the
-// process that holds it, so the lock of a crashed run expires after
-// Options.LeaseDuration. Taking the lock writes the new lock ID into the
-// index (the fence). A write is accepted only when the index still carries
-// the writer's lock ID and the index is unchanged since it was read, so a
-// writer whose lease expired and was taken over by another run can no
-// longer overwrite the newer state, even if it wakes up in the middle of a
-// write. Expiry is judged by the clock of the process that wants the lock
-// against the renew time the holder wrote; keep clocks in sync (NTP).
+// process that holds it (lock.go). Expiry is judged as client-go's leader
+// election judges it: another process considers the lock expired once it
+// has seen the Lease's record unchanged for its duration, measured on its
+// own clock, so no clock is ever compared with another host's. The holder
+// counts its lock as held (Store.Lease) only until LeaseDuration minus
+// RenewMargin after the last renewal it sent, and learns at once, through a
+// watch on the Lease, when it was released, deleted or taken over. Failed
+// renewals are retried and reported (Options.OnRenewError).
+//
+// Taking the lock writes the new lock ID into the index (the fence). A
+// write is accepted only when the index still carries the writer's lock ID
+// and the index is unchanged since it was read, so a writer whose lease
+// expired and was taken over by another run can no longer overwrite the
+// newer state, even if it wakes up in the middle of a write.
 //
 // # Permissions
 //
 // The identity running strata needs, in the state's namespace: secrets get,
-// list, create, update and delete; leases (coordination.k8s.io) get, create
-// and update. Read-only commands (state list, show, pull, history) need
+// list, create, update and delete; leases (coordination.k8s.io) get, list,
+// watch, create and update (without list and watch a holder learns that its
+// lock was taken at its next renewal). Read-only commands (state list, show, pull, history) need
 // secrets get and leases get only.
 package kube
