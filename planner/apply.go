@@ -169,7 +169,9 @@ func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 		}
 		return a.res, errors.Join(errs...)
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && !errors.Is(context.Cause(ctx), state.ErrLockLost) {
+		// (A lock lost after every block was done and recorded stopped
+		// nothing.)
 		return a.res, fmt.Errorf("apply interrupted: %w", ctx.Err())
 	}
 	return a.res, nil
