@@ -252,11 +252,14 @@ func (s *Store) startRenewal(id string, held *state.Tracker) {
 }
 
 // watchLease marks held lost as soon as a watch on the Lease shows it
-// released, deleted or held by another lock. Watch failures are retried;
-// the renewals find the same changes, later.
+// released, deleted or held by another lock. A watch that ends (the
+// client's request timeout ends it) is started again at once, one that
+// fails after a quarter of the renewal interval; the renewals find the
+// same changes, later.
 func (s *Store) watchLease(ctx context.Context, id string, held *state.Tracker) {
 	sel := fields.OneTermEqualSelector("metadata.name", s.leaseName()).String()
 	for ctx.Err() == nil && held.Held() == nil {
+		started := time.Now()
 		w, err := s.client.CoordinationV1().Leases(s.ns).Watch(ctx, metav1.ListOptions{FieldSelector: sel})
 		if err == nil {
 			for ev := range w.ResultChan() {
@@ -271,6 +274,9 @@ func (s *Store) watchLease(ctx context.Context, id string, held *state.Tracker) 
 				}
 			}
 			w.Stop()
+		}
+		if err == nil && time.Since(started) > time.Second {
+			continue // it ran: start it again at once
 		}
 		select {
 		case <-ctx.Done():
