@@ -187,7 +187,7 @@ func TestRenewalErrors(t *testing.T) {
 
 // TestLeaseLostAtOnce: the holder learns at once (a watch on the Lease,
 // not the next renewal) that its lock was force-unlocked, taken over or
-// its Lease deleted.
+// its Lease deleted, also after the request timeout ended its first watch.
 func TestLeaseLostAtOnce(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := c.Namespace(t, "state-lost")
@@ -221,8 +221,12 @@ func TestLeaseLostAtOnce(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			stateName := testcluster.UniqueName("lost")
-			// Renewals once an hour: only the watch can tell in time.
-			s, err := kube.Open(kube.Options{Config: c.RESTConfig(), Namespace: ns, Name: stateName,
+			// Renewals once an hour: only the watch can tell in time. A
+			// request timeout of 2s ends each watch after 2s (the
+			// backend's default is 30s): it must be started again.
+			cfg := c.RESTConfig()
+			cfg.Timeout = 2 * time.Second
+			s, err := kube.Open(kube.Options{Config: cfg, Namespace: ns, Name: stateName,
 				LeaseDuration: 3 * time.Hour, RenewInterval: time.Hour})
 			if err != nil {
 				t.Fatal(err)
@@ -234,7 +238,7 @@ func TestLeaseLostAtOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			l := s.Lease(id)
-			time.Sleep(200 * time.Millisecond) // the watch is up
+			time.Sleep(3 * time.Second) // a second watch is up
 			tc.lose(t, other, id, stateName)
 			select {
 			case <-l.Lost():
