@@ -61,16 +61,22 @@ func Within(root, p string) bool {
 // Tree checks every symbolic link under dir (a real path inside root, as
 // Resolve returns) and, through linked directories, below them: each must
 // lead inside root. The error names the first offending link relative to
-// root.
-func Tree(root, dir string) error {
+// root. The directories named by skip (relative to root, e.g. ".strata")
+// are not walked, also when reached through a link, unless dir is one of
+// them or inside one.
+func Tree(root, dir string, skip ...string) error {
 	r, err := Root(root)
 	if err != nil {
 		return err
 	}
-	return tree(r, dir, map[string]bool{})
+	skipped := make(map[string]bool, len(skip))
+	for _, s := range skip {
+		skipped[filepath.Join(r, s)] = true
+	}
+	return tree(r, dir, skipped, map[string]bool{})
 }
 
-func tree(root, dir string, seen map[string]bool) error {
+func tree(root, dir string, skip, seen map[string]bool) error {
 	if seen[dir] {
 		return nil
 	}
@@ -78,6 +84,9 @@ func tree(root, dir string, seen map[string]bool) error {
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if d.IsDir() && skip[p] && !Within(p, dir) {
+			return fs.SkipDir
 		}
 		if d.Type()&fs.ModeSymlink == 0 {
 			return nil
@@ -91,7 +100,7 @@ func tree(root, dir string, seen map[string]bool) error {
 			return fmt.Errorf("%s: a symbolic link leads %w", rel, ErrOutside)
 		}
 		if fi, err := os.Stat(real); err == nil && fi.IsDir() && !Within(dir, real) {
-			return tree(root, real, seen)
+			return tree(root, real, skip, seen)
 		}
 		return nil
 	})

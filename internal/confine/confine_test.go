@@ -89,3 +89,44 @@ func TestTree(t *testing.T) {
 		}
 	}
 }
+
+// TestTreeSkip: skipped directories are not walked, also through a link
+// to the root, unless the walk starts inside one.
+func TestTreeSkip(t *testing.T) {
+	root, outside := tree(t)
+	for _, d := range []string{"clean", ".strata/cache"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{"clean/up": "..", ".strata/cache/out": outside} {
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Only the links out in .strata and at the root ("out", "outdir",
+	// "data/sub/up") would be found: remove those at the root.
+	for _, l := range []string{"out", "outdir", "data/sub/up", "dangling"} {
+		if err := os.Remove(filepath.Join(root, l)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := map[string]bool{ // dir -> refused
+		"clean":         false, // reaches the root through clean/up; .strata skipped
+		".":             false,
+		".strata":       true, // the walk starts there
+		".strata/cache": true,
+	}
+	for dir, refused := range tests {
+		real, err := confine.Resolve(root, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := confine.Tree(root, real, ".strata"); errors.Is(err, confine.ErrOutside) != refused {
+			t.Errorf("Tree(%s, skip .strata) = %v, want refused %v", dir, err, refused)
+		}
+	}
+	if err := confine.Tree(root, root); !errors.Is(err, confine.ErrOutside) {
+		t.Errorf("Tree(.) without skip = %v, want refused", err)
+	}
+}

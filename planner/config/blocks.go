@@ -247,7 +247,7 @@ func (l *loader) decodeKustomization(b *hcl.Block) {
 			l.errf(c.Attributes["path"].Expr.Range(), "Invalid path",
 				"%s must be a relative path inside the source, without \"..\".", d.show("path", k.Path))
 		} else if k.Source == nil {
-			d.localDir(c.Attributes, "path", k.Path)
+			d.localDir(c.Attributes, "path", k.Path, kustomizeSkipped...)
 		}
 	}
 	d.boolean(c.Attributes, "prune", &k.Prune)
@@ -369,9 +369,19 @@ func isSubstVar(s string) bool {
 	return true
 }
 
+// kustomizeSkipped are the directories of the stack that the link check of
+// a local kustomization's path does not walk: strata's own state and
+// artifact cache, and Git's metadata, which can hold many thousands of
+// files that no kustomization reads (a path "." would walk them at every
+// load). kustomize itself reads through a file system confined to the
+// stack directory, so a link there that a kustomization names is still
+// refused when it builds.
+var kustomizeSkipped = []string{".strata", ".git"}
+
 // localDir checks that a path relative to the stack names a directory
-// inside it, and that no symbolic link under that directory leads out.
-func (d *decoder) localDir(attrs hcl.Attributes, name, p string) {
+// inside it, and that no symbolic link under that directory leads out,
+// except in the directories skip (relative to the stack directory).
+func (d *decoder) localDir(attrs hcl.Attributes, name, p string, skip ...string) {
 	rng := attrs[name].Expr.Range()
 	full, err := confinePath(d.l.dir, p)
 	if errors.Is(err, confine.ErrOutside) {
@@ -384,7 +394,7 @@ func (d *decoder) localDir(attrs hcl.Attributes, name, p string) {
 			"There is no directory %s relative to the stack directory. Without a source, %s is relative to the stack.", d.show(name, p), name)
 		return
 	}
-	if err := confine.Tree(d.l.dir, full); err != nil {
+	if err := confine.Tree(d.l.dir, full, skip...); err != nil {
 		d.l.errf(rng, "Path outside the stack directory",
 			"The directory %s holds %s. A stack reads only files inside its directory: replace the link by the file, or move the target into the stack.",
 			d.show(name, p), strings.Replace(err.Error(), confine.ErrOutside.Error(), "outside the stack directory", 1))

@@ -130,6 +130,24 @@ func TestPathsConfinedToStack(t *testing.T) {
 			links: map[string]string{"app": "OUTSIDE"},
 			want:  "2: Path outside the stack directory",
 		},
+		"kustomization path . holding a link out": {
+			main:  "kustomization \"app\" {\n  path = \".\"\n}\n",
+			files: map[string]string{"kustomization.yaml": "resources: []\n"},
+			links: map[string]string{"app/kubeconfig": "SECRET"},
+			want:  "2: Path outside the stack directory",
+		},
+		// strata's state and cache, and Git's metadata, are not walked: they
+		// can be large, and no kustomization reads them.
+		"kustomization path . with links out in .strata and .git": {
+			main:  "kustomization \"app\" {\n  path = \".\"\n}\n",
+			files: map[string]string{"kustomization.yaml": "resources: []\n"},
+			links: map[string]string{".strata/cache/git/x/kubeconfig": "SECRET", ".git/home": "OUTSIDE"},
+		},
+		"kustomization linking to the stack directory, links out in .strata": {
+			main:  "kustomization \"app\" {\n  path = \"app\"\n}\n",
+			files: map[string]string{"app/kustomization.yaml": "resources: []\n"},
+			links: map[string]string{"app/up": "..", ".strata/cache/git/x/kubeconfig": "SECRET"},
+		},
 		"auto vars file symlink out": {
 			main:  "variable \"x\" {\n  default = \"\"\n}\n",
 			links: map[string]string{"ci.auto.vars.hcl": "SECRET"},
