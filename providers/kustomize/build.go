@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	fluxkustomize "github.com/fluxcd/pkg/kustomize"
 	securefs "github.com/fluxcd/pkg/kustomize/filesys"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
@@ -113,8 +115,11 @@ func Build(ctx context.Context, opts Options) ([]*unstructured.Unstructured, err
 			return nil, fmt.Errorf("kustomization %s: %w", opts.Path, err)
 		}
 	}
-	fs := &overlayFS{FileSystem: disk, path: filepath.Clean(kfile), data: manifest}
+	fs := &overlayFS{FileSystem: disk, path: filepath.Clean(kfile), data: manifest, root: root}
 	resMap, err := fluxkustomize.Build(fs, dir)
+	if fs.refused != nil {
+		return nil, fmt.Errorf("kustomization %s: %w", opts.Path, fs.refused)
+	}
 	if err != nil {
 		return nil, buildError(opts.Path, root, err)
 	}
@@ -301,10 +306,17 @@ func setCommonMetadata(u *unstructured.Unstructured, labels, annotations map[str
 // overlayFS shows one generated file (the kustomization of the directory
 // being built) over the read-only source tree. (kyaml's in-memory file system
 // would do, but it refuses directory names with spaces or commas.)
+//
+// It also refuses every kustomization file that names a remote file (see
+// remoteFiles): kustomize fetches those itself, past any file system.
 type overlayFS struct {
 	filesys.FileSystem
 	path string
 	data []byte
+	root string
+	// refused is the first refusal of a kustomization file; kustomize
+	// reports a file it cannot read as missing, so Build reports this.
+	refused error
 }
 
 func (o *overlayFS) is(p string) bool { return filepath.Clean(p) == o.path }
@@ -314,10 +326,91 @@ func (o *overlayFS) Exists(p string) bool { return o.is(p) || o.FileSystem.Exist
 func (o *overlayFS) IsDir(p string) bool { return !o.is(p) && o.FileSystem.IsDir(p) }
 
 func (o *overlayFS) ReadFile(p string) ([]byte, error) {
+	var data []byte
 	if o.is(p) {
-		return append([]byte(nil), o.data...), nil
+		data = append([]byte(nil), o.data...)
+	} else {
+		var err error
+		if data, err = o.FileSystem.ReadFile(p); err != nil {
+			return nil, err
+		}
 	}
-	return o.FileSystem.ReadFile(p)
+	if !slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(p)) {
+		return data, nil
+	}
+	if remote := remoteFiles(data); len(remote) > 0 {
+		rel, _ := filepath.Rel(o.root, p)
+		err := fmt.Errorf("%s names the remote file %s: %w: strata reads only the files of the stack and its sources; copy the file into the repository, or fetch it with a Git source",
+			filepath.ToSlash(rel), remote[0], ErrOutsideRoot)
+		if o.refused == nil {
+			o.refused = err
+		}
+		return nil, err
+	}
+	return data, nil
+}
+
+// remoteFiles returns the http(s) URLs that a kustomization names where
+// kustomize would fetch a file: resources, components, patches, generator
+// files and the like. A kustomization that does not parse has none (kustomize
+// reports it).
+func remoteFiles(data []byte) []string {
+	var k map[string]any
+	if yaml.Unmarshal(data, &k) != nil {
+		return nil
+	}
+	var out []string
+	add := func(v any) {
+		if s, ok := v.(string); ok {
+			if _, after, ok := strings.Cut(s, "="); ok && isRemote(after) {
+				s = after // generator files: KEY=PATH
+			}
+			if isRemote(s) {
+				out = append(out, s)
+			}
+		}
+	}
+	for _, f := range []string{"resources", "bases", "components", "crds", "configurations",
+		"patchesStrategicMerge", "generators", "transformers", "validators"} {
+		for _, v := range items(k[f]) {
+			add(v)
+		}
+	}
+	for _, f := range []string{"patches", "patchesJson6902", "replacements"} {
+		for _, v := range items(k[f]) {
+			add(field(v, "path"))
+		}
+	}
+	add(field(k["openapi"], "path"))
+	for _, f := range []string{"configMapGenerator", "secretGenerator"} {
+		for _, g := range items(k[f]) {
+			for _, v := range append(items(field(g, "files")), items(field(g, "envs"))...) {
+				add(v)
+			}
+			add(field(g, "env"))
+		}
+	}
+	return out
+}
+
+// items returns v as a YAML sequence (nil when it is not one).
+func items(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+// field returns the member name of v as a YAML mapping (nil when v is not
+// one or has no such member).
+func field(v any, name string) any {
+	m, _ := v.(map[string]any)
+	return m[name]
+}
+
+// isRemote reports whether kustomize fetches s over HTTP (its
+// loader.IsRemoteFile).
+func isRemote(s string) bool {
+	u, err := url.Parse(strings.TrimSpace(s))
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https")
 }
 
 func (o *overlayFS) Open(p string) (filesys.File, error) {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -341,5 +344,82 @@ func TestBuildOrigins(t *testing.T) {
 				t.Errorf("origins (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestBuildRefusesRemoteFiles: kustomize fetches http(s) URLs itself, past
+// the confined file system, so a kustomization could put what any URL the
+// machine reaches serves (a cloud metadata endpoint's credentials) into the
+// plan. Build refuses them without a request.
+func TestBuildRefusesRemoteFiles(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		fmt.Fprint(w, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stolen}\ndata: {token: s3cret}\n")
+	}))
+	defer srv.Close()
+	tests := map[string]struct {
+		files map[string]string
+		want  string // the kustomization file named by the error
+	}{
+		"resource": {
+			files: map[string]string{"app/kustomization.yaml": "resources: [URL/cm.yaml]\n"},
+			want:  "app/kustomization.yaml",
+		},
+		"resource of a base": {
+			files: map[string]string{
+				"app/kustomization.yaml":  "resources: [../base]\n",
+				"base/kustomization.yaml": "resources:\n- URL/cm.yaml\n",
+			},
+			want: "base/kustomization.yaml",
+		},
+		"generator file with a key": {
+			files: map[string]string{"app/kustomization.yaml": "configMapGenerator:\n- name: creds\n  files: [token=URL/token]\n"},
+			want:  "app/kustomization.yaml",
+		},
+		"generator env file": {
+			files: map[string]string{"app/kustomization.yaml": "secretGenerator:\n- name: creds\n  envs: [URL/env]\n"},
+			want:  "app/kustomization.yaml",
+		},
+		"patch": {
+			files: map[string]string{
+				"app/kustomization.yaml": "resources: [cm.yaml]\npatches:\n- path: URL/patch.yaml\n",
+				"app/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n",
+			},
+			want: "app/kustomization.yaml",
+		},
+		"component": {
+			files: map[string]string{"app/Kustomization": "components: [URL/c]\n"},
+			want:  "app/Kustomization",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			files := map[string]string{}
+			for p, c := range tc.files {
+				files[p] = strings.ReplaceAll(c, "URL", srv.URL)
+			}
+			objs, err := Build(context.Background(), Options{Root: writeTree(t, files), Path: "app"})
+			if err == nil {
+				t.Fatalf("Build succeeded with %d objects, want an error", len(objs))
+			}
+			if !errors.Is(err, ErrOutsideRoot) || !strings.Contains(err.Error(), tc.want+" names the remote file") {
+				t.Errorf("error %q: want ErrOutsideRoot naming %s", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("error shows the remote content: %v", err)
+			}
+		})
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the server got %d requests, want none", n)
+	}
+	// A URL where kustomize fetches nothing is fine.
+	root := writeTree(t, map[string]string{
+		"kustomization.yaml": "resources: [cm.yaml]\ncommonAnnotations: {docs: " + srv.URL + "/docs}\n",
+		"cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n",
+	})
+	if _, err := Build(context.Background(), Options{Root: root}); err != nil {
+		t.Errorf("a URL in an annotation: %v", err)
 	}
 }
