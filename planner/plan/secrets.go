@@ -393,7 +393,9 @@ type SensitiveField struct {
 // Locate returns the fields of obj (decoded JSON) that hold a secret, with
 // Object set to index.
 func (s *Secrets) Locate(index int, obj any) []SensitiveField {
-	if s.Empty() {
+	// Most objects hold no secret: find that out without building a
+	// pointer for every field.
+	if !s.HoldsValue(obj) {
 		return nil
 	}
 	var out []SensitiveField
