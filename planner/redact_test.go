@@ -1,11 +1,14 @@
 package planner
 
 import (
+	"encoding/base64"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/strata-gitops/strata/planner/drift"
 	"github.com/strata-gitops/strata/planner/plan"
@@ -63,5 +66,29 @@ func TestScrubEvent(t *testing.T) {
 		if !errors.Is(ev.Err, cause) && (ev.Object == nil || !errors.Is(ev.Object.Err, cause)) {
 			t.Errorf("scrubbed error does not unwrap to its cause")
 		}
+	}
+}
+
+// TestValidateScrubForms: validate's findings lose a sensitive value in
+// every form the plan masks: quoted with escapes (kustomize and Go errors
+// quote names and values), base64, and a short value where it is quoted.
+func TestValidateScrubForms(t *testing.T) {
+	const secret = `pa"ss\word`
+	details := []string{
+		"invalid value " + strconv.Quote(secret),
+		"data " + base64.StdEncoding.EncodeToString([]byte(secret)),
+		`label "ab" is invalid`,
+	}
+	var diags hcl.Diagnostics
+	for _, d := range details {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Kustomization does not build", Detail: d})
+	}
+	want := []string{`invalid value "(sensitive value)"`, "data (sensitive value)", `label "(sensitive value)" is invalid`}
+	var got []string
+	for _, d := range scrub(diags, []string{secret, "ab"}) {
+		got = append(got, d.Detail)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("scrubbed details (-want +got):\n%s", diff)
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -15,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/providers/helm"
 	"github.com/strata-gitops/strata/providers/kustomize"
 )
@@ -79,17 +78,17 @@ func Validate(ctx context.Context, st *config.Stack) hcl.Diagnostics {
 	return scrub(diags, st.SensitiveValues())
 }
 
-// scrub replaces every sensitive value of the stack (at least 4 bytes
-// long, longest first) in the diagnostics' texts with "(sensitive value)",
-// as a last line of defence like the loader's.
+// scrub replaces every sensitive value of the stack in the diagnostics'
+// texts with "(sensitive value)", in every form plan and apply look for
+// (escaped, base64; a short value where it is quoted), as a last line of
+// defence like the loader's.
 func scrub(diags hcl.Diagnostics, secrets []string) hcl.Diagnostics {
-	secrets = slices.DeleteFunc(slices.Clone(secrets), func(s string) bool { return len(s) < 4 })
-	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
+	s := plan.NewSecrets(secrets...)
+	if s.Empty() {
+		return diags
+	}
 	for _, d := range diags {
-		for _, s := range secrets {
-			d.Summary = strings.ReplaceAll(d.Summary, s, "(sensitive value)")
-			d.Detail = strings.ReplaceAll(d.Detail, s, "(sensitive value)")
-		}
+		d.Summary, d.Detail = s.Scrub(d.Summary), s.Scrub(d.Detail)
 	}
 	return diags
 }
