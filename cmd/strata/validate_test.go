@@ -68,6 +68,11 @@ func TestValidateRendersLocalBlocks(t *testing.T) {
 				"app/kustomization.yaml": "resources: [../../outside.yaml]\n"},
 			want: []string{"main.hcl:2:", "Path outside the stack directory", "outside.yaml"},
 		},
+		"remote resource": {
+			files: map[string]string{"main.hcl": validateKust,
+				"app/kustomization.yaml": "resources: [cm.yaml, \"http://169.254.169.254/latest/meta-data/x\"]\n", "app/cm.yaml": validateCM},
+			want: []string{"main.hcl:2:", "Path outside the stack directory", "app/kustomization.yaml names the remote file"},
+		},
 		"symlink escaping the stack": {
 			files: map[string]string{"main.hcl": validateKust,
 				"app/kustomization.yaml": "resources: [cm.yaml, token.yaml]\n", "app/cm.yaml": validateCM},
