@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -14,9 +15,9 @@ import (
 var ErrOutside = errors.New("outside the allowed directory")
 
 // Resolve returns the real (absolute, symlink-free) path of name, relative
-// to root, after checking that it stays inside root. It refuses absolute
-// names. A name that does not exist comes back as an error wrapping
-// fs.ErrNotExist.
+// to root, after checking that it stays inside root and outside Git's
+// metadata (see InGitDir). It refuses absolute names. A name that does not
+// exist comes back as an error wrapping fs.ErrNotExist.
 func Resolve(root, name string) (string, error) {
 	if filepath.IsAbs(name) {
 		return "", fmt.Errorf("%q is an absolute path, %w", name, ErrOutside)
@@ -39,7 +40,22 @@ func Resolve(root, name string) (string, error) {
 	if !Within(r, real) {
 		return "", fmt.Errorf("%q: a symbolic link leads %w", name, ErrOutside)
 	}
+	if InGitDir(r, real) {
+		return "", fmt.Errorf("%q is in Git's metadata directory (.git), which can hold credentials, and counts as %w", name, ErrOutside)
+	}
 	return real, nil
+}
+
+// InGitDir reports whether p, a real path inside root, is in or is a
+// directory named .git: Git's metadata, where a CI checkout keeps its
+// token (actions/checkout writes it to .git/config), and no file a stack
+// reads lives.
+func InGitDir(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	if err != nil {
+		return false
+	}
+	return slices.Contains(strings.Split(filepath.ToSlash(rel), "/"), ".git")
 }
 
 // Root returns root made absolute and free of symbolic links.

@@ -42,6 +42,19 @@ func tree(t *testing.T) (root, outside string) {
 
 func TestResolve(t *testing.T) {
 	root, outside := tree(t)
+	for _, d := range []string{".git", "data/.git", ".github"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{".git/config", ".github/x"} {
+		if err := os.WriteFile(filepath.Join(root, f), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(".git/config", filepath.Join(root, "gitcfg")); err != nil {
+		t.Fatal(err)
+	}
 	tests := map[string]error{ // name -> nil, ErrOutside or fs.ErrNotExist
 		"data/file":                  nil,
 		"in":                         nil,
@@ -55,6 +68,10 @@ func TestResolve(t *testing.T) {
 		filepath.Join(outside):       confine.ErrOutside,
 		filepath.Join(root, "in"):    confine.ErrOutside, // absolute, even inside
 		"data/sub/up/outside/secret": confine.ErrOutside,
+		".git/config":                confine.ErrOutside,
+		"data/.git":                  confine.ErrOutside,
+		"gitcfg":                     confine.ErrOutside, // a link to .git/config
+		".github/x":                  nil,
 		"missing":                    fs.ErrNotExist,
 		"dangling":                   fs.ErrNotExist,
 	}

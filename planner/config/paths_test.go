@@ -63,6 +63,23 @@ func TestPathsConfinedToStack(t *testing.T) {
 			main:  "locals {\n  x = file(\"data/../data/real.txt\")\n}\n",
 			files: map[string]string{"data/real.txt": "ok"},
 		},
+		// A CI checkout keeps its token in .git/config.
+		"file in .git": {
+			main:  "locals {\n  x = file(\".git/config\")\n}\n",
+			files: map[string]string{".git/config": "token"},
+			want:  "2: Invalid function argument",
+		},
+		"file through a link into .git": {
+			main:  "locals {\n  x = file(\"cfg\")\n}\n",
+			files: map[string]string{".git/config": "token"},
+			links: map[string]string{"cfg": ".git/config"},
+			want:  "2: Invalid function argument",
+		},
+		"values file in .git": {
+			main:  "release \"web\" {\n  chart        = \"chart\"\n  values_files = [\".git/config\"]\n}\n",
+			files: map[string]string{".git/config": "token", "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n"},
+			want:  "3: Path outside the stack directory",
+		},
 		"templatefile absolute": {
 			main: "locals {\n  x = templatefile(\"SECRET\", {})\n}\n",
 			want: "2: Invalid function argument",

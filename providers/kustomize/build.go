@@ -17,6 +17,8 @@ import (
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/strata-gitops/strata/internal/confine"
 )
 
 // ErrOutsideRoot is wrapped by Build errors for a path, or a file it refers
@@ -330,6 +332,9 @@ func (o *overlayFS) ReadFile(p string) ([]byte, error) {
 	if o.is(p) {
 		data = append([]byte(nil), o.data...)
 	} else {
+		if err := o.gitMetadata(p); err != nil {
+			return nil, err
+		}
 		var err error
 		if data, err = o.FileSystem.ReadFile(p); err != nil {
 			return nil, err
@@ -417,7 +422,32 @@ func (o *overlayFS) Open(p string) (filesys.File, error) {
 	if o.is(p) {
 		return nil, fmt.Errorf("open %s: generated file can only be read whole", p)
 	}
+	if err := o.gitMetadata(p); err != nil {
+		return nil, err
+	}
 	return o.FileSystem.Open(p)
+}
+
+// gitMetadata refuses a file in Git's metadata directory (.git, where a CI
+// checkout keeps its token), also through a symbolic link: a generator
+// would put it in a ConfigMap, and so in the plan.
+func (o *overlayFS) gitMetadata(p string) error {
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(o.root, p)
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return nil // the secure file system reports it
+	}
+	if !confine.InGitDir(o.root, real) {
+		return nil
+	}
+	rel, _ := filepath.Rel(o.root, p)
+	err = fmt.Errorf("%s is in Git's metadata directory (.git), which can hold credentials: %w", filepath.ToSlash(rel), ErrOutsideRoot)
+	if o.refused == nil {
+		o.refused = err
+	}
+	return err
 }
 
 func (o *overlayFS) WriteFile(p string, _ []byte) error {

@@ -423,3 +423,40 @@ func TestBuildRefusesRemoteFiles(t *testing.T) {
 		t.Errorf("a URL in an annotation: %v", err)
 	}
 }
+
+// TestBuildRefusesGitMetadata: a CI checkout keeps its token in
+// .git/config (actions/checkout); a generator would put the file in a
+// ConfigMap of the plan.
+func TestBuildRefusesGitMetadata(t *testing.T) {
+	tests := map[string]struct {
+		kustomization string
+		link          string // app/cfg -> this, when set
+	}{
+		"generator file":         {kustomization: "configMapGenerator:\n- name: x\n  files: [../.git/config]\n"},
+		"generator file by link": {kustomization: "configMapGenerator:\n- name: x\n  files: [cfg]\n", link: "../.git/config"},
+		"resource":               {kustomization: "resources: [../.git/config]\n"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			root := writeTree(t, map[string]string{
+				".git/config":            "[http]\n\textraheader = AUTHORIZATION: basic s3cret\n",
+				"app/kustomization.yaml": tc.kustomization,
+			})
+			if tc.link != "" {
+				if err := os.Symlink(tc.link, filepath.Join(root, "app", "cfg")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			objs, err := Build(context.Background(), Options{Root: root, Path: "app"})
+			if err == nil {
+				t.Fatalf("Build succeeded with %d objects, want an error", len(objs))
+			}
+			if !errors.Is(err, ErrOutsideRoot) || !strings.Contains(err.Error(), "Git's metadata directory") {
+				t.Errorf("error %q: want ErrOutsideRoot about Git's metadata", err)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("error shows the file: %v", err)
+			}
+		})
+	}
+}
