@@ -76,8 +76,9 @@ func Within(root, p string) bool {
 
 // Tree checks every symbolic link under dir (a real path inside root, as
 // Resolve returns) and, through linked directories, below them: each must
-// lead inside root. The error names the first offending link relative to
-// root. The directories named by skip (relative to root, e.g. ".strata")
+// lead inside root, and not into Git's metadata; nor may dir hold a .git
+// directory (a reader such as Helm's chart loader would read all of it).
+// The error names the first offending link or directory relative to root. The directories named by skip (relative to root, e.g. ".strata")
 // are not walked, also when reached through a link, unless dir is one of
 // them or inside one.
 func Tree(root, dir string, skip ...string) error {
@@ -101,19 +102,28 @@ func tree(root, dir string, skip, seen map[string]bool) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && skip[p] && !Within(p, dir) {
-			return fs.SkipDir
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			switch {
+			case skip[p] && !Within(p, dir):
+				return fs.SkipDir
+			case d.Name() == ".git":
+				return fmt.Errorf("%s: Git's metadata directory, which can hold credentials, counts as %w", rel, ErrOutside)
+			}
+			return nil
 		}
 		if d.Type()&fs.ModeSymlink == 0 {
 			return nil
 		}
-		rel, _ := filepath.Rel(root, p)
 		real, err := filepath.EvalSymlinks(p)
 		if err != nil {
 			return fmt.Errorf("%s: a symbolic link that leads nowhere: %w", rel, err)
 		}
 		if !Within(root, real) {
 			return fmt.Errorf("%s: a symbolic link leads %w", rel, ErrOutside)
+		}
+		if InGitDir(root, real) {
+			return fmt.Errorf("%s: a symbolic link leads into Git's metadata directory (.git), which can hold credentials, and counts as %w", rel, ErrOutside)
 		}
 		if fi, err := os.Stat(real); err == nil && fi.IsDir() && !Within(dir, real) {
 			return tree(root, real, skip, seen)

@@ -89,6 +89,16 @@ func TestTree(t *testing.T) {
 		"data/sub": true, // sub/up leads out
 		"data":     true, // data/up leads to the root, which holds "out"
 		"clean":    false,
+		"gitrepo":  true, // holds a .git directory
+		"gitlink":  true, // holds a link into one
+	}
+	for _, d := range []string{"gitrepo/.git", "gitlink"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("../gitrepo/.git", filepath.Join(root, "gitlink", "g")); err != nil {
+		t.Fatal(err)
 	}
 	if err := os.MkdirAll(filepath.Join(root, "clean"), 0o755); err != nil {
 		t.Fatal(err)

@@ -80,6 +80,18 @@ func TestPathsConfinedToStack(t *testing.T) {
 			files: map[string]string{".git/config": "token", "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n"},
 			want:  "3: Path outside the stack directory",
 		},
+		// Helm's chart loader reads every file of the chart directory.
+		"chart at the stack directory, which holds .git": {
+			main:  "release \"web\" {\n  chart = \".\"\n}\n",
+			files: map[string]string{".git/config": "token", "Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n"},
+			want:  "2: Path outside the stack directory",
+		},
+		"chart holding a link into .git": {
+			main:  "release \"web\" {\n  chart = \"chart\"\n}\n",
+			files: map[string]string{".git/config": "token", "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n"},
+			links: map[string]string{"chart/g": "../.git"},
+			want:  "2: Path outside the stack directory",
+		},
 		"templatefile absolute": {
 			main: "locals {\n  x = templatefile(\"SECRET\", {})\n}\n",
 			want: "2: Invalid function argument",
