@@ -50,8 +50,13 @@ func (e *Engine) scrubEvent(ev Event) Event {
 }
 
 // scrubPlan removes the secrets from the plan's free texts: the reasons of
-// releases and the drift notes.
+// releases, the drift notes, and the URLs of sources (source.RedactURL
+// hides a password, not a token set as the user name from a sensitive
+// variable: https://${var.token}@host/repo).
 func (e *Engine) scrubPlan(p *plan.Plan) {
+	for i := range p.Sources {
+		p.Sources[i].URL = e.secrets.Scrub(p.Sources[i].URL)
+	}
 	for i := range p.Releases {
 		p.Releases[i].Reason = e.secrets.Scrub(p.Releases[i].Reason)
 	}

@@ -92,3 +92,21 @@ func TestValidateScrubForms(t *testing.T) {
 		t.Errorf("scrubbed details (-want +got):\n%s", diff)
 	}
 }
+
+// TestScrubPlan: the plan's texts lose the stack's secrets, also a source
+// URL whose user name is a token (RedactURL hides passwords only).
+func TestScrubPlan(t *testing.T) {
+	const token = "ghp_3nQ9xZk2"
+	e := &Engine{secrets: plan.NewSecrets(token, "https://"+token+"@github.com/org/repo")}
+	p := &plan.Plan{
+		Sources:  []plan.SourceChange{{Address: "source.git.app", URL: "https://" + token + "@github.com/org/repo"}},
+		Releases: []plan.ReleaseChange{{Address: "release.web", Reason: "values changed: " + token}},
+		Drift:    []plan.Drift{{Address: "x", Message: "label " + token}},
+	}
+	e.scrubPlan(p)
+	got := []string{p.Sources[0].URL, p.Releases[0].Reason, p.Drift[0].Message}
+	want := []string{plan.SensitiveValue, "values changed: " + plan.SensitiveValue, "label " + plan.SensitiveValue}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("scrubbed texts (-want +got):\n%s", diff)
+	}
+}
