@@ -108,6 +108,9 @@ func Build(ctx context.Context, opts Options) ([]*unstructured.Unstructured, err
 		return nil, fmt.Errorf("source tree %s: %w", root, err)
 	}
 	gen := fluxkustomize.NewGenerator(root, ks)
+	if holdsStrataDir(dir) {
+		gen = fluxkustomize.NewGeneratorWithIgnore(root, strataDir+"/\n", ks)
+	}
 	manifest, kfile, _, err := gen.GenerateManifest(dir)
 	if err != nil {
 		return nil, buildError(opts.Path, root, err)
@@ -157,6 +160,26 @@ func Build(ctx context.Context, opts Options) ([]*unstructured.Unstructured, err
 		out = append(out, u)
 	}
 	return out, nil
+}
+
+// strataDir is the directory strata keeps its state and artifact cache in,
+// beside a stack's files (providers/cache.DefaultDir).
+const strataDir = ".strata"
+
+// holdsStrataDir reports whether the directory dir, to be built, holds
+// strata's own directory and no kustomization file: the kustomization
+// generated for it would then list every manifest of strata's cache (the
+// trees of Git sources) as its own resources.
+func holdsStrataDir(dir string) bool {
+	if fi, err := os.Stat(filepath.Join(dir, strataDir)); err != nil || !fi.IsDir() {
+		return false
+	}
+	for _, k := range konfig.RecognizedKustomizationFileNames() {
+		if _, err := os.Lstat(filepath.Join(dir, k)); err == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // resolve returns the absolute, symlink-free root and the directory to

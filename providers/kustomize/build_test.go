@@ -460,3 +460,26 @@ func TestBuildRefusesGitMetadata(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildGeneratedLeavesOutStrataDir: the kustomization generated for a
+// directory without one lists its manifests, but not those of strata's
+// cache beside them (the trees of Git sources, a chart repository's
+// index.yaml).
+func TestBuildGeneratedLeavesOutStrataDir(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"cm.yaml":                           "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: mine}\n",
+		".strata/cache/git/abc/cm.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-cache}\n",
+		".strata/cache/helm/abc/index.yaml": "apiVersion: v1\nentries: {}\n",
+	})
+	objs, err := Build(context.Background(), Options{Root: root, Path: "."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, o := range objs {
+		names = append(names, o.GetName())
+	}
+	if diff := cmp.Diff([]string{"mine"}, names); diff != "" {
+		t.Errorf("objects (-want +got):\n%s", diff)
+	}
+}
