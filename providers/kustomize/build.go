@@ -379,9 +379,10 @@ func (o *overlayFS) ReadFile(p string) ([]byte, error) {
 }
 
 // remoteFiles returns the http(s) URLs that a kustomization names where
-// kustomize would fetch a file: resources, components, patches, generator
-// files and the like. A kustomization that does not parse has none (kustomize
-// reports it).
+// kustomize would fetch a file (resources, components, patches, generator
+// files and the like), and the Git repositories it names as resources or
+// components, which kustomize would clone with the system's git. A
+// kustomization that does not parse has none (kustomize reports it).
 func remoteFiles(data []byte) []string {
 	var k map[string]any
 	if yaml.Unmarshal(data, &k) != nil {
@@ -394,6 +395,13 @@ func remoteFiles(data []byte) []string {
 				s = after // generator files: KEY=PATH
 			}
 			if isRemote(s) {
+				out = append(out, s)
+			}
+		}
+	}
+	for _, f := range []string{"resources", "bases", "components"} {
+		for _, v := range items(k[f]) {
+			if s, ok := v.(string); ok && !isRemote(s) && isGitRepo(s) {
 				out = append(out, s)
 			}
 		}
@@ -432,6 +440,20 @@ func items(v any) []any {
 func field(v any, name string) any {
 	m, _ := v.(map[string]any)
 	return m[name]
+}
+
+// isGitRepo reports whether kustomize reads s as a Git repository to
+// clone (its git.NewRepoSpecFromURL): a URL with a scheme (ssh://, file://,
+// https://), go-getter's git:: prefix, scp-like git@host:path, or a
+// github.com path.
+func isGitRepo(s string) bool {
+	s = strings.TrimSpace(s)
+	for _, p := range []string{"git::", "git@", "github.com/", "github.com:"} {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return strings.Contains(s, "://")
 }
 
 // isRemote reports whether kustomize fetches s over HTTP (its

@@ -392,6 +392,23 @@ func TestBuildRefusesRemoteFiles(t *testing.T) {
 			files: map[string]string{"app/Kustomization": "components: [URL/c]\n"},
 			want:  "app/Kustomization",
 		},
+		// Git repositories: kustomize would clone them with the system's git.
+		"git repository over ssh": {
+			files: map[string]string{"app/kustomization.yaml": "resources: [\"ssh://git@127.0.0.1:1/org/repo//base?ref=v1\"]\n"},
+			want:  "app/kustomization.yaml",
+		},
+		"local git repository": {
+			files: map[string]string{"app/kustomization.yaml": "resources: [\"file:///tmp/repo//base\"]\n"},
+			want:  "app/kustomization.yaml",
+		},
+		"github path": {
+			files: map[string]string{"app/kustomization.yaml": "bases: [\"github.com/org/repo/base?ref=v1\"]\n"},
+			want:  "app/kustomization.yaml",
+		},
+		"scp-like git repository": {
+			files: map[string]string{"app/kustomization.yaml": "components: [\"git@example.com:org/repo.git//c\"]\n"},
+			want:  "app/kustomization.yaml",
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
