@@ -100,6 +100,16 @@ func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 		return nil, fmt.Errorf("%w: the state changed since the plan was made (serial %d, now %d); run strata plan again",
 			ErrStalePlan, p.State.Serial, snap.Serial)
 	}
+	switch {
+	case p.StackID == "":
+		return nil, errors.New("the plan names no stack id: run strata plan again")
+	case snap.Lineage == "":
+		// The first write gives the state the lineage the plan labelled
+		// the objects with.
+		snap.Lineage = p.StackID
+	case snap.Lineage != p.StackID:
+		return nil, fmt.Errorf("%w: the plan's stack id %s is not the state's lineage %s", ErrStalePlan, p.StackID, snap.Lineage)
+	}
 	mgr, err := e.Kube()
 	if err != nil {
 		return nil, err
@@ -331,10 +341,12 @@ func (a *applier) changeSet(b *plan.Block) (*kube.ChangeSet, error) {
 			c.Action = kube.ActionUpdate
 		case rc.Actions.Is(plan.Delete):
 			c.Action = kube.ActionDelete
+		case rc.Actions.Is(plan.Forget):
+			c.Action = kube.ActionForget
 		default:
 			c.Action = kube.ActionNoop
 		}
-		if c.Action != kube.ActionDelete {
+		if c.Action != kube.ActionDelete && c.Action != kube.ActionForget {
 			c.Desired = desired[refKey(c.Ref)]
 			if c.Desired == nil {
 				return nil, fmt.Errorf("%s: the plan holds no object to apply", rc.Address)
@@ -360,7 +372,7 @@ func (a *applier) applyKustomization(ctx context.Context, b *plan.Block) (added,
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	opts := kube.ApplyOptions{Stack: a.p.Stack, Block: b.Address, Adopt: settings.Adopt, Force: settings.Force, IfUnchanged: a.saved,
+	opts := kube.ApplyOptions{Stack: a.p.Stack, StackID: a.p.StackID, Block: b.Address, Adopt: settings.Adopt, Force: settings.Force, IfUnchanged: a.saved,
 		Wait: settings.Wait, HealthChecks: settings.HealthChecks}
 	if settings.Timeout != "" {
 		opts.Timeout, _ = time.ParseDuration(settings.Timeout)
@@ -368,6 +380,9 @@ func (a *applier) applyKustomization(ctx context.Context, b *plan.Block) (added,
 
 	var res *kube.ApplyResult
 	if cs.HasChanges() {
+		if err := a.recordIntents(b, cs); err != nil {
+			return 0, 0, 0, err
+		}
 		events := make(chan kube.Event, 16)
 		var wg sync.WaitGroup
 		wg.Go(func() {
@@ -441,8 +456,8 @@ func (a *applier) recordKustomization(b *plan.Block, cs *kube.ChangeSet, res *ku
 			prev := objs
 			objs = map[string]state.Object{}
 			for _, c := range cs.Changes {
-				if c.Action == kube.ActionDelete {
-					continue
+				if c.Action == kube.ActionDelete || c.Action == kube.ActionForget {
+					continue // pruned, or kept in the cluster and no longer managed
 				}
 				addr := c.Ref.Address(b.Address)
 				o, ok := prev[addr]
@@ -485,8 +500,59 @@ func (a *applier) recordKustomization(b *plan.Block, cs *kube.ChangeSet, res *ku
 			}
 			return
 		}
+		var intents []state.Intent
+		if applyErr != nil {
+			// Objects that may have been written and are not recorded
+			// stay intents for the next plan.
+			sb, _ := s.Block(b.Address)
+			for _, in := range sb.Intents {
+				if _, ok := objs[in.Address(b.Address)]; !ok {
+					intents = append(intents, in)
+				}
+			}
+		}
 		s.PutBlock(state.Block{Address: b.Address, Kind: b.Kind, ConfigDigest: b.ConfigDigest, Revision: b.Revision,
-			AppliedAt: a.e.opts.Now().UTC(), Status: status, DependsOn: b.DependsOn})
+			AppliedAt: a.e.opts.Now().UTC(), Status: status, DependsOn: b.DependsOn, Intents: intents})
+	})
+}
+
+// recordIntents writes to the state, before the apply of block b, the
+// objects it is about to write that the state does not list, so that an
+// apply killed before recording them leaves a trace: the next plan prunes
+// those no longer rendered and records the others (see previousObjects).
+// A block applied for the first time is recorded with StatusFailed until
+// the apply records its outcome.
+func (a *applier) recordIntents(b *plan.Block, cs *kube.ChangeSet) error {
+	a.mu.Lock()
+	sb, known := a.snap.Block(b.Address)
+	have := map[string]bool{}
+	for _, in := range sb.Intents {
+		have[in.Address(b.Address)] = true
+	}
+	var add []state.Intent
+	for _, c := range cs.Changes {
+		switch c.Action {
+		case kube.ActionNoop, kube.ActionDelete, kube.ActionForget:
+			continue
+		}
+		addr := c.Ref.Address(b.Address)
+		if _, ok := a.snap.Object(addr); ok || have[addr] {
+			continue
+		}
+		have[addr] = true
+		add = append(add, state.Intent{Group: c.Ref.Group, Version: c.Ref.Version, Kind: c.Ref.Kind, Namespace: c.Ref.Namespace, Name: c.Ref.Name})
+	}
+	a.mu.Unlock()
+	if len(add) == 0 {
+		return nil
+	}
+	return a.record(func(s *state.Snapshot) {
+		if !known {
+			sb = state.Block{Address: b.Address, Kind: b.Kind, ConfigDigest: b.ConfigDigest, Revision: b.Revision,
+				AppliedAt: a.e.opts.Now().UTC(), Status: state.StatusFailed, DependsOn: b.DependsOn}
+		}
+		sb.Intents = append(slices.Clone(sb.Intents), add...)
+		s.PutBlock(sb)
 	})
 }
 
@@ -499,10 +565,13 @@ func (a *applier) upToDate(b *plan.Block, cs *kube.ChangeSet) bool {
 	if !ok || sb.Status != state.StatusApplied || sb.ConfigDigest != b.ConfigDigest || sb.Revision != b.Revision {
 		return false
 	}
+	if len(sb.Intents) > 0 {
+		return false
+	}
 	have := a.snap.BlockObjects(b.Address)
 	n := 0
 	for _, c := range cs.Changes {
-		if c.Action == kube.ActionDelete {
+		if c.Action == kube.ActionDelete || c.Action == kube.ActionForget {
 			return false
 		}
 		o, ok := a.snap.Object(c.Ref.Address(b.Address))

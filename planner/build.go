@@ -55,12 +55,19 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
+	// The stack's identity is its state's lineage; a stack without state
+	// yet gets the lineage its first apply will give the state.
+	e.stackID = snap.Lineage
+	if e.stackID == "" {
+		e.stackID = state.NewLineage()
+	}
 	p := &plan.Plan{
 		FormatVersion: plan.FormatVersion,
 		StrataVersion: e.opts.Version,
 		CreatedAt:     e.opts.Now().UTC(),
 		Dir:           e.dir,
 		Stack:         e.name,
+		StackID:       e.stackID,
 		Backend:       e.backend,
 		Cluster:       e.cluster,
 		Destroy:       e.opts.Destroy,
@@ -214,20 +221,23 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 		laterKeys[refKey(kube.RefOf(o))] = true
 	}
 	var previous []kube.ObjectRef
-	for _, so := range snap.BlockObjects(addr) {
-		r := kube.ObjectRef{Group: so.Group, Version: so.Version, Kind: so.Kind, Namespace: so.Namespace, Name: so.Name}
+	for _, r := range previousObjects(snap, addr) {
 		if !laterKeys[refKey(r)] {
 			previous = append(previous, r)
 		}
 	}
-	cs, err := mgr.Diff(ctx, direct, kube.DiffOptions{Stack: e.name, Block: addr, Previous: previous, Prune: k.Prune})
+	owner := e.owner(addr)
+	cs, err := mgr.Diff(ctx, direct, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr, Previous: previous, Prune: k.Prune})
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
+	}
+	if err := otherStacks(addr, cs); err != nil {
+		return err
 	}
 	for _, o := range later {
 		why, _ := waitsFor(o, pend)
 		d := o.DeepCopy()
-		kube.SetOwner([]*unstructured.Unstructured{d}, e.name, addr)
+		kube.SetOwner([]*unstructured.Unstructured{d}, owner)
 		cs.Changes = append(cs.Changes, kube.Change{Ref: kube.RefOf(d), Action: kube.ActionCreate, Reason: why,
 			After: &unstructured.Unstructured{Object: plan.Mask(d.Object)}, Desired: d})
 	}
@@ -255,6 +265,9 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 			rc.Warning = "replace: " + kube.ReplaceEffect(replaced(c))
 		}
 		so, inState := snap.Object(rc.Address)
+		if !inState && !intentReason(&rc, c) {
+			continue // an intent that is no concern of the stack's
+		}
 		desiredDigest := ""
 		if c.Desired != nil {
 			desiredDigest = kube.Digest(c.Desired)
@@ -323,6 +336,59 @@ func replaced(c kube.Change) *unstructured.Unstructured {
 		return c.Before
 	}
 	return c.Desired
+}
+
+// previousObjects returns the objects of block addr that a plan compares
+// with what the block renders now: those recorded in the state, and the
+// intents an interrupted apply left behind (objects it was about to create
+// and may have created without recording them).
+func previousObjects(snap *state.Snapshot, addr string) []kube.ObjectRef {
+	seen := map[string]bool{}
+	var out []kube.ObjectRef
+	for _, so := range snap.BlockObjects(addr) {
+		seen[so.Address] = true
+		out = append(out, kube.ObjectRef{Group: so.Group, Version: so.Version, Kind: so.Kind, Namespace: so.Namespace, Name: so.Name})
+	}
+	sb, _ := snap.Block(addr)
+	for _, in := range sb.Intents {
+		if !seen[in.Address(addr)] {
+			out = append(out, kube.ObjectRef{Group: in.Group, Version: in.Version, Kind: in.Kind, Namespace: in.Namespace, Name: in.Name})
+		}
+	}
+	return out
+}
+
+// intentReason explains the change of an object the state does not list
+// (rendered now, or an intent of an interrupted apply) and reports whether
+// the plan shows it: a forget of an object the state does not hold is
+// nothing to show.
+func intentReason(rc *plan.ResourceChange, c kube.Change) bool {
+	switch c.Action {
+	case kube.ActionForget:
+		return false
+	case kube.ActionDelete:
+		rc.Reason = joinReason("left behind by an interrupted apply and no longer rendered", rc.Reason)
+	}
+	return true
+}
+
+// ErrOtherStack is wrapped by Plan errors for objects that belong to
+// another stack.
+var ErrOtherStack = errors.New("object belongs to another stack")
+
+// otherStacks refuses a block's change set that would write objects owned
+// by another stack, naming each object and its owner.
+func otherStacks(addr string, cs *kube.ChangeSet) error {
+	var errs []error
+	for _, c := range cs.Changes {
+		if !c.OtherStack || c.Action == kube.ActionDelete || c.Action == kube.ActionForget {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s: %w: it is owned by stack %s; strata does not change objects of another "+
+			"stack: remove the object from one of the two stacks, or delete it in the cluster if that stack no longer exists",
+			c.Ref.Address(addr), ErrOtherStack, c.Owner))
+	}
+	return errors.Join(errs...)
 }
 
 // waitsFor reports whether o lives in a namespace, or is of a kind, that an
@@ -401,12 +467,14 @@ func toResourceChange(block string, c kube.Change) plan.ResourceChange {
 		rc.Actions = plan.Replace
 	case kube.ActionDelete:
 		rc.Actions = plan.Actions{plan.Delete}
+	case kube.ActionForget:
+		rc.Actions = plan.Actions{plan.Forget}
 	default:
 		rc.Actions = plan.Actions{plan.NoOp}
 	}
-	if c.Unowned && c.Owner != "" {
+	if c.Unowned && c.Owner != "" && c.Action != kube.ActionForget {
 		rc.Reason = joinReason("owned by "+c.Owner, rc.Reason)
-	} else if c.Unowned && c.Action != kube.ActionDelete {
+	} else if c.Unowned && c.Action != kube.ActionDelete && c.Action != kube.ActionForget {
 		rc.Reason = joinReason("exists in the cluster without strata's labels", rc.Reason)
 	}
 	if c.Action == kube.ActionCreate {

@@ -9,11 +9,19 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/providers/kube"
 )
 
 // childEnv makes the test binary run one apply and exit, so that tests can
 // kill an apply process at any moment.
 const childEnv = "STRATA_PLANNER_TEST_CHILD"
+
+// childDieEnv makes the child exit with childDieCode, as if killed, right
+// after the apply wrote its first object (before it records it).
+const (
+	childDieEnv  = "STRATA_PLANNER_TEST_DIE_AFTER_WRITE"
+	childDieCode = 3
+)
 
 // childMain plans and applies the stack in $STRATA_PLANNER_TEST_DIR against
 // the kubeconfig in $STRATA_PLANNER_TEST_KUBECONFIG, with the variables in
@@ -25,6 +33,13 @@ func childMain() int {
 		return 1
 	}
 	opts := Options{Dir: os.Getenv("STRATA_PLANNER_TEST_DIR"), RESTConfig: cfg, Getenv: func(string) string { return "" }, Parallelism: 4}
+	if os.Getenv(childDieEnv) != "" {
+		opts.OnEvent = func(ev Event) {
+			if ev.Type == ObjectEvent && ev.Object.Type == kube.EventApplied {
+				os.Exit(childDieCode) // no deferred call runs: the lock and the state stay as they are
+			}
+		}
+	}
 	for _, a := range os.Args[1:] {
 		if name, value, ok := strings.Cut(a, "="); ok {
 			opts.Vars = append(opts.Vars, config.VarArg{Name: name, Value: value})

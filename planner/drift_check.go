@@ -88,6 +88,7 @@ func (e *Engine) Drift(ctx context.Context, opts DriftOptions) (*drift.Report, e
 		opts.Baseline = LoadBaseline(path)
 		defer func() { _ = opts.Baseline.Save(path) }() // only a cache
 	}
+	e.stackID = snap.Lineage
 	rep := &drift.Report{FormatVersion: drift.FormatVersion, Stack: e.name, CheckedAt: start.UTC()}
 	want := func(addr string) bool { return len(opts.Blocks) == 0 || slices.Contains(opts.Blocks, addr) }
 	for _, b := range e.stack.Blocks() {
@@ -426,6 +427,10 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 	if sb.Status == state.StatusFailed {
 		blk.Notes = append(blk.Notes, "the last apply failed; objects are compared with what was applied")
 	}
+	if n := len(sb.Intents); n > 0 {
+		blk.Notes = append(blk.Notes, fmt.Sprintf("an apply was interrupted while writing %d objects it did not record: "+
+			"run strata plan, which prunes or records those it created", n))
+	}
 	m, err := mgr.Impersonate(k.ServiceAccount)
 	if err != nil {
 		blk.Error = err.Error()
@@ -477,7 +482,7 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 			if !ok {
 				continue
 			}
-			if kube.Digest(o) == targets[i].rec.Digest {
+			if o = asApplied(o, targets[i].rec.Digest); o != nil {
 				targets[i].desired = o
 			}
 		}
@@ -527,6 +532,8 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 		return blk
 	}
 	blk.DryRuns = len(objs)
+	// No stack id: the objects keep the labels they were applied with
+	// (objects applied before stack ids have none).
 	cs, err := m.Diff(ctx, objs, kube.DiffOptions{Stack: e.name, Block: addr})
 	if err != nil {
 		blk.Error = err.Error()
@@ -555,6 +562,28 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 }
 
 func isSecretObject(r state.Object) bool { return r.Group == "" && r.Kind == "Secret" }
+
+// asApplied returns o, prepared with the stack id, when its digest is the
+// recorded one, or o without the stack id when that matches (an object
+// applied before stack ids), or nil.
+func asApplied(o *unstructured.Unstructured, digest string) *unstructured.Unstructured {
+	if kube.Digest(o) == digest {
+		return o
+	}
+	l := o.GetLabels()
+	if _, ok := l[kube.LabelStackID]; !ok {
+		return nil
+	}
+	legacy := o.DeepCopy()
+	l = legacy.GetLabels()
+	delete(l, kube.LabelStackID)
+	legacy.SetLabels(l)
+	kube.SetDigest(legacy)
+	if kube.Digest(legacy) == digest {
+		return legacy
+	}
+	return nil
+}
 
 // renderApplied renders the kustomization at the recorded revision of its
 // source and prepares the objects as apply does (ownership labels,
@@ -593,7 +622,7 @@ func (e *Engine) renderApplied(ctx context.Context, m *kube.Manager, k *config.K
 	addr := k.Address().String()
 	for _, o := range objs {
 		// A kind not served cannot exist either: its error is irrelevant.
-		_, _ = m.Prepare(ctx, o, e.name, addr)
+		_, _ = m.Prepare(ctx, o, e.owner(addr))
 	}
 	return objs, nil
 }

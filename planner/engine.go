@@ -86,6 +86,7 @@ type Engine struct {
 	dir     string        // absolute stack directory
 	stack   *config.Stack // nil for an engine opened on a saved plan
 	name    string        // the strata.dev/stack label value
+	stackID string        // the strata.dev/stack-id label value: the state lineage, set by Plan and Drift
 	backend plan.Backend
 	cluster plan.Cluster
 
@@ -160,7 +161,7 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 // StatePath override them.
 func ForPlan(p *plan.Plan, opts Options) (*Engine, error) {
 	opts = opts.withDefaults()
-	e := &Engine{opts: opts, dir: p.Dir, name: p.Stack, backend: p.Backend, cluster: p.Cluster,
+	e := &Engine{opts: opts, dir: p.Dir, name: p.Stack, stackID: p.StackID, backend: p.Backend, cluster: p.Cluster,
 		releases: map[string]*helm.ReleasePlan{}}
 	if opts.StatePath != "" {
 		abs, err := filepath.Abs(opts.StatePath)
@@ -172,7 +173,15 @@ func ForPlan(p *plan.Plan, opts Options) (*Engine, error) {
 	if e.name == "" {
 		return nil, errors.New("saved plan names no stack")
 	}
+	if e.stackID == "" {
+		return nil, errors.New("saved plan names no stack id (it was made by an older strata): run strata plan again")
+	}
 	return e, nil
+}
+
+// owner returns the ownership labels of block addr.
+func (e *Engine) owner(addr string) kube.Owner {
+	return kube.Owner{Stack: e.name, StackID: e.stackID, Block: addr}
 }
 
 // Stack returns the loaded stack, or nil for an engine on a saved plan.
@@ -180,7 +189,9 @@ func (e *Engine) Stack() *config.Stack { return e.stack }
 
 // StackName returns the name of the stack in dir: its directory's base name
 // made into a valid label value. It is the value of the strata.dev/stack
-// label on every object the stack applies.
+// label on every object the stack applies. Two stacks may have the same
+// name (teamA/app and teamB/app); what tells them apart is the stack id,
+// the lineage of the state, in the strata.dev/stack-id label.
 func StackName(dir string) string {
 	name := strings.ToLower(filepath.Base(filepath.Clean(dir)))
 	name = labelUnsafe.ReplaceAllString(name, "-")

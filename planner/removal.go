@@ -94,31 +94,8 @@ func (e *Engine) planRemovals(ctx context.Context, p *plan.Plan, snap *state.Sna
 		blk := plan.Block{Address: addr, Kind: sb.Kind, Remove: true, DependsOn: deps}
 		switch sb.Kind {
 		case "kustomization":
-			var prev []kube.ObjectRef
-			for _, so := range snap.BlockObjects(addr) {
-				prev = append(prev, kube.ObjectRef{Group: so.Group, Version: so.Version, Kind: so.Kind, Namespace: so.Namespace, Name: so.Name})
-			}
-			if len(prev) > 0 {
-				mgr, err := e.Kube()
-				if err != nil {
-					return err
-				}
-				cs, err := mgr.Diff(ctx, nil, kube.DiffOptions{Stack: e.name, Block: addr, Previous: prev, Prune: true})
-				if err != nil {
-					return fmt.Errorf("%s: %w", addr, err)
-				}
-				for _, c := range cs.Changes {
-					rc := e.resourceChange(addr, c)
-					if rc.Reason == "" {
-						if e.opts.Destroy {
-							rc.Reason = "destroy"
-						} else {
-							rc.Reason = addr + " is no longer in the stack"
-						}
-					}
-					p.Changes = append(p.Changes, rc)
-					blk.Prune = append(blk.Prune, plan.ObjectRef{APIVersion: rc.APIVersion, Kind: rc.Kind, Namespace: rc.Namespace, Name: rc.Name})
-				}
+			if err := e.planRemovedObjects(ctx, p, snap, &blk); err != nil {
+				return err
 			}
 			blk.Settings, _ = json.Marshal(kustomizationSettings{})
 		case "release":
@@ -160,4 +137,44 @@ func (e *Engine) removedReleaseSettings(addr string, rel state.Release) releaseS
 		}
 	}
 	return rs
+}
+
+// planRemovedObjects plans the deletion of the objects of a kustomization
+// that leaves the stack: those in the state and those an interrupted apply
+// may have created (intents). Kept objects (strata.dev/prune: disabled, or
+// no longer owned by the block) are forgotten.
+func (e *Engine) planRemovedObjects(ctx context.Context, p *plan.Plan, snap *state.Snapshot, blk *plan.Block) error {
+	addr := blk.Address
+	prev := previousObjects(snap, addr)
+	if len(prev) == 0 {
+		return nil
+	}
+	mgr, err := e.Kube()
+	if err != nil {
+		return err
+	}
+	owner := e.owner(addr)
+	cs, err := mgr.Diff(ctx, nil, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr, Previous: prev, Prune: true})
+	if err != nil {
+		return fmt.Errorf("%s: %w", addr, err)
+	}
+	for _, c := range cs.Changes {
+		rc := e.resourceChange(addr, c)
+		if _, inState := snap.Object(rc.Address); !inState {
+			if !intentReason(&rc, c) {
+				continue
+			}
+		} else if rc.Reason == "" {
+			if e.opts.Destroy {
+				rc.Reason = "destroy"
+			} else {
+				rc.Reason = addr + " is no longer in the stack"
+			}
+		}
+		p.Changes = append(p.Changes, rc)
+		if c.Action == kube.ActionDelete {
+			blk.Prune = append(blk.Prune, plan.ObjectRef{APIVersion: rc.APIVersion, Kind: rc.Kind, Namespace: rc.Namespace, Name: rc.Name})
+		}
+	}
+	return nil
 }

@@ -46,11 +46,16 @@ func NewLineage() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
 }
 
-// Normalize sorts the snapshot's slices by address and converts times to
-// UTC.
+// Normalize sorts the snapshot's slices by address (a block's intents
+// too) and converts times to UTC.
 func (s *Snapshot) Normalize() {
 	for i := range s.Blocks {
-		s.Blocks[i].AppliedAt = s.Blocks[i].AppliedAt.UTC()
+		b := &s.Blocks[i]
+		b.AppliedAt = b.AppliedAt.UTC()
+		slices.SortFunc(b.Intents, func(x, y Intent) int { return strings.Compare(x.Address(b.Address), y.Address(b.Address)) })
+		if len(b.Intents) == 0 {
+			b.Intents = nil
+		}
 	}
 	slices.SortFunc(s.Blocks, func(a, b Block) int { return strings.Compare(a.Address, b.Address) })
 	slices.SortFunc(s.Objects, func(a, b Object) int { return strings.Compare(a.Address, b.Address) })
@@ -71,6 +76,11 @@ func (s *Snapshot) Validate() error {
 	for i, b := range s.Blocks {
 		if b.Address == "" || strings.Contains(b.Address, "/") {
 			errs = append(errs, fmt.Errorf("block %d: invalid address %q", i, b.Address))
+		}
+		for _, in := range b.Intents {
+			if in.Kind == "" || in.Name == "" {
+				errs = append(errs, fmt.Errorf("block %q: intent %q: kind and name must be set", b.Address, in.Address(b.Address)))
+			}
 		}
 		if i > 0 && s.Blocks[i-1].Address >= b.Address {
 			errs = append(errs, fmt.Errorf("block %q: duplicate or unsorted address", b.Address))
@@ -109,6 +119,7 @@ func (s *Snapshot) Clone() *Snapshot {
 	c.Blocks = slices.Clone(s.Blocks)
 	for i := range c.Blocks {
 		c.Blocks[i].DependsOn = slices.Clone(c.Blocks[i].DependsOn)
+		c.Blocks[i].Intents = slices.Clone(c.Blocks[i].Intents)
 	}
 	c.Objects = slices.Clone(s.Objects)
 	c.Releases = slices.Clone(s.Releases)
@@ -121,7 +132,7 @@ func SameContent(a, b *Snapshot) bool {
 	return slices.EqualFunc(a.Blocks, b.Blocks, func(x, y Block) bool {
 		return x.Address == y.Address && x.Kind == y.Kind && x.ConfigDigest == y.ConfigDigest &&
 			x.Revision == y.Revision && x.AppliedAt.Equal(y.AppliedAt) && x.Status == y.Status &&
-			slices.Equal(x.DependsOn, y.DependsOn)
+			slices.Equal(x.DependsOn, y.DependsOn) && slices.Equal(x.Intents, y.Intents)
 	}) && slices.Equal(a.Objects, b.Objects) && slices.Equal(a.Releases, b.Releases)
 }
 

@@ -15,8 +15,9 @@ const SchemaVersion = 1
 const (
 	// StatusApplied means the block's last apply finished successfully.
 	StatusApplied = "applied"
-	// StatusFailed means the block's last apply started but failed; its
-	// objects are those known to be applied.
+	// StatusFailed means the block's last apply started but failed (or was
+	// interrupted); its objects are those known to be applied. A block whose
+	// first apply is under way has this status too, until it is recorded.
 	StatusFailed = "failed"
 )
 
@@ -56,6 +57,13 @@ type Block struct {
 	AppliedAt time.Time `json:"applied_at"`
 	// Status is StatusApplied or StatusFailed.
 	Status string `json:"status"`
+	// Intents are objects an apply of the block was about to create (or
+	// write without having them in the state), written to the state before
+	// the writes and cleared when the apply records its outcome. Intents
+	// left behind mean an interrupted apply: the next plan checks them
+	// against the cluster and prunes or records those that exist and carry
+	// the stack's labels. Sorted by address.
+	Intents []Intent `json:"intents,omitempty"`
 	// DependsOn lists the addresses of the blocks this block depended on when
 	// applied, so that prune and destroy can order deletions after the
 	// configuration is gone.
@@ -84,6 +92,20 @@ type Object struct {
 	// the apply (server-side apply field ownership; no values). A drift
 	// check that finds the same set knows no applied field was changed.
 	FieldsHash string `json:"fields_hash,omitempty"`
+}
+
+// Intent is an object a block's apply is about to write; see Block.Intents.
+type Intent struct {
+	Group     string `json:"group,omitempty"`
+	Version   string `json:"version"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+// Address returns the object's address inside the block, as ObjectAddress.
+func (i Intent) Address(block string) string {
+	return ObjectAddress(block, i.Group, i.Kind, i.Namespace, i.Name)
 }
 
 // Release is one Helm release installed by a release block.

@@ -45,6 +45,8 @@ func (h humanRenderer) symbol(a plan.Actions) string {
 		return h.c.paint(yellow, "  ~")
 	case a.Is(plan.Delete), a.Is(plan.Uninstall):
 		return h.c.paint(red, "  -")
+	case a.Is(plan.Forget):
+		return h.c.paint(bold, "  .")
 	}
 	return "   "
 }
@@ -128,7 +130,7 @@ func ErrorsLine(p *plan.Plan) string {
 }
 
 func (h humanRenderer) legend(p *plan.Plan) {
-	var used [4]bool
+	var used [5]bool
 	mark := func(a plan.Actions) {
 		switch {
 		case a.IsReplace():
@@ -139,6 +141,8 @@ func (h humanRenderer) legend(p *plan.Plan) {
 			used[1] = true
 		case a.Is(plan.Delete), a.Is(plan.Uninstall):
 			used[2] = true
+		case a.Is(plan.Forget):
+			used[4] = true
 		}
 	}
 	for _, c := range p.Changes {
@@ -151,11 +155,12 @@ func (h humanRenderer) legend(p *plan.Plan) {
 		mark(s.Actions)
 	}
 	h.printf("strata compared the stack with its state and the live cluster. Actions are shown with these symbols:\n")
-	lines := [4]string{
+	lines := [5]string{
 		h.symbol(plan.Actions{plan.Create}) + " create",
 		h.symbol(plan.Actions{plan.Update}) + " update in-place",
 		h.symbol(plan.Actions{plan.Delete}) + " destroy",
 		h.symbol(plan.Replace) + " destroy and then create replacement",
+		h.symbol(plan.Actions{plan.Forget}) + " forget: kept in the cluster, no longer managed",
 	}
 	for i, l := range lines {
 		if used[i] {
@@ -199,6 +204,8 @@ func Verb(a plan.Actions) string {
 		return "will be updated in-place"
 	case a.Is(plan.Delete):
 		return "will be destroyed"
+	case a.Is(plan.Forget):
+		return "will be kept in the cluster, no longer managed"
 	case a.Is(plan.Install):
 		return "will be installed"
 	case a.Is(plan.Upgrade):
@@ -222,7 +229,7 @@ func (h humanRenderer) object(c plan.ResourceChange, indent string) {
 		h.printf("%s  %s\n", indent, h.c.paint(bold+red, "! "+c.Warning))
 	}
 	h.printf("%s%s %s\n", indent, h.symbol(c.Actions), objectName(c))
-	if !c.Actions.Is(plan.Delete) {
+	if !c.Actions.Is(plan.Delete) && !c.Actions.Is(plan.Forget) {
 		h.fields(shownDiff(c), indent+"      ")
 	}
 	h.printf("\n")
@@ -326,10 +333,15 @@ func (h humanRenderer) drift(p *plan.Plan) {
 }
 
 // SummaryLine is the plan's last line:
-// "Plan: 1 to add, 2 to change, 0 to destroy."
+// "Plan: 1 to add, 2 to change, 0 to destroy.", with ", 1 to forget" before
+// the dot when objects leave the state but stay in the cluster.
 func SummaryLine(p *plan.Plan) string {
 	s := p.Summary()
-	return fmt.Sprintf("Plan: %d to add, %d to change, %d to destroy.", s.Add, s.Change, s.Destroy)
+	line := fmt.Sprintf("Plan: %d to add, %d to change, %d to destroy", s.Add, s.Change, s.Destroy)
+	if s.Forget > 0 {
+		line += fmt.Sprintf(", %d to forget", s.Forget)
+	}
+	return line + "."
 }
 
 // FormatValue formats a field's value on one line: strings quoted, maps and

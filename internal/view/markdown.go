@@ -225,6 +225,8 @@ func mdSymbol(a plan.Actions) string {
 		return "~"
 	case a.Is(plan.Delete), a.Is(plan.Uninstall):
 		return "-"
+	case a.Is(plan.Forget):
+		return "."
 	}
 	return ""
 }
@@ -235,7 +237,7 @@ func mdObject(c plan.ResourceChange) string {
 		summary += " (" + htmlEscape(c.Reason) + ")"
 	}
 	var lines []string
-	if !c.Actions.Is(plan.Delete) {
+	if !c.Actions.Is(plan.Delete) && !c.Actions.Is(plan.Forget) {
 		lines = diffLines(shownDiff(c))
 	}
 	return mdDetails(summary, lines)

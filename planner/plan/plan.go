@@ -12,17 +12,22 @@ import (
 const FormatVersion = "1.0"
 
 // Action is one step of a change. An object's change is one or two actions:
-// ["create"], ["update"], ["delete"], ["no-op"] or ["delete", "create"] for
-// a replace. A release's change is one of install, upgrade, rollback,
+// ["create"], ["update"], ["delete"], ["forget"], ["no-op"] or
+// ["delete", "create"] for a replace. A release's change is one of install, upgrade, rollback,
 // uninstall or no-op.
 type Action string
 
 // The actions of a plan.
 const (
-	NoOp      Action = "no-op"
-	Create    Action = "create"
-	Update    Action = "update"
-	Delete    Action = "delete"
+	NoOp   Action = "no-op"
+	Create Action = "create"
+	Update Action = "update"
+	Delete Action = "delete"
+	// Forget leaves an object that is no longer rendered in the cluster
+	// and removes it from the state: "will be kept in the cluster, no
+	// longer managed" (pruning disabled by strata.dev/prune, or the object
+	// is no longer owned by the block).
+	Forget    Action = "forget"
 	Install   Action = "install"
 	Upgrade   Action = "upgrade"
 	Rollback  Action = "rollback"
@@ -60,8 +65,13 @@ type Plan struct {
 	// Dir is the stack directory, absolute.
 	Dir string `json:"dir"`
 	// Stack is the stack's name, the value of the strata.dev/stack label on
-	// every object it applies.
+	// every object it applies. Other stacks may have the same name.
 	Stack string `json:"stack"`
+	// StackID is the stack's unique identity, the value of the
+	// strata.dev/stack-id label on every object it applies: the lineage of
+	// its state, or, for a stack without state yet, the lineage its first
+	// apply gives the state.
+	StackID string `json:"stack_id"`
 	// Backend is where the state lives.
 	Backend Backend `json:"backend"`
 	// Cluster is the kubeconfig and context the plan was made against.
@@ -309,6 +319,8 @@ type Summary struct {
 	// ReleaseUpgrades counts upgrades and rollbacks of releases, a part of
 	// Change shown on its own in the summary line.
 	ReleaseUpgrades int `json:"release_upgrades,omitempty"`
+	// Forget counts objects that leave the state but stay in the cluster.
+	Forget int `json:"forget,omitempty"`
 	// Drifted counts drift notes.
 	Drifted int `json:"drifted,omitempty"`
 	// Sources counts sources whose revision moves.
@@ -332,6 +344,8 @@ func (p *Plan) Summary() Summary {
 			s.ReleaseUpgrades++
 		case a.Is(Delete), a.Is(Uninstall):
 			s.Destroy++
+		case a.Is(Forget):
+			s.Forget++
 		}
 	}
 	for _, c := range p.Changes {
@@ -354,7 +368,7 @@ func (p *Plan) Summary() Summary {
 // recorded in state, so they count as changes too.
 func (p *Plan) HasChanges() bool {
 	s := p.Summary()
-	if s.Add+s.Change+s.Destroy+s.Sources+len(p.Record)+len(p.Retry) > 0 {
+	if s.Add+s.Change+s.Destroy+s.Forget+s.Sources+len(p.Record)+len(p.Retry) > 0 {
 		return true
 	}
 	return slices.ContainsFunc(p.Blocks, func(b Block) bool { return b.Remove })

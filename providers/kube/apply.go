@@ -36,7 +36,7 @@ var ErrNotOwned = errors.New("object exists and is not owned by this block; adop
 // on events (nil discards them); the caller must keep reading until Apply
 // returns.
 func (m *Manager) Apply(ctx context.Context, cs *ChangeSet, opts ApplyOptions, events chan<- Event) (*ApplyResult, error) {
-	if err := checkOwner(opts.Stack, opts.Block); err != nil {
+	if err := checkOwner(opts.owner()); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -45,7 +45,7 @@ func (m *Manager) Apply(ctx context.Context, cs *ChangeSet, opts ApplyOptions, e
 	var errs []error
 	for _, c := range cs.Changes {
 		switch c.Action {
-		case ActionNoop:
+		case ActionNoop, ActionForget:
 			continue
 		case ActionDelete:
 			deletes = append(deletes, c.Ref)
@@ -98,7 +98,7 @@ func (m *Manager) Apply(ctx context.Context, cs *ChangeSet, opts ApplyOptions, e
 	}
 
 	if len(deletes) > 0 {
-		pruned, err := m.Prune(ctx, deletes, PruneOptions{Stack: opts.Stack, Block: opts.Block}, events)
+		pruned, err := m.Prune(ctx, deletes, PruneOptions{Stack: opts.Stack, StackID: opts.StackID, Block: opts.Block}, events)
 		res.Objects = append(res.Objects, pruned...)
 		if err != nil {
 			return res, err
@@ -148,7 +148,7 @@ func (m *Manager) applyBatch(ctx context.Context, batch []Change, opts ApplyOpti
 
 func (m *Manager) applyOne(ctx context.Context, c Change, opts ApplyOptions) (Applied, error) {
 	obj := c.Desired.DeepCopy()
-	SetOwner([]*unstructured.Unstructured{obj}, opts.Stack, opts.Block)
+	SetOwner([]*unstructured.Unstructured{obj}, opts.owner())
 	SetDigest(obj) // idempotent: Desired from Diff has it already
 	ri, _, err := m.resource(ctx, RefOf(obj))
 	if err != nil {
@@ -275,14 +275,14 @@ func crdEstablished(u *unstructured.Unstructured) bool {
 	return false
 }
 
-// Prune deletes the objects that still carry the ownership labels of
-// opts.Stack and opts.Block and are not annotated strata.dev/prune: disabled,
+// Prune deletes the objects that still carry the ownership labels of opts
+// (see PruneOptions) and are not annotated strata.dev/prune: disabled,
 // in reverse apply order (custom resources before CRDs, namespaces last),
 // in parallel within a group. Objects already gone, not owned or kept are
 // reported as skipped. The deletes are background deletes preconditioned on
 // the UID that was checked.
 func (m *Manager) Prune(ctx context.Context, refs []ObjectRef, opts PruneOptions, events chan<- Event) ([]Applied, error) {
-	if err := checkOwner(opts.Stack, opts.Block); err != nil {
+	if err := checkOwner(opts.owner()); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -336,7 +336,7 @@ func (m *Manager) pruneOne(ctx context.Context, r ObjectRef, opts PruneOptions) 
 	case err != nil:
 		return Applied{}, &ObjectError{Ref: r, Op: "delete", Err: err}
 	}
-	if owned, owner := ownedBy(live, opts.Stack, opts.Block); !owned {
+	if rel, owner := ownershipOf(live, opts.owner(), true); rel != ownedByBlock {
 		a.Skipped = "not owned by this block"
 		if owner != "" {
 			a.Skipped = "owned by " + owner

@@ -374,9 +374,9 @@ func TestPruneAndOwnership(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"noop ConfigMap/" + ns + "/foreign (not rendered any more, but kept: not owned by this block)",
+		"forget ConfigMap/" + ns + "/foreign (not rendered any more, kept: not owned by this block)",
 		"noop ConfigMap/" + ns + "/keep",
-		"noop ConfigMap/" + ns + "/sticky (not rendered any more, but kept: strata.dev/prune: disabled)",
+		"forget ConfigMap/" + ns + "/sticky (not rendered any more, kept: strata.dev/prune: disabled)",
 		"delete ConfigMap/" + ns + "/gone",
 	}
 	if diff := cmp.Diff(want, actions(cs)); diff != "" {

@@ -33,11 +33,11 @@ type key struct {
 
 func keyOf(r ObjectRef) key { return key{r.GroupKind(), r.Namespace, r.Name} }
 
-func checkOwner(stack, block string) error {
-	if stack == "" || block == "" {
+func checkOwner(o Owner) error {
+	if o.Stack == "" || o.Block == "" {
 		return errors.New("stack and block are required")
 	}
-	for _, v := range []string{stack, block} {
+	for _, v := range []string{o.Stack, o.StackID, o.Block} {
 		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
 			return fmt.Errorf("%q cannot be a label value: %s", v, strings.Join(errs, "; "))
 		}
@@ -45,40 +45,82 @@ func checkOwner(stack, block string) error {
 	return nil
 }
 
-// SetOwner sets the ownership labels of stack and block on the objects.
-func SetOwner(objs []*unstructured.Unstructured, stack, block string) {
-	for _, o := range objs {
-		l := o.GetLabels()
+func (o DiffOptions) owner() Owner  { return Owner{Stack: o.Stack, StackID: o.StackID, Block: o.Block} }
+func (o ApplyOptions) owner() Owner { return Owner{Stack: o.Stack, StackID: o.StackID, Block: o.Block} }
+func (o PruneOptions) owner() Owner { return Owner{Stack: o.Stack, StackID: o.StackID, Block: o.Block} }
+
+// SetOwner sets the ownership labels of o on the objects: LabelStack,
+// LabelBlock and, when o.StackID is set, LabelStackID.
+func SetOwner(objs []*unstructured.Unstructured, o Owner) {
+	for _, obj := range objs {
+		l := obj.GetLabels()
 		if l == nil {
-			l = make(map[string]string, 2)
+			l = make(map[string]string, 3)
 		}
-		l[LabelStack] = stack
-		l[LabelBlock] = block
-		o.SetLabels(l)
+		l[LabelStack] = o.Stack
+		l[LabelBlock] = o.Block
+		if o.StackID != "" {
+			l[LabelStackID] = o.StackID
+		}
+		obj.SetLabels(l)
 	}
 }
 
-// ownedBy reports whether live carries the ownership labels of stack and
-// block, and returns its strata owner "stack/block" ("" if none).
-func ownedBy(live *unstructured.Unstructured, stack, block string) (bool, string) {
+// ownership is how a live object relates to a block.
+type ownership int
+
+const (
+	ownedByBlock ownership = iota // carries the block's labels
+	unlabelled                    // carries no strata labels
+	otherBlock                    // owned by another block of the stack
+	otherStack                    // owned by another stack
+)
+
+// ownershipOf tells how live relates to the block o, and describes its
+// strata owner ("" when it has none): "stack/block", with the stack id in
+// parentheses when the object carries one. legacy accepts an object with
+// o's name and no stack id as the stack's (it is recorded in the stack's
+// state). Without o.StackID, stacks are matched by name alone.
+func ownershipOf(live *unstructured.Unstructured, o Owner, legacy bool) (ownership, string) {
 	l := live.GetLabels()
-	s, b := l[LabelStack], l[LabelBlock]
-	owner := ""
-	if s != "" || b != "" {
-		owner = s + "/" + b
+	s, id, b := l[LabelStack], l[LabelStackID], l[LabelBlock]
+	if s == "" && id == "" && b == "" {
+		return unlabelled, ""
 	}
-	return s == stack && b == block, owner
+	who := s + "/" + b
+	switch {
+	case id != "":
+		who += " (stack id " + id + ")"
+	case o.StackID != "":
+		who += " (no stack id: applied by strata before stack ids)"
+	}
+	var sameStack bool
+	switch {
+	case o.StackID == "":
+		sameStack = s == o.Stack
+	case id != "":
+		sameStack = id == o.StackID
+	default:
+		sameStack = legacy && s == o.Stack
+	}
+	switch {
+	case !sameStack:
+		return otherStack, who
+	case b != o.Block:
+		return otherBlock, who
+	}
+	return ownedByBlock, who
 }
 
 // Prepare adds to a rendered object, in place, what Diff and Apply add:
-// the ownership labels of stack and block, the namespace ("default" for a
+// the ownership labels of o, the namespace ("default" for a
 // namespaced object without one, none for a cluster-scoped object) and
 // the digest annotation (see SetDigest), so that Digest of the result is
 // the digest the state records. It returns the object's REST mapping; on
 // a mapping error (meta.IsNoMatchError for a kind not served yet) the
 // namespace is left as it is and the digest is still set.
-func (m *Manager) Prepare(ctx context.Context, obj *unstructured.Unstructured, stack, block string) (*meta.RESTMapping, error) {
-	SetOwner([]*unstructured.Unstructured{obj}, stack, block)
+func (m *Manager) Prepare(ctx context.Context, obj *unstructured.Unstructured, o Owner) (*meta.RESTMapping, error) {
+	SetOwner([]*unstructured.Unstructured{obj}, o)
 	mp, err := m.Mapping(ctx, obj.GroupVersionKind())
 	if err == nil {
 		if mp.Scope.Name() == meta.RESTScopeNameNamespace {
@@ -96,13 +138,13 @@ func (m *Manager) Prepare(ctx context.Context, obj *unstructured.Unstructured, s
 
 // prepare copies the objects, prepares them (Prepare) and resolves their
 // resources.
-func (m *Manager) prepare(ctx context.Context, objs []*unstructured.Unstructured, stack, block string) ([]*target, error) {
+func (m *Manager) prepare(ctx context.Context, objs []*unstructured.Unstructured, owner Owner) ([]*target, error) {
 	ts := make([]*target, 0, len(objs))
 	seen := make(map[key]bool, len(objs))
 	var errs []error
 	for _, o := range objs {
 		obj := o.DeepCopy()
-		mp, err := m.Prepare(ctx, obj, stack, block)
+		mp, err := m.Prepare(ctx, obj, owner)
 		t := &target{obj: obj}
 		switch {
 		case err == nil:
@@ -134,10 +176,10 @@ func (m *Manager) prepare(ctx context.Context, objs []*unstructured.Unstructured
 // parallel) and changes nothing. The error lists every object that failed,
 // each with its reference and the server's message.
 func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, opts DiffOptions) (*ChangeSet, error) {
-	if err := checkOwner(opts.Stack, opts.Block); err != nil {
+	if err := checkOwner(opts.owner()); err != nil {
 		return nil, err
 	}
-	ts, err := m.prepare(ctx, objs, opts.Stack, opts.Block)
+	ts, err := m.prepare(ctx, objs, opts.owner())
 	if err != nil {
 		return nil, err
 	}
@@ -157,10 +199,15 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, o
 	}
 
 	live := m.prefetch(ctx, ts, opts.Stack, opts.Block)
+	// Objects of the state may carry the stack's name without its id.
+	known := make(map[key]bool, len(opts.Previous))
+	for _, r := range opts.Previous {
+		known[keyOf(r)] = true
+	}
 
 	changes := make([]Change, len(ts))
 	err = forEach(ctx, len(ts), m.opts.Concurrency, func(ctx context.Context, i int) error {
-		c, err := m.diffOne(ctx, ts[i], live, crds, namespaces, opts)
+		c, err := m.diffOne(ctx, ts[i], live, crds, namespaces, opts, known[keyOf(ts[i].ref)])
 		changes[i] = c
 		return err
 	})
@@ -181,7 +228,7 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, o
 		}
 		prunes := make([]Change, len(gone))
 		err := forEach(ctx, len(gone), m.opts.Concurrency, func(ctx context.Context, i int) error {
-			c, err := m.diffPrune(ctx, gone[i], opts.Stack, opts.Block)
+			c, err := m.diffPrune(ctx, gone[i], opts.owner())
 			prunes[i] = c
 			return err
 		})
@@ -260,7 +307,7 @@ func dryRunOptions() metav1.ApplyOptions {
 }
 
 func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds map[schema.GroupKind]string,
-	namespaces map[string]bool, opts DiffOptions) (Change, error) {
+	namespaces map[string]bool, opts DiffOptions, known bool) (Change, error) {
 	c := Change{Ref: t.ref, Desired: t.obj}
 	if t.mapping == nil {
 		crd, ok := crds[t.ref.GroupKind()]
@@ -274,7 +321,7 @@ func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds ma
 	}
 
 	if live := lc.get(keyOf(t.ref)); live != nil && !m.opts.ExactDiff && unchanged(t.obj, live) {
-		m.fillLive(&c, live, opts)
+		m.fillLive(&c, live, opts, known)
 		c.Action = ActionNoop
 		c.Before = mask(normalize(live))
 		c.After = c.Before
@@ -297,7 +344,7 @@ func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds ma
 				c.After = mask(normalize(t.obj))
 				return c, nil
 			case isImmutable(err):
-				return m.diffReplace(ctx, t, err, opts)
+				return m.diffReplace(ctx, t, err, opts, known)
 			}
 			return c, &ObjectError{Ref: t.ref, Op: "diff", Err: err}
 		}
@@ -319,7 +366,7 @@ func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds ma
 			break
 		}
 	}
-	m.fillLive(&c, live, opts)
+	m.fillLive(&c, live, opts, known)
 	before, after := normalize(live), normalize(res)
 	markUnknown(after, t.obj, live)
 	c.Fields = diffFields(before.Object, after.Object)
@@ -336,15 +383,16 @@ func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds ma
 	return c, nil
 }
 
-// fillLive records the live object's identity and ownership in c.
-func (m *Manager) fillLive(c *Change, live *unstructured.Unstructured, opts DiffOptions) {
+// fillLive records the live object's identity and ownership in c. known
+// says that the object is one of opts.Previous.
+func (m *Manager) fillLive(c *Change, live *unstructured.Unstructured, opts DiffOptions, known bool) {
 	c.LiveUID = string(live.GetUID())
 	c.LiveResourceVersion = live.GetResourceVersion()
-	owned, owner := ownedBy(live, opts.Stack, opts.Block)
-	if owned {
+	rel, owner := ownershipOf(live, opts.owner(), known)
+	if rel == ownedByBlock {
 		return
 	}
-	c.Unowned, c.Owner = true, owner
+	c.Unowned, c.Owner, c.OtherStack = true, owner, rel == otherStack
 	what := "exists and is not managed by strata"
 	if owner != "" {
 		what = "owned by " + owner
@@ -359,13 +407,13 @@ func (m *Manager) fillLive(c *Change, live *unstructured.Unstructured, opts Diff
 // diffReplace describes the replace of an object whose dry run was refused
 // because an immutable field changes. The field diff is limited to the
 // fields the manifest sets, as the server's answer is missing.
-func (m *Manager) diffReplace(ctx context.Context, t *target, cause error, opts DiffOptions) (Change, error) {
+func (m *Manager) diffReplace(ctx context.Context, t *target, cause error, opts DiffOptions, known bool) (Change, error) {
 	c := Change{Ref: t.ref, Desired: t.obj, Action: ActionReplace}
 	live, err := t.ri.Get(ctx, t.ref.Name, metav1.GetOptions{})
 	if err != nil {
 		return c, &ObjectError{Ref: t.ref, Op: "get", Err: err}
 	}
-	m.fillLive(&c, live, opts)
+	m.fillLive(&c, live, opts, known)
 	reason := immutableMessage(cause)
 	c.Immutable = immutableFields(cause)
 	if c.Reason != "" {
@@ -383,10 +431,12 @@ func (m *Manager) diffReplace(ctx context.Context, t *target, cause error, opts 
 	return c, nil
 }
 
-// diffPrune describes the fate of an object that is no longer rendered. The
-// returned change has an empty Ref when there is nothing to say (the object
-// is gone, or its kind is).
-func (m *Manager) diffPrune(ctx context.Context, r ObjectRef, stack, block string) (Change, error) {
+// diffPrune describes the fate of an object that is no longer rendered: a
+// delete, or a forget when it is kept (pruning disabled, or not owned by
+// the block). The returned change has an empty Ref when there is nothing
+// to say (the object is gone, or its kind is). The object comes from the
+// state, so one with the stack's name and no id is the stack's.
+func (m *Manager) diffPrune(ctx context.Context, r ObjectRef, o Owner) (Change, error) {
 	ri, _, err := m.resource(ctx, r)
 	if err != nil {
 		if meta.IsNoMatchError(err) {
@@ -404,14 +454,17 @@ func (m *Manager) diffPrune(ctx context.Context, r ObjectRef, stack, block strin
 	before := normalize(live)
 	c := Change{Ref: RefOf(live), LiveUID: string(live.GetUID()), LiveResourceVersion: live.GetResourceVersion(), LiveDigest: liveDigest(live, before)}
 	c.Before = mask(before)
-	owned, owner := ownedBy(live, stack, block)
+	rel, owner := ownershipOf(live, o, true)
 	switch {
-	case !owned:
-		c.Action, c.Unowned, c.Owner = ActionNoop, true, owner
-		c.Reason = "not rendered any more, but kept: not owned by this block"
+	case rel != ownedByBlock:
+		c.Action, c.Unowned, c.Owner, c.OtherStack = ActionForget, true, owner, rel == otherStack
+		c.Reason = "not rendered any more, kept: not owned by this block"
+		if owner != "" {
+			c.Reason = "not rendered any more, kept: owned by " + owner
+		}
 	case live.GetAnnotations()[AnnotationPrune] == PruneDisabled:
-		c.Action = ActionNoop
-		c.Reason = "not rendered any more, but kept: " + AnnotationPrune + ": " + PruneDisabled
+		c.Action = ActionForget
+		c.Reason = "not rendered any more, kept: " + AnnotationPrune + ": " + PruneDisabled
 	default:
 		c.Action = ActionDelete
 	}

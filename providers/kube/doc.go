@@ -4,15 +4,20 @@
 //
 // All requests use server-side apply with the field manager "strata"
 // (FieldManager). Every object strata applies carries the ownership labels
-// LabelStack and LabelBlock; strata never changes or deletes an object that
-// does not carry the labels of the block at hand unless adoption is asked for.
+// LabelStack (a readable name), LabelStackID (the stack's unique identity)
+// and LabelBlock; strata never changes or deletes an object that does not
+// carry the labels of the block at hand unless adoption is asked for, and
+// Diff marks an object of another stack (Change.OtherStack). A block's
+// object that is no longer rendered but kept (AnnotationPrune, or owned by
+// someone else by now) is a forget (ActionForget): left in the cluster and
+// dropped from the block.
 //
 // The flow for one block is:
 //
 //	m, _ := kube.NewManager(restConfig, kube.Options{})
 //	m, _ = m.Impersonate("team-a/deployer")          // optional: service_account
-//	cs, _ := m.Diff(ctx, objs, kube.DiffOptions{Stack: "prod", Block: "kustomization.app", Previous: refsFromState})
-//	res, _ := m.Apply(ctx, cs, kube.ApplyOptions{Stack: "prod", Block: "kustomization.app", Wait: true}, events)
+//	cs, _ := m.Diff(ctx, objs, kube.DiffOptions{Stack: "prod", StackID: lineage, Block: "kustomization.app", Previous: refsFromState})
+//	res, _ := m.Apply(ctx, cs, kube.ApplyOptions{Stack: "prod", StackID: lineage, Block: "kustomization.app", Wait: true}, events)
 //
 // Diff sends a server-side apply dry run for every object (in parallel) and
 // compares the answer with the very live version the dry run was computed

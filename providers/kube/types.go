@@ -13,8 +13,13 @@ import (
 const (
 	// FieldManager is the server-side apply field manager of every write.
 	FieldManager = "strata"
-	// LabelStack names the stack that owns an object.
+	// LabelStack names the stack that owns an object: a readable name (the
+	// stack directory's base name), not unique across stacks.
 	LabelStack = "strata.dev/stack"
+	// LabelStackID holds the unique identity of the stack that owns an
+	// object: the lineage of its state. Objects applied by strata before it
+	// existed carry only LabelStack.
+	LabelStackID = "strata.dev/stack-id"
 	// LabelBlock names the block (e.g. kustomization.app) that owns an object.
 	// Label values cannot hold "/" nor more than 63 characters, so the value
 	// is the block address with the kind prefix kept: "kustomization.app".
@@ -111,6 +116,11 @@ const (
 	ActionUpdate  Action = "update"
 	ActionReplace Action = "replace" // delete and create: an immutable field changes
 	ActionDelete  Action = "delete"  // prune
+	// ActionForget leaves an object that is no longer rendered in the
+	// cluster and drops it from the block: pruning is disabled for it
+	// (AnnotationPrune) or it is no longer owned by the block. Apply does
+	// not touch it.
+	ActionForget Action = "forget"
 )
 
 // Change is the planned change of one object. It is plain data: it can be
@@ -134,6 +144,11 @@ type Change struct {
 	// for; Owner names the current strata owner ("stack/block") if any.
 	Unowned bool   `json:"unowned,omitempty"`
 	Owner   string `json:"owner,omitempty"`
+	// OtherStack is set (with Unowned) when the live object belongs to
+	// another stack: it carries another stack id, another stack name, or
+	// this stack's name without an id while not being one of the block's
+	// Previous objects (see DiffOptions.StackID).
+	OtherStack bool `json:"other_stack,omitempty"`
 	// Before is the live object and After the object as the server would
 	// store it, both normalised (no managedFields, resourceVersion, status…)
 	// and with Secret values masked. Before is nil for a create, After nil
@@ -172,7 +187,8 @@ type ChangeSet struct {
 	Changes []Change `json:"changes"`
 }
 
-// HasChanges reports whether any change is not a no-op.
+// HasChanges reports whether any change is not a no-op (a forget is a
+// change: the state drops the object).
 func (cs *ChangeSet) HasChanges() bool {
 	for _, c := range cs.Changes {
 		if c.Action != ActionNoop {
@@ -193,10 +209,22 @@ func (cs *ChangeSet) Count(a Action) int {
 	return n
 }
 
+// Owner identifies the block of a stack that owns an object: the values of
+// LabelStack, LabelStackID and LabelBlock.
+type Owner struct {
+	Stack, StackID, Block string
+}
+
 // DiffOptions configures Manager.Diff.
 type DiffOptions struct {
 	// Stack and Block are the ownership label values (required).
 	Stack, Block string
+	// StackID is the stack's unique identity (LabelStackID). When set, an
+	// object belongs to the stack only if it carries this id, or carries no
+	// id, the stack's name and is one of Previous (an object applied by an
+	// older strata, recorded in the state). When empty, objects are
+	// matched by name alone.
+	StackID string
 	// Adopt allows taking over objects that exist without this block's
 	// ownership labels; the changes are still marked Unowned.
 	Adopt bool
@@ -209,8 +237,10 @@ type DiffOptions struct {
 
 // ApplyOptions configures Manager.Apply.
 type ApplyOptions struct {
-	// Stack and Block are the ownership label values (required).
-	Stack, Block string
+	// Stack and Block are the ownership label values (required); StackID,
+	// when set, is written as LabelStackID and required of pruned objects
+	// that carry an id.
+	Stack, StackID, Block string
 	// Adopt allows changing objects that are Unowned.
 	Adopt bool
 	// Force allows replaces (ActionReplace: delete, then create) of objects
@@ -263,8 +293,10 @@ type WaitOptions struct {
 // PruneOptions configures Manager.Prune.
 type PruneOptions struct {
 	// Stack and Block are the ownership labels an object must carry to be
-	// deleted.
-	Stack, Block string
+	// deleted; an object that carries a LabelStackID must carry StackID.
+	// The objects to prune come from the state, so one with the stack's
+	// name and no id (applied by an older strata) is the stack's.
+	Stack, StackID, Block string
 }
 
 // EventType is the kind of an Event.

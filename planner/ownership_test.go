@@ -1,0 +1,453 @@
+package planner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/strata-gitops/strata/internal/testcluster"
+	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/kube"
+	"github.com/strata-gitops/strata/state"
+)
+
+// configMap is a ConfigMap manifest; extra lines go under metadata.
+func configMap(ns, name string, metadata ...string) string {
+	var m strings.Builder
+	for _, l := range metadata {
+		m.WriteString("  " + l + "\n")
+	}
+	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: %s\n%sdata:\n  k: v\n", name, ns, m.String())
+}
+
+// writeFiles writes files under dir, removing those whose content is "".
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if content == "" {
+			if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// liveConfigMap returns the ConfigMap, or nil when it does not exist.
+func liveConfigMap(t *testing.T, c *testcluster.Cluster, ns, name string) *unstructured.Unstructured {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := dyn.Resource(gvrConfigMap).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.GetDeletionTimestamp() != nil {
+		return nil
+	}
+	return u
+}
+
+// lineage returns the lineage of the stack's state.
+func lineage(t *testing.T, opts Options) string {
+	t.Helper()
+	e, diags := Load(opts)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	defer e.Close()
+	s, err := e.Store()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := s.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap.Lineage
+}
+
+// forceUnlock removes the lock a killed run left, as a user would.
+func forceUnlock(t *testing.T, opts Options) {
+	t.Helper()
+	e, diags := Load(opts)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	defer e.Close()
+	store, err := e.Store()
+	if err != nil {
+		t.Fatal(err)
+	}
+	li, err := store.LockStatus(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if li != nil {
+		if err := store.ForceUnlock(context.Background(), li.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// dieAfterWrite runs an apply of the stack in dir in a child process that
+// exits, as if killed, right after it wrote its first object.
+func dieAfterWrite(t *testing.T, c *testcluster.Cluster, dir string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), childEnv+"=1", childDieEnv+"=1",
+		"STRATA_PLANNER_TEST_DIR="+dir, "STRATA_PLANNER_TEST_KUBECONFIG="+c.Kubeconfig())
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != childDieCode {
+		t.Fatalf("child apply: %v, want exit code %d\n%s", err, childDieCode, out)
+	}
+}
+
+// TestInterruptedApply kills an apply right after it created an object and
+// before it recorded it, then reverts the change: the next plan deletes the
+// object the killed apply left behind (before the revert, a plan records
+// it), and after the apply nothing is left, neither in the cluster nor in
+// the state.
+func TestInterruptedApply(t *testing.T) {
+	c := testcluster.Get(t)
+	const v1 = "kustomization \"app\" {\n  path = \"app\"\n}\n"
+	tests := map[string]struct {
+		v2     map[string]string // added to v1, then removed again
+		orphan string            // ConfigMap the killed apply creates
+		block  string
+	}{
+		"new object of an applied block": {
+			v2:     map[string]string{"app/extra.yaml": "extra"},
+			orphan: "extra", block: "kustomization.app",
+		},
+		"new block": {
+			v2: map[string]string{"main.hcl": v1 + "kustomization \"more\" {\n  path = \"more\"\n}\n",
+				"more/more.yaml": "more"},
+			orphan: "more", block: "kustomization.more",
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			ns := c.Namespace(t, "orphan")
+			dir := writeStack(t, map[string]string{"main.hcl": v1, "app/keep.yaml": configMap(ns, "keep")})
+			opts := testOptions(c, dir)
+			applyStack(t, opts)
+
+			v2 := map[string]string{}
+			revert := map[string]string{}
+			for f, content := range tt.v2 {
+				if strings.HasSuffix(f, ".yaml") {
+					content = configMap(ns, content)
+					revert[f] = ""
+				} else {
+					revert[f] = v1
+				}
+				v2[f] = content
+			}
+			writeFiles(t, dir, v2)
+			dieAfterWrite(t, c, dir)
+			forceUnlock(t, opts)
+			if liveConfigMap(t, c, ns, tt.orphan) == nil {
+				t.Fatalf("the killed apply did not create ConfigMap %s", tt.orphan)
+			}
+			addr := tt.block + "/ConfigMap/" + ns + "/" + tt.orphan
+
+			// Still in the stack: the plan records it.
+			_, p := planStack(t, opts)
+			if !slices.Contains(p.Record, addr) || len(changed(p)) != 0 {
+				t.Fatalf("plan before the revert: record %v, changes %v; want %s recorded and no changes", p.Record, changed(p), addr)
+			}
+
+			// Reverted: the plan deletes it.
+			writeFiles(t, dir, revert)
+			_, p = planStack(t, opts)
+			if diff := cmp.Diff([]string{"[delete] " + addr}, changed(p)); diff != "" {
+				t.Fatalf("plan after the revert (-want +got):\n%s", diff)
+			}
+			res := applyStack(t, opts)
+			if res.Destroyed != 1 {
+				t.Errorf("apply destroyed %d objects, want 1", res.Destroyed)
+			}
+			if liveConfigMap(t, c, ns, tt.orphan) != nil {
+				t.Errorf("ConfigMap %s is still in the cluster", tt.orphan)
+			}
+			e, p := planStack(t, opts)
+			if p.HasChanges() {
+				t.Errorf("plan after the apply has changes: %v", changed(p))
+			}
+			want := []string{"kustomization.app/ConfigMap/" + ns + "/keep"}
+			if diff := cmp.Diff(want, stateObjects(t, e)); diff != "" {
+				t.Errorf("state objects (-want +got):\n%s", diff)
+			}
+			st, _ := e.Store()
+			snap, err := st.Read(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range snap.Blocks {
+				if len(b.Intents) > 0 || b.Address != "kustomization.app" {
+					t.Errorf("state block %s with intents %v after the apply", b.Address, b.Intents)
+				}
+			}
+		})
+	}
+}
+
+// TestStacksWithTheSameName applies two stacks whose directories have the
+// same name (teamA/app and teamB/app) and render the same ConfigMap: the
+// second stack's plan refuses it, naming the object and the first stack,
+// and even with the object in its state (taken over by an older strata) it
+// never deletes it: removed from its configuration, the object is only
+// forgotten.
+func TestStacksWithTheSameName(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "samename")
+	base := t.TempDir()
+	dirA, dirB := filepath.Join(base, "teamA", "app"), filepath.Join(base, "teamB", "app")
+	const hcl = "kustomization \"app\" {\n  path = \"app\"\n}\n"
+	writeFiles(t, dirA, map[string]string{"main.hcl": hcl, "app/shared.yaml": configMap(ns, "shared", "labels: {team: a}")})
+	writeFiles(t, dirB, map[string]string{"main.hcl": hcl, "app/shared.yaml": configMap(ns, "shared", "labels: {team: b}"),
+		"app/own.yaml": configMap(ns, "own-b")})
+	if StackName(dirA) != StackName(dirB) {
+		t.Fatalf("stack names %q and %q differ", StackName(dirA), StackName(dirB))
+	}
+	optsA, optsB := testOptions(c, dirA), testOptions(c, dirB)
+	applyStack(t, optsA)
+	idA := lineage(t, optsA)
+	if got := liveConfigMap(t, c, ns, "shared").GetLabels()[kube.LabelStackID]; got != idA {
+		t.Fatalf("shared has stack id %q, want teamA's lineage %q", got, idA)
+	}
+
+	e, diags := Load(optsB)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	defer e.Close()
+	_, err := e.Plan(context.Background())
+	obj := "kustomization.app/ConfigMap/" + ns + "/shared"
+	if !errors.Is(err, ErrOtherStack) || !strings.Contains(err.Error(), obj) || !strings.Contains(err.Error(), idA) {
+		t.Fatalf("teamB's plan: err = %v; want ErrOtherStack naming %s and teamA's stack id %s", err, obj, idA)
+	}
+
+	// teamB's state lists the object, as after a takeover by an older
+	// strata; teamB then drops it from its configuration.
+	st, err := e.Store()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := &state.Snapshot{
+		Blocks: []state.Block{{Address: "kustomization.app", Kind: "kustomization", Status: state.StatusApplied, AppliedAt: time.Now()}},
+		Objects: []state.Object{{Block: "kustomization.app", Version: "v1", Kind: "ConfigMap", Namespace: ns, Name: "shared",
+			Address: obj, Digest: "sha256:0"}},
+	}
+	if err := st.Write(context.Background(), snap, state.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dirB, map[string]string{"app/shared.yaml": ""})
+	_, p := planStack(t, optsB)
+	want := []string{"[create] kustomization.app/ConfigMap/" + ns + "/own-b", "[forget] " + obj}
+	if diff := cmp.Diff(want, changed(p)); diff != "" {
+		t.Fatalf("teamB's plan without shared (-want +got):\n%s", diff)
+	}
+	applyStack(t, optsB)
+	live := liveConfigMap(t, c, ns, "shared")
+	if live == nil {
+		t.Fatal("teamB's apply deleted teamA's ConfigMap")
+	}
+	if l := live.GetLabels(); l[kube.LabelStackID] != idA || l["team"] != "a" {
+		t.Errorf("teamA's ConfigMap was changed: labels %v", l)
+	}
+	eB, _ := planStack(t, optsB)
+	if diff := cmp.Diff([]string{"kustomization.app/ConfigMap/" + ns + "/own-b"}, stateObjects(t, eB)); diff != "" {
+		t.Errorf("teamB's state (-want +got):\n%s", diff)
+	}
+	if _, p := planStack(t, optsA); p.HasChanges() {
+		t.Errorf("teamA's plan has changes: %v", changed(p))
+	}
+}
+
+// TestKeptObject removes from the stack an object annotated
+// strata.dev/prune: disabled: the plan forgets it, the apply succeeds and
+// leaves it in the cluster but not in the state, and destroy succeeds.
+func TestKeptObject(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "kept")
+	dir := writeStack(t, map[string]string{
+		"main.hcl":      "kustomization \"app\" {\n  path = \"app\"\n}\n",
+		"app/keep.yaml": configMap(ns, "keep", "annotations: {strata.dev/prune: disabled}"),
+		"app/web.yaml":  configMap(ns, "web"),
+	})
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+
+	writeFiles(t, dir, map[string]string{"app/keep.yaml": ""})
+	_, p := planStack(t, opts)
+	addr := "kustomization.app/ConfigMap/" + ns + "/keep"
+	if diff := cmp.Diff([]string{"[forget] " + addr}, changed(p)); diff != "" {
+		t.Fatalf("plan (-want +got):\n%s", diff)
+	}
+	if s := p.Summary(); s.Forget != 1 || s.Destroy != 0 {
+		t.Errorf("summary %+v, want 1 to forget", s)
+	}
+	applyStack(t, opts)
+	if liveConfigMap(t, c, ns, "keep") == nil {
+		t.Fatal("the kept ConfigMap was deleted")
+	}
+	e, p := planStack(t, opts)
+	if p.HasChanges() {
+		t.Errorf("plan after the apply has changes: %v", changed(p))
+	}
+	if diff := cmp.Diff([]string{"kustomization.app/ConfigMap/" + ns + "/web"}, stateObjects(t, e)); diff != "" {
+		t.Errorf("state (-want +got):\n%s", diff)
+	}
+
+	d := opts
+	d.Destroy = true
+	applyStack(t, d)
+	if liveConfigMap(t, c, ns, "web") != nil {
+		t.Error("destroy left ConfigMap web")
+	}
+	if liveConfigMap(t, c, ns, "keep") == nil {
+		t.Error("destroy deleted the kept ConfigMap")
+	}
+}
+
+// TestKeptObjectOnDestroy destroys a stack whose object is annotated
+// strata.dev/prune: disabled: the destroy succeeds and keeps the object.
+func TestKeptObjectOnDestroy(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "keptdestroy")
+	dir := writeStack(t, map[string]string{
+		"main.hcl":      "kustomization \"app\" {\n  path = \"app\"\n}\n",
+		"app/keep.yaml": configMap(ns, "keep", "annotations: {strata.dev/prune: disabled}"),
+	})
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+	d := opts
+	d.Destroy = true
+	_, p := planStack(t, d)
+	if diff := cmp.Diff([]string{"[forget] kustomization.app/ConfigMap/" + ns + "/keep"}, changed(p)); diff != "" {
+		t.Fatalf("destroy plan (-want +got):\n%s", diff)
+	}
+	applyStack(t, d)
+	if liveConfigMap(t, c, ns, "keep") == nil {
+		t.Error("destroy deleted the kept ConfigMap")
+	}
+	e, p := planStack(t, d)
+	if p.HasChanges() || len(stateObjects(t, e)) != 0 {
+		t.Errorf("after destroy: changes %v, state %v", changed(p), stateObjects(t, e))
+	}
+}
+
+// TestOwnershipMigration: an object applied before stack ids (the stack's
+// name, no id) that the state records is the stack's, and the next apply
+// adds the id; one that the state does not record is refused.
+func TestOwnershipMigration(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "migrate")
+	dir := writeStack(t, map[string]string{
+		"main.hcl":   "kustomization \"app\" {\n  path = \"app\"\n}\n",
+		"app/a.yaml": configMap(ns, "a"),
+	})
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+	dyn, err := dynamic.NewForConfig(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cms := dyn.Resource(gvrConfigMap).Namespace(ns)
+	// As an older strata left it: no stack id.
+	if _, err := cms.Patch(context.Background(), "a", types.MergePatchType,
+		[]byte(`{"metadata":{"labels":{"strata.dev/stack-id":null}}}`), metav1.PatchOptions{FieldManager: kube.FieldManager}); err != nil {
+		t.Fatal(err)
+	}
+	_, p := planStack(t, opts)
+	addr := "kustomization.app/ConfigMap/" + ns + "/a"
+	if diff := cmp.Diff([]string{"[update] " + addr}, changed(p)); diff != "" {
+		t.Fatalf("plan (-want +got):\n%s", diff)
+	}
+	applyStack(t, opts)
+	if got, want := liveConfigMap(t, c, ns, "a").GetLabels()[kube.LabelStackID], lineage(t, opts); got != want {
+		t.Errorf("stack id label %q, want %q", got, want)
+	}
+	if _, p := planStack(t, opts); p.HasChanges() {
+		t.Errorf("plan after the apply has changes: %v", changed(p))
+	}
+
+	// Not in the state: it may be another stack's of the same name.
+	b := &unstructured.Unstructured{}
+	b.SetAPIVersion("v1")
+	b.SetKind("ConfigMap")
+	b.SetName("b")
+	b.SetNamespace(ns)
+	b.SetLabels(map[string]string{kube.LabelStack: StackName(dir), kube.LabelBlock: "kustomization.app"})
+	if _, err := cms.Create(context.Background(), b, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string]string{"app/b.yaml": configMap(ns, "b")})
+	e, diags := Load(opts)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	defer e.Close()
+	_, err = e.Plan(context.Background())
+	if !errors.Is(err, ErrOtherStack) || !strings.Contains(err.Error(), "no stack id") {
+		t.Fatalf("plan: err = %v, want ErrOtherStack for an object without stack id", err)
+	}
+}
+
+// TestSavedPlanCarriesStackID applies a saved plan made before the stack
+// had a state: the objects carry the stack id the plan names, which
+// becomes the state's lineage.
+func TestSavedPlanCarriesStackID(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "savedid")
+	dir := writeStack(t, map[string]string{
+		"main.hcl":   "kustomization \"app\" {\n  path = \"app\"\n}\n",
+		"app/a.yaml": configMap(ns, "a"),
+	})
+	_, p := planStack(t, testOptions(c, dir))
+	if p.StackID == "" || p.State.Lineage != "" {
+		t.Fatalf("plan stack id %q, state lineage %q", p.StackID, p.State.Lineage)
+	}
+	file := filepath.Join(t.TempDir(), "plan.out")
+	if err := plan.WriteFile(file, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := applySaved(t, c, file); err != nil {
+		t.Fatal(err)
+	}
+	if got := lineage(t, testOptions(c, dir)); got != p.StackID {
+		t.Errorf("state lineage %q, want the plan's stack id %q", got, p.StackID)
+	}
+	if got := liveConfigMap(t, c, ns, "a").GetLabels()[kube.LabelStackID]; got != p.StackID {
+		t.Errorf("stack id label %q, want %q", got, p.StackID)
+	}
+}
