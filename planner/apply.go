@@ -594,8 +594,8 @@ func (e *Engine) checkLive(ctx context.Context, mgr *kube.Manager, p *plan.Plan)
 	var stale []string
 	for i := range p.Changes {
 		rc := &p.Changes[i]
-		if rc.Actions.IsNoOp() {
-			continue
+		if rc.Actions.IsNoOp() || rc.Actions.Is(plan.Forget) {
+			continue // a forget does not touch the object
 		}
 		gv, err := schema.ParseGroupVersion(rc.APIVersion)
 		if err != nil {

@@ -317,3 +317,38 @@ func TestMarkdownShortened(t *testing.T) {
 		t.Error("unbalanced <details>")
 	}
 }
+
+// TestForget renders a plan that only forgets an object: it has changes,
+// says the object is kept in the cluster, and counts it in the summary.
+func TestForget(t *testing.T) {
+	cm := obj("v1", "ConfigMap", "demo", "keep", map[string]any{"data": map[string]any{"k": "v"}})
+	c := change("kustomization.app", plan.Actions{plan.Forget}, "not rendered any more, kept: strata.dev/prune: disabled", cm, nil)
+	p := &plan.Plan{FormatVersion: plan.FormatVersion, Changes: []plan.ResourceChange{c}}
+	if !p.HasChanges() {
+		t.Fatal("a plan with a forget has no changes")
+	}
+	var b bytes.Buffer
+	if err := Human(&b, p, HumanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"  . forget: kept in the cluster, no longer managed",
+		"# kustomization.app/ConfigMap/demo/keep will be kept in the cluster, no longer managed (not rendered any more, kept: strata.dev/prune: disabled)",
+		"  . ConfigMap demo/keep",
+		"Plan: 0 to add, 0 to change, 0 to destroy, 1 to forget.",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Contains(b.String(), "data.k") {
+		t.Errorf("a forget shows a field diff:\n%s", b.String())
+	}
+	b.Reset()
+	if err := Markdown(&b, p, MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), ". <code>kustomization.app/ConfigMap/demo/keep</code> will be kept in the cluster, no longer managed") {
+		t.Errorf("markdown lacks the forget:\n%s", b.String())
+	}
+}
