@@ -38,6 +38,7 @@ type kustomizationSettings struct {
 type pending struct {
 	namespaces map[string]string           // namespace -> creating block
 	kinds      map[schema.GroupKind]string // kind -> "CRD name (block)"
+	rendered   map[string]string           // refKey -> block that renders it
 }
 
 // Plan computes what applying the loaded stack would change. It reads the
@@ -79,8 +80,11 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.checkAdopt(); err != nil {
+		return nil, err
+	}
 	if !e.opts.Destroy {
-		pend := &pending{namespaces: map[string]string{}, kinds: map[schema.GroupKind]string{}}
+		pend := &pending{namespaces: map[string]string{}, kinds: map[schema.GroupKind]string{}, rendered: map[string]string{}}
 		for _, b := range selected {
 			if err := e.planBlock(ctx, p, snap, b, pend); err != nil {
 				return nil, e.scrubErr(err)
@@ -231,9 +235,6 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}
-	if err := otherStacks(addr, cs); err != nil {
-		return err
-	}
 	for _, o := range later {
 		why, _ := waitsFor(o, pend)
 		d := o.DeepCopy()
@@ -252,8 +253,6 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 		gv, _ := schema.ParseGroupVersion(h.APIVersion)
 		settings.HealthChecks = append(settings.HealthChecks, kube.ObjectRef{Group: gv.Group, Version: gv.Version, Kind: h.Kind, Namespace: h.Namespace, Name: h.Name})
 	}
-	blk.Settings, _ = json.Marshal(settings)
-
 	for _, c := range cs.Changes {
 		if c.Action == kube.ActionReplace && !k.Force {
 			p.AddError(c.Ref.Address(addr), e.secrets.Scrub(replaceRefused(addr, c)))
@@ -267,6 +266,13 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 		so, inState := snap.Object(rc.Address)
 		if !inState && !intentReason(&rc, c) {
 			continue // an intent that is no concern of the stack's
+		}
+		if perr := e.ownershipError(k, c, &rc, pend); perr != nil {
+			p.Errors = append(p.Errors, *perr)
+			continue
+		}
+		if rc.Adopt {
+			settings.Adopt = true
 		}
 		desiredDigest := ""
 		if c.Desired != nil {
@@ -310,6 +316,7 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 			}
 		}
 	}
+	blk.Settings, _ = json.Marshal(settings)
 	if sb, ok := snap.Block(addr); ok && sb.Status == state.StatusFailed && !cs.HasChanges() {
 		p.Retry = append(p.Retry, addr)
 	}
@@ -370,25 +377,6 @@ func intentReason(rc *plan.ResourceChange, c kube.Change) bool {
 		rc.Reason = joinReason("left behind by an interrupted apply and no longer rendered", rc.Reason)
 	}
 	return true
-}
-
-// ErrOtherStack is wrapped by Plan errors for objects that belong to
-// another stack.
-var ErrOtherStack = errors.New("object belongs to another stack")
-
-// otherStacks refuses a block's change set that would write objects owned
-// by another stack, naming each object and its owner.
-func otherStacks(addr string, cs *kube.ChangeSet) error {
-	var errs []error
-	for _, c := range cs.Changes {
-		if !c.OtherStack || c.Action == kube.ActionDelete || c.Action == kube.ActionForget {
-			continue
-		}
-		errs = append(errs, fmt.Errorf("%s: %w: it is owned by stack %s; strata does not change objects of another "+
-			"stack: remove the object from one of the two stacks, or delete it in the cluster if that stack no longer exists",
-			c.Ref.Address(addr), ErrOtherStack, c.Owner))
-	}
-	return errors.Join(errs...)
 }
 
 // waitsFor reports whether o lives in a namespace, or is of a kind, that an

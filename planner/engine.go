@@ -42,6 +42,9 @@ type Options struct {
 	Targets []string
 	// Destroy plans the removal of everything in the state.
 	Destroy bool
+	// Adopt lists kustomization or object addresses whose objects that
+	// exist without strata's labels the plan takes over (apply --adopt).
+	Adopt []string
 	// Parallelism bounds how many blocks apply at once (default 4).
 	Parallelism int
 	// Kubeconfig and Context override the stack's cluster block.

@@ -245,15 +245,17 @@ func TestStacksWithTheSameName(t *testing.T) {
 		t.Fatalf("shared has stack id %q, want teamA's lineage %q", got, idA)
 	}
 
-	e, diags := Load(optsB)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	defer e.Close()
-	_, err := e.Plan(context.Background())
+	e, p := planStack(t, optsB)
 	obj := "kustomization.app/ConfigMap/" + ns + "/shared"
-	if !errors.Is(err, ErrOtherStack) || !strings.Contains(err.Error(), obj) || !strings.Contains(err.Error(), idA) {
-		t.Fatalf("teamB's plan: err = %v; want ErrOtherStack naming %s and teamA's stack id %s", err, obj, idA)
+	if len(p.Errors) != 1 || p.Errors[0].Address != obj || !strings.Contains(p.Errors[0].Message, idA) ||
+		!strings.Contains(p.Errors[0].Message, "another stack") {
+		t.Fatalf("teamB's plan errors %+v; want one for %s owned by teamA's stack id %s", p.Errors, obj, idA)
+	}
+	if _, err := e.Apply(context.Background(), p, ApplyOptions{}); !errors.Is(err, ErrPlanErrors) {
+		t.Fatalf("apply of teamB's plan: err = %v, want ErrPlanErrors", err)
+	}
+	if liveConfigMap(t, c, ns, "own-b") != nil {
+		t.Fatal("the refused apply created own-b")
 	}
 
 	// teamB's state lists the object, as after a takeover by an older
@@ -271,7 +273,7 @@ func TestStacksWithTheSameName(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFiles(t, dirB, map[string]string{"app/shared.yaml": ""})
-	_, p := planStack(t, optsB)
+	_, p = planStack(t, optsB)
 	want := []string{"[create] kustomization.app/ConfigMap/" + ns + "/own-b", "[forget] " + obj}
 	if diff := cmp.Diff(want, changed(p)); diff != "" {
 		t.Fatalf("teamB's plan without shared (-want +got):\n%s", diff)
@@ -412,14 +414,9 @@ func TestOwnershipMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFiles(t, dir, map[string]string{"app/b.yaml": configMap(ns, "b")})
-	e, diags := Load(opts)
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	defer e.Close()
-	_, err = e.Plan(context.Background())
-	if !errors.Is(err, ErrOtherStack) || !strings.Contains(err.Error(), "no stack id") {
-		t.Fatalf("plan: err = %v, want ErrOtherStack for an object without stack id", err)
+	_, p = planStack(t, opts)
+	if len(p.Errors) != 1 || !strings.Contains(p.Errors[0].Message, "no stack id") || !strings.Contains(p.Errors[0].Message, "another stack") {
+		t.Fatalf("plan errors %+v, want one for an object of another stack without stack id", p.Errors)
 	}
 }
 

@@ -230,7 +230,7 @@ func (l *loader) decodeKustomization(b *hcl.Block) {
 			{Name: "source"}, {Name: "path"}, {Name: "prune"}, {Name: "wait"}, {Name: "force"}, {Name: "timeout"},
 			{Name: "interval"}, {Name: "suspend"}, {Name: "target_namespace"}, {Name: "substitute"},
 			{Name: "name_prefix"}, {Name: "name_suffix"}, {Name: "common_labels"}, {Name: "common_annotations"},
-			{Name: "components"}, {Name: "service_account"}, {Name: "depends_on"},
+			{Name: "components"}, {Name: "service_account"}, {Name: "depends_on"}, {Name: "adopt"},
 		},
 		Blocks: []hcl.BlockHeaderSchema{{Type: "health_check"}, {Type: "patch"}, {Type: "image"}},
 	})
@@ -251,6 +251,7 @@ func (l *loader) decodeKustomization(b *hcl.Block) {
 		}
 	}
 	d.boolean(c.Attributes, "prune", &k.Prune)
+	d.boolean(c.Attributes, "adopt", &k.Adopt)
 	d.boolean(c.Attributes, "wait", &k.Wait)
 	d.boolean(c.Attributes, "force", &k.Force)
 	d.duration(c.Attributes, "timeout", &k.Timeout)

@@ -355,8 +355,12 @@ type Kustomization struct {
 	SourceAddr Address
 	// Path inside the source, "" or "." for its root. Without a source it
 	// is relative to the stack directory.
-	Path            string
-	Prune           bool
+	Path  string
+	Prune bool
+	// Adopt takes over objects that exist in the cluster without strata's
+	// labels (never objects of another block or stack). It changes no
+	// object by itself, so it is not part of the digest.
+	Adopt           bool `digest:"-"`
 	Wait            bool
 	Force           bool
 	Timeout         time.Duration

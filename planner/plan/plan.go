@@ -203,6 +203,10 @@ type ResourceChange struct {
 	// itself, e.g. for a replace: "the StatefulSet is deleted and created
 	// again: all its pods are deleted at once".
 	Warning string `json:"warning,omitempty"`
+	// Adopt is set when the live object exists without strata's labels and
+	// the apply takes it over (adopt = true on the block, or apply --adopt):
+	// it gets the block's labels and the configuration.
+	Adopt bool `json:"adopt,omitempty"`
 }
 
 // FieldDiff is the change of one field. Path uses dots and [i] for list

@@ -393,6 +393,7 @@ func (m *Manager) fillLive(c *Change, live *unstructured.Unstructured, opts Diff
 		return
 	}
 	c.Unowned, c.Owner, c.OtherStack = true, owner, rel == otherStack
+	c.OwnerBlock = live.GetLabels()[LabelBlock]
 	what := "exists and is not managed by strata"
 	if owner != "" {
 		what = "owned by " + owner

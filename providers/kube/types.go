@@ -149,6 +149,9 @@ type Change struct {
 	// this stack's name without an id while not being one of the block's
 	// Previous objects (see DiffOptions.StackID).
 	OtherStack bool `json:"other_stack,omitempty"`
+	// OwnerBlock is the LabelBlock of the live object when it is owned by
+	// another block (or stack).
+	OwnerBlock string `json:"owner_block,omitempty"`
 	// Before is the live object and After the object as the server would
 	// store it, both normalised (no managedFields, resourceVersion, status…)
 	// and with Secret values masked. Before is nil for a create, After nil

@@ -1,0 +1,75 @@
+package planner
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/kube"
+)
+
+// ownershipError returns the plan error for the change c of block k when
+// the object is not the block's to write: it belongs to another stack or
+// block, another block of the plan renders it too, or it exists without
+// strata's labels and is not to be adopted (k.Adopt, Options.Adopt). An
+// adoption the user asked for is marked in rc. Prunes and forgets never
+// fail: they only touch what the block owns.
+func (e *Engine) ownershipError(k *config.Kustomization, c kube.Change, rc *plan.ResourceChange, pend *pending) *plan.Error {
+	if c.Action == kube.ActionDelete || c.Action == kube.ActionForget {
+		return nil
+	}
+	addr := rc.Block
+	perr := &plan.Error{Address: rc.Address}
+	key := refKey(c.Ref)
+	if other, ok := pend.rendered[key]; ok && other != addr {
+		perr.Message = fmt.Sprintf("%s is rendered by both %s and %s: an object can belong to one block only; remove it from one of them",
+			c.Ref, other, addr)
+		return perr
+	}
+	pend.rendered[key] = addr
+	switch {
+	case !c.Unowned:
+		return nil
+	case c.OtherStack:
+		perr.Message = fmt.Sprintf("the object belongs to another stack, %s: strata does not change objects of another stack. "+
+			"Remove it from one of the two stacks; if that stack no longer exists, delete the object, or remove its strata.dev labels and adopt it",
+			c.Owner)
+	case c.Owner != "":
+		perr.Message = fmt.Sprintf("the object belongs to %s of this stack: an object can belong to one block only. "+
+			"Remove it from one of the two blocks", c.OwnerBlock)
+	case e.adopts(k, rc.Address):
+		rc.Adopt, rc.Unowned = true, true
+		rc.Reason = "exists in the cluster without strata's labels: adopted"
+		return nil
+	default:
+		perr.Message = fmt.Sprintf("the object exists in the cluster without strata's labels. To take it over, set adopt = true in %s "+
+			"or run strata apply --adopt %s; otherwise rename it in the stack or delete it in the cluster", addr, rc.Address)
+	}
+	return perr
+}
+
+// adopts reports whether the object at objAddr of kustomization k may be
+// adopted: k sets adopt = true, or Options.Adopt names the object or k.
+func (e *Engine) adopts(k *config.Kustomization, objAddr string) bool {
+	block, _, _ := strings.Cut(objAddr, "/")
+	return k.Adopt || slices.Contains(e.opts.Adopt, objAddr) || slices.Contains(e.opts.Adopt, block)
+}
+
+// checkAdopt refuses Options.Adopt addresses that name no kustomization of
+// the stack.
+func (e *Engine) checkAdopt() error {
+	for _, a := range e.opts.Adopt {
+		block, _, _ := strings.Cut(a, "/")
+		ba, err := config.ParseAddress(block)
+		if err != nil {
+			return fmt.Errorf("--adopt %s: %w", a, err)
+		}
+		if _, ok := e.stack.Block(ba).(*config.Kustomization); !ok {
+			return fmt.Errorf("--adopt %s: no kustomization %s in the stack", a, block)
+		}
+	}
+	return nil
+}
+
