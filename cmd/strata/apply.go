@@ -47,6 +47,9 @@ signed with that key is applied.`,
 			ctx, stop := a.interruptible(cmd.Context(), interruptApply)
 			defer stop()
 			if isPlanFileArg(args) {
+				if len(f.adopt) > 0 {
+					return errors.New("--adopt takes effect when planning: pass it to strata plan --out FILE")
+				}
 				return a.applySaved(ctx, &f, args[0], color)
 			}
 			opts := a.engineOptions(&f, dirArg(args))
@@ -54,6 +57,7 @@ signed with that key is applied.`,
 		},
 	}
 	f.register(cmd.Flags())
+	f.registerAdopt(cmd.Flags())
 	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "apply without asking for confirmation")
 	return cmd
 }

@@ -27,6 +27,7 @@ import (
 type stackFlags struct {
 	vars        []config.VarArg // --var and --var-file in command line order
 	targets     []string
+	adopt       []string // plan and apply only
 	lock        bool
 	lockTimeout time.Duration
 	parallelism int
@@ -81,6 +82,7 @@ func (a *app) engineOptions(f *stackFlags, dir string) planner.Options {
 		Dir:         dir,
 		Vars:        f.vars,
 		Targets:     f.targets,
+		Adopt:       f.adopt,
 		Parallelism: f.parallelism,
 		Kubeconfig:  f.kubeconfig,
 		Context:     f.context,
@@ -142,6 +144,13 @@ func dirArg(args []string) string {
 	}
 	return "."
 }
+
+// registerAdopt adds --adopt, of plan and apply.
+func (f *stackFlags) registerAdopt(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&f.adopt, "adopt", nil,
+		"take over the object (or every object of the kustomization) at this address that exists without strata's labels (repeatable)")
+}
+
 
 // renderPlan writes p in the output format.
 func (a *app) renderPlan(w io.Writer, p *plan.Plan, output string, color bool) error {
@@ -238,7 +247,11 @@ func (a *app) planCmd() *cobra.Command {
 		Long: `Plan loads the stack in DIR (default: the current directory), resolves its
 sources, renders every kustomization, reads the state and the live cluster,
 and prints what apply would do: per object create, update (with the
-field-level diff), replace or delete, and the drift found on the way.
+field-level diff), replace, delete or forget, and the drift found on the
+way. Objects the plan cannot change (owned by another stack or block,
+rendered by two blocks, or existing without strata's labels and not adopted
+with --adopt or adopt = true) are errors: the plan is printed, then the
+errors, and plan exits 1.
 
 With --out FILE the plan is saved so that "strata apply FILE" carries out
 exactly what was reviewed. With $STRATA_PLAN_KEY set (a secret of at least
@@ -284,6 +297,7 @@ carries the signature of that key (see docs/plan-json.md).`,
 		},
 	}
 	f.register(cmd.Flags())
+	f.registerAdopt(cmd.Flags())
 	cmd.Flags().StringVar(&out, "out", "", "save the plan to FILE for strata apply FILE")
 	cmd.Flags().StringVarP(&output, "output", "o", "human", "output format: human, json or markdown")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 without changes, 1 on error, 2 with changes")

@@ -218,8 +218,17 @@ func Verb(a plan.Actions) string {
 	return "is unchanged"
 }
 
+// ChangeVerb is Verb for an object's change, saying when it is an
+// adoption.
+func ChangeVerb(c plan.ResourceChange) string {
+	if c.Adopt {
+		return "will be adopted (labelled and " + strings.TrimPrefix(Verb(c.Actions), "will be ") + ")"
+	}
+	return Verb(c.Actions)
+}
+
 func (h humanRenderer) object(c plan.ResourceChange, indent string) {
-	head := "# " + c.Address + " " + Verb(c.Actions)
+	head := "# " + c.Address + " " + ChangeVerb(c)
 	h.printf("%s  %s", indent, h.c.paint(bold, head))
 	if c.Reason != "" {
 		h.printf(" (%s)", c.Reason)

@@ -232,7 +232,7 @@ func mdSymbol(a plan.Actions) string {
 }
 
 func mdObject(c plan.ResourceChange) string {
-	summary := fmt.Sprintf("%s <code>%s</code> %s", mdSymbol(c.Actions), htmlEscape(c.Address), Verb(c.Actions))
+	summary := fmt.Sprintf("%s <code>%s</code> %s", mdSymbol(c.Actions), htmlEscape(c.Address), ChangeVerb(c))
 	if c.Reason != "" {
 		summary += " (" + htmlEscape(c.Reason) + ")"
 	}
