@@ -125,6 +125,18 @@ func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 
 	a := &applier{e: e, p: p, store: store, snap: snap, wctx: wctx, mgr: mgr, saved: opts.Saved,
 		res: &Result{Failed: map[string]error{}, Skipped: map[string]string{}}}
+	if len(p.Moves) > 0 {
+		// The moves first, as the plan made them: the blocks apply to
+		// their new addresses.
+		err := a.record(func(s *state.Snapshot) {
+			for _, m := range p.Moves {
+				_, _ = s.Move(m.From, m.To) // checked by the plan against this very serial
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	nodes := make([]string, 0, len(p.Blocks))
 	deps := map[string][]string{}
 	for _, b := range p.Blocks {
@@ -372,7 +384,8 @@ func (a *applier) applyKustomization(ctx context.Context, b *plan.Block) (added,
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	opts := kube.ApplyOptions{Stack: a.p.Stack, StackID: a.p.StackID, Block: b.Address, Adopt: settings.Adopt, Force: settings.Force, IfUnchanged: a.saved,
+	opts := kube.ApplyOptions{Stack: a.p.Stack, StackID: a.p.StackID, Block: b.Address, FormerBlocks: settings.FormerBlocks,
+		Adopt: settings.Adopt, Force: settings.Force, IfUnchanged: a.saved,
 		Wait: settings.Wait, HealthChecks: settings.HealthChecks}
 	if settings.Timeout != "" {
 		opts.Timeout, _ = time.ParseDuration(settings.Timeout)
@@ -501,18 +514,21 @@ func (a *applier) recordKustomization(b *plan.Block, cs *kube.ChangeSet, res *ku
 			return
 		}
 		var intents []state.Intent
+		var movedFrom []string
 		if applyErr != nil {
 			// Objects that may have been written and are not recorded
-			// stay intents for the next plan.
+			// stay intents for the next plan, and objects may still carry
+			// the labels of a former address.
 			sb, _ := s.Block(b.Address)
 			for _, in := range sb.Intents {
 				if _, ok := objs[in.Address(b.Address)]; !ok {
 					intents = append(intents, in)
 				}
 			}
+			movedFrom = sb.MovedFrom
 		}
 		s.PutBlock(state.Block{Address: b.Address, Kind: b.Kind, ConfigDigest: b.ConfigDigest, Revision: b.Revision,
-			AppliedAt: a.e.opts.Now().UTC(), Status: status, DependsOn: b.DependsOn, Intents: intents})
+			AppliedAt: a.e.opts.Now().UTC(), Status: status, DependsOn: b.DependsOn, Intents: intents, MovedFrom: movedFrom})
 	})
 }
 
@@ -565,7 +581,7 @@ func (a *applier) upToDate(b *plan.Block, cs *kube.ChangeSet) bool {
 	if !ok || sb.Status != state.StatusApplied || sb.ConfigDigest != b.ConfigDigest || sb.Revision != b.Revision {
 		return false
 	}
-	if len(sb.Intents) > 0 {
+	if len(sb.Intents) > 0 || len(sb.MovedFrom) > 0 {
 		return false
 	}
 	have := a.snap.BlockObjects(b.Address)

@@ -30,6 +30,9 @@ type kustomizationSettings struct {
 	Adopt          bool             `json:"adopt,omitempty"`
 	// Force allows the replaces the plan holds (only planned with force).
 	Force bool `json:"force,omitempty"`
+	// FormerBlocks are the block's addresses before a move, whose labels
+	// its objects may carry (state.Block.MovedFrom).
+	FormerBlocks []string `json:"former_blocks,omitempty"`
 }
 
 // pending records what earlier blocks of the plan create, so that a later
@@ -81,6 +84,9 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 		return nil, err
 	}
 	if err := e.checkAdopt(); err != nil {
+		return nil, err
+	}
+	if snap, err = e.planMoves(p, snap); err != nil {
 		return nil, err
 	}
 	if !e.opts.Destroy {
@@ -231,7 +237,9 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 		}
 	}
 	owner := e.owner(addr)
-	cs, err := mgr.Diff(ctx, direct, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr, Previous: previous, Prune: k.Prune})
+	sb, _ := snap.Block(addr)
+	cs, err := mgr.Diff(ctx, direct, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr,
+		FormerBlocks: sb.MovedFrom, Previous: previous, Prune: k.Prune})
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}
@@ -245,7 +253,7 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 
 	blk := plan.Block{Address: addr, Kind: string(config.KindKustomization), DependsOn: dependsOn(k),
 		Revision: revision, ConfigDigest: k.Digest()}
-	settings := kustomizationSettings{Wait: k.Wait, ServiceAccount: k.ServiceAccount, Force: k.Force}
+	settings := kustomizationSettings{Wait: k.Wait, ServiceAccount: k.ServiceAccount, Force: k.Force, FormerBlocks: sb.MovedFrom}
 	if k.Timeout > 0 {
 		settings.Timeout = k.Timeout.String()
 	}
@@ -439,6 +447,7 @@ func toResourceChange(block string, c kube.Change) plan.ResourceChange {
 		LiveUID:             c.LiveUID,
 		LiveDigest:          c.LiveDigest,
 		Unowned:             c.Unowned,
+		MovedFrom:           c.MovedFrom,
 	}
 	if c.Before != nil {
 		rc.Before = c.Before.Object

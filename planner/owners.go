@@ -8,6 +8,7 @@ import (
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/providers/kube"
+	"github.com/strata-gitops/strata/state"
 )
 
 // ownershipError returns the plan error for the change c of block k when
@@ -38,7 +39,8 @@ func (e *Engine) ownershipError(k *config.Kustomization, c kube.Change, rc *plan
 			c.Owner)
 	case c.Owner != "":
 		perr.Message = fmt.Sprintf("the object belongs to %s of this stack: an object can belong to one block only. "+
-			"Remove it from one of the two blocks", c.OwnerBlock)
+			"If %s was renamed to %s, add moved { from = %s  to = %s } to the stack (or run strata state mv %s %s); "+
+			"otherwise remove the object from one of the two blocks", c.OwnerBlock, c.OwnerBlock, addr, c.OwnerBlock, addr, c.OwnerBlock, addr)
 	case e.adopts(k, rc.Address):
 		rc.Adopt, rc.Unowned = true, true
 		rc.Reason = "exists in the cluster without strata's labels: adopted"
@@ -73,3 +75,35 @@ func (e *Engine) checkAdopt() error {
 	return nil
 }
 
+// planMoves carries out the stack's moved blocks on a copy of snap, for
+// the plan, and records them in p for the apply. A move whose old address
+// the state does not hold is done already (or was never needed).
+func (e *Engine) planMoves(p *plan.Plan, snap *state.Snapshot) (*state.Snapshot, error) {
+	moved := snap
+	for _, m := range e.stack.Moved {
+		from, to := m.From.String(), m.To.String()
+		if !holds(moved, from) {
+			continue
+		}
+		if holds(moved, to) {
+			return nil, fmt.Errorf("moved block at %s:%d: the state holds both %s and %s; remove one of them with strata state rm",
+				m.DeclRange.Filename, m.DeclRange.Start.Line, from, to)
+		}
+		if moved == snap {
+			moved = snap.Clone()
+		}
+		if _, err := moved.Move(from, to); err != nil {
+			return nil, fmt.Errorf("moved block at %s:%d: %w", m.DeclRange.Filename, m.DeclRange.Start.Line, err)
+		}
+		p.Moves = append(p.Moves, plan.Move{From: from, To: to})
+	}
+	return moved, nil
+}
+
+// holds reports whether the state has a block, objects or a release at
+// address addr.
+func holds(s *state.Snapshot, addr string) bool {
+	_, b := s.Block(addr)
+	_, r := s.Release(addr)
+	return b || r || len(s.BlockObjects(addr)) > 0
+}

@@ -97,7 +97,8 @@ func (e *Engine) planRemovals(ctx context.Context, p *plan.Plan, snap *state.Sna
 			if err := e.planRemovedObjects(ctx, p, snap, &blk); err != nil {
 				return err
 			}
-			blk.Settings, _ = json.Marshal(kustomizationSettings{})
+			sb, _ := snap.Block(addr)
+			blk.Settings, _ = json.Marshal(kustomizationSettings{FormerBlocks: sb.MovedFrom})
 		case "release":
 			rel, ok := snap.Release(addr)
 			if ok {
@@ -154,7 +155,9 @@ func (e *Engine) planRemovedObjects(ctx context.Context, p *plan.Plan, snap *sta
 		return err
 	}
 	owner := e.owner(addr)
-	cs, err := mgr.Diff(ctx, nil, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr, Previous: prev, Prune: true})
+	sb, _ := snap.Block(addr)
+	cs, err := mgr.Diff(ctx, nil, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr,
+		FormerBlocks: sb.MovedFrom, Previous: prev, Prune: true})
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}

@@ -120,6 +120,7 @@ func (s *Snapshot) Clone() *Snapshot {
 	for i := range c.Blocks {
 		c.Blocks[i].DependsOn = slices.Clone(c.Blocks[i].DependsOn)
 		c.Blocks[i].Intents = slices.Clone(c.Blocks[i].Intents)
+		c.Blocks[i].MovedFrom = slices.Clone(c.Blocks[i].MovedFrom)
 	}
 	c.Objects = slices.Clone(s.Objects)
 	c.Releases = slices.Clone(s.Releases)
@@ -132,7 +133,8 @@ func SameContent(a, b *Snapshot) bool {
 	return slices.EqualFunc(a.Blocks, b.Blocks, func(x, y Block) bool {
 		return x.Address == y.Address && x.Kind == y.Kind && x.ConfigDigest == y.ConfigDigest &&
 			x.Revision == y.Revision && x.AppliedAt.Equal(y.AppliedAt) && x.Status == y.Status &&
-			slices.Equal(x.DependsOn, y.DependsOn) && slices.Equal(x.Intents, y.Intents)
+			slices.Equal(x.DependsOn, y.DependsOn) && slices.Equal(x.Intents, y.Intents) &&
+			slices.Equal(x.MovedFrom, y.MovedFrom)
 	}) && slices.Equal(a.Objects, b.Objects) && slices.Equal(a.Releases, b.Releases)
 }
 
@@ -245,8 +247,10 @@ func (s *Snapshot) Remove(addr string) (removed int, found bool) {
 
 // Move renames a block (with its objects and release) or moves an object
 // to another block. An object keeps its kind, namespace and name: only the
-// block part of its address may change. It returns the number of objects
-// and releases moved.
+// block part of its address may change. A kustomization that receives
+// objects records the old block address in MovedFrom, so that the next
+// apply takes over the objects still labelled with it. It returns the
+// number of objects and releases moved.
 func (s *Snapshot) Move(from, to string) (int, error) {
 	if from == to {
 		return 0, fmt.Errorf("cannot move %q to itself", from)
@@ -273,6 +277,8 @@ func (s *Snapshot) Move(from, to string) (int, error) {
 		s.Remove(from)
 		o.Block = toBlock
 		o.Address = to
+		fromBlock, _, _ := SplitObjectAddress(from)
+		s.addMovedFrom(toBlock, fromBlock)
 		i, _ := slices.BinarySearchFunc(s.Objects, to, func(o Object, a string) int { return strings.Compare(o.Address, a) })
 		s.Objects = slices.Insert(s.Objects, i, o)
 		return 1, nil
@@ -291,6 +297,9 @@ func (s *Snapshot) Move(from, to string) (int, error) {
 	rel, hasRel := s.Release(from)
 	s.Remove(from)
 	b.Address = to
+	if b.Kind == "kustomization" && !slices.Contains(b.MovedFrom, from) {
+		b.MovedFrom = append(slices.Clone(b.MovedFrom), from)
+	}
 	s.PutBlock(b)
 	s.SetBlockObjects(to, objs)
 	moved := len(objs)
@@ -308,6 +317,16 @@ func (s *Snapshot) Move(from, to string) (int, error) {
 		}
 	}
 	return moved, nil
+}
+
+// addMovedFrom records in kustomization block that it holds objects of
+// block from.
+func (s *Snapshot) addMovedFrom(block, from string) {
+	i, ok := slices.BinarySearchFunc(s.Blocks, block, func(b Block, a string) int { return strings.Compare(b.Address, a) })
+	if !ok || s.Blocks[i].Kind != "kustomization" || slices.Contains(s.Blocks[i].MovedFrom, from) {
+		return
+	}
+	s.Blocks[i].MovedFrom = append(slices.Clone(s.Blocks[i].MovedFrom), from)
 }
 
 // kindOf returns the block type part of a block address: everything before

@@ -64,6 +64,11 @@ type Block struct {
 	// against the cluster and prunes or records those that exist and carry
 	// the stack's labels. Sorted by address.
 	Intents []Intent `json:"intents,omitempty"`
+	// MovedFrom lists the addresses the kustomization's objects were
+	// applied under before a move (Snapshot.Move: a moved block or strata
+	// state mv): their strata.dev/block labels may still name them. The
+	// next apply of the block rewrites the labels and clears the list.
+	MovedFrom []string `json:"moved_from,omitempty"`
 	// DependsOn lists the addresses of the blocks this block depended on when
 	// applied, so that prune and destroy can order deletions after the
 	// configuration is gone.

@@ -151,7 +151,6 @@ func (f *stackFlags) registerAdopt(fs *pflag.FlagSet) {
 		"take over the object (or every object of the kustomization) at this address that exists without strata's labels (repeatable)")
 }
 
-
 // renderPlan writes p in the output format.
 func (a *app) renderPlan(w io.Writer, p *plan.Plan, output string, color bool) error {
 	switch output {

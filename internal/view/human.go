@@ -70,6 +70,9 @@ func (h humanRenderer) render(p *plan.Plan) {
 	} else {
 		h.printf("strata will perform the following actions:\n\n")
 	}
+	for _, m := range p.Moves {
+		h.printf("  %s\n\n", h.c.paint(bold, "# "+m.From+" has moved to "+m.To))
+	}
 	for _, s := range p.Sources {
 		if s.Actions.IsNoOp() {
 			continue
@@ -221,6 +224,9 @@ func Verb(a plan.Actions) string {
 // ChangeVerb is Verb for an object's change, saying when it is an
 // adoption.
 func ChangeVerb(c plan.ResourceChange) string {
+	if c.MovedFrom != "" {
+		return "has moved from " + c.MovedFrom + " (its strata.dev/block label is rewritten in place)"
+	}
 	if c.Adopt {
 		return "will be adopted (labelled and " + strings.TrimPrefix(Verb(c.Actions), "will be ") + ")"
 	}

@@ -24,6 +24,7 @@ type JSONPlan struct {
 	Drift           []plan.Drift          `json:"drift"`
 	StateRecords    []string              `json:"state_records"`
 	Retry           []string              `json:"retry"`
+	Moves           []plan.Move           `json:"moves,omitempty"`
 	Summary         plan.Summary          `json:"summary"`
 	HasChanges      bool                  `json:"has_changes"`
 	Errors          []plan.Error          `json:"errors"`
@@ -59,6 +60,7 @@ func ToJSON(p *plan.Plan) JSONPlan {
 		Drift:           nonNil(p.Drift),
 		StateRecords:    nonNil(p.Record),
 		Retry:           nonNil(p.Retry),
+		Moves:           p.Moves,
 		Summary:         p.Summary(),
 		HasChanges:      p.HasChanges(),
 		Errors:          nonNil(p.Errors),

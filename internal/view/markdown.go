@@ -76,6 +76,9 @@ func markdownParts(p *plan.Plan) (string, []string) {
 	fmt.Fprintf(&b, "**%s**\n\n", SummaryLine(p))
 	writeErrorsMD(&b, p)
 	writeWarningsMD(&b, p)
+	for _, m := range p.Moves {
+		fmt.Fprintf(&b, "`%s` has moved to `%s`.\n\n", m.From, m.To)
+	}
 
 	var rows []*blockRow
 	byName := map[string]*blockRow{}

@@ -182,6 +182,7 @@ var topSchema = &hcl.BodySchema{
 		{Type: "kustomization", LabelNames: []string{"name"}},
 		{Type: "release", LabelNames: []string{"name"}},
 		{Type: "notification", LabelNames: []string{"name"}},
+		{Type: "moved"},
 	},
 }
 
@@ -260,6 +261,7 @@ func loadSources(dir string, files, autos []sourceFile, opts LoadOptions) (*Stac
 	for _, b := range byType["notification"] {
 		l.decodeNotification(b)
 	}
+	l.decodeMoved(byType["moved"])
 	l.st.Files = l.parser.Files()
 	l.scrubSecrets()
 	return l.st, l.diags

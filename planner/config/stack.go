@@ -39,6 +39,18 @@ type Stack struct {
 	Kustomizations map[string]*Kustomization
 	Releases       map[string]*Release
 	Notifications  map[string]*Notification
+	// Moved are the `moved` blocks, in file order.
+	Moved []Moved
+}
+
+// Moved is a `moved { from = ADDRESS  to = ADDRESS }` block: the block
+// once at From is now To. A plan moves From's state to To and rewrites the
+// objects' strata.dev/block labels in place instead of deleting and
+// creating them; once the state has no From, the block does nothing.
+type Moved struct {
+	From, To Address
+	// DeclRange is the block's header.
+	DeclRange hcl.Range
 }
 
 // Blocks returns every graph block (sources, kustomizations, releases)

@@ -101,6 +101,10 @@ type Plan struct {
 	// that have nothing else to do: apply runs them again (waits for
 	// readiness) so that the state records them as applied.
 	Retry []string `json:"retry,omitempty"`
+	// Moves are the block moves (moved blocks) the plan carries out in the
+	// state before anything else; the moved objects' changes rewrite their
+	// strata.dev/block labels (ResourceChange.MovedFrom).
+	Moves []Move `json:"moves,omitempty"`
 	// Errors lists what keeps the plan from being applied, one entry per
 	// object, block or release at fault. The rest of the plan is complete;
 	// apply refuses a plan with any error before it changes anything.
@@ -108,6 +112,12 @@ type Plan struct {
 	// Blocks is what apply needs, per block in the plan: rendered objects
 	// (unmasked), objects to prune, settings. Renderers never print it.
 	Blocks []Block `json:"blocks,omitempty"`
+}
+
+// Move is a block that moves from one address to another in the state.
+type Move struct {
+	From string `json:"from"`
+	To   string `json:"to"`
 }
 
 // Error is a problem the plan found with one object, block or release that
@@ -207,6 +217,10 @@ type ResourceChange struct {
 	// the apply takes it over (adopt = true on the block, or apply --adopt):
 	// it gets the block's labels and the configuration.
 	Adopt bool `json:"adopt,omitempty"`
+	// MovedFrom is the block the object was applied by before a move (a
+	// moved block, strata state mv): the change rewrites its
+	// strata.dev/block label in place.
+	MovedFrom string `json:"moved_from,omitempty"`
 }
 
 // FieldDiff is the change of one field. Path uses dots and [i] for list
@@ -372,7 +386,7 @@ func (p *Plan) Summary() Summary {
 // recorded in state, so they count as changes too.
 func (p *Plan) HasChanges() bool {
 	s := p.Summary()
-	if s.Add+s.Change+s.Destroy+s.Forget+s.Sources+len(p.Record)+len(p.Retry) > 0 {
+	if s.Add+s.Change+s.Destroy+s.Forget+s.Sources+len(p.Record)+len(p.Retry)+len(p.Moves) > 0 {
 		return true
 	}
 	return slices.ContainsFunc(p.Blocks, func(b Block) bool { return b.Remove })

@@ -98,7 +98,8 @@ func (m *Manager) Apply(ctx context.Context, cs *ChangeSet, opts ApplyOptions, e
 	}
 
 	if len(deletes) > 0 {
-		pruned, err := m.Prune(ctx, deletes, PruneOptions{Stack: opts.Stack, StackID: opts.StackID, Block: opts.Block}, events)
+		pruned, err := m.Prune(ctx, deletes, PruneOptions{Stack: opts.Stack, StackID: opts.StackID, Block: opts.Block,
+			FormerBlocks: opts.FormerBlocks}, events)
 		res.Objects = append(res.Objects, pruned...)
 		if err != nil {
 			return res, err
@@ -336,7 +337,7 @@ func (m *Manager) pruneOne(ctx context.Context, r ObjectRef, opts PruneOptions) 
 	case err != nil:
 		return Applied{}, &ObjectError{Ref: r, Op: "delete", Err: err}
 	}
-	if rel, owner := ownershipOf(live, opts.owner(), true); rel != ownedByBlock {
+	if rel, owner := ownershipOf(live, opts.owner(), true, opts.FormerBlocks); rel != ownedByBlock {
 		a.Skipped = "not owned by this block"
 		if owner != "" {
 			a.Skipped = "owned by " + owner

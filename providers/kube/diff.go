@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -79,9 +80,10 @@ const (
 // ownershipOf tells how live relates to the block o, and describes its
 // strata owner ("" when it has none): "stack/block", with the stack id in
 // parentheses when the object carries one. legacy accepts an object with
-// o's name and no stack id as the stack's (it is recorded in the stack's
-// state). Without o.StackID, stacks are matched by name alone.
-func ownershipOf(live *unstructured.Unstructured, o Owner, legacy bool) (ownership, string) {
+// o's name and no stack id as the stack's, and one labelled with one of
+// former as the block's (it is recorded in the block's state). Without
+// o.StackID, stacks are matched by name alone.
+func ownershipOf(live *unstructured.Unstructured, o Owner, legacy bool, former []string) (ownership, string) {
 	l := live.GetLabels()
 	s, id, b := l[LabelStack], l[LabelStackID], l[LabelBlock]
 	if s == "" && id == "" && b == "" {
@@ -106,7 +108,7 @@ func ownershipOf(live *unstructured.Unstructured, o Owner, legacy bool) (ownersh
 	switch {
 	case !sameStack:
 		return otherStack, who
-	case b != o.Block:
+	case b != o.Block && !(legacy && slices.Contains(former, b)):
 		return otherBlock, who
 	}
 	return ownedByBlock, who
@@ -228,7 +230,7 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, o
 		}
 		prunes := make([]Change, len(gone))
 		err := forEach(ctx, len(gone), m.opts.Concurrency, func(ctx context.Context, i int) error {
-			c, err := m.diffPrune(ctx, gone[i], opts.owner())
+			c, err := m.diffPrune(ctx, gone[i], opts.owner(), opts.FormerBlocks)
 			prunes[i] = c
 			return err
 		})
@@ -388,8 +390,11 @@ func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds ma
 func (m *Manager) fillLive(c *Change, live *unstructured.Unstructured, opts DiffOptions, known bool) {
 	c.LiveUID = string(live.GetUID())
 	c.LiveResourceVersion = live.GetResourceVersion()
-	rel, owner := ownershipOf(live, opts.owner(), known)
+	rel, owner := ownershipOf(live, opts.owner(), known, opts.FormerBlocks)
 	if rel == ownedByBlock {
+		if b := live.GetLabels()[LabelBlock]; b != opts.Block {
+			c.MovedFrom = b
+		}
 		return
 	}
 	c.Unowned, c.Owner, c.OtherStack = true, owner, rel == otherStack
@@ -437,7 +442,7 @@ func (m *Manager) diffReplace(ctx context.Context, t *target, cause error, opts 
 // the block). The returned change has an empty Ref when there is nothing
 // to say (the object is gone, or its kind is). The object comes from the
 // state, so one with the stack's name and no id is the stack's.
-func (m *Manager) diffPrune(ctx context.Context, r ObjectRef, o Owner) (Change, error) {
+func (m *Manager) diffPrune(ctx context.Context, r ObjectRef, o Owner, former []string) (Change, error) {
 	ri, _, err := m.resource(ctx, r)
 	if err != nil {
 		if meta.IsNoMatchError(err) {
@@ -455,7 +460,7 @@ func (m *Manager) diffPrune(ctx context.Context, r ObjectRef, o Owner) (Change, 
 	before := normalize(live)
 	c := Change{Ref: RefOf(live), LiveUID: string(live.GetUID()), LiveResourceVersion: live.GetResourceVersion(), LiveDigest: liveDigest(live, before)}
 	c.Before = mask(before)
-	rel, owner := ownershipOf(live, o, true)
+	rel, owner := ownershipOf(live, o, true, former)
 	switch {
 	case rel != ownedByBlock:
 		c.Action, c.Unowned, c.Owner, c.OtherStack = ActionForget, true, owner, rel == otherStack

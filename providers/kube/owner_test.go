@@ -24,6 +24,7 @@ func TestOwnershipOf(t *testing.T) {
 		live   *unstructured.Unstructured
 		owner  Owner
 		legacy bool
+		former []string
 		want   ownership
 		who    string
 	}{
@@ -42,12 +43,16 @@ func TestOwnershipOf(t *testing.T) {
 			want: otherStack, who: "app/kustomization.app (no stack id: applied by strata before stack ids)"},
 		"other name only, in state": {live: labels(LabelStack, "web", LabelBlock, "kustomization.app"), owner: me, legacy: true,
 			want: otherStack, who: "web/kustomization.app (no stack id: applied by strata before stack ids)"},
+		"former block, in state": {live: labels(LabelStack, "app", LabelStackID, "id-b", LabelBlock, "kustomization.web"), owner: me,
+			legacy: true, former: []string{"kustomization.web"}, want: ownedByBlock, who: "app/kustomization.web (stack id id-b)"},
+		"former block, not in state": {live: labels(LabelStack, "app", LabelStackID, "id-b", LabelBlock, "kustomization.web"), owner: me,
+			former: []string{"kustomization.web"}, want: otherBlock, who: "app/kustomization.web (stack id id-b)"},
 		"caller without id matches names": {live: labels(LabelStack, "app", LabelStackID, "id-a", LabelBlock, "kustomization.app"),
 			owner: Owner{Stack: "app", Block: "kustomization.app"}, want: ownedByBlock, who: "app/kustomization.app (stack id id-a)"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, who := ownershipOf(tt.live, tt.owner, tt.legacy)
+			got, who := ownershipOf(tt.live, tt.owner, tt.legacy, tt.former)
 			if got != tt.want || who != tt.who {
 				t.Errorf("ownershipOf = %d, %q; want %d, %q", got, who, tt.want, tt.who)
 			}

@@ -152,6 +152,9 @@ type Change struct {
 	// OwnerBlock is the LabelBlock of the live object when it is owned by
 	// another block (or stack).
 	OwnerBlock string `json:"owner_block,omitempty"`
+	// MovedFrom is the former block (DiffOptions.FormerBlocks) whose label
+	// the live object still carries: the change rewrites it.
+	MovedFrom string `json:"moved_from,omitempty"`
 	// Before is the live object and After the object as the server would
 	// store it, both normalised (no managedFields, resourceVersion, status…)
 	// and with Secret values masked. Before is nil for a create, After nil
@@ -228,6 +231,9 @@ type DiffOptions struct {
 	// older strata, recorded in the state). When empty, objects are
 	// matched by name alone.
 	StackID string
+	// FormerBlocks are addresses the block had before a move: one of
+	// Previous that carries one of them in LabelBlock is the block's.
+	FormerBlocks []string
 	// Adopt allows taking over objects that exist without this block's
 	// ownership labels; the changes are still marked Unowned.
 	Adopt bool
@@ -244,6 +250,8 @@ type ApplyOptions struct {
 	// when set, is written as LabelStackID and required of pruned objects
 	// that carry an id.
 	Stack, StackID, Block string
+	// FormerBlocks, as in DiffOptions, for the prunes.
+	FormerBlocks []string
 	// Adopt allows changing objects that are Unowned.
 	Adopt bool
 	// Force allows replaces (ActionReplace: delete, then create) of objects
@@ -298,8 +306,10 @@ type PruneOptions struct {
 	// Stack and Block are the ownership labels an object must carry to be
 	// deleted; an object that carries a LabelStackID must carry StackID.
 	// The objects to prune come from the state, so one with the stack's
-	// name and no id (applied by an older strata) is the stack's.
+	// name and no id (applied by an older strata) is the stack's, and so
+	// is one labelled with one of FormerBlocks (the block moved).
 	Stack, StackID, Block string
+	FormerBlocks          []string
 }
 
 // EventType is the kind of an Event.

@@ -1,0 +1,106 @@
+package planner
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/strata-gitops/strata/internal/testcluster"
+	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/kube"
+	"github.com/strata-gitops/strata/state"
+)
+
+// TestMovedBlock renames kustomization "web" to "site": without a moved
+// block the plan has errors that suggest one (and apply changes nothing);
+// with `moved { from = kustomization.web  to = kustomization.site }`, or
+// after `strata state mv` (Snapshot.Move), the plan moves the block in the
+// state and only rewrites the objects' strata.dev/block labels, the apply
+// keeps the objects (same uids), and destroy then deletes them.
+func TestMovedBlock(t *testing.T) {
+	c := testcluster.Get(t)
+	for _, how := range []string{"moved block", "state mv"} {
+		t.Run(how, func(t *testing.T) {
+			ns := c.Namespace(t, "moved")
+			dir := writeStack(t, map[string]string{
+				"main.hcl":   "kustomization \"web\" {\n  path = \"app\"\n}\n",
+				"app/a.yaml": configMap(ns, "a"), "app/b.yaml": configMap(ns, "b"),
+			})
+			opts := testOptions(c, dir)
+			applyStack(t, opts)
+			uid := liveConfigMap(t, c, ns, "a").GetUID()
+
+			writeFiles(t, dir, map[string]string{"main.hcl": "kustomization \"site\" {\n  path = \"app\"\n}\n"})
+			_, p := planStack(t, opts)
+			if len(p.Errors) != 2 || !strings.Contains(p.Errors[0].Message, "moved { from = kustomization.web  to = kustomization.site }") {
+				t.Fatalf("plan of the rename: errors %+v, want two suggesting a moved block", p.Errors)
+			}
+
+			if how == "moved block" {
+				writeFiles(t, dir, map[string]string{"main.hcl": "kustomization \"site\" {\n  path = \"app\"\n}\n" +
+					"moved {\n  from = kustomization.web\n  to   = kustomization.site\n}\n"})
+			} else {
+				e, _ := planStack(t, opts)
+				st, err := e.Store()
+				if err != nil {
+					t.Fatal(err)
+				}
+				snap, err := st.Read(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := snap.Move("kustomization.web", "kustomization.site"); err != nil {
+					t.Fatal(err)
+				}
+				if err := st.Write(context.Background(), snap, state.WriteOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, p = planStack(t, opts)
+			if p.HasErrors() {
+				t.Fatalf("plan errors: %+v", p.Errors)
+			}
+			want := []string{"[update] kustomization.site/ConfigMap/" + ns + "/a", "[update] kustomization.site/ConfigMap/" + ns + "/b"}
+			if diff := cmp.Diff(want, changed(p)); diff != "" {
+				t.Fatalf("plan changes (-want +got):\n%s", diff)
+			}
+			for _, rc := range p.Changes {
+				if rc.MovedFrom != "kustomization.web" {
+					t.Errorf("%s: moved from %q", rc.Address, rc.MovedFrom)
+				}
+				for _, d := range rc.Diff {
+					if !strings.HasPrefix(d.Path, "metadata.") {
+						t.Errorf("%s: the move changes %s", rc.Address, d.Path)
+					}
+				}
+			}
+			if how == "moved block" && (len(p.Moves) != 1 || p.Moves[0] != (plan.Move{From: "kustomization.web", To: "kustomization.site"})) {
+				t.Errorf("plan moves %+v", p.Moves)
+			}
+			res := applyStack(t, opts)
+			if res.Added != 0 || res.Destroyed != 0 {
+				t.Errorf("apply: %+v", res)
+			}
+			live := liveConfigMap(t, c, ns, "a")
+			if live.GetUID() != uid || live.GetLabels()[kube.LabelBlock] != "kustomization.site" {
+				t.Errorf("after the move: uid %s (was %s), labels %v", live.GetUID(), uid, live.GetLabels())
+			}
+			e, p := planStack(t, opts)
+			if p.HasChanges() || p.HasErrors() {
+				t.Errorf("plan after the move: changes %v, errors %+v", changed(p), p.Errors)
+			}
+			want = []string{"kustomization.site/ConfigMap/" + ns + "/a", "kustomization.site/ConfigMap/" + ns + "/b"}
+			if diff := cmp.Diff(want, stateObjects(t, e)); diff != "" {
+				t.Errorf("state (-want +got):\n%s", diff)
+			}
+			d := opts
+			d.Destroy = true
+			applyStack(t, d)
+			if liveConfigMap(t, c, ns, "a") != nil {
+				t.Error("destroy left ConfigMap a")
+			}
+		})
+	}
+}
