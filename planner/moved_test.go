@@ -104,3 +104,41 @@ func TestMovedBlock(t *testing.T) {
 		})
 	}
 }
+
+// TestMovedRelease renames a release block whose Helm release name is set:
+// the plan moves it in the state and changes nothing in the cluster.
+func TestMovedRelease(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "movedrel")
+	release := func(block string) string {
+		return "release \"" + block + "\" {\n  name      = \"web\"\n  namespace = \"" + ns + "\"\n  chart     = \"charts/web\"\n}\n"
+	}
+	dir := writeStack(t, map[string]string{
+		"main.hcl":                     release("web"),
+		"charts/web/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-settings\ndata:\n  k: v\n",
+	})
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+	writeFiles(t, dir, map[string]string{"main.hcl": release("site") + "moved {\n  from = release.web\n  to   = release.site\n}\n"})
+	_, p := planStack(t, opts)
+	if len(p.Moves) != 1 || len(p.Releases) != 1 || !p.Releases[0].Actions.IsNoOp() {
+		t.Fatalf("plan: moves %+v, releases %+v; want the move and no release change", p.Moves, p.Releases)
+	}
+	applyStack(t, opts)
+	e, p := planStack(t, opts)
+	if p.HasChanges() {
+		t.Errorf("plan after the move has changes: moves %+v, releases %+v", p.Moves, p.Releases)
+	}
+	st, _ := e.Store()
+	snap, err := st.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := snap.Release("release.site"); !ok || r.Name != "web" {
+		t.Errorf("state release.site: %+v, %v", r, ok)
+	}
+	if _, ok := snap.Block("release.web"); ok {
+		t.Error("the state still has release.web")
+	}
+}
