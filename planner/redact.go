@@ -63,6 +63,10 @@ func (e *Engine) scrubPlan(p *plan.Plan) {
 	for i := range p.Drift {
 		p.Drift[i].Message = e.secrets.Scrub(p.Drift[i].Message)
 	}
+	for i := range p.Errors {
+		p.Errors[i].Message = e.secrets.Scrub(p.Errors[i].Message)
+		p.Errors[i].Owner = e.secrets.Scrub(p.Errors[i].Owner)
+	}
 }
 
 // scrubReport masks the secrets in a drift report: field values that hold
