@@ -169,6 +169,9 @@ func writeBlock(a *app, sb shownBlock) {
 	if len(b.DependsOn) > 0 {
 		fmt.Fprintf(tw, "depends_on\t= [%s]\n", strings.Join(b.DependsOn, ", "))
 	}
+	if len(b.MovedFrom) > 0 {
+		fmt.Fprintf(tw, "moved_from\t= [%s]\n", strings.Join(b.MovedFrom, ", "))
+	}
 	if r := sb.Release; r != nil {
 		for _, kv := range [][2]string{
 			{"release_name", r.Name}, {"release_namespace", r.Namespace}, {"chart", r.Chart},
@@ -185,6 +188,12 @@ func writeBlock(a *app, sb shownBlock) {
 		fmt.Fprintf(a.stdout, "\n%d objects:\n", len(sb.Objects))
 		for _, o := range sb.Objects {
 			fmt.Fprintf(a.stdout, "  %s\n", o)
+		}
+	}
+	if len(b.Intents) > 0 {
+		fmt.Fprintf(a.stdout, "\n%d intents of an interrupted apply (strata plan prunes or records them):\n", len(b.Intents))
+		for _, in := range b.Intents {
+			fmt.Fprintf(a.stdout, "  %s\n", in.Address(b.Address))
 		}
 	}
 }

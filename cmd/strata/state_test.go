@@ -114,6 +114,10 @@ func TestStateRmMvInHistory(t *testing.T) {
 	if !strings.Contains(out, "Moved kustomization.k001 to kustomization.renamed (5 objects and releases)") {
 		t.Errorf("state mv output: %q", out)
 	}
+	// The next apply rewrites the objects' labels, which name the old block.
+	if out := mustRun(t, "state", "show", "--state", path, "kustomization.renamed"); !strings.Contains(out, "moved_from    = [kustomization.k001]") {
+		t.Errorf("state show after mv:\n%s", out)
+	}
 	mustRun(t, "state", "rm", "--state", path, "kustomization.k000/ConfigMap/ns-0/app-000000", "release.kafka")
 	snap, err := s.Read(t.Context())
 	if err != nil {
