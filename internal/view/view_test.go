@@ -352,3 +352,26 @@ func TestForget(t *testing.T) {
 		t.Errorf("markdown lacks the forget:\n%s", b.String())
 	}
 }
+// TestMovesRendered: a block move and a moved object's label rewrite say
+// what they are.
+func TestMovesRendered(t *testing.T) {
+	before := obj("v1", "ConfigMap", "demo", "a", nil)
+	after := obj("v1", "ConfigMap", "demo", "a", nil)
+	after["metadata"].(map[string]any)["labels"] = map[string]any{"strata.dev/block": "kustomization.site"}
+	c := change("kustomization.site", plan.Actions{plan.Update}, "", before, after)
+	c.MovedFrom = "kustomization.web"
+	p := &plan.Plan{FormatVersion: plan.FormatVersion, Changes: []plan.ResourceChange{c},
+		Moves: []plan.Move{{From: "kustomization.web", To: "kustomization.site"}}}
+	var b bytes.Buffer
+	if err := Human(&b, p, HumanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"  # kustomization.web has moved to kustomization.site\n",
+		"# kustomization.site/ConfigMap/demo/a has moved from kustomization.web (its strata.dev/block label is rewritten in place)",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+}
