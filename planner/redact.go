@@ -50,9 +50,9 @@ func (e *Engine) scrubEvent(ev Event) Event {
 }
 
 // scrubPlan removes the secrets from the plan's free texts: the reasons of
-// releases, the drift notes, and the URLs of sources (source.RedactURL
-// hides a password, not a token set as the user name from a sensitive
-// variable: https://${var.token}@host/repo).
+// releases, the drift notes, the errors, and the URLs of sources
+// (source.RedactURL hides a password, not a token set as the user name from
+// a sensitive variable: https://${var.token}@host/repo).
 func (e *Engine) scrubPlan(p *plan.Plan) {
 	for i := range p.Sources {
 		p.Sources[i].URL = e.secrets.Scrub(p.Sources[i].URL)
@@ -65,7 +65,6 @@ func (e *Engine) scrubPlan(p *plan.Plan) {
 	}
 	for i := range p.Errors {
 		p.Errors[i].Message = e.secrets.Scrub(p.Errors[i].Message)
-		p.Errors[i].Owner = e.secrets.Scrub(p.Errors[i].Owner)
 	}
 }
 

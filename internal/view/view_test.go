@@ -352,6 +352,7 @@ func TestForget(t *testing.T) {
 		t.Errorf("markdown lacks the forget:\n%s", b.String())
 	}
 }
+
 // TestMovesRendered: a block move and a moved object's label rewrite say
 // what they are.
 func TestMovesRendered(t *testing.T) {
