@@ -400,8 +400,7 @@ func (a *applier) applyKustomization(ctx context.Context, b *plan.Block) (added,
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			for ev := range events {
-				ev := ev
-				a.e.emit(Event{Type: ObjectEvent, Block: b.Address, Object: &ev, Elapsed: ev.Elapsed})
+				a.e.emit(Event{Type: ObjectEvent, Block: b.Address, Object: objectProgress(ev), Elapsed: ev.Elapsed})
 			}
 		})
 		res, err = mgr.Apply(ctx, cs, opts, events)
@@ -426,7 +425,7 @@ func (a *applier) applyKustomization(ctx context.Context, b *plan.Block) (added,
 			var wg sync.WaitGroup
 			wg.Go(func() {
 				for ev := range events {
-					a.e.emit(Event{Type: ObjectEvent, Block: b.Address, Object: &ev, Elapsed: ev.Elapsed})
+					a.e.emit(Event{Type: ObjectEvent, Block: b.Address, Object: objectProgress(ev), Elapsed: ev.Elapsed})
 				}
 			})
 			err = mgr.Wait(ctx, refs, kube.WaitOptions{Timeout: opts.Timeout}, events)

@@ -1,10 +1,6 @@
 package planner
 
-import (
-	"time"
-
-	"github.com/strata-gitops/strata/providers/kube"
-)
+import "time"
 
 // EventType is the kind of an Event.
 type EventType string
@@ -38,7 +34,7 @@ type Event struct {
 	Block string
 	// Object is set for ObjectEvent: an applied, deleted or waited-for
 	// object.
-	Object *kube.Event
+	Object *ObjectProgress
 	// Elapsed is the time since the block started.
 	Elapsed time.Duration
 	// Counts of a finished block.

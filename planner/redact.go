@@ -39,7 +39,7 @@ func (e *Engine) scrubEvent(ev Event) Event {
 		o.Message = e.secrets.Scrub(o.Message)
 		o.Err = e.scrubErr(o.Err)
 		if len(o.Pending) > 0 {
-			o.Pending = append([]kube.ObjectStatus(nil), o.Pending...)
+			o.Pending = append([]PendingObject(nil), o.Pending...)
 			for i := range o.Pending {
 				o.Pending[i].Message = e.secrets.Scrub(o.Pending[i].Message)
 			}

@@ -50,8 +50,8 @@ func TestScrubEvent(t *testing.T) {
 	e := &Engine{secrets: plan.NewSecrets("tok-3nQ9xZ"), opts: Options{OnEvent: func(ev Event) { got = append(got, ev) }}}
 	cause := errors.New(`Invalid value: "tok-3nQ9xZ"`)
 	e.emit(Event{Type: BlockFailed, Err: cause, Message: "at tok-3nQ9xZ"})
-	e.emit(Event{Type: ObjectEvent, Object: &kube.Event{Type: kube.EventFailed, Err: cause, Message: "m tok-3nQ9xZ",
-		Pending: []kube.ObjectStatus{{Message: "waiting for tok-3nQ9xZ"}}}})
+	e.emit(Event{Type: ObjectEvent, Object: &ObjectProgress{Type: ObjectFailed, Err: cause, Message: "m tok-3nQ9xZ",
+		Pending: []PendingObject{{Message: "waiting for tok-3nQ9xZ"}}}})
 	for _, ev := range got {
 		texts := ev.Message
 		if ev.Err != nil {

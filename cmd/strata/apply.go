@@ -19,7 +19,6 @@ import (
 	"github.com/strata-gitops/strata/planner"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
-	"github.com/strata-gitops/strata/providers/kube"
 	"github.com/strata-gitops/strata/state"
 )
 
@@ -271,13 +270,13 @@ func (pr *progress) event(ev planner.Event) {
 	case planner.ObjectEvent:
 		o := ev.Object
 		switch o.Type {
-		case kube.EventApplied:
+		case planner.ObjectApplied:
 			fmt.Fprintf(pr.w, "%s: %s %s [%s]\n", name, o.Ref, pastTense(o.Action), round(o.Elapsed))
-		case kube.EventDeleted:
+		case planner.ObjectDeleted:
 			fmt.Fprintf(pr.w, "%s: %s deleted [%s]\n", name, o.Ref, round(o.Elapsed))
-		case kube.EventSkipped:
+		case planner.ObjectSkipped:
 			fmt.Fprintf(pr.w, "%s: %s kept: %s\n", name, o.Ref, o.Message)
-		case kube.EventWaiting:
+		case planner.ObjectWaiting:
 			items := make([]string, 0, len(o.Pending))
 			for i, s := range o.Pending {
 				if i == 3 {
@@ -287,24 +286,24 @@ func (pr *progress) event(ev planner.Event) {
 				items = append(items, s.String())
 			}
 			fmt.Fprintf(pr.w, "%s: Still waiting for %s [%s elapsed]\n", name, strings.Join(items, ", "), round(o.Elapsed))
-		case kube.EventNotReady:
+		case planner.ObjectNotReady:
 			fmt.Fprintf(pr.w, "%s: %s is not ready: %s\n", name, o.Ref, o.Message)
 		}
 	}
 }
 
-func pastTense(a kube.Action) string {
+func pastTense(a string) string {
 	switch a {
-	case kube.ActionCreate:
+	case "create":
 		return "created"
-	case kube.ActionUpdate:
+	case "update":
 		return "updated"
-	case kube.ActionReplace:
+	case "replace":
 		return "replaced"
-	case kube.ActionDelete:
+	case "delete":
 		return "deleted"
 	}
-	return string(a)
+	return a
 }
 
 func round(d time.Duration) time.Duration {
