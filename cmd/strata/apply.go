@@ -158,7 +158,7 @@ func (a *app) applySaved(ctx context.Context, f *stackFlags, file string, color 
 // whole apply when it failed before any block) to the stack's notification
 // blocks. Delivery outlives an interrupt, for at most 30 seconds.
 func (a *app) notifyApplyFailed(ctx context.Context, st *config.Stack, p *plan.Plan, res *planner.Result, err error) {
-	n := notifier(st)
+	n := planner.Notifier(st)
 	if n.Len() == 0 {
 		return
 	}

@@ -9,9 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"slices"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -157,7 +154,7 @@ func (a *app) driftOnce(ctx context.Context, f *driftFlags, dir string) error {
 	}
 	if f.correct {
 		if err := a.correctDrift(ctx, f, dir, driftedBlocks(rep)); err != nil {
-			n := notifier(st)
+			n := planner.Notifier(st)
 			_ = n.Send(ctx, notify.Event{Type: notify.Error, Stack: rep.Stack, Summary: "correcting drift failed: " + err.Error()})
 			return err
 		}
@@ -205,208 +202,80 @@ func (a *app) correctDrift(ctx context.Context, f *driftFlags, dir string, block
 	return a.finish(p, res, err)
 }
 
-// notifier builds the notifier of the stack's notification blocks.
-func notifier(st *config.Stack) *notify.Notifier {
-	var ts []notify.Target
-	if st != nil {
-		names := make([]string, 0, len(st.Notifications))
-		for n := range st.Notifications {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			n := st.Notifications[name]
-			t := notify.Target{Name: name, Type: n.Type, URL: n.URL.Reveal(), Events: n.Events}
-			if len(n.Headers) > 0 {
-				t.Headers = make(map[string]string, len(n.Headers))
-				for k, v := range n.Headers {
-					t.Headers[k] = v.Reveal()
-				}
-			}
-			ts = append(ts, t)
-		}
-	}
-	return notify.New(ts, notify.Options{})
-}
-
-// blockInterval returns the interval attribute of a block when it sets one.
-func blockInterval(b config.Block) (time.Duration, bool) {
-	if _, set := b.BlockMeta().Attrs["interval"]; !set {
-		return 0, false
-	}
-	switch b := b.(type) {
-	case *config.GitSource:
-		return b.Interval, b.Interval > 0
-	case *config.HelmSource:
-		return b.Interval, b.Interval > 0
-	case *config.Kustomization:
-		return b.Interval, b.Interval > 0
-	case *config.Release:
-		return b.Interval, b.Interval > 0
-	}
-	return 0, false
-}
-
-// blockMemory is what watch remembers of a block between checks.
-type blockMemory struct {
-	drifted string // sorted drifted addresses, "" when none
-	failed  bool
-	next    time.Time
-}
-
 // watchDrift runs drift checks on a schedule until SIGINT or SIGTERM.
 func (a *app) watchDrift(parent context.Context, f *driftFlags, dir string) error {
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	reg := metrics.New()
-	srvDone := make(chan error, 1)
-	var srv *http.Server
 	if f.metricsAddr != "" {
-		ln, err := net.Listen("tcp", f.metricsAddr)
+		shutdown, err := a.serveMetrics(parent, cancel, reg, f.metricsAddr)
 		if err != nil {
-			return fmt.Errorf("metrics: %w", err)
+			return err
 		}
-		fmt.Fprintf(a.stderr, "Serving metrics on http://%s/metrics\n", ln.Addr())
-		srv = &http.Server{Handler: reg.Handler(), ReadHeaderTimeout: 5 * time.Second}
-		go func() { srvDone <- srv.Serve(ln) }()
+		defer shutdown()
 	}
-	defer func() {
-		if srv != nil {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(parent), 500*time.Millisecond)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
+	w := &planner.Watcher{
+		Interval: f.interval,
+		Check: func(ctx context.Context, blocks []string) (*drift.Report, *config.Stack, error) {
+			return a.checkDrift(ctx, f, dir, blocks)
+		},
+		Metrics: reg,
+		OnEvent: func(ev planner.WatchEvent) { a.watchEvent(ev, f.output) },
+	}
+	if f.correct {
+		w.Correct = func(ctx context.Context, blocks []string) error { return a.correctDrift(ctx, f, dir, blocks) }
+	}
+	_ = w.Run(ctx)
+	if err := context.Cause(ctx); errors.Is(err, errMetricsServer) {
+		return err
+	}
+	fmt.Fprintln(a.stderr, "Stopped.")
+	return nil
+}
+
+// errMetricsServer marks the failure of the metrics server of watch mode.
+var errMetricsServer = errors.New("metrics server")
+
+// serveMetrics serves reg on addr until shutdown is called; a failure of
+// the server cancels the watch with errMetricsServer.
+func (a *app) serveMetrics(parent context.Context, cancel context.CancelCauseFunc, reg *metrics.Registry, addr string) (shutdown func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	fmt.Fprintf(a.stderr, "Serving metrics on http://%s/metrics\n", ln.Addr())
+	srv := &http.Server{Handler: reg.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			cancel(fmt.Errorf("%w: %w", errMetricsServer, err))
 		}
 	}()
-
-	mem := map[string]*blockMemory{}
-	var due []string // nil: every block
-	for {
-		start := time.Now()
-		rep, st, err := a.checkDrift(ctx, f, dir, due)
-		if ctx.Err() != nil {
-			fmt.Fprintln(a.stderr, "Stopped.")
-			return nil
-		}
-		if err != nil {
-			reg.ObserveCheck(time.Since(start), time.Now(), true)
-			fmt.Fprintf(a.stderr, "%s drift check failed: %v\n", time.Now().UTC().Format(time.RFC3339), err)
-			if st != nil {
-				a.notifyErr(ctx, st, "", err)
-			}
-		} else {
-			a.watchReport(ctx, f, dir, reg, st, rep, mem, start)
-		}
-		// Schedule every block of the stack: its own interval or --interval.
-		next := time.Now().Add(f.interval)
-		if st != nil {
-			for _, b := range st.Blocks() {
-				addr := b.Address().String()
-				m := mem[addr]
-				if m == nil {
-					m = &blockMemory{}
-					mem[addr] = m
-				}
-				if due == nil || slices.Contains(due, addr) || m.next.IsZero() {
-					iv, ok := blockInterval(b)
-					if !ok {
-						iv = f.interval
-					}
-					m.next = start.Add(iv)
-				}
-			}
-			next = time.Time{}
-			for _, m := range mem {
-				if next.IsZero() || m.next.Before(next) {
-					next = m.next
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-			fmt.Fprintln(a.stderr, "Stopped.")
-			return nil
-		case err := <-srvDone:
-			return fmt.Errorf("metrics server: %w", err)
-		case <-time.After(time.Until(next)):
-		}
-		due = due[:0:0]
-		now := time.Now()
-		for addr, m := range mem {
-			if !m.next.After(now) {
-				due = append(due, addr)
-			}
-		}
-		sort.Strings(due)
-		if len(due) == 0 {
-			due = nil
-		}
-	}
+	return func() {
+		sctx, done := context.WithTimeout(context.WithoutCancel(parent), 500*time.Millisecond)
+		defer done()
+		_ = srv.Shutdown(sctx)
+	}, nil
 }
 
-// watchReport records one check of watch mode: metrics, output,
-// notifications on changes, and corrections.
-func (a *app) watchReport(ctx context.Context, f *driftFlags, dir string, reg *metrics.Registry, st *config.Stack,
-	rep *drift.Report, mem map[string]*blockMemory, start time.Time) {
-	reg.ObserveCheck(rep.Duration, time.Now(), rep.HasErrors())
-	changed := false
-	n := notifier(st)
-	var toCorrect []string
-	for _, b := range rep.Blocks {
-		reg.SetDrift(b.Address, len(b.Items))
-		reg.SetRevision(b.Address, b.Revision)
-		m := mem[b.Address]
-		if m == nil {
-			m = &blockMemory{}
-			mem[b.Address] = m
+// watchEvent renders one event of watch mode.
+func (a *app) watchEvent(ev planner.WatchEvent, output string) {
+	switch ev.Type {
+	case planner.WatchCheckFailed:
+		fmt.Fprintf(a.stderr, "%s drift check failed: %v\n", time.Now().UTC().Format(time.RFC3339), ev.Err)
+	case planner.WatchChecked:
+		checked, drifted := ev.Report.Counts()
+		fmt.Fprintf(a.stderr, "%s checked %d objects in %s: %d drifted\n", ev.Start.UTC().Format(time.RFC3339), checked,
+			ev.Report.Duration.Round(time.Millisecond), drifted)
+		if ev.Changed {
+			_ = a.renderDrift(a.stdout, ev.Report, output, false)
 		}
-		var addrs []string
-		for _, it := range b.Items {
-			addrs = append(addrs, it.Address)
-		}
-		key := strings.Join(addrs, "\n")
-		switch {
-		case key != "" && key != m.drifted:
-			changed = true
-			ev := notify.Event{Type: notify.Drift, Stack: rep.Stack, Block: b.Address,
-				Summary: fmt.Sprintf("%s: %d objects differ from what strata applied", b.Address, len(b.Items))}
-			for _, it := range b.Items {
-				ev.Items = append(ev.Items, notify.Item{Address: it.Address, Kind: string(it.Kind), Message: it.Message, Fields: it.FieldPaths()})
-			}
-			a.send(ctx, n, ev)
-		case key == "" && m.drifted != "":
-			changed = true
-			a.send(ctx, n, notify.Event{Type: notify.Recovered, Stack: rep.Stack, Block: b.Address,
-				Summary: b.Address + ": no drift any more"})
-		}
-		if b.Error != "" && !m.failed {
-			changed = true
-			a.send(ctx, n, notify.Event{Type: notify.Error, Stack: rep.Stack, Block: b.Address,
-				Summary: b.Address + ": drift check failed: " + b.Error})
-		}
-		m.drifted, m.failed = key, b.Error != ""
-		if key != "" && (b.Kind == string(config.KindKustomization) || b.Kind == string(config.KindRelease)) {
-			toCorrect = append(toCorrect, b.Address)
-		}
+	case planner.WatchCorrectFailed:
+		fmt.Fprintf(a.stderr, "correcting drift failed: %v\n", ev.Err)
+	case planner.WatchNotifyFailed:
+		fmt.Fprintf(a.stderr, "Warning: %v\n", ev.Err)
 	}
-	checked, drifted := rep.Counts()
-	fmt.Fprintf(a.stderr, "%s checked %d objects in %s: %d drifted\n", start.UTC().Format(time.RFC3339), checked,
-		rep.Duration.Round(time.Millisecond), drifted)
-	if changed {
-		_ = a.renderDrift(a.stdout, rep, f.output, false)
-	}
-	if f.correct && len(toCorrect) > 0 {
-		if err := a.correctDrift(ctx, f, dir, toCorrect); err != nil && ctx.Err() == nil {
-			fmt.Fprintf(a.stderr, "correcting drift failed: %v\n", err)
-			a.send(ctx, n, notify.Event{Type: notify.Error, Stack: rep.Stack,
-				Summary: "applying " + strings.Join(toCorrect, ", ") + " to correct drift failed: " + err.Error()})
-		}
-	}
-}
-
-func (a *app) notifyErr(ctx context.Context, st *config.Stack, block string, err error) {
-	dir, _ := filepath.Abs(st.Dir)
-	a.send(ctx, notifier(st), notify.Event{Type: notify.Error, Stack: planner.StackName(dir), Block: block,
-		Summary: "drift check failed: " + err.Error()})
 }
 
 func (a *app) send(ctx context.Context, n *notify.Notifier, ev notify.Event) {

@@ -11,23 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/strata-gitops/strata/planner"
-	"github.com/strata-gitops/strata/planner/config"
-	"github.com/strata-gitops/strata/planner/drift"
-	"github.com/strata-gitops/strata/state"
 )
-
-// blockStatus is one line of strata status.
-type blockStatus struct {
-	Kind        string     `json:"kind"`
-	Address     string     `json:"address"`
-	Revision    string     `json:"revision,omitempty"`
-	Ready       string     `json:"ready"` // True, False or Unknown
-	Message     string     `json:"message"`
-	LastApplied *time.Time `json:"last_applied,omitempty"`
-	// Drift is the number of drifted objects; nil when not checked.
-	Drift     *int `json:"drift,omitempty"`
-	Suspended bool `json:"suspended"`
-}
 
 func (a *app) statusCmd() *cobra.Command {
 	var (
@@ -92,96 +76,11 @@ the live cluster; --no-drift reads the state only.`,
 }
 
 // status computes the status lines of the stack's blocks.
-func (a *app) status(ctx context.Context, f *driftFlags, dir string, checkDrift bool) ([]blockStatus, error) {
+func (a *app) status(ctx context.Context, f *driftFlags, dir string, checkDrift bool) ([]planner.BlockStatus, error) {
 	eng, err := a.loadEngine(a.engineOptions(&f.stack, dir))
 	if err != nil {
 		return nil, err
 	}
 	defer eng.Close()
-	store, err := eng.Store()
-	if err != nil {
-		return nil, err
-	}
-	snap, err := store.Read(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read state: %w", err)
-	}
-	var rep *drift.Report
-	if checkDrift {
-		rep, err = eng.Drift(ctx, planner.DriftOptions{})
-		if err != nil {
-			return nil, err
-		}
-	}
-	var out []blockStatus
-	for _, b := range eng.Stack().Blocks() {
-		addr := b.Address().String()
-		l := blockStatus{Kind: kindOf(b), Address: addr, Suspended: suspended(b)}
-		sb, applied := snap.Block(addr)
-		if applied {
-			l.Revision = sb.Revision
-			t := sb.AppliedAt
-			l.LastApplied = &t
-		}
-		switch {
-		case !applied:
-			l.Ready, l.Message = "False", "not applied yet"
-		case sb.Status == state.StatusFailed:
-			l.Ready, l.Message = "False", "last apply failed"
-		case sb.Revision != "":
-			l.Ready, l.Message = "True", "applied revision "+sb.Revision
-		default:
-			l.Ready, l.Message = "True", "applied"
-		}
-		if l.Suspended {
-			l.Message = "suspended; " + l.Message
-		}
-		if rep != nil {
-			if db := rep.Block(addr); db != nil && !db.Suspended && applied {
-				n := len(db.Items)
-				l.Drift = &n
-				deleted := 0
-				for _, it := range db.Items {
-					if it.Kind == drift.Deleted {
-						deleted++
-					}
-					if it.Kind == drift.Release && l.Ready == "True" {
-						l.Ready, l.Message = "False", it.Message
-					}
-				}
-				switch {
-				case db.Error != "":
-					l.Ready, l.Message, l.Drift = "Unknown", "drift check failed: "+db.Error, nil
-				case deleted > 0 && l.Ready == "True":
-					l.Ready, l.Message = "False", fmt.Sprintf("%d objects deleted outside strata", deleted)
-				}
-			}
-		}
-		out = append(out, l)
-	}
-	return out, nil
-}
-
-func kindOf(b config.Block) string {
-	switch b.(type) {
-	case *config.GitSource:
-		return "source.git"
-	case *config.HelmSource:
-		return "source.helm"
-	case *config.Kustomization:
-		return "kustomization"
-	case *config.Release:
-		return "release"
-	}
-	return "block"
-}
-
-func suspended(b config.Block) bool {
-	switch b := b.(type) {
-	case *config.Kustomization:
-		return b.Suspend
-	case *config.Release:
-		return b.Suspend
-	}
-	return false
+	return eng.Status(ctx, planner.StatusOptions{Drift: checkDrift})
 }
