@@ -6,7 +6,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
-	"github.com/strata-gitops/strata/internal/diagview"
+	"github.com/strata-gitops/strata/internal/view"
 	"github.com/strata-gitops/strata/planner"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/graph"
@@ -22,7 +22,7 @@ func (a *app) loadStack(dir string, vars []config.VarArg) (*config.Stack, *graph
 		g, gd = graph.Build(st)
 		diags = append(diags, gd...)
 	}
-	diagview.Sort(diags)
+	view.SortDiagnostics(diags)
 	return st, g, diags
 }
 
@@ -31,7 +31,7 @@ func (a *app) writeDiags(diags hcl.Diagnostics, files map[string]*hcl.File) {
 	if len(diags) == 0 {
 		return
 	}
-	_ = diagview.Write(a.stderr, diags, files, diagview.Options{Color: diagview.ColorEnabled(a.stderr, a.getenv)})
+	_ = view.Diagnostics(a.stderr, diags, files, view.DiagOptions{Color: view.UseColor(a.stderr, a.getenv, false)})
 }
 
 func (a *app) validateCmd() *cobra.Command {
@@ -60,10 +60,10 @@ without its secrets. Exit status: 0 valid, 1 invalid.`,
 			st, g, diags := a.loadStack(dir, vars)
 			if !diags.HasErrors() {
 				diags = append(diags, planner.Validate(cmd.Context(), st)...)
-				diagview.Sort(diags)
+				view.SortDiagnostics(diags)
 			}
 			if jsonOut {
-				if err := diagview.WriteJSON(a.stdout, diags, st.Files); err != nil {
+				if err := view.DiagnosticsJSON(a.stdout, diags, st.Files); err != nil {
 					return err
 				}
 				if diags.HasErrors() {

@@ -8,7 +8,7 @@
 // Load never panics on user input and always returns a non-nil *Stack, with
 // as much decoded as could be, together with every diagnostic found; callers
 // stop when diags.HasErrors(). Stack.Files holds the parsed files so that
-// diagnostics can be rendered with source snippets (see internal/diagview).
+// diagnostics can be rendered with source snippets (see internal/view).
 //
 // # The contract
 //

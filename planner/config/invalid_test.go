@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/strata-gitops/strata/internal/diagview"
+	"github.com/strata-gitops/strata/internal/view"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/graph"
 )
@@ -32,7 +32,7 @@ func loadAndGraph(t *testing.T, dir string) (*config.Stack, hcl.Diagnostics) {
 		_, gd := graph.Build(st)
 		diags = append(diags, gd...)
 	}
-	diagview.Sort(diags)
+	view.SortDiagnostics(diags)
 	return st, diags
 }
 
@@ -152,7 +152,7 @@ func TestInvalidStacks(t *testing.T) {
 				t.Errorf("diagnostics (-want +got):\n%s", diff)
 			}
 			var buf bytes.Buffer
-			if err := diagview.Write(&buf, diags, st.Files, diagview.Options{}); err != nil {
+			if err := view.Diagnostics(&buf, diags, st.Files, view.DiagOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			if strings.Contains(buf.String(), "hunter2") {

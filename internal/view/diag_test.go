@@ -1,10 +1,8 @@
-package diagview
+package view
 
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"strings"
 	"testing"
 
@@ -13,9 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-const src = `kustomization "base" {
+const diagSrc = `kustomization "base" {
   path    = "gitops/base"
   timeout = "5 minutes"
   values = {
@@ -24,10 +20,10 @@ const src = `kustomization "base" {
 }
 `
 
-func parse(t *testing.T) map[string]*hcl.File {
+func parseDiagSrc(t *testing.T) map[string]*hcl.File {
 	t.Helper()
 	p := hclparse.NewParser()
-	if _, diags := p.ParseHCL([]byte(src), "main.hcl"); diags.HasErrors() {
+	if _, diags := p.ParseHCL([]byte(diagSrc), "main.hcl"); diags.HasErrors() {
 		t.Fatal(diags)
 	}
 	return p.Files()
@@ -37,7 +33,7 @@ func rng(sl, sc, sb, el, ec, eb int) *hcl.Range {
 	return &hcl.Range{Filename: "main.hcl", Start: hcl.Pos{Line: sl, Column: sc, Byte: sb}, End: hcl.Pos{Line: el, Column: ec, Byte: eb}}
 }
 
-func diags() hcl.Diagnostics {
+func testDiags() hcl.Diagnostics {
 	return hcl.Diagnostics{
 		{Severity: hcl.DiagError, Summary: "Invalid duration", Detail: `"5 minutes" is not a positive duration. Write it like "5m".`, Subject: rng(3, 13, 61, 3, 24, 72)},
 		{Severity: hcl.DiagWarning, Summary: "Deprecated values", Detail: "Use something else.", Subject: rng(4, 12, 84, 6, 4, 100)},
@@ -46,28 +42,28 @@ func diags() hcl.Diagnostics {
 	}
 }
 
-func TestWriteGolden(t *testing.T) {
-	files := parse(t)
+func TestDiagnosticsGolden(t *testing.T) {
+	files := parseDiagSrc(t)
 	for name, color := range map[string]bool{"plain": false, "color": true} {
 		t.Run(name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := Write(&buf, diags(), files, Options{Color: color}); err != nil {
+			if err := Diagnostics(&buf, testDiags(), files, DiagOptions{Color: color}); err != nil {
 				t.Fatal(err)
 			}
 			if got := strings.Contains(buf.String(), "\x1b["); got != color {
 				t.Errorf("ANSI escapes present = %v, want %v", got, color)
 			}
-			golden(t, "testdata/"+name+".golden", buf.Bytes())
+			golden(t, "diag-"+name+".golden", buf.Bytes())
 		})
 	}
 }
 
-func TestJSON(t *testing.T) {
+func TestDiagnosticsJSON(t *testing.T) {
 	var buf bytes.Buffer
-	if err := WriteJSON(&buf, diags(), parse(t)); err != nil {
+	if err := DiagnosticsJSON(&buf, testDiags(), parseDiagSrc(t)); err != nil {
 		t.Fatal(err)
 	}
-	var rep Report
+	var rep DiagReport
 	if err := json.Unmarshal(buf.Bytes(), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +71,7 @@ func TestJSON(t *testing.T) {
 		t.Fatalf("report = %+v", rep)
 	}
 	d := rep.Diagnostics[0]
-	want := &Snippet{Context: `kustomization "base"`, Code: `  timeout = "5 minutes"`, StartLine: 3, HighlightStartOffset: 12, HighlightEndOffset: 23}
+	want := &DiagSnippet{Context: `kustomization "base"`, Code: `  timeout = "5 minutes"`, StartLine: 3, HighlightStartOffset: 12, HighlightEndOffset: 23}
 	if diff := cmp.Diff(want, d.Snippet); diff != "" {
 		t.Errorf("snippet (-want +got):\n%s", diff)
 	}
@@ -87,33 +83,10 @@ func TestJSON(t *testing.T) {
 	}
 }
 
-func TestColorEnabled(t *testing.T) {
-	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
-	if ColorEnabled(&bytes.Buffer{}, env(nil)) {
-		t.Error("colour enabled for a buffer")
-	}
-	tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
-	if err != nil {
-		t.Logf("no controlling terminal (%v): checked NO_COLOR on a non-terminal only", err)
-		tty = os.Stderr
-	} else {
-		defer tty.Close()
-		if !ColorEnabled(tty, env(nil)) {
-			t.Error("colour disabled on a terminal")
-		}
-	}
-	if ColorEnabled(tty, env(map[string]string{"NO_COLOR": "1"})) {
-		t.Error("colour enabled with NO_COLOR=1")
-	}
-	if ColorEnabled(tty, env(map[string]string{"TERM": "dumb"})) {
-		t.Error("colour enabled with TERM=dumb")
-	}
-}
-
-func TestSort(t *testing.T) {
-	d := diags()
+func TestSortDiagnostics(t *testing.T) {
+	d := testDiags()
 	d = append(hcl.Diagnostics{d[1]}, d[0], d[3], d[2])
-	Sort(d)
+	SortDiagnostics(d)
 	var got []string
 	for _, x := range d {
 		got = append(got, x.Summary)
@@ -121,22 +94,5 @@ func TestSort(t *testing.T) {
 	want := []string{"No stack files", "In a file we do not have", "Invalid duration", "Deprecated values"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("order (-want +got):\n%s", diff)
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
 	}
 }

@@ -1,13 +1,10 @@
-// Package diagview renders HCL diagnostics the way Terraform does: severity
-// and summary, the file:line:col of the subject, a snippet of the source
-// with the range marked, and the detail. Colour only when asked for (see
-// ColorEnabled: a terminal without NO_COLOR). It also renders diagnostics as
-// JSON for `validate --json`.
-//
-// The renderer prints what the diagnostic says and the source text; it
-// never prints expression values, so sensitive values cannot leak through
-// it.
-package diagview
+package view
+
+// This file renders HCL diagnostics the way Terraform does: severity and
+// summary, the file:line:col of the subject, a snippet of the source with
+// the range marked, and the detail; and as JSON for `validate --json`. It
+// prints what the diagnostic says and the source text, never expression
+// values, so sensitive values cannot leak through it.
 
 import (
 	"bufio"
@@ -15,66 +12,42 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcled"
-	"golang.org/x/term"
 )
 
-// Options configure Write.
-type Options struct {
+// DiagOptions configure Diagnostics.
+type DiagOptions struct {
 	// Color turns on ANSI colour.
 	Color bool
 }
 
-// ColorEnabled reports whether output to w should be coloured: w is a
-// terminal, NO_COLOR is unset or empty and TERM is not "dumb". getenv may
-// be nil (no environment).
-func ColorEnabled(w io.Writer, getenv func(string) string) bool {
-	if getenv != nil && (getenv("NO_COLOR") != "" || getenv("TERM") == "dumb") {
-		return false
-	}
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-const (
-	ansiReset  = "\x1b[0m"
-	ansiBold   = "\x1b[1m"
-	ansiRed    = "\x1b[31m"
-	ansiYellow = "\x1b[33m"
-)
-
 // maxSnippetLines bounds how many source lines one diagnostic shows.
 const maxSnippetLines = 5
 
-// Write renders diags to w. files maps file names (as in the ranges) to the
-// parsed files, for snippets; a missing file just means no snippet.
-func Write(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, opts Options) error {
+// Diagnostics renders diags to w. files maps file names (as in the
+// ranges) to the parsed files, for snippets; a missing file just means no
+// snippet.
+func Diagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, opts DiagOptions) error {
 	bw := bufio.NewWriter(w)
 	for _, d := range diags {
-		writeOne(bw, d, files, opts)
+		writeDiag(bw, d, files, opts)
 	}
 	return bw.Flush()
 }
 
-func paint(opts Options, code, s string) string {
-	if !opts.Color {
-		return s
-	}
-	return code + s + ansiReset
-}
+func diagPaint(opts DiagOptions, style, s string) string { return painter(opts.Color).paint(style, s) }
 
-func writeOne(w *bufio.Writer, d *hcl.Diagnostic, files map[string]*hcl.File, opts Options) {
-	sev, colour := "Error", ansiRed
+func writeDiag(w *bufio.Writer, d *hcl.Diagnostic, files map[string]*hcl.File, opts DiagOptions) {
+	sev, colour := "Error", red
 	if d.Severity == hcl.DiagWarning {
-		sev, colour = "Warning", ansiYellow
+		sev, colour = "Warning", yellow
 	}
-	fmt.Fprintf(w, "%s%s\n", paint(opts, ansiBold+colour, sev+": "), paint(opts, ansiBold, d.Summary))
+	fmt.Fprintf(w, "%s%s\n", diagPaint(opts, bold+colour, sev+": "), diagPaint(opts, bold, d.Summary))
 	if d.Subject != nil {
 		r := *d.Subject
 		fmt.Fprintln(w)
@@ -140,7 +113,7 @@ func snippetOf(r hcl.Range, files map[string]*hcl.File) *snippet {
 	return s
 }
 
-func writeSnippet(w *bufio.Writer, s *snippet, opts Options, colour string) {
+func writeSnippet(w *bufio.Writer, s *snippet, opts DiagOptions, colour string) {
 	width := len(fmt.Sprint(s.startLine + len(s.lines) - 1))
 	for i, text := range s.lines {
 		runes := []rune(strings.ReplaceAll(text, "\t", " "))
@@ -159,7 +132,7 @@ func writeSnippet(w *bufio.Writer, s *snippet, opts Options, colour string) {
 		}
 		line := string(runes)
 		if opts.Color && me > ms {
-			line = string(runes[:ms]) + "\x1b[4m" + string(runes[ms:me]) + ansiReset + string(runes[me:])
+			line = string(runes[:ms]) + underline + string(runes[ms:me]) + reset + string(runes[me:])
 		}
 		if line == "" {
 			fmt.Fprintf(w, "  %*d:\n", width, s.startLine+i)
@@ -171,46 +144,46 @@ func writeSnippet(w *bufio.Writer, s *snippet, opts Options, colour string) {
 			if n == 0 {
 				n = 1 // an empty range (a missing item) still gets a marker
 			}
-			fmt.Fprintf(w, "  %*s  %s%s\n", width, "", strings.Repeat(" ", ms), paint(opts, colour, strings.Repeat("^", n)))
+			fmt.Fprintf(w, "  %*s  %s%s\n", width, "", strings.Repeat(" ", ms), diagPaint(opts, colour, strings.Repeat("^", n)))
 		}
 	}
 }
 
-// Report is the JSON form of a set of diagnostics, shaped like
+// DiagReport is the JSON form of a set of diagnostics, shaped like
 // `terraform validate -json`.
-type Report struct {
-	FormatVersion string `json:"format_version"`
-	Valid         bool   `json:"valid"`
-	ErrorCount    int    `json:"error_count"`
-	WarningCount  int    `json:"warning_count"`
-	Diagnostics   []Diag `json:"diagnostics"`
+type DiagReport struct {
+	FormatVersion string      `json:"format_version"`
+	Valid         bool        `json:"valid"`
+	ErrorCount    int         `json:"error_count"`
+	WarningCount  int         `json:"warning_count"`
+	Diagnostics   []DiagEntry `json:"diagnostics"`
 }
 
-// Diag is one diagnostic in a Report.
-type Diag struct {
-	Severity string   `json:"severity"` // "error" or "warning"
-	Summary  string   `json:"summary"`
-	Detail   string   `json:"detail,omitempty"`
-	Range    *Range   `json:"range,omitempty"`
-	Snippet  *Snippet `json:"snippet,omitempty"`
+// DiagEntry is one diagnostic in a DiagReport.
+type DiagEntry struct {
+	Severity string       `json:"severity"` // "error" or "warning"
+	Summary  string       `json:"summary"`
+	Detail   string       `json:"detail,omitempty"`
+	Range    *DiagRange   `json:"range,omitempty"`
+	Snippet  *DiagSnippet `json:"snippet,omitempty"`
 }
 
-// Range is a source range in a Report.
-type Range struct {
-	Filename string `json:"filename"`
-	Start    Pos    `json:"start"`
-	End      Pos    `json:"end"`
+// DiagRange is a source range in a DiagReport.
+type DiagRange struct {
+	Filename string  `json:"filename"`
+	Start    DiagPos `json:"start"`
+	End      DiagPos `json:"end"`
 }
 
-// Pos is a position: 1-based line and column, 0-based byte offset.
-type Pos struct {
+// DiagPos is a position: 1-based line and column, 0-based byte offset.
+type DiagPos struct {
 	Line   int `json:"line"`
 	Column int `json:"column"`
 	Byte   int `json:"byte"`
 }
 
-// Snippet is the source of a diagnostic's range in a Report.
-type Snippet struct {
+// DiagSnippet is the source of a diagnostic's range in a DiagReport.
+type DiagSnippet struct {
 	// Context names the enclosing block, e.g. `kustomization "base"`.
 	Context   string `json:"context,omitempty"`
 	Code      string `json:"code"`
@@ -221,11 +194,11 @@ type Snippet struct {
 	HighlightEndOffset   int `json:"highlight_end_offset"`
 }
 
-// NewReport builds the JSON report of diags.
-func NewReport(diags hcl.Diagnostics, files map[string]*hcl.File) Report {
-	rep := Report{FormatVersion: "1.0", Valid: !diags.HasErrors(), Diagnostics: []Diag{}}
+// NewDiagReport builds the JSON report of diags.
+func NewDiagReport(diags hcl.Diagnostics, files map[string]*hcl.File) DiagReport {
+	rep := DiagReport{FormatVersion: "1.0", Valid: !diags.HasErrors(), Diagnostics: []DiagEntry{}}
 	for _, d := range diags {
-		jd := Diag{Severity: "error", Summary: d.Summary, Detail: d.Detail}
+		jd := DiagEntry{Severity: "error", Summary: d.Summary, Detail: d.Detail}
 		if d.Severity == hcl.DiagWarning {
 			jd.Severity = "warning"
 			rep.WarningCount++
@@ -234,10 +207,10 @@ func NewReport(diags hcl.Diagnostics, files map[string]*hcl.File) Report {
 		}
 		if d.Subject != nil {
 			r := *d.Subject
-			jd.Range = &Range{
+			jd.Range = &DiagRange{
 				Filename: r.Filename,
-				Start:    Pos{Line: r.Start.Line, Column: r.Start.Column, Byte: r.Start.Byte},
-				End:      Pos{Line: r.End.Line, Column: r.End.Column, Byte: r.End.Byte},
+				Start:    DiagPos{Line: r.Start.Line, Column: r.Start.Column, Byte: r.Start.Byte},
+				End:      DiagPos{Line: r.End.Line, Column: r.End.Column, Byte: r.End.Byte},
 			}
 			if f, ok := files[r.Filename]; ok && f != nil && r.End.Byte <= len(f.Bytes) && r.Start.Byte <= r.End.Byte {
 				src := f.Bytes
@@ -248,7 +221,7 @@ func NewReport(diags hcl.Diagnostics, files map[string]*hcl.File) Report {
 				} else {
 					end += r.End.Byte
 				}
-				jd.Snippet = &Snippet{
+				jd.Snippet = &DiagSnippet{
 					Context:              hcled.ContextString(f, r.Start.Byte),
 					Code:                 string(src[start:end]),
 					StartLine:            r.Start.Line,
@@ -262,16 +235,16 @@ func NewReport(diags hcl.Diagnostics, files map[string]*hcl.File) Report {
 	return rep
 }
 
-// WriteJSON writes the JSON report of diags to w, indented.
-func WriteJSON(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File) error {
+// DiagnosticsJSON writes the JSON report of diags to w, indented.
+func DiagnosticsJSON(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(NewReport(diags, files))
+	return enc.Encode(NewDiagReport(diags, files))
 }
 
-// Sort orders diagnostics by file, line and column, errors before warnings
+// SortDiagnostics orders diagnostics by file, line and column, errors before warnings
 // at the same place, so output is stable.
-func Sort(diags hcl.Diagnostics) {
+func SortDiagnostics(diags hcl.Diagnostics) {
 	sort.SliceStable(diags, func(i, j int) bool {
 		a, b := diags[i], diags[j]
 		if (a.Subject == nil) != (b.Subject == nil) {
