@@ -9,7 +9,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -75,8 +74,8 @@ func isPlanFileArg(args []string) bool {
 // planAndApply plans, shows the plan, asks and applies, holding the state
 // lock from the plan to the end.
 func (a *app) planAndApply(ctx context.Context, f *stackFlags, opts planner.Options, op string, color, autoApprove bool) error {
-	pr := newProgress(a.stdout, color)
-	opts.OnEvent = pr.event
+	pr := view.NewProgress(a.stdout, color)
+	opts.OnEvent = pr.Event
 	eng, p, err := a.makePlan(ctx, f, opts, op, color, true)
 	if err != nil {
 		return err
@@ -119,9 +118,9 @@ func (a *app) applySaved(ctx context.Context, f *stackFlags, file string, color 
 	if err != nil {
 		return err
 	}
-	pr := newProgress(a.stdout, color)
+	pr := view.NewProgress(a.stdout, color)
 	opts := a.engineOptions(f, p.Dir)
-	opts.OnEvent = pr.event
+	opts.OnEvent = pr.Event
 	eng, err := planner.ForPlan(p, opts)
 	if err != nil {
 		return err
@@ -227,88 +226,4 @@ func (a *app) confirm(destroy bool) (bool, error) {
 		return false, err
 	}
 	return strings.TrimSpace(line) == "yes", nil
-}
-
-// progress prints apply events as lines: one per applied object, a "still
-// waiting" line with the elapsed time during long waits, one per finished
-// block.
-type progress struct {
-	mu    sync.Mutex
-	w     io.Writer
-	color bool
-}
-
-func newProgress(w io.Writer, color bool) *progress { return &progress{w: w, color: color} }
-
-func (pr *progress) paint(c, s string) string {
-	if !pr.color {
-		return s
-	}
-	return c + s + "\x1b[0m"
-}
-
-func (pr *progress) event(ev planner.Event) {
-	pr.mu.Lock()
-	defer pr.mu.Unlock()
-	name := pr.paint("\x1b[1m", ev.Block)
-	switch ev.Type {
-	case planner.BlockStarted:
-		fmt.Fprintf(pr.w, "%s: Applying...\n", name)
-	case planner.BlockDone:
-		fmt.Fprintf(pr.w, "%s: Complete after %s (%d added, %d changed, %d destroyed)\n",
-			name, round(ev.Elapsed), ev.Added, ev.Changed, ev.Destroyed)
-	case planner.BlockFailed:
-		fmt.Fprintf(pr.w, "%s: %s after %s: %v\n", name, pr.paint("\x1b[31m", "Failed"), round(ev.Elapsed), ev.Err)
-	case planner.BlockSkipped:
-		fmt.Fprintf(pr.w, "%s: Skipped: %s\n", name, ev.Message)
-	case planner.ReleaseEvent:
-		fmt.Fprintf(pr.w, "%s: %s [%s]\n", name, ev.Message, round(ev.Elapsed))
-	case planner.LockRenewFailed:
-		fmt.Fprintf(pr.w, "%s %s: %v\n", pr.paint("\x1b[33m", "Warning:"), ev.Message, ev.Err)
-	case planner.LockLost:
-		fmt.Fprintf(pr.w, "%s %v; stopping: no further change is made to the cluster\n", pr.paint("\x1b[31m", "Error:"), ev.Err)
-	case planner.ObjectEvent:
-		o := ev.Object
-		switch o.Type {
-		case planner.ObjectApplied:
-			fmt.Fprintf(pr.w, "%s: %s %s [%s]\n", name, o.Ref, pastTense(o.Action), round(o.Elapsed))
-		case planner.ObjectDeleted:
-			fmt.Fprintf(pr.w, "%s: %s deleted [%s]\n", name, o.Ref, round(o.Elapsed))
-		case planner.ObjectSkipped:
-			fmt.Fprintf(pr.w, "%s: %s kept: %s\n", name, o.Ref, o.Message)
-		case planner.ObjectWaiting:
-			items := make([]string, 0, len(o.Pending))
-			for i, s := range o.Pending {
-				if i == 3 {
-					items = append(items, fmt.Sprintf("and %d more", len(o.Pending)-3))
-					break
-				}
-				items = append(items, s.String())
-			}
-			fmt.Fprintf(pr.w, "%s: Still waiting for %s [%s elapsed]\n", name, strings.Join(items, ", "), round(o.Elapsed))
-		case planner.ObjectNotReady:
-			fmt.Fprintf(pr.w, "%s: %s is not ready: %s\n", name, o.Ref, o.Message)
-		}
-	}
-}
-
-func pastTense(a string) string {
-	switch a {
-	case "create":
-		return "created"
-	case "update":
-		return "updated"
-	case "replace":
-		return "replaced"
-	case "delete":
-		return "deleted"
-	}
-	return a
-}
-
-func round(d time.Duration) time.Duration {
-	if d < 10*time.Second {
-		return d.Round(100 * time.Millisecond)
-	}
-	return d.Round(time.Second)
 }

@@ -124,11 +124,11 @@ func (a *app) checkDrift(ctx context.Context, f *driftFlags, dir string, blocks 
 func (a *app) renderDrift(w io.Writer, rep *drift.Report, output string, color bool) error {
 	switch output {
 	case "json":
-		return drift.JSON(w, rep)
+		return view.DriftJSON(w, rep)
 	case "markdown", "md":
-		return drift.Markdown(w, rep)
+		return view.DriftMarkdown(w, rep)
 	}
-	return drift.Human(w, rep, drift.HumanOptions{Color: color})
+	return view.DriftHuman(w, rep, view.DriftOptions{Color: color})
 }
 
 func (a *app) driftOnce(ctx context.Context, f *driftFlags, dir string) error {
@@ -186,8 +186,8 @@ func (a *app) correctDrift(ctx context.Context, f *driftFlags, dir string, block
 	sf.targets = nil
 	opts := a.engineOptions(&sf, dir)
 	opts.Targets = blocks
-	pr := newProgress(a.stdout, false)
-	opts.OnEvent = pr.event
+	pr := view.NewProgress(a.stdout, false)
+	opts.OnEvent = pr.Event
 	eng, p, err := a.makePlan(ctx, &sf, opts, "apply", false, true)
 	if err != nil {
 		return err

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strconv"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/strata-gitops/strata/internal/view"
 	"github.com/strata-gitops/strata/planner"
 )
 
@@ -40,28 +37,9 @@ the live cluster; --no-drift reads the state only.`,
 				return err
 			}
 			if f.output == "json" {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(lines)
+				return view.StatusJSON(a.stdout, lines)
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "KIND\tADDRESS\tREVISION\tREADY\tMESSAGE\tLAST APPLIED\tDRIFT\tSUSPENDED")
-			for _, l := range lines {
-				last, dr := "-", "-"
-				if l.LastApplied != nil {
-					last = l.LastApplied.UTC().Format(time.RFC3339)
-				}
-				if l.Drift != nil {
-					dr = strconv.Itoa(*l.Drift)
-				}
-				rev := l.Revision
-				if rev == "" {
-					rev = "-"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Kind, l.Address, rev, l.Ready, l.Message, last, dr,
-					strconv.FormatBool(l.Suspended))
-			}
-			return tw.Flush()
+			return view.StatusTable(a.stdout, lines)
 		},
 	}
 	fs := cmd.Flags()

@@ -1,4 +1,4 @@
-package drift
+package view
 
 import (
 	"encoding/json"
@@ -6,31 +6,21 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/strata-gitops/strata/planner/drift"
 )
 
-// HumanOptions configure Human.
-type HumanOptions struct {
+// DriftOptions configure DriftHuman.
+type DriftOptions struct {
 	// Color uses ANSI colours.
 	Color bool
 }
 
-const (
-	red    = "\x1b[31m"
-	green  = "\x1b[32m"
-	yellow = "\x1b[33m"
-	bold   = "\x1b[1m"
-	reset  = "\x1b[0m"
-)
-
-// Human writes the report for a terminal: one section per drifted block
-// with the changed fields, notes for skipped blocks, and a summary line.
-func Human(w io.Writer, r *Report, opts HumanOptions) error {
-	paint := func(c, s string) string {
-		if !opts.Color {
-			return s
-		}
-		return c + s + reset
-	}
+// DriftHuman writes a drift report for a terminal: one section per
+// drifted block with the changed fields, notes for skipped blocks, and a
+// summary line.
+func DriftHuman(w io.Writer, r *drift.Report, opts DriftOptions) error {
+	paint := painter(opts.Color).paint
 	var b strings.Builder
 	for _, blk := range r.Blocks {
 		switch {
@@ -45,12 +35,12 @@ func Human(w io.Writer, r *Report, opts HumanOptions) error {
 		}
 		for _, it := range blk.Items {
 			sym := paint(yellow, "~")
-			if it.Kind == Deleted {
+			if it.Kind == drift.Deleted {
 				sym = paint(red, "-")
 			}
 			fmt.Fprintf(&b, "%s %s %s\n", sym, paint(bold, it.Address), it.Message)
 			for _, f := range it.Fields {
-				fmt.Fprintf(&b, "    %s: %s -> %s\n", f.Path, value(f.Live, f.Sensitive, true), value(f.Applied, f.Sensitive, false))
+				fmt.Fprintf(&b, "    %s: %s -> %s\n", f.Path, driftValue(f.Live, f.Sensitive, true), driftValue(f.Applied, f.Sensitive, false))
 			}
 		}
 	}
@@ -68,8 +58,8 @@ func Human(w io.Writer, r *Report, opts HumanOptions) error {
 	return err
 }
 
-// value renders a field value; live is the cluster side.
-func value(v any, sensitive, live bool) string {
+// driftValue renders a field value; live is the cluster side.
+func driftValue(v any, sensitive, live bool) string {
 	switch {
 	case sensitive:
 		return "(sensitive value)"
@@ -91,16 +81,18 @@ func value(v any, sensitive, live bool) string {
 	return string(b)
 }
 
-// JSON writes the report as one JSON document (see Report's field tags).
-func JSON(w io.Writer, r *Report) error {
+// DriftJSON writes a drift report as one JSON document (see
+// drift.Report's field tags).
+func DriftJSON(w io.Writer, r *drift.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
 }
 
-// Markdown writes the report as a pull request or issue comment: a summary
-// line and a table of drifted objects with their fields, collapsible.
-func Markdown(w io.Writer, r *Report) error {
+// DriftMarkdown writes a drift report as a pull request or issue comment:
+// a summary line and a table of drifted objects with their fields,
+// collapsible.
+func DriftMarkdown(w io.Writer, r *drift.Report) error {
 	var b strings.Builder
 	checked, drifted := r.Counts()
 	b.WriteString("### strata drift: " + r.Stack + "\n\n")
@@ -115,7 +107,7 @@ func Markdown(w io.Writer, r *Report) error {
 				if obj == "" {
 					obj = "-"
 				}
-				fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", blk.Address, obj, mdEscape(it.Message), mdEscape(strings.Join(it.FieldPaths(), ", ")))
+				fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", blk.Address, obj, driftMDEscape(it.Message), driftMDEscape(strings.Join(it.FieldPaths(), ", ")))
 			}
 		}
 		var details strings.Builder
@@ -126,7 +118,7 @@ func Markdown(w io.Writer, r *Report) error {
 				}
 				fmt.Fprintf(&details, "%s\n", it.Address)
 				for _, f := range it.Fields {
-					fmt.Fprintf(&details, "  %s: %s -> %s\n", f.Path, value(f.Live, f.Sensitive, true), value(f.Applied, f.Sensitive, false))
+					fmt.Fprintf(&details, "  %s: %s -> %s\n", f.Path, driftValue(f.Live, f.Sensitive, true), driftValue(f.Applied, f.Sensitive, false))
 				}
 			}
 		}
@@ -142,10 +134,10 @@ func Markdown(w io.Writer, r *Report) error {
 		case blk.Suspended:
 			notes = append(notes, fmt.Sprintf("`%s`: suspended, not checked", blk.Address))
 		case blk.Error != "":
-			notes = append(notes, fmt.Sprintf("`%s`: error: %s", blk.Address, mdEscape(blk.Error)))
+			notes = append(notes, fmt.Sprintf("`%s`: error: %s", blk.Address, driftMDEscape(blk.Error)))
 		}
 		for _, n := range blk.Notes {
-			notes = append(notes, fmt.Sprintf("`%s`: %s", blk.Address, mdEscape(n)))
+			notes = append(notes, fmt.Sprintf("`%s`: %s", blk.Address, driftMDEscape(n)))
 		}
 	}
 	if len(notes) > 0 {
@@ -158,6 +150,6 @@ func Markdown(w io.Writer, r *Report) error {
 	return err
 }
 
-func mdEscape(s string) string {
+func driftMDEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
 }
