@@ -69,8 +69,7 @@ SIGINT or SIGTERM. --correct applies the drifted blocks to undo the drift.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.Var(varFlag{list: &f.stack.vars}, "var", "set a variable: --var NAME=VALUE (repeatable)")
-	fs.Var(varFlag{list: &f.stack.vars, file: true}, "var-file", "read variables from an HCL or JSON file (repeatable)")
+	addVarFlags(fs, &f.stack.vars)
 	fs.StringArrayVar(&f.stack.targets, "target", nil, "check only this block address (repeatable)")
 	fs.BoolVar(&f.stack.noColor, "no-color", false, "never colour the output")
 	fs.StringVar(&f.stack.kubeconfig, "kubeconfig", "", "kubeconfig file (default: the stack's cluster block, $KUBECONFIG, ~/.kube/config)")

@@ -41,6 +41,6 @@ the same stack. Render DOT with: strata graph | dot -Tsvg > graph.svg`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "dot", "output format: dot or mermaid")
-	config.AddVarFlags(cmd.Flags(), &vars)
+	addVarFlags(cmd.Flags(), &vars)
 	return cmd
 }

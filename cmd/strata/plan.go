@@ -37,36 +37,8 @@ type stackFlags struct {
 	statePath   string
 }
 
-// varFlag appends --var NAME=VALUE or --var-file FILE to one list, so that
-// their command line order is kept (later ones win).
-type varFlag struct {
-	list *[]config.VarArg
-	file bool
-}
-
-func (v varFlag) String() string { return "" }
-func (v varFlag) Type() string {
-	if v.file {
-		return "file"
-	}
-	return "name=value"
-}
-func (v varFlag) Set(s string) error {
-	if v.file {
-		*v.list = append(*v.list, config.VarArg{File: s})
-		return nil
-	}
-	name, value, ok := strings.Cut(s, "=")
-	if !ok || name == "" {
-		return fmt.Errorf("want NAME=VALUE, got %q", s)
-	}
-	*v.list = append(*v.list, config.VarArg{Name: name, Value: value})
-	return nil
-}
-
 func (f *stackFlags) register(fs *pflag.FlagSet) {
-	fs.Var(varFlag{list: &f.vars}, "var", "set a variable: --var NAME=VALUE (repeatable)")
-	fs.Var(varFlag{list: &f.vars, file: true}, "var-file", "read variables from an HCL or JSON file (repeatable)")
+	addVarFlags(fs, &f.vars)
 	fs.StringArrayVar(&f.targets, "target", nil, "limit to this block address and its dependencies (repeatable)")
 	fs.BoolVar(&f.lock, "lock", true, "lock the state while running")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")

@@ -43,8 +43,7 @@ the live cluster; --no-drift reads the state only.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.Var(varFlag{list: &f.stack.vars}, "var", "set a variable: --var NAME=VALUE (repeatable)")
-	fs.Var(varFlag{list: &f.stack.vars, file: true}, "var-file", "read variables from an HCL or JSON file (repeatable)")
+	addVarFlags(fs, &f.stack.vars)
 	fs.StringVar(&f.stack.kubeconfig, "kubeconfig", "", "kubeconfig file (default: the stack's cluster block, $KUBECONFIG, ~/.kube/config)")
 	fs.StringVar(&f.stack.context, "context", "", "kubeconfig context")
 	fs.StringVar(&f.stack.statePath, "state", "", "state file of the local backend (default .strata/state.db in the stack)")

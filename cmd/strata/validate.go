@@ -80,6 +80,6 @@ without its secrets. Exit status: 0 valid, 1 invalid.`,
 		},
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the diagnostics as JSON on stdout")
-	config.AddVarFlags(cmd.Flags(), &vars)
+	addVarFlags(cmd.Flags(), &vars)
 	return cmd
 }
