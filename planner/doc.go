@@ -11,6 +11,12 @@
 // again converges. A failed block stops the blocks that depend on it and no
 // others. Destroy plans delete every block in reverse dependency order.
 //
-// Progress is reported as Events through Options.OnEvent; the engine prints
-// nothing itself.
+// Drift compares the live cluster with the state (a drift.Report); a
+// Watcher runs drift checks on a schedule, sends the stack's notifications
+// once per change and reports WatchEvents. Status returns a BlockStatus per
+// block, with the readiness rules of strata status.
+//
+// Progress is reported as Events through Options.OnEvent; object progress
+// carries the planner's own ObjectProgress, so callers need not import a
+// provider. The engine prints nothing itself: internal/view renders.
 package planner
