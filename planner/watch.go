@@ -169,7 +169,6 @@ func (w *Watcher) memory(addr string) *blockMemory {
 func (w *Watcher) report(ctx context.Context, st *config.Stack, rep *drift.Report, start time.Time) {
 	w.observe(rep.Duration, rep.HasErrors())
 	changed := false
-	var toCorrect []string
 	for i := range rep.Blocks {
 		b := &rep.Blocks[i]
 		if w.Metrics != nil {
@@ -179,11 +178,9 @@ func (w *Watcher) report(ctx context.Context, st *config.Stack, rep *drift.Repor
 		if w.notifyChanges(ctx, st, rep.Stack, b) {
 			changed = true
 		}
-		if b.Drifted() && (b.Kind == string(config.KindKustomization) || b.Kind == string(config.KindRelease)) {
-			toCorrect = append(toCorrect, b.Address)
-		}
 	}
 	w.emit(WatchEvent{Type: WatchChecked, Start: start, Report: rep, Changed: changed})
+	toCorrect := DriftedBlocks(rep)
 	if w.Correct == nil || len(toCorrect) == 0 {
 		return
 	}
@@ -277,4 +274,17 @@ func blockInterval(b config.Block) (time.Duration, bool) {
 		return b.Interval, b.Interval > 0
 	}
 	return 0, false
+}
+
+// DriftedBlocks returns the addresses of the drifted kustomizations and
+// releases of rep: what applying corrects (a moved source is corrected by
+// applying what uses it).
+func DriftedBlocks(rep *drift.Report) []string {
+	var out []string
+	for _, b := range rep.Blocks {
+		if b.Drifted() && (b.Kind == string(config.KindKustomization) || b.Kind == string(config.KindRelease)) {
+			out = append(out, b.Address)
+		}
+	}
+	return out
 }

@@ -152,7 +152,7 @@ func (a *app) driftOnce(ctx context.Context, f *driftFlags, dir string) error {
 		return nil
 	}
 	if f.correct {
-		if err := a.correctDrift(ctx, f, dir, driftedBlocks(rep)); err != nil {
+		if err := a.correctDrift(ctx, f, dir, planner.DriftedBlocks(rep)); err != nil {
 			n := planner.Notifier(st)
 			_ = n.Send(ctx, notify.Event{Type: notify.Error, Stack: rep.Stack, Summary: "correcting drift failed: " + err.Error()})
 			return err
@@ -160,18 +160,6 @@ func (a *app) driftOnce(ctx context.Context, f *driftFlags, dir string) error {
 		return nil
 	}
 	return &exitError{code: 2}
-}
-
-// driftedBlocks returns the addresses of the drifted kustomizations and
-// releases (a moved source is corrected by applying what uses it).
-func driftedBlocks(rep *drift.Report) []string {
-	var out []string
-	for _, b := range rep.Blocks {
-		if b.Drifted() && (b.Kind == string(config.KindKustomization) || b.Kind == string(config.KindRelease)) {
-			out = append(out, b.Address)
-		}
-	}
-	return out
 }
 
 // correctDrift plans and applies the given blocks (with what they depend
