@@ -9,7 +9,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/strata-gitops/strata/planner/config"
-	"github.com/strata-gitops/strata/providers/kube"
 )
 
 // childEnv makes the test binary run one apply and exit, so that tests can
@@ -35,7 +34,7 @@ func childMain() int {
 	opts := Options{Dir: os.Getenv("STRATA_PLANNER_TEST_DIR"), RESTConfig: cfg, Getenv: func(string) string { return "" }, Parallelism: 4}
 	if os.Getenv(childDieEnv) != "" {
 		opts.OnEvent = func(ev Event) {
-			if ev.Type == ObjectEvent && ev.Object.Type == kube.EventApplied {
+			if ev.Type == ObjectEvent && ev.Object.Type == ObjectApplied {
 				os.Exit(childDieCode) // no deferred call runs: the lock and the state stay as they are
 			}
 		}
