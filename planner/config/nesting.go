@@ -41,11 +41,15 @@ func checkExpressionNesting(src []byte, filename string) hcl.Diagnostics {
 
 // checkTokens counts the levels the parser recurses into: every opening
 // token until its closing token, every if or for directive of a template
-// until its end, and every unary operator of an unbroken run. A missing
-// closing token only makes the count larger, so the count is never less
-// than the parser's depth.
+// until its end, every unary operator of an unbroken run, and every "?" of
+// a chain of conditionals (the parser reads the branches of a conditional
+// recursively) until the end of the expression: a comma, a closing token,
+// or a newline where newlines end an expression. A missing closing token
+// only makes the count larger, so the count is never less than the
+// parser's depth.
 func checkTokens(toks hclsyntax.Tokens) hcl.Diagnostics {
 	depth, unary := 0, 0
+	cond := conditionals{levels: []condLevel{{}}}
 	for i, tok := range toks {
 		switch tok.Type {
 		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen,
@@ -55,12 +59,22 @@ func checkTokens(toks hclsyntax.Tokens) hcl.Diagnostics {
 			if tok.Type == hclsyntax.TokenTemplateControl && directiveOpens(toks[i+1:]) {
 				depth++
 			}
+			cond.open(tok.Type)
 		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen,
 			hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc, hclsyntax.TokenTemplateSeqEnd:
 			depth = max(depth-1, 0)
+			cond.close()
 		case hclsyntax.TokenIdent:
 			if i > 0 && toks[i-1].Type == hclsyntax.TokenTemplateControl && directiveCloses(tok) {
 				depth = max(depth-1, 0)
+			}
+		case hclsyntax.TokenQuestion:
+			cond.question()
+		case hclsyntax.TokenComma:
+			cond.end()
+		case hclsyntax.TokenNewline:
+			if cond.newlineEnds() {
+				cond.end()
 			}
 		}
 		if tok.Type == hclsyntax.TokenBang || tok.Type == hclsyntax.TokenMinus {
@@ -68,11 +82,56 @@ func checkTokens(toks hclsyntax.Tokens) hcl.Diagnostics {
 		} else {
 			unary = 0
 		}
-		if depth+unary > MaxNesting {
+		if depth+unary+cond.total > MaxNesting {
 			return tooDeep(tok.Range)
 		}
 	}
 	return nil
+}
+
+// conditionals counts the "?" of unfinished conditional expressions, per
+// level of brackets.
+type conditionals struct {
+	levels []condLevel
+	total  int
+}
+
+type condLevel struct {
+	opener    hclsyntax.TokenType // the token that opened the level; 0 at the top
+	questions int
+}
+
+func (c *conditionals) open(t hclsyntax.TokenType) {
+	c.levels = append(c.levels, condLevel{opener: t})
+}
+
+func (c *conditionals) close() {
+	if len(c.levels) == 1 {
+		c.end()
+		return
+	}
+	c.total -= c.levels[len(c.levels)-1].questions
+	c.levels = c.levels[:len(c.levels)-1]
+}
+
+func (c *conditionals) question() {
+	c.levels[len(c.levels)-1].questions++
+	c.total++
+}
+
+// end ends the expression of the innermost level.
+func (c *conditionals) end() {
+	top := &c.levels[len(c.levels)-1]
+	c.total -= top.questions
+	top.questions = 0
+}
+
+// newlineEnds reports whether a newline ends an expression in the innermost
+// level: at the top and in blocks and objects, not inside parentheses,
+// brackets or templates, where the parser skips newlines.
+func (c *conditionals) newlineEnds() bool {
+	t := c.levels[len(c.levels)-1].opener
+	return t == 0 || t == hclsyntax.TokenOBrace
 }
 
 // directiveOpens reports whether the template directive whose tokens

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -14,9 +15,10 @@ import (
 // which overflowed the Go stack in hcl's recursive parser and ended the
 // process. Each must be refused with a diagnostic naming the file and line.
 // The stack limit is lowered so that a regression fails fast instead of
-// growing a 1 GB stack.
+// growing a 1 GB stack (a chain of 70,000 conditionals needs more than 32
+// MB).
 func TestDeepNestingIsRefused(t *testing.T) {
-	old := debug.SetMaxStack(256 << 20)
+	old := debug.SetMaxStack(32 << 20)
 	t.Cleanup(func() { debug.SetMaxStack(old) })
 	const n = 70000
 	deepList := strings.Repeat("[", n) + strings.Repeat("]", n)
@@ -37,6 +39,10 @@ func TestDeepNestingIsRefused(t *testing.T) {
 		},
 		"unary operators": {
 			files:   map[string]string{"main.hcl": "locals {\n  x = " + strings.Repeat("!", n) + "true\n}\n"},
+			summary: "Too deeply nested", where: "main.hcl:2",
+		},
+		"conditional chain": {
+			files:   map[string]string{"main.hcl": "locals {\n  x = " + strings.Repeat("true ? 1 : ", n) + "1\n}\n"},
 			summary: "Too deeply nested", where: "main.hcl:2",
 		},
 		"string interpolations": {
@@ -103,8 +109,16 @@ func TestDeepNestingIsRefused(t *testing.T) {
 // structures alone.
 func TestNestingBelowTheLimitLoads(t *testing.T) {
 	const n = 300
+	var conds strings.Builder // many conditionals, none nested in another
+	for i := range config.MaxNesting + 10 {
+		fmt.Fprintf(&conds, "  c%d = true ? [true ? 1 : 2, (true ? 3 : 4)] : [{ a = true ? 5 : 6 }.a, 7]\n", i)
+	}
 	dir := writeStack(t, map[string]string{
-		"main.hcl": "locals {\n  x = " + strings.Repeat("{a = [", n) + "1" + strings.Repeat("]}", n) + "\n" +
+		"main.hcl": "locals {\n" + conds.String() +
+			"  l = [" + strings.Repeat("true ? 1 : 2,\n", 2*config.MaxNesting) + "]\n" +
+			"  o = {\n" + strings.Repeat("    a = true ? 1 : 2\n", 2*config.MaxNesting) + "  }\n" +
+			"  t = \"" + strings.Repeat("${true ? 1 : 2}", 2*config.MaxNesting) + "\"\n" +
+			"  x = " + strings.Repeat("{a = [", n) + "1" + strings.Repeat("]}", n) + "\n" +
 			"  y = " + strings.Repeat("!", 20) + "true\n" +
 			"  z = \"%{ if true }${\"${\"a\"}\"}%{ endif }\"\n}\n",
 	})
