@@ -33,6 +33,7 @@ const (
 	annotationPolicy     = "helm.sh/resource-policy"
 	policyKeep           = "keep"
 	diffConcurrency      = 8
+	maxDiffAttempts      = 5 // dry runs of one object while controllers write to it
 	reasonDriftEdited    = "edited in the cluster"
 	reasonDriftDeleted   = "deleted from the cluster"
 	reasonAfterCRD       = "kind not served yet: its CRD is created first"
@@ -249,29 +250,15 @@ func (m *Manager) diffTarget(ctx context.Context, t, o object, had bool, name, n
 	if had && o.info != nil {
 		original = o.info.Object
 	}
-	var merged runtime.Object
-	if force {
-		obj := target.DeepCopy()
-		obj.SetResourceVersion(live.GetResourceVersion())
-		merged, err = helper.DryRun(true).Replace(t.info.Namespace, t.info.Name, true, obj)
-	} else {
-		patch, pt, perr := helmPatch(t.info, original, live)
-		if perr != nil {
-			return c, false, &strkube.ObjectError{Ref: t.ref, Op: "diff", Err: perr}
-		}
-		if len(patch) == 0 || string(patch) == "{}" {
-			c.Action = strkube.ActionNoop
-			return c, false, nil
-		}
-		merged, err = helper.DryRun(true).Patch(t.info.Namespace, t.info.Name, pt, patch, nil)
-	}
-	if err != nil {
-		return c, false, &strkube.ObjectError{Ref: t.ref, Op: "diff", Err: err}
-	}
-	after, err := toUnstructured(merged)
+	after, live, err := dryRunUpdate(helper, t, original, live, target, force, had && o.info != nil)
 	if err != nil {
 		return c, false, err
 	}
+	if after == nil {
+		c.Action = strkube.ActionNoop
+		return c, false, nil
+	}
+	c.LiveUID, c.LiveResourceVersion = string(live.GetUID()), live.GetResourceVersion()
 	c.Before, c.After, c.Fields = strkube.Compare(live, after, target)
 	if len(c.Fields) == 0 {
 		c.Action = strkube.ActionNoop
@@ -284,6 +271,56 @@ func (m *Manager) diffTarget(ctx context.Context, t, o object, had bool, name, n
 		c.Reason = reasonDriftEdited
 	}
 	return c, drift, nil
+}
+
+// dryRunUpdate returns the server's answer to the update an upgrade would
+// send to bring live to target (Helm's patch, or a replace with force), and
+// the live object that answer was computed on; a nil answer when the patch
+// is empty. The dry run answers with the resourceVersion of the object it
+// patched: when a controller wrote to the object between the read of live
+// and the dry run (a Deployment's revision annotation after a rollout), the
+// object is read again and the dry run repeated, so that the controller's
+// write is not shown as a change of the release. fromManifest is set when
+// original is the deployed manifest's object rather than live itself.
+func dryRunUpdate(helper *resource.Helper, t object, original runtime.Object, live, target *unstructured.Unstructured, force, fromManifest bool) (after, base *unstructured.Unstructured, err error) {
+	for attempt := 0; ; attempt++ {
+		var merged runtime.Object
+		if force {
+			obj := target.DeepCopy()
+			obj.SetResourceVersion(live.GetResourceVersion())
+			merged, err = helper.DryRun(true).Replace(t.info.Namespace, t.info.Name, true, obj)
+		} else {
+			patch, pt, perr := helmPatch(t.info, original, live)
+			if perr != nil {
+				return nil, nil, &strkube.ObjectError{Ref: t.ref, Op: "diff", Err: perr}
+			}
+			if len(patch) == 0 || string(patch) == "{}" {
+				return nil, live, nil
+			}
+			merged, err = helper.DryRun(true).Patch(t.info.Namespace, t.info.Name, pt, patch, nil)
+		}
+		if err != nil && !(force && apierrors.IsConflict(err) && attempt < maxDiffAttempts-1) {
+			return nil, nil, &strkube.ObjectError{Ref: t.ref, Op: "diff", Err: err}
+		}
+		if err == nil {
+			if after, err = toUnstructured(merged); err != nil {
+				return nil, nil, err
+			}
+			if after.GetResourceVersion() == live.GetResourceVersion() || attempt == maxDiffAttempts-1 {
+				return after, live, nil
+			}
+		}
+		fresh, err := helper.Get(t.info.Namespace, t.info.Name)
+		if err != nil {
+			return nil, nil, &strkube.ObjectError{Ref: t.ref, Op: "get", Err: err}
+		}
+		if live, err = toUnstructured(fresh); err != nil {
+			return nil, nil, err
+		}
+		if !fromManifest {
+			original = live
+		}
+	}
 }
 
 // sameObject reports whether the deployed manifest's object equals the

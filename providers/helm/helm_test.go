@@ -3,6 +3,7 @@ package helm_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	helmcli "github.com/strata-gitops/strata/internal/cmd/helm"
 	"github.com/strata-gitops/strata/internal/testcluster"
@@ -472,5 +474,53 @@ func TestAdoptsReleaseInstalledWithHelmCLI(t *testing.T) {
 	}
 	if out := h("history", "legacy", "-n", ns); !strings.Contains(out, "Upgrade complete") {
 		t.Fatalf("helm history:\n%s", out)
+	}
+}
+
+// TestPlanIgnoresControllerWrites plans a release, one of whose objects was
+// edited in the cluster, while another writer keeps changing an annotation
+// of that object that the chart does not set (as the Deployment controller
+// writes deployment.kubernetes.io/revision after a rollout). The plan must
+// show the edit only: the writer's annotation used to show up whenever it
+// changed between strata's read of the object and the dry run of the patch.
+func TestPlanIgnoresControllerWrites(t *testing.T) {
+	t.Parallel()
+	m, c := newManager(t)
+	ns := c.Namespace(t, "helm-ctrl")
+	r := newChartRepo(t, demoChart("1.0.0"))
+	spec := helm.ReleaseSpec{Name: "web", Namespace: ns, Chart: r.chart(t, "demo", "1.0.0"), Timeout: time.Minute}
+	apply(t, m, plan(t, m, spec))
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cms := cs.CoreV1().ConfigMaps(ns)
+	edit := []byte(`{"data":{"greeting":"edited"}}`)
+	if _, err := cms.Patch(context.Background(), "web-config", types.MergePatchType, edit, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the "controller"
+		defer wg.Done()
+		for i := 0; ctx.Err() == nil; i++ {
+			patch := fmt.Sprintf(`{"metadata":{"annotations":{"example.com/revision":"%d"}}}`, i)
+			cms.Patch(ctx, "web-config", types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+			time.Sleep(time.Duration(5+i%20) * time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+
+	want := []kube.FieldDiff{{Path: "data.greeting", Before: "edited", After: "hello"}}
+	for i := range 30 {
+		cc := changeOf(plan(t, m, spec), "ConfigMap", "web-config")
+		if cc == nil {
+			t.Fatalf("plan %d: the edited ConfigMap is not planned", i)
+		}
+		if diff := cmp.Diff(want, cc.Fields); diff != "" {
+			t.Fatalf("plan %d: ConfigMap fields (-want +got):\n%s", i, diff)
+		}
 	}
 }
