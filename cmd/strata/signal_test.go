@@ -113,11 +113,13 @@ func TestAPIServerDownPrintsOnlyTheError(t *testing.T) {
 
 // frozenServer is an API server that accepts connections and requests
 // and never answers, like one whose etcd is stopped. It returns its
-// address.
-func frozenServer(t *testing.T) string {
+// address and a channel closed when the first request arrives.
+func frozenServer(t *testing.T) (addr string, asked <-chan struct{}) {
 	t.Helper()
-	release := make(chan struct{})
+	release, first := make(chan struct{}), make(chan struct{})
+	var once sync.Once
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(first) })
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -128,11 +130,12 @@ func frozenServer(t *testing.T) string {
 		close(release)
 		srv.Close()
 	})
-	return srv.Listener.Addr().String()
+	return srv.Listener.Addr().String(), first
 }
 
-// TestSIGTERMStopsPlanAgainstFrozenServer sends SIGTERM to strata plan one
-// second after it started against an API server that never answers, with
+// TestSIGTERMStopsPlanAgainstFrozenServer sends SIGTERM to strata plan once
+// its first request reached an API server that never answers (strata
+// handles signals by then; a fixed delay raced a slow start), with
 // the state in a local file and in the (frozen) cluster. It used to run
 // until client-go's request timeouts ran out (100 seconds); it must stop
 // within a few seconds, with exit status 1 and without klog lines.
@@ -155,11 +158,16 @@ func TestSIGTERMStopsPlanAgainstFrozenServer(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			dir, kc := unreachableStack(t, frozenServer(t))
+			addr, asked := frozenServer(t)
+			dir, kc := unreachableStack(t, addr)
 			writeFiles(t, dir, tt.files)
 			var out bytes.Buffer
 			cmd := startChild(t, &out, append(tt.args, dir, "--kubeconfig", kc)...)
-			time.Sleep(time.Second)
+			select {
+			case <-asked:
+			case <-time.After(60 * time.Second):
+				t.Fatalf("no request reached the API server in 60s\n%s", out.String())
+			}
 			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
