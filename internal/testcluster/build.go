@@ -43,10 +43,15 @@ var stagingModules = []string{
 	"sample-controller", "streaming",
 }
 
-// Binaries is a directory of built components.
+// Binaries is a directory of built components, and the kubectl of the same
+// Kubernetes version.
 type Binaries struct {
 	Dir      string
 	Versions Versions
+	// Kubectl is the path of kubectl, alone in its directory (so that the
+	// directory can go on PATH). It is cached beside Dir rather than in it,
+	// so that adding it kept the existing caches valid.
+	Kubectl string
 }
 
 // Path returns the path of the named component binary.
@@ -80,24 +85,33 @@ func Build(ctx context.Context, v Versions, progress io.Writer) (Binaries, error
 		return Binaries{}, err
 	}
 	bins := Binaries{Dir: filepath.Join(root, v.key()), Versions: v}
-	if bins.complete() {
-		return bins, nil
-	}
-	if err := os.MkdirAll(root, 0o755); err != nil {
+	if err := buildComponents(ctx, root, bins, progress); err != nil {
 		return Binaries{}, err
 	}
-	unlock, err := lockFile(ctx, filepath.Join(root, v.key()+".lock"), progress)
-	if err != nil {
-		return Binaries{}, err
-	}
-	defer unlock()
-	if bins.complete() { // built by another process while we waited
-		return bins, nil
-	}
-	if err := build(ctx, bins, progress); err != nil {
+	if bins.Kubectl, err = BuildKubectl(ctx, v, progress); err != nil {
 		return Binaries{}, err
 	}
 	return bins, nil
+}
+
+// buildComponents builds the control plane's binaries into bins.Dir unless
+// they are cached there.
+func buildComponents(ctx context.Context, root string, bins Binaries, progress io.Writer) error {
+	if bins.complete() {
+		return nil
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return err
+	}
+	unlock, err := lockFile(ctx, filepath.Join(root, bins.Versions.key()+".lock"), progress)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if bins.complete() { // built by another process while we waited
+		return nil
+	}
+	return build(ctx, bins, progress)
 }
 
 func (b Binaries) complete() bool {
@@ -157,14 +171,7 @@ func build(ctx context.Context, bins Binaries, progress io.Writer) error {
 	// Kubernetes: one module that requires k8s.io/kubernetes and pins every
 	// staging module.
 	k8s := filepath.Join(work, "k8s")
-	var gomod strings.Builder
-	fmt.Fprintf(&gomod, "module strata.local/clusterbuild\n\ngo 1.26\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n", v.Kubernetes)
-	stagingVersion := "v0" + strings.TrimPrefix(v.Kubernetes, "v1")
-	for _, m := range stagingModules {
-		fmt.Fprintf(&gomod, "\tk8s.io/%s => k8s.io/%s %s\n", m, m, stagingVersion)
-	}
-	gomod.WriteString(")\n")
-	if err := writeModule(k8s, gomod.String(), "k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager", "k8s.io/kubernetes/cmd/kube-scheduler"); err != nil {
+	if err := writeModule(k8s, kubernetesGoMod(v), "k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager", "k8s.io/kubernetes/cmd/kube-scheduler"); err != nil {
 		return err
 	}
 	steps := []struct {
@@ -174,9 +181,7 @@ func build(ctx context.Context, bins Binaries, progress io.Writer) error {
 	}{
 		{"resolving Kubernetes modules", k8s, []string{"mod", "tidy"}},
 	}
-	minor := strings.SplitN(strings.TrimPrefix(v.Kubernetes, "v"), ".", 3)
-	ld := fmt.Sprintf("-s -w -X k8s.io/component-base/version.gitVersion=%s -X k8s.io/component-base/version.gitMajor=%s -X k8s.io/component-base/version.gitMinor=%s -X k8s.io/component-base/version.gitTreeState=clean",
-		v.Kubernetes, minor[0], minor[1])
+	ld := kubernetesLDFlags(v)
 	for _, c := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
 		steps = append(steps, struct {
 			what string
@@ -219,6 +224,34 @@ func build(ctx context.Context, bins Binaries, progress io.Writer) error {
 	}
 	fmt.Fprintf(progress, "testcluster: built in %s\n", time.Since(start).Round(time.Second))
 	return nil
+}
+
+// kubernetesGoMod is the go.mod of a module that builds commands of
+// k8s.io/kubernetes v.Kubernetes: it requires kubernetes and pins every
+// staging module to the matching v0.x.y release.
+func kubernetesGoMod(v Versions) string {
+	var gomod strings.Builder
+	fmt.Fprintf(&gomod, "module strata.local/clusterbuild\n\ngo 1.26\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n", v.Kubernetes)
+	stagingVersion := "v0" + strings.TrimPrefix(v.Kubernetes, "v1")
+	for _, m := range stagingModules {
+		fmt.Fprintf(&gomod, "\tk8s.io/%s => k8s.io/%s %s\n", m, m, stagingVersion)
+	}
+	gomod.WriteString(")\n")
+	return gomod.String()
+}
+
+// kubernetesLDFlags set the version a Kubernetes command reports (the
+// server's /version, and kubectl's client version, which client-go keeps);
+// without them both say v0.0.0-master.
+func kubernetesLDFlags(v Versions) string {
+	minor := append(strings.SplitN(strings.TrimPrefix(v.Kubernetes, "v"), ".", 3), "", "")
+	var ld strings.Builder
+	ld.WriteString("-s -w")
+	for _, pkg := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
+		fmt.Fprintf(&ld, " -X %s.gitVersion=%s -X %s.gitMajor=%s -X %s.gitMinor=%s -X %s.gitTreeState=clean",
+			pkg, v.Kubernetes, pkg, minor[0], pkg, minor[1], pkg)
+	}
+	return ld.String()
 }
 
 func writeModule(dir, gomod string, mains ...string) error {

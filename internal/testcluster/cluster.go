@@ -56,6 +56,9 @@ type Cluster struct {
 
 	mu    sync.Mutex
 	procs []*exec.Cmd // started by this process; nil when attached
+
+	kubectlMu sync.Mutex // guards kubectl
+	kubectl   string     // path of the harness's kubectl, once known
 }
 
 // clusterInfo is persisted as cluster.json so that other processes can
@@ -64,6 +67,7 @@ type clusterInfo struct {
 	Server   string         `json:"server"`
 	BinDir   string         `json:"bin_dir"`
 	Versions Versions       `json:"versions"`
+	Kubectl  string         `json:"kubectl,omitempty"`
 	PIDs     []componentPID `json:"pids"`
 }
 
@@ -90,7 +94,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 			return nil, err
 		}
 	}
-	c = &Cluster{dir: dir, info: clusterInfo{BinDir: opts.Binaries.Dir, Versions: opts.Binaries.Versions}}
+	c = &Cluster{dir: dir, info: clusterInfo{BinDir: opts.Binaries.Dir, Versions: opts.Binaries.Versions, Kubectl: opts.Binaries.Kubectl}}
 	defer func() {
 		if err != nil {
 			tails := c.LogTails(25)

@@ -2,12 +2,14 @@
 // that strata's tests and demo run against.
 //
 //	testcluster build                  build and cache the binaries
+//	                                   (the control plane and kubectl)
 //	testcluster up   --dir DIR         start a cluster that keeps running
 //	testcluster down --dir DIR         stop it
 //	testcluster status --dir DIR       print the server version and nodes
 //	testcluster run  --dir DIR -- CMD  start a cluster, run CMD with
 //	                                   STRATA_TEST_CLUSTER and KUBECONFIG
-//	                                   set, stop the cluster afterwards
+//	                                   set and the harness's kubectl first
+//	                                   on PATH, stop the cluster afterwards
 package main
 
 import (
@@ -68,28 +70,39 @@ func run(args []string) int {
 	return code
 }
 
-func start(ctx context.Context, dir string, dieWithParent bool) (*testcluster.Cluster, error) {
+func start(ctx context.Context, dir string, dieWithParent bool) (*testcluster.Cluster, testcluster.Binaries, error) {
 	if c, err := testcluster.Attach(dir); err == nil {
 		// A leftover from an interrupted run: stop it before reusing dir.
 		c.Stop()
 	}
 	if err := os.RemoveAll(dir); err != nil {
-		return nil, err
+		return nil, testcluster.Binaries{}, err
 	}
 	bins, err := testcluster.Build(ctx, testcluster.DefaultVersions, os.Stderr)
 	if err != nil {
-		return nil, err
+		return nil, bins, err
 	}
-	return testcluster.Start(ctx, testcluster.Options{Dir: dir, Binaries: bins, Progress: os.Stderr, DieWithParent: dieWithParent})
+	c, err := testcluster.Start(ctx, testcluster.Options{Dir: dir, Binaries: bins, Progress: os.Stderr, DieWithParent: dieWithParent})
+	return c, bins, err
+}
+
+// withKubectl puts the directory of the harness's kubectl first on path,
+// so that the command run with the cluster (a test, a benchmark, a script)
+// finds that kubectl whatever else is installed.
+func withKubectl(path, kubectl string) string {
+	if path == "" {
+		return filepath.Dir(kubectl)
+	}
+	return filepath.Dir(kubectl) + string(os.PathListSeparator) + path
 }
 
 func up(ctx context.Context, dir string) error {
-	c, err := start(ctx, dir, false)
+	c, bins, err := start(ctx, dir, false)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("Cluster running. Use it with:\n  export KUBECONFIG=%s\n  export %s=%s\nStop it with: make cluster-down\n",
-		c.Kubeconfig(), testcluster.EnvCluster, c.Dir())
+	fmt.Printf("Cluster running. Use it with:\n  export KUBECONFIG=%s\n  export %s=%s\n  export PATH=%s:$PATH   # kubectl %s\nStop it with: make cluster-down\n",
+		c.Kubeconfig(), testcluster.EnvCluster, c.Dir(), filepath.Dir(bins.Kubectl), bins.Versions.Kubernetes)
 	return nil
 }
 
@@ -114,7 +127,7 @@ func runWith(ctx context.Context, dir string, argv []string) (int, error) {
 	if len(argv) == 0 {
 		return 2, errors.New("run: no command given after --")
 	}
-	c, err := start(ctx, dir, true)
+	c, bins, err := start(ctx, dir, true)
 	if err != nil {
 		return 1, err
 	}
@@ -122,7 +135,8 @@ func runWith(ctx context.Context, dir string, argv []string) (int, error) {
 	defer c.Stop()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), testcluster.EnvCluster+"="+c.Dir(), "KUBECONFIG="+filepath.Clean(c.Kubeconfig()))
+	cmd.Env = append(os.Environ(), testcluster.EnvCluster+"="+c.Dir(), "KUBECONFIG="+filepath.Clean(c.Kubeconfig()),
+		"PATH="+withKubectl(os.Getenv("PATH"), bins.Kubectl))
 	if err := cmd.Start(); err != nil {
 		return 1, err
 	}
