@@ -125,12 +125,12 @@ func TestDriftKustomization(t *testing.T) {
 		t.Errorf("kustomization.paused = %+v, want suspended", b)
 	}
 
-	kubectl(t, c, "-n", ns, "patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
-	kubectl(t, c, "-n", ns, "scale", "deployment", "web", "--replicas=3")
-	kubectl(t, c, "-n", ns, "delete", "service", "web")
-	kubectl(t, c, "-n", ns, "patch", "secret", "creds", "--type=merge", "-p", `{"stringData":{"password":"changed-by-hand"}}`)
+	c.Kubectl(t, "-n", ns, "patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	c.Kubectl(t, "-n", ns, "scale", "deployment", "web", "--replicas=3")
+	c.Kubectl(t, "-n", ns, "delete", "service", "web")
+	c.Kubectl(t, "-n", ns, "patch", "secret", "creds", "--type=merge", "-p", `{"stringData":{"password":"changed-by-hand"}}`)
 	// A label strata does not manage is not drift.
-	kubectl(t, c, "-n", ns, "label", "configmap", "settings", "extra=yes")
+	c.Kubectl(t, "-n", ns, "label", "configmap", "settings", "extra=yes")
 
 	rep = checkDrift(t, opts)
 	want := []string{
@@ -185,8 +185,8 @@ func TestDriftWithoutRender(t *testing.T) {
 	applyStack(t, opts)
 
 	// Changes by others to fields strata does not apply.
-	kubectl(t, c, "-n", ns, "label", "configmap", "settings", "owner=team-a")
-	kubectl(t, c, "-n", ns, "annotate", "deployment", "web", "note=by-hand")
+	c.Kubectl(t, "-n", ns, "label", "configmap", "settings", "owner=team-a")
+	c.Kubectl(t, "-n", ns, "annotate", "deployment", "web", "note=by-hand")
 	// The configuration moves on after the apply.
 	p := filepath.Join(dir, "app", "objects.yaml")
 	y, err := os.ReadFile(p)
@@ -205,7 +205,7 @@ func TestDriftWithoutRender(t *testing.T) {
 
 	// A field strata applied, edited: reported, although the fields cannot
 	// be named against a configuration that has moved on.
-	kubectl(t, c, "-n", ns, "patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	c.Kubectl(t, "-n", ns, "patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
 	rep = checkDrift(t, opts)
 	want := []string{"modified kustomization.app/ConfigMap/" + ns + "/settings "}
 	if d := cmp.Diff(want, summary(rep)); d != "" {
@@ -229,10 +229,10 @@ func TestDriftDefaultNamespace(t *testing.T) {
 	opts := testOptions(c, dir)
 	applyStack(t, opts)
 	t.Cleanup(func() {
-		_, _ = exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "delete", "configmap", name).CombinedOutput()
+		_, _ = c.KubectlCommand(t, "delete", "configmap", name).CombinedOutput()
 	})
 
-	kubectl(t, c, "patch", "configmap", name, "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	c.Kubectl(t, "patch", "configmap", name, "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
 	rep := checkDrift(t, opts)
 	want := []string{"modified kustomization.app/ConfigMap/default/" + name + " data.mode"}
 	if d := cmp.Diff(want, summary(rep)); d != "" {
@@ -308,7 +308,7 @@ release "web" {
 	if got := summary(checkDrift(t, opts)); len(got) != 0 {
 		t.Fatalf("drift right after apply: %v", got)
 	}
-	kubectl(t, c, "-n", ns, "patch", "configmap", "web-cfg", "--type=merge", "-p", `{"data":{"replicas":"5"}}`)
+	c.Kubectl(t, "-n", ns, "patch", "configmap", "web-cfg", "--type=merge", "-p", `{"data":{"replicas":"5"}}`)
 	edited := []string{"modified release.web/ConfigMap/" + ns + "/web-cfg data.replicas"}
 	setMode := func(mode string) {
 		t.Helper()
@@ -341,7 +341,7 @@ release "web" {
 	}
 
 	setMode("")
-	kubectl(t, c, "-n", ns, "delete", "configmap", "web-cfg")
+	c.Kubectl(t, "-n", ns, "delete", "configmap", "web-cfg")
 	if d := cmp.Diff([]string{"deleted release.web/ConfigMap/" + ns + "/web-cfg "}, summary(checkDrift(t, opts))); d != "" {
 		t.Errorf("drift after delete (-want +got):\n%s", d)
 	}
@@ -349,15 +349,6 @@ release "web" {
 	if got := summary(checkDrift(t, opts)); len(got) != 0 {
 		t.Errorf("drift after a corrective apply: %v", got)
 	}
-}
-
-func kubectl(t *testing.T, c *testcluster.Cluster, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("kubectl", append([]string{"--kubeconfig", c.Kubeconfig()}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
 }
 
 var (
@@ -418,7 +409,7 @@ func TestDriftSources(t *testing.T) {
 	opts := testOptions(c, dir)
 	applyStack(t, opts)
 	second := repo.Commit(t, cm("green"), gitserver.CommitOptions{})
-	kubectl(t, c, "-n", ns, "patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"color":"red"}}`)
+	c.Kubectl(t, "-n", ns, "patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"color":"red"}}`)
 
 	rep := checkDriftWith(t, opts, DriftOptions{Sources: true})
 	want := []string{

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -371,11 +370,7 @@ func TestSavedPlan(t *testing.T) {
 			t.Fatal(err)
 		}
 		ns := p.Changes[0].Namespace
-		out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "-n", ns,
-			"annotate", "deployment/web", "edited-by=someone").CombinedOutput()
-		if err != nil {
-			t.Fatalf("kubectl: %v\n%s", err, out)
-		}
+		c.Kubectl(t, "-n", ns, "annotate", "deployment/web", "edited-by=someone")
 		_, err = applySaved(t, c, file)
 		if !errors.Is(err, ErrStalePlan) {
 			t.Fatalf("err = %v, want ErrStalePlan", err)
@@ -396,7 +391,7 @@ func TestSavedPlan(t *testing.T) {
 		}
 		ns := p.Changes[0].Namespace
 		rv := func() string {
-			out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "-n", ns, "get", "deployment/web",
+			out, err := c.KubectlCommand(t, "-n", ns, "get", "deployment/web",
 				"-o", "jsonpath={.metadata.resourceVersion}").Output()
 			if err != nil {
 				t.Fatal(err)
@@ -404,11 +399,8 @@ func TestSavedPlan(t *testing.T) {
 			return string(out)
 		}
 		before := rv()
-		out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "-n", ns, "patch", "deployment/web",
-			"--subresource=status", "--type=merge", "-p", `{"status":{"conditions":[{"type":"Progressing","status":"True","reason":"Testing","message":"status moved"}]}}`).CombinedOutput()
-		if err != nil {
-			t.Fatalf("kubectl: %v\n%s", err, out)
-		}
+		c.Kubectl(t, "-n", ns, "patch", "deployment/web",
+			"--subresource=status", "--type=merge", "-p", `{"status":{"conditions":[{"type":"Progressing","status":"True","reason":"Testing","message":"status moved"}]}}`)
 		if rv() == before {
 			t.Fatal("the status patch did not move the resourceVersion")
 		}

@@ -163,7 +163,7 @@ spec:
 	check("apply", 1)
 
 	// A saved plan: the notification URL comes from the stack, not the plan.
-	kubectlT(t, c, "-n", ns, "delete", "deployment", "stuck", "--wait")
+	c.Kubectl(t, "-n", ns, "delete", "deployment", "stuck", "--wait")
 	out := filepath.Join(t.TempDir(), "plan.out")
 	if code, stdout, stderr := runStrata(t, "", "plan", "--out", out, kc, dir); code != 0 {
 		t.Fatalf("plan: exit %d\n%s%s", code, stdout, stderr)
@@ -272,7 +272,7 @@ func TestSignedPlanCLI(t *testing.T) {
 			}
 		}
 	}
-	if out := kubectlOut(t, c, "get", "configmap", "-n", ns, "-o", "name"); strings.Contains(out, "settings") {
+	if out := c.Kubectl(t, "get", "configmap", "-n", ns, "-o", "name"); strings.Contains(out, "settings") {
 		t.Fatalf("a refused plan changed the cluster: %s", out)
 	}
 	if code, _, stderr := runCLIEnv(t, map[string]string{planKeyEnv: "short"}, "show", signed); code != 1 || !strings.Contains(stderr, "STRATA_PLAN_KEY: plan signing key is too short") {
@@ -282,7 +282,7 @@ func TestSignedPlanCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "Apply complete! Objects: 1 added") {
 		t.Fatalf("apply of the signed plan: exit %d\n%s%s", code, stdout, stderr)
 	}
-	if out := kubectlOut(t, c, "get", "configmap", "settings", "-n", ns, "-o", "jsonpath={.data.color}"); out != "blue" {
+	if out := c.Kubectl(t, "get", "configmap", "settings", "-n", ns, "-o", "jsonpath={.data.color}"); out != "blue" {
 		t.Errorf("color = %q, want blue", out)
 	}
 }

@@ -142,11 +142,11 @@ func benchDrift(b *testing.B, blocks int) {
 	// Drift in 50 objects: those need a dry run each.
 	var ns string
 	for i := 0; i < 50; i++ {
-		if out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "get", "configmap", "-A",
+		if out, err := c.KubectlCommand(b, "get", "configmap", "-A",
 			"--field-selector=metadata.name=cm-"+fmt.Sprint(i*4), "-o", "jsonpath={.items[0].metadata.namespace}").Output(); err == nil {
 			ns = string(out)
 		}
-		if out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "-n", ns, "patch", "configmap", fmt.Sprint("cm-", i*4),
+		if out, err := c.KubectlCommand(b, "-n", ns, "patch", "configmap", fmt.Sprint("cm-", i*4),
 			"--type=merge", "-p", `{"data":{"key":"edited"}}`).CombinedOutput(); err != nil {
 			b.Fatalf("kubectl patch: %v\n%s", err, out)
 		}

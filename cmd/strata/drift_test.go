@@ -51,14 +51,6 @@ stringData: {password: topsecret-in-git}
 	return dir
 }
 
-func kubectlT(t *testing.T, c *testcluster.Cluster, args ...string) {
-	t.Helper()
-	out, err := exec.Command("kubectl", append([]string{"--kubeconfig", c.Kubeconfig()}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
 func TestDriftCommand(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := c.Namespace(t, "dcmd")
@@ -76,7 +68,7 @@ func TestDriftCommand(t *testing.T) {
 		t.Fatalf("drift without drift: exit %d\n%s\n%s", code, out, errOut)
 	}
 
-	kubectlT(t, c, "-n", ns, "patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	c.Kubectl(t, "-n", ns, "patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
 	code, out, errOut = runStrata(t, "", "drift", kc, "--no-color", dir)
 	if code != 2 || !strings.Contains(out, "~ kustomization.app/ConfigMap/"+ns+"/settings changed in the cluster outside strata") ||
 		!strings.Contains(out, `data.mode: "slow" -> "fast"`) {
@@ -111,7 +103,7 @@ func TestDriftCommand(t *testing.T) {
 		t.Errorf("drift after --correct: exit %d\n%s\n%s", code, out, errOut)
 	}
 
-	kubectlT(t, c, "-n", ns, "delete", "configmap", "settings")
+	c.Kubectl(t, "-n", ns, "delete", "configmap", "settings")
 	code, out, _ = runStrata(t, "", "drift", kc, "--no-color", dir)
 	if code != 2 || !strings.Contains(out, "- kustomization.app/ConfigMap/"+ns+"/settings deleted in the cluster outside strata") {
 		t.Errorf("drift after delete: exit %d\n%s", code, out)
@@ -231,8 +223,8 @@ notification "ops" {
 	}
 	first := metric("strata_last_check_timestamp_seconds")
 
-	kubectlT(t, c, "-n", ns, "patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
-	kubectlT(t, c, "-n", ns, "patch", "secret", "creds", "--type=merge", "-p", `{"stringData":{"password":"topsecret-by-hand"}}`)
+	c.Kubectl(t, "-n", ns, "patch", "configmap", "settings", "--type=merge", "-p", `{"data":{"mode":"slow"}}`)
+	c.Kubectl(t, "-n", ns, "patch", "secret", "creds", "--type=merge", "-p", `{"stringData":{"password":"topsecret-by-hand"}}`)
 	waitMetric(driftApp, "2")
 	if metric("strata_last_check_timestamp_seconds") == first {
 		t.Error("strata_last_check_timestamp_seconds did not move")

@@ -23,7 +23,7 @@ func TestKubernetesBackendPlanApply(t *testing.T) {
 	c := testcluster.Get(t)
 	stateNS := c.Namespace(t, "kstate")
 	appNS := testcluster.UniqueName("kapp")
-	t.Cleanup(func() { kubectlOut(t, c, "delete", "namespace", appNS, "--ignore-not-found", "--wait=false") })
+	t.Cleanup(func() { c.Kubectl(t, "delete", "namespace", appNS, "--ignore-not-found", "--wait=false") })
 	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("kbackend"))
 	writeFiles(t, dir, map[string]string{
 		"main.hcl": `strata {
@@ -106,7 +106,7 @@ spec:
 	if _, err := os.Stat(filepath.Join(dir, ".strata")); !os.IsNotExist(err) {
 		t.Errorf("a local state directory exists beside a kubernetes backend: %v", err)
 	}
-	if secrets := kubectlOut(t, c, "-n", stateNS, "get", "secrets", "-o", "name"); !strings.Contains(secrets, "strata-state-quickstart") {
+	if secrets := c.Kubectl(t, "-n", stateNS, "get", "secrets", "-o", "name"); !strings.Contains(secrets, "strata-state-quickstart") {
 		t.Errorf("no state Secrets in %s:\n%s", stateNS, secrets)
 	}
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -30,15 +29,6 @@ func helmCLI(t *testing.T, c *testcluster.Cluster, args ...string) string {
 	out, err := helmcli.Command(context.Background(), helmBin, c.Kubeconfig(), t.TempDir(), args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-func kubectlOut(t *testing.T, c *testcluster.Cluster, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("kubectl", append([]string{"--kubeconfig", c.Kubeconfig()}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }
@@ -86,7 +76,7 @@ func TestSavedPlanRelease(t *testing.T) {
 	dir := releaseStack(t, ns)
 	kc := "--kubeconfig=" + c.Kubeconfig()
 	color := func() string {
-		return kubectlOut(t, c, "-n", ns, "get", "configmap", "web-settings", "-o", "jsonpath={.data.color}")
+		return c.Kubectl(t, "-n", ns, "get", "configmap", "web-settings", "-o", "jsonpath={.data.color}")
 	}
 
 	if code, stdout, stderr := runCLI(t, "apply", dir, kc, "--auto-approve"); code != 0 {

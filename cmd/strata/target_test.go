@@ -64,7 +64,7 @@ kustomization "other" {
 	kc := "--kubeconfig=" + c.Kubeconfig()
 	const warning = "Warning: the plan is limited to kustomization.app and the blocks they depend on."
 	configMaps := func() string {
-		return kubectlOut(t, c, "-n", ns, "get", "configmaps", "-l", "strata.dev/stack",
+		return c.Kubectl(t, "-n", ns, "get", "configmaps", "-l", "strata.dev/stack",
 			"-o", `jsonpath={range .items[*]}{.metadata.name}={.data.v} {end}`)
 	}
 

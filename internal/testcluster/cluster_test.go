@@ -3,7 +3,6 @@ package testcluster_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -171,13 +170,11 @@ func TestServerVersion(t *testing.T) {
 	if v.GitVersion != testcluster.DefaultVersions.Kubernetes || v.Major != "1" || v.Minor != "37" {
 		t.Errorf("server version = %s (major %q minor %q), want %s", v.GitVersion, v.Major, v.Minor, testcluster.DefaultVersions.Kubernetes)
 	}
-	if kubectl, err := exec.LookPath("kubectl"); err == nil {
-		out, err := exec.Command(kubectl, "--kubeconfig", c.Kubeconfig(), "version").CombinedOutput()
-		if err != nil {
-			t.Fatalf("kubectl version: %v\n%s", err, out)
-		}
-		if !strings.Contains(string(out), "Server Version: "+testcluster.DefaultVersions.Kubernetes) {
-			t.Errorf("kubectl version does not show the server version:\n%s", out)
+	// The harness's kubectl is of the same version, and says so.
+	out := c.Kubectl(t, "version")
+	for _, want := range []string{"Client Version: " + testcluster.DefaultVersions.Kubernetes, "Server Version: " + testcluster.DefaultVersions.Kubernetes} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kubectl version does not show %q:\n%s", want, out)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -239,18 +238,9 @@ func helmCLI(t testing.TB, c *testcluster.Cluster) func(args ...string) string {
 	}
 }
 
-func kubectl(t *testing.T, c *testcluster.Cluster, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("kubectl", append([]string{"--kubeconfig", c.Kubeconfig()}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
 // deleteCRD removes a CRD a test created (CRDs are cluster-scoped).
 func deleteCRD(t *testing.T, c *testcluster.Cluster, name string) {
-	out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "delete", "crd", name, "--wait=false", "--ignore-not-found").CombinedOutput()
+	out, err := c.KubectlCommand(t, "delete", "crd", name, "--wait=false", "--ignore-not-found").CombinedOutput()
 	if err != nil {
 		t.Logf("delete crd %s: %v\n%s", name, err, out)
 	}
@@ -347,7 +337,7 @@ func TestReleaseLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kubectl(t, c, "-n", ns, "set", "image", "deployment/web-app", "app=evil:6.6.6")
+	c.Kubectl(t, "-n", ns, "set", "image", "deployment/web-app", "app=evil:6.6.6")
 	if err := cs.CoreV1().ConfigMaps(ns).Delete(context.Background(), "web-config", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -446,7 +436,7 @@ func TestChartWithCRDsInstallsInOneRun(t *testing.T) {
 	if res := apply(t, m, p); res.Status != "deployed" {
 		t.Fatalf("result: %+v", res)
 	}
-	if out := kubectl(t, c, "-n", ns, "get", "widgets."+group, "w-widget", "-o", "jsonpath={.spec.size}"); out != "3" {
+	if out := c.Kubectl(t, "-n", ns, "get", "widgets."+group, "w-widget", "-o", "jsonpath={.spec.size}"); out != "3" {
 		t.Fatalf("widget size: %q", out)
 	}
 	noChanges(t, m, spec)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -180,7 +179,7 @@ func TestCRDPolicyCreateReplace(t *testing.T) {
 		t.Fatalf("create_replace plan of the CRD: %+v", crd)
 	}
 	apply(t, m, p)
-	out := kubectl(t, c, "get", "crd", "widgets."+group, "-o", "jsonpath={.spec.names.shortNames[0]}")
+	out := c.Kubectl(t, "get", "crd", "widgets."+group, "-o", "jsonpath={.spec.names.shortNames[0]}")
 	if out != "wdg" {
 		t.Fatalf("CRD short name after create_replace: %q", out)
 	}
@@ -211,7 +210,7 @@ func TestCreateNamespaceAndMaxHistory(t *testing.T) {
 	m, c := newManager(t)
 	ns := testcluster.UniqueName("helm-newns")
 	t.Cleanup(func() {
-		exec.Command("kubectl", "--kubeconfig", c.Kubeconfig(), "delete", "namespace", ns, "--wait=false").Run()
+		c.KubectlCommand(t, "delete", "namespace", ns, "--wait=false").Run()
 	})
 	spec := helm.ReleaseSpec{Name: "app", Namespace: ns, Chart: demoChart("1.0.0"), CreateNamespace: true, MaxHistory: 2, Timeout: time.Minute}
 	p := plan(t, m, spec)

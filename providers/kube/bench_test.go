@@ -37,11 +37,8 @@ import (
 // before the other runs: the cluster's Service IP range holds one copy only.
 // Run it with -benchtime 1x: one iteration takes about a minute.
 func BenchmarkVersusKubectl(b *testing.B) {
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		b.Fatalf("kubectl is needed for the side-by-side benchmark: %v", err)
-	}
 	c := testcluster.Get(b)
+	c.KubectlPath(b) // build it before the clock runs
 	raw, err := os.ReadFile(filepath.Join("testdata", "objects-1010.yaml"))
 	if err != nil {
 		b.Fatal(err)
@@ -64,11 +61,11 @@ func BenchmarkVersusKubectl(b *testing.B) {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		runKubectl(b, kubectl, c.Kubeconfig(), 0, "apply", "--server-side", "-f", file)
+		runKubectl(b, c, 0, "apply", "--server-side", "-f", file)
 		kApply += time.Since(start)
 		settle(b, m, decode(b, kset))
 		start = time.Now()
-		runKubectl(b, kubectl, c.Kubeconfig(), 0, "diff", "--server-side", "-f", file)
+		runKubectl(b, c, 0, "diff", "--server-side", "-f", file)
 		kDiff += time.Since(start)
 		deleteNamespaces(b, m, decode(b, kset))
 
@@ -152,11 +149,11 @@ func decode(b *testing.B, raw []byte) []*unstructured.Unstructured {
 	}
 }
 
-// runKubectl runs kubectl and fails unless it exits with want (kubectl diff
-// exits 1 when it finds differences).
-func runKubectl(b *testing.B, kubectl, kubeconfig string, want int, args ...string) {
+// runKubectl runs the harness's kubectl and fails unless it exits with want
+// (kubectl diff exits 1 when it finds differences).
+func runKubectl(b *testing.B, c *testcluster.Cluster, want int, args ...string) {
 	b.Helper()
-	cmd := exec.Command(kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	cmd := c.KubectlCommand(b, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
