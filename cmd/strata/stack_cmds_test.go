@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -11,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-)
 
-var updateGolden = flag.Bool("update", false, "rewrite golden files")
+	"github.com/strata-gitops/strata/internal/golden"
+)
 
 // runStrata runs strata with stdin and returns the exit code and outputs.
 func runStrata(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -22,23 +21,6 @@ func runStrata(t *testing.T, stdin string, args ...string) (int, string, string)
 	a := &app{stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
 	code := a.run(args)
 	return code, stdout.String(), stderr.String()
-}
-
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *updateGolden {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
 }
 
 func copyFile(t *testing.T, src, dst string) {
@@ -128,7 +110,7 @@ func TestFmt(t *testing.T) {
 	if code != 3 {
 		t.Errorf("fmt --check --diff: exit %d", code)
 	}
-	checkGolden(t, "testdata/fmt/messy.diff", []byte(strings.ReplaceAll(out, file, "main.hcl")))
+	golden.Check(t, "testdata/fmt/messy.diff", []byte(strings.ReplaceAll(out, file, "main.hcl")))
 
 	// fmt rewrites the file to the golden result.
 	code, out, errOut := runStrata(t, "", "fmt", dir)
@@ -136,7 +118,7 @@ func TestFmt(t *testing.T) {
 		t.Errorf("fmt: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	got := mustRead(t, file)
-	checkGolden(t, "testdata/fmt/messy.golden", got)
+	golden.Check(t, "testdata/fmt/messy.golden", got)
 
 	// A second run changes nothing.
 	code, out, _ = runStrata(t, "", "fmt", dir)

@@ -53,7 +53,7 @@ func TestDiagnosticsGolden(t *testing.T) {
 			if got := strings.Contains(buf.String(), "\x1b["); got != color {
 				t.Errorf("ANSI escapes present = %v, want %v", got, color)
 			}
-			golden(t, "diag-"+name+".golden", buf.Bytes())
+			checkGolden(t, "diag-"+name+".golden", buf.Bytes())
 		})
 	}
 }

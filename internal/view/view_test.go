@@ -3,8 +3,6 @@ package view
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,10 +10,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/strata-gitops/strata/internal/golden"
 	"github.com/strata-gitops/strata/planner/plan"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // secretValue must never appear in any rendering.
 const secretValue = "aHVudGVyMg==" // base64("hunter2")
@@ -125,21 +122,11 @@ func fixedPlan() *plan.Plan {
 	}
 }
 
-func golden(t *testing.T, name string, got []byte) {
+// checkGolden compares got with testdata/name and checks that it shows no
+// Secret value.
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", name, diff)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got)
 	if bytes.Contains(got, []byte(secretValue)) || bytes.Contains(got, []byte("b2xk")) {
 		t.Errorf("%s contains a Secret value", name)
 	}
@@ -165,7 +152,7 @@ func TestGolden(t *testing.T) {
 				if err := fn(&b, p); err != nil {
 					t.Fatal(err)
 				}
-				golden(t, prefix+name, b.Bytes())
+				checkGolden(t, prefix+name, b.Bytes())
 			})
 		}
 	}

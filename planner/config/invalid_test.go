@@ -2,7 +2,6 @@ package config_test
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,12 +12,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/strata-gitops/strata/internal/golden"
 	"github.com/strata-gitops/strata/internal/view"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/graph"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // loadAndGraph loads dir like `strata plan` would (no partial values) and
 // builds its graph.
@@ -158,25 +156,7 @@ func TestInvalidStacks(t *testing.T) {
 			if strings.Contains(buf.String(), "hunter2") {
 				t.Errorf("a sensitive value leaked into the diagnostics:\n%s", buf.String())
 			}
-			golden(t, filepath.Join(dir, "diags.golden"), buf.Bytes())
+			golden.Check(t, filepath.Join(dir, "diags.golden"), buf.Bytes())
 		})
-	}
-}
-
-// golden compares got with the golden file, or rewrites it with -update.
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
 	}
 }

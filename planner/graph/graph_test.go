@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/strata-gitops/strata/internal/golden"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/graph"
 )
@@ -349,8 +350,8 @@ func TestDotIsStableAndRenders(t *testing.T) {
 			t.Fatal("graph output differs between runs")
 		}
 	}
-	golden(t, "testdata/stack50.dot", d1)
-	golden(t, "testdata/stack50.mmd", m1)
+	golden.Check(t, "testdata/stack50.dot", d1)
+	golden.Check(t, "testdata/stack50.mmd", m1)
 
 	dot, err := exec.LookPath("dot")
 	if err != nil {
