@@ -97,15 +97,19 @@ type Engine struct {
 	lockID string
 	lock   lockGuard // the lease of lockID, checked before every cluster write
 
+	// connMu guards stateCfg, restCfg, kube and helm: connect creates
+	// them together, once, on the first use of the cluster, which may come
+	// from several goroutines of the apply walk at once.
+	connMu   sync.Mutex
 	stateCfg *rest.Config // the cluster's configuration, for the state store
 	restCfg  *rest.Config // the same, its writes guarded by lock
 	kube     *kube.Manager
+	helm     *helm.Manager
 
 	cache     *cache.Cache
 	charts    *helmrepo.Client
 	git       *git.Fetcher
-	artifacts map[string]*source.Artifact // fetched sources by address
-	helm      *helm.Manager
+	artifacts map[string]*source.Artifact  // fetched sources by address
 	mu        sync.Mutex                   // guards releases
 	releases  map[string]*helm.ReleasePlan // planned releases by address
 
@@ -285,36 +289,72 @@ func (e *Engine) Close() error {
 
 // Kube returns the cluster client, connecting on first use.
 func (e *Engine) Kube() (*kube.Manager, error) {
+	e.connMu.Lock()
+	defer e.connMu.Unlock()
+	if err := e.connect(); err != nil {
+		return nil, err
+	}
+	return e.kube, nil
+}
+
+// helmManager returns the Helm client, connecting on first use.
+func (e *Engine) helmManager() (*helm.Manager, error) {
+	e.connMu.Lock()
+	defer e.connMu.Unlock()
+	if err := e.connect(); err != nil {
+		return nil, err
+	}
+	return e.helm, nil
+}
+
+// connect creates the engine's cluster clients (Kubernetes and Helm, one
+// of each for the engine's life) unless it has already. The caller holds
+// connMu.
+func (e *Engine) connect() error {
 	if e.kube != nil {
-		return e.kube, nil
+		return nil
 	}
 	cfg := e.opts.RESTConfig
 	if cfg == nil {
-		rules := clientcmd.NewDefaultClientConfigLoadingRules()
-		kc := e.cluster.Kubeconfig
-		if e.opts.Kubeconfig != "" {
-			kc = e.opts.Kubeconfig
-		}
-		if kc != "" {
-			rules.ExplicitPath = kc
-		}
-		overrides := &clientcmd.ConfigOverrides{CurrentContext: e.cluster.Context}
-		if e.opts.Context != "" {
-			overrides.CurrentContext = e.opts.Context
-		}
-		c, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+		c, err := e.loadRESTConfig()
 		if err != nil {
-			return nil, fmt.Errorf("cluster configuration: %w", err)
+			return err
 		}
 		cfg = c
 	}
 	guardedCfg := guarded(cfg, e.lock.check)
-	m, err := kube.NewManager(guardedCfg, kube.Options{})
+	km, err := kube.NewManager(guardedCfg, kube.Options{})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	e.stateCfg, e.restCfg, e.kube = cfg, guardedCfg, m
-	return m, nil
+	hm, err := helm.NewManager(guardedCfg, helm.Options{})
+	if err != nil {
+		return err
+	}
+	e.stateCfg, e.restCfg, e.kube, e.helm = cfg, guardedCfg, km, hm
+	return nil
+}
+
+// loadRESTConfig reads the cluster configuration from the kubeconfig and
+// context of the options, else of the stack, else the defaults.
+func (e *Engine) loadRESTConfig() (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	kc := e.cluster.Kubeconfig
+	if e.opts.Kubeconfig != "" {
+		kc = e.opts.Kubeconfig
+	}
+	if kc != "" {
+		rules.ExplicitPath = kc
+	}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: e.cluster.Context}
+	if e.opts.Context != "" {
+		overrides.CurrentContext = e.opts.Context
+	}
+	c, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("cluster configuration: %w", err)
+	}
+	return c, nil
 }
 
 // emit sends an event to Options.OnEvent, one at a time, with the

@@ -135,22 +135,6 @@ func (e *Engine) checkReleases(ctx context.Context, p *plan.Plan) error {
 	return nil
 }
 
-// helmManager returns the Helm client, connecting on first use.
-func (e *Engine) helmManager() (*helm.Manager, error) {
-	if e.helm != nil {
-		return e.helm, nil
-	}
-	if _, err := e.Kube(); err != nil {
-		return nil, err
-	}
-	m, err := helm.NewManager(e.restCfg, helm.Options{})
-	if err != nil {
-		return nil, err
-	}
-	e.helm = m
-	return m, nil
-}
-
 // helmAs returns the Helm client impersonating serviceAccount
 // ("namespace/name"; "" is strata's own credentials).
 func (e *Engine) helmAs(serviceAccount string) (*helm.Manager, error) {
