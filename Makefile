@@ -22,7 +22,7 @@ $(CLUSTER): FORCE
 
 FORCE:
 
-cluster-build: $(CLUSTER) ## build and cache the local cluster's binaries (first run: several minutes)
+cluster-build: $(CLUSTER) ## build and cache the local cluster's binaries and kubectl (first run: several minutes)
 	$(CLUSTER) build
 
 # Graphviz's dot checks that `strata graph` output renders; installed from
@@ -31,7 +31,7 @@ tools:
 	@command -v dot >/dev/null || { echo "installing graphviz (dot) from Debian's packages"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq graphviz >/dev/null; }
 
-test: tools $(CLUSTER) ## the whole suite, against one shared local cluster started for the run, then a short fuzz run
+test: tools $(CLUSTER) ## the whole suite, against one shared local cluster started for the run (its kubectl first on PATH), then a short fuzz run
 	$(CLUSTER) run --dir $(TEST_DIR) -- $(GO) test $(TESTFLAGS) $(PKGS)
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./planner/config
 

@@ -1,7 +1,7 @@
 // Package testcluster builds, starts and stops a real Kubernetes control plane
 // made of plain processes: etcd, kube-apiserver, kube-controller-manager,
 // kube-scheduler and kwok (fake kubelets that make nodes Ready and pods
-// Running).
+// Running), and the kubectl of the same Kubernetes version for tests.
 //
 // The binaries are built from the Go module proxy in throw-away modules
 // outside strata's go.mod and cached per version under the user's cache
@@ -16,8 +16,14 @@
 //		c := testcluster.Get(t)
 //		ns := c.Namespace(t, "demo")
 //		cfg := c.RESTConfig()
+//		c.Kubectl(t, "-n", ns, "get", "pods")
 //		...
 //	}
+//
+// Kubectl and KubectlCommand run the harness's kubectl by path (never one
+// found on PATH) with the cluster's admin kubeconfig, and KubectlPath
+// returns that path. kubectl is cached in its own entry beside the control
+// plane's binaries, and `testcluster run` puts its directory first on PATH.
 //
 // Main attaches to the cluster named by $STRATA_TEST_CLUSTER (a directory
 // written by Start, as `make test` does for the whole run) or starts a
