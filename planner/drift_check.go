@@ -11,15 +11,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
 	"helm.sh/helm/v3/pkg/storage/driver"
@@ -444,7 +438,7 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 	if len(targets) == 0 {
 		return blk
 	}
-	if err := e.driftScan(ctx, m, targets, k.ServiceAccount, opts); err != nil {
+	if err := e.driftScan(ctx, m, targets, opts); err != nil {
 		blk.Error = err.Error()
 		return blk
 	}
@@ -626,121 +620,55 @@ func (e *Engine) renderApplied(ctx context.Context, m *kube.Manager, k *config.K
 	return objs, nil
 }
 
-// driftScan lists the live objects of the targets (metadata only, one
-// request per resource and namespace) and sets each target's status:
-// deleted, clean (the resourceVersion recorded at apply time: untouched),
-// or to be checked, with the hash of strata's field set.
-func (e *Engine) driftScan(ctx context.Context, m *kube.Manager, targets []driftTarget, serviceAccount string, opts DriftOptions) error {
-	cfg, err := impersonating(e.restCfg, serviceAccount)
+// driftScan reads the live metadata of the targets (kube.Manager
+// ScanMetadata: one list request per resource and namespace) and sets each
+// target's status: deleted, clean (the resourceVersion recorded at apply
+// time: untouched), or to be checked, with the hash of strata's field set.
+func (e *Engine) driftScan(ctx context.Context, m *kube.Manager, targets []driftTarget, opts DriftOptions) error {
+	refs := make([]kube.ObjectRef, len(targets))
+	for i, t := range targets {
+		r := t.rec
+		refs[i] = kube.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+	}
+	selector := kube.LabelStack + "=" + e.name + "," + kube.LabelBlock + "=" + targets[0].rec.Block
+	live, err := m.ScanMetadata(ctx, refs, kube.ScanOptions{Selector: selector, Concurrency: opts.Concurrency})
 	if err != nil {
 		return err
 	}
-	if cfg.QPS == 0 {
-		cfg.QPS, cfg.Burst = 1000, 2000
-	}
-	mc, err := metadata.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("metadata client: %w", err)
-	}
-	type group struct {
-		gvr schema.GroupVersionResource
-		ns  string
-	}
-	groups := map[group][]int{}
 	for i := range targets {
-		r := targets[i].rec
-		mp, err := m.Mapping(ctx, schema.GroupVersionKind{Group: r.Group, Version: r.Version, Kind: r.Kind})
-		if err != nil {
-			if meta.IsNoMatchError(err) {
-				targets[i].status = scanDeleted // the kind itself is gone
-				continue
-			}
-			return fmt.Errorf("%s: %w", r.Address, err)
-		}
-		ns := r.Namespace
-		if mp.Scope.Name() != meta.RESTScopeNameNamespace {
-			ns = ""
-		}
-		g := group{mp.Resource, ns}
-		groups[g] = append(groups[g], i)
+		classify(&targets[i], live[i], opts.Baseline)
 	}
-	keys := make([]group, 0, len(groups))
-	for g := range groups {
-		keys = append(keys, g)
-	}
-	selector := kube.LabelStack + "=" + e.name + "," + kube.LabelBlock + "=" + targets[0].rec.Block
+	return nil
+}
 
-	errs := make([]error, len(keys))
-	sem := make(chan struct{}, opts.Concurrency)
-	var wg sync.WaitGroup
-	for gi, g := range keys {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			var rif metadata.ResourceInterface = mc.Resource(g.gvr)
-			if g.ns != "" {
-				rif = mc.Resource(g.gvr).Namespace(g.ns)
-			}
-			live := map[string]*metav1.PartialObjectMetadata{}
-			cont := ""
-			for {
-				list, err := rif.List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: 2000, Continue: cont})
-				if err != nil {
-					errs[gi] = fmt.Errorf("list %s: %w", g.gvr.Resource, err)
-					return
-				}
-				for j := range list.Items {
-					live[list.Items[j].Name] = &list.Items[j]
-				}
-				if cont = list.Continue; cont == "" {
-					break
-				}
-			}
-			// Each index belongs to one group: no two goroutines write the
-			// same target.
-			for _, i := range groups[g] {
-				t := &targets[i]
-				o, ok := live[t.rec.Name]
-				if !ok {
-					// Not listed: deleted, or its labels were changed.
-					got, err := rif.Get(ctx, t.rec.Name, metav1.GetOptions{})
-					switch {
-					case apierrors.IsNotFound(err):
-						t.status = scanDeleted
-					case err != nil:
-						errs[gi] = fmt.Errorf("get %s: %w", t.rec.Address, err)
-						return
-					default:
-						t.status, t.liveUID = scanCheck, string(got.UID)
-					}
-					continue
-				}
-				t.liveUID = string(o.UID)
-				sets, hash := kube.FieldSets(o.ManagedFields)
-				t.owned, t.ownedSets = hash, sets
-				if t.rec.ResourceVersion != "" && o.ResourceVersion == t.rec.ResourceVersion {
-					// Untouched since the apply: strata's field set is
-					// exactly what it applied.
-					t.status = scanClean
-					opts.Baseline.put(t.rec, hash)
-					continue
-				}
-				if t.rec.FieldsHash != "" && hash == t.rec.FieldsHash && t.liveUID == t.rec.UID && !isSecretObject(t.rec) {
-					// Changed since the apply, but strata still owns
-					// exactly the fields it owned right after it: only
-					// fields strata does not apply (status, fields of
-					// other managers) changed.
-					t.status = scanClean
-					continue
-				}
-				t.status = scanCheck
-			}
-		}()
+// classify sets the scan status of t from its live metadata.
+func classify(t *driftTarget, o kube.LiveMetadata, baseline *Baseline) {
+	switch {
+	case !o.Exists:
+		t.status = scanDeleted
+		return
+	case !o.Listed:
+		// Not listed, but there: its labels were changed.
+		t.status, t.liveUID = scanCheck, o.UID
+		return
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	t.liveUID = o.UID
+	t.owned, t.ownedSets = o.FieldsHash, o.FieldSets
+	if t.rec.ResourceVersion != "" && o.ResourceVersion == t.rec.ResourceVersion {
+		// Untouched since the apply: strata's field set is exactly what it
+		// applied.
+		t.status = scanClean
+		baseline.put(t.rec, o.FieldsHash)
+		return
+	}
+	if t.rec.FieldsHash != "" && o.FieldsHash == t.rec.FieldsHash && t.liveUID == t.rec.UID && !isSecretObject(t.rec) {
+		// Changed since the apply, but strata still owns exactly the fields
+		// it owned right after it: only fields strata does not apply
+		// (status, fields of other managers) changed.
+		t.status = scanClean
+		return
+	}
+	t.status = scanCheck
 }
 
 // writeOnly reports whether the object sets fields the server does not

@@ -1,0 +1,131 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/metadata"
+)
+
+// ScanOptions configure Manager.ScanMetadata.
+type ScanOptions struct {
+	// Selector is the label selector of the list requests, e.g. the
+	// ownership labels of one block. An object it does not match is looked
+	// up by name.
+	Selector string
+	// Concurrency bounds parallel list requests (default
+	// Options.Concurrency of the manager).
+	Concurrency int
+}
+
+// LiveMetadata is what ScanMetadata found of one object.
+type LiveMetadata struct {
+	// Exists is false when the object, or its kind, is gone.
+	Exists bool
+	// Listed is false for an object that exists but does not match the
+	// selector any more (its labels were changed); such an object carries
+	// only its UID.
+	Listed          bool
+	UID             string
+	ResourceVersion string
+	// FieldSets and FieldsHash are the field sets of FieldManager and
+	// their hash (see FieldSets) of a listed object.
+	FieldSets  []map[string]any
+	FieldsHash string
+}
+
+// ScanMetadata reads the metadata of the objects refs name, with one list
+// request (metadata only, paginated) per resource and namespace, and a
+// get for each object the list does not return. The result has one entry
+// per ref, in order. A ref whose kind the cluster does not serve is not an
+// error: its object does not exist. The manager's impersonation applies.
+func (m *Manager) ScanMetadata(ctx context.Context, refs []ObjectRef, opts ScanOptions) ([]LiveMetadata, error) {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = m.opts.Concurrency
+	}
+	mc, err := metadata.NewForConfig(m.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("metadata client: %w", err)
+	}
+	type group struct {
+		gvr schema.GroupVersionResource
+		ns  string
+	}
+	out := make([]LiveMetadata, len(refs))
+	groups := map[group][]int{}
+	var keys []group
+	for i, r := range refs {
+		mp, err := m.Mapping(ctx, r.GroupVersionKind())
+		if err != nil {
+			if meta.IsNoMatchError(err) {
+				continue // the kind itself is gone
+			}
+			return nil, fmt.Errorf("%s: %w", r, err)
+		}
+		ns := r.Namespace
+		if mp.Scope.Name() != meta.RESTScopeNameNamespace {
+			ns = ""
+		}
+		g := group{mp.Resource, ns}
+		if _, ok := groups[g]; !ok {
+			keys = append(keys, g)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	err = forEach(ctx, len(keys), opts.Concurrency, func(ctx context.Context, gi int) error {
+		g := keys[gi]
+		var rif metadata.ResourceInterface = mc.Resource(g.gvr)
+		if g.ns != "" {
+			rif = mc.Resource(g.gvr).Namespace(g.ns)
+		}
+		// Each index belongs to one group: no two calls write the same
+		// entry of out.
+		return scanGroup(ctx, rif, g.gvr.Resource, opts.Selector, refs, groups[g], out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// scanGroup lists the objects of one resource and namespace and fills the
+// entries of out at idx.
+func scanGroup(ctx context.Context, rif metadata.ResourceInterface, resource, selector string, refs []ObjectRef, idx []int, out []LiveMetadata) error {
+	live := map[string]*metav1.PartialObjectMetadata{}
+	cont := ""
+	for {
+		list, err := rif.List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: 2000, Continue: cont})
+		if err != nil {
+			return fmt.Errorf("list %s: %w", resource, err)
+		}
+		for j := range list.Items {
+			live[list.Items[j].Name] = &list.Items[j]
+		}
+		if cont = list.Continue; cont == "" {
+			break
+		}
+	}
+	for _, i := range idx {
+		o, ok := live[refs[i].Name]
+		if !ok {
+			// Not listed: deleted, or its labels were changed.
+			got, err := rif.Get(ctx, refs[i].Name, metav1.GetOptions{})
+			switch {
+			case apierrors.IsNotFound(err):
+			case err != nil:
+				return fmt.Errorf("get %s: %w", refs[i], err)
+			default:
+				out[i] = LiveMetadata{Exists: true, UID: string(got.UID)}
+			}
+			continue
+		}
+		sets, hash := FieldSets(o.ManagedFields)
+		out[i] = LiveMetadata{Exists: true, Listed: true, UID: string(o.UID), ResourceVersion: o.ResourceVersion,
+			FieldSets: sets, FieldsHash: hash}
+	}
+	return nil
+}
