@@ -13,10 +13,6 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-
-	"helm.sh/helm/v3/pkg/storage/driver"
 
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/drift"
@@ -167,7 +163,7 @@ func (e *Engine) driftGitSource(ctx context.Context, snap *state.Snapshot, s *co
 }
 
 // driftRelease compares the Helm release in the cluster (Helm's own
-// storage, one list request) with the revision strata recorded.
+// storage: helm.Manager History) with the revision strata recorded.
 func (e *Engine) driftRelease(ctx context.Context, snap *state.Snapshot, r *config.Release) drift.Block {
 	addr := r.Address().String()
 	blk := drift.Block{Address: addr, Kind: string(config.KindRelease)}
@@ -183,19 +179,13 @@ func (e *Engine) driftRelease(ctx context.Context, snap *state.Snapshot, r *conf
 	if sb, ok := snap.Block(addr); ok {
 		blk.Revision = sb.Revision
 	}
-	cfg, err := impersonating(e.restCfg, r.ServiceAccount)
+	hm, err := e.helmAs(r.ServiceAccount)
 	if err != nil {
 		blk.Error = err.Error()
 		return blk
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	hist, err := hm.History(ctx, rel.Name, rel.Namespace)
 	if err != nil {
-		blk.Error = err.Error()
-		return blk
-	}
-	d := driver.NewSecrets(cs.CoreV1().Secrets(rel.Namespace))
-	hist, err := d.Query(map[string]string{"name": rel.Name, "owner": "helm"})
-	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
 		blk.Error = fmt.Sprintf("read Helm release %s/%s: %v", rel.Namespace, rel.Name, err)
 		return blk
 	}
@@ -205,7 +195,6 @@ func (e *Engine) driftRelease(ctx context.Context, snap *state.Snapshot, r *conf
 			Message: fmt.Sprintf("Helm release %s/%s was uninstalled outside strata", rel.Namespace, rel.Name)})
 		return blk
 	}
-	sort.Slice(hist, func(i, j int) bool { return hist[i].Version < hist[j].Version })
 	latest := hist[len(hist)-1]
 	if latest.Version == rel.Revision {
 		if st := latest.Info.Status.String(); rel.Status != "" && st != rel.Status {
@@ -678,19 +667,4 @@ func writeOnly(u *unstructured.Unstructured) bool {
 	gvk := u.GroupVersionKind()
 	_, ok := u.Object["stringData"]
 	return ok && gvk.Group == "" && gvk.Kind == "Secret"
-}
-
-// impersonating returns a copy of cfg that impersonates serviceAccount
-// ("namespace/name"; "" keeps cfg's own credentials).
-func impersonating(cfg *rest.Config, serviceAccount string) (*rest.Config, error) {
-	cfg = rest.CopyConfig(cfg)
-	if serviceAccount == "" {
-		return cfg, nil
-	}
-	imp, err := kube.ImpersonationConfig(serviceAccount)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Impersonate = imp
-	return cfg, nil
 }

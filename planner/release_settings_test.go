@@ -19,10 +19,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/providers/helm"
+	"github.com/strata-gitops/strata/providers/kube"
 )
 
 // TestReleaseSpecSettings checks that every setting of a release block
@@ -227,10 +229,12 @@ func TestReleaseServiceAccount(t *testing.T) {
 // Secrets of ns.
 func waitForbidden(t *testing.T, c *testcluster.Cluster, serviceAccount, ns string) {
 	t.Helper()
-	cfg, err := impersonating(c.RESTConfig(), serviceAccount)
+	imp, err := kube.ImpersonationConfig(serviceAccount)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg := rest.CopyConfig(c.RESTConfig())
+	cfg.Impersonate = imp
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
