@@ -1,0 +1,318 @@
+package planner
+
+// This file belongs to strata drift: the drift of a kustomization's objects.
+// A metadata scan (kube.Manager ScanMetadata) clears the untouched ones,
+// field ownership (kube.OwnsAll) the ones nobody edited, and a server-side
+// dry run names the changed fields of the rest.
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/planner/drift"
+	"github.com/strata-gitops/strata/providers/git"
+	"github.com/strata-gitops/strata/providers/kube"
+	"github.com/strata-gitops/strata/state"
+)
+
+// driftTarget is one object of a kustomization, as recorded, as listed
+// and as rendered.
+type driftTarget struct {
+	rec     state.Object
+	desired *unstructured.Unstructured // nil until rendered, or when it no longer renders as applied
+	// What the scan found.
+	status    scanStatus
+	owned     string           // hash of the field sets of manager strata
+	ownedSets []map[string]any // the field sets of manager strata
+	liveUID   string
+}
+
+type scanStatus int
+
+const (
+	scanClean    scanStatus = iota // unchanged since the apply, or cleared
+	scanDeleted                    // gone
+	scanCheck                      // changed since the apply: fields must be checked
+	scanSuspect                    // needs a dry run
+	scanDisowned                   // lost fields it applied; not renderable as applied
+)
+
+func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap *state.Snapshot, k *config.Kustomization, opts DriftOptions) drift.Block {
+	addr := k.Address().String()
+	blk := drift.Block{Address: addr, Kind: string(config.KindKustomization)}
+	if k.Suspend {
+		blk.Suspended = true
+		return blk
+	}
+	sb, ok := snap.Block(addr)
+	recs := snap.BlockObjects(addr)
+	if !ok && len(recs) == 0 {
+		blk.Notes = append(blk.Notes, "not applied yet")
+		return blk
+	}
+	blk.Revision = sb.Revision
+	if sb.Status == state.StatusFailed {
+		blk.Notes = append(blk.Notes, "the last apply failed; objects are compared with what was applied")
+	}
+	if n := len(sb.Intents); n > 0 {
+		blk.Notes = append(blk.Notes, fmt.Sprintf("an apply was interrupted while writing %d objects it did not record: "+
+			"run strata plan, which prunes or records those it created", n))
+	}
+	m, err := mgr.Impersonate(k.ServiceAccount)
+	if err != nil {
+		blk.Error = err.Error()
+		return blk
+	}
+	targets := make([]driftTarget, len(recs))
+	index := make(map[string]int, len(recs))
+	for i, r := range recs {
+		targets[i].rec = r
+		index[r.Address] = i
+	}
+	if len(targets) == 0 {
+		return blk
+	}
+	if err := e.driftScan(ctx, m, targets, opts); err != nil {
+		blk.Error = err.Error()
+		return blk
+	}
+	blk.Checked = len(targets)
+
+	// Objects changed since the apply whose field ownership matches the
+	// baseline (strata's field set when it owned every field it applied)
+	// are clear; the others need the block rendered as it was applied.
+	var pending []int
+	why := "the configuration changed since the last apply"
+	for i := range targets {
+		t := &targets[i]
+		if t.status != scanCheck {
+			continue
+		}
+		if h, ok := opts.Baseline.get(t.rec); ok && h == t.owned && !isSecretObject(t.rec) {
+			t.status = scanClean
+			continue
+		}
+		pending = append(pending, i)
+	}
+	if len(pending) > 0 {
+		// Render the block as it was applied: the current configuration at
+		// the recorded source revision. Objects whose digest still matches
+		// the state are compared field by field; the others only for
+		// existence.
+		desired, rerr := e.renderApplied(ctx, m, k, sb.Revision)
+		if rerr != nil {
+			why = "the block cannot be rendered as applied"
+			blk.Notes = append(blk.Notes, "objects checked for deletion only: "+rerr.Error())
+		}
+		for _, o := range desired {
+			i, ok := index[kube.RefOf(o).Address(addr)]
+			if !ok {
+				continue
+			}
+			if o = asApplied(o, targets[i].rec.Digest); o != nil {
+				targets[i].desired = o
+			}
+		}
+		unverified := 0
+		for _, i := range pending {
+			t := &targets[i]
+			switch {
+			case t.desired == nil && t.rec.FieldsHash != "" && t.owned != t.rec.FieldsHash &&
+				t.liveUID == t.rec.UID && !isSecretObject(t.rec):
+				// The fields cannot be named without the configuration as
+				// applied, but strata no longer owns what it applied.
+				t.status = scanDisowned
+			case t.desired == nil:
+				unverified++
+				t.status = scanClean
+			case t.liveUID != t.rec.UID && t.rec.UID != "":
+				t.status = scanSuspect
+			case t.owned == "": // not listed: its labels changed
+				t.status = scanSuspect
+			case writeOnly(t.desired) || !kube.OwnsAll(t.ownedSets, t.desired.Object):
+				t.status = scanSuspect
+			default:
+				t.status = scanClean
+				opts.Baseline.put(t.rec, t.owned)
+			}
+		}
+		if unverified > 0 && rerr == nil {
+			blk.Notes = append(blk.Notes, fmt.Sprintf("%d objects checked for deletion only: the configuration changed since the last apply (run strata plan)", unverified))
+		}
+	}
+
+	var objs []*unstructured.Unstructured
+	for i := range targets {
+		t := &targets[i]
+		switch t.status {
+		case scanDeleted:
+			blk.Items = append(blk.Items, drift.Item{Address: t.rec.Address, Kind: drift.Deleted,
+				Message: "deleted in the cluster outside strata"})
+		case scanDisowned:
+			blk.Items = append(blk.Items, drift.Item{Address: t.rec.Address, Kind: drift.Modified,
+				Message: "fields strata applied were written by someone else since the apply (" + why + ", so they cannot be named or compared here: run strata plan)"})
+		case scanSuspect:
+			objs = append(objs, t.desired)
+		}
+	}
+	if len(objs) == 0 {
+		return blk
+	}
+	blk.DryRuns = len(objs)
+	// No stack id: the objects keep the labels they were applied with
+	// (objects applied before stack ids have none).
+	cs, err := m.Diff(ctx, objs, kube.DiffOptions{Stack: e.name, Block: addr})
+	if err != nil {
+		blk.Error = err.Error()
+		return blk
+	}
+	for _, c := range cs.Changes {
+		it := drift.Item{Address: c.Ref.Address(addr)}
+		switch c.Action {
+		case kube.ActionNoop:
+			continue
+		case kube.ActionCreate:
+			it.Kind, it.Message = drift.Deleted, "deleted in the cluster outside strata"
+		default:
+			it.Kind, it.Message = drift.Modified, "changed in the cluster outside strata"
+			if c.Unowned {
+				it.Message += "; its ownership labels were changed"
+			}
+			if i, ok := index[it.Address]; ok && c.LiveUID != "" && targets[i].rec.UID != "" && c.LiveUID != targets[i].rec.UID {
+				it.Message = "deleted and re-created outside strata"
+			}
+			it.Fields = driftFields(c.Fields)
+		}
+		blk.Items = append(blk.Items, it)
+	}
+	return blk
+}
+
+func isSecretObject(r state.Object) bool { return r.Group == "" && r.Kind == "Secret" }
+
+// asApplied returns o, prepared with the stack id, when its digest is the
+// recorded one, or o without the stack id when that matches (an object
+// applied before stack ids), or nil.
+func asApplied(o *unstructured.Unstructured, digest string) *unstructured.Unstructured {
+	if kube.Digest(o) == digest {
+		return o
+	}
+	l := o.GetLabels()
+	if _, ok := l[kube.LabelStackID]; !ok {
+		return nil
+	}
+	legacy := o.DeepCopy()
+	l = legacy.GetLabels()
+	delete(l, kube.LabelStackID)
+	legacy.SetLabels(l)
+	kube.SetDigest(legacy)
+	if kube.Digest(legacy) == digest {
+		return legacy
+	}
+	return nil
+}
+
+// renderApplied renders the kustomization at the recorded revision of its
+// source and prepares the objects as apply does (ownership labels,
+// namespaces), so that their digests compare with the state's.
+func (e *Engine) renderApplied(ctx context.Context, m *kube.Manager, k *config.Kustomization, revision string) ([]*unstructured.Unstructured, error) {
+	root := e.dir
+	if k.Source != nil {
+		src, ok := e.stack.Block(k.Source.Addr).(*config.GitSource)
+		if !ok {
+			return nil, fmt.Errorf("source %s is not a Git source", k.Source.Addr)
+		}
+		spec := gitSpec(src)
+		if revision != "" {
+			pinned, err := git.Pin(spec, revision)
+			if err != nil {
+				return nil, fmt.Errorf("source %s: %w", k.Source.Addr, err)
+			}
+			spec = pinned
+		}
+		f, err := e.gitFetcher()
+		if err != nil {
+			return nil, err
+		}
+		fctx, cancel := sourceContext(ctx, src.Timeout)
+		defer cancel()
+		art, err := f.Fetch(fctx, spec)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", k.Source.Addr, timedOut(fctx, src.Timeout, err))
+		}
+		root = art.Dir
+	}
+	objs, err := e.render(ctx, k, root)
+	if err != nil {
+		return nil, err
+	}
+	addr := k.Address().String()
+	for _, o := range objs {
+		// A kind not served cannot exist either: its error is irrelevant.
+		_, _ = m.Prepare(ctx, o, e.owner(addr))
+	}
+	return objs, nil
+}
+
+// driftScan reads the live metadata of the targets (kube.Manager
+// ScanMetadata: one list request per resource and namespace) and sets each
+// target's status: deleted, clean (the resourceVersion recorded at apply
+// time: untouched), or to be checked, with the hash of strata's field set.
+func (e *Engine) driftScan(ctx context.Context, m *kube.Manager, targets []driftTarget, opts DriftOptions) error {
+	refs := make([]kube.ObjectRef, len(targets))
+	for i, t := range targets {
+		r := t.rec
+		refs[i] = kube.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+	}
+	selector := kube.LabelStack + "=" + e.name + "," + kube.LabelBlock + "=" + targets[0].rec.Block
+	live, err := m.ScanMetadata(ctx, refs, kube.ScanOptions{Selector: selector, Concurrency: opts.Concurrency})
+	if err != nil {
+		return err
+	}
+	for i := range targets {
+		classify(&targets[i], live[i], opts.Baseline)
+	}
+	return nil
+}
+
+// classify sets the scan status of t from its live metadata.
+func classify(t *driftTarget, o kube.LiveMetadata, baseline *Baseline) {
+	switch {
+	case !o.Exists:
+		t.status = scanDeleted
+		return
+	case !o.Listed:
+		// Not listed, but there: its labels were changed.
+		t.status, t.liveUID = scanCheck, o.UID
+		return
+	}
+	t.liveUID = o.UID
+	t.owned, t.ownedSets = o.FieldsHash, o.FieldSets
+	if t.rec.ResourceVersion != "" && o.ResourceVersion == t.rec.ResourceVersion {
+		// Untouched since the apply: strata's field set is exactly what it
+		// applied.
+		t.status = scanClean
+		baseline.put(t.rec, o.FieldsHash)
+		return
+	}
+	if t.rec.FieldsHash != "" && o.FieldsHash == t.rec.FieldsHash && t.liveUID == t.rec.UID && !isSecretObject(t.rec) {
+		// Changed since the apply, but strata still owns exactly the fields
+		// it owned right after it: only fields strata does not apply
+		// (status, fields of other managers) changed.
+		t.status = scanClean
+		return
+	}
+	t.status = scanCheck
+}
+
+// writeOnly reports whether the object sets fields the server does not
+// store as given (a Secret's stringData becomes data), so that field
+// ownership says nothing about their values and a dry run must decide.
+func writeOnly(u *unstructured.Unstructured) bool {
+	gvk := u.GroupVersionKind()
+	_, ok := u.Object["stringData"]
+	return ok && gvk.Group == "" && gvk.Kind == "Secret"
+}
