@@ -11,7 +11,12 @@
 // again converges. A failed block stops the blocks that depend on it and no
 // others. Destroy plans delete every block in reverse dependency order.
 //
-// Drift compares the live cluster with the state (a drift.Report); a
+// Drift compares the live cluster with the state (a drift.Report) and
+// changes nothing: drift_check.go holds the walk over the blocks, and one
+// file per block kind its check (drift_kustomization.go, drift_release.go,
+// drift_source.go); every request to the cluster and to Helm's storage goes
+// through providers/kube and providers/helm (kube.Manager ScanMetadata,
+// helm.Manager History), impersonating the block's service account. A
 // Watcher runs drift checks on a schedule, sends the stack's notifications
 // once per change and reports WatchEvents. Status returns a BlockStatus per
 // block, with the readiness rules of strata status.

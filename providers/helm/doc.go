@@ -40,6 +40,10 @@
 // MaxHistory revisions. Uninstall removes a release that left the stack, as
 // its UninstallOptions say.
 //
+// For a drift check, History reads a release's revisions from Helm's storage
+// (one list request) and Drift compares the objects of its deployed revision
+// with the cluster.
+//
 // Impersonate returns a Manager whose every request (Helm's storage
 // included) impersonates a service account, so that RBAC limits what a
 // release can change.

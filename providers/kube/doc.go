@@ -43,6 +43,12 @@
 // their definitions, namespaces last. Progress is reported as typed Events on
 // a channel the caller reads; a nil channel discards them.
 //
+// For a drift check, ScanMetadata reads the metadata of a block's objects
+// (one list request per resource and namespace, metadata only) and
+// FieldSets and OwnsAll tell from the managed fields whether anyone else
+// changed a field strata applied, so that only the remaining objects need a
+// dry run.
+//
 // This package uses client-go directly rather than github.com/fluxcd/pkg/ssa:
 // ssa's ResourceManager diffs one object at a time with a get and a dry run
 // each, reports no field-level diff nor immutable-field replaces, masks only
