@@ -40,6 +40,10 @@ const (
 	scanDisowned                   // lost fields it applied; not renderable as applied
 )
 
+// driftKustomization checks the objects strata recorded for a
+// kustomization: a metadata scan clears the untouched ones, field
+// ownership the ones nobody edited, and a dry run names the changes of
+// the rest.
 func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap *state.Snapshot, k *config.Kustomization, opts DriftOptions) drift.Block {
 	addr := k.Address().String()
 	blk := drift.Block{Address: addr, Kind: string(config.KindKustomization)}
@@ -80,10 +84,18 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 		return blk
 	}
 	blk.Checked = len(targets)
+	why := e.resolvePending(ctx, m, k, sb.Revision, targets, index, opts.Baseline, &blk)
+	e.reportTargets(ctx, m, addr, targets, index, why, &blk)
+	return blk
+}
 
-	// Objects changed since the apply whose field ownership matches the
-	// baseline (strata's field set when it owned every field it applied)
-	// are clear; the others need the block rendered as it was applied.
+// resolvePending decides the targets the scan left to be checked. Objects
+// changed since the apply whose field ownership matches the baseline
+// (strata's field set when it owned every field it applied) are clear; the
+// others need the block rendered as it was applied. It returns why objects
+// that lost fields strata applied cannot be named.
+func (e *Engine) resolvePending(ctx context.Context, m *kube.Manager, k *config.Kustomization, revision string,
+	targets []driftTarget, index map[string]int, baseline *Baseline, blk *drift.Block) string {
 	var pending []int
 	why := "the configuration changed since the last apply"
 	for i := range targets {
@@ -91,59 +103,75 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 		if t.status != scanCheck {
 			continue
 		}
-		if h, ok := opts.Baseline.get(t.rec); ok && h == t.owned && !isSecretObject(t.rec) {
+		if h, ok := baseline.get(t.rec); ok && h == t.owned && !isSecretObject(t.rec) {
 			t.status = scanClean
 			continue
 		}
 		pending = append(pending, i)
 	}
-	if len(pending) > 0 {
-		// Render the block as it was applied: the current configuration at
-		// the recorded source revision. Objects whose digest still matches
-		// the state are compared field by field; the others only for
-		// existence.
-		desired, rerr := e.renderApplied(ctx, m, k, sb.Revision)
-		if rerr != nil {
-			why = "the block cannot be rendered as applied"
-			blk.Notes = append(blk.Notes, "objects checked for deletion only: "+rerr.Error())
+	if len(pending) == 0 {
+		return why
+	}
+	// Render the block as it was applied: the current configuration at the
+	// recorded source revision. Objects whose digest still matches the
+	// state are compared field by field; the others only for existence.
+	desired, rerr := e.renderApplied(ctx, m, k, revision)
+	if rerr != nil {
+		why = "the block cannot be rendered as applied"
+		blk.Notes = append(blk.Notes, "objects checked for deletion only: "+rerr.Error())
+	}
+	addr := k.Address().String()
+	for _, o := range desired {
+		i, ok := index[kube.RefOf(o).Address(addr)]
+		if !ok {
+			continue
 		}
-		for _, o := range desired {
-			i, ok := index[kube.RefOf(o).Address(addr)]
-			if !ok {
-				continue
-			}
-			if o = asApplied(o, targets[i].rec.Digest); o != nil {
-				targets[i].desired = o
-			}
-		}
-		unverified := 0
-		for _, i := range pending {
-			t := &targets[i]
-			switch {
-			case t.desired == nil && t.rec.FieldsHash != "" && t.owned != t.rec.FieldsHash &&
-				t.liveUID == t.rec.UID && !isSecretObject(t.rec):
-				// The fields cannot be named without the configuration as
-				// applied, but strata no longer owns what it applied.
-				t.status = scanDisowned
-			case t.desired == nil:
-				unverified++
-				t.status = scanClean
-			case t.liveUID != t.rec.UID && t.rec.UID != "":
-				t.status = scanSuspect
-			case t.owned == "": // not listed: its labels changed
-				t.status = scanSuspect
-			case writeOnly(t.desired) || !kube.OwnsAll(t.ownedSets, t.desired.Object):
-				t.status = scanSuspect
-			default:
-				t.status = scanClean
-				opts.Baseline.put(t.rec, t.owned)
-			}
-		}
-		if unverified > 0 && rerr == nil {
-			blk.Notes = append(blk.Notes, fmt.Sprintf("%d objects checked for deletion only: the configuration changed since the last apply (run strata plan)", unverified))
+		if o = asApplied(o, targets[i].rec.Digest); o != nil {
+			targets[i].desired = o
 		}
 	}
+	unverified := 0
+	for _, i := range pending {
+		if decide(&targets[i], baseline) {
+			unverified++
+		}
+	}
+	if unverified > 0 && rerr == nil {
+		blk.Notes = append(blk.Notes, fmt.Sprintf("%d objects checked for deletion only: the configuration changed since the last apply (run strata plan)", unverified))
+	}
+	return why
+}
 
+// decide sets the status of a pending target from the object as applied
+// (nil when the block no longer renders it so). It reports whether the
+// target could be checked for existence only.
+func decide(t *driftTarget, baseline *Baseline) (unverified bool) {
+	switch {
+	case t.desired == nil && t.rec.FieldsHash != "" && t.owned != t.rec.FieldsHash &&
+		t.liveUID == t.rec.UID && !isSecretObject(t.rec):
+		// The fields cannot be named without the configuration as applied,
+		// but strata no longer owns what it applied.
+		t.status = scanDisowned
+	case t.desired == nil:
+		t.status = scanClean
+		return true
+	case t.liveUID != t.rec.UID && t.rec.UID != "":
+		t.status = scanSuspect
+	case t.owned == "": // not listed: its labels changed
+		t.status = scanSuspect
+	case writeOnly(t.desired) || !kube.OwnsAll(t.ownedSets, t.desired.Object):
+		t.status = scanSuspect
+	default:
+		t.status = scanClean
+		baseline.put(t.rec, t.owned)
+	}
+	return false
+}
+
+// reportTargets adds the drift of the targets to blk: the deleted and
+// disowned ones as they are, the suspects as a server-side dry run finds
+// them.
+func (e *Engine) reportTargets(ctx context.Context, m *kube.Manager, addr string, targets []driftTarget, index map[string]int, why string, blk *drift.Block) {
 	var objs []*unstructured.Unstructured
 	for i := range targets {
 		t := &targets[i]
@@ -159,7 +187,7 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 		}
 	}
 	if len(objs) == 0 {
-		return blk
+		return
 	}
 	blk.DryRuns = len(objs)
 	// No stack id: the objects keep the labels they were applied with
@@ -167,28 +195,32 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 	cs, err := m.Diff(ctx, objs, kube.DiffOptions{Stack: e.name, Block: addr})
 	if err != nil {
 		blk.Error = err.Error()
-		return blk
+		return
 	}
 	for _, c := range cs.Changes {
-		it := drift.Item{Address: c.Ref.Address(addr)}
-		switch c.Action {
-		case kube.ActionNoop:
+		if c.Action == kube.ActionNoop {
 			continue
-		case kube.ActionCreate:
-			it.Kind, it.Message = drift.Deleted, "deleted in the cluster outside strata"
-		default:
-			it.Kind, it.Message = drift.Modified, "changed in the cluster outside strata"
-			if c.Unowned {
-				it.Message += "; its ownership labels were changed"
-			}
-			if i, ok := index[it.Address]; ok && c.LiveUID != "" && targets[i].rec.UID != "" && c.LiveUID != targets[i].rec.UID {
-				it.Message = "deleted and re-created outside strata"
-			}
-			it.Fields = driftFields(c.Fields)
 		}
-		blk.Items = append(blk.Items, it)
+		blk.Items = append(blk.Items, changeItem(c, addr, targets, index))
 	}
-	return blk
+}
+
+// changeItem is the drift item of a dry run's change of a suspect target.
+func changeItem(c kube.Change, addr string, targets []driftTarget, index map[string]int) drift.Item {
+	it := drift.Item{Address: c.Ref.Address(addr)}
+	if c.Action == kube.ActionCreate {
+		it.Kind, it.Message = drift.Deleted, "deleted in the cluster outside strata"
+		return it
+	}
+	it.Kind, it.Message = drift.Modified, "changed in the cluster outside strata"
+	if c.Unowned {
+		it.Message += "; its ownership labels were changed"
+	}
+	if i, ok := index[it.Address]; ok && c.LiveUID != "" && targets[i].rec.UID != "" && c.LiveUID != targets[i].rec.UID {
+		it.Message = "deleted and re-created outside strata"
+	}
+	it.Fields = driftFields(c.Fields)
+	return it
 }
 
 func isSecretObject(r state.Object) bool { return r.Group == "" && r.Kind == "Secret" }
