@@ -390,6 +390,9 @@ func (a *applier) applyKustomization(ctx context.Context, b *plan.Block) (added,
 	if settings.Timeout != "" {
 		opts.Timeout, _ = time.ParseDuration(settings.Timeout)
 	}
+	a.mu.Lock()
+	_, opts.Intents = previousObjects(a.snap, b.Address) // before this apply's own intents
+	a.mu.Unlock()
 
 	var res *kube.ApplyResult
 	if cs.HasChanges() {

@@ -230,16 +230,13 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 	for _, o := range later {
 		laterKeys[refKey(kube.RefOf(o))] = true
 	}
-	var previous []kube.ObjectRef
-	for _, r := range previousObjects(snap, addr) {
-		if !laterKeys[refKey(r)] {
-			previous = append(previous, r)
-		}
-	}
+	isLater := func(r kube.ObjectRef) bool { return laterKeys[refKey(r)] }
+	previous, intents := previousObjects(snap, addr)
+	previous, intents = slices.DeleteFunc(previous, isLater), slices.DeleteFunc(intents, isLater)
 	owner := e.owner(addr)
 	sb, _ := snap.Block(addr)
 	cs, err := mgr.Diff(ctx, direct, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr,
-		FormerBlocks: sb.MovedFrom, Previous: previous, Prune: k.Prune})
+		FormerBlocks: sb.MovedFrom, Previous: previous, Intents: intents, Prune: k.Prune})
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}
@@ -356,21 +353,21 @@ func replaced(c kube.Change) *unstructured.Unstructured {
 // previousObjects returns the objects of block addr that a plan compares
 // with what the block renders now: those recorded in the state, and the
 // intents an interrupted apply left behind (objects it was about to create
-// and may have created without recording them).
-func previousObjects(snap *state.Snapshot, addr string) []kube.ObjectRef {
+// and may have created without recording them) that the state does not
+// record.
+func previousObjects(snap *state.Snapshot, addr string) (recorded, intents []kube.ObjectRef) {
 	seen := map[string]bool{}
-	var out []kube.ObjectRef
 	for _, so := range snap.BlockObjects(addr) {
 		seen[so.Address] = true
-		out = append(out, kube.ObjectRef{Group: so.Group, Version: so.Version, Kind: so.Kind, Namespace: so.Namespace, Name: so.Name})
+		recorded = append(recorded, kube.ObjectRef{Group: so.Group, Version: so.Version, Kind: so.Kind, Namespace: so.Namespace, Name: so.Name})
 	}
 	sb, _ := snap.Block(addr)
 	for _, in := range sb.Intents {
 		if !seen[in.Address(addr)] {
-			out = append(out, kube.ObjectRef{Group: in.Group, Version: in.Version, Kind: in.Kind, Namespace: in.Namespace, Name: in.Name})
+			intents = append(intents, kube.ObjectRef{Group: in.Group, Version: in.Version, Kind: in.Kind, Namespace: in.Namespace, Name: in.Name})
 		}
 	}
-	return out
+	return recorded, intents
 }
 
 // intentReason explains the change of an object the state does not list

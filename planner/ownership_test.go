@@ -448,3 +448,66 @@ func TestSavedPlanCarriesStackID(t *testing.T) {
 		t.Errorf("stack id label %q, want %q", got, p.StackID)
 	}
 }
+
+// TestIntentOfSameNamedStack leaves in the state the intent of an apply
+// that was interrupted before it created its object; meanwhile a stack of
+// the same name applied by an older strata (its labels carry no stack id)
+// created that object. An intent is never an object of the state, so the
+// plan refuses the object while it is rendered and, once it is not, never
+// deletes it.
+func TestIntentOfSameNamedStack(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "intentname")
+	dir := writeStack(t, map[string]string{
+		"main.hcl":      "kustomization \"app\" {\n  path = \"app\"\n}\n",
+		"app/keep.yaml": configMap(ns, "keep"),
+	})
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+
+	e, _ := planStack(t, opts)
+	st, err := e.Store()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := st.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, _ := snap.Block("kustomization.app")
+	sb.Intents = []state.Intent{{Version: "v1", Kind: "ConfigMap", Namespace: ns, Name: "foreign"}}
+	snap.PutBlock(sb)
+	if err := st.Write(context.Background(), snap, state.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := &unstructured.Unstructured{}
+	foreign.SetAPIVersion("v1")
+	foreign.SetKind("ConfigMap")
+	foreign.SetName("foreign")
+	foreign.SetNamespace(ns)
+	foreign.SetLabels(map[string]string{kube.LabelStack: StackName(dir), kube.LabelBlock: "kustomization.app"})
+	if _, err := dyn.Resource(gvrConfigMap).Namespace(ns).Create(context.Background(), foreign, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	writeFiles(t, dir, map[string]string{"app/foreign.yaml": configMap(ns, "foreign")})
+	_, p := planStack(t, opts)
+	addr := "kustomization.app/ConfigMap/" + ns + "/foreign"
+	if len(p.Errors) != 1 || p.Errors[0].Address != addr || !strings.Contains(p.Errors[0].Message, "another stack") {
+		t.Fatalf("plan with foreign rendered: errors %+v, changes %v; want one error: %s belongs to another stack", p.Errors, changed(p), addr)
+	}
+
+	writeFiles(t, dir, map[string]string{"app/foreign.yaml": ""})
+	_, p = planStack(t, opts)
+	if p.HasChanges() || len(p.Errors) != 0 {
+		t.Fatalf("plan without foreign: changes %v, errors %+v; want none", changed(p), p.Errors)
+	}
+	applyStack(t, opts)
+	if liveConfigMap(t, c, ns, "foreign") == nil {
+		t.Fatal("the apply deleted the other stack's ConfigMap")
+	}
+}

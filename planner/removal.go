@@ -146,8 +146,8 @@ func (e *Engine) removedReleaseSettings(addr string, rel state.Release) releaseS
 // no longer owned by the block) are forgotten.
 func (e *Engine) planRemovedObjects(ctx context.Context, p *plan.Plan, snap *state.Snapshot, blk *plan.Block) error {
 	addr := blk.Address
-	prev := previousObjects(snap, addr)
-	if len(prev) == 0 {
+	prev, intents := previousObjects(snap, addr)
+	if len(prev)+len(intents) == 0 {
 		return nil
 	}
 	mgr, err := e.Kube()
@@ -157,7 +157,7 @@ func (e *Engine) planRemovedObjects(ctx context.Context, p *plan.Plan, snap *sta
 	owner := e.owner(addr)
 	sb, _ := snap.Block(addr)
 	cs, err := mgr.Diff(ctx, nil, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr,
-		FormerBlocks: sb.MovedFrom, Previous: prev, Prune: true})
+		FormerBlocks: sb.MovedFrom, Previous: prev, Intents: intents, Prune: true})
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -99,7 +100,7 @@ func (m *Manager) Apply(ctx context.Context, cs *ChangeSet, opts ApplyOptions, e
 
 	if len(deletes) > 0 {
 		pruned, err := m.Prune(ctx, deletes, PruneOptions{Stack: opts.Stack, StackID: opts.StackID, Block: opts.Block,
-			FormerBlocks: opts.FormerBlocks}, events)
+			FormerBlocks: opts.FormerBlocks, Intents: opts.Intents}, events)
 		res.Objects = append(res.Objects, pruned...)
 		if err != nil {
 			return res, err
@@ -337,7 +338,11 @@ func (m *Manager) pruneOne(ctx context.Context, r ObjectRef, opts PruneOptions) 
 	case err != nil:
 		return Applied{}, &ObjectError{Ref: r, Op: "delete", Err: err}
 	}
-	if rel, owner := ownershipOf(live, opts.owner(), true, opts.FormerBlocks); rel != ownedByBlock {
+	known := trustRecorded
+	if slices.ContainsFunc(opts.Intents, func(i ObjectRef) bool { return keyOf(i) == keyOf(r) }) {
+		known = trustIntent
+	}
+	if rel, owner := ownershipOf(live, opts.owner(), known, opts.FormerBlocks); rel != ownedByBlock {
 		a.Skipped = "not owned by this block"
 		if owner != "" {
 			a.Skipped = "owned by " + owner

@@ -77,13 +77,29 @@ const (
 	otherStack                    // owned by another stack
 )
 
+// trust is what the caller knows of a live object besides its labels.
+type trust int
+
+const (
+	// trustRendered: the block renders the object and its state does not
+	// list it.
+	trustRendered trust = iota
+	// trustIntent: an apply of the block was about to write the object
+	// (state.Block.Intents). Only a strata that writes stack ids records
+	// intents, so the object is the block's only with the stack's id.
+	trustIntent
+	// trustRecorded: the block's state lists the object; an older strata may
+	// have labelled it with the stack's name and no id.
+	trustRecorded
+)
+
 // ownershipOf tells how live relates to the block o, and describes its
 // strata owner ("" when it has none): "stack/block", with the stack id in
-// parentheses when the object carries one. legacy accepts an object with
-// o's name and no stack id as the stack's, and one labelled with one of
-// former as the block's (it is recorded in the block's state). Without
-// o.StackID, stacks are matched by name alone.
-func ownershipOf(live *unstructured.Unstructured, o Owner, legacy bool, former []string) (ownership, string) {
+// parentheses when the object carries one. An object the block's state
+// records (t == trustRecorded) with o's name and no stack id is the stack's;
+// one recorded or intended and labelled with one of former is the block's.
+// Without o.StackID, stacks are matched by name alone.
+func ownershipOf(live *unstructured.Unstructured, o Owner, t trust, former []string) (ownership, string) {
 	l := live.GetLabels()
 	s, id, b := l[LabelStack], l[LabelStackID], l[LabelBlock]
 	if s == "" && id == "" && b == "" {
@@ -103,12 +119,12 @@ func ownershipOf(live *unstructured.Unstructured, o Owner, legacy bool, former [
 	case id != "":
 		sameStack = id == o.StackID
 	default:
-		sameStack = legacy && s == o.Stack
+		sameStack = t == trustRecorded && s == o.Stack
 	}
 	switch {
 	case !sameStack:
 		return otherStack, who
-	case b != o.Block && !(legacy && slices.Contains(former, b)):
+	case b != o.Block && !(t != trustRendered && slices.Contains(former, b)):
 		return otherBlock, who
 	}
 	return ownedByBlock, who
@@ -202,9 +218,12 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, o
 
 	live := m.prefetch(ctx, ts, opts.Stack, opts.Block)
 	// Objects of the state may carry the stack's name without its id.
-	known := make(map[key]bool, len(opts.Previous))
+	known := make(map[key]trust, len(opts.Previous)+len(opts.Intents))
+	for _, r := range opts.Intents {
+		known[keyOf(r)] = trustIntent
+	}
 	for _, r := range opts.Previous {
-		known[keyOf(r)] = true
+		known[keyOf(r)] = trustRecorded
 	}
 
 	changes := make([]Change, len(ts))
@@ -223,14 +242,15 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, o
 			rendered[keyOf(t.ref)] = true
 		}
 		var gone []ObjectRef
-		for _, r := range opts.Previous {
-			if !rendered[keyOf(r)] {
+		for _, r := range slices.Concat(opts.Previous, opts.Intents) {
+			if k := keyOf(r); !rendered[k] {
+				rendered[k] = true // once, though both list it
 				gone = append(gone, r)
 			}
 		}
 		prunes := make([]Change, len(gone))
 		err := forEach(ctx, len(gone), m.opts.Concurrency, func(ctx context.Context, i int) error {
-			c, err := m.diffPrune(ctx, gone[i], opts.owner(), opts.FormerBlocks)
+			c, err := m.diffPrune(ctx, gone[i], opts.owner(), known[keyOf(gone[i])], opts.FormerBlocks)
 			prunes[i] = c
 			return err
 		})
@@ -309,7 +329,7 @@ func dryRunOptions() metav1.ApplyOptions {
 }
 
 func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds map[schema.GroupKind]string,
-	namespaces map[string]bool, opts DiffOptions, known bool) (Change, error) {
+	namespaces map[string]bool, opts DiffOptions, known trust) (Change, error) {
 	c := Change{Ref: t.ref, Desired: t.obj}
 	if t.mapping == nil {
 		crd, ok := crds[t.ref.GroupKind()]
@@ -386,8 +406,8 @@ func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds ma
 }
 
 // fillLive records the live object's identity and ownership in c. known
-// says that the object is one of opts.Previous.
-func (m *Manager) fillLive(c *Change, live *unstructured.Unstructured, opts DiffOptions, known bool) {
+// says whether the object is one of opts.Previous or opts.Intents.
+func (m *Manager) fillLive(c *Change, live *unstructured.Unstructured, opts DiffOptions, known trust) {
 	c.LiveUID = string(live.GetUID())
 	c.LiveResourceVersion = live.GetResourceVersion()
 	rel, owner := ownershipOf(live, opts.owner(), known, opts.FormerBlocks)
@@ -413,7 +433,7 @@ func (m *Manager) fillLive(c *Change, live *unstructured.Unstructured, opts Diff
 // diffReplace describes the replace of an object whose dry run was refused
 // because an immutable field changes. The field diff is limited to the
 // fields the manifest sets, as the server's answer is missing.
-func (m *Manager) diffReplace(ctx context.Context, t *target, cause error, opts DiffOptions, known bool) (Change, error) {
+func (m *Manager) diffReplace(ctx context.Context, t *target, cause error, opts DiffOptions, known trust) (Change, error) {
 	c := Change{Ref: t.ref, Desired: t.obj, Action: ActionReplace}
 	live, err := t.ri.Get(ctx, t.ref.Name, metav1.GetOptions{})
 	if err != nil {
@@ -440,9 +460,9 @@ func (m *Manager) diffReplace(ctx context.Context, t *target, cause error, opts 
 // diffPrune describes the fate of an object that is no longer rendered: a
 // delete, or a forget when it is kept (pruning disabled, or not owned by
 // the block). The returned change has an empty Ref when there is nothing
-// to say (the object is gone, or its kind is). The object comes from the
-// state, so one with the stack's name and no id is the stack's.
-func (m *Manager) diffPrune(ctx context.Context, r ObjectRef, o Owner, former []string) (Change, error) {
+// to say (the object is gone, or its kind is). known says whether the
+// state records the object or only an intent (see ownershipOf).
+func (m *Manager) diffPrune(ctx context.Context, r ObjectRef, o Owner, known trust, former []string) (Change, error) {
 	ri, _, err := m.resource(ctx, r)
 	if err != nil {
 		if meta.IsNoMatchError(err) {
@@ -460,7 +480,7 @@ func (m *Manager) diffPrune(ctx context.Context, r ObjectRef, o Owner, former []
 	before := normalize(live)
 	c := Change{Ref: RefOf(live), LiveUID: string(live.GetUID()), LiveResourceVersion: live.GetResourceVersion(), LiveDigest: liveDigest(live, before)}
 	c.Before = mask(before)
-	rel, owner := ownershipOf(live, o, true, former)
+	rel, owner := ownershipOf(live, o, known, former)
 	switch {
 	case rel != ownedByBlock:
 		c.Action, c.Unowned, c.Owner, c.OtherStack = ActionForget, true, owner, rel == otherStack

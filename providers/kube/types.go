@@ -232,7 +232,8 @@ type DiffOptions struct {
 	// matched by name alone.
 	StackID string
 	// FormerBlocks are addresses the block had before a move: one of
-	// Previous that carries one of them in LabelBlock is the block's.
+	// Previous or Intents that carries one of them in LabelBlock is the
+	// block's.
 	FormerBlocks []string
 	// Adopt allows taking over objects that exist without this block's
 	// ownership labels; the changes are still marked Unowned.
@@ -240,6 +241,12 @@ type DiffOptions struct {
 	// Previous are the objects recorded in state for this block; those not
 	// rendered any more become deletes (prunes) when Prune is true.
 	Previous []ObjectRef
+	// Intents are objects an interrupted apply of the block may have
+	// written without recording them (state.Block.Intents). They are
+	// compared and pruned like Previous, but are the block's only when
+	// they carry StackID: an intent with the stack's name and no id was
+	// not written by this stack.
+	Intents []ObjectRef
 	// Prune turns Previous objects no longer rendered into deletes.
 	Prune bool
 }
@@ -250,8 +257,9 @@ type ApplyOptions struct {
 	// when set, is written as LabelStackID and required of pruned objects
 	// that carry an id.
 	Stack, StackID, Block string
-	// FormerBlocks, as in DiffOptions, for the prunes.
+	// FormerBlocks and Intents, as in DiffOptions, for the prunes.
 	FormerBlocks []string
+	Intents      []ObjectRef
 	// Adopt allows changing objects that are Unowned.
 	Adopt bool
 	// Force allows replaces (ActionReplace: delete, then create) of objects
@@ -306,10 +314,12 @@ type PruneOptions struct {
 	// Stack and Block are the ownership labels an object must carry to be
 	// deleted; an object that carries a LabelStackID must carry StackID.
 	// The objects to prune come from the state, so one with the stack's
-	// name and no id (applied by an older strata) is the stack's, and so
-	// is one labelled with one of FormerBlocks (the block moved).
+	// name and no id (applied by an older strata) is the stack's, unless
+	// it is one of Intents (see DiffOptions.Intents), and so is one
+	// labelled with one of FormerBlocks (the block moved).
 	Stack, StackID, Block string
 	FormerBlocks          []string
+	Intents               []ObjectRef
 }
 
 // EventType is the kind of an Event.
