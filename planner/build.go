@@ -235,7 +235,7 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 	previous, intents = slices.DeleteFunc(previous, isLater), slices.DeleteFunc(intents, isLater)
 	owner := e.owner(addr)
 	sb, _ := snap.Block(addr)
-	cs, err := mgr.Diff(ctx, direct, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr,
+	cs, former, err := diffBlock(ctx, mgr, snap, direct, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr,
 		FormerBlocks: sb.MovedFrom, Previous: previous, Intents: intents, Prune: k.Prune})
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
@@ -250,7 +250,7 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 
 	blk := plan.Block{Address: addr, Kind: string(config.KindKustomization), DependsOn: dependsOn(k),
 		Revision: revision, ConfigDigest: k.Digest()}
-	settings := kustomizationSettings{Wait: k.Wait, ServiceAccount: k.ServiceAccount, Force: k.Force, FormerBlocks: sb.MovedFrom}
+	settings := kustomizationSettings{Wait: k.Wait, ServiceAccount: k.ServiceAccount, Force: k.Force, FormerBlocks: former}
 	if k.Timeout > 0 {
 		settings.Timeout = k.Timeout.String()
 	}

@@ -142,3 +142,85 @@ func TestMovedRelease(t *testing.T) {
 		t.Error("the state still has release.web")
 	}
 }
+
+// TestStateMvOfAnOlderStrata: an older strata's `strata state mv` moved a
+// block in the state without recording its old address (moved_from), so
+// the objects still carry the old strata.dev/block label and no stack id.
+// The state records them in the new block and no block of the state has
+// the old address: they are the block's. The plan only rewrites their
+// labels, the apply keeps them, and once removed from the stack they are
+// pruned (not forgotten).
+func TestStateMvOfAnOlderStrata(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "oldmv")
+	dir := writeStack(t, map[string]string{
+		"main.hcl":   "kustomization \"web\" {\n  path = \"app\"\n}\n",
+		"app/a.yaml": configMap(ns, "a"), "app/b.yaml": configMap(ns, "b"),
+	})
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+	uid := liveConfigMap(t, c, ns, "a").GetUID()
+
+	e, _ := planStack(t, opts)
+	st, err := e.Store()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := st.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := snap.Move("kustomization.web", "kustomization.site"); err != nil {
+		t.Fatal(err)
+	}
+	sb, _ := snap.Block("kustomization.site")
+	sb.MovedFrom = nil // as an older strata moved it
+	snap.PutBlock(sb)
+	if err := st.Write(context.Background(), snap, state.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string]string{"main.hcl": "kustomization \"site\" {\n  path = \"app\"\n}\n"})
+
+	_, p := planStack(t, opts)
+	if p.HasErrors() {
+		t.Fatalf("plan errors: %+v", p.Errors)
+	}
+	want := []string{"[update] kustomization.site/ConfigMap/" + ns + "/a", "[update] kustomization.site/ConfigMap/" + ns + "/b"}
+	if diff := cmp.Diff(want, changed(p)); diff != "" {
+		t.Fatalf("plan changes (-want +got):\n%s", diff)
+	}
+	applyStack(t, opts)
+	live := liveConfigMap(t, c, ns, "a")
+	if live.GetUID() != uid || live.GetLabels()[kube.LabelBlock] != "kustomization.site" {
+		t.Errorf("ConfigMap a: uid %s (was %s), labels %v", live.GetUID(), uid, live.GetLabels())
+	}
+	if _, p := planStack(t, opts); p.HasChanges() || p.HasErrors() {
+		t.Fatalf("plan after the apply: changes %v, errors %+v", changed(p), p.Errors)
+	}
+
+	// A stray label on an object no longer rendered: pruned, not forgotten.
+	e, _ = planStack(t, opts)
+	st, _ = e.Store()
+	if snap, err = st.Read(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := snap.Move("kustomization.site", "kustomization.web"); err != nil {
+		t.Fatal(err)
+	}
+	sb, _ = snap.Block("kustomization.web")
+	sb.MovedFrom = nil
+	snap.PutBlock(sb)
+	if err := st.Write(context.Background(), snap, state.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string]string{"main.hcl": "kustomization \"web\" {\n  path = \"app\"\n}\n", "app/b.yaml": ""})
+	_, p = planStack(t, opts)
+	want = []string{"[delete] kustomization.web/ConfigMap/" + ns + "/b", "[update] kustomization.web/ConfigMap/" + ns + "/a"}
+	if diff := cmp.Diff(want, changed(p)); diff != "" || p.HasErrors() {
+		t.Fatalf("plan without b (-want +got):\n%s\nerrors %+v", diff, p.Errors)
+	}
+	applyStack(t, opts)
+	if liveConfigMap(t, c, ns, "b") != nil {
+		t.Error("ConfigMap b is still in the cluster")
+	}
+}

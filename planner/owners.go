@@ -1,9 +1,12 @@
 package planner
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
@@ -106,4 +109,35 @@ func holds(s *state.Snapshot, addr string) bool {
 	_, b := s.Block(addr)
 	_, r := s.Release(addr)
 	return b || r || len(s.BlockObjects(addr)) > 0
+}
+
+// diffBlock is mgr.Diff for the kustomization opts.Block, whose objects
+// may carry the strata.dev/block label of an address the state does not
+// record as a former one: an older strata's state mv moved them without
+// recording it (state.Block.MovedFrom). When objects the state records in
+// the block are labelled with a block the state no longer holds, those
+// addresses are added to opts.FormerBlocks and the block is diffed again.
+// It returns the former addresses the apply must accept too.
+func diffBlock(ctx context.Context, mgr *kube.Manager, snap *state.Snapshot, objs []*unstructured.Unstructured,
+	opts kube.DiffOptions) (*kube.ChangeSet, []string, error) {
+	cs, err := mgr.Diff(ctx, objs, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	former := slices.Clone(opts.FormerBlocks)
+	for _, c := range cs.Changes {
+		b := c.OwnerBlock
+		if !c.Unowned || c.OtherStack || b == "" || b == opts.Block || slices.Contains(former, b) || holds(snap, b) {
+			continue
+		}
+		if _, recorded := snap.Object(c.Ref.Address(opts.Block)); recorded {
+			former = append(former, b)
+		}
+	}
+	if len(former) == len(opts.FormerBlocks) {
+		return cs, former, nil
+	}
+	opts.FormerBlocks = former
+	cs, err = mgr.Diff(ctx, objs, opts)
+	return cs, former, err
 }

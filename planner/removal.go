@@ -94,11 +94,11 @@ func (e *Engine) planRemovals(ctx context.Context, p *plan.Plan, snap *state.Sna
 		blk := plan.Block{Address: addr, Kind: sb.Kind, Remove: true, DependsOn: deps}
 		switch sb.Kind {
 		case "kustomization":
-			if err := e.planRemovedObjects(ctx, p, snap, &blk); err != nil {
+			former, err := e.planRemovedObjects(ctx, p, snap, &blk)
+			if err != nil {
 				return err
 			}
-			sb, _ := snap.Block(addr)
-			blk.Settings, _ = json.Marshal(kustomizationSettings{FormerBlocks: sb.MovedFrom})
+			blk.Settings, _ = json.Marshal(kustomizationSettings{FormerBlocks: former})
 		case "release":
 			rel, ok := snap.Release(addr)
 			if ok {
@@ -143,23 +143,24 @@ func (e *Engine) removedReleaseSettings(addr string, rel state.Release) releaseS
 // planRemovedObjects plans the deletion of the objects of a kustomization
 // that leaves the stack: those in the state and those an interrupted apply
 // may have created (intents). Kept objects (strata.dev/prune: disabled, or
-// no longer owned by the block) are forgotten.
-func (e *Engine) planRemovedObjects(ctx context.Context, p *plan.Plan, snap *state.Snapshot, blk *plan.Block) error {
+// no longer owned by the block) are forgotten. It returns the block's
+// former addresses, for the prunes (see diffBlock).
+func (e *Engine) planRemovedObjects(ctx context.Context, p *plan.Plan, snap *state.Snapshot, blk *plan.Block) ([]string, error) {
 	addr := blk.Address
+	sb, _ := snap.Block(addr)
 	prev, intents := previousObjects(snap, addr)
 	if len(prev)+len(intents) == 0 {
-		return nil
+		return sb.MovedFrom, nil
 	}
 	mgr, err := e.Kube()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	owner := e.owner(addr)
-	sb, _ := snap.Block(addr)
-	cs, err := mgr.Diff(ctx, nil, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr,
+	cs, former, err := diffBlock(ctx, mgr, snap, nil, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr,
 		FormerBlocks: sb.MovedFrom, Previous: prev, Intents: intents, Prune: true})
 	if err != nil {
-		return fmt.Errorf("%s: %w", addr, err)
+		return nil, fmt.Errorf("%s: %w", addr, err)
 	}
 	for _, c := range cs.Changes {
 		rc := e.resourceChange(addr, c)
@@ -179,5 +180,5 @@ func (e *Engine) planRemovedObjects(ctx context.Context, p *plan.Plan, snap *sta
 			blk.Prune = append(blk.Prune, plan.ObjectRef{APIVersion: rc.APIVersion, Kind: rc.Kind, Namespace: rc.Namespace, Name: rc.Name})
 		}
 	}
-	return nil
+	return former, nil
 }

@@ -484,6 +484,7 @@ func (m *Manager) diffPrune(ctx context.Context, r ObjectRef, o Owner, known tru
 	switch {
 	case rel != ownedByBlock:
 		c.Action, c.Unowned, c.Owner, c.OtherStack = ActionForget, true, owner, rel == otherStack
+		c.OwnerBlock = live.GetLabels()[LabelBlock]
 		c.Reason = "not rendered any more, kept: not owned by this block"
 		if owner != "" {
 			c.Reason = "not rendered any more, kept: owned by " + owner
