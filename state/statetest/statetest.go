@@ -26,7 +26,8 @@ import (
 type Backend func(t *testing.T) (open func() state.Store)
 
 // Snapshot returns a valid snapshot with the given number of kustomization
-// blocks sharing n objects, plus one release. tag changes every object's
+// blocks sharing n objects, plus one release; the first block has an
+// intent and a former address. tag changes every object's
 // digest and the blocks' revisions, so snapshots with different tags differ
 // everywhere, and ConsistentTag can tell which tag a snapshot was built
 // with.
@@ -45,6 +46,11 @@ func Snapshot(blocks, n int, tag string) *state.Snapshot {
 		if i > 0 {
 			s.Blocks[i].DependsOn = []string{s.Blocks[i-1].Address}
 		}
+	}
+	if blocks > 0 {
+		// An interrupted apply and a moved block: every backend keeps them.
+		s.Blocks[0].Intents = []state.Intent{{Version: "v1", Kind: "ConfigMap", Namespace: "ns-0", Name: "pending-" + tag}}
+		s.Blocks[0].MovedFrom = []string{"kustomization.old"}
 	}
 	s.Blocks = append(s.Blocks, state.Block{Address: "release.kafka", Kind: "release", Revision: "0.43.0", AppliedAt: t0, Status: state.StatusApplied, DependsOn: []string{"kustomization.k000"}})
 	s.Releases = []state.Release{{Address: "release.kafka", Name: "kafka", Namespace: "platform", Chart: "strimzi-kafka-operator", Version: "0.43.0", ValuesDigest: digest("values", tag), Revision: 3, Status: "deployed"}}
