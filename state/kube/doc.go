@@ -23,6 +23,15 @@
 //   - Lease NS/strata-lock-NAME is the lock: holderIdentity is the lock ID,
 //     the holder's LockInfo is an annotation.
 //
+// # Files
+//
+// The Store's code is split by verb, as fluxcd/pkg/ssa splits its manager:
+// store.go (Options, Open, Close), index.go (the index Secret), read.go
+// (Read, History and the payload cache), write.go (Write and the flip of
+// the index), gc.go (deleting segments and chunk sets no index names),
+// lock.go (Lock, Unlock and the Lease's renewal) and codec.go (the
+// payload's encodings).
+//
 // # Consistency
 //
 // A write creates the segments the index does not name yet and then flips
