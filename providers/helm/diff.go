@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	jsonpatch "github.com/evanphx/json-patch"
+	"golang.org/x/sync/errgroup"
 	"helm.sh/helm/v3/pkg/kube"
 	"helm.sh/helm/v3/pkg/releaseutil"
 	apiextv1beta1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1beta1"
@@ -129,16 +129,13 @@ func (m *Manager) diffRelease(ctx context.Context, kc kube.Interface, name, name
 	results := make([]strkube.Change, len(targets)+len(deletes))
 	drift := make([]bool, len(results))
 	errs := make([]error, len(results))
-	sem := make(chan struct{}, diffConcurrency)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(diffConcurrency)
 	for i := range results {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int) {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			if ctx.Err() != nil {
 				errs[i] = ctx.Err()
-				return
+				return nil
 			}
 			if i < len(targets) {
 				t := targets[i]
@@ -147,9 +144,10 @@ func (m *Manager) diffRelease(ctx context.Context, kc kube.Interface, name, name
 			} else {
 				results[i], errs[i] = diffDelete(deletes[i-len(targets)])
 			}
-		}(i)
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	for i, c := range results {
 		if errs[i] != nil {
 			return nil, 0, errs[i]

@@ -3,42 +3,34 @@ package kube
 import (
 	"context"
 	"errors"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // forEach runs fn(i) for i in [0, n) with at most conc calls at a time. It
 // runs every call (a failure does not stop the others, so that all failures
 // can be reported) unless ctx is cancelled, and returns the errors joined in
-// index order.
+// index order. Once ctx is done no further call starts, and forEach returns
+// ctx's error after the running calls have returned.
 func forEach(ctx context.Context, n, conc int, fn func(ctx context.Context, i int) error) error {
 	if n == 0 {
 		return nil
 	}
-	if conc > n {
-		conc = n
-	}
 	errs := make([]error, n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < conc; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
+	var g errgroup.Group
+	g.SetLimit(conc)
+	for i := range n {
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			if ctx.Err() == nil {
 				errs[i] = fn(ctx, i)
 			}
-		}()
+			return nil
+		})
 	}
-feed:
-	for i := 0; i < n; i++ {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
+	_ = g.Wait()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
