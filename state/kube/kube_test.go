@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -407,8 +408,10 @@ func benchStore(b *testing.B) (*kube.Store, *state.Snapshot) {
 }
 
 // hookClient calls onChunk before the first chunk Secret a write creates.
+// A write creates its chunks in parallel, so onChunk is taken under mu.
 type hookClient struct {
 	kubernetes.Interface
+	mu      sync.Mutex
 	onChunk func()
 }
 
@@ -431,10 +434,14 @@ type hookSecrets struct {
 }
 
 func (s *hookSecrets) Create(ctx context.Context, sec *corev1.Secret, opts metav1.CreateOptions) (*corev1.Secret, error) {
-	if sec.Labels[kube.LabelRole] == "chunk" && s.h.onChunk != nil {
+	if sec.Labels[kube.LabelRole] == "chunk" {
+		s.h.mu.Lock()
 		f := s.h.onChunk
 		s.h.onChunk = nil
-		f()
+		s.h.mu.Unlock()
+		if f != nil {
+			f()
+		}
 	}
 	return s.SecretInterface.Create(ctx, sec, opts)
 }
