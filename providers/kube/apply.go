@@ -30,12 +30,14 @@ var ErrNotOwned = errors.New("object exists and is not owned by this block; adop
 // Apply carries out a change set computed by Diff: creates, updates and
 // replaces (only with opts.Force) in stages (cluster definitions first,
 // then, once the CRDs are Established, everything else; in parallel within
-// a stage), then deletes in
-// reverse order with ownership re-checked, then, if opts.Wait, waits for
-// readiness. It returns what was done, also when it fails part-way: the
-// result then lists every object written before the failure. Events are sent
-// on events (nil discards them); the caller must keep reading until Apply
-// returns.
+// a stage), then deletes in reverse order with ownership re-checked, then,
+// if opts.Wait, waits for readiness. Changes that Diff could check against
+// their CRD's schema only (Change.SchemaOnly) go with the other objects,
+// once their CRDs are Established and a real dry run of each of them
+// passed: a refusal fails the stage before any of it is written. It returns
+// what was done, also when it fails part-way: the result then lists every
+// object written before the failure. Events are sent on events (nil
+// discards them); the caller must keep reading until Apply returns.
 func (m *Manager) Apply(ctx context.Context, cs *ChangeSet, opts ApplyOptions, events chan<- Event) (*ApplyResult, error) {
 	if err := checkOwner(opts.owner()); err != nil {
 		return nil, err
@@ -64,7 +66,11 @@ func (m *Manager) Apply(ctx context.Context, cs *ChangeSet, opts ApplyOptions, e
 			errs = append(errs, &ObjectError{Ref: c.Ref, Op: "replace", Err: ErrReplaceNotForced})
 			continue
 		}
-		writes[stageOf(c.Ref)] = append(writes[stageOf(c.Ref)], c)
+		stage := stageOf(c.Ref)
+		if c.SchemaOnly {
+			stage = stageObjects // a custom resource, whatever its kind's name
+		}
+		writes[stage] = append(writes[stage], c)
 	}
 	if len(errs) > 0 {
 		return &ApplyResult{}, errors.Join(errs...)
@@ -73,6 +79,9 @@ func (m *Manager) Apply(ctx context.Context, cs *ChangeSet, opts ApplyOptions, e
 	res := &ApplyResult{}
 	var applied []ObjectRef
 	for stage, batch := range writes {
+		if err := m.checkSchemaOnly(ctx, batch, opts); err != nil {
+			return res, err
+		}
 		done, err := m.applyBatch(ctx, batch, opts, events, start)
 		for _, a := range done {
 			res.Objects = append(res.Objects, a)

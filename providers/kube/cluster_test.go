@@ -168,7 +168,7 @@ func TestApplyFromScratch(t *testing.T) {
 		"create CustomResourceDefinition.apiextensions.k8s.io/widgets." + uniq + ".example.com",
 		"create Namespace/" + ns,
 		"create Deployment.apps/" + ns + "/web (after Namespace " + ns + ")",
-		"create Widget." + uniq + ".example.com/" + ns + "/w1 (after CRD widgets." + uniq + ".example.com)",
+		"create Widget." + uniq + ".example.com/" + ns + "/w1 (after CRD widgets." + uniq + ".example.com; checked against the CRD's schema only)",
 	}
 	if diff := cmp.Diff(want, actions(cs)); diff != "" {
 		t.Fatalf("plan (-want +got):\n%s", diff)
@@ -346,5 +346,104 @@ status:
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q does not contain %q", err, s)
 		}
+	}
+}
+
+// TestCRDChangeInSameSet changes a CRD (a new field) together with a
+// custom resource that uses the field. The live CRD would drop the field in
+// a dry run; the resource is checked against the planned CRD instead and
+// planned as an update that sets it, and a typo against the new schema is
+// refused by name.
+func TestCRDChangeInSameSet(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t)
+	uniq := testcluster.UniqueName("h6")
+	ns := uniq
+	files := map[string]string{
+		"crd.yaml":    crdTemplate,
+		"widget.yaml": widget,
+		"ns.yaml":     "apiVersion: v1\nkind: Namespace\nmetadata: {name: NS}\n",
+	}
+	deleteAfter(t, m,
+		kube.ObjectRef{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition", Name: "widgets." + uniq + ".example.com"},
+		kube.ObjectRef{Version: "v1", Kind: "Namespace", Name: ns})
+	block := "kustomization.samecrd"
+	opts := kube.DiffOptions{Stack: stack, Block: block}
+	cs, err := m.Diff(ctx, render(t, files, ns, uniq), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Apply(ctx, cs, kube.ApplyOptions{Stack: stack, Block: block}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	files["crd.yaml"] = crdTemplate + "              shape: {type: string, enum: [round, square]}\n"
+	files["widget.yaml"] = strings.Replace(widget, "spec: {color: red}", "spec: {color: red, shape: square}", 1)
+	cs, err = m.Diff(ctx, render(t, files, ns, uniq), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w kube.Change
+	for _, c := range cs.Changes {
+		if c.Ref.Kind == "Widget" {
+			w = c
+		}
+	}
+	if w.Action != kube.ActionUpdate || !w.SchemaOnly || w.AfterCRD != "widgets."+uniq+".example.com" {
+		t.Fatalf("Widget: %s schema_only=%v after_crd=%q (%s)", w.Action, w.SchemaOnly, w.AfterCRD, w.Reason)
+	}
+	if diff := cmp.Diff([]kube.FieldDiff{{Path: "spec.shape", After: "square"}}, w.Fields); diff != "" {
+		t.Errorf("Widget fields (-want +got):\n%s", diff)
+	}
+	if _, err := m.Apply(ctx, cs, kube.ApplyOptions{Stack: stack, Block: block}, nil); err != nil {
+		t.Fatal(err)
+	}
+	cs, err = m.Diff(ctx, render(t, files, ns, uniq), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireNoChanges(t, cs)
+
+	files["crd.yaml"] += "              weight: {type: integer}\n"
+	files["widget.yaml"] = strings.Replace(widget, "spec: {color: red}", "spec: {color: red, wieght: 3}", 1)
+	_, err = m.Diff(ctx, render(t, files, ns, uniq), opts)
+	if err == nil || !strings.Contains(err.Error(), "spec.wieght: unknown field") {
+		t.Fatalf("Diff with a typo: %v, want spec.wieght: unknown field", err)
+	}
+}
+
+// TestSchemaOnlyDryRunAtApply plans a custom resource that its CRD's CEL
+// rule refuses: the offline check passes (it does not run CEL), and Apply,
+// once the CRD is Established, dry-runs the resource for real and fails
+// before writing any object of the second stage.
+func TestSchemaOnlyDryRunAtApply(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t)
+	uniq := testcluster.UniqueName("h7")
+	ns := uniq
+	crd := strings.Replace(crdTemplate, "            type: object\n            properties:\n              size:",
+		"            type: object\n            x-kubernetes-validations: [{rule: 'self.size <= 10', message: size is at most 10}]\n            properties:\n              size:", 1)
+	objs := render(t, map[string]string{
+		"crd.yaml":    crd,
+		"widget.yaml": strings.Replace(widget, "spec: {color: red}", "spec: {size: 20}", 1),
+		"ns.yaml":     "apiVersion: v1\nkind: Namespace\nmetadata: {name: NS}\n",
+		"cm.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: NS}\n",
+	}, ns, uniq)
+	deleteAfter(t, m,
+		kube.ObjectRef{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition", Name: "widgets." + uniq + ".example.com"},
+		kube.ObjectRef{Version: "v1", Kind: "Namespace", Name: ns})
+	block := "kustomization.cel"
+	cs, err := m.Diff(ctx, objs, kube.DiffOptions{Stack: stack, Block: block})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Apply(ctx, cs, kube.ApplyOptions{Stack: stack, Block: block}, nil)
+	if err == nil || !strings.Contains(err.Error(), "dry run failed") || !strings.Contains(err.Error(), "size is at most 10") {
+		t.Fatalf("Apply: %v, want the dry run refused by the CEL rule", err)
+	}
+	_, err = m.Dynamic().Resource(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}).Namespace(ns).
+		Get(ctx, "settings", metav1.GetOptions{})
+	if !apierrors.IsNotFound(err) {
+		t.Errorf("ConfigMap of the refused stage: %v, want not found", err)
 	}
 }

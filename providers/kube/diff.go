@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -155,8 +156,10 @@ func (m *Manager) Prepare(ctx context.Context, obj *unstructured.Unstructured, o
 }
 
 // prepare copies the objects, prepares them (Prepare) and resolves their
-// resources.
-func (m *Manager) prepare(ctx context.Context, objs []*unstructured.Unstructured, owner Owner) ([]*target, error) {
+// resources. Objects of a kind not served yet are placed by the scope of
+// their planned CRD, if any.
+func (m *Manager) prepare(ctx context.Context, objs []*unstructured.Unstructured, owner Owner,
+	defs map[schema.GroupKind]*crdSchema) ([]*target, error) {
 	ts := make([]*target, 0, len(objs))
 	seen := make(map[key]bool, len(objs))
 	var errs []error
@@ -173,7 +176,11 @@ func (m *Manager) prepare(ctx context.Context, objs []*unstructured.Unstructured
 				t.ri = m.dyn.Resource(mp.Resource)
 			}
 		case meta.IsNoMatchError(err):
-			// Resolved later: the CRD may be part of the same set.
+			// Resolved later: the CRD may be planned first.
+			if def, ok := defs[obj.GroupVersionKind().GroupKind()]; ok {
+				def.placeIn(obj)
+				SetDigest(obj)
+			}
 		default:
 			errs = append(errs, &ObjectError{Ref: RefOf(obj), Op: "discovery", Err: err})
 			continue
@@ -191,31 +198,25 @@ func (m *Manager) prepare(ctx context.Context, objs []*unstructured.Unstructured
 
 // Diff computes the changes that applying objs would make, for the block
 // named in opts. It sends one server-side apply dry run per object (in
-// parallel) and changes nothing. The error lists every object that failed,
-// each with its reference and the server's message.
+// parallel) and changes nothing. Objects of a kind whose CRD the plan
+// creates or changes first (in objs, or opts.CRDs) are checked offline
+// against that CRD's schema instead (Change.SchemaOnly). The error lists
+// every object that failed, each with its reference and the server's (or
+// the schema's) message.
 func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, opts DiffOptions) (*ChangeSet, error) {
 	if err := checkOwner(opts.owner()); err != nil {
 		return nil, err
 	}
-	ts, err := m.prepare(ctx, objs, opts.owner())
+	upstream, own := compileCRDs(opts.CRDs), ownCRDs(objs, opts.Block)
+	defs := make(map[schema.GroupKind]*crdSchema, len(upstream)+len(own))
+	maps.Copy(defs, upstream)
+	maps.Copy(defs, own)
+	ts, err := m.prepare(ctx, objs, opts.owner(), defs)
 	if err != nil {
 		return nil, err
 	}
 
-	// Kinds and namespaces the set itself creates or keeps.
-	crds := make(map[schema.GroupKind]string)
-	namespaces := make(map[string]bool)
-	for _, t := range ts {
-		switch {
-		case isCRDRef(t.ref):
-			g, _, _ := unstructured.NestedString(t.obj.Object, "spec", "group")
-			k, _, _ := unstructured.NestedString(t.obj.Object, "spec", "names", "kind")
-			crds[schema.GroupKind{Group: g, Kind: k}] = t.ref.Name
-		case isNamespaceRef(t.ref):
-			namespaces[t.ref.Name] = true
-		}
-	}
-
+	namespaces, crdTargets, others := partition(ts, opts)
 	live := m.prefetch(ctx, ts, opts.Stack, opts.Block)
 	// Objects of the state may carry the stack's name without its id.
 	known := make(map[key]trust, len(opts.Previous)+len(opts.Intents))
@@ -226,45 +227,129 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, o
 		known[keyOf(r)] = trustRecorded
 	}
 
+	// The set's CRDs first: the kinds of those that change are checked
+	// against the planned schema, like those of upstream blocks.
 	changes := make([]Change, len(ts))
-	err = forEach(ctx, len(ts), m.opts.Concurrency, func(ctx context.Context, i int) error {
-		c, err := m.diffOne(ctx, ts[i], live, crds, namespaces, opts, known[keyOf(ts[i].ref)])
+	d := &differ{m: m, live: live, namespaces: namespaces, known: known, opts: opts}
+	if err := d.run(ctx, ts, crdTargets, changes); err != nil {
+		return nil, err
+	}
+	d.planned = upstream
+	for _, i := range crdTargets {
+		def, ok := own[CRDKind(ts[i].obj)]
+		if ok && changes[i].RedefinesKind() {
+			d.planned[def.gk] = def
+		}
+	}
+	if err := d.run(ctx, ts, others, changes); err != nil {
+		return nil, err
+	}
+
+	if opts.Prune {
+		prunes, err := m.diffPrunes(ctx, ts, opts, known)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, prunes...)
+	}
+	sortChanges(changes)
+	return &ChangeSet{Changes: changes}, nil
+}
+
+// partition returns the namespaces that the set creates or keeps, or that
+// upstream blocks create, each with the reason of a create after it, and
+// the indexes of the set's CRDs and of its other objects.
+func partition(ts []*target, opts DiffOptions) (namespaces map[string]string, crds, others []int) {
+	namespaces = make(map[string]string, len(opts.Namespaces))
+	for ns, by := range opts.Namespaces {
+		namespaces[ns] = "after Namespace " + ns + " (" + by + ")"
+	}
+	for i, t := range ts {
+		switch {
+		case isCRDRef(t.ref):
+			crds = append(crds, i)
+		case isNamespaceRef(t.ref):
+			namespaces[t.ref.Name] = "after Namespace " + t.ref.Name
+			others = append(others, i)
+		default:
+			others = append(others, i)
+		}
+	}
+	return namespaces, crds, others
+}
+
+// differ diffs the targets of one Diff.
+type differ struct {
+	m          *Manager
+	live       *liveCache
+	namespaces map[string]string               // namespace -> reason of a create after it
+	planned    map[schema.GroupKind]*crdSchema // kinds checked against the planned schema
+	known      map[key]trust                   // how the state knows each object
+	opts       DiffOptions
+}
+
+// run diffs the targets ts[i] for i in idx, in parallel, into changes[i].
+func (d *differ) run(ctx context.Context, ts []*target, idx []int, changes []Change) error {
+	return forEach(ctx, len(idx), d.m.opts.Concurrency, func(ctx context.Context, j int) error {
+		i := idx[j]
+		c, err := d.diffOne(ctx, ts[i])
 		changes[i] = c
+		return err
+	})
+}
+
+// compileCRDs compiles the planned CRDs of upstream blocks by kind.
+func compileCRDs(crds []PlannedCRD) map[schema.GroupKind]*crdSchema {
+	out := make(map[schema.GroupKind]*crdSchema, len(crds))
+	for _, p := range crds {
+		cs := compileCRD(p)
+		out[cs.gk] = cs
+	}
+	return out
+}
+
+// ownCRDs compiles the CRDs among objs by kind.
+func ownCRDs(objs []*unstructured.Unstructured, block string) map[schema.GroupKind]*crdSchema {
+	var crds []PlannedCRD
+	for _, o := range objs {
+		if isCRDRef(RefOf(o)) {
+			crds = append(crds, PlannedCRD{Object: o, By: block})
+		}
+	}
+	return compileCRDs(crds)
+}
+
+// diffPrunes lists the deletes of the objects of opts.Previous and
+// opts.Intents that are not rendered any more. known says how each is
+// known to the state.
+func (m *Manager) diffPrunes(ctx context.Context, ts []*target, opts DiffOptions, known map[key]trust) ([]Change, error) {
+	rendered := make(map[key]bool, len(ts))
+	for _, t := range ts {
+		rendered[keyOf(t.ref)] = true
+	}
+	var gone []ObjectRef
+	for _, r := range slices.Concat(opts.Previous, opts.Intents) {
+		if k := keyOf(r); !rendered[k] {
+			rendered[k] = true // once, though both list it
+			gone = append(gone, r)
+		}
+	}
+	prunes := make([]Change, len(gone))
+	err := forEach(ctx, len(gone), m.opts.Concurrency, func(ctx context.Context, i int) error {
+		c, err := m.diffPrune(ctx, gone[i], opts.owner(), known[keyOf(gone[i])], opts.FormerBlocks)
+		prunes[i] = c
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-
-	if opts.Prune {
-		rendered := make(map[key]bool, len(ts))
-		for _, t := range ts {
-			rendered[keyOf(t.ref)] = true
-		}
-		var gone []ObjectRef
-		for _, r := range slices.Concat(opts.Previous, opts.Intents) {
-			if k := keyOf(r); !rendered[k] {
-				rendered[k] = true // once, though both list it
-				gone = append(gone, r)
-			}
-		}
-		prunes := make([]Change, len(gone))
-		err := forEach(ctx, len(gone), m.opts.Concurrency, func(ctx context.Context, i int) error {
-			c, err := m.diffPrune(ctx, gone[i], opts.owner(), known[keyOf(gone[i])], opts.FormerBlocks)
-			prunes[i] = c
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range prunes {
-			if c.Ref.Kind != "" {
-				changes = append(changes, c)
-			}
+	out := prunes[:0]
+	for _, c := range prunes {
+		if c.Ref.Kind != "" {
+			out = append(out, c)
 		}
 	}
-	sortChanges(changes)
-	return &ChangeSet{Changes: changes}, nil
+	return out, nil
 }
 
 // prefetch lists the live objects of the block, one request per resource and
@@ -328,18 +413,16 @@ func dryRunOptions() metav1.ApplyOptions {
 	return metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}}
 }
 
-func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds map[schema.GroupKind]string,
-	namespaces map[string]bool, opts DiffOptions, known trust) (Change, error) {
+func (d *differ) diffOne(ctx context.Context, t *target) (Change, error) {
+	m, lc, opts, known := d.m, d.live, d.opts, d.known[keyOf(t.ref)]
 	c := Change{Ref: t.ref, Desired: t.obj}
+	if def, ok := d.planned[t.ref.GroupKind()]; ok {
+		return d.diffSchemaOnly(ctx, t, def)
+	}
 	if t.mapping == nil {
-		crd, ok := crds[t.ref.GroupKind()]
-		if !ok {
-			return c, &ObjectError{Ref: t.ref, Op: "diff", Err: fmt.Errorf(
-				"the cluster serves no kind %s in API group %q and no CRD of this set defines it", t.ref.Kind, t.ref.Group)}
-		}
-		c.Action, c.AfterCRD, c.Reason = ActionCreate, crd, "after CRD "+crd
-		c.After = mask(normalize(t.obj))
-		return c, nil
+		return c, &ObjectError{Ref: t.ref, Op: "diff", Err: fmt.Errorf(
+			"the cluster serves no kind %s in API group %q and no CRD of this set defines it "+
+				"(nor one that a block this one depends on creates)", t.ref.Kind, t.ref.Group)}
 	}
 
 	if live := lc.get(keyOf(t.ref)); live != nil && !m.opts.ExactDiff && unchanged(t.obj, live) {
@@ -361,8 +444,8 @@ func (m *Manager) diffOne(ctx context.Context, t *target, lc *liveCache, crds ma
 		res, err = t.ri.Apply(ctx, t.ref.Name, t.obj, dryRunOptions())
 		if err != nil {
 			switch {
-			case isNamespaceNotFound(err) && namespaces[t.ref.Namespace]:
-				c.Action, c.AfterNamespace, c.Reason = ActionCreate, t.ref.Namespace, "after Namespace "+t.ref.Namespace
+			case isNamespaceNotFound(err) && d.namespaces[t.ref.Namespace] != "":
+				c.Action, c.AfterNamespace, c.Reason = ActionCreate, t.ref.Namespace, d.namespaces[t.ref.Namespace]
 				c.After = mask(normalize(t.obj))
 				return c, nil
 			case isImmutable(err):

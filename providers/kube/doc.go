@@ -31,8 +31,15 @@
 // Namespaced objects without a namespace go to "default". Changes are plain data (Change):
 // an action, a reason, the masked before and after objects, a field-level
 // diff and the live resourceVersion the change was computed against. A change
-// to an immutable field is a replace; an object of a kind whose CRD (or of a
-// namespace that) the same change set creates is a create "after CRD …".
+// to an immutable field is a replace; an object in a namespace that the
+// same change set (or, DiffOptions.Namespaces, an upstream block) creates
+// is a create "after Namespace …". An object of a kind whose CRD the change
+// set, or an upstream block (DiffOptions.CRDs), creates or changes is not
+// dry-run against the live CRD: it is checked offline against the planned
+// CRD's OpenAPI v3 schema with the API server's own structural pruning
+// (unknown fields are errors), defaulting and validation packages, and
+// marked Change.SchemaOnly; Apply waits for the CRD to be Established and
+// dry-runs it for real before writing.
 // Secret values are masked (Masked) in everything a ChangeSet exposes except
 // the Desired objects, which are what Apply sends and must not be printed.
 //

@@ -134,11 +134,18 @@ type Change struct {
 	// "after CRD widgets.example.com", "spec.clusterIPs[0]: may not change
 	// once set", "pruning disabled by annotation strata.dev/prune".
 	Reason string `json:"reason,omitempty"`
-	// AfterCRD is set for a create of a custom resource whose
-	// CustomResourceDefinition is created by the same change set (name of
-	// the CRD), or AfterNamespace for an object in a namespace created by it.
+	// AfterCRD is set for a custom resource whose CustomResourceDefinition
+	// the plan creates or changes first, in the same change set or in a
+	// block this one depends on (name of the CRD); AfterNamespace for an
+	// object in a namespace created that way.
 	AfterCRD       string `json:"after_crd,omitempty"`
 	AfterNamespace string `json:"after_namespace,omitempty"`
+	// SchemaOnly is set for an object of a kind whose CRD the plan creates
+	// or changes first (AfterCRD names it): the server could not check it
+	// yet, so it was checked offline against the CRD's OpenAPI v3 schema
+	// only, with the schema's defaults applied to After. Apply waits for
+	// the CRD to be Established and dry-runs the object before writing.
+	SchemaOnly bool `json:"schema_only,omitempty"`
 	// Unowned is true when the live object does not carry this block's
 	// ownership labels. Apply refuses such a change unless adoption is asked
 	// for; Owner names the current strata owner ("stack/block") if any.
@@ -249,6 +256,16 @@ type DiffOptions struct {
 	Intents []ObjectRef
 	// Prune turns Previous objects no longer rendered into deletes.
 	Prune bool
+	// CRDs are the CustomResourceDefinitions that blocks this one depends
+	// on create or change in the same plan. Objects of their kinds are
+	// checked against them offline (Change.SchemaOnly), not by a dry run
+	// against the live CRD. The CRDs of the change set itself are found by
+	// Diff.
+	CRDs []PlannedCRD
+	// Namespaces maps the namespaces that blocks this one depends on create
+	// in the same plan to the block creating each. Objects in them that the
+	// server cannot dry-run yet are creates "after Namespace".
+	Namespaces map[string]string
 }
 
 // ApplyOptions configures Manager.Apply.
