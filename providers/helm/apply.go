@@ -59,6 +59,10 @@ func (m *Manager) Apply(ctx context.Context, p *ReleasePlan, events chan<- Event
 	}
 	spec := p.Spec
 	defer m.forgetCapabilities()
+	// Blocks applied before this one may have created CRDs that the
+	// release's objects use: the cached discovery would not know their
+	// kinds, and the deferred mapper does not refresh a fresh cache.
+	m.refreshDiscovery()
 	cfg, err := m.actionConfig(ctx, p.Namespace)
 	if err != nil {
 		return nil, err

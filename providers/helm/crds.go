@@ -20,8 +20,9 @@ import (
 )
 
 var (
-	crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	getOptions  = metav1.GetOptions{}
+	crdResource       = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	namespaceResource = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	getOptions        = metav1.GetOptions{}
 )
 
 // chartCRDs parses the CRDs of a chart's crds/ directories (subcharts too).
@@ -97,8 +98,7 @@ func (m *Manager) applyCRDs(ctx context.Context, cfg *action.Configuration, ch *
 	if err := cfg.KubeClient.Wait(written, m.opts.DefaultTimeout); err != nil {
 		return 0, fmt.Errorf("crds not established: %w", err)
 	}
-	m.disc.Invalidate()
-	m.mapper.Reset()
+	m.refreshDiscovery()
 	m.kube.ResetMapping()
 	return len(written), nil
 }

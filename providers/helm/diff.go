@@ -27,17 +27,18 @@ import (
 
 // Helm's ownership metadata, set on every object of a release.
 const (
-	labelManagedBy       = "app.kubernetes.io/managed-by"
-	annotationRelease    = "meta.helm.sh/release-name"
-	annotationReleaseNS  = "meta.helm.sh/release-namespace"
-	annotationPolicy     = "helm.sh/resource-policy"
-	policyKeep           = "keep"
-	diffConcurrency      = 8
-	maxDiffAttempts      = 5 // dry runs of one object while controllers write to it
-	reasonDriftEdited    = "edited in the cluster"
-	reasonDriftDeleted   = "deleted from the cluster"
-	reasonAfterCRD       = "kind not served yet: its CRD is created first"
-	reasonNamespaceLater = "namespace created first"
+	labelManagedBy        = "app.kubernetes.io/managed-by"
+	annotationRelease     = "meta.helm.sh/release-name"
+	annotationReleaseNS   = "meta.helm.sh/release-namespace"
+	annotationPolicy      = "helm.sh/resource-policy"
+	policyKeep            = "keep"
+	diffConcurrency       = 8
+	maxDiffAttempts       = 5 // dry runs of one object while controllers write to it
+	reasonDriftEdited     = "edited in the cluster"
+	reasonDriftDeleted    = "deleted from the cluster"
+	reasonAfterCRD        = "kind not served yet: its CRD is created first"
+	reasonNamespaceLater  = "namespace created first"
+	reasonCreateNamespace = "create_namespace: created by the install"
 )
 
 // object is one object of a manifest: built by Helm's kube client (info), or
@@ -100,7 +101,8 @@ func keyOf(r strkube.ObjectRef) refKey { return refKey{r.Group, r.Kind, r.Namesp
 // patch of every object as a server-side dry run. Objects that would not
 // change are left out. drifted is set for objects whose change does not
 // come from the manifests (edited or deleted in the cluster).
-func (m *Manager) diffRelease(ctx context.Context, kc kube.Interface, name, namespace, old, new string, force bool) (changes []strkube.Change, drifted int, err error) {
+func (m *Manager) diffRelease(ctx context.Context, kc kube.Interface, name, namespace, old, new string, force bool,
+	crds *strkube.CRDSchemas) (changes []strkube.Change, drifted int, err error) {
 	targets, err := buildManifest(kc, new)
 	if err != nil {
 		return nil, 0, fmt.Errorf("build rendered manifest: %w", err)
@@ -140,7 +142,7 @@ func (m *Manager) diffRelease(ctx context.Context, kc kube.Interface, name, name
 			if i < len(targets) {
 				t := targets[i]
 				o, had := orig[keyOf(t.ref)]
-				results[i], drift[i], errs[i] = m.diffTarget(ctx, t, o, had, name, namespace, force)
+				results[i], drift[i], errs[i] = m.diffTarget(ctx, t, o, had, name, namespace, force, crds)
 			} else {
 				results[i], errs[i] = diffDelete(deletes[i-len(targets)])
 			}
@@ -194,13 +196,11 @@ func toUnstructured(obj runtime.Object) (*unstructured.Unstructured, error) {
 
 // diffTarget plans one rendered object: a create when it does not exist,
 // else the dry run of the patch Helm's upgrade would send.
-func (m *Manager) diffTarget(ctx context.Context, t, o object, had bool, name, namespace string, force bool) (strkube.Change, bool, error) {
+func (m *Manager) diffTarget(ctx context.Context, t, o object, had bool, name, namespace string, force bool,
+	crds *strkube.CRDSchemas) (strkube.Change, bool, error) {
 	c := strkube.Change{Ref: t.ref, Action: strkube.ActionCreate}
 	if t.info == nil {
-		c.Reason = reasonAfterCRD
-		_, c.After, _ = strkube.Compare(nil, t.raw, nil)
-		c.Desired = t.raw
-		return c, false, nil
+		return afterCRD(c, t.raw, crds)
 	}
 	target, err := toUnstructured(t.info.Object)
 	if err != nil {
@@ -321,6 +321,25 @@ func dryRunUpdate(helper *resource.Helper, t object, original runtime.Object, li
 	}
 }
 
+// afterCRD plans the create of an object whose kind the cluster does not
+// serve yet: checked against its planned CRD, if any (the chart's crds/,
+// or a block applied first), with the schema's defaults in After.
+func afterCRD(c strkube.Change, raw *unstructured.Unstructured, crds *strkube.CRDSchemas) (strkube.Change, bool, error) {
+	c.Reason, c.Desired = reasonAfterCRD, raw
+	after, crd, err := crds.Check(raw)
+	if err != nil {
+		return c, false, &strkube.ObjectError{Ref: c.Ref, Op: "schema check", Err: err}
+	}
+	if crd == nil {
+		after = raw
+	} else {
+		c.SchemaOnly, c.AfterCRD = true, crd.Object.GetName()
+		c.Reason = "after CRD " + crd.Object.GetName() + " (" + crd.By + "); " + strkube.ReasonSchemaOnly
+	}
+	_, c.After, _ = strkube.Compare(nil, after, nil)
+	return c, false, nil
+}
+
 // sameObject reports whether the deployed manifest's object equals the
 // rendered one (before Helm's metadata, which the deployed one lacks).
 func sameObject(deployed runtime.Object, target *unstructured.Unstructured, name, namespace string) bool {
@@ -414,7 +433,7 @@ func (m *Manager) Drift(ctx context.Context, name, namespace string) ([]strkube.
 	if err != nil || deployed == nil {
 		return nil, err
 	}
-	changes, _, err := m.diffRelease(ctx, cfg.KubeClient, name, namespace, deployed.Manifest, deployed.Manifest, false)
+	changes, _, err := m.diffRelease(ctx, cfg.KubeClient, name, namespace, deployed.Manifest, deployed.Manifest, false, nil)
 	if err != nil {
 		return nil, fmt.Errorf("release %s/%s: %w", namespace, name, err)
 	}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	strkube "github.com/strata-gitops/strata/providers/kube"
 )
@@ -118,12 +121,21 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 		if last != nil {
 			p.Reason = "uninstalled (history kept)"
 		}
-		p.Changes, _, err = m.diffRelease(ctx, cfg.KubeClient, spec.Name, spec.Namespace, "", manifest, false)
+		p.Changes, _, err = m.diffRelease(ctx, cfg.KubeClient, spec.Name, spec.Namespace, "", manifest, false, plannedCRDs(spec, ch, installCRDs(spec)))
 		if err != nil {
 			return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
 		}
 		p.Changes = append(crdChanges(ch, installCRDs(spec)), p.Changes...)
 		p.Hooks = hooksRun(hooks, ActionInstall, spec.DisableHooks)
+		if spec.CreateNamespace {
+			nc, err := m.namespaceChange(ctx, spec.Namespace)
+			if err != nil {
+				return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
+			}
+			if nc != nil {
+				p.Changes = append([]strkube.Change{*nc}, p.Changes...)
+			}
+		}
 		return p, nil
 	}
 
@@ -134,7 +146,7 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 	p.Chart.Old = chartName(base.Chart)
 	p.ChartVersion.Old, p.AppVersion.Old = chartVersion(base.Chart)
 	p.ValuesDigest.Old = ValuesDigest(base.Config)
-	changes, drifted, err := m.diffRelease(ctx, cfg.KubeClient, spec.Name, spec.Namespace, base.Manifest, manifest, spec.Force)
+	changes, drifted, err := m.diffRelease(ctx, cfg.KubeClient, spec.Name, spec.Namespace, base.Manifest, manifest, spec.Force, plannedCRDs(spec, ch, upgradeCRDs(spec)))
 	if err != nil {
 		return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
 	}
@@ -206,6 +218,43 @@ func upgradeCRDs(spec ReleaseSpec) CRDPolicy {
 		return CRDsSkip
 	}
 	return spec.UpgradeCRDs
+}
+
+// plannedCRDs returns the checker of the CRDs that the objects of a
+// release may use before the cluster serves their kinds: those of blocks
+// applied first, and those of the chart's crds/ directory unless policy
+// (the install's or the upgrade's) skips them.
+func plannedCRDs(spec ReleaseSpec, ch *chart.Chart, policy CRDPolicy) *strkube.CRDSchemas {
+	crds := slices.Clone(spec.UpstreamCRDs)
+	if policy != CRDsSkip {
+		for _, u := range chartCRDs(ch) {
+			crds = append(crds, strkube.PlannedCRD{Object: u, By: "crds/ of chart " + chartName(ch)})
+		}
+	}
+	return strkube.NewCRDSchemas(crds)
+}
+
+// namespaceChange is the create of the release's namespace that an install
+// with CreateNamespace makes, or nil when the namespace exists (or the
+// release's service account may not read it).
+func (m *Manager) namespaceChange(ctx context.Context, namespace string) (*strkube.Change, error) {
+	_, err := m.dyn.Resource(namespaceResource).Get(ctx, namespace, getOptions)
+	if err == nil {
+		return nil, nil
+	}
+	if apierrors.IsForbidden(err) {
+		return nil, nil // a service account that may not read namespaces: the install tells
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("namespace %s: %w", namespace, err)
+	}
+	u := &unstructured.Unstructured{}
+	u.SetAPIVersion("v1")
+	u.SetKind("Namespace")
+	u.SetName(namespace)
+	c := strkube.Change{Ref: strkube.RefOf(u), Action: strkube.ActionCreate, Reason: reasonCreateNamespace, Desired: u}
+	_, c.After, _ = strkube.Compare(nil, u, nil)
+	return &c, nil
 }
 
 // crdChanges lists the chart's CRDs as creates for an install.

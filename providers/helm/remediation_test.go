@@ -217,6 +217,11 @@ func TestCreateNamespaceAndMaxHistory(t *testing.T) {
 	if p.Action != helm.ActionInstall || len(p.Changes) == 0 {
 		t.Fatalf("plan into a missing namespace: %s %+v", p.Action, p.Changes)
 	}
+	// The namespace the install creates is part of the plan, so that
+	// blocks depending on the release may plan objects in it.
+	if c := p.Changes[0]; c.Ref.String() != "Namespace/"+ns || c.Action != "create" || c.Desired == nil {
+		t.Errorf("first change %s %s, want create Namespace/%s", c.Action, c.Ref, ns)
+	}
 	apply(t, m, p)
 	for _, g := range []string{"a", "b", "c"} {
 		spec.Values = map[string]any{"greeting": g}

@@ -42,6 +42,12 @@ func (m *Manager) capabilities(ctx context.Context) (*chartutil.Capabilities, er
 }
 
 // forgetCapabilities makes the next plan read the capabilities afresh.
+// refreshDiscovery forgets the cached discovery and REST mappings.
+func (m *Manager) refreshDiscovery() {
+	m.disc.Invalidate()
+	m.mapper.Reset()
+}
+
 func (m *Manager) forgetCapabilities() {
 	m.caps.mu.Lock()
 	m.caps.caps = nil

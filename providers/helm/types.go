@@ -76,6 +76,11 @@ type ReleaseSpec struct {
 	// (default skip, as Flux's upgrade.crds): Helm itself never touches
 	// CRDs on upgrade.
 	UpgradeCRDs CRDPolicy `json:"upgrade_crds,omitempty"`
+	// UpstreamCRDs are CRDs that blocks applied before the release create
+	// or change in the same plan. Plan checks the rendered objects of their
+	// kinds that the cluster does not serve yet against them offline, as it
+	// does for the kinds of the chart's crds/ directory (Change.SchemaOnly).
+	UpstreamCRDs []kube.PlannedCRD `json:"-"`
 	// DisableWait skips waiting for the release's objects to be Current.
 	DisableWait bool `json:"disable_wait,omitempty"`
 	// Timeout bounds each Helm operation and its wait (default 5m).
@@ -205,8 +210,11 @@ type ReleasePlan struct {
 	Status   string `json:"status,omitempty"`
 	// RollbackTo is the revision an ActionRollback returns to.
 	RollbackTo int `json:"rollback_to,omitempty"`
-	// Changes are the per-object changes, in apply order, no-ops left out.
-	// Before and After are masked; Desired holds the rendered object.
+	// Changes are the per-object changes, in apply order, no-ops left out:
+	// the namespace an install creates (CreateNamespace, when it does not
+	// exist), the CRDs of the chart's crds/ directory that are created or
+	// replaced, then the manifest's objects. Before and After are masked;
+	// Desired holds the rendered object.
 	Changes []kube.Change `json:"changes,omitempty"`
 	// Hooks are the chart hooks the action runs (none when hooks are
 	// disabled): for an install or upgrade the planned chart's, for a
