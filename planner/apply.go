@@ -343,6 +343,8 @@ func (a *applier) changeSet(b *plan.Block) (*kube.ChangeSet, error) {
 			LiveUID:             rc.LiveUID,
 			LiveDigest:          rc.LiveDigest,
 			Unowned:             rc.Unowned,
+			AfterCRD:            rc.AfterCRD,
+			SchemaOnly:          rc.SchemaOnly,
 		}
 		switch {
 		case rc.Actions.IsReplace():
@@ -620,6 +622,10 @@ func (e *Engine) checkLive(ctx context.Context, mgr *kube.Manager, p *plan.Plan)
 			return err
 		}
 		mapping, err := mgr.Mapping(ctx, gv.WithKind(rc.Kind))
+		if err != nil && rc.SchemaOnly {
+			// A version its planned CRD adds: read it in a served one.
+			mapping, err = mgr.Mapping(ctx, schema.GroupVersionKind{Group: gv.Group, Kind: rc.Kind})
+		}
 		if err != nil {
 			if rc.LiveResourceVersion == "" {
 				continue // a kind that a CRD of the plan creates

@@ -15,6 +15,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/planner/graph"
 	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/providers/kube"
 	"github.com/strata-gitops/strata/state"
@@ -33,15 +34,6 @@ type kustomizationSettings struct {
 	// FormerBlocks are the block's addresses before a move, whose labels
 	// its objects may carry (state.Block.MovedFrom).
 	FormerBlocks []string `json:"former_blocks,omitempty"`
-}
-
-// pending records what earlier blocks of the plan create, so that a later
-// block's objects in a namespace, or of a kind, that does not exist yet are
-// planned as creates instead of failing the dry run.
-type pending struct {
-	namespaces map[string]string           // namespace -> creating block
-	kinds      map[schema.GroupKind]string // kind -> "CRD name (block)"
-	rendered   map[string]string           // refKey -> block that renders it
 }
 
 // Plan computes what applying the loaded stack would change. It reads the
@@ -79,7 +71,7 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 		State:         plan.StateRef{Lineage: snap.Lineage, Serial: snap.Serial},
 		Variables:     e.variables(),
 	}
-	selected, err := e.selectBlocks()
+	selected, g, err := e.selectBlocks()
 	if err != nil {
 		return nil, err
 	}
@@ -90,9 +82,9 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 		return nil, err
 	}
 	if !e.opts.Destroy {
-		pend := &pending{namespaces: map[string]string{}, kinds: map[schema.GroupKind]string{}, rendered: map[string]string{}}
+		up := newUpcoming(g)
 		for _, b := range selected {
-			if err := e.planBlock(ctx, p, snap, b, pend); err != nil {
+			if err := e.planBlock(ctx, p, snap, b, up); err != nil {
 				return nil, e.scrubErr(err)
 			}
 		}
@@ -127,11 +119,12 @@ func (e *Engine) variables() []plan.Variable {
 }
 
 // selectBlocks returns the stack's blocks in dependency order, limited to
-// the targets and their dependencies when targets are given.
-func (e *Engine) selectBlocks() ([]config.Block, error) {
+// the targets and their dependencies when targets are given, and the
+// stack's graph.
+func (e *Engine) selectBlocks() ([]config.Block, *graph.Graph, error) {
 	g, err := stackGraph(e.stack)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	order := g.TopoOrder()
 	if len(e.opts.Targets) > 0 {
@@ -140,10 +133,10 @@ func (e *Engine) selectBlocks() ([]config.Block, error) {
 			block, _, _ := strings.Cut(t, "/")
 			a, err := config.ParseAddress(block)
 			if err != nil {
-				return nil, fmt.Errorf("target %s: %w", t, err)
+				return nil, nil, fmt.Errorf("target %s: %w", t, err)
 			}
 			if !g.Has(a) {
-				return nil, fmt.Errorf("target %s: no block %s in the stack", t, a)
+				return nil, nil, fmt.Errorf("target %s: no block %s in the stack", t, a)
 			}
 			want = append(want, a)
 		}
@@ -157,7 +150,7 @@ func (e *Engine) selectBlocks() ([]config.Block, error) {
 	for _, a := range order {
 		out = append(out, e.stack.Block(a))
 	}
-	return out, nil
+	return out, g, nil
 }
 
 // dependsOn returns the addresses of the blocks b depends on, sorted and
@@ -174,22 +167,22 @@ func dependsOn(b config.Block) []string {
 	return out
 }
 
-func (e *Engine) planBlock(ctx context.Context, p *plan.Plan, snap *state.Snapshot, b config.Block, pend *pending) error {
+func (e *Engine) planBlock(ctx context.Context, p *plan.Plan, snap *state.Snapshot, b config.Block, up *upcoming) error {
 	switch b := b.(type) {
 	case *config.Kustomization:
-		return e.planKustomization(ctx, p, snap, b, pend)
+		return e.planKustomization(ctx, p, snap, b, up)
 	case *config.GitSource:
 		return e.planGitSource(ctx, p, snap, b)
 	case *config.HelmSource:
 		e.planHelmSource(p, snap, b)
 		return nil
 	case *config.Release:
-		return e.planRelease(ctx, p, b)
+		return e.planRelease(ctx, p, b, up)
 	}
 	return fmt.Errorf("%s: unknown block kind", b.Address())
 }
 
-func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *state.Snapshot, k *config.Kustomization, pend *pending) error {
+func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *state.Snapshot, k *config.Kustomization, up *upcoming) error {
 	addr := k.Address().String()
 	if k.Suspend {
 		return nil
@@ -216,37 +209,21 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 		return fmt.Errorf("%s: %w", addr, err)
 	}
 
-	// Objects waiting for a namespace or a kind an earlier block creates
-	// cannot be dry-run yet: they are creates.
-	var direct, later []*unstructured.Unstructured
-	for _, o := range objs {
-		if _, ok := waitsFor(o, pend); ok {
-			later = append(later, o)
-		} else {
-			direct = append(direct, o)
-		}
+	// CRDs and namespaces that the blocks this one depends on create or
+	// change first: the objects using them are planned against those.
+	crds, namespaces := up.upstream(k.Address())
+	if err := up.checkOrder(k.Address(), objs, crds, namespaces); err != nil {
+		return err
 	}
-	laterKeys := map[string]bool{}
-	for _, o := range later {
-		laterKeys[refKey(kube.RefOf(o))] = true
-	}
-	isLater := func(r kube.ObjectRef) bool { return laterKeys[refKey(r)] }
 	previous, intents := previousObjects(snap, addr)
-	previous, intents = slices.DeleteFunc(previous, isLater), slices.DeleteFunc(intents, isLater)
 	owner := e.owner(addr)
 	sb, _ := snap.Block(addr)
-	cs, former, err := diffBlock(ctx, mgr, snap, direct, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr,
-		FormerBlocks: sb.MovedFrom, Previous: previous, Intents: intents, Prune: k.Prune})
+	cs, former, err := diffBlock(ctx, mgr, snap, objs, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr,
+		FormerBlocks: sb.MovedFrom, Previous: previous, Intents: intents, Prune: k.Prune, CRDs: crds, Namespaces: namespaces})
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}
-	for _, o := range later {
-		why, _ := waitsFor(o, pend)
-		d := o.DeepCopy()
-		kube.SetOwner([]*unstructured.Unstructured{d}, owner)
-		cs.Changes = append(cs.Changes, kube.Change{Ref: kube.RefOf(d), Action: kube.ActionCreate, Reason: why,
-			After: &unstructured.Unstructured{Object: plan.Mask(d.Object)}, Desired: d})
-	}
+	up.record(addr, cs.Changes)
 
 	blk := plan.Block{Address: addr, Kind: string(config.KindKustomization), DependsOn: dependsOn(k),
 		Revision: revision, ConfigDigest: k.Digest()}
@@ -272,7 +249,7 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 		if !inState && !intentReason(&rc, c) {
 			continue // an intent that is no concern of the stack's
 		}
-		if perr := e.ownershipError(k, c, &rc, pend); perr != nil {
+		if perr := e.ownershipError(k, c, &rc, up); perr != nil {
 			p.Errors = append(p.Errors, *perr)
 			continue
 		}
@@ -308,17 +285,6 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 		}
 		if c.Action == kube.ActionDelete {
 			blk.Prune = append(blk.Prune, plan.ObjectRef{APIVersion: rc.APIVersion, Kind: rc.Kind, Namespace: rc.Namespace, Name: rc.Name})
-		}
-		// Record what this block creates for the blocks after it.
-		if c.Action == kube.ActionCreate && c.Desired != nil {
-			switch {
-			case c.Ref.Group == "" && c.Ref.Kind == "Namespace":
-				pend.namespaces[c.Ref.Name] = addr
-			case c.Ref.Group == "apiextensions.k8s.io" && c.Ref.Kind == "CustomResourceDefinition":
-				g, _, _ := unstructured.NestedString(c.Desired.Object, "spec", "group")
-				kd, _, _ := unstructured.NestedString(c.Desired.Object, "spec", "names", "kind")
-				pend.kinds[schema.GroupKind{Group: g, Kind: kd}] = c.Ref.Name + " (" + addr + ")"
-			}
 		}
 	}
 	blk.Settings, _ = json.Marshal(settings)
@@ -384,21 +350,6 @@ func intentReason(rc *plan.ResourceChange, c kube.Change) bool {
 	return true
 }
 
-// waitsFor reports whether o lives in a namespace, or is of a kind, that an
-// earlier block of the plan creates, and says which.
-func waitsFor(o *unstructured.Unstructured, pend *pending) (string, bool) {
-	gvk := o.GroupVersionKind()
-	if crd, ok := pend.kinds[gvk.GroupKind()]; ok {
-		return "after CRD " + crd, true
-	}
-	if ns := o.GetNamespace(); ns != "" {
-		if b, ok := pend.namespaces[ns]; ok {
-			return "after Namespace " + ns + " (" + b + ")", true
-		}
-	}
-	return "", false
-}
-
 func refKey(r kube.ObjectRef) string {
 	return r.Group + "/" + r.Kind + "/" + r.Namespace + "/" + r.Name
 }
@@ -445,6 +396,8 @@ func toResourceChange(block string, c kube.Change) plan.ResourceChange {
 		LiveDigest:          c.LiveDigest,
 		Unowned:             c.Unowned,
 		MovedFrom:           c.MovedFrom,
+		AfterCRD:            c.AfterCRD,
+		SchemaOnly:          c.SchemaOnly,
 	}
 	if c.Before != nil {
 		rc.Before = c.Before.Object

@@ -20,19 +20,19 @@ import (
 // strata's labels and is not to be adopted (k.Adopt, Options.Adopt). An
 // adoption the user asked for is marked in rc. Prunes and forgets never
 // fail: they only touch what the block owns.
-func (e *Engine) ownershipError(k *config.Kustomization, c kube.Change, rc *plan.ResourceChange, pend *pending) *plan.Error {
+func (e *Engine) ownershipError(k *config.Kustomization, c kube.Change, rc *plan.ResourceChange, up *upcoming) *plan.Error {
 	if c.Action == kube.ActionDelete || c.Action == kube.ActionForget {
 		return nil
 	}
 	addr := rc.Block
 	perr := &plan.Error{Address: rc.Address}
 	key := refKey(c.Ref)
-	if other, ok := pend.rendered[key]; ok && other != addr {
+	if other, ok := up.rendered[key]; ok && other != addr {
 		perr.Message = fmt.Sprintf("%s is rendered by both %s and %s: an object can belong to one block only; remove it from one of them",
 			c.Ref, other, addr)
 		return perr
 	}
-	pend.rendered[key] = addr
+	up.rendered[key] = addr
 	switch {
 	case !c.Unowned:
 		return nil

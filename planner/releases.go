@@ -250,7 +250,7 @@ func releaseActions(a helm.Action) plan.Actions {
 	return plan.Actions{plan.NoOp}
 }
 
-func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Release) error {
+func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Release, up *upcoming) error {
 	addr := r.Address().String()
 	if r.Suspend {
 		return nil
@@ -259,6 +259,7 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Releas
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}
+	spec.UpstreamCRDs, _ = up.upstream(r.Address())
 	hm, err := e.helmAs(r.ServiceAccount)
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
@@ -270,6 +271,7 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Releas
 	e.mu.Lock()
 	e.releases[addr] = rp
 	e.mu.Unlock()
+	up.record(addr, rp.Changes)
 	rc := plan.ReleaseChange{
 		Address: addr, Name: rp.Name, Namespace: rp.Namespace, Actions: releaseActions(rp.Action), Reason: rp.Reason,
 		ChartBefore: rp.Chart.Old, ChartAfter: rp.Chart.New,

@@ -59,7 +59,8 @@ func deployment(image string, replicas int) map[string]any {
 }
 
 // fixedPlan has one of everything: create, update, delete, replace, no-op,
-// a masked Secret change, a source move, a release upgrade and drift.
+// a masked Secret change, a custom resource checked against its CRD's
+// schema only, a source move, a release upgrade and drift.
 func fixedPlan() *plan.Plan {
 	const app, cfg = "kustomization.app", "kustomization.config"
 	replace := change(app, plan.Replace, "immutable field spec.clusterIP",
@@ -72,6 +73,10 @@ func fixedPlan() *plan.Plan {
 	}
 	replace.Reason = "force = true; " + replace.Reason
 	replace.Warning = "replace: the Service is deleted and created again: it gets a new cluster IP"
+	gadget := change(app, plan.Actions{plan.Create},
+		"after CRD gadgets.example.com (release.gadgets); checked against the CRD's schema only", nil,
+		obj("example.com/v1", "Gadget", "demo", "g1", map[string]any{"spec": map[string]any{"size": float64(2), "color": "blue"}}))
+	gadget.AfterCRD, gadget.SchemaOnly = "gadgets.example.com", true
 	secretBefore := obj("v1", "Secret", "demo", "creds", map[string]any{"data": map[string]any{"password": "b2xk", "user": "YWRtaW4="}})
 	secretAfter := obj("v1", "Secret", "demo", "creds", map[string]any{"data": map[string]any{"password": secretValue, "user": "YWRtaW4="}})
 	return &plan.Plan{
@@ -100,6 +105,7 @@ func fixedPlan() *plan.Plan {
 			change(cfg, plan.Actions{plan.Update}, "", secretBefore, secretAfter),
 			change(app, plan.Actions{plan.Update}, "", deployment("nginx:1.27", 1), deployment("nginx:1.28", 3)),
 			replace,
+			gadget,
 			change(app, plan.Actions{plan.Delete}, "no longer rendered by kustomization.app",
 				obj("v1", "ConfigMap", "demo", "legacy", map[string]any{"data": map[string]any{"old": "yes"}}), nil),
 		},
@@ -165,7 +171,8 @@ func TestHumanLines(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"Plan: 3 to add, 3 to change, 2 to destroy.",
+		"Plan: 4 to add, 3 to change, 2 to destroy.",
+		"(after CRD gadgets.example.com (release.gadgets); checked against the CRD's schema only)",
 		"~ data.password: (sensitive value)",
 		"~ spec.template.spec.containers[0].image: \"nginx:1.27\" -> \"nginx:1.28\"",
 		"-/+ Service demo/web",
@@ -297,7 +304,7 @@ func TestMarkdownShortened(t *testing.T) {
 	if !strings.Contains(out, "This comment was shortened") {
 		t.Error("no note about the shortening")
 	}
-	if !strings.HasPrefix(out, "### strata plan\n\n**Plan: 8 to add") {
+	if !strings.HasPrefix(out, "### strata plan\n\n**Plan: 9 to add") {
 		t.Errorf("summary not first:\n%.200s", out)
 	}
 	if strings.Count(out, "<details>") != strings.Count(out, "</details>") {

@@ -221,6 +221,15 @@ type ResourceChange struct {
 	// moved block, strata state mv): the change rewrites its
 	// strata.dev/block label in place.
 	MovedFrom string `json:"moved_from,omitempty"`
+	// AfterCRD names the CustomResourceDefinition of the object's kind
+	// when the plan creates or changes it first (in this block or in a
+	// block this one depends on).
+	AfterCRD string `json:"after_crd,omitempty"`
+	// SchemaOnly is set when the object could not be dry-run yet (its CRD
+	// is AfterCRD) and was checked offline against the CRD's OpenAPI v3
+	// schema only; After holds the schema's defaults. Apply dry-runs it
+	// once the CRD is Established, before writing.
+	SchemaOnly bool `json:"schema_only,omitempty"`
 }
 
 // FieldDiff is the change of one field. Path uses dots and [i] for list
