@@ -102,11 +102,12 @@ release "defaults" {
 		t.Errorf("spec of release.web (-want +got):\n%s", diff)
 	}
 	// Defaults: install creates CRDs, upgrade skips them (Flux's), the last
-	// failure is remediated.
+	// failure is kept with no retries (Flux's remediateLastFailure).
 	want = helm.ReleaseSpec{
 		Name: "defaults", Namespace: "default", Timeout: config.DefaultReleaseTimeout, MaxHistory: config.DefaultMaxHistory,
 		CRDs: helm.CRDsCreate, UpgradeCRDs: helm.CRDsSkip, DriftDetection: helm.DriftEnabled,
-		Upgrade:   helm.UpgradeRemediation{Strategy: helm.RemediateRollback},
+		Install:   helm.InstallRemediation{KeepLastFailure: true},
+		Upgrade:   helm.UpgradeRemediation{Strategy: helm.RemediateRollback, KeepLastFailure: true},
 		Uninstall: helm.UninstallOptions{Timeout: config.DefaultReleaseTimeout},
 	}
 	if diff := cmp.Diff(want, spec("defaults"), ignore); diff != "" {
@@ -280,17 +281,19 @@ func waitAllowed(t *testing.T, c *testcluster.Cluster, dir string) {
 }
 
 // TestRemediateLastFailure installs a release whose pods no node can run
-// (the wait times out): by default the failed install is uninstalled
-// (remediated); with remediate_last_failure = false the failed revision is
-// kept for debugging.
+// (the wait times out): by default (Flux's) the failed revision is kept,
+// Helm status failed, also with retries; with remediate_last_failure = true
+// the failed install is uninstalled (remediated); = false keeps it.
 func TestRemediateLastFailure(t *testing.T) {
 	c := testcluster.Get(t)
 	tests := map[string]struct {
 		extra      string
 		wantStatus string // Helm status after the failed apply; "" = no release
 	}{
-		"default":   {"", ""},
-		"keep_last": {"  install {\n    remediation { remediate_last_failure = false }\n  }", "failed"},
+		"default":         {"", "failed"},
+		"default_retries": {"  install {\n    remediation { retries = 1 }\n  }", "failed"},
+		"remediate_last":  {"  install {\n    remediation { remediate_last_failure = true }\n  }", ""},
+		"keep_last":       {"  install {\n    remediation { remediate_last_failure = false }\n  }", "failed"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

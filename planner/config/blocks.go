@@ -437,8 +437,8 @@ func (l *loader) decodeRelease(b *hcl.Block) {
 	r := &Release{
 		BlockName: b.Labels[0], Name: b.Labels[0], Namespace: "default",
 		MaxHistory: DefaultMaxHistory, Timeout: DefaultReleaseTimeout, Interval: DefaultReleaseInterval, Wait: true,
-		Install:        ReleaseInstall{CRDs: CRDsCreate, Remediation: Remediation{RemediateLastFailure: true}},
-		Upgrade:        ReleaseUpgrade{CRDs: CRDsSkip, Remediation: Remediation{Strategy: "rollback", RemediateLastFailure: true}},
+		Install:        ReleaseInstall{CRDs: CRDsCreate},
+		Upgrade:        ReleaseUpgrade{CRDs: CRDsSkip, Remediation: Remediation{Strategy: "rollback"}},
 		DriftDetection: DriftDetection{Mode: "enabled"},
 	}
 	d := l.newDecoder(&r.Meta, b, &r.Refs)
@@ -531,6 +531,7 @@ func (l *loader) decodeRelease(b *hcl.Block) {
 			return
 		}
 		rd.integer(rc.Attributes, "retries", 0, &rem.Retries)
+		rem.RemediateLastFailure = DefaultRemediateLastFailure(upgrade, rem.Retries)
 		rd.boolean(rc.Attributes, "remediate_last_failure", &rem.RemediateLastFailure)
 		if upgrade {
 			rd.oneOf(rc.Attributes, "strategy", &rem.Strategy, "rollback", "uninstall")

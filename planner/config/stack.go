@@ -526,9 +526,16 @@ type Remediation struct {
 	Retries  int
 	Strategy string
 	// RemediateLastFailure also remediates the last failure, when retries
-	// are exhausted (default true: a failed apply leaves the release as it
-	// was); false keeps the failed revision for debugging.
+	// are exhausted; false keeps the failed revision (Helm status failed).
+	// Unset, it is DefaultRemediateLastFailure, as in Flux.
 	RemediateLastFailure bool
+}
+
+// DefaultRemediateLastFailure is remediate_last_failure when the attribute
+// is unset, as Flux's MustRemediateLastFailure: false for an install, and
+// for an upgrade true only when retries is greater than zero.
+func DefaultRemediateLastFailure(upgrade bool, retries int) bool {
+	return upgrade && retries > 0
 }
 
 // ReleaseRollback holds rollback settings.
