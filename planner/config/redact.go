@@ -4,11 +4,12 @@ import (
 	"reflect"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/strata-gitops/strata/planner/plan"
 )
 
 // hiddenDetail replaces the detail of an error raised while evaluating an
@@ -65,27 +66,16 @@ func (l *loader) hideSensitive(expr hcl.Expression, diags hcl.Diagnostics) hcl.D
 
 // scrubSecrets replaces every occurrence of a sensitive value of the stack
 // (Stack.SensitiveValues: variables, what expressions derived from them,
-// credentials) in the diagnostics with "(sensitive value)", as a last line
-// of defence. Values shorter than 4 bytes are left: they would blank out
-// ordinary words.
+// credentials), in the forms plan.Secrets knows (plain, escaped, base64),
+// in the diagnostics with "(sensitive value)", as a last line of defence;
+// the same masking as plan, apply and validate.
 func (l *loader) scrubSecrets() {
-	var secrets []string
-	for _, s := range l.st.SensitiveValues() {
-		if len(s) >= 4 {
-			secrets = append(secrets, s)
-		}
-	}
-	// Longest first, so that a value holding another is replaced whole.
-	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
-	if len(secrets) == 0 {
+	secrets := plan.NewSecrets(l.st.SensitiveValues()...)
+	if secrets.Empty() {
 		return
 	}
 	for i, d := range l.diags {
-		sum, det := d.Summary, d.Detail
-		for _, s := range secrets {
-			sum = strings.ReplaceAll(sum, s, redacted)
-			det = strings.ReplaceAll(det, s, redacted)
-		}
+		sum, det := secrets.Scrub(d.Summary), secrets.Scrub(d.Detail)
 		if sum != d.Summary || det != d.Detail {
 			c := *d
 			c.Summary, c.Detail = sum, det
