@@ -135,13 +135,15 @@ func (m *Manager) Apply(ctx context.Context, p *ReleasePlan, events chan<- Event
 		if install {
 			act = ActionInstall
 		}
-		// Helm's install creates the chart's CRDs itself (policy create);
-		// every other write of CRDs is strata's, before the operation.
+		// strata writes the chart's CRDs itself, before the operation, and
+		// waits until the cluster serves their kinds: Helm's own install
+		// stops waiting at Established, a moment before discovery lists
+		// the kinds the release's objects use.
 		crdPolicy := upgradeCRDs(spec)
 		if install {
 			crdPolicy = installCRDs(spec)
 		}
-		if crdPolicy == CRDsCreateReplace || (crdPolicy == CRDsCreate && !install) {
+		if crdPolicy == CRDsCreateReplace || crdPolicy == CRDsCreate {
 			n, err := m.applyCRDs(ctx, cfg, ch, crdPolicy == CRDsCreateReplace)
 			if err != nil {
 				return res, fmt.Errorf("release %s/%s: %w", p.Namespace, p.Name, err)
@@ -156,7 +158,7 @@ func (m *Manager) Apply(ctx context.Context, p *ReleasePlan, events chan<- Event
 			in := action.NewInstall(cfg)
 			in.ReleaseName, in.Namespace = p.Name, p.Namespace
 			in.CreateNamespace = spec.CreateNamespace
-			in.SkipCRDs = crdPolicy != CRDsCreate
+			in.SkipCRDs = true // handled above, as the policy says
 			in.Wait, in.WaitForJobs = !spec.DisableWait, !spec.DisableWait
 			in.Timeout = m.timeout(spec)
 			in.DisableHooks = spec.DisableHooks

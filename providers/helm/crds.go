@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
@@ -98,7 +99,59 @@ func (m *Manager) applyCRDs(ctx context.Context, cfg *action.Configuration, ch *
 	if err := cfg.KubeClient.Wait(written, m.opts.DefaultTimeout); err != nil {
 		return 0, fmt.Errorf("crds not established: %w", err)
 	}
+	if err := m.waitServed(ctx, written, m.opts.DefaultTimeout); err != nil {
+		return 0, err
+	}
 	m.refreshDiscovery()
 	m.kube.ResetMapping()
 	return len(written), nil
+}
+
+// waitServed waits until discovery lists the kinds of the CRDs: the API
+// server publishes a kind a moment after its CRD is Established, and an
+// install that maps the release's objects in that moment fails with "no
+// matches for kind".
+func (m *Manager) waitServed(ctx context.Context, crds []*resource.Info, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for _, info := range crds {
+		u, err := toUnstructured(info.Object)
+		if err != nil {
+			return err
+		}
+		group, _, _ := unstructured.NestedString(u.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
+		versions, _, _ := unstructured.NestedSlice(u.Object, "spec", "versions")
+		for _, v := range versions {
+			vm, _ := v.(map[string]any)
+			name, _ := vm["name"].(string)
+			if served, _ := vm["served"].(bool); !served || name == "" {
+				continue
+			}
+			gv := schema.GroupVersion{Group: group, Version: name}.String()
+			for !m.serves(gv, kind) {
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("crd %s: kind %s in %s not served within %s", info.Name, kind, gv, timeout)
+				case <-time.After(100 * time.Millisecond):
+				}
+				m.disc.Invalidate()
+			}
+		}
+	}
+	return nil
+}
+
+// serves reports whether discovery lists kind in the group version gv.
+func (m *Manager) serves(gv, kind string) bool {
+	list, err := m.disc.ServerResourcesForGroupVersion(gv)
+	if err != nil {
+		return false
+	}
+	for _, r := range list.APIResources {
+		if r.Kind == kind {
+			return true
+		}
+	}
+	return false
 }
