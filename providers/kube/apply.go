@@ -161,7 +161,14 @@ func (m *Manager) applyOne(ctx context.Context, c Change, opts ApplyOptions) (Ap
 	obj := c.Desired.DeepCopy()
 	SetOwner([]*unstructured.Unstructured{obj}, opts.owner())
 	SetDigest(obj) // idempotent: Desired from Diff has it already
-	ri, _, err := m.resource(ctx, RefOf(obj))
+	var ri dynamic.ResourceInterface
+	var err error
+	if c.AfterCRD != "" {
+		// Its CRD was established moments ago: discovery may lag.
+		ri, err = m.servedResource(ctx, RefOf(obj), opts.timeout())
+	} else {
+		ri, _, err = m.resource(ctx, RefOf(obj))
+	}
 	if err != nil {
 		return Applied{}, err
 	}
