@@ -19,7 +19,9 @@ const sensitiveMark = "sensitive"
 // decoder decodes the attributes of one block (or nested block) into Meta
 // and typed fields, collecting diagnostics in the loader.
 type decoder struct {
-	l      *loader
+	l *loader
+	// block is the block (or nested block) being decoded.
+	block  *hcl.Block
 	meta   *Meta
 	prefix string
 	// refs collects the block references found in expressions; nil for
@@ -32,7 +34,7 @@ func (l *loader) newDecoder(meta *Meta, b *hcl.Block, refs *[]Ref) *decoder {
 	if meta.Attrs == nil {
 		meta.Attrs = map[string]hcl.Range{}
 	}
-	return &decoder{l: l, meta: meta, refs: refs}
+	return &decoder{l: l, block: b, meta: meta, refs: refs}
 }
 
 // nested returns a decoder for a nested block at path (e.g. "upgrade" or
@@ -40,7 +42,7 @@ func (l *loader) newDecoder(meta *Meta, b *hcl.Block, refs *[]Ref) *decoder {
 func (d *decoder) nested(path string, b *hcl.Block) *decoder {
 	p := d.prefix + path
 	d.meta.Attrs[p] = b.DefRange
-	return &decoder{l: d.l, meta: d.meta, prefix: p + ".", refs: d.refs}
+	return &decoder{l: d.l, block: b, meta: d.meta, prefix: p + ".", refs: d.refs}
 }
 
 // content applies schema to body, reporting what does not fit. It returns

@@ -30,38 +30,38 @@ var readerPackages = []string{
 	"github.com/strata-gitops/strata/cmd/strata",
 }
 
-// decodedElsewhere names what carries the value of attributes that
-// blocks.go decodes without a destination argument (a helper returns the
-// value, or the value is converted first), keyed by the decode function and
-// attribute name: a field ("Type.Field") or a method ("Type.Method") the
-// readers must use.
+// decodedElsewhere names what carries the value of schema entries whose
+// decoder fills no field directly (a helper returns the value, or the value
+// is converted first), keyed by "Type.attribute": a field ("Type.Field") or
+// a method ("Type.Method") the readers must use instead.
 var decodedElsewhere = map[string]string{
 	// depends_on is folded into Refs, which the graph reads through
 	// Block.References.
-	"decodeKustomization.depends_on": "Block.References",
-	"decodeRelease.depends_on":       "Block.References",
-	"decodeRelease.values":           "Release.Values",
-	"decodeNotification.headers":     "Notification.Headers",
+	"Kustomization.depends_on": "Block.References",
+	"Release.depends_on":       "Block.References",
+	"Release.values":           "Release.Values",
+	"Notification.headers":     "Notification.Headers",
 }
 
 // refused are attributes whose only accepted value is the default: any
 // other is refused at validate (the stack under testdata/invalid named
 // here shows it), so they need no reader.
 var refused = map[string]string{
-	"decodeGitSource.recurse_submodules":       "submodules",
-	"decodeGitSource.insecure_ignore_host_key": "insecure_host_key",
+	"GitSource.recurse_submodules":     "submodules",
+	"GitAuth.insecure_ignore_host_key": "insecure_host_key",
 }
 
 // pending are fields another change gives an effect; the test fails once
 // they are read, so that the entry is removed.
 var pending = map[string]string{}
 
-// TestEverySchemaAttributeHasAReader walks the block schemas of blocks.go:
-// every attribute name of every hcl.AttributeSchema must be decoded into a
-// field of the stack's structs, and every such field must be read by the
-// engine or the CLI (not only by planner/config itself). An attribute that
-// is accepted, decoded and then ignored fails here; it must be given an
-// effect (and a test of it) or be refused with a diagnostic.
+// TestEverySchemaAttributeHasAReader walks the schema tables of the
+// package (the attr and nested entries of every body, see schema.go):
+// every attribute and nested block must be decoded into a field of the
+// stack's structs, and every such field must be read by the engine or the
+// CLI (not only by planner/config itself). An attribute that is accepted,
+// decoded and then ignored fails here; it must be given an effect (and a
+// test of it) or be refused with a diagnostic.
 func TestEverySchemaAttributeHasAReader(t *testing.T) {
 	exports := exportData(t)
 	imp := importer.ForCompiler(token.NewFileSet(), "gc", func(path string) (io.ReadCloser, error) {
@@ -74,18 +74,9 @@ func TestEverySchemaAttributeHasAReader(t *testing.T) {
 
 	fset := token.NewFileSet()
 	cfgFiles, cfgInfo := check(t, fset, imp, configPkg, ".")
-	var blocks *ast.File
-	for _, f := range cfgFiles {
-		if filepath.Base(fset.Position(f.Pos()).Filename) == "blocks.go" {
-			blocks = f
-		}
-	}
-	if blocks == nil {
-		t.Fatal("blocks.go not found")
-	}
-	attrs := schemaAttributes(t, fset, blocks, cfgInfo)
-	if len(attrs) < 50 {
-		t.Fatalf("found only %d schema attributes in blocks.go: the walk is broken", len(attrs))
+	entries := schemaEntries(fset, cfgFiles, cfgInfo)
+	if len(entries) < 100 {
+		t.Fatalf("found only %d schema entries: the walk is broken", len(entries))
 	}
 
 	read := map[string]bool{}
@@ -105,23 +96,23 @@ func TestEverySchemaAttributeHasAReader(t *testing.T) {
 			missing = append(missing, fmt.Sprintf("%s is read now (%s): remove it from pending", key, why))
 		}
 	}
-	for _, a := range attrs {
-		if dir, ok := refused[a.fn+"."+a.name]; ok {
+	for _, a := range entries {
+		if dir, ok := refused[a.key()]; ok {
 			if _, err := os.Stat(filepath.Join("testdata", "invalid", dir, "main.hcl")); err != nil {
-				missing = append(missing, fmt.Sprintf("%s: %s %q is listed as refused, but testdata/invalid/%s does not show it: %v", a.pos, a.fn, a.name, dir, err))
+				missing = append(missing, fmt.Sprintf("%s: %s is listed as refused, but testdata/invalid/%s does not show it: %v", a.pos, a.key(), dir, err))
 			}
 			continue
 		}
 		if len(a.fields) == 0 {
-			missing = append(missing, fmt.Sprintf("%s: %s %q: no field is decoded from it (add it to decodedElsewhere if a helper decodes it)", a.pos, a.fn, a.name))
+			missing = append(missing, fmt.Sprintf("%s: %s: no field is decoded from it (add it to decodedElsewhere if a helper decodes it)", a.pos, a.key()))
 		}
 		for _, f := range a.fields {
 			if why, ok := pending[f]; ok {
-				t.Logf("%s: %s %q: %s is pending (%s)", a.pos, a.fn, a.name, f, why)
+				t.Logf("%s: %s: %s is pending (%s)", a.pos, a.key(), f, why)
 				continue
 			}
 			if !read[f] {
-				missing = append(missing, fmt.Sprintf("%s: %s %q is decoded into %s, which nothing outside planner/config reads", a.pos, a.fn, a.name, f))
+				missing = append(missing, fmt.Sprintf("%s: %s is decoded into %s, which nothing outside planner/config reads", a.pos, a.key(), f))
 			}
 		}
 	}
@@ -131,81 +122,134 @@ func TestEverySchemaAttributeHasAReader(t *testing.T) {
 	}
 }
 
-// schemaAttr is one attribute name of a block schema and the fields it is
-// decoded into.
-type schemaAttr struct {
-	fn, name string
-	pos      token.Position
-	fields   []string
+// schemaEntry is one attribute or nested block of a body table and the
+// fields of the body's type it is decoded into.
+type schemaEntry struct {
+	// typ is the body's Go type ("GitSource"), name the attribute or
+	// nested block type ("url", "auth").
+	typ, name string
+	pos       token.Position
+	fields    []string
 }
 
-// schemaAttributes finds, in every function of blocks.go, the attribute
-// names of its hcl.AttributeSchema literals and the fields the decode calls
-// (d.str(attrs, "name", &x.Field), x.Field = d.blockRef(attrs, "name",
-// ...)) write each of them to.
-func schemaAttributes(t *testing.T, fset *token.FileSet, f *ast.File, info *types.Info) []schemaAttr {
-	var out []schemaAttr
-	for _, decl := range f.Decls {
-		fn, ok := decl.(*ast.FuncDecl)
-		if !ok || fn.Body == nil {
-			continue
+func (e schemaEntry) key() string { return e.typ + "." + e.name }
+
+// schemaEntries finds every attr[T] and nested[T] literal of the package
+// and the fields of T its decoder fills: in the literal itself (the field
+// accessors, func(g *GitSource) *string { return &g.URL }) and in the
+// package functions the literal names (custom decoders such as
+// releaseChart), a field counts when its address is taken (&x.Field) or
+// when a call's result is assigned to it (x.Field = d.blockRef(...)).
+func schemaEntries(fset *token.FileSet, files []*ast.File, info *types.Info) []schemaEntry {
+	decls := map[types.Object]*ast.FuncDecl{}
+	for _, f := range files {
+		for _, d := range f.Decls {
+			if fn, ok := d.(*ast.FuncDecl); ok && fn.Body != nil {
+				decls[info.Defs[fn.Name]] = fn
+			}
 		}
-		names := map[string]token.Pos{}
-		dests := map[string][]string{}
-		ast.Inspect(fn.Body, func(n ast.Node) bool {
-			switch n := n.(type) {
-			case *ast.CompositeLit:
-				if !isAttributeSchema(info.TypeOf(n)) {
-					return true
-				}
-				for _, el := range n.Elts {
-					if kv, ok := el.(*ast.KeyValueExpr); ok {
-						if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Name" {
-							if s, ok := stringLit(kv.Value); ok {
-								names[s] = kv.Pos()
-							}
-						}
-					}
-				}
-			case *ast.AssignStmt:
-				if len(n.Lhs) == 1 && len(n.Rhs) == 1 {
-					if call, ok := n.Rhs[0].(*ast.CallExpr); ok {
-						if name, ok := attributeArg(call); ok {
-							if key, ok := selectorField(info, n.Lhs[0]); ok {
-								dests[name] = append(dests[name], key)
-							}
-						}
-					}
-				}
-			case *ast.CallExpr:
-				name, ok := attributeArg(n)
-				if !ok {
-					return true
-				}
-				for _, arg := range n.Args {
-					if u, ok := arg.(*ast.UnaryExpr); ok && u.Op == token.AND {
-						if key, ok := selectorField(info, u.X); ok {
-							dests[name] = append(dests[name], key)
-						}
+	}
+	var out []schemaEntry
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.CompositeLit)
+			if !ok {
+				return true
+			}
+			typ, key, ok := schemaEntryType(info.TypeOf(lit))
+			if !ok {
+				return true
+			}
+			e := schemaEntry{typ: typ, pos: fset.Position(lit.Pos())}
+			for _, el := range lit.Elts {
+				if kv, ok := el.(*ast.KeyValueExpr); ok {
+					if k, ok := kv.Key.(*ast.Ident); ok && k.Name == key {
+						e.name, _ = stringLit(kv.Value)
 					}
 				}
 			}
-			return true
+			if over, ok := decodedElsewhere[e.key()]; ok {
+				e.fields = []string{over}
+			} else {
+				e.fields = filledFields(info, lit, typ, decls)
+			}
+			out = append(out, e)
+			return false
 		})
-		for name, pos := range names {
-			a := schemaAttr{fn: fn.Name.Name, name: name, pos: fset.Position(pos), fields: dests[name]}
-			if f, ok := decodedElsewhere[fn.Name.Name+"."+name]; ok {
-				a.fields = append(a.fields, f)
-			}
-			out = append(out, a)
-		}
 	}
 	return out
 }
 
-func isAttributeSchema(t types.Type) bool {
-	n, ok := t.(*types.Named)
-	return ok && n.Obj().Name() == "AttributeSchema" && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "github.com/hashicorp/hcl/v2"
+// schemaEntryType returns the type argument's name of attr[T] or
+// nested[T], and the field of the literal that names the entry.
+func schemaEntryType(t types.Type) (typ, key string, ok bool) {
+	n, isNamed := t.(*types.Named)
+	if !isNamed || n.Obj().Pkg() == nil || n.Obj().Pkg().Path() != configPkg || n.TypeArgs().Len() != 1 {
+		return "", "", false
+	}
+	arg, isNamed := n.TypeArgs().At(0).(*types.Named)
+	if !isNamed {
+		return "", "", false
+	}
+	switch n.Origin().Obj().Name() {
+	case "attr":
+		return arg.Obj().Name(), "name", true
+	case "nested":
+		return arg.Obj().Name(), "typ", true
+	}
+	return "", "", false
+}
+
+// filledFields returns the fields of typ that the entry lit fills, looking
+// into the package functions it names one level deep.
+func filledFields(info *types.Info, lit ast.Node, typ string, decls map[types.Object]*ast.FuncDecl) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(e ast.Expr) {
+		if key, ok := selectorField(info, e); ok && strings.HasPrefix(key, typ+".") && !seen[key] {
+			seen[key] = true
+			out = append(out, key)
+		}
+	}
+	visit := func(root ast.Node) {
+		ast.Inspect(root, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.UnaryExpr:
+				if n.Op == token.AND {
+					add(n.X)
+				}
+			case *ast.AssignStmt:
+				if len(n.Lhs) == 1 && len(n.Rhs) == 1 && isCall(info, n.Rhs[0]) {
+					add(n.Lhs[0])
+				}
+			}
+			return true
+		})
+	}
+	visit(lit)
+	ast.Inspect(lit, func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			if fn, ok := decls[info.Uses[id]]; ok {
+				visit(fn.Body)
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// isCall reports whether e is a call of a function (not a builtin such as
+// make or a conversion).
+func isCall(info *types.Info, e ast.Expr) bool {
+	call, ok := e.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	tv := info.Types[call.Fun]
+	if tv.IsType() || tv.IsBuiltin() {
+		return false
+	}
+	return true
 }
 
 func stringLit(e ast.Expr) (string, bool) {
@@ -215,19 +259,6 @@ func stringLit(e ast.Expr) (string, bool) {
 	}
 	s, err := strconv.Unquote(b.Value)
 	return s, err == nil
-}
-
-// attributeArg returns the attribute name of a decode call: its first
-// argument is a body's attributes (x.Attributes) and its second a string.
-func attributeArg(call *ast.CallExpr) (string, bool) {
-	if len(call.Args) < 2 {
-		return "", false
-	}
-	sel, ok := call.Args[0].(*ast.SelectorExpr)
-	if !ok || sel.Sel.Name != "Attributes" {
-		return "", false
-	}
-	return stringLit(call.Args[1])
 }
 
 // selectorField returns "Type.Field" for a selector of a field of a struct
@@ -287,7 +318,12 @@ func check(t *testing.T, fset *token.FileSet, imp types.Importer, path, dir stri
 		}
 		files = append(files, f)
 	}
-	info := &types.Info{Types: map[ast.Expr]types.TypeAndValue{}, Selections: map[*ast.SelectorExpr]*types.Selection{}}
+	info := &types.Info{
+		Types:      map[ast.Expr]types.TypeAndValue{},
+		Selections: map[*ast.SelectorExpr]*types.Selection{},
+		Defs:       map[*ast.Ident]types.Object{},
+		Uses:       map[*ast.Ident]types.Object{},
+	}
 	conf := types.Config{Importer: imp}
 	if _, err := conf.Check(path, fset, files, info); err != nil {
 		t.Fatalf("type-check %s: %v", path, err)
@@ -343,23 +379,41 @@ var behaviourTests = map[string][]string{
 	"HelmSource.Timeout":               {"planner.TestSourceTimeout"},
 }
 
-// TestBehaviourTestsExist checks behaviourTests: each field is decoded from
-// a schema attribute of blocks.go and each named test exists.
+// TestBehaviourTestsExist checks behaviourTests: each field is filled by
+// the package's decoders and each named test exists.
 func TestBehaviourTestsExist(t *testing.T) {
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "blocks.go", nil, parser.SkipObjectResolution)
+	matches, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Field names written by decode calls (&x.Field), without types: the
-	// type-checked walk is TestEverySchemaAttributeHasAReader's.
+	// Field names the package writes (&x.Field, x.Field = ...), without
+	// types: the type-checked walk is TestEverySchemaAttributeHasAReader's.
 	written := map[string]bool{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		if sel, ok := n.(*ast.SelectorExpr); ok {
-			written[sel.Sel.Name] = true
+	for _, m := range matches {
+		if strings.HasSuffix(m, "_test.go") {
+			continue
 		}
-		return true
-	})
+		f, err := parser.ParseFile(fset, m, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			var dst ast.Expr
+			switch n := n.(type) {
+			case *ast.UnaryExpr:
+				if n.Op == token.AND {
+					dst = n.X
+				}
+			case *ast.AssignStmt:
+				dst = n.Lhs[0]
+			}
+			if sel, ok := dst.(*ast.SelectorExpr); ok {
+				written[sel.Sel.Name] = true
+			}
+			return true
+		})
+	}
 	tests := map[string]bool{}
 	err = filepath.WalkDir(filepath.Join("..", ".."), func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, "_test.go") {
@@ -384,7 +438,7 @@ func TestBehaviourTestsExist(t *testing.T) {
 	for field, names := range behaviourTests {
 		_, name, _ := strings.Cut(field, ".")
 		if !written[name] {
-			t.Errorf("%s: blocks.go decodes no field %s", field, name)
+			t.Errorf("%s: planner/config decodes no field %s", field, name)
 		}
 		for _, n := range names {
 			if !tests[n] {
