@@ -6,11 +6,49 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-// The stack language of the graph blocks and notifications: one table per
-// block body (see body in schema.go). Each line is an attribute or nested
+// The stack language: one table per block body (see body in schema.go);
+// variables, locals and moved blocks, whose bodies are expressions rather
+// than settings, are decoded in vars.go and moved.go. Each line is an attribute or nested
 // block, the field it fills and how its value is checked. Adding an
 // attribute is one line here plus the field in stack.go; see the package
 // documentation.
+
+var strataBody = body[Strata]{
+	attrs: []attr[Strata]{
+		{name: "required_version", decode: requiredVersion},
+	},
+	blocks: []nested[Strata]{
+		{typ: "backend", labels: []string{"type"}, decode: strataBackend},
+	},
+}
+
+var localBackendBody = body[Backend]{
+	attrs: []attr[Backend]{
+		{name: "path", decode: text(func(b *Backend) *string { return &b.Path })},
+	},
+	check: func(_ *decoder, _ *hcl.BodyContent, b *Backend) {
+		if b.Path == "" {
+			b.Path = DefaultStatePath
+		}
+	},
+}
+
+var kubernetesBackendBody = body[Backend]{
+	attrs: []attr[Backend]{
+		{name: "namespace", required: true, decode: text(func(b *Backend) *string { return &b.Namespace })},
+		{name: "name", required: true, decode: text(func(b *Backend) *string { return &b.Name })},
+		{name: "kubeconfig", decode: homePath(func(b *Backend) *string { return &b.Kubeconfig })},
+		{name: "context", decode: text(func(b *Backend) *string { return &b.Context })},
+	},
+	check: func(d *decoder, _ *hcl.BodyContent, b *Backend) { d.dnsLabel("namespace", b.Namespace) },
+}
+
+var clusterBody = body[Cluster]{
+	attrs: []attr[Cluster]{
+		{name: "kubeconfig", decode: homePath(func(c *Cluster) *string { return &c.Kubeconfig })},
+		{name: "context", decode: text(func(c *Cluster) *string { return &c.Context })},
+	},
+}
 
 var gitSourceBody = body[GitSource]{
 	attrs: []attr[GitSource]{

@@ -45,6 +45,29 @@
 // kustomization.base.name) evaluates to an object with the block's address,
 // kind, type and name; it is known at load time, and adds a dependency.
 //
+// # Adding an attribute
+//
+// The language of every settings block (strata, backend, cluster, sources,
+// kustomizations, releases, notifications and their nested blocks) is a
+// table in blocks.go: one body[T] per block body, one attr line per
+// attribute and one nested line per nested block, in decode order. The
+// hcl.BodySchema is derived from the table. To add an attribute, add the
+// field to its struct in stack.go (with a doc comment) and one line to the
+// block's table, e.g.
+//
+//	{name: "retry_interval", decode: duration(func(k *Kustomization) *time.Duration { return &k.RetryInterval })},
+//
+// using the typed readers of schema.go (text, secret, flag, count,
+// duration, list, dict, enum), with checks such as checkDNSLabel appended
+// to the reader; a value that needs more than that gets a decoder of its
+// own in checks.go. A nested block is a nested line with single, optional
+// or repeated and a table of its own. Defaults are set where the block's
+// value is created (decodeKustomization and the like). A new field of a
+// graph block counts for its digest unless tagged `digest:"-"`. Then give
+// the field its effect in the engine: TestEverySchemaAttributeHasAReader
+// walks the tables and fails for an attribute whose field nothing outside
+// planner/config reads.
+//
 // # Secrets
 //
 // Secrets (auth passwords, SSH keys, values of sensitive variables that end

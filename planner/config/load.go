@@ -396,36 +396,29 @@ func (l *loader) decodeStrata(blocks []*hcl.Block) {
 	if len(blocks) == 0 {
 		return
 	}
-	b := blocks[0]
 	s := &l.st.Strata
-	d := l.newDecoder(&s.Meta, b, nil)
-	c := d.content(b.Body, &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "required_version"}},
-		Blocks:     []hcl.BlockHeaderSchema{{Type: "backend", LabelNames: []string{"type"}}},
-	})
-	if c == nil {
+	decodeBody(l.newDecoder(&s.Meta, blocks[0], nil), blocks[0], &strataBody, s)
+}
+
+// requiredVersion decodes required_version and refuses a strata that does
+// not satisfy it.
+func requiredVersion(d *decoder, attrs hcl.Attributes, name string, s *Strata) {
+	a, ok := attrs[name]
+	if !ok {
 		return
 	}
-	if a, ok := c.Attributes["required_version"]; ok {
-		var raw string
-		if d.str(c.Attributes, "required_version", &raw) {
-			cons, err := version.NewConstraint(raw)
-			if err != nil {
-				l.errf(a.Expr.Range(), "Invalid version constraint",
-					"%q is not a version constraint: %s. Write it like \">= 0.1.0\" or \"~> 1.2\" (hashicorp/go-version syntax).", raw, err)
-			} else {
-				s.RequiredVersion = cons
-				l.checkVersion(cons, a.Expr.Range())
-			}
-		}
+	var raw string
+	if !d.str(attrs, name, &raw) {
+		return
 	}
-	backends := c.Blocks.OfType("backend")
-	if len(backends) > 1 {
-		l.errf(backends[1].DefRange, "Duplicate backend block", "A stack has one state backend; remove all but one backend block.")
+	cons, err := version.NewConstraint(raw)
+	if err != nil {
+		d.l.errf(a.Expr.Range(), "Invalid version constraint",
+			"%q is not a version constraint: %s. Write it like \">= 0.1.0\" or \"~> 1.2\" (hashicorp/go-version syntax).", raw, err)
+		return
 	}
-	if len(backends) > 0 {
-		l.decodeBackend(backends[0])
-	}
+	s.RequiredVersion = cons
+	d.l.checkVersion(cons, a.Expr.Range())
 }
 
 func (l *loader) checkVersion(cons version.Constraints, rng hcl.Range) {
@@ -441,41 +434,33 @@ func (l *loader) checkVersion(cons version.Constraints, rng hcl.Range) {
 	}
 }
 
-func (l *loader) decodeBackend(b *hcl.Block) {
-	be := &l.st.Strata.Backend
+// backendBodies are the bodies of the backend block by its type label.
+var backendBodies = map[string]*body[Backend]{
+	"local":      &localBackendBody,
+	"kubernetes": &kubernetesBackendBody,
+}
+
+// strataBackend decodes the state backend: one backend block, whose type
+// label selects its body.
+func strataBackend(d *decoder, backends hcl.Blocks, s *Strata) {
+	if len(backends) > 1 {
+		d.l.errf(backends[1].DefRange, "Duplicate backend block", "A stack has one state backend; remove all but one backend block.")
+	}
+	if len(backends) == 0 {
+		return
+	}
+	b := backends[0]
+	be := &s.Backend
 	be.Type = b.Labels[0]
 	be.Path = ""
-	be.Meta.DeclRange = b.DefRange
-	d := l.newDecoder(&be.Meta, b, nil)
-	switch be.Type {
-	case "local":
-		c := d.content(b.Body, &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "path"}}})
-		if c == nil {
-			return
-		}
-		d.str(c.Attributes, "path", &be.Path)
-		if be.Path == "" {
-			be.Path = DefaultStatePath
-		}
-	case "kubernetes":
-		c := d.content(b.Body, &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-			{Name: "namespace", Required: true}, {Name: "name", Required: true},
-			{Name: "kubeconfig"}, {Name: "context"},
-		}})
-		if c == nil {
-			return
-		}
-		d.str(c.Attributes, "namespace", &be.Namespace)
-		d.str(c.Attributes, "name", &be.Name)
-		d.str(c.Attributes, "kubeconfig", &be.Kubeconfig)
-		be.Kubeconfig = l.expandHome(be.Kubeconfig)
-		d.str(c.Attributes, "context", &be.Context)
-		d.dnsLabel("namespace", be.Namespace)
-	default:
-		l.errf(b.LabelRanges[0], "Unknown backend type",
-			"There is no backend %q.%s Use \"local\" (a file) or \"kubernetes\" (a Secret in the cluster).",
-			be.Type, didYouMean(be.Type, []string{"local", "kubernetes"}))
+	bd := d.l.newDecoder(&be.Meta, b, nil)
+	if schema, ok := backendBodies[be.Type]; ok {
+		decodeBody(bd, b, schema, be)
+		return
 	}
+	d.l.errf(b.LabelRanges[0], "Unknown backend type",
+		"There is no backend %q.%s Use \"local\" (a file) or \"kubernetes\" (a Secret in the cluster).",
+		be.Type, didYouMean(be.Type, []string{"local", "kubernetes"}))
 }
 
 func (l *loader) decodeCluster(blocks []*hcl.Block) {
@@ -487,16 +472,17 @@ func (l *loader) decodeCluster(blocks []*hcl.Block) {
 	if len(blocks) == 0 {
 		return
 	}
-	b := blocks[0]
 	c := &l.st.Cluster
-	d := l.newDecoder(&c.Meta, b, nil)
-	content := d.content(b.Body, &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "kubeconfig"}, {Name: "context"}}})
-	if content == nil {
-		return
+	decodeBody(l.newDecoder(&c.Meta, blocks[0], nil), blocks[0], &clusterBody, c)
+}
+
+// homePath decodes a file path in which a leading "~/" means $HOME.
+func homePath[T any](f func(*T) *string) attrFunc[T] {
+	return func(d *decoder, attrs hcl.Attributes, name string, t *T) {
+		if d.str(attrs, name, f(t)) {
+			*f(t) = d.l.expandHome(*f(t))
+		}
 	}
-	d.str(content.Attributes, "kubeconfig", &c.Kubeconfig)
-	d.str(content.Attributes, "context", &c.Context)
-	c.Kubeconfig = l.expandHome(c.Kubeconfig)
 }
 
 // expandHome replaces a leading "~/" with $HOME (from LoadOptions.Getenv).

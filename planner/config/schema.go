@@ -41,7 +41,9 @@ type attrFunc[T any] func(d *decoder, attrs hcl.Attributes, name string, t *T)
 // nested is one nested block type of a body. decode receives the blocks of
 // that type, possibly none.
 type nested[T any] struct {
-	typ    string
+	typ string
+	// labels names the block's labels, if it has any.
+	labels []string
 	decode func(d *decoder, bs hcl.Blocks, t *T)
 }
 
@@ -52,7 +54,7 @@ func (s *body[T]) schema() *hcl.BodySchema {
 		out.Attributes = append(out.Attributes, hcl.AttributeSchema{Name: a.name, Required: a.required})
 	}
 	for _, n := range s.blocks {
-		out.Blocks = append(out.Blocks, hcl.BlockHeaderSchema{Type: n.typ})
+		out.Blocks = append(out.Blocks, hcl.BlockHeaderSchema{Type: n.typ, LabelNames: n.labels})
 	}
 	return out
 }

@@ -43,12 +43,14 @@ var decodedElsewhere = map[string]string{
 	"Notification.headers":     "Notification.Headers",
 }
 
-// refused are attributes whose only accepted value is the default: any
-// other is refused at validate (the stack under testdata/invalid named
-// here shows it), so they need no reader.
+// refused are attributes whose whole effect is to refuse a stack at load
+// (the stack under testdata/invalid named here shows it), so they need no
+// reader: those whose only accepted value is the default, and
+// required_version, which refuses a strata that does not satisfy it.
 var refused = map[string]string{
 	"GitSource.recurse_submodules":     "submodules",
 	"GitAuth.insecure_ignore_host_key": "insecure_host_key",
+	"Strata.required_version":          "required_version_unsatisfied",
 }
 
 // pending are fields another change gives an effect; the test fails once
