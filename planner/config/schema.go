@@ -9,9 +9,9 @@ import (
 
 // body is the language of one block body whose values are decoded into a
 // T: the attributes and nested blocks it accepts, each with the field it
-// fills. The tables in blocks.go are the whole stack language; the
-// hcl.BodySchema a body is matched against is derived from them, so an
-// attribute exists exactly when it has a table entry.
+// fills. The tables in blocks.go are the language of every settings
+// block; the hcl.BodySchema a body is matched against is derived from
+// them, so an attribute exists exactly when it has a table entry.
 //
 // Attributes are decoded in table order, then check runs, then the nested
 // blocks are decoded in table order: an entry may use the fields that
@@ -178,9 +178,9 @@ func enum[T any](f func(*T) *string, allowed ...string) attrFunc[T] {
 	}, nil)
 }
 
-// refused is a check for a bool attribute whose only accepted value is
+// onlyFalse is a check for a bool attribute whose only accepted value is
 // false: true is refused with summary and detail.
-func refused(summary, detail string) check[bool] {
+func onlyFalse(summary, detail string) check[bool] {
 	return func(d *decoder, attrs hcl.Attributes, name string, v bool) {
 		if v {
 			d.l.errf(attrs[name].Expr.Range(), summary, "%s", detail)

@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 const configPkg = "github.com/strata-gitops/strata/planner/config"
@@ -92,12 +94,74 @@ func TestEverySchemaAttributeHasAReader(t *testing.T) {
 		}
 	}
 
-	var missing []string
+	missing := unread(t, entries, read)
 	for key, why := range pending {
 		if read[key] {
 			missing = append(missing, fmt.Sprintf("%s is read now (%s): remove it from pending", key, why))
 		}
 	}
+	sort.Strings(missing)
+	for _, m := range missing {
+		t.Error(m)
+	}
+
+	// The walk itself: entries added to the package are found, with the
+	// field that their accessor or decoder fills, and reported when that
+	// field is not read or when there is none.
+	probeFiles, probeInfo := check(t, fset, imp, configPkg, ".", walkProbe)
+	var probes []schemaEntry
+	for _, e := range schemaEntries(fset, probeFiles, probeInfo) {
+		if strings.HasPrefix(e.name, "probe_") {
+			e.pos = token.Position{}
+			probes = append(probes, e)
+		}
+	}
+	want := []string{
+		"-: Kustomization.probe_none: no field is decoded from it (add it to decodedElsewhere if a helper decodes it)",
+		"-: Kustomization.probe_unread is decoded into Kustomization.SourceAddr, which nothing outside planner/config reads",
+	}
+	if diff := cmp.Diff(want, unread(t, probes, read)); diff != "" {
+		t.Errorf("walk of the probe entries (-want +got):\n%s", diff)
+	}
+	if len(probes) != 5 {
+		t.Errorf("found %d of the 5 probe entries: %v", len(probes), probes)
+	}
+}
+
+// walkProbe is a file added to the package to check the walk: an accessor
+// and a decoder that fill read fields, one that fills a field nothing
+// reads, one that fills none, and a nested block.
+const walkProbe = `package config
+
+import "github.com/hashicorp/hcl/v2"
+
+var probeBody = body[Kustomization]{
+	attrs: []attr[Kustomization]{
+		{name: "probe_accessor", decode: text(func(k *Kustomization) *string { return &k.NamePrefix })},
+		{name: "probe_decoder", decode: probeDecoder},
+		{name: "probe_unread", decode: probeUnread},
+		{name: "probe_none", decode: func(*decoder, hcl.Attributes, string, *Kustomization) {}},
+	},
+	blocks: []nested[Kustomization]{
+		{typ: "probe_block", decode: repeated(&imageBody, func(k *Kustomization) *[]Image { return &k.Images })},
+	},
+}
+
+func probeDecoder(d *decoder, attrs hcl.Attributes, name string, k *Kustomization) {
+	d.str(attrs, name, &k.NameSuffix)
+}
+
+func probeUnread(d *decoder, attrs hcl.Attributes, name string, k *Kustomization) {
+	k.SourceAddr = probeAddress(d)
+}
+
+func probeAddress(*decoder) Address { return Address{} }
+`
+
+// unread reports the entries that fill no field, or a field that the
+// readers do not read, unless listed in refused.
+func unread(t *testing.T, entries []schemaEntry, read map[string]bool) []string {
+	var missing []string
 	for _, a := range entries {
 		if dir, ok := refused[a.key()]; ok {
 			if _, err := os.Stat(filepath.Join("testdata", "invalid", dir, "main.hcl")); err != nil {
@@ -119,9 +183,7 @@ func TestEverySchemaAttributeHasAReader(t *testing.T) {
 		}
 	}
 	sort.Strings(missing)
-	for _, m := range missing {
-		t.Error(m)
-	}
+	return missing
 }
 
 // schemaEntry is one attribute or nested block of a body table and the
@@ -302,8 +364,9 @@ func fieldKey(s *types.Selection) (string, bool) {
 	return n.Obj().Name() + "." + s.Obj().Name(), true
 }
 
-// check parses and type-checks the non-test files of the package in dir.
-func check(t *testing.T, fset *token.FileSet, imp types.Importer, path, dir string) ([]*ast.File, *types.Info) {
+// check parses and type-checks the non-test files of the package in dir,
+// and the sources extra as files added to it.
+func check(t *testing.T, fset *token.FileSet, imp types.Importer, path, dir string, extra ...string) ([]*ast.File, *types.Info) {
 	t.Helper()
 	matches, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
@@ -315,6 +378,13 @@ func check(t *testing.T, fset *token.FileSet, imp types.Importer, path, dir stri
 			continue
 		}
 		f, err := parser.ParseFile(fset, m, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	for i, src := range extra {
+		f, err := parser.ParseFile(fset, fmt.Sprintf("extra%d.go", i), src, parser.SkipObjectResolution)
 		if err != nil {
 			t.Fatal(err)
 		}
