@@ -14,6 +14,7 @@ import (
 
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
+	"github.com/strata-gitops/strata/internal/addrs"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/graph"
 	"github.com/strata-gitops/strata/planner/plan"
@@ -130,7 +131,7 @@ func (e *Engine) selectBlocks() ([]config.Block, *graph.Graph, error) {
 	if len(e.opts.Targets) > 0 {
 		var want []config.Address
 		for _, t := range e.opts.Targets {
-			block, _, _ := strings.Cut(t, "/")
+			block, _, _ := addrs.SplitObjectAddress(t)
 			a, err := config.ParseAddress(block)
 			if err != nil {
 				return nil, nil, fmt.Errorf("target %s: %w", t, err)

@@ -21,7 +21,7 @@ import (
 	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
-	"github.com/strata-gitops/strata/state"
+	"github.com/strata-gitops/strata/providers/kube"
 )
 
 func TestMain(m *testing.M) {
@@ -154,8 +154,7 @@ func labelled(t *testing.T, c *testcluster.Cluster, stack string, gvrs ...schema
 			if o.GetDeletionTimestamp() != nil {
 				continue
 			}
-			gv, _ := schema.ParseGroupVersion(o.GetAPIVersion())
-			out = append(out, state.ObjectAddress(o.GetLabels()["strata.dev/block"], gv.Group, o.GetKind(), o.GetNamespace(), o.GetName()))
+			out = append(out, kube.RefOf(&o).Address(o.GetLabels()["strata.dev/block"]))
 		}
 	}
 	sort.Strings(out)

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/strata-gitops/strata/internal/addrs"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/providers/kube"
@@ -58,7 +58,7 @@ func (e *Engine) ownershipError(k *config.Kustomization, c kube.Change, rc *plan
 // adopts reports whether the object at objAddr of kustomization k may be
 // adopted: k sets adopt = true, or Options.Adopt names the object or k.
 func (e *Engine) adopts(k *config.Kustomization, objAddr string) bool {
-	block, _, _ := strings.Cut(objAddr, "/")
+	block, _, _ := addrs.SplitObjectAddress(objAddr)
 	return k.Adopt || slices.Contains(e.opts.Adopt, objAddr) || slices.Contains(e.opts.Adopt, block)
 }
 
@@ -66,7 +66,7 @@ func (e *Engine) adopts(k *config.Kustomization, objAddr string) bool {
 // the stack.
 func (e *Engine) checkAdopt() error {
 	for _, a := range e.opts.Adopt {
-		block, _, _ := strings.Cut(a, "/")
+		block, _, _ := addrs.SplitObjectAddress(a)
 		ba, err := config.ParseAddress(block)
 		if err != nil {
 			return fmt.Errorf("--adopt %s: %w", a, err)

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/strata-gitops/strata/internal/addrs"
 	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/providers/helm"
 	"github.com/strata-gitops/strata/providers/kube"
@@ -29,7 +30,7 @@ func (e *Engine) planRemovals(ctx context.Context, p *plan.Plan, snap *state.Sna
 			return true
 		}
 		for _, t := range e.opts.Targets {
-			if b, _, _ := strings.Cut(t, "/"); b == addr {
+			if b, _, _ := addrs.SplitObjectAddress(t); b == addr {
 				return true
 			}
 		}

@@ -6,35 +6,17 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/strata-gitops/strata/internal/addrs"
 )
 
-// ObjectAddress returns the address of an object inside a block:
-// "BLOCK/Kind.group/namespace/name", with ".group" omitted for the core
-// group and "namespace/" omitted for cluster-scoped objects, e.g.
-// "kustomization.platform/Deployment.apps/platform/web".
+// ObjectAddress returns the address of an object inside a block, as
+// addrs.Object.Address does.
+//
+// Deprecated: use addrs.Object.Address (or Object.Addr, Intent.Addr); kept
+// for the planner's apply walk until it moves to addrs.
 func ObjectAddress(block, group, kind, namespace, name string) string {
-	var b strings.Builder
-	b.Grow(len(block) + len(kind) + len(group) + len(namespace) + len(name) + 4)
-	b.WriteString(block)
-	b.WriteByte('/')
-	b.WriteString(kind)
-	if group != "" {
-		b.WriteByte('.')
-		b.WriteString(group)
-	}
-	b.WriteByte('/')
-	if namespace != "" {
-		b.WriteString(namespace)
-		b.WriteByte('/')
-	}
-	b.WriteString(name)
-	return b.String()
-}
-
-// SplitObjectAddress splits an object address into its block address and the
-// rest ("Kind.group/namespace/name"); ok is false for a block address.
-func SplitObjectAddress(addr string) (block, rest string, ok bool) {
-	return strings.Cut(addr, "/")
+	return addrs.Object{Group: group, Kind: kind, Namespace: namespace, Name: name}.Address(block)
 }
 
 // NewLineage returns a random UUID (version 4) for a new state's lineage.
@@ -89,7 +71,7 @@ func (s *Snapshot) Validate() error {
 	for i, o := range s.Objects {
 		if o.Kind == "" || o.Name == "" || o.Block == "" {
 			errs = append(errs, fmt.Errorf("object %q: kind, name and block must be set", o.Address))
-		} else if want := ObjectAddress(o.Block, o.Group, o.Kind, o.Namespace, o.Name); o.Address != want {
+		} else if want := o.Addr().Address(o.Block); o.Address != want {
 			errs = append(errs, fmt.Errorf("object %q: address does not match its fields (want %q)", o.Address, want))
 		}
 		if i > 0 && s.Objects[i-1].Address >= o.Address {
@@ -208,7 +190,7 @@ func (s *Snapshot) SetBlockObjects(block string, objs []Object) {
 	objs = slices.Clone(objs)
 	for i := range objs {
 		objs[i].Block = block
-		objs[i].Address = ObjectAddress(block, objs[i].Group, objs[i].Kind, objs[i].Namespace, objs[i].Name)
+		objs[i].Address = objs[i].Addr().Address(block)
 	}
 	slices.SortFunc(objs, func(a, b Object) int { return strings.Compare(a.Address, b.Address) })
 	lo, hi := s.blockObjectRange(block)
@@ -219,7 +201,7 @@ func (s *Snapshot) SetBlockObjects(block string, objs []Object) {
 // removed with its objects and its release. It returns the number of
 // objects and releases removed, and false when nothing has the address.
 func (s *Snapshot) Remove(addr string) (removed int, found bool) {
-	if _, _, isObject := SplitObjectAddress(addr); isObject {
+	if _, _, isObject := addrs.SplitObjectAddress(addr); isObject {
 		i, ok := slices.BinarySearchFunc(s.Objects, addr, func(o Object, a string) int { return strings.Compare(o.Address, a) })
 		if !ok {
 			return 0, false
@@ -255,8 +237,8 @@ func (s *Snapshot) Move(from, to string) (int, error) {
 	if from == to {
 		return 0, fmt.Errorf("cannot move %q to itself", from)
 	}
-	_, fromRest, fromObj := SplitObjectAddress(from)
-	toBlock, toRest, toObj := SplitObjectAddress(to)
+	_, fromRest, fromObj := addrs.SplitObjectAddress(from)
+	toBlock, toRest, toObj := addrs.SplitObjectAddress(to)
 	if fromObj != toObj {
 		return 0, fmt.Errorf("cannot move %q to %q: both must be blocks or both objects", from, to)
 	}
@@ -277,7 +259,7 @@ func (s *Snapshot) Move(from, to string) (int, error) {
 		s.Remove(from)
 		o.Block = toBlock
 		o.Address = to
-		fromBlock, _, _ := SplitObjectAddress(from)
+		fromBlock, _, _ := addrs.SplitObjectAddress(from)
 		s.addMovedFrom(toBlock, fromBlock)
 		i, _ := slices.BinarySearchFunc(s.Objects, to, func(o Object, a string) int { return strings.Compare(o.Address, a) })
 		s.Objects = slices.Insert(s.Objects, i, o)
@@ -290,7 +272,7 @@ func (s *Snapshot) Move(from, to string) (int, error) {
 	if _, ok := s.Block(to); ok || len(s.BlockObjects(to)) > 0 {
 		return 0, fmt.Errorf("cannot move to %q: it already exists in state", to)
 	}
-	if kindOf(from) != kindOf(to) {
+	if addrs.BlockType(from) != addrs.BlockType(to) {
 		return 0, fmt.Errorf("cannot move %q to %q: a block keeps its type", from, to)
 	}
 	objs := slices.Clone(s.BlockObjects(from))
@@ -327,13 +309,4 @@ func (s *Snapshot) addMovedFrom(block, from string) {
 		return
 	}
 	s.Blocks[i].MovedFrom = append(slices.Clone(s.Blocks[i].MovedFrom), from)
-}
-
-// kindOf returns the block type part of a block address: everything before
-// the last dot ("source.git" for "source.git.platform").
-func kindOf(addr string) string {
-	if i := strings.LastIndexByte(addr, '.'); i >= 0 {
-		return addr[:i]
-	}
-	return ""
 }

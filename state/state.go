@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/strata-gitops/strata/internal/addrs"
 )
 
 // SchemaVersion is the version of the snapshot format this package writes.
@@ -79,7 +81,8 @@ type Block struct {
 // digest of what was applied, never the content, so Secret values never
 // reach it.
 type Object struct {
-	// Address is ObjectAddress(Block, Group, Kind, Namespace, Name).
+	// Address is the object's address: Addr().Address(Block), e.g.
+	// "kustomization.app/Deployment.apps/web/api" (see internal/addrs).
 	Address string `json:"address"`
 	// Block is the address of the owning block.
 	Block     string `json:"block"`
@@ -99,6 +102,11 @@ type Object struct {
 	FieldsHash string `json:"fields_hash,omitempty"`
 }
 
+// Addr returns the object part of the object's address.
+func (o Object) Addr() addrs.Object {
+	return addrs.Object{Group: o.Group, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
+}
+
 // Intent is an object a block's apply is about to write; see Block.Intents.
 type Intent struct {
 	Group     string `json:"group,omitempty"`
@@ -108,10 +116,14 @@ type Intent struct {
 	Name      string `json:"name"`
 }
 
-// Address returns the object's address inside the block, as ObjectAddress.
-func (i Intent) Address(block string) string {
-	return ObjectAddress(block, i.Group, i.Kind, i.Namespace, i.Name)
+// Addr returns the object part of the intent's address.
+func (i Intent) Addr() addrs.Object {
+	return addrs.Object{Group: i.Group, Kind: i.Kind, Namespace: i.Namespace, Name: i.Name}
 }
+
+// Address returns the object's address inside the block, e.g.
+// "kustomization.app/ConfigMap/web/settings".
+func (i Intent) Address(block string) string { return i.Addr().Address(block) }
 
 // Release is one Helm release installed by a release block.
 type Release struct {

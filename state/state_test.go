@@ -11,24 +11,6 @@ import (
 	"github.com/strata-gitops/strata/state/statetest"
 )
 
-func TestObjectAddress(t *testing.T) {
-	tests := map[string]struct {
-		group, kind, ns, name string
-		want                  string
-	}{
-		"namespaced, group": {"apps", "Deployment", "web", "api", "kustomization.k/Deployment.apps/web/api"},
-		"core group":        {"", "ConfigMap", "web", "cfg", "kustomization.k/ConfigMap/web/cfg"},
-		"cluster-scoped":    {"rbac.authorization.k8s.io", "ClusterRole", "", "view", "kustomization.k/ClusterRole.rbac.authorization.k8s.io/view"},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			if got := state.ObjectAddress("kustomization.k", tc.group, tc.kind, tc.ns, tc.name); got != tc.want {
-				t.Errorf("ObjectAddress() = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestCheckWrite(t *testing.T) {
 	const l1, l2 = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
 	tests := map[string]struct {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/strata-gitops/strata/internal/addrs"
 	"github.com/strata-gitops/strata/state"
 )
 
@@ -34,7 +35,7 @@ adopts them again. The edit is recorded in the state history.`,
 						return fmt.Errorf("%q: %w (see strata state list); nothing was removed", addr, errNoAddress)
 					}
 					e.Removed += n
-					if _, _, isObject := state.SplitObjectAddress(addr); isObject {
+					if _, _, isObject := addrs.SplitObjectAddress(addr); isObject {
 						lines = append(lines, fmt.Sprintf("Removed %s", addr))
 					} else {
 						lines = append(lines, fmt.Sprintf("Removed %s (%d objects and releases)", addr, n))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/strata-gitops/strata/internal/addrs"
 	"github.com/strata-gitops/strata/planner/plan"
 )
 
@@ -251,10 +252,7 @@ func (h humanRenderer) object(c plan.ResourceChange, indent string) {
 }
 
 func objectName(c plan.ResourceChange) string {
-	k := c.Kind
-	if i := strings.LastIndex(c.APIVersion, "/"); i >= 0 {
-		k += "." + c.APIVersion[:i]
-	}
+	k := addrs.Object{Group: addrs.GroupOf(c.APIVersion), Kind: c.Kind}.KindGroup()
 	if c.Namespace == "" {
 		return k + " " + c.Name
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/strata-gitops/strata/internal/addrs"
 	"github.com/strata-gitops/strata/internal/golden"
 	"github.com/strata-gitops/strata/planner/plan"
 )
@@ -37,7 +38,7 @@ func change(block string, actions plan.Actions, reason string, before, after map
 	md := o["metadata"].(map[string]any)
 	ns, _ := md["namespace"].(string)
 	c := plan.ResourceChange{
-		Address:    plan.ObjectAddress(block, o["apiVersion"].(string), o["kind"].(string), ns, md["name"].(string)),
+		Address:    addrs.Object{Group: addrs.GroupOf(o["apiVersion"].(string)), Kind: o["kind"].(string), Namespace: ns, Name: md["name"].(string)}.Address(block),
 		Block:      block,
 		APIVersion: o["apiVersion"].(string), Kind: o["kind"].(string), Namespace: ns, Name: md["name"].(string),
 		Actions: actions, Reason: reason,

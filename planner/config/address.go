@@ -1,84 +1,26 @@
 package config
 
-import (
-	"fmt"
-	"strings"
+import "github.com/strata-gitops/strata/internal/addrs"
 
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-)
-
-// Kind is the kind of a graph block.
-type Kind string
+// Kind is the kind of a graph block; see package internal/addrs.
+type Kind = addrs.BlockKind
 
 // Block kinds.
 const (
-	KindSource        Kind = "source"
-	KindKustomization Kind = "kustomization"
-	KindRelease       Kind = "release"
+	KindSource        = addrs.KindSource
+	KindKustomization = addrs.KindKustomization
+	KindRelease       = addrs.KindRelease
 )
 
 // Address identifies a graph block: source.git.NAME, source.helm.NAME,
-// kustomization.NAME or release.NAME. The zero Address is "no block".
-type Address struct {
-	Kind Kind
-	// Type is the source type ("git", "helm"); "" for other kinds.
-	Type string
-	Name string
-}
-
-// String returns the address as users write it.
-func (a Address) String() string {
-	switch {
-	case a.Kind == "":
-		return ""
-	case a.Kind == KindSource:
-		return string(a.Kind) + "." + a.Type + "." + a.Name
-	default:
-		return string(a.Kind) + "." + a.Name
-	}
-}
-
-// IsZero reports whether a is the zero Address.
-func (a Address) IsZero() bool { return a == Address{} }
-
-// Less orders addresses by their string form.
-func (a Address) Less(b Address) bool { return a.String() < b.String() }
-
-// MarshalText encodes the address as its string form.
-func (a Address) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
-
-// UnmarshalText parses an address.
-func (a *Address) UnmarshalText(b []byte) error {
-	p, err := ParseAddress(string(b))
-	if err != nil {
-		return err
-	}
-	*a = p
-	return nil
-}
+// kustomization.NAME or release.NAME. The zero Address is "no block". It is
+// addrs.Block, the one definition of block addresses, named here for the
+// language.
+type Address = addrs.Block
 
 // ParseAddress parses a block address such as "release.strimzi" or
-// "source.git.platform".
-func ParseAddress(s string) (Address, error) {
-	parts := strings.Split(s, ".")
-	bad := func() (Address, error) {
-		return Address{}, fmt.Errorf("invalid block address %q: want source.git.NAME, source.helm.NAME, kustomization.NAME or release.NAME", s)
-	}
-	for _, p := range parts {
-		if !hclsyntax.ValidIdentifier(p) {
-			return bad()
-		}
-	}
-	switch {
-	case len(parts) == 3 && parts[0] == "source" && (parts[1] == SourceGit || parts[1] == SourceHelm):
-		return Address{Kind: KindSource, Type: parts[1], Name: parts[2]}, nil
-	case len(parts) == 2 && parts[0] == string(KindKustomization):
-		return Address{Kind: KindKustomization, Name: parts[1]}, nil
-	case len(parts) == 2 && parts[0] == string(KindRelease):
-		return Address{Kind: KindRelease, Name: parts[1]}, nil
-	}
-	return bad()
-}
+// "source.git.platform"; see addrs.ParseBlock.
+func ParseAddress(s string) (Address, error) { return addrs.ParseBlock(s) }
 
 // Address returns source.git.NAME.
 func (g *GitSource) Address() Address {

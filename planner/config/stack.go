@@ -7,6 +7,8 @@ import (
 	"github.com/hashicorp/go-version"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/strata-gitops/strata/internal/addrs"
 )
 
 // Defaults for fields a stack leaves unset.
@@ -265,8 +267,8 @@ type Local struct {
 
 // Source types.
 const (
-	SourceGit  = "git"
-	SourceHelm = "helm"
+	SourceGit  = addrs.SourceGit
+	SourceHelm = addrs.SourceHelm
 )
 
 // GitSource is a `source "git" NAME` block.

@@ -18,26 +18,27 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/strata-gitops/strata/internal/addrs"
 	"github.com/strata-gitops/strata/planner/config"
 )
 
 // Graph is an immutable dependency graph. Edges point from a block to the
 // blocks it depends on.
 type Graph struct {
-	nodes []config.Address
-	index map[config.Address]int
+	nodes []addrs.Block
+	index map[addrs.Block]int
 	// deps[i] are the nodes node i depends on; rdeps[i] the nodes that
 	// depend on node i. Both sorted, without duplicates.
 	deps, rdeps [][]int
 	// explicit[[2]int{from, to}] is true when the edge comes only from
 	// depends_on.
 	explicit map[[2]int]bool
-	ranges   map[config.Address]hcl.Range
+	ranges   map[addrs.Block]hcl.Range
 }
 
 // Edge is a dependency: From depends on To.
 type Edge struct {
-	From, To config.Address
+	From, To addrs.Block
 	// Explicit is true when the edge comes only from depends_on.
 	Explicit bool
 }
@@ -50,9 +51,9 @@ type Edge struct {
 func Build(st *config.Stack) (*Graph, hcl.Diagnostics) {
 	blocks := st.Blocks()
 	g := &Graph{
-		index:    make(map[config.Address]int, len(blocks)),
+		index:    make(map[addrs.Block]int, len(blocks)),
 		explicit: map[[2]int]bool{},
-		ranges:   make(map[config.Address]hcl.Range, len(blocks)),
+		ranges:   make(map[addrs.Block]hcl.Range, len(blocks)),
 	}
 	for _, b := range blocks {
 		a := b.Address()
@@ -88,10 +89,10 @@ func Build(st *config.Stack) (*Graph, hcl.Diagnostics) {
 // New builds a graph from nodes and edges (from depends on to); it is for
 // callers that compute their own graph, such as tests and the destroy of
 // blocks that left the stack. Edges to unknown nodes are ignored.
-func New(nodes []config.Address, edges []Edge) *Graph {
-	sorted := append([]config.Address(nil), nodes...)
+func New(nodes []addrs.Block, edges []Edge) *Graph {
+	sorted := append([]addrs.Block(nil), nodes...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Less(sorted[j]) })
-	g := &Graph{index: map[config.Address]int{}, explicit: map[[2]int]bool{}, ranges: map[config.Address]hcl.Range{}}
+	g := &Graph{index: map[addrs.Block]int{}, explicit: map[[2]int]bool{}, ranges: map[addrs.Block]hcl.Range{}}
 	for _, a := range sorted {
 		if _, dup := g.index[a]; dup {
 			continue
@@ -146,10 +147,10 @@ func sortUnique(s []int) []int {
 func (g *Graph) Len() int { return len(g.nodes) }
 
 // Nodes returns every node sorted by address.
-func (g *Graph) Nodes() []config.Address { return append([]config.Address(nil), g.nodes...) }
+func (g *Graph) Nodes() []addrs.Block { return append([]addrs.Block(nil), g.nodes...) }
 
 // Has reports whether a is a node.
-func (g *Graph) Has(a config.Address) bool { _, ok := g.index[a]; return ok }
+func (g *Graph) Has(a addrs.Block) bool { _, ok := g.index[a]; return ok }
 
 // Edges returns every edge, sorted by From then To.
 func (g *Graph) Edges() []Edge {
@@ -162,8 +163,8 @@ func (g *Graph) Edges() []Edge {
 	return out
 }
 
-func (g *Graph) addrs(idx []int) []config.Address {
-	out := make([]config.Address, len(idx))
+func (g *Graph) blocks(idx []int) []addrs.Block {
+	out := make([]addrs.Block, len(idx))
 	for k, i := range idx {
 		out[k] = g.nodes[i]
 	}
@@ -171,40 +172,40 @@ func (g *Graph) addrs(idx []int) []config.Address {
 }
 
 // DependenciesOf returns the nodes a depends on directly.
-func (g *Graph) DependenciesOf(a config.Address) []config.Address {
+func (g *Graph) DependenciesOf(a addrs.Block) []addrs.Block {
 	i, ok := g.index[a]
 	if !ok {
 		return nil
 	}
-	return g.addrs(g.deps[i])
+	return g.blocks(g.deps[i])
 }
 
 // DependentsOf returns the nodes that depend on a directly.
-func (g *Graph) DependentsOf(a config.Address) []config.Address {
+func (g *Graph) DependentsOf(a addrs.Block) []addrs.Block {
 	i, ok := g.index[a]
 	if !ok {
 		return nil
 	}
-	return g.addrs(g.rdeps[i])
+	return g.blocks(g.rdeps[i])
 }
 
 // Ancestors returns the given nodes and everything they depend on,
 // transitively, sorted by address: what -target must also apply.
-func (g *Graph) Ancestors(addrs ...config.Address) []config.Address {
-	return g.closure(addrs, g.deps)
+func (g *Graph) Ancestors(nodes ...addrs.Block) []addrs.Block {
+	return g.closure(nodes, g.deps)
 }
 
 // Descendants returns the given nodes and everything that depends on them,
 // transitively, sorted by address: what a destroy of them must also
 // destroy.
-func (g *Graph) Descendants(addrs ...config.Address) []config.Address {
-	return g.closure(addrs, g.rdeps)
+func (g *Graph) Descendants(nodes ...addrs.Block) []addrs.Block {
+	return g.closure(nodes, g.rdeps)
 }
 
-func (g *Graph) closure(addrs []config.Address, adj [][]int) []config.Address {
+func (g *Graph) closure(nodes []addrs.Block, adj [][]int) []addrs.Block {
 	seen := make([]bool, len(g.nodes))
 	var stack []int
-	for _, a := range addrs {
+	for _, a := range nodes {
 		if i, ok := g.index[a]; ok && !seen[i] {
 			seen[i] = true
 			stack = append(stack, i)
@@ -220,7 +221,7 @@ func (g *Graph) closure(addrs []config.Address, adj [][]int) []config.Address {
 			}
 		}
 	}
-	var out []config.Address
+	var out []addrs.Block
 	for i, s := range seen {
 		if s {
 			out = append(out, g.nodes[i])
@@ -230,14 +231,14 @@ func (g *Graph) closure(addrs []config.Address, adj [][]int) []config.Address {
 }
 
 // Subgraph returns the graph induced by the nodes in keep.
-func (g *Graph) Subgraph(keep []config.Address) *Graph {
-	in := map[config.Address]bool{}
+func (g *Graph) Subgraph(keep []addrs.Block) *Graph {
+	in := map[addrs.Block]bool{}
 	for _, a := range keep {
 		if g.Has(a) {
 			in[a] = true
 		}
 	}
-	var nodes []config.Address
+	var nodes []addrs.Block
 	for a := range in {
 		nodes = append(nodes, a)
 	}
@@ -258,7 +259,7 @@ func (g *Graph) Subgraph(keep []config.Address) *Graph {
 
 // TopoOrder returns the nodes dependencies first; among nodes that are
 // ready at the same time, by address. Nodes on a cycle are left out.
-func (g *Graph) TopoOrder() []config.Address {
+func (g *Graph) TopoOrder() []addrs.Block {
 	indeg := make([]int, len(g.nodes))
 	for i := range g.nodes {
 		indeg[i] = len(g.deps[i])
@@ -269,7 +270,7 @@ func (g *Graph) TopoOrder() []config.Address {
 			ready.push(i)
 		}
 	}
-	out := make([]config.Address, 0, len(g.nodes))
+	out := make([]addrs.Block, 0, len(g.nodes))
 	for ready.len() > 0 {
 		i := ready.pop()
 		out = append(out, g.nodes[i])
@@ -287,13 +288,13 @@ func (g *Graph) TopoOrder() []config.Address {
 // more than one node, or a node that depends on itself), each in the order
 // of its edges starting at its smallest address; cycles sorted by their
 // first node.
-func (g *Graph) Cycles() [][]config.Address {
-	var out [][]config.Address
+func (g *Graph) Cycles() [][]addrs.Block {
+	var out [][]addrs.Block
 	for _, scc := range g.sccs() {
 		if len(scc) == 1 && !g.dependsOn(scc[0], scc[0]) {
 			continue
 		}
-		out = append(out, g.addrs(g.cycleOrder(scc)))
+		out = append(out, g.blocks(g.cycleOrder(scc)))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i][0].Less(out[j][0]) })
 	return out
@@ -428,7 +429,7 @@ func (g *Graph) reaches(v, start int, in, visited map[int]bool) bool {
 	return false
 }
 
-func (g *Graph) where(a config.Address) string {
+func (g *Graph) where(a addrs.Block) string {
 	r, ok := g.ranges[a]
 	if !ok || r.Filename == "" {
 		return a.String()

@@ -6,14 +6,14 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/internal/addrs"
 )
 
-func dotShape(a config.Address) string {
+func dotShape(a addrs.Block) string {
 	switch a.Kind {
-	case config.KindSource:
+	case addrs.KindSource:
 		return "cylinder"
-	case config.KindRelease:
+	case addrs.KindRelease:
 		return "component"
 	}
 	return "box"
@@ -48,9 +48,9 @@ func (g *Graph) Mermaid(w io.Writer) error {
 	for i, a := range g.nodes {
 		open, close := "[", "]"
 		switch a.Kind {
-		case config.KindSource:
+		case addrs.KindSource:
 			open, close = "[(", ")]"
-		case config.KindRelease:
+		case addrs.KindRelease:
 			open, close = "[[", "]]"
 		}
 		fmt.Fprintf(bw, "  n%d%s\"%s\"%s\n", i, open, a, close)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/internal/addrs"
 )
 
 // DefaultParallelism is how many nodes Walk visits at once by default.
@@ -22,7 +22,7 @@ type WalkOptions struct {
 }
 
 // VisitFunc does the work of one node. It must honour ctx.
-type VisitFunc func(ctx context.Context, addr config.Address) error
+type VisitFunc func(ctx context.Context, addr addrs.Block) error
 
 // Status is the outcome of one node in a walk.
 type Status int
@@ -56,7 +56,7 @@ func (s Status) String() string {
 
 // NodeResult is the outcome of one node.
 type NodeResult struct {
-	Addr   config.Address
+	Addr   addrs.Block
 	Status Status
 	// Err is the visit's error (failed), a *SkippedError (skipped) or the
 	// context's error (canceled).
@@ -65,9 +65,9 @@ type NodeResult struct {
 
 // SkippedError says why a node was not visited.
 type SkippedError struct {
-	Addr config.Address
+	Addr addrs.Block
 	// Because is the node that failed (possibly several steps away).
-	Because config.Address
+	Because addrs.Block
 	// Reverse is true for destroy walks, where dependents come first.
 	Reverse bool
 }
@@ -89,7 +89,7 @@ type WalkResult struct {
 }
 
 // Status returns the outcome of addr (zero if it was not in the graph).
-func (r *WalkResult) Status(addr config.Address) NodeResult {
+func (r *WalkResult) Status(addr addrs.Block) NodeResult {
 	for _, n := range r.Results {
 		if n.Addr == addr {
 			return n
@@ -217,7 +217,7 @@ func (g *Graph) Walk(ctx context.Context, opts WalkOptions, visit VisitFunc) *Wa
 
 // safeVisit turns a panic in visit into an error so that one bad node
 // cannot take the walk down with it.
-func safeVisit(ctx context.Context, visit VisitFunc, a config.Address) (err error) {
+func safeVisit(ctx context.Context, visit VisitFunc, a addrs.Block) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic while visiting %s: %v", a, r)

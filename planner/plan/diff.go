@@ -222,17 +222,3 @@ func deepCopy(v any) any {
 		return v
 	}
 }
-
-// ObjectAddress returns the address of an object inside a block:
-// block/Kind.group/namespace/name, the namespace omitted for cluster-scoped
-// objects and the group omitted for the core group.
-func ObjectAddress(block, apiVersion, kind, namespace, name string) string {
-	k := kind
-	if i := strings.LastIndex(apiVersion, "/"); i >= 0 {
-		k += "." + apiVersion[:i]
-	}
-	if namespace == "" {
-		return block + "/" + k + "/" + name
-	}
-	return block + "/" + k + "/" + namespace + "/" + name
-}

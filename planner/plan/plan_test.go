@@ -128,19 +128,6 @@ func TestSummary(t *testing.T) {
 	}
 }
 
-func TestObjectAddress(t *testing.T) {
-	tests := map[string]struct{ api, kind, ns, want string }{
-		"namespaced group": {"apps/v1", "Deployment", "demo", "kustomization.app/Deployment.apps/demo/web"},
-		"core":             {"v1", "ConfigMap", "demo", "kustomization.app/ConfigMap/demo/web"},
-		"cluster scoped":   {"v1", "Namespace", "", "kustomization.app/Namespace/web"},
-	}
-	for name, tc := range tests {
-		if got := ObjectAddress("kustomization.app", tc.api, tc.kind, tc.ns, "web"); got != tc.want {
-			t.Errorf("%s: got %q, want %q", name, got, tc.want)
-		}
-	}
-}
-
 func testPlan() *Plan {
 	return &Plan{
 		FormatVersion: FormatVersion, StrataVersion: "v0.1.0-test",

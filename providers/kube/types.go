@@ -7,6 +7,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/strata-gitops/strata/internal/addrs"
 )
 
 // Well-known names strata puts on, or reads from, the objects it manages.
@@ -63,48 +65,20 @@ func (r ObjectRef) GroupKind() schema.GroupKind {
 	return schema.GroupKind{Group: r.Group, Kind: r.Kind}
 }
 
+// Addr returns the object part of the reference's address; see package
+// internal/addrs.
+func (r ObjectRef) Addr() addrs.Object {
+	return addrs.Object{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+}
+
 // String returns the object part of an address: "Deployment.apps/ns/name",
 // "Namespace/name" (no group for the core group, no namespace for
 // cluster-scoped objects).
-func (r ObjectRef) String() string {
-	var b strings.Builder
-	b.WriteString(r.Kind)
-	if r.Group != "" {
-		b.WriteByte('.')
-		b.WriteString(r.Group)
-	}
-	if r.Namespace != "" {
-		b.WriteByte('/')
-		b.WriteString(r.Namespace)
-	}
-	b.WriteByte('/')
-	b.WriteString(r.Name)
-	return b.String()
-}
+func (r ObjectRef) String() string { return r.Addr().String() }
 
 // Address returns the full address of the object inside a block, e.g.
 // "kustomization.app/Deployment.apps/web/api".
-func (r ObjectRef) Address(block string) string { return block + "/" + r.String() }
-
-// ParseRef parses the object part of an address (see ObjectRef.String). The
-// version is not part of an address and is left empty.
-func ParseRef(s string) (ObjectRef, error) {
-	parts := strings.Split(s, "/")
-	var r ObjectRef
-	switch len(parts) {
-	case 2:
-		r.Name = parts[1]
-	case 3:
-		r.Namespace, r.Name = parts[1], parts[2]
-	default:
-		return ObjectRef{}, fmt.Errorf("object address %q: want Kind[.group][/namespace]/name", s)
-	}
-	r.Kind, r.Group, _ = strings.Cut(parts[0], ".")
-	if r.Kind == "" || r.Name == "" {
-		return ObjectRef{}, fmt.Errorf("object address %q: want Kind[.group][/namespace]/name", s)
-	}
-	return r, nil
-}
+func (r ObjectRef) Address(block string) string { return r.Addr().Address(block) }
 
 // Action is what a change does to one object.
 type Action string

@@ -67,7 +67,7 @@ func Snapshot(blocks, n int, tag string) *state.Snapshot {
 		if i%3 != 0 {
 			o.FieldsHash = digest("fields", tag, fmt.Sprint(i))
 		}
-		o.Address = state.ObjectAddress(o.Block, o.Group, o.Kind, o.Namespace, o.Name)
+		o.Address = o.Addr().Address(o.Block)
 		s.Objects[i] = o
 	}
 	s.Normalize()
