@@ -31,4 +31,10 @@
 // harness starts is stopped by PID, also when tests fail, panic or are
 // interrupted; component logs stay in the cluster directory and their tails
 // are printed when something fails.
+//
+// Files: cluster.go (Start, Attach and the Cluster's accessors), build.go
+// (building and caching the binaries), kubectl.go, pki.go (certificates),
+// process.go (spawning and stopping the components by PID), ready.go
+// (waiting until the control plane and the node are ready), user.go
+// (kubeconfigs of other users) and testing.go (Main and Get for tests).
 package testcluster

@@ -56,6 +56,21 @@
 // changed a field strata applied, so that only the remaining objects need a
 // dry run.
 //
+// # Files
+//
+// One file per verb, as in fluxcd/pkg/ssa: manager.go (the Manager and its
+// options), prepare.go (REST mapping and ownership labels of rendered
+// objects), diff.go (Diff and the dry run of one object), live.go (the list
+// of a block's live objects a Diff starts with), diff_prune.go (what Diff
+// says of objects no longer rendered), replace.go (immutable-field
+// replaces), schemaonly.go and schema.go (offline checks against a planned
+// CRD), apply.go (Apply), prune.go (Prune), wait.go (Wait), scan.go
+// (ScanMetadata). The helpers they share: owner.go (ownership labels and who
+// owns a live object), digest.go (configuration digests), normalize.go,
+// allocated.go and compare.go (what a plan shows of an object), fields.go
+// (managed-fields ownership), order.go (stages) and types.go (the plain data
+// of a ChangeSet). Object addresses are formatted by internal/addrs.
+//
 // This package uses client-go directly rather than github.com/fluxcd/pkg/ssa:
 // ssa's ResourceManager diffs one object at a time with a get and a dry run
 // each, reports no field-level diff nor immutable-field replaces, masks only

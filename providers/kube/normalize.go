@@ -1,9 +1,6 @@
 package kube
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -16,67 +13,6 @@ import (
 // lastApplied is kubectl's client-side apply annotation; it holds a copy of
 // the object, Secret values included.
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
-
-// Digest returns "sha256:<hex>" of the canonical JSON of obj. Two objects with
-// the same content have the same digest; the digest does not reveal values.
-func Digest(obj *unstructured.Unstructured) string {
-	// encoding/json sorts map keys: the encoding is canonical.
-	b, err := json.Marshal(obj.Object)
-	if err != nil {
-		return ""
-	}
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
-// LiveDigest returns a digest of what live holds apart from what the server
-// and controllers change without a change of configuration (status,
-// resourceVersion, generation, the times in managedFields): two reads of
-// an object with the same LiveDigest differ only there. Field ownership
-// (outside the status subresource) is part of it, since it decides what a
-// server-side apply removes. It is "" for Secrets, whose values must not be
-// hashed into plans.
-func LiveDigest(live *unstructured.Unstructured) string {
-	if live == nil {
-		return ""
-	}
-	return liveDigest(live, normalize(live))
-}
-
-// liveDigest is LiveDigest with normalize(live) already at hand.
-func liveDigest(live, n *unstructured.Unstructured) string {
-	if isSecret(live) {
-		return ""
-	}
-	type owner struct {
-		Manager, Operation, Subresource, APIVersion string
-		Fields                                      any
-	}
-	var owners []owner
-	for _, mf := range live.GetManagedFields() {
-		if mf.Subresource == "status" {
-			continue
-		}
-		o := owner{Manager: mf.Manager, Operation: string(mf.Operation), Subresource: mf.Subresource, APIVersion: mf.APIVersion}
-		if mf.FieldsV1 != nil {
-			_ = json.Unmarshal(mf.FieldsV1.Raw, &o.Fields)
-		}
-		owners = append(owners, o)
-	}
-	sort.Slice(owners, func(i, j int) bool {
-		a, b := owners[i], owners[j]
-		return a.Manager+"\x00"+a.Operation+"\x00"+a.Subresource < b.Manager+"\x00"+b.Operation+"\x00"+b.Subresource
-	})
-	b, err := json.Marshal(struct {
-		Object map[string]any
-		Owners []owner
-	}{n.Object, owners})
-	if err != nil {
-		return ""
-	}
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
 
 // normalize returns a copy of a server object without the fields that change
 // on every write or are not part of the desired state: managedFields,
