@@ -7,7 +7,7 @@ CLUSTER   := $(BIN)/testcluster
 DEV_DIR   := .cluster/dev
 TEST_DIR  := .cluster/test
 PKGS      := ./...
-TESTFLAGS ?= -count=1 -timeout 45m
+TESTFLAGS ?= -race -count=1 -timeout 45m
 FUZZTIME  ?= 20s
 
 .PHONY: all tools build test test-unit cluster-build cluster-up cluster-down demo fmt vet bench clean
@@ -25,13 +25,17 @@ FORCE:
 cluster-build: $(CLUSTER) ## build and cache the local cluster's binaries and kubectl (first run: several minutes)
 	$(CLUSTER) build
 
-# Graphviz's dot checks that `strata graph` output renders; installed from
+# Graphviz's dot checks that `strata graph` output renders; the race detector
+# (-race in TESTFLAGS) needs cgo and so a C compiler. Both are installed from
 # Debian's packages when missing.
+RACE_CC = $(if $(findstring -race,$(TESTFLAGS)),$(shell $(GO) env CC))
 tools:
-	@command -v dot >/dev/null || { echo "installing graphviz (dot) from Debian's packages"; \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq graphviz >/dev/null; }
+	@pkgs=; command -v dot >/dev/null || pkgs=" graphviz"; \
+	if [ -n "$(RACE_CC)" ] && ! command -v "$(RACE_CC)" >/dev/null; then pkgs="$$pkgs gcc libc6-dev"; fi; \
+	[ -z "$$pkgs" ] || { echo "installing$$pkgs from Debian's packages"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$pkgs >/dev/null; }
 
-test: tools $(CLUSTER) ## the whole suite, against one shared local cluster started for the run (its kubectl first on PATH), then a short fuzz run
+test: tools $(CLUSTER) ## the whole suite with the race detector, against one shared local cluster started for the run (its kubectl first on PATH), then a short fuzz run
 	$(CLUSTER) run --dir $(TEST_DIR) -- $(GO) test $(TESTFLAGS) $(PKGS)
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./planner/config
 
