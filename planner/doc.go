@@ -24,4 +24,8 @@
 // Progress is reported as Events through Options.OnEvent; object progress
 // carries the planner's own ObjectProgress, so callers need not import a
 // provider. The engine prints nothing itself: internal/view renders.
+//
+// Block and object addresses (config.Address is addrs.Block) are formatted
+// and parsed by internal/addrs, the one place that knows their syntax, which
+// the state and the providers share.
 package planner

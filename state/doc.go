@@ -4,7 +4,10 @@
 // were applied (sources, kustomizations, releases), every Kubernetes object
 // strata applied (never its content, only a digest of it, so Secret values
 // never reach the state), and every Helm release. A Store keeps the current
-// snapshot, a lock, and a history of the operations that changed it.
+// snapshot, a lock, and a history of the operations that changed it. Blocks,
+// objects and releases are keyed by their addresses, which package
+// internal/addrs formats and parses ("kustomization.app",
+// "kustomization.app/Deployment.apps/web/api").
 //
 // Backends live in subpackages: state/bolt (the default, a bbolt file
 // beside the stack) and state/kube (Secrets and a Lease in a namespace, for
