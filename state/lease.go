@@ -88,10 +88,17 @@ func (t *Tracker) Renewed(at time.Time) {
 }
 
 // RenewFailed records a failed renewal; the lock stays held until its
-// validity runs out, and the error is part of the reason then.
+// validity runs out, and the error is part of the reason then. A failure
+// that ends after the validity ran out does not replace an earlier one: an
+// attempt bounded by the validity (as the kubernetes backend's are) then
+// fails with its own deadline, which says only that it came too late, not
+// why the renewals failed.
 func (t *Tracker) RenewFailed(err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.lastErr != nil && t.validFor > 0 && t.now().Sub(t.renewed) >= t.validFor {
+		return
+	}
 	t.lastErr = err
 }
 

@@ -1,6 +1,7 @@
 package state_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -54,6 +55,37 @@ func TestTrackerExpiry(t *testing.T) {
 	tr.Renewed(clock.now())
 	if err := tr.Held(); !errors.Is(err, state.ErrLockLost) {
 		t.Errorf("after a late renewal: got %v, want the lock still lost", err)
+	}
+}
+
+// TestTrackerKeepsTheCauseOfExpiry: a renewal attempt that fails after the
+// validity ran out (its deadline was the expiry) does not hide the error of
+// the failures before it; without an earlier error it is the reason.
+func TestTrackerKeepsTheCauseOfExpiry(t *testing.T) {
+	var clock testClock
+	tr := state.NewTracker("lock-1", clock.now, 2*time.Second)
+	clock.advance(time.Second)
+	tr.RenewFailed(errors.New("etcdserver: request timed out"))
+	clock.advance(time.Second) // the next attempt ran until the expiry
+	tr.RenewFailed(context.DeadlineExceeded)
+	if err := tr.Held(); err == nil || !strings.Contains(err.Error(), "etcdserver: request timed out") {
+		t.Errorf("Held() = %v, want the renewal error from before the expiry", err)
+	}
+
+	slow := state.NewTracker("lock-2", clock.now, 2*time.Second)
+	clock.advance(2 * time.Second)
+	slow.RenewFailed(context.DeadlineExceeded)
+	if err := slow.Held(); err == nil || !strings.Contains(err.Error(), context.DeadlineExceeded.Error()) {
+		t.Errorf("Held() = %v, want the deadline of the only attempt", err)
+	}
+
+	early := state.NewTracker("lock-3", clock.now, 2*time.Second)
+	early.RenewFailed(errors.New("connection refused"))
+	clock.advance(time.Second)
+	early.RenewFailed(errors.New("etcdserver: leader changed"))
+	clock.advance(time.Second)
+	if err := early.Held(); err == nil || !strings.Contains(err.Error(), "leader changed") {
+		t.Errorf("Held() = %v, want the last error before the expiry", err)
 	}
 }
 
