@@ -65,6 +65,7 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 		Dir:           e.dir,
 		Stack:         e.name,
 		StackID:       e.stackID,
+		Environment:   e.opts.Environment,
 		Backend:       e.backend,
 		Cluster:       e.cluster,
 		Destroy:       e.opts.Destroy,

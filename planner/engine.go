@@ -51,6 +51,9 @@ type Options struct {
 	Kubeconfig, Context string
 	// StatePath overrides the local backend's file.
 	StatePath string
+	// Environment selects one of the stack's environment blocks (see
+	// config.LoadOptions.Environment).
+	Environment string
 	// RESTConfig, when set, is used instead of a kubeconfig (tests).
 	RESTConfig *rest.Config
 	// Getenv reads the environment (default os.Getenv).
@@ -128,7 +131,8 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid stack directory", Detail: err.Error()}}
 	}
-	st, diags := config.Load(opts.Dir, config.LoadOptions{Vars: opts.Vars, Getenv: opts.Getenv, Version: opts.Version})
+	st, diags := config.Load(opts.Dir, config.LoadOptions{Vars: opts.Vars, Getenv: opts.Getenv, Version: opts.Version,
+		Environment: opts.Environment})
 	e := &Engine{opts: opts, dir: dir, stack: st, name: StackName(dir),
 		artifacts: map[string]*source.Artifact{}, releases: map[string]*helm.ReleasePlan{}}
 	if diags.HasErrors() {

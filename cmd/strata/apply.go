@@ -118,6 +118,10 @@ func (a *app) applySaved(ctx context.Context, f *stackFlags, file string, color 
 	if err != nil {
 		return err
 	}
+	if f.environment != "" && f.environment != p.Environment {
+		return fmt.Errorf("the saved plan %s was made for %s, not for the environment %q: apply it without -e, or plan again with -e %s",
+			file, planEnvironmentName(p), f.environment, f.environment)
+	}
 	pr := view.NewProgress(a.stdout, color)
 	opts := a.engineOptions(f, p.Dir)
 	opts.OnEvent = pr.Event
@@ -144,7 +148,7 @@ func (a *app) applySaved(ctx context.Context, f *stackFlags, file string, color 
 	if err != nil {
 		// A saved plan holds no notification URLs (they are credentials):
 		// they come from the stack's configuration, where it still is.
-		st, diags := config.Load(p.Dir, config.LoadOptions{Vars: f.vars, Getenv: a.getenv, Partial: true})
+		st, diags := config.Load(p.Dir, config.LoadOptions{Vars: f.vars, Getenv: a.getenv, Partial: true, Environment: p.Environment})
 		if diags.HasErrors() {
 			st = nil
 		}

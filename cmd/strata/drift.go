@@ -70,6 +70,7 @@ SIGINT or SIGTERM. --correct applies the drifted blocks to undo the drift.`,
 	}
 	fs := cmd.Flags()
 	addVarFlags(fs, &f.stack.vars)
+	addEnvironmentFlag(fs, &f.stack.environment)
 	fs.StringArrayVar(&f.stack.targets, "target", nil, "check only this block address (repeatable)")
 	fs.BoolVar(&f.stack.noColor, "no-color", false, "never colour the output")
 	fs.StringVar(&f.stack.kubeconfig, "kubeconfig", "", "kubeconfig file (default: the stack's cluster block, $KUBECONFIG, ~/.kube/config)")

@@ -35,10 +35,12 @@ type stackFlags struct {
 	kubeconfig  string
 	context     string
 	statePath   string
+	environment string
 }
 
 func (f *stackFlags) register(fs *pflag.FlagSet) {
 	addVarFlags(fs, &f.vars)
+	addEnvironmentFlag(fs, &f.environment)
 	fs.StringArrayVar(&f.targets, "target", nil, "limit to this block address and its dependencies (repeatable)")
 	fs.BoolVar(&f.lock, "lock", true, "lock the state while running")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
@@ -59,6 +61,7 @@ func (a *app) engineOptions(f *stackFlags, dir string) planner.Options {
 		Kubeconfig:  f.kubeconfig,
 		Context:     f.context,
 		StatePath:   f.statePath,
+		Environment: f.environment,
 		Getenv:      a.getenv,
 	}
 }
@@ -211,6 +214,8 @@ func (a *app) planCmd() *cobra.Command {
 		output   string
 		detailed bool
 		destroy  bool
+		allEnvs  bool
+		envPar   int
 	)
 	cmd := &cobra.Command{
 		Use:   "plan [DIR]",
@@ -240,6 +245,13 @@ carries the signature of that key (see docs/plan-json.md).`,
 			color := view.UseColor(a.stdout, a.getenv, f.noColor)
 			ctx, stop := a.interruptible(cmd.Context(), interruptRead)
 			defer stop()
+			if allEnvs {
+				if err := checkAllEnvironments(&f, out); err != nil {
+					return err
+				}
+				return a.planAllEnvironments(ctx, &f, dirArg(args), allEnvironments{
+					output: output, detailed: detailed, destroy: destroy, parallelism: envPar, color: color})
+			}
 			opts := a.engineOptions(&f, dirArg(args))
 			opts.Destroy = destroy
 			eng, p, err := a.makePlan(ctx, &f, opts, "plan", color, false)
@@ -273,5 +285,7 @@ carries the signature of that key (see docs/plan-json.md).`,
 	cmd.Flags().StringVarP(&output, "output", "o", "human", "output format: human, json or markdown")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 without changes, 1 on error, 2 with changes")
 	cmd.Flags().BoolVar(&destroy, "destroy", false, "plan the removal of everything the state holds")
+	cmd.Flags().BoolVar(&allEnvs, "all-environments", false, "plan every environment of the stack, each against its own cluster and state")
+	cmd.Flags().IntVar(&envPar, "environment-parallelism", defaultEnvironmentParallelism, "how many environments --all-environments plans at once")
 	return cmd
 }

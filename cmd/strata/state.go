@@ -25,9 +25,13 @@ type stateFlags struct {
 	statePath  string
 	kubeconfig string
 	context    string
+	// environment selects one of the stack's environments, whose state
+	// is meant.
+	environment string
 }
 
 func (f *stateFlags) register(fs *pflag.FlagSet) {
+	addEnvironmentFlag(fs, &f.environment)
 	fs.StringVar(&f.dir, "dir", ".", "stack directory whose strata block names the state backend")
 	fs.StringVar(&f.statePath, "state", "", "state file of the local backend (default .strata/state.db in the stack)")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the kubernetes backend (default: the backend's, the cluster block's, $KUBECONFIG)")
@@ -55,7 +59,7 @@ func (a *app) backendConfig(f *stateFlags) (backend.Config, error) {
 	if len(matches) == 0 {
 		return c, nil // no stack here: the default file
 	}
-	st, diags := config.Load(f.dir, config.LoadOptions{Getenv: a.getenv, Partial: true})
+	st, diags := config.Load(f.dir, config.LoadOptions{Getenv: a.getenv, Partial: true, Environment: f.environment})
 	if diags.HasErrors() {
 		var files = st.Files
 		a.writeDiags(diags, files)

@@ -44,6 +44,7 @@ the live cluster; --no-drift reads the state only.`,
 	}
 	fs := cmd.Flags()
 	addVarFlags(fs, &f.stack.vars)
+	addEnvironmentFlag(fs, &f.stack.environment)
 	fs.StringVar(&f.stack.kubeconfig, "kubeconfig", "", "kubeconfig file (default: the stack's cluster block, $KUBECONFIG, ~/.kube/config)")
 	fs.StringVar(&f.stack.context, "context", "", "kubeconfig context")
 	fs.StringVar(&f.stack.statePath, "state", "", "state file of the local backend (default .strata/state.db in the stack)")

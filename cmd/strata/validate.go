@@ -15,7 +15,7 @@ import (
 // loadStack loads and graphs the stack in dir for the commands that only
 // read it. Partial leaves unset variables unknown.
 func (a *app) loadStack(dir string, vars []config.VarArg) (*config.Stack, *graph.Graph, hcl.Diagnostics) {
-	st, diags := config.Load(dir, config.LoadOptions{Vars: vars, Getenv: a.getenv, Partial: true})
+	st, diags := config.Load(dir, config.LoadOptions{Vars: vars, Getenv: a.getenv, Partial: true, AnyEnvironment: true})
 	var g *graph.Graph
 	if !diags.HasErrors() {
 		var gd hcl.Diagnostics

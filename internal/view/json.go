@@ -14,6 +14,7 @@ type JSONPlan struct {
 	FormatVersion   string                `json:"format_version"`
 	StrataVersion   string                `json:"strata_version"`
 	CreatedAt       time.Time             `json:"created_at"`
+	Environment     string                `json:"environment,omitempty"`
 	Destroy         bool                  `json:"destroy"`
 	Targets         []string              `json:"targets"`
 	State           JSONState             `json:"state"`
@@ -50,6 +51,7 @@ func ToJSON(p *plan.Plan) JSONPlan {
 		FormatVersion:   plan.FormatVersion,
 		StrataVersion:   p.StrataVersion,
 		CreatedAt:       p.CreatedAt,
+		Environment:     p.Environment,
 		Destroy:         p.Destroy,
 		Targets:         nonNil(p.Targets),
 		State:           JSONState{Lineage: p.State.Lineage, Serial: p.State.Serial},

@@ -64,7 +64,7 @@ type blockRow struct {
 // per changed object or release.
 func markdownParts(p *plan.Plan) (string, []string) {
 	var b strings.Builder
-	b.WriteString("### strata plan\n\n")
+	b.WriteString(markdownHeading(p))
 	if !p.HasChanges() {
 		if !p.HasErrors() {
 			b.WriteString("**No changes.** The cluster matches the stack.\n\n")
@@ -154,6 +154,15 @@ func markdownParts(p *plan.Plan) (string, []string) {
 		}
 	}
 	return b.String(), details
+}
+
+// markdownHeading is the comment's first line, naming the plan's
+// environment if it has one.
+func markdownHeading(p *plan.Plan) string {
+	if p.Environment != "" {
+		return "### strata plan: `" + p.Environment + "`\n\n"
+	}
+	return "### strata plan\n\n"
 }
 
 func mdRevision(s plan.SourceChange) string {

@@ -31,6 +31,15 @@ type LoadOptions struct {
 	// Partial makes missing variable values and env() of unset variables
 	// unknown instead of an error, for validate and graph.
 	Partial bool
+	// Environment selects one of the stack's environment blocks: its
+	// cluster, variable values and backend become the stack's. A stack
+	// that declares environments needs one, unless AnyEnvironment.
+	Environment string
+	// AnyEnvironment loads a stack that declares environments without
+	// selecting one, for the commands that read the language only
+	// (validate, graph): every environment's values and blocks are
+	// checked, none is applied.
+	AnyEnvironment bool
 }
 
 // VarArg is one --var NAME=VALUE (Name and Value set) or --var-file FILE
@@ -183,6 +192,7 @@ var topSchema = &hcl.BodySchema{
 		{Type: "release", LabelNames: []string{"name"}},
 		{Type: "notification", LabelNames: []string{"name"}},
 		{Type: "moved"},
+		{Type: "environment", LabelNames: []string{"name"}},
 	},
 }
 
@@ -236,6 +246,10 @@ func loadSources(dir string, files, autos []sourceFile, opts LoadOptions) (*Stac
 	}
 	l.decodeStrata(byType["strata"])
 	l.declareBlocks(byType)
+	if !l.declareEnvironments(byType["environment"]) {
+		l.st.Files = l.parser.Files()
+		return l.st, l.diags
+	}
 	l.decodeVariables(byType["variable"], autos)
 	l.ctx = &hcl.EvalContext{Functions: l.funcs, Variables: map[string]cty.Value{}}
 	l.ctx.Variables["var"] = l.varObject()
@@ -243,6 +257,7 @@ func loadSources(dir string, files, autos []sourceFile, opts LoadOptions) (*Stac
 	l.decodeLocals(byType["locals"])
 	l.runValidations()
 	l.decodeCluster(byType["cluster"])
+	l.decodeEnvironments()
 	for _, b := range byType["source"] {
 		switch b.Labels[0] {
 		case SourceGit:

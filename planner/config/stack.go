@@ -43,6 +43,12 @@ type Stack struct {
 	Notifications  map[string]*Notification
 	// Moved are the `moved` blocks, in file order.
 	Moved []Moved
+	// Environments are the environment blocks, in declaration order.
+	Environments []*Environment
+	// Environment is the environment the stack was loaded for
+	// (LoadOptions.Environment), nil for none. Its cluster, values and
+	// backend are already in Cluster, Variables and Strata.Backend.
+	Environment *Environment
 }
 
 // Moved is a `moved { from = ADDRESS  to = ADDRESS }` block: the block

@@ -93,6 +93,7 @@ func (l *loader) decodeVariables(blocks []*hcl.Block, autos []sourceFile) {
 	for _, f := range autos {
 		l.varFile(decls, f.name, f.src, FromAutoFile)
 	}
+	l.environmentValues(decls)
 	for _, a := range l.opts.Vars {
 		if a.File != "" {
 			src, err := os.ReadFile(a.File)

@@ -72,6 +72,9 @@ type Plan struct {
 	// its state, or, for a stack without state yet, the lineage its first
 	// apply gives the state.
 	StackID string `json:"stack_id"`
+	// Environment is the stack's environment the plan was made for (its
+	// environment block), empty for a stack without environments.
+	Environment string `json:"environment,omitempty"`
 	// Backend is where the state lives.
 	Backend Backend `json:"backend"`
 	// Cluster is the kubeconfig and context the plan was made against.

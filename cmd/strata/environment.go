@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/pflag"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/strata-gitops/strata/internal/view"
+	"github.com/strata-gitops/strata/planner"
+	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/planner/plan"
+)
+
+// defaultEnvironmentParallelism is how many environments plan
+// --all-environments plans at once unless told otherwise.
+const defaultEnvironmentParallelism = 4
+
+// addEnvironmentFlag registers -e/--environment on fs.
+func addEnvironmentFlag(fs *pflag.FlagSet, dst *string) {
+	fs.StringVarP(dst, "environment", "e", "", "the stack's environment (environment block) to work on; required when the stack declares environments")
+}
+
+// planEnvironmentName names the environment of a saved plan for messages.
+func planEnvironmentName(p *plan.Plan) string {
+	if p.Environment == "" {
+		return "a stack without environments"
+	}
+	return fmt.Sprintf("the environment %q", p.Environment)
+}
+
+// allEnvironments are the settings of plan --all-environments.
+type allEnvironments struct {
+	output      string
+	detailed    bool
+	destroy     bool
+	parallelism int
+	color       bool
+}
+
+// environmentNames loads the stack's language and returns its
+// environments in declaration order.
+func (a *app) environmentNames(dir string, vars []config.VarArg) ([]string, error) {
+	st, diags := config.Load(dir, config.LoadOptions{Vars: vars, Getenv: a.getenv, Partial: true, AnyEnvironment: true})
+	if diags.HasErrors() {
+		a.writeDiags(diags, st.Files)
+		return nil, errSilent
+	}
+	names := st.EnvironmentNames()
+	if len(names) == 0 {
+		return nil, fmt.Errorf("the stack in %s declares no environment blocks: --all-environments plans each environment of a stack; plan this one without it", dir)
+	}
+	return names, nil
+}
+
+// planAllEnvironments plans every environment of the stack in dir, at most
+// s.parallelism at once, each with its own engine (state, lock and cluster
+// connection), and prints them together. An environment that fails is
+// reported in its place; the others are planned and printed all the same.
+func (a *app) planAllEnvironments(ctx context.Context, f *stackFlags, dir string, s allEnvironments) error {
+	names, err := a.environmentNames(dir, f.vars)
+	if err != nil {
+		return err
+	}
+	envs := make([]view.EnvironmentPlan, len(names))
+	var g errgroup.Group
+	g.SetLimit(max(1, s.parallelism))
+	for i, name := range names {
+		g.Go(func() error {
+			opts := a.engineOptions(f, dir)
+			opts.Environment = name
+			opts.Destroy = s.destroy
+			p, err := a.planEnvironment(ctx, f, opts)
+			envs[i] = view.EnvironmentPlan{Name: name, Plan: p, Err: err}
+			return nil
+		})
+	}
+	_ = g.Wait() // every environment's error is in envs
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := a.renderEnvironments(envs, s); err != nil {
+		return err
+	}
+	return environmentsExit(envs, s.detailed)
+}
+
+// renderEnvironments writes the environments' plans in the output format.
+func (a *app) renderEnvironments(envs []view.EnvironmentPlan, s allEnvironments) error {
+	switch s.output {
+	case "json":
+		return view.EnvironmentsJSON(a.stdout, envs)
+	case "markdown", "md":
+		return view.EnvironmentsMarkdown(a.stdout, envs, view.MarkdownOptions{})
+	}
+	return view.EnvironmentsHuman(a.stdout, envs, view.HumanOptions{Color: s.color})
+}
+
+// environmentsExit is the exit status of plan --all-environments: 1 when an
+// environment failed (named on stderr), else 2 with --detailed-exitcode
+// when any environment has changes.
+func environmentsExit(envs []view.EnvironmentPlan, detailed bool) error {
+	var failed []string
+	changes := false
+	for _, e := range envs {
+		if e.Failed() {
+			failed = append(failed, e.Name)
+			continue
+		}
+		changes = changes || e.Plan.HasChanges()
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("planning failed for the environment(s) %s; the other environments' plans are shown", strings.Join(failed, ", "))
+	}
+	if detailed && changes {
+		return &exitError{code: 2}
+	}
+	return nil
+}
+
+// planEnvironment loads and plans one environment, holding its state lock
+// while it reads (unless --lock=false). Diagnostics come back as the
+// error's text, so that environments planned in parallel do not write
+// over each other.
+func (a *app) planEnvironment(ctx context.Context, f *stackFlags, opts planner.Options) (*plan.Plan, error) {
+	eng, diags := planner.Load(opts)
+	if diags.HasErrors() {
+		var files map[string]*hcl.File
+		if eng != nil && eng.Stack() != nil {
+			files = eng.Stack().Files
+		}
+		var buf bytes.Buffer
+		_ = view.Diagnostics(&buf, diags, files, view.DiagOptions{})
+		return nil, errors.New(strings.TrimSpace(buf.String()))
+	}
+	defer eng.Close()
+	if f.lock {
+		if err := eng.Lock(ctx, "plan", f.lockTimeout); err != nil {
+			return nil, lockError(err)
+		}
+		defer eng.Unlock(context.WithoutCancel(ctx))
+	}
+	return eng.Plan(ctx)
+}
+
+// checkAllEnvironments refuses the flags that name one environment's
+// settings together with --all-environments.
+func checkAllEnvironments(f *stackFlags, out string) error {
+	switch {
+	case f.environment != "":
+		return errors.New("--all-environments plans every environment: drop -e, or drop --all-environments to plan one")
+	case out != "":
+		return errors.New("--out saves one environment's plan: use -e NAME --out FILE per environment")
+	case f.statePath != "":
+		return errors.New("--state names one state file, but every environment has its own: drop --state with --all-environments")
+	case f.context != "":
+		return errors.New("--context names one cluster, but every environment has its own (its cluster block): drop --context with --all-environments")
+	}
+	return nil
+}

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/strata-gitops/strata/internal/testcluster"
+	"github.com/strata-gitops/strata/state"
+	"github.com/strata-gitops/strata/state/bolt"
+)
+
+// envStackFiles is a stack with a shared base and two environments, each
+// deploying it into its own namespace of the cluster behind kubeconfig.
+func envStackFiles(kubeconfig, nsDev, nsStg string) map[string]string {
+	return map[string]string{
+		"main.hcl": `variable "namespace" { type = string }
+variable "replicas" {
+  type    = number
+  default = 1
+}
+
+environment "development" {
+  cluster { kubeconfig = "` + kubeconfig + `" }
+  variables = { namespace = "` + nsDev + `" }
+}
+
+environment "staging" {
+  cluster { kubeconfig = "` + kubeconfig + `" }
+  var_files = ["environments/staging.vars.hcl"]
+  variables = { replicas = 2 }
+}
+
+kustomization "base" {
+  path       = "base"
+  substitute = { ns = var.namespace, replicas = tostring(var.replicas) }
+}
+`,
+		"environments/staging.vars.hcl": `namespace = "` + nsStg + `"` + "\n",
+		"base/cm.yaml":                  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ${ns}\ndata:\n  replicas: \"n${replicas}\"\n  color: blue\n",
+	}
+}
+
+// TestEnvironmentsOnOneCluster is issue 15's "done when": a two-environment
+// stack applies each environment into its own namespace, state list -e
+// shows each environment's objects only, a lock held on one environment
+// does not block the other, and plan --all-environments
+// --detailed-exitcode exits 0 after both applies and 2 after a change to
+// the shared base, with the change shown under both environments.
+func TestEnvironmentsOnOneCluster(t *testing.T) {
+	c := testcluster.Get(t)
+	nsDev, nsStg := c.Namespace(t, "envdev"), c.Namespace(t, "envstg")
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("envs"))
+	writeFiles(t, dir, envStackFiles(c.Kubeconfig(), nsDev, nsStg))
+
+	for _, env := range []string{"development", "staging"} {
+		code, stdout, stderr := runCLI(t, "apply", dir, "-e", env, "--auto-approve")
+		if code != 0 || !strings.Contains(stdout, "Apply complete! Objects: 1 added") {
+			t.Fatalf("apply -e %s: exit %d\n%s%s", env, code, stdout, stderr)
+		}
+	}
+	// Each environment's state lives in its own file and lists its own
+	// objects only.
+	for env, ns := range map[string]string{"development": nsDev, "staging": nsStg} {
+		if _, err := os.Stat(filepath.Join(dir, ".strata", "environments", env, "state.db")); err != nil {
+			t.Errorf("state of %s: %v", env, err)
+		}
+		got := strings.Fields(mustRun(t, "state", "list", "--dir", dir, "-e", env))
+		want := []string{"kustomization.base", "kustomization.base/ConfigMap/" + ns + "/settings"}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("state list -e %s = %q, want %q", env, got, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".strata", "state.db")); err == nil {
+		t.Errorf("a stack with environments wrote the stack-wide state file")
+	}
+	if got := kubectlGet(t, c, nsStg, "configmap", "settings", "{.data.replicas}"); got != "n2" {
+		t.Errorf("staging replicas = %q, want 2 (the environment's variables over its var file over the default)", got)
+	}
+
+	code, stdout, stderr := runCLI(t, "plan", dir, "--all-environments", "--detailed-exitcode")
+	if code != 0 {
+		t.Fatalf("plan --all-environments after both applies: exit %d, want 0\n%s%s", code, stdout, stderr)
+	}
+
+	// A lock held on development blocks development only.
+	s, err := bolt.Open(bolt.Options{Path: filepath.Join(dir, ".strata", "environments", "development", "state.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.Lock(t.Context(), state.LockInfo{Operation: "apply", Who: "alice@ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := runCLI(t, "plan", dir, "-e", "staging", "--detailed-exitcode"); code != 0 {
+		t.Errorf("plan -e staging while development is locked: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := runCLI(t, "plan", dir, "-e", "development"); code != 1 || !strings.Contains(stderr, "Another strata run holds the state lock") {
+		t.Errorf("plan -e development while it is locked: exit %d, stderr %q", code, stderr)
+	}
+	if err := s.Unlock(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	// A change to the shared base shows under both environments.
+	writeFiles(t, dir, map[string]string{"base/cm.yaml": strings.Replace(envStackFiles("", "", "")["base/cm.yaml"], "blue", "green", 1)})
+	code, stdout, stderr = runCLI(t, "plan", dir, "--all-environments", "--detailed-exitcode")
+	if code != 2 {
+		t.Fatalf("plan --all-environments after a change to the base: exit %d, want 2\n%s%s", code, stdout, stderr)
+	}
+	for _, env := range []string{"development", "staging"} {
+		_, section, _ := strings.Cut(stdout, "── Environment "+env+" ")
+		section, _, _ = strings.Cut(section, "── Environment ")
+		if !strings.Contains(section, `~ color: "blue" -> "green"`) && !strings.Contains(section, `"blue" -> "green"`) {
+			t.Errorf("the change is not shown under %s:\n%s", env, section)
+		}
+	}
+	if !strings.Contains(stdout, "development  Plan: 0 to add, 1 to change, 0 to destroy.") ||
+		!strings.Contains(stdout, "staging      Plan: 0 to add, 1 to change, 0 to destroy.") {
+		t.Errorf("summary lines:\n%s", stdout)
+	}
+
+	code, stdout, _ = runCLI(t, "plan", dir, "--all-environments", "-o", "markdown")
+	for _, want := range []string{
+		"| Environment | Add | Change | Destroy | Drift | Outcome |",
+		"| `development` | 0 | 1 | 0 | 0 | changes |",
+		"| `staging` | 0 | 1 | 0 | 0 | changes |",
+		"<details><summary><b>development</b>: Plan: 0 to add, 1 to change, 0 to destroy.</summary>",
+		"<details><summary><b>staging</b>: Plan: 0 to add, 1 to change, 0 to destroy.</summary>",
+	} {
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Errorf("-o markdown (exit %d) lacks %q:\n%s", code, want, stdout)
+		}
+	}
+
+	code, stdout, _ = runCLI(t, "plan", dir, "--all-environments", "-o", "json")
+	var envs []struct {
+		Environment string `json:"environment"`
+		Plan        struct {
+			Environment string `json:"environment"`
+			HasChanges  bool   `json:"has_changes"`
+		} `json:"plan"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &envs); err != nil || code != 0 {
+		t.Fatalf("-o json: exit %d, %v\n%s", code, err, stdout)
+	}
+	if len(envs) != 2 || envs[0].Environment != "development" || envs[1].Environment != "staging" ||
+		envs[1].Plan.Environment != "staging" || !envs[0].Plan.HasChanges || !envs[1].Plan.HasChanges {
+		t.Errorf("-o json = %+v", envs)
+	}
+}
+
+// kubectlGet reads one field of an object with kubectl's jsonpath.
+func kubectlGet(t *testing.T, c *testcluster.Cluster, ns, kind, name, path string) string {
+	t.Helper()
+	return c.Kubectl(t, "get", "-n", ns, kind, name, "-o", "jsonpath="+path)
+}
+
+// TestEnvironmentBadInput checks the diagnostics of the issue's bad input:
+// an unknown environment name, an environment variable of the wrong type,
+// and a cluster command without -e on a stack with environments. Each
+// exits 1 with a message that says what to do. None needs a cluster.
+func TestEnvironmentBadInput(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, envStackFiles("/nonexistent/kubeconfig", "dev", "stg"))
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"plan without -e", []string{"plan", dir},
+			[]string{"Error: No environment selected", `"development", "staging"`, "-e NAME"}},
+		{"apply without -e", []string{"apply", dir, "--auto-approve"}, []string{"Error: No environment selected"}},
+		{"destroy without -e", []string{"destroy", dir, "--auto-approve"}, []string{"Error: No environment selected"}},
+		{"drift without -e", []string{"drift", dir}, []string{"Error: No environment selected"}},
+		{"status without -e", []string{"status", dir}, []string{"Error: No environment selected"}},
+		{"state list without -e", []string{"state", "list", "--dir", dir}, []string{"Error: No environment selected"}},
+		{"force-unlock without -e", []string{"force-unlock", "--dir", dir, "--force", "x"}, []string{"Error: No environment selected"}},
+		{"unknown environment", []string{"plan", dir, "-e", "stagin"},
+			[]string{"Error: Unknown environment", `The stack declares no environment "stagin". Did you mean "staging"?`}},
+		{"unknown environment of state", []string{"state", "list", "--dir", dir, "--environment", "prod"},
+			[]string{"Error: Unknown environment"}},
+		{"wrong variable type", []string{"plan", dir, "-e", "staging", "--var", "namespace=stg"}, nil},
+		{"-e with --all-environments", []string{"plan", dir, "-e", "staging", "--all-environments"},
+			[]string{"--all-environments plans every environment: drop -e"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.want == nil {
+				writeFiles(t, dir, map[string]string{"environments/staging.vars.hcl": "replicas = \"two\"\n"})
+				defer writeFiles(t, dir, envStackFiles("/nonexistent/kubeconfig", "dev", "stg"))
+				tt.want = []string{"Error: Invalid value for input variable",
+					"environments/staging.vars.hcl:1:12", `from ` + dir + `/environments/staging.vars.hcl (environment "staging") is not suitable`}
+			}
+			code, _, stderr := runCLI(t, tt.args...)
+			if code != 1 {
+				t.Errorf("exit %d, want 1\n%s", code, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestAllEnvironmentsUnreachableCluster checks that an environment whose
+// cluster cannot be reached is reported as failed, in every output, while
+// the other environment's plan is still shown, and that plan exits 1.
+func TestAllEnvironmentsUnreachableCluster(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "envok")
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("envfail"))
+	down := filepath.Join(t.TempDir(), "down.kubeconfig")
+	writeFiles(t, filepath.Dir(down), map[string]string{"down.kubeconfig": `apiVersion: v1
+kind: Config
+clusters:
+- name: down
+  cluster: {server: "https://127.0.0.1:1"}
+users:
+- name: down
+  user: {token: x}
+contexts:
+- name: down
+  context: {cluster: down, user: down}
+current-context: down
+`})
+	files := envStackFiles(c.Kubeconfig(), ns, "unused")
+	files["main.hcl"] = strings.Replace(files["main.hcl"], `cluster { kubeconfig = "`+c.Kubeconfig()+`" }
+  var_files`, `cluster { kubeconfig = "`+down+`" }
+  var_files`, 1)
+	writeFiles(t, dir, files)
+
+	code, stdout, stderr := runCLI(t, "plan", dir, "--all-environments", "--detailed-exitcode")
+	if code != 1 || !strings.Contains(stderr, "planning failed for the environment(s) staging") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	for _, want := range []string{
+		"── Environment development", "Plan: 1 to add, 0 to change, 0 to destroy.",
+		"── Environment staging", "Error: ", "127.0.0.1:1",
+		"staging      failed: no plan",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("human output lacks %q:\n%s", want, stdout)
+		}
+	}
+	_, stdout, _ = runCLI(t, "plan", dir, "--all-environments", "-o", "markdown")
+	for _, want := range []string{"| `development` | 1 | 0 | 0 | 0 | changes |", "| `staging` | | | | | :x: failed |", "```text\n"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, stdout)
+		}
+	}
+	_, stdout, _ = runCLI(t, "plan", dir, "--all-environments", "-o", "json")
+	var envs []struct {
+		Environment string          `json:"environment"`
+		Plan        json.RawMessage `json:"plan"`
+		Error       string          `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &envs); err != nil {
+		t.Fatalf("-o json: %v\n%s", err, stdout)
+	}
+	if len(envs) != 2 || string(envs[0].Plan) == "null" || envs[0].Error != "" || string(envs[1].Plan) != "null" || !strings.Contains(envs[1].Error, "127.0.0.1:1") {
+		t.Errorf("-o json = %+v", envs)
+	}
+}
