@@ -163,3 +163,62 @@ func checkAllEnvironments(f *stackFlags, out string) error {
 	}
 	return nil
 }
+
+// validateEnvironments checks the stack once per environment, with that
+// environment's values: a kustomization path or chart values that depend
+// on them render differently in each. It returns the diagnostics that
+// base (those of the stack checked without an environment) lacks, each
+// once, its detail naming the environments it occurs in.
+func (a *app) validateEnvironments(ctx context.Context, st *config.Stack, vars []config.VarArg, base hcl.Diagnostics) hcl.Diagnostics {
+	seen := map[string]bool{}
+	for _, d := range base {
+		seen[diagKey(d)] = true
+	}
+	var out hcl.Diagnostics
+	where := map[string][]string{}
+	for _, name := range st.EnvironmentNames() {
+		est, diags := config.Load(st.Dir, config.LoadOptions{Vars: vars, Getenv: a.getenv, Partial: true, Environment: name})
+		if !diags.HasErrors() {
+			diags = append(diags, planner.Validate(ctx, est)...)
+		}
+		for _, d := range diags {
+			k := diagKey(d)
+			if seen[k] {
+				continue
+			}
+			if where[k] == nil {
+				out = append(out, d)
+			}
+			where[k] = append(where[k], name)
+		}
+	}
+	for _, d := range out {
+		envs := where[diagKey(d)]
+		d.Detail += fmt.Sprintf("\n\nFound in the environment%s %s.", plural(len(envs)), quoteNames(envs))
+	}
+	return out
+}
+
+// diagKey identifies a diagnostic by what it says and where.
+func diagKey(d *hcl.Diagnostic) string {
+	k := fmt.Sprintf("%d\x00%s\x00%s", d.Severity, d.Summary, d.Detail)
+	if d.Subject != nil {
+		k += "\x00" + d.Subject.String()
+	}
+	return k
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func quoteNames(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
+}

@@ -267,3 +267,42 @@ current-context: down
 		t.Errorf("-o json = %+v", envs)
 	}
 }
+
+// TestValidateEnvironments checks that validate works on the language
+// alone for every environment: each environment's values are checked and
+// its kustomizations rendered with them, and a problem of one environment
+// names it.
+func TestValidateEnvironments(t *testing.T) {
+	dir := t.TempDir()
+	files := envStackFiles("/nonexistent/kubeconfig", "dev", "stg")
+	files["main.hcl"] = strings.Replace(files["main.hcl"], `path       = "base"`, `path       = "overlays/${var.namespace}"`, 1)
+	files["overlays/dev/kustomization.yaml"] = "resources: [../../base]\n"
+	files["overlays/stg/kustomization.yaml"] = "resources: [../../base]\n"
+	files["base/kustomization.yaml"] = "resources: [cm.yaml]\n"
+	writeFiles(t, dir, files)
+	code, stdout, stderr := runCLI(t, "validate", dir)
+	if code != 0 || stdout != "Success! The stack is valid (1 blocks, 2 environments).\n" {
+		t.Fatalf("validate: exit %d\n%s%s", code, stdout, stderr)
+	}
+
+	if err := os.RemoveAll(filepath.Join(dir, "overlays", "stg")); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCLI(t, "validate", dir)
+	for _, want := range []string{"Error: Directory not found", `There is no directory "overlays/stg"`, `Found in the environment "staging".`} {
+		if code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("validate without staging's overlay: exit %d, stderr lacks %q:\n%s", code, want, stderr)
+		}
+	}
+	if strings.Count(stderr, "Error:") != 1 {
+		t.Errorf("want one error:\n%s", stderr)
+	}
+
+	writeFiles(t, dir, map[string]string{"environments/staging.vars.hcl": "namespace = \"stg\"\nreplica = 3\n"})
+	code, _, stderr = runCLI(t, "validate", dir)
+	for _, want := range []string{"Error: Value for undeclared variable", "staging.vars.hcl:2:1", `The environment "staging" sets variable "replica"`, `Did you mean "replicas"?`} {
+		if code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("validate with an undeclared variable: exit %d, stderr lacks %q:\n%s", code, want, stderr)
+		}
+	}
+}

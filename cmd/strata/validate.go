@@ -47,7 +47,9 @@ directory), checks the schema, types, references, variable validations and
 the dependency graph, renders every kustomization and chart without a
 source (missing or broken files, files outside the stack directory, invalid
 object names, objects two blocks render), and prints what is wrong, with
-the source.
+the source. A stack with environment blocks is checked for every
+environment, with its values (a problem found in some environments only
+names them).
 
 Variables without a value are treated as unknown, so a stack validates
 without its secrets. Exit status: 0 valid, 1 invalid.`,
@@ -60,6 +62,7 @@ without its secrets. Exit status: 0 valid, 1 invalid.`,
 			st, g, diags := a.loadStack(dir, vars)
 			if !diags.HasErrors() {
 				diags = append(diags, planner.Validate(cmd.Context(), st)...)
+				diags = append(diags, a.validateEnvironments(cmd.Context(), st, vars, diags)...)
 				view.SortDiagnostics(diags)
 			}
 			if jsonOut {
@@ -74,6 +77,10 @@ without its secrets. Exit status: 0 valid, 1 invalid.`,
 			a.writeDiags(diags, st.Files)
 			if diags.HasErrors() {
 				return errSilent
+			}
+			if n := len(st.Environments); n > 0 {
+				fmt.Fprintf(a.stdout, "Success! The stack is valid (%d blocks, %d environments).\n", g.Len(), n)
+				return nil
 			}
 			fmt.Fprintf(a.stdout, "Success! The stack is valid (%d blocks).\n", g.Len())
 			return nil
