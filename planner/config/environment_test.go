@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -261,5 +262,38 @@ environment "dev" {}
 				}
 			}
 		})
+	}
+}
+
+// TestEnvironmentDocExample loads the example of docs/stack-language.md's
+// Environments section for each of its environments.
+func TestEnvironmentDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/stack-language.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "## Environments\n")
+	if !ok {
+		t.Fatal("no Environments section in docs/stack-language.md")
+	}
+	_, rest, _ = strings.Cut(rest, "```hcl\n")
+	example, _, _ := strings.Cut(rest, "```")
+	dir := writeStack(t, map[string]string{
+		"main.hcl":                                           example,
+		"environments/staging.vars.hcl":                      `namespace = "shop-staging"`,
+		"environments/production.vars.hcl":                   `namespace = "shop"` + "\n" + `replicas = 3`,
+		"gitops/environments/development/kustomization.yaml": "resources: []\n",
+		"gitops/environments/staging/kustomization.yaml":     "resources: []\n",
+		"gitops/environments/production/kustomization.yaml":  "resources: []\n",
+	})
+	for env, want := range map[string]string{"development": "shop-dev 1", "staging": "shop-staging 2", "production": "shop 3"} {
+		st := mustLoad(t, dir, config.LoadOptions{Environment: env})
+		ns, replicas := st.Variables["namespace"].Value.AsString(), st.Variables["replicas"].Value.AsBigFloat().String()
+		if got := ns + " " + replicas; got != want {
+			t.Errorf("%s: namespace and replicas = %q, want %q", env, got, want)
+		}
+		if got := st.Kustomizations["app"].Path; got != "gitops/environments/"+env {
+			t.Errorf("%s: path = %q", env, got)
+		}
 	}
 }
