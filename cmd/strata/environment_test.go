@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/state"
+	"github.com/strata-gitops/strata/state/backend"
 	"github.com/strata-gitops/strata/state/bolt"
 )
 
@@ -304,5 +306,64 @@ func TestValidateEnvironments(t *testing.T) {
 		if code != 1 || !strings.Contains(stderr, want) {
 			t.Errorf("validate with an undeclared variable: exit %d, stderr lacks %q:\n%s", code, want, stderr)
 		}
+	}
+}
+
+// TestEnvironmentsKubernetesBackend checks that with the kubernetes backend
+// each environment's state has a name of its own (NAME-ENVIRONMENT), in
+// the cluster of the environment, and that a lock held on one environment
+// leaves the other free.
+func TestEnvironmentsKubernetesBackend(t *testing.T) {
+	c := testcluster.Get(t)
+	stateNS := c.Namespace(t, "envkstate")
+	nsDev, nsStg := c.Namespace(t, "envkdev"), c.Namespace(t, "envkstg")
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("envkube"))
+	files := envStackFiles(c.Kubeconfig(), nsDev, nsStg)
+	files["main.hcl"] += `
+strata {
+  backend "kubernetes" {
+    namespace = "` + stateNS + `"
+    name      = "shop"
+  }
+}
+`
+	writeFiles(t, dir, files)
+	for _, env := range []string{"development", "staging"} {
+		if code, stdout, stderr := runCLI(t, "apply", dir, "-e", env, "--auto-approve"); code != 0 {
+			t.Fatalf("apply -e %s: exit %d\n%s%s", env, code, stdout, stderr)
+		}
+	}
+	secrets := c.Kubectl(t, "get", "secrets", "-n", stateNS, "-o", "name")
+	for _, want := range []string{"secret/strata-state-shop-development\n", "secret/strata-state-shop-staging\n"} {
+		if !strings.Contains(secrets, want) {
+			t.Errorf("state secrets lack %s:\n%s", want, secrets)
+		}
+	}
+	if strings.Contains(secrets, "secret/strata-state-shop\n") {
+		t.Errorf("a stack with environments wrote the stack-wide state:\n%s", secrets)
+	}
+	for env, ns := range map[string]string{"development": nsDev, "staging": nsStg} {
+		got := strings.Fields(mustRun(t, "state", "list", "--dir", dir, "-e", env))
+		if len(got) != 2 || got[1] != "kustomization.base/ConfigMap/"+ns+"/settings" {
+			t.Errorf("state list -e %s = %q", env, got)
+		}
+	}
+
+	// A lock held on staging blocks staging only.
+	s, err := backend.Open(backend.Config{Type: "kubernetes", Namespace: stateNS, Name: "shop-staging", RESTConfig: c.RESTConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	id, err := s.Lock(t.Context(), state.LockInfo{Operation: "apply", Who: "bob@ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Unlock(context.WithoutCancel(t.Context()), id)
+	if code, stdout, stderr := runCLI(t, "plan", dir, "-e", "development", "--detailed-exitcode"); code != 0 {
+		t.Errorf("plan -e development while staging is locked: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, _, stderr := runCLI(t, "plan", dir, "-e", "staging"); code != 1 || !strings.Contains(stderr, "bob@ci") {
+		t.Errorf("plan -e staging while it is locked: exit %d, stderr %q", code, stderr)
 	}
 }
