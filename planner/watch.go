@@ -240,6 +240,9 @@ func (w *Watcher) emit(ev WatchEvent) {
 // notify sends a notification to the stack's notification blocks; a
 // delivery failure is reported as WatchNotifyFailed.
 func (w *Watcher) notify(ctx context.Context, st *config.Stack, ev notify.Event) {
+	if st != nil && st.Environment != nil {
+		ev.Environment = st.Environment.Name
+	}
 	send := w.send
 	if send == nil {
 		send = sendNotification

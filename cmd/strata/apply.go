@@ -172,7 +172,7 @@ func (a *app) notifyApplyFailed(ctx context.Context, st *config.Stack, p *plan.P
 		verb = "destroy"
 	}
 	if res == nil || len(res.Failed) == 0 {
-		a.send(ctx, n, notify.Event{Type: notify.Error, Stack: p.Stack, Summary: verb + " failed: " + err.Error()})
+		a.send(ctx, n, notify.Event{Type: notify.Error, Stack: p.Stack, Environment: p.Environment, Summary: verb + " failed: " + err.Error()})
 		return
 	}
 	addrs := make([]string, 0, len(res.Failed))
@@ -181,7 +181,7 @@ func (a *app) notifyApplyFailed(ctx context.Context, st *config.Stack, p *plan.P
 	}
 	sort.Strings(addrs)
 	for _, addr := range addrs {
-		a.send(ctx, n, notify.Event{Type: notify.Error, Stack: p.Stack, Block: addr,
+		a.send(ctx, n, notify.Event{Type: notify.Error, Stack: p.Stack, Environment: p.Environment, Block: addr,
 			Summary: fmt.Sprintf("%s of %s failed: %v", verb, addr, res.Failed[addr])})
 	}
 }

@@ -155,7 +155,8 @@ func (a *app) driftOnce(ctx context.Context, f *driftFlags, dir string) error {
 	if f.correct {
 		if err := a.correctDrift(ctx, f, dir, planner.DriftedBlocks(rep)); err != nil {
 			n := planner.Notifier(st)
-			_ = n.Send(ctx, notify.Event{Type: notify.Error, Stack: rep.Stack, Summary: "correcting drift failed: " + err.Error()})
+			_ = n.Send(ctx, notify.Event{Type: notify.Error, Stack: rep.Stack, Environment: rep.Environment,
+				Summary: "correcting drift failed: " + err.Error()})
 			return err
 		}
 		return nil

@@ -86,6 +86,14 @@ func TestEnvironmentsOnOneCluster(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("plan --all-environments after both applies: exit %d, want 0\n%s%s", code, stdout, stderr)
 	}
+	code, stdout, stderr = runCLI(t, "drift", dir, "-e", "staging", "-o", "json")
+	if code != 0 || !strings.Contains(stdout, `"environment": "staging"`) {
+		t.Errorf("drift -e staging: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "status", dir, "-e", "development")
+	if code != 0 || !strings.Contains(stdout, "kustomization.base") {
+		t.Errorf("status -e development: exit %d\n%s%s", code, stdout, stderr)
+	}
 
 	// A lock held on development blocks development only.
 	s, err := bolt.Open(bolt.Options{Path: filepath.Join(dir, ".strata", "environments", "development", "state.db")})

@@ -30,6 +30,9 @@ type Event struct {
 	Type string `json:"event"`
 	// Stack is the stack's name.
 	Stack string `json:"stack"`
+	// Environment is the stack's environment (-e NAME), empty for a stack
+	// without environments.
+	Environment string `json:"environment,omitempty"`
 	// Block is the block address the event is about.
 	Block string `json:"block,omitempty"`
 	// Summary is one human sentence.
@@ -147,7 +150,11 @@ func encode(typ string, ev Event) ([]byte, error) {
 func SlackText(ev Event) string {
 	var b strings.Builder
 	icon := map[string]string{Drift: ":warning:", Recovered: ":white_check_mark:", Error: ":x:"}[ev.Type]
-	fmt.Fprintf(&b, "%s *strata %s* `%s`: %s", icon, ev.Type, ev.Stack, ev.Summary)
+	stack := "`" + ev.Stack + "`"
+	if ev.Environment != "" {
+		stack += " (environment `" + ev.Environment + "`)"
+	}
+	fmt.Fprintf(&b, "%s *strata %s* %s: %s", icon, ev.Type, stack, ev.Summary)
 	for i, it := range ev.Items {
 		if i == 10 {
 			fmt.Fprintf(&b, "\n…and %d more", len(ev.Items)-10)

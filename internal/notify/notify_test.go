@@ -130,3 +130,23 @@ func TestSendStopsWithContext(t *testing.T) {
 		t.Error("Send did not stop with its context")
 	}
 }
+
+// TestEventNamesEnvironment checks that an event of a stack's environment
+// names it, in the webhook's JSON and in the Slack text.
+func TestEventNamesEnvironment(t *testing.T) {
+	e := ev
+	e.Environment = "staging"
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"environment":"staging"`) {
+		t.Errorf("JSON lacks the environment: %s", b)
+	}
+	if got := SlackText(e); !strings.HasPrefix(got, ":warning: *strata drift* `prod` (environment `staging`): 1 object drifted") {
+		t.Errorf("Slack text = %q", got)
+	}
+	if b, _ := json.Marshal(ev); strings.Contains(string(b), "environment") {
+		t.Errorf("an event without environment names one: %s", b)
+	}
+}

@@ -95,7 +95,11 @@ func DriftJSON(w io.Writer, r *drift.Report) error {
 func DriftMarkdown(w io.Writer, r *drift.Report) error {
 	var b strings.Builder
 	checked, drifted := r.Counts()
-	b.WriteString("### strata drift: " + r.Stack + "\n\n")
+	b.WriteString("### strata drift: " + r.Stack)
+	if r.Environment != "" {
+		b.WriteString(" (environment `" + r.Environment + "`)")
+	}
+	b.WriteString("\n\n")
 	if drifted == 0 {
 		fmt.Fprintf(&b, "**No drift**: %d objects checked.\n", checked)
 	} else {

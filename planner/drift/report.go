@@ -31,6 +31,9 @@ type Report struct {
 	FormatVersion string `json:"format_version"`
 	// Stack is the stack's name (the strata.dev/stack label value).
 	Stack string `json:"stack"`
+	// Environment is the stack's environment the check was made for (-e
+	// NAME), empty for a stack without environments.
+	Environment string `json:"environment,omitempty"`
 	// CheckedAt is when the check started; Duration how long it took.
 	CheckedAt time.Time     `json:"checked_at"`
 	Duration  time.Duration `json:"duration_ns"`
