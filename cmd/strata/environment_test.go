@@ -161,6 +161,23 @@ func TestEnvironmentsOnOneCluster(t *testing.T) {
 		envs[1].Plan.Environment != "staging" || !envs[0].Plan.HasChanges || !envs[1].Plan.HasChanges {
 		t.Errorf("-o json = %+v", envs)
 	}
+
+	// A saved plan belongs to its environment.
+	saved := filepath.Join(t.TempDir(), "dev.plan")
+	if code, stdout, stderr := runCLI(t, "plan", dir, "-e", "development", "--out", saved); code != 0 {
+		t.Fatalf("plan -e development --out: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, "apply", saved, "-e", "staging")
+	if code != 1 || !strings.Contains(stderr, `was made for the environment "development", not for the environment "staging"`) {
+		t.Errorf("apply of development's plan with -e staging: exit %d, stderr %q", code, stderr)
+	}
+	if code, stdout, stderr := runCLI(t, "apply", saved); code != 0 || !strings.Contains(stdout, "0 added, 1 changed") {
+		t.Fatalf("apply of development's saved plan: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = runCLI(t, "plan", dir, "--all-environments", "--detailed-exitcode", "-o", "markdown")
+	if code != 2 || !strings.Contains(stdout, "| `development` | 0 | 0 | 0 | 0 | no changes |") || !strings.Contains(stdout, "| `staging` | 0 | 1 | 0 | 0 | changes |") {
+		t.Errorf("plan --all-environments after applying development: exit %d\n%s", code, stdout)
+	}
 }
 
 // kubectlGet reads one field of an object with kubectl's jsonpath.
