@@ -92,7 +92,7 @@ func (a *app) planAndApply(ctx context.Context, f *stackFlags, opts planner.Opti
 		return nil
 	}
 	if !autoApprove {
-		ok, err := a.confirm(p.Destroy)
+		ok, err := a.confirm(p)
 		if err != nil {
 			return err
 		}
@@ -212,22 +212,31 @@ func (a *app) finish(p *plan.Plan, res *planner.Result, err error) error {
 }
 
 // confirm asks for "yes" on the terminal.
-func (a *app) confirm(destroy bool) (bool, error) {
+func (a *app) confirm(p *plan.Plan) (bool, error) {
 	if !view.IsTerminal(a.stdin) {
 		return false, errors.New("standard input is not a terminal: pass --auto-approve to apply without confirmation")
 	}
-	if destroy {
-		fmt.Fprint(a.stdout, "\nDo you really want to destroy every object of the stack?\n"+
-			"  strata will delete everything described above. There is no undo.\n"+
-			"  Only 'yes' will be accepted to confirm.\n\n  Enter a value: ")
-	} else {
-		fmt.Fprint(a.stdout, "\nDo you want to perform these actions?\n"+
-			"  strata will perform the actions described above.\n"+
-			"  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
-	}
+	fmt.Fprint(a.stdout, confirmPrompt(p))
 	line, err := bufio.NewReader(a.stdin).ReadString('\n')
 	if err != nil && err != io.EOF {
 		return false, err
 	}
 	return strings.TrimSpace(line) == "yes", nil
+}
+
+// confirmPrompt is the question confirm asks; it names the environment of
+// a stack with environments, as Terraform names the workspace.
+func confirmPrompt(p *plan.Plan) string {
+	in := ""
+	if p.Environment != "" {
+		in = fmt.Sprintf(" in environment %q", p.Environment)
+	}
+	if p.Destroy {
+		return "\nDo you really want to destroy every object of the stack" + in + "?\n" +
+			"  strata will delete everything described above. There is no undo.\n" +
+			"  Only 'yes' will be accepted to confirm.\n\n  Enter a value: "
+	}
+	return "\nDo you want to perform these actions" + in + "?\n" +
+		"  strata will perform the actions described above.\n" +
+		"  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
 }

@@ -47,11 +47,14 @@ type allEnvironments struct {
 // environments in declaration order.
 func (a *app) environmentNames(dir string, vars []config.VarArg) ([]string, error) {
 	st, diags := config.Load(dir, config.LoadOptions{Vars: vars, Getenv: a.getenv, Partial: true, AnyEnvironment: true})
-	if diags.HasErrors() {
+	names := st.EnvironmentNames()
+	// An error in one environment's values shows in its own plan's place
+	// and does not hide the others; without environments there is
+	// nothing to plan.
+	if diags.HasErrors() && len(names) == 0 {
 		a.writeDiags(diags, st.Files)
 		return nil, errSilent
 	}
-	names := st.EnvironmentNames()
 	if len(names) == 0 {
 		return nil, fmt.Errorf("the stack in %s declares no environment blocks: --all-environments plans each environment of a stack; plan this one without it", dir)
 	}
@@ -66,6 +69,10 @@ func (a *app) planAllEnvironments(ctx context.Context, f *stackFlags, dir string
 	names, err := a.environmentNames(dir, f.vars)
 	if err != nil {
 		return err
+	}
+	if len(f.targets) > 0 {
+		fmt.Fprintf(a.stderr, "Warning: the plans are limited to %s and the blocks they depend on.\n\n",
+			strings.Join(f.targets, ", "))
 	}
 	envs := make([]view.EnvironmentPlan, len(names))
 	var g errgroup.Group

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
+	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/state"
 	"github.com/strata-gitops/strata/state/backend"
 	"github.com/strata-gitops/strata/state/bolt"
@@ -390,5 +391,40 @@ strata {
 	}
 	if code, _, stderr := runCLI(t, "plan", dir, "-e", "staging"); code != 1 || !strings.Contains(stderr, "bob@ci") {
 		t.Errorf("plan -e staging while it is locked: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestAllEnvironmentsInvalidValues checks that invalid values of one
+// environment fail that environment's plan only: the other is still
+// planned (here it fails too, on its missing kubeconfig) and both are
+// reported in their places.
+func TestAllEnvironmentsInvalidValues(t *testing.T) {
+	dir := t.TempDir()
+	files := envStackFiles("/nonexistent/kubeconfig", "dev", "stg")
+	files["environments/staging.vars.hcl"] = "namespace = \"stg\"\nreplicas = \"two\"\n"
+	writeFiles(t, dir, files)
+	code, stdout, stderr := runCLI(t, "plan", dir, "--all-environments")
+	if code != 1 || !strings.Contains(stderr, "planning failed for the environment(s) development, staging") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	dev, stg, _ := strings.Cut(stdout, "── Environment staging")
+	if !strings.Contains(dev, "/nonexistent/kubeconfig") || !strings.Contains(stg, "Invalid value for input variable") ||
+		strings.Contains(dev, "Invalid value") {
+		t.Errorf("each environment's error in its place:\n%s", stdout)
+	}
+}
+
+func TestConfirmPromptNamesEnvironment(t *testing.T) {
+	for _, tt := range []struct {
+		p    plan.Plan
+		want string
+	}{
+		{plan.Plan{}, "Do you want to perform these actions?\n"},
+		{plan.Plan{Environment: "production"}, "Do you want to perform these actions in environment \"production\"?\n"},
+		{plan.Plan{Environment: "production", Destroy: true}, "Do you really want to destroy every object of the stack in environment \"production\"?\n"},
+	} {
+		if got := confirmPrompt(&tt.p); !strings.Contains(got, tt.want) {
+			t.Errorf("confirmPrompt(%+v) = %q, want it to contain %q", tt.p, got, tt.want)
+		}
 	}
 }
