@@ -232,7 +232,16 @@ errors, and plan exits 1.
 With --out FILE the plan is saved so that "strata apply FILE" carries out
 exactly what was reviewed. With $STRATA_PLAN_KEY set (a secret of at least
 32 bytes) the file is signed, and show and apply FILE refuse it unless it
-carries the signature of that key (see docs/plan-json.md).`,
+carries the signature of that key (see docs/plan-json.md).
+
+On a stack with environment blocks, -e NAME plans one environment (its
+cluster, values and state); --all-environments plans every one, each with
+its own connection, state and lock, and prints them together (-o markdown:
+one pull-request comment with a row and a collapsible plan per
+environment; -o json: an array of {"environment", "plan", "error"}). An
+environment that cannot be planned is reported in its place and the
+command exits 1; --detailed-exitcode exits 2 when any environment has
+changes.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {

@@ -20,7 +20,12 @@
 //   - Variables: declared variables with their resolved values. The
 //     precedence, lowest first, is Terraform's: the default, STRATA_VAR_name
 //     environment variables, *.auto.vars.hcl / *.auto.vars.json files in
-//     lexical order, then --var-file and --var in command line order.
+//     lexical order, the selected environment's var_files and variables,
+//     then --var-file and --var in command line order.
+//   - Environments: the environment blocks in declaration order, and the
+//     one selected by LoadOptions.Environment, whose cluster, values and
+//     backend (its own, or derived from the stack's) are already in
+//     Cluster, Variables and Strata.Backend (environment.go).
 //   - Locals: evaluated local values.
 //   - GitSources, HelmSources, Kustomizations, Releases, Notifications:
 //     the blocks, keyed by block name.
