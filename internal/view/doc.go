@@ -3,6 +3,8 @@
 //   - human.go, json.go, markdown.go: plans for people and machines, human
 //     text in the manner of Terraform, JSON in the versioned schema
 //     documented in docs/plan-json.md, Markdown for pull-request comments;
+//   - environments.go: the plans of every environment of a stack (plan
+//     --all-environments) in the same three outputs;
 //   - drift.go: drift reports (human, JSON, Markdown);
 //   - progress.go: the apply walk's progress events;
 //   - status.go: strata status (table, JSON);

@@ -123,9 +123,24 @@ func EnvironmentsMarkdown(w io.Writer, envs []EnvironmentPlan, opts MarkdownOpti
 		fmt.Fprintf(&b, "| `%s` | %d | %d | %d | %d | %s |\n", e.Name, s.Add, s.Change, s.Destroy, s.Drifted, mdOutcome(e))
 	}
 	b.WriteString("\n")
-	share := (limit - utf8.RuneCountInString(b.String())) / max(1, len(envs))
-	for _, e := range envs {
-		b.WriteString(environmentSection(e, share))
+	total := utf8.RuneCountInString(b.String())
+	share := (limit - total) / max(1, len(envs))
+	sections := make([]string, len(envs))
+	for i, e := range envs {
+		sections[i] = environmentSection(e, share)
+		total += utf8.RuneCountInString(sections[i])
+	}
+	// A plan's head (summary, tables) is never shortened by Markdown: when
+	// the heads alone overflow, the last environments' sections give way
+	// to a line each.
+	for i := len(envs) - 1; i >= 0 && total > limit; i-- {
+		short := fmt.Sprintf("<details><summary><b>%s</b>: %s</summary>\n\nThis plan is left out to keep the comment within %d characters: run `strata plan -e %s`.\n\n</details>\n\n",
+			htmlEscape(envs[i].Name), htmlEscape(environmentOutcome(envs[i])), limit, envs[i].Name)
+		total += utf8.RuneCountInString(short) - utf8.RuneCountInString(sections[i])
+		sections[i] = short
+	}
+	for _, s := range sections {
+		b.WriteString(s)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
