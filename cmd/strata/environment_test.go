@@ -312,6 +312,9 @@ func TestValidateEnvironments(t *testing.T) {
 	if code != 0 || stdout != "Success! The stack is valid (1 blocks, 2 environments).\n" {
 		t.Fatalf("validate: exit %d\n%s%s", code, stdout, stderr)
 	}
+	if code, stdout, stderr := runCLI(t, "graph", dir); code != 0 || !strings.Contains(stdout, "kustomization.base") {
+		t.Errorf("graph: exit %d\n%s%s", code, stdout, stderr)
+	}
 
 	if err := os.RemoveAll(filepath.Join(dir, "overlays", "stg")); err != nil {
 		t.Fatal(err)

@@ -269,14 +269,14 @@ func (l *loader) envVarFile(env *Environment, name string) []envValue {
 	return out
 }
 
-// envVariables reads the variables attribute: an object of NAME = VALUE.
+// envVariables reads the variables attribute: an object of NAME = VALUE,
+// written out (each value's diagnostics then point at it) or computed
+// (yamldecode(file(...))).
 func (l *loader) envVariables(env *Environment, a *hcl.Attribute) []envValue {
 	where := fmt.Sprintf("environment %q", env.Name)
 	pairs, diags := hcl.ExprMap(a.Expr)
 	if diags.HasErrors() {
-		l.errf(a.Expr.Range(), "Invalid variables",
-			"variables must be an object of variable names and values, like { namespace = \"shop-staging\", replicas = 2 }.")
-		return nil
+		return l.envComputedVariables(a, where)
 	}
 	var out []envValue
 	for _, p := range pairs {
@@ -290,6 +290,28 @@ func (l *loader) envVariables(env *Environment, a *hcl.Attribute) []envValue {
 			name = k.AsString()
 		}
 		out = append(out, envValue{name: name, nameRng: p.Key.Range(), expr: p.Value, from: FromEnvironmentBlock, where: where})
+	}
+	return out
+}
+
+// envComputedVariables reads a variables attribute that is not an object
+// written out: its value must be an object or a map.
+func (l *loader) envComputedVariables(a *hcl.Attribute, where string) []envValue {
+	v, diags := a.Expr.Value(l.envEvalContext())
+	l.diags = append(l.diags, diags...)
+	if diags.HasErrors() {
+		return nil
+	}
+	if v.IsNull() || !v.IsWhollyKnown() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
+		l.errf(a.Expr.Range(), "Invalid variables",
+			"variables must be an object of variable names and values, like { namespace = \"shop-staging\", replicas = 2 }.")
+		return nil
+	}
+	var out []envValue
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		out = append(out, envValue{name: k.AsString(), nameRng: a.Expr.Range(), expr: hcl.StaticExpr(e, a.Expr.Range()),
+			from: FromEnvironmentBlock, where: where})
 	}
 	return out
 }

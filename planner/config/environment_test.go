@@ -213,6 +213,19 @@ environment "dev" {}
 `},
 			opts: config.LoadOptions{AnyEnvironment: true, Partial: true},
 			want: []string{`Invalid environment name @ main.hcl:7: "Dev_1"`, `Duplicate environment block @ main.hcl:9: main.hcl:8`}},
+		{name: "computed variables",
+			files: map[string]string{"main.hcl": base + `
+environment "dev" { variables = yamldecode(file("dev.yaml")) }
+`, "dev.yaml": "replicas: many\nreplica: 1\n"},
+			opts: config.LoadOptions{Environment: "dev"},
+			want: []string{`Value for undeclared variable @ main.hcl:7: Did you mean "replicas"?`,
+				`Invalid value for input variable @ main.hcl:7: from environment "dev" is not suitable`}},
+		{name: "variables not an object",
+			files: map[string]string{"main.hcl": base + `
+environment "dev" { variables = ["replicas"] }
+`},
+			opts: config.LoadOptions{Environment: "dev"},
+			want: []string{`Invalid variables @ main.hcl:7: must be an object`}},
 		{name: "var file outside the stack",
 			files: map[string]string{"main.hcl": base + `
 environment "dev" { var_files = ["../x.vars.hcl"] }
@@ -279,14 +292,20 @@ func TestEnvironmentDocExample(t *testing.T) {
 	_, rest, _ = strings.Cut(rest, "```hcl\n")
 	example, _, _ := strings.Cut(rest, "```")
 	dir := writeStack(t, map[string]string{
-		"main.hcl":                                           example,
+		"main.hcl": example + `
+environment "computed" {
+  variables = yamldecode(file("environments/computed.yaml"))
+}
+`,
+		"environments/computed.yaml":                         "environment: computed\nnamespace: shop-c\nreplicas: 5\n",
+		"gitops/environments/computed/kustomization.yaml":    "resources: []\n",
 		"environments/staging.vars.hcl":                      `namespace = "shop-staging"`,
 		"environments/production.vars.hcl":                   `namespace = "shop"` + "\n" + `replicas = 3`,
 		"gitops/environments/development/kustomization.yaml": "resources: []\n",
 		"gitops/environments/staging/kustomization.yaml":     "resources: []\n",
 		"gitops/environments/production/kustomization.yaml":  "resources: []\n",
 	})
-	for env, want := range map[string]string{"development": "shop-dev 1", "staging": "shop-staging 2", "production": "shop 3"} {
+	for env, want := range map[string]string{"development": "shop-dev 1", "staging": "shop-staging 2", "production": "shop 3", "computed": "shop-c 5"} {
 		st := mustLoad(t, dir, config.LoadOptions{Environment: env})
 		ns, replicas := st.Variables["namespace"].Value.AsString(), st.Variables["replicas"].Value.AsBigFloat().String()
 		if got := ns + " " + replicas; got != want {
