@@ -121,7 +121,10 @@ func environmentsExit(envs []view.EnvironmentPlan, detailed bool) error {
 		}
 		changes = changes || e.Plan.HasChanges()
 	}
-	if len(failed) > 0 {
+	switch {
+	case len(failed) == len(envs):
+		return fmt.Errorf("planning failed for every environment (%s)", strings.Join(failed, ", "))
+	case len(failed) > 0:
 		return fmt.Errorf("planning failed for the environment(s) %s; the other environments' plans are shown", strings.Join(failed, ", "))
 	}
 	if detailed && changes {
@@ -143,7 +146,7 @@ func (a *app) planEnvironment(ctx context.Context, f *stackFlags, opts planner.O
 		}
 		var buf bytes.Buffer
 		_ = view.Diagnostics(&buf, diags, files, view.DiagOptions{})
-		return nil, errors.New(strings.TrimSpace(buf.String()))
+		return nil, &view.DiagnosticsError{Text: strings.TrimSpace(buf.String())}
 	}
 	defer eng.Close()
 	if f.lock {

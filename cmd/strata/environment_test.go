@@ -407,12 +407,12 @@ func TestAllEnvironmentsInvalidValues(t *testing.T) {
 	files["environments/staging.vars.hcl"] = "namespace = \"stg\"\nreplicas = \"two\"\n"
 	writeFiles(t, dir, files)
 	code, stdout, stderr := runCLI(t, "plan", dir, "--all-environments")
-	if code != 1 || !strings.Contains(stderr, "planning failed for the environment(s) development, staging") {
+	if code != 1 || !strings.Contains(stderr, "planning failed for every environment (development, staging)") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 	dev, stg, _ := strings.Cut(stdout, "── Environment staging")
-	if !strings.Contains(dev, "/nonexistent/kubeconfig") || !strings.Contains(stg, "Invalid value for input variable") ||
-		strings.Contains(dev, "Invalid value") {
+	if !strings.Contains(dev, "/nonexistent/kubeconfig") || !strings.Contains(stg, "\nError: Invalid value for input variable") ||
+		strings.Contains(dev, "Invalid value") || strings.Contains(stdout, "Error: Error:") {
 		t.Errorf("each environment's error in its place:\n%s", stdout)
 	}
 }

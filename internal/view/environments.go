@@ -2,6 +2,7 @@ package view
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -21,6 +22,12 @@ type EnvironmentPlan struct {
 	Err error
 }
 
+// DiagnosticsError is an error whose text is diagnostics as Diagnostics
+// renders them, each with its own "Error:" line: renderers print it as is.
+type DiagnosticsError struct{ Text string }
+
+func (e *DiagnosticsError) Error() string { return e.Text }
+
 // Failed reports whether the environment has no plan, or a plan with
 // errors that apply would refuse.
 func (e EnvironmentPlan) Failed() bool { return e.Plan == nil || e.Plan.HasErrors() }
@@ -33,6 +40,11 @@ func EnvironmentsHuman(w io.Writer, envs []EnvironmentPlan, opts HumanOptions) e
 	for _, e := range envs {
 		fmt.Fprintf(ew, "%s\n\n", c.paint(bold, "── Environment "+e.Name+" "+strings.Repeat("─", max(3, 60-len(e.Name)))))
 		if e.Plan == nil {
+			var de *DiagnosticsError
+			if errors.As(e.Err, &de) {
+				fmt.Fprintf(ew, "%s\n\n", strings.TrimSpace(de.Text))
+				continue
+			}
 			fmt.Fprintf(ew, "%s %v\n\n", c.paint(red, "Error:"), e.Err)
 			continue
 		}
