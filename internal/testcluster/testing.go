@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -33,13 +34,19 @@ var (
 
 // Main runs the tests of a package with a cluster: the shared one named by
 // $STRATA_TEST_CLUSTER, or a private one started now and stopped when the
-// tests end, fail or are interrupted. Call it from TestMain. It does not
-// return.
+// tests end, fail or are interrupted. Under go test -short it starts
+// nothing and tests that call Get are skipped. Call it from TestMain. It
+// does not return.
 func Main(m *testing.M) {
 	os.Exit(runMain(m))
 }
 
 func runMain(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		// -short runs the tests that need no cluster; Get skips the others.
+		return m.Run()
+	}
 	if dir := os.Getenv(EnvCluster); dir != "" {
 		c, err := Attach(dir)
 		setCurrent(c, err)
@@ -98,9 +105,13 @@ func setCurrent(c *Cluster, err error) {
 
 // Get returns the cluster of this test binary. It fails the test if the
 // package has no TestMain calling Main, or if the cluster did not start
-// (with the reason and the component logs).
+// (with the reason and the component logs). Under go test -short, where
+// Main starts no cluster, it skips the test.
 func Get(t testing.TB) *Cluster {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("test cluster: skipped under -short (this test needs a Kubernetes API server; run without -short)")
+	}
 	currentMu.Lock()
 	c, err := current, currentErr
 	currentMu.Unlock()
