@@ -12,7 +12,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -110,11 +109,15 @@ func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 	case snap.Lineage != p.StackID:
 		return nil, fmt.Errorf("%w: the plan's stack id %s is not the state's lineage %s", ErrStalePlan, p.StackID, snap.Lineage)
 	}
-	mgr, err := e.Kube()
+	prov, err := e.connectCluster()
 	if err != nil {
 		return nil, err
 	}
 	if opts.Saved {
+		mgr, err := prov.Kube("")
+		if err != nil {
+			return nil, err
+		}
 		if err := e.checkLive(ctx, mgr, p); err != nil {
 			return nil, err
 		}
@@ -123,7 +126,7 @@ func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 		}
 	}
 
-	a := &applier{e: e, p: p, store: store, snap: snap, wctx: wctx, mgr: mgr, saved: opts.Saved,
+	a := &applier{e: e, p: p, store: store, snap: snap, wctx: wctx, prov: prov, saved: opts.Saved,
 		res: &Result{Failed: map[string]error{}, Skipped: map[string]string{}}}
 	if len(p.Moves) > 0 {
 		// The moves first, as the plan made them: the blocks apply to
@@ -251,7 +254,7 @@ type applier struct {
 	p     *plan.Plan
 	store state.Store
 	wctx  context.Context
-	mgr   *kube.Manager
+	prov  *Providers // connected before the walk: its goroutines only read it
 	saved bool
 
 	mu   sync.Mutex // guards snap and res
@@ -382,7 +385,7 @@ func (a *applier) applyKustomization(ctx context.Context, b *plan.Block) (added,
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	mgr, err := a.mgr.Impersonate(settings.ServiceAccount)
+	mgr, err := a.prov.Kube(settings.ServiceAccount)
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -610,7 +613,7 @@ func stateObject(block string, r kube.ObjectRef) state.Object {
 
 // checkLive refuses a saved plan when an object it changes is no longer as
 // it was when the plan was made.
-func (e *Engine) checkLive(ctx context.Context, mgr *kube.Manager, p *plan.Plan) error {
+func (e *Engine) checkLive(ctx context.Context, mgr Kube, p *plan.Plan) error {
 	var stale []string
 	for i := range p.Changes {
 		rc := &p.Changes[i]
@@ -632,13 +635,7 @@ func (e *Engine) checkLive(ctx context.Context, mgr *kube.Manager, p *plan.Plan)
 			}
 			return fmt.Errorf("%s: %w", rc.Address, err)
 		}
-		ri := mgr.Dynamic().Resource(mapping.Resource)
-		var live *unstructured.Unstructured
-		if rc.Namespace != "" {
-			live, err = ri.Namespace(rc.Namespace).Get(ctx, rc.Name, metav1.GetOptions{})
-		} else {
-			live, err = ri.Get(ctx, rc.Name, metav1.GetOptions{})
-		}
+		live, err := mgr.Get(ctx, mapping.Resource, rc.Namespace, rc.Name)
 		switch {
 		case apierrors.IsNotFound(err):
 			if rc.LiveResourceVersion != "" && !rc.Actions.Is(plan.Delete) {

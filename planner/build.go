@@ -202,11 +202,11 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 	if err != nil {
 		return err
 	}
-	mgr, err := e.Kube()
+	prov, err := e.connectCluster()
 	if err != nil {
 		return err
 	}
-	mgr, err = mgr.Impersonate(k.ServiceAccount)
+	mgr, err := prov.Kube(k.ServiceAccount)
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}

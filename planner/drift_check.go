@@ -61,8 +61,7 @@ func (e *Engine) Drift(ctx context.Context, opts DriftOptions) (*drift.Report, e
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
-	mgr, err := e.Kube()
-	if err != nil {
+	if _, err := e.connectCluster(); err != nil {
 		return nil, err
 	}
 	if opts.Baseline == nil {
@@ -81,7 +80,7 @@ func (e *Engine) Drift(ctx context.Context, opts DriftOptions) (*drift.Report, e
 		var blk drift.Block
 		switch b := b.(type) {
 		case *config.Kustomization:
-			blk = e.driftKustomization(ctx, mgr, snap, b, opts)
+			blk = e.driftKustomization(ctx, snap, b, opts)
 		case *config.Release:
 			blk = e.driftRelease(ctx, snap, b)
 			if opts.Sources {

@@ -44,7 +44,7 @@ const (
 // kustomization: a metadata scan clears the untouched ones, field
 // ownership the ones nobody edited, and a dry run names the changes of
 // the rest.
-func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap *state.Snapshot, k *config.Kustomization, opts DriftOptions) drift.Block {
+func (e *Engine) driftKustomization(ctx context.Context, snap *state.Snapshot, k *config.Kustomization, opts DriftOptions) drift.Block {
 	addr := k.Address().String()
 	blk := drift.Block{Address: addr, Kind: string(config.KindKustomization)}
 	if k.Suspend {
@@ -65,7 +65,7 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 		blk.Notes = append(blk.Notes, fmt.Sprintf("an apply was interrupted while writing %d objects it did not record: "+
 			"run strata plan, which prunes or records those it created", n))
 	}
-	m, err := mgr.Impersonate(k.ServiceAccount)
+	m, err := e.kubeAs(k.ServiceAccount)
 	if err != nil {
 		blk.Error = err.Error()
 		return blk
@@ -94,7 +94,7 @@ func (e *Engine) driftKustomization(ctx context.Context, mgr *kube.Manager, snap
 // (strata's field set when it owned every field it applied) are clear; the
 // others need the block rendered as it was applied. It returns why objects
 // that lost fields strata applied cannot be named.
-func (e *Engine) resolvePending(ctx context.Context, m *kube.Manager, k *config.Kustomization, revision string,
+func (e *Engine) resolvePending(ctx context.Context, m Kube, k *config.Kustomization, revision string,
 	targets []driftTarget, index map[string]int, baseline *Baseline, blk *drift.Block) string {
 	var pending []int
 	why := "the configuration changed since the last apply"
@@ -171,7 +171,7 @@ func decide(t *driftTarget, baseline *Baseline) (unverified bool) {
 // reportTargets adds the drift of the targets to blk: the deleted and
 // disowned ones as they are, the suspects as a server-side dry run finds
 // them.
-func (e *Engine) reportTargets(ctx context.Context, m *kube.Manager, addr string, targets []driftTarget, index map[string]int, why string, blk *drift.Block) {
+func (e *Engine) reportTargets(ctx context.Context, m Kube, addr string, targets []driftTarget, index map[string]int, why string, blk *drift.Block) {
 	var objs []*unstructured.Unstructured
 	for i := range targets {
 		t := &targets[i]
@@ -250,7 +250,7 @@ func asApplied(o *unstructured.Unstructured, digest string) *unstructured.Unstru
 // renderApplied renders the kustomization at the recorded revision of its
 // source and prepares the objects as apply does (ownership labels,
 // namespaces), so that their digests compare with the state's.
-func (e *Engine) renderApplied(ctx context.Context, m *kube.Manager, k *config.Kustomization, revision string) ([]*unstructured.Unstructured, error) {
+func (e *Engine) renderApplied(ctx context.Context, m Kube, k *config.Kustomization, revision string) ([]*unstructured.Unstructured, error) {
 	root := e.dir
 	if k.Source != nil {
 		src, ok := e.stack.Block(k.Source.Addr).(*config.GitSource)
@@ -265,13 +265,13 @@ func (e *Engine) renderApplied(ctx context.Context, m *kube.Manager, k *config.K
 			}
 			spec = pinned
 		}
-		f, err := e.gitFetcher()
+		prov, err := e.connectSources()
 		if err != nil {
 			return nil, err
 		}
 		fctx, cancel := sourceContext(ctx, src.Timeout)
 		defer cancel()
-		art, err := f.Fetch(fctx, spec)
+		art, err := prov.Git.Fetch(fctx, spec)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", k.Source.Addr, timedOut(fctx, src.Timeout, err))
 		}
@@ -293,7 +293,7 @@ func (e *Engine) renderApplied(ctx context.Context, m *kube.Manager, k *config.K
 // ScanMetadata: one list request per resource and namespace) and sets each
 // target's status: deleted, clean (the resourceVersion recorded at apply
 // time: untouched), or to be checked, with the hash of strata's field set.
-func (e *Engine) driftScan(ctx context.Context, m *kube.Manager, targets []driftTarget, opts DriftOptions) error {
+func (e *Engine) driftScan(ctx context.Context, m Kube, targets []driftTarget, opts DriftOptions) error {
 	refs := make([]kube.ObjectRef, len(targets))
 	for i, t := range targets {
 		r := t.rec

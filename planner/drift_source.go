@@ -25,14 +25,14 @@ func (e *Engine) driftGitSource(ctx context.Context, snap *state.Snapshot, s *co
 		return blk
 	}
 	blk.Revision = sb.Revision
-	f, err := e.gitFetcher()
+	prov, err := e.connectSources()
 	if err != nil {
 		blk.Error = err.Error()
 		return blk
 	}
 	rctx, cancel := sourceContext(ctx, s.Timeout)
 	defer cancel()
-	res, err := f.Resolve(rctx, gitSpec(s))
+	res, err := prov.Git.Resolve(rctx, gitSpec(s))
 	if err != nil {
 		blk.Error = timedOut(rctx, s.Timeout, err).Error()
 		return blk
@@ -63,14 +63,14 @@ func (e *Engine) driftChart(ctx context.Context, snap *state.Snapshot, r *config
 	if src == nil {
 		return
 	}
-	cl, err := e.helmRepos()
+	prov, err := e.connectSources()
 	if err != nil {
 		blk.Error = err.Error()
 		return
 	}
 	rctx, cancel := sourceContext(ctx, src.Timeout)
 	defer cancel()
-	cv, err := cl.Resolve(rctx, helmSpec(src), helmrepo.ChartRef{Name: r.Chart, Version: r.Version})
+	cv, err := prov.Charts.Resolve(rctx, helmSpec(src), helmrepo.ChartRef{Name: r.Chart, Version: r.Version})
 	if err != nil {
 		blk.Error = fmt.Sprintf("%s: %v", r.Source.Addr, timedOut(rctx, src.Timeout, err))
 		return

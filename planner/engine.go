@@ -13,15 +13,11 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/strata-gitops/strata/internal/buildinfo"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
-	"github.com/strata-gitops/strata/providers/cache"
-	"github.com/strata-gitops/strata/providers/git"
 	"github.com/strata-gitops/strata/providers/helm"
-	"github.com/strata-gitops/strata/providers/helmrepo"
 	"github.com/strata-gitops/strata/providers/kube"
 	"github.com/strata-gitops/strata/providers/source"
 	"github.com/strata-gitops/strata/state"
@@ -56,6 +52,10 @@ type Options struct {
 	Environment string
 	// RESTConfig, when set, is used instead of a kubeconfig (tests).
 	RESTConfig *rest.Config
+	// Providers, when set, are the engine's clients of the cluster and the
+	// sources instead of the real ones (tests pass fakes). Fields left nil
+	// are connected as usual.
+	Providers *Providers
 	// Getenv reads the environment (default os.Getenv).
 	Getenv func(string) string
 	// Now is the clock (default time.Now).
@@ -100,18 +100,13 @@ type Engine struct {
 	lockID string
 	lock   lockGuard // the lease of lockID, checked before every cluster write
 
-	// connMu guards stateCfg, restCfg, kube and helm: connect creates
-	// them together, once, on the first use of the cluster, which may come
-	// from several goroutines of the apply walk at once.
-	connMu   sync.Mutex
-	stateCfg *rest.Config // the cluster's configuration, for the state store
-	restCfg  *rest.Config // the same, its writes guarded by lock
-	kube     *kube.Manager
-	helm     *helm.Manager
+	// connMu guards restCfg and prov: connectCluster and connectSources
+	// create the providers, once each, on the first use of the cluster and
+	// of the sources (or Options.Providers gives them).
+	connMu  sync.Mutex
+	restCfg *rest.Config // the cluster's configuration, unguarded (the state store's)
+	prov    Providers
 
-	cache     *cache.Cache
-	charts    *helmrepo.Client
-	git       *git.Fetcher
 	artifacts map[string]*source.Artifact  // fetched sources by address
 	mu        sync.Mutex                   // guards releases
 	releases  map[string]*helm.ReleasePlan // planned releases by address
@@ -135,6 +130,7 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 		Environment: opts.Environment})
 	e := &Engine{opts: opts, dir: dir, stack: st, name: StackName(dir),
 		artifacts: map[string]*source.Artifact{}, releases: map[string]*helm.ReleasePlan{}}
+	e.useProviders()
 	if diags.HasErrors() {
 		return e, diags
 	}
@@ -174,6 +170,7 @@ func ForPlan(p *plan.Plan, opts Options) (*Engine, error) {
 	opts = opts.withDefaults()
 	e := &Engine{opts: opts, dir: p.Dir, name: p.Stack, stackID: p.StackID, backend: p.Backend, cluster: p.Cluster,
 		releases: map[string]*helm.ReleasePlan{}}
+	e.useProviders()
 	if opts.StatePath != "" {
 		abs, err := filepath.Abs(opts.StatePath)
 		if err != nil {
@@ -188,6 +185,13 @@ func ForPlan(p *plan.Plan, opts Options) (*Engine, error) {
 		return nil, errors.New("saved plan names no stack id (it was made by an older strata): run strata plan again")
 	}
 	return e, nil
+}
+
+// useProviders takes the providers of Options.Providers, if any.
+func (e *Engine) useProviders() {
+	if e.opts.Providers != nil {
+		e.prov = *e.opts.Providers
+	}
 }
 
 // owner returns the ownership labels of block addr.
@@ -240,10 +244,13 @@ func (e *Engine) Store() (state.Store, error) {
 	if c.Type == "kubernetes" && c.Kubeconfig == "" && c.Context == "" {
 		// The stack's cluster, as the engine talks to it (without the
 		// guard: the store renews and fences the lock itself).
-		if _, err := e.Kube(); err != nil {
+		e.connMu.Lock()
+		cfg, err := e.clusterConfig()
+		e.connMu.Unlock()
+		if err != nil {
 			return nil, err
 		}
-		c.RESTConfig = e.stateCfg
+		c.RESTConfig = cfg
 	}
 	s, err := backend.Open(c)
 	if err != nil {
@@ -289,76 +296,6 @@ func (e *Engine) Close() error {
 		return e.store.Close()
 	}
 	return nil
-}
-
-// Kube returns the cluster client, connecting on first use.
-func (e *Engine) Kube() (*kube.Manager, error) {
-	e.connMu.Lock()
-	defer e.connMu.Unlock()
-	if err := e.connect(); err != nil {
-		return nil, err
-	}
-	return e.kube, nil
-}
-
-// helmManager returns the Helm client, connecting on first use.
-func (e *Engine) helmManager() (*helm.Manager, error) {
-	e.connMu.Lock()
-	defer e.connMu.Unlock()
-	if err := e.connect(); err != nil {
-		return nil, err
-	}
-	return e.helm, nil
-}
-
-// connect creates the engine's cluster clients (Kubernetes and Helm, one
-// of each for the engine's life) unless it has already. The caller holds
-// connMu.
-func (e *Engine) connect() error {
-	if e.kube != nil {
-		return nil
-	}
-	cfg := e.opts.RESTConfig
-	if cfg == nil {
-		c, err := e.loadRESTConfig()
-		if err != nil {
-			return err
-		}
-		cfg = c
-	}
-	guardedCfg := guarded(cfg, e.lock.check)
-	km, err := kube.NewManager(guardedCfg, kube.Options{})
-	if err != nil {
-		return err
-	}
-	hm, err := helm.NewManager(guardedCfg, helm.Options{})
-	if err != nil {
-		return err
-	}
-	e.stateCfg, e.restCfg, e.kube, e.helm = cfg, guardedCfg, km, hm
-	return nil
-}
-
-// loadRESTConfig reads the cluster configuration from the kubeconfig and
-// context of the options, else of the stack, else the defaults.
-func (e *Engine) loadRESTConfig() (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	kc := e.cluster.Kubeconfig
-	if e.opts.Kubeconfig != "" {
-		kc = e.opts.Kubeconfig
-	}
-	if kc != "" {
-		rules.ExplicitPath = kc
-	}
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: e.cluster.Context}
-	if e.opts.Context != "" {
-		overrides.CurrentContext = e.opts.Context
-	}
-	c, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("cluster configuration: %w", err)
-	}
-	return c, nil
 }
 
 // emit sends an event to Options.OnEvent, one at a time, with the

@@ -118,7 +118,7 @@ func holds(s *state.Snapshot, addr string) bool {
 // the block are labelled with a block the state no longer holds, those
 // addresses are added to opts.FormerBlocks and the block is diffed again.
 // It returns the former addresses the apply must accept too.
-func diffBlock(ctx context.Context, mgr *kube.Manager, snap *state.Snapshot, objs []*unstructured.Unstructured,
+func diffBlock(ctx context.Context, mgr Kube, snap *state.Snapshot, objs []*unstructured.Unstructured,
 	opts kube.DiffOptions) (*kube.ChangeSet, []string, error) {
 	cs, err := mgr.Diff(ctx, objs, opts)
 	if err != nil {

@@ -305,7 +305,7 @@ func TestRemediateLastFailure(t *testing.T) {
 			if err == nil {
 				t.Fatal("install of unschedulable pods succeeded")
 			}
-			hm, herr := e.helmManager()
+			hm, herr := e.helmAs("")
 			if herr != nil {
 				t.Fatal(herr)
 			}
@@ -397,7 +397,7 @@ func TestRemovedReleaseKeepsHistory(t *testing.T) {
 	if _, err := e.Apply(context.Background(), p, ApplyOptions{}); err != nil {
 		t.Fatalf("apply of the removal: %v", err)
 	}
-	hm, err := e.helmManager()
+	hm, err := e.helmAs("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,16 +135,6 @@ func (e *Engine) checkReleases(ctx context.Context, p *plan.Plan) error {
 	return nil
 }
 
-// helmAs returns the Helm client impersonating serviceAccount
-// ("namespace/name"; "" is strata's own credentials).
-func (e *Engine) helmAs(serviceAccount string) (*helm.Manager, error) {
-	hm, err := e.helmManager()
-	if err != nil {
-		return nil, err
-	}
-	return hm.Impersonate(serviceAccount)
-}
-
 // uninstallOptions are the uninstall settings of a release block; the
 // timeout defaults to the release's (Flux's uninstall.timeout).
 func uninstallOptions(r *config.Release) helm.UninstallOptions {
@@ -349,7 +339,7 @@ func (a *applier) applyRelease(ctx context.Context, b *plan.Block) (added, chang
 			return 0, 0, 0, fmt.Errorf("settings: %w", err)
 		}
 	}
-	hm, err := a.e.helmAs(settings.ServiceAccount)
+	hm, err := a.prov.Helm(settings.ServiceAccount)
 	if err != nil {
 		return 0, 0, 0, err
 	}

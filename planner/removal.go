@@ -153,7 +153,7 @@ func (e *Engine) planRemovedObjects(ctx context.Context, p *plan.Plan, snap *sta
 	if len(prev)+len(intents) == 0 {
 		return sb.MovedFrom, nil
 	}
-	mgr, err := e.Kube()
+	mgr, err := e.kubeAs("")
 	if err != nil {
 		return nil, err
 	}

@@ -4,47 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
-	"github.com/strata-gitops/strata/providers/cache"
 	"github.com/strata-gitops/strata/providers/git"
 	"github.com/strata-gitops/strata/providers/helmrepo"
 	"github.com/strata-gitops/strata/providers/source"
 	"github.com/strata-gitops/strata/state"
 )
-
-// artifactCache returns the artifact cache under the stack's .strata/cache.
-func (e *Engine) artifactCache() (*cache.Cache, error) {
-	if e.cache != nil {
-		return e.cache, nil
-	}
-	c, err := cache.Open(cache.Options{Dir: filepath.Join(e.dir, cache.DefaultDir), Now: e.opts.Now})
-	if err != nil {
-		return nil, err
-	}
-	e.cache = c
-	return c, nil
-}
-
-// helmRepos returns the chart repository client.
-func (e *Engine) helmRepos() (*helmrepo.Client, error) {
-	if e.charts != nil {
-		return e.charts, nil
-	}
-	c, err := e.artifactCache()
-	if err != nil {
-		return nil, err
-	}
-	cl, err := helmrepo.New(helmrepo.Options{Cache: c})
-	if err != nil {
-		return nil, err
-	}
-	e.charts = cl
-	return cl, nil
-}
 
 func helmSpec(s *config.HelmSource) helmrepo.Spec {
 	spec := helmrepo.Spec{URL: s.URL, CABundle: []byte(s.CA), PassCredentials: s.PassCredentials, PlainHTTP: s.PlainHTTP,
@@ -74,35 +42,17 @@ func (e *Engine) pullChart(ctx context.Context, r *config.Release) (string, stri
 	if src == nil {
 		return "", "", fmt.Errorf("no source %s", r.Source.Addr)
 	}
-	cl, err := e.helmRepos()
+	prov, err := e.connectSources()
 	if err != nil {
 		return "", "", err
 	}
 	ctx, cancel := sourceContext(ctx, src.Timeout)
 	defer cancel()
-	ch, err := cl.Pull(ctx, helmSpec(src), helmrepo.ChartRef{Name: r.Chart, Version: r.Version})
+	ch, err := prov.Charts.Pull(ctx, helmSpec(src), helmrepo.ChartRef{Name: r.Chart, Version: r.Version})
 	if err != nil {
 		return "", "", timedOut(ctx, src.Timeout, err)
 	}
 	return ch.Path, ch.Revision(), nil
-}
-
-// gitFetcher returns the Git fetcher, with the artifact cache under the
-// stack's .strata/cache.
-func (e *Engine) gitFetcher() (*git.Fetcher, error) {
-	if e.git != nil {
-		return e.git, nil
-	}
-	c, err := e.artifactCache()
-	if err != nil {
-		return nil, err
-	}
-	f, err := git.New(git.Options{Cache: c})
-	if err != nil {
-		return nil, err
-	}
-	e.git = f
-	return f, nil
 }
 
 func gitSpec(s *config.GitSource) git.Spec {
@@ -135,14 +85,14 @@ func gitSpec(s *config.GitSource) git.Spec {
 // planGitSource fetches a Git source at its current revision and records
 // the revision change.
 func (e *Engine) planGitSource(ctx context.Context, p *plan.Plan, snap *state.Snapshot, s *config.GitSource) error {
-	f, err := e.gitFetcher()
+	prov, err := e.connectSources()
 	if err != nil {
 		return err
 	}
 	addr := s.Address().String()
 	ctx, cancel := sourceContext(ctx, s.Timeout)
 	defer cancel()
-	art, err := f.Fetch(ctx, gitSpec(s))
+	art, err := prov.Git.Fetch(ctx, gitSpec(s))
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, timedOut(ctx, s.Timeout, err))
 	}

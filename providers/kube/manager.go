@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -132,6 +134,16 @@ func (m *Manager) Dynamic() dynamic.Interface { return m.dyn }
 // Discovery requests are made with ctx, so cancelling it stops them.
 func (m *Manager) Mapping(ctx context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
 	return m.mapper.mapping(ctx, gvk)
+}
+
+// Get reads the live object name of resource, in namespace ("" for a
+// cluster-scoped object), impersonating if m does.
+func (m *Manager) Get(ctx context.Context, resource schema.GroupVersionResource, namespace, name string) (*unstructured.Unstructured, error) {
+	ri := m.dyn.Resource(resource)
+	if namespace != "" {
+		return ri.Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+	}
+	return ri.Get(ctx, name, metav1.GetOptions{})
 }
 
 // ResetMapping forgets the cached discovery, e.g. after CRDs were created.
