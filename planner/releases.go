@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -92,47 +91,6 @@ func (s *releaseSettings) releasePlan() (*helm.ReleasePlan, error) {
 		rp.Spec.Chart = ch
 	}
 	return &rp, nil
-}
-
-// checkReleases restores the release plans of a saved plan and refuses the
-// plan, naming the releases, when a release changed since the plan was made
-// (another revision, e.g. by the Helm CLI) or the saved chart or values are
-// not those planned. It keeps the restored plans for the apply walk.
-func (e *Engine) checkReleases(ctx context.Context, p *plan.Plan) error {
-	var stale []string
-	for _, b := range p.Blocks {
-		if b.Kind != string(config.KindRelease) || b.Remove || len(b.Settings) == 0 {
-			continue
-		}
-		var settings releaseSettings
-		if err := json.Unmarshal(b.Settings, &settings); err != nil {
-			return fmt.Errorf("%s: settings: %w", b.Address, err)
-		}
-		rp, err := settings.releasePlan()
-		if err != nil {
-			return fmt.Errorf("%s: %w", b.Address, err)
-		}
-		if rp == nil {
-			continue
-		}
-		hm, err := e.helmAs(settings.ServiceAccount)
-		if err != nil {
-			return fmt.Errorf("%s: %w", b.Address, err)
-		}
-		if err := hm.Check(ctx, rp); errors.Is(err, helm.ErrStalePlan) {
-			stale = append(stale, fmt.Sprintf("%s (Helm release %s/%s) was changed: %v", b.Address, rp.Namespace, rp.Name, err))
-			continue
-		} else if err != nil {
-			return fmt.Errorf("%s: %w", b.Address, err)
-		}
-		e.mu.Lock()
-		e.releases[b.Address] = rp
-		e.mu.Unlock()
-	}
-	if len(stale) > 0 {
-		return fmt.Errorf("%w: since the plan was made, %s; run strata plan again", ErrStalePlan, strings.Join(stale, "; "))
-	}
-	return nil
 }
 
 // uninstallOptions are the uninstall settings of a release block; the
