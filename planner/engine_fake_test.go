@@ -40,6 +40,7 @@ func newWorld(t *testing.T, files map[string]string) *world {
 	t.Helper()
 	w := &world{t: t, dir: filepath.Join(t.TempDir(), "app"), kube: fake.NewCluster(), helm: fake.NewHelm(),
 		git: fake.NewGit(), charts: fake.NewCharts()}
+	w.helm.Journal = w.kube.Note // one log orders the cluster's and Helm's operations
 	w.write(files)
 	return w
 }
@@ -784,8 +785,8 @@ func TestFakeReleaseInstallUpgrade(t *testing.T) {
 	if res.Added != 3 {
 		t.Errorf("added %d, want 3 (two objects and the release)", res.Added)
 	}
-	if !before(slices.Concat(w.kube.Log(), w.helm.Log()), "applied kustomization.a", "install ns/web") {
-		t.Errorf("order: %v %v", w.kube.Log(), w.helm.Log())
+	if log := w.kube.Log(); !before(log, "applied kustomization.a", "install ns/web") {
+		t.Errorf("the release was installed before the kustomization it depends on: %v", log)
 	}
 	if _, p := w.plan(nil); p.HasChanges() {
 		t.Errorf("plan after install has changes: %+v", p.Releases)
@@ -830,9 +831,16 @@ func TestFakeDestroyOfReleasesInParallel(t *testing.T) {
 	opts := w.options()
 	opts.Destroy = true
 	_, p := w.plan(&opts)
+	applied := len(w.kube.Log())
 	res, err := w.applySaved(w.saved(p))
 	if err != nil {
 		t.Fatal(err)
+	}
+	log := w.kube.Log()[applied:]
+	for _, r := range []string{"one", "two", "three"} {
+		if !before(log, "uninstall ns/"+r, "apply kustomization.a") {
+			t.Errorf("kustomization.a was destroyed before release.%s, which depends on it: %v", r, log)
+		}
 	}
 	if res.Destroyed != 5 {
 		t.Errorf("destroyed %d, want 5 (three releases, two objects)", res.Destroyed)

@@ -23,6 +23,8 @@ type Helm struct {
 	// FailApply makes the install or upgrade of the release with this
 	// name fail.
 	FailApply map[string]error
+	// Journal, when set, is told every operation too (e.g. Cluster.Note).
+	Journal func(string)
 
 	mu       sync.Mutex
 	releases map[string]*fakeRelease // by namespace/name
@@ -49,6 +51,14 @@ func (h *Helm) Log() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.Clone(h.log)
+}
+
+// note logs an operation. The caller holds mu.
+func (h *Helm) note(entry string) {
+	h.log = append(h.log, entry)
+	if h.Journal != nil {
+		h.Journal(entry)
+	}
 }
 
 // Revision returns the revision and status of a release (0, "" when
@@ -127,7 +137,7 @@ func (h *Helm) Apply(_ context.Context, p *helm.ReleasePlan, _ chan<- helm.Event
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	id := p.Namespace + "/" + p.Name
-	h.log = append(h.log, string(p.Action)+" "+id)
+	h.note(string(p.Action) + " " + id)
 	if err := h.FailApply[p.Name]; err != nil {
 		return nil, err
 	}
@@ -152,7 +162,7 @@ func (h *Helm) Uninstall(_ context.Context, name, namespace string, _ helm.Unins
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	id := namespace + "/" + name
-	h.log = append(h.log, "uninstall "+id)
+	h.note("uninstall " + id)
 	delete(h.releases, id)
 	return &helm.Result{Name: name, Namespace: namespace, Action: helm.ActionUninstall}, nil
 }

@@ -129,6 +129,10 @@ func (c *Cluster) Log() []string {
 	return slices.Clone(c.log)
 }
 
+// Note adds an entry to the log (other fakes note their operations there,
+// so that one log orders them all).
+func (c *Cluster) Note(entry string) { c.logf("%s", entry) }
+
 func (c *Cluster) logf(format string, args ...any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
