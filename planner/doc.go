@@ -21,6 +21,20 @@
 // once per change and reports WatchEvents. Status returns a BlockStatus per
 // block, with the readiness rules of strata status.
 //
+// The engine reaches the outside world only through the interfaces of
+// providers.go: Kube (diff, apply and prune, wait, scan, saved-plan reads),
+// Helm (release plan, apply, uninstall, history, drift), GitSource and
+// ChartSource (fetch). Providers holds them; the real ones are made in one
+// place (ClusterProviders, SourceProviders) on first use, the cluster's
+// before the apply walk starts, or are given by Options.Providers: the
+// fakes of planner/internal/fake, with which engine_fake_test.go tests
+// the engine without a cluster. Rendering is kustomize's and local.
+//
+// The apply walk is in apply.go, the apply of a kustomization in
+// apply_kustomization.go and of a release in releases.go; removals and
+// destroy plans in removal.go; the checks that refuse a stale plan in
+// saved.go.
+//
 // Progress is reported as Events through Options.OnEvent; object progress
 // carries the planner's own ObjectProgress, so callers need not import a
 // provider. The engine prints nothing itself: internal/view renders.
