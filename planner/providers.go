@@ -174,7 +174,12 @@ func (e *Engine) connectCluster() (*Providers, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.prov.Kube, e.prov.Helm = k, h
+	if e.prov.Kube == nil {
+		e.prov.Kube = k
+	}
+	if e.prov.Helm == nil {
+		e.prov.Helm = h
+	}
 	return &e.prov, nil
 }
 
@@ -190,7 +195,12 @@ func (e *Engine) connectSources() (*Providers, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.prov.Git, e.prov.Charts = g, c
+	if e.prov.Git == nil {
+		e.prov.Git = g
+	}
+	if e.prov.Charts == nil {
+		e.prov.Charts = c
+	}
 	return &e.prov, nil
 }
 
