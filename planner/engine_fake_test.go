@@ -891,3 +891,73 @@ func TestFakeKustomizationFromGitSource(t *testing.T) {
 		t.Errorf("plan = %v, want %v", got, want)
 	}
 }
+
+func TestFakeMovedBlockKeepsItsObjects(t *testing.T) {
+	w := newWorld(t, oneBlock())
+	w.mustApply(nil)
+	uid := w.kube.Object("", "ConfigMap", "ns", "one").GetUID()
+	w.write(map[string]string{
+		"main.hcl":             "kustomization \"b\" {\n  path  = \"a\"\n  prune = true\n}\nmoved {\n  from = kustomization.a\n  to   = kustomization.b\n}\n",
+		"a/kustomization.yaml": kustomizationYAML("one.yaml", "two.yaml"),
+	})
+	_, p := w.plan(nil)
+	if len(p.Moves) != 1 || p.Moves[0].From != "kustomization.a" || p.Moves[0].To != "kustomization.b" {
+		t.Fatalf("moves = %+v", p.Moves)
+	}
+	for _, c := range changes(p) {
+		if strings.Contains(c, "[delete]") || strings.Contains(c, "[create]") {
+			t.Errorf("the moved block deletes or creates objects: %s", c)
+		}
+	}
+	w.mustApply(nil)
+	live := w.kube.Object("", "ConfigMap", "ns", "one")
+	if live.GetUID() != uid || live.GetLabels()[kube.LabelBlock] != "kustomization.b" {
+		t.Errorf("after the move: uid %s (was %s), block label %q", live.GetUID(), uid, live.GetLabels()[kube.LabelBlock])
+	}
+	snap := w.snapshot()
+	if _, ok := snap.Block("kustomization.a"); ok {
+		t.Error("the state still holds the old address")
+	}
+	if len(snap.BlockObjects("kustomization.b")) != 2 {
+		t.Errorf("the state records %d objects at the new address, want 2", len(snap.BlockObjects("kustomization.b")))
+	}
+}
+
+func TestFakeSuspendedBlockIsLeftAlone(t *testing.T) {
+	w := newWorld(t, oneBlock())
+	w.mustApply(nil)
+	w.write(map[string]string{
+		"main.hcl":   kustomizationBlock("a", "suspend = true"),
+		"a/one.yaml": configMap("one", "ns", map[string]string{"color": "green"}),
+	})
+	_, p := w.plan(nil)
+	if p.HasChanges() {
+		t.Errorf("plan of a suspended block has changes: %v", changes(p))
+	}
+	w.mustApply(nil)
+	if got, _, _ := unstructured.NestedString(w.kube.Object("", "ConfigMap", "ns", "one").Object, "data", "color"); got != "blue" {
+		t.Errorf("the suspended block was applied: color %q", got)
+	}
+	if _, ok := w.snapshot().Block("kustomization.a"); !ok {
+		t.Error("the suspended block was removed from the state")
+	}
+}
+
+// TestFakeSomeProviders gives the engine only a Git source: a stack of
+// sources plans with it, without a cluster and without the real Git.
+func TestFakeSomeProviders(t *testing.T) {
+	w := newWorld(t, map[string]string{
+		"main.hcl": "source \"git\" \"repo\" {\n  url    = \"https://git.example/repo.git\"\n  branch = \"main\"\n}\n",
+	})
+	w.git.Set("https://git.example/repo.git", t.TempDir(), "main@sha1:1111111111111111111111111111111111111111")
+	opts := w.options()
+	opts.Providers = &planner.Providers{Git: w.git}
+	opts.Kubeconfig = filepath.Join(t.TempDir(), "none") // no cluster: the plan must not need one
+	_, p := w.plan(&opts)
+	if len(p.Sources) != 1 || p.Sources[0].After != "main@sha1:1111111111111111111111111111111111111111" {
+		t.Errorf("sources = %+v, want the fake's revision", p.Sources)
+	}
+	if w.git.Fetches() != 1 {
+		t.Errorf("the fake Git was asked %d times, want 1", w.git.Fetches())
+	}
+}
