@@ -116,3 +116,27 @@ func TestEnvironmentsJSONAndHuman(t *testing.T) {
 		t.Errorf("colour or secret in the output:\n%s", b.String())
 	}
 }
+
+// TestOneEnvironmentNamed checks that the plan of one environment (-e
+// NAME) names it in the Markdown heading and in the JSON.
+func TestOneEnvironmentNamed(t *testing.T) {
+	p := envPlan("staging", 1)
+	var b bytes.Buffer
+	if err := Markdown(&b, p, MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), "### strata plan: `staging`\n") {
+		t.Errorf("markdown heading: %q", strings.SplitN(b.String(), "\n", 2)[0])
+	}
+	b.Reset()
+	if err := JSON(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"environment": "staging"`) {
+		t.Errorf("JSON lacks the environment:\n%s", b.String())
+	}
+	b.Reset()
+	if err := JSON(&b, &plan.Plan{}); err != nil || strings.Contains(b.String(), `"environment"`) {
+		t.Errorf("a plan without environment names one (%v):\n%s", err, b.String())
+	}
+}
