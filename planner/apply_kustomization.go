@@ -314,5 +314,5 @@ func (a *applier) upToDate(b *plan.Block, cs *kube.ChangeSet) bool {
 
 func stateObject(block string, r kube.ObjectRef) state.Object {
 	return state.Object{Block: block, Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name,
-		Address: state.ObjectAddress(block, r.Group, r.Kind, r.Namespace, r.Name)}
+		Address: r.Address(block)}
 }

@@ -10,15 +10,6 @@ import (
 	"github.com/strata-gitops/strata/internal/addrs"
 )
 
-// ObjectAddress returns the address of an object inside a block, as
-// addrs.Object.Address does.
-//
-// Deprecated: use addrs.Object.Address (or Object.Addr, Intent.Addr); kept
-// for the planner's apply walk until it moves to addrs.
-func ObjectAddress(block, group, kind, namespace, name string) string {
-	return addrs.Object{Group: group, Kind: kind, Namespace: namespace, Name: name}.Address(block)
-}
-
 // NewLineage returns a random UUID (version 4) for a new state's lineage.
 func NewLineage() string {
 	var u [16]byte
