@@ -84,6 +84,9 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 		return nil, err
 	}
 	if !e.opts.Destroy {
+		if err := e.readValuesFrom(ctx, selected); err != nil {
+			return nil, e.scrubErr(err)
+		}
 		up := newUpcoming(g)
 		for _, b := range selected {
 			if err := e.planBlock(ctx, p, snap, b, up); err != nil {

@@ -110,6 +110,9 @@ type Engine struct {
 	artifacts map[string]*source.Artifact  // fetched sources by address
 	mu        sync.Mutex                   // guards releases
 	releases  map[string]*helm.ReleasePlan // planned releases by address
+	// valuesFrom are the values_from references of the releases as read
+	// at plan time, by address.
+	valuesFrom map[string]*valuesFrom
 
 	// secrets are the sensitive values of the stack (or, for a saved
 	// plan, those its objects locate), kept out of every output.
@@ -129,7 +132,7 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 	st, diags := config.Load(opts.Dir, config.LoadOptions{Vars: opts.Vars, Getenv: opts.Getenv, Version: opts.Version,
 		Environment: opts.Environment})
 	e := &Engine{opts: opts, dir: dir, stack: st, name: StackName(dir),
-		artifacts: map[string]*source.Artifact{}, releases: map[string]*helm.ReleasePlan{}}
+		artifacts: map[string]*source.Artifact{}, releases: map[string]*helm.ReleasePlan{}, valuesFrom: map[string]*valuesFrom{}}
 	e.useProviders()
 	if diags.HasErrors() {
 		return e, diags
@@ -169,7 +172,7 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 func ForPlan(p *plan.Plan, opts Options) (*Engine, error) {
 	opts = opts.withDefaults()
 	e := &Engine{opts: opts, dir: p.Dir, name: p.Stack, stackID: p.StackID, backend: p.Backend, cluster: p.Cluster,
-		releases: map[string]*helm.ReleasePlan{}}
+		releases: map[string]*helm.ReleasePlan{}, valuesFrom: map[string]*valuesFrom{}}
 	e.useProviders()
 	if opts.StatePath != "" {
 		abs, err := filepath.Abs(opts.StatePath)

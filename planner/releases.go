@@ -36,6 +36,10 @@ type releaseSettings struct {
 	// Sensitive locates the sensitive values in Values (Object unused),
 	// which applying the saved plan keeps out of its output.
 	Sensitive []plan.SensitiveField `json:"sensitive,omitempty"`
+	// ValuesFrom records the values_from references and a digest of what
+	// they held, so that applying the saved plan refuses it when that
+	// changed.
+	ValuesFrom *valuesFromCheck `json:"values_from,omitempty"`
 }
 
 // recorded returns rel with the settings an uninstall after the block left
@@ -128,6 +132,9 @@ func (e *Engine) releaseSpec(ctx context.Context, r *config.Release) (helm.Relea
 		return spec, "", err
 	}
 	spec.ValuesFiles = files
+	if vf := e.valuesFrom[r.Address().String()]; vf != nil {
+		spec.ValuesFrom = vf.layers
+	}
 	switch {
 	case r.Source == nil:
 		p, err := chartDir(e.dir, r.Chart)
@@ -239,6 +246,9 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Releas
 	}
 	p.Releases = append(p.Releases, rc)
 	rs := releaseSettings{Name: rp.Name, Namespace: rp.Namespace, ServiceAccount: r.ServiceAccount, Uninstall: uninstallOptions(r)}
+	if vf := e.valuesFrom[addr]; vf != nil {
+		rs.ValuesFrom = vf.check
+	}
 	if err := rs.savedRelease(rp, e.secrets); err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}

@@ -109,6 +109,14 @@ func (e *Engine) checkReleases(ctx context.Context, p *plan.Plan) error {
 		if err := json.Unmarshal(b.Settings, &settings); err != nil {
 			return fmt.Errorf("%s: settings: %w", b.Address, err)
 		}
+		if settings.ValuesFrom != nil {
+			if err := e.checkValuesFrom(ctx, settings.ValuesFrom); errors.Is(err, errValuesFromChanged) {
+				stale = append(stale, fmt.Sprintf("%s: %v", b.Address, err))
+				continue
+			} else if err != nil {
+				return fmt.Errorf("%s: %w", b.Address, err)
+			}
+		}
 		rp, err := settings.releasePlan()
 		if err != nil {
 			return fmt.Errorf("%s: %w", b.Address, err)

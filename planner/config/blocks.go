@@ -208,6 +208,7 @@ var releaseBody = body[Release]{
 		{typ: "rollback", decode: single(&rollbackBody, func(r *Release) *ReleaseRollback { return &r.Rollback })},
 		{typ: "uninstall", decode: single(&uninstallBody, func(r *Release) *ReleaseUninstall { return &r.Uninstall })},
 		{typ: "drift_detection", decode: single(&driftDetectionBody, func(r *Release) *DriftDetection { return &r.DriftDetection })},
+		{typ: "values_from", decode: repeated(&valuesFromBody, func(r *Release) *[]ValuesFrom { return &r.ValuesFrom })},
 	},
 }
 

@@ -473,16 +473,19 @@ type Release struct {
 	// (map[string]any, []any, string, float64/int64, bool, nil).
 	Values map[string]any
 	// ValuesFiles are files relative to the stack directory, merged in
-	// order before Values.
+	// order before ValuesFrom and Values.
 	ValuesFiles []string
-	Install     ReleaseInstall
-	Upgrade     ReleaseUpgrade
-	Rollback    ReleaseRollback
-	Uninstall   ReleaseUninstall
-	MaxHistory  int
-	Timeout     time.Duration
-	Interval    time.Duration
-	Wait        bool
+	// ValuesFrom are the values_from blocks, merged in order after
+	// ValuesFiles and before Values.
+	ValuesFrom []ValuesFrom
+	Install    ReleaseInstall
+	Upgrade    ReleaseUpgrade
+	Rollback   ReleaseRollback
+	Uninstall  ReleaseUninstall
+	MaxHistory int
+	Timeout    time.Duration
+	Interval   time.Duration
+	Wait       bool
 	// DriftDetection.Mode is "enabled" (default), "warn" or "disabled".
 	DriftDetection DriftDetection
 	Suspend        bool

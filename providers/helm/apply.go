@@ -98,7 +98,7 @@ func (m *Manager) Apply(ctx context.Context, p *ReleasePlan, events chan<- Event
 	}
 	vals := p.values
 	if vals == nil {
-		if vals, err = MergeValues(spec.ValuesFiles, spec.Values); err != nil {
+		if vals, err = MergeValues(spec.ValuesFiles, spec.ValuesFrom, spec.Values); err != nil {
 			return nil, fmt.Errorf("release %s/%s: %w", p.Namespace, p.Name, err)
 		}
 	}

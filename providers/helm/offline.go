@@ -29,7 +29,7 @@ func RenderOffline(spec ReleaseSpec) ([]RenderedObject, error) {
 	if err != nil {
 		return nil, err
 	}
-	vals, err := MergeValues(spec.ValuesFiles, spec.Values)
+	vals, err := MergeValues(spec.ValuesFiles, spec.ValuesFrom, spec.Values)
 	if err != nil {
 		return nil, err
 	}

@@ -86,7 +86,7 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 		return nil, err
 	}
 	spec.Chart = ch
-	vals, err := MergeValues(spec.ValuesFiles, spec.Values)
+	vals, err := MergeValues(spec.ValuesFiles, spec.ValuesFrom, spec.Values)
 	if err != nil {
 		return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
 	}

@@ -74,7 +74,7 @@ func (m *Manager) Check(ctx context.Context, p *ReleasePlan) error {
 	}
 	vals := p.values
 	if vals == nil {
-		if vals, err = MergeValues(p.Spec.ValuesFiles, p.Spec.Values); err != nil {
+		if vals, err = MergeValues(p.Spec.ValuesFiles, p.Spec.ValuesFrom, p.Spec.Values); err != nil {
 			return fmt.Errorf("release %s/%s: %w", p.Namespace, p.Name, err)
 		}
 	}

@@ -64,8 +64,11 @@ type ReleaseSpec struct {
 
 	// ValuesFiles are YAML files merged in order over the chart's defaults,
 	// then Values is merged over them: Helm's order for -f files and --set.
-	ValuesFiles []string       `json:"values_files,omitempty"`
-	Values      map[string]any `json:"-"`
+	ValuesFiles []string `json:"values_files,omitempty"`
+	// ValuesFrom are values read from the cluster (Flux's valuesFrom),
+	// merged in order after ValuesFiles and before Values.
+	ValuesFrom []ValuesLayer  `json:"-"`
+	Values     map[string]any `json:"-"`
 
 	// CreateNamespace creates Namespace on install when it does not exist.
 	CreateNamespace bool `json:"create_namespace,omitempty"`

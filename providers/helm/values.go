@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/strvals"
 )
 
 // loadChart returns the spec's chart, loading ChartPath when Chart is nil.
@@ -26,11 +28,24 @@ func loadChart(spec ReleaseSpec) (*chart.Chart, error) {
 	return ch, nil
 }
 
+// ValuesLayer is values read from a Secret or ConfigMap (Flux's
+// valuesFrom): Data is YAML values merged over what came before, or, with
+// TargetPath, one value set at that path in Helm's --set syntax.
+type ValuesLayer struct {
+	// Source names the layer in errors, e.g. "Secret apps/db key values.yaml".
+	Source     string
+	Data       []byte
+	TargetPath string
+}
+
 // MergeValues returns the user-supplied values of a release: the values
-// files in order, then the inline values, each merged over what came before
-// as Helm merges -f files and --set (maps merge key by key, anything else
-// replaces). The result is normalised through JSON, as Helm stores it.
-func MergeValues(files []string, inline map[string]any) (map[string]any, error) {
+// files in order, then the layers read from the cluster in order, then the
+// inline values, each merged over what came before as Helm merges -f files
+// and --set (maps merge key by key, anything else replaces). A layer with a
+// target path sets its whole data at that path as Flux's valuesFrom does:
+// with strvals.ParseInto, or ParseIntoString when the data is quoted. The
+// result is normalised through JSON, as Helm stores it.
+func MergeValues(files []string, layers []ValuesLayer, inline map[string]any) (map[string]any, error) {
 	out := map[string]any{}
 	for _, f := range files {
 		v, err := chartutil.ReadValuesFile(f)
@@ -38,6 +53,12 @@ func MergeValues(files []string, inline map[string]any) (map[string]any, error) 
 			return nil, fmt.Errorf("values file %s: %w", f, err)
 		}
 		out = mergeMaps(out, v)
+	}
+	for _, l := range layers {
+		var err error
+		if out, err = mergeLayer(out, l); err != nil {
+			return nil, err
+		}
 	}
 	out = mergeMaps(out, inline)
 	b, err := json.Marshal(out)
@@ -49,6 +70,31 @@ func MergeValues(files []string, inline map[string]any) (map[string]any, error) 
 		return nil, fmt.Errorf("values: %w", err)
 	}
 	return norm, nil
+}
+
+// mergeLayer merges the layer l over values.
+func mergeLayer(values map[string]any, l ValuesLayer) (map[string]any, error) {
+	if l.TargetPath == "" {
+		v, err := chartutil.ReadValues(l.Data)
+		if err != nil {
+			return nil, fmt.Errorf("values from %s: %w", l.Source, err)
+		}
+		return mergeMaps(values, v), nil
+	}
+	value := string(l.Data)
+	single := strings.HasPrefix(value, "'") && strings.HasSuffix(value, "'")
+	double := strings.HasPrefix(value, `"`) && strings.HasSuffix(value, `"`)
+	var err error
+	if single || double {
+		err = strvals.ParseIntoString(l.TargetPath+"="+strings.Trim(value, `'"`), values)
+	} else {
+		err = strvals.ParseInto(l.TargetPath+"="+value, values)
+	}
+	if err != nil {
+		// strvals quotes the text it failed on, which may be the secret.
+		return nil, fmt.Errorf("values from %s: cannot set target path %s", l.Source, l.TargetPath)
+	}
+	return values, nil
 }
 
 // mergeMaps merges b over a, recursively for maps (Helm's -f/--set order).

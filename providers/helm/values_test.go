@@ -3,6 +3,7 @@ package helm
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -37,7 +38,7 @@ func TestMergeValues(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := MergeValues(tc.files, tc.inline)
+			got, err := MergeValues(tc.files, nil, tc.inline)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,7 +47,7 @@ func TestMergeValues(t *testing.T) {
 			}
 		})
 	}
-	if _, err := MergeValues([]string{filepath.Join(dir, "missing.yaml")}, nil); err == nil {
+	if _, err := MergeValues([]string{filepath.Join(dir, "missing.yaml")}, nil, nil); err == nil {
 		t.Error("missing values file: no error")
 	}
 }
@@ -62,5 +63,64 @@ func TestValuesDigest(t *testing.T) {
 	}
 	if a == ValuesDigest(map[string]any{"a": 2, "b": map[string]any{"c": "x"}}) {
 		t.Error("different values, same digest")
+	}
+}
+
+// TestMergeValuesFrom checks the merge of values read from the cluster as
+// Flux's valuesFrom: after the files, in order, before the inline values;
+// a target path sets the data as one value with Helm's --set parser
+// (typed), or as a string when the data is quoted.
+func TestMergeValuesFrom(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base.yaml")
+	if err := os.WriteFile(base, []byte("db: {host: file, port: 1}\nreplicas: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		layers []ValuesLayer
+		inline map[string]any
+		want   map[string]any
+	}{
+		"layers merge over files in order": {
+			layers: []ValuesLayer{
+				{Data: []byte("db: {host: first, user: a}\n")},
+				{Data: []byte("db: {host: second}\n")},
+			},
+			want: map[string]any{"db": map[string]any{"host": "second", "port": float64(1), "user": "a"}, "replicas": float64(1)},
+		},
+		"inline values win over layers": {
+			layers: []ValuesLayer{{Data: []byte("replicas: 2\n")}},
+			inline: map[string]any{"replicas": 3},
+			want:   map[string]any{"db": map[string]any{"host": "file", "port": float64(1)}, "replicas": float64(3)},
+		},
+		"target path sets a typed value": {
+			layers: []ValuesLayer{{Data: []byte("5432"), TargetPath: "db.port"}, {Data: []byte("true"), TargetPath: "tls.enabled"}},
+			want: map[string]any{"db": map[string]any{"host": "file", "port": float64(5432)}, "replicas": float64(1),
+				"tls": map[string]any{"enabled": true}},
+		},
+		"quoted data is a string": {
+			layers: []ValuesLayer{{Data: []byte(`"5432"`), TargetPath: "db.port"}},
+			want:   map[string]any{"db": map[string]any{"host": "file", "port": "5432"}, "replicas": float64(1)},
+		},
+		"target path with an index": {
+			layers: []ValuesLayer{{Data: []byte("h1"), TargetPath: "hosts[0].name"}},
+			want: map[string]any{"db": map[string]any{"host": "file", "port": float64(1)}, "replicas": float64(1),
+				"hosts": []any{map[string]any{"name": "h1"}}},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := MergeValues([]string{base}, tc.layers, tc.inline)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	_, err := MergeValues(nil, []ValuesLayer{{Source: "Secret ns/x key values.yaml", Data: []byte("a: [\n")}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "Secret ns/x key values.yaml") {
+		t.Errorf("invalid YAML: error %v, want one naming the Secret", err)
 	}
 }
