@@ -178,6 +178,7 @@ func (s *Stack) SensitiveValues() []string {
 	walkSensitive(reflect.ValueOf(s.Kustomizations), &all)
 	walkSensitive(reflect.ValueOf(s.Releases), &all)
 	walkSensitive(reflect.ValueOf(s.Notifications), &all)
+	walkSensitive(reflect.ValueOf(s.Strata.Encryption), &all)
 	out := make([]string, 0, len(all))
 	for _, v := range all {
 		if !v.IsEmpty() && !slices.Contains(out, v.Reveal()) {

@@ -188,6 +188,8 @@ type Strata struct {
 	// RequiredVersion is nil when not set.
 	RequiredVersion version.Constraints
 	Backend         Backend
+	// Encryption is nil unless the state and saved plans are encrypted.
+	Encryption *Encryption
 }
 
 // Backend is the state backend. Type is "local" (the default) or
