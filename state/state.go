@@ -284,3 +284,12 @@ func (e *LockedError) Error() string {
 
 // Is makes errors.Is(err, ErrLocked) true for a *LockedError.
 func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+
+// EncryptionMigrator is a Store whose records can be re-encrypted in
+// place: MigrateEncryption rewrites every record and history entry
+// encrypted with the store's configured key (encrypt) or in plaintext
+// (!encrypt), keeping lineage, serial and history. The caller holds the
+// lock lockID.
+type EncryptionMigrator interface {
+	MigrateEncryption(ctx context.Context, lockID string, encrypt bool) error
+}

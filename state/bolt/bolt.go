@@ -11,11 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/strata-gitops/strata/state"
+	"github.com/strata-gitops/strata/state/crypt"
 )
 
 // DefaultPath is the state file used when Options.Path is empty, relative
@@ -31,6 +33,9 @@ type Options struct {
 	OpenTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Key, when set, encrypts the state's records and history (see
+	// crypt.go); a state encrypted with it cannot be read without it.
+	Key *crypt.Key
 }
 
 // Store is a state.Store in a bbolt file. Its methods open the file for one
@@ -40,6 +45,11 @@ type Store struct {
 	timeout time.Duration
 	now     func() time.Time
 	leases  state.Leases // the locks this store took
+	key     *crypt.Key   // nil: not encrypted
+
+	recMu      sync.Mutex
+	rec        *crypt.Records // the data key of the state, once opened
+	recWrapped []byte         // rec encrypted, as stored
 }
 
 var _ state.Store = (*Store)(nil)
@@ -69,7 +79,7 @@ func Open(opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{path: opts.Path, timeout: opts.OpenTimeout, now: opts.Now}, nil
+	return &Store{path: opts.Path, timeout: opts.OpenTimeout, now: opts.Now, key: opts.Key}, nil
 }
 
 // Path returns the database file's path.
@@ -248,14 +258,22 @@ func (s *Store) Read(ctx context.Context) (*state.Snapshot, error) {
 		if err != nil {
 			return err
 		}
+		c, err := s.codecFor(tx)
+		if err != nil {
+			return err
+		}
 		snap.Lineage, snap.Serial = h.lineage, h.serial
 		snap.Blocks = make([]state.Block, 0, blocks.Stats().KeyN)
-		if err := decodeAll(blocks, &snap.Blocks); err != nil {
+		if err := decodeAll(c, bucketBlocks, blocks, &snap.Blocks); err != nil {
 			return err
 		}
 		snap.Objects = make([]state.Object, 0, objects.Stats().KeyN)
 		var scratch []byte
 		if err := objects.ForEach(func(k, v []byte) error {
+			k, v, err := c.open(bucketObjects, k, v)
+			if err != nil {
+				return err
+			}
 			o, err := decodeObject(k, v, &scratch)
 			snap.Objects = append(snap.Objects, o)
 			return err
@@ -263,7 +281,14 @@ func (s *Store) Read(ctx context.Context) (*state.Snapshot, error) {
 			return err
 		}
 		snap.Releases = make([]state.Release, 0, releases.Stats().KeyN)
-		return decodeAll(releases, &snap.Releases)
+		if err := decodeAll(c, bucketReleases, releases, &snap.Releases); err != nil {
+			return err
+		}
+		if c.rec != nil {
+			// Sealed records are in the order of their keyed names.
+			snap.Normalize()
+		}
+		return nil
 	})
 	if errors.Is(err, errNoState) {
 		return snap, nil
@@ -274,8 +299,17 @@ func (s *Store) Read(ctx context.Context) (*state.Snapshot, error) {
 	return snap, nil
 }
 
-func decodeAll[T any](b *bbolt.Bucket, out *[]T) error {
+func decodeAll[T any](c codec, name []byte, b *bbolt.Bucket, out *[]T) error {
 	return b.ForEach(func(k, v []byte) error {
+		var err error
+		if name == nil {
+			v, err = c.openValue(bucketHistory, v)
+		} else {
+			k, v, err = c.open(name, k, v)
+		}
+		if err != nil {
+			return err
+		}
 		var x T
 		if err := json.Unmarshal(v, &x); err != nil {
 			return fmt.Errorf("decoding %s: %w", k, err)
@@ -302,6 +336,10 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 	if err != nil {
 		return err
 	}
+	fresh, err := s.prepareKey(ctx)
+	if err != nil {
+		return fmt.Errorf("writing state %s: %w", s.path, err)
+	}
 	var lineage string
 	var serial uint64
 	err = s.update(ctx, func(tx *bbolt.Tx) error {
@@ -309,6 +347,11 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 		if err != nil {
 			return err
 		}
+		c, err := s.writeCodec(tx, fresh)
+		if err != nil {
+			return err
+		}
+		blocks, objects, releases := c.seal(bucketBlocks, blocks), c.seal(bucketObjects, objects), c.seal(bucketReleases, releases)
 		h, err := readHead(meta)
 		if err != nil {
 			return err
@@ -350,7 +393,7 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 			}
 		}
 		if opts.History != nil {
-			return s.appendHistory(hb, opts.History, serial)
+			return s.appendHistory(c, hb, opts.History, serial)
 		}
 		return nil
 	})
@@ -364,7 +407,7 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 	return nil
 }
 
-func (s *Store) appendHistory(hb *bbolt.Bucket, e *state.HistoryEntry, serial uint64) error {
+func (s *Store) appendHistory(c codec, hb *bbolt.Bucket, e *state.HistoryEntry, serial uint64) error {
 	e.Serial = serial
 	if e.Time.IsZero() {
 		e.Time = s.now()
@@ -378,7 +421,7 @@ func (s *Store) appendHistory(hb *bbolt.Bucket, e *state.HistoryEntry, serial ui
 	if err != nil {
 		return err
 	}
-	return hb.Put(binary.BigEndian.AppendUint64(nil, seq), v)
+	return hb.Put(binary.BigEndian.AppendUint64(nil, seq), c.sealValue(bucketHistory, v))
 }
 
 type kv struct {
@@ -479,7 +522,11 @@ func (s *Store) History(ctx context.Context) ([]state.HistoryEntry, error) {
 		if err != nil {
 			return err
 		}
-		return decodeAll(hb, &out)
+		c, err := s.codecFor(tx)
+		if err != nil {
+			return err
+		}
+		return decodeAll(c, nil, hb, &out)
 	})
 	if err != nil && !errors.Is(err, errNoState) {
 		return nil, fmt.Errorf("reading state history %s: %w", s.path, err)
