@@ -119,8 +119,9 @@ func appendObject(b []byte, o *state.Object) []byte {
 
 // encodeSegments returns the segments of p, the header first, compressing
 // only segments whose content is not in cache (by the SHA-256 of their
-// uncompressed content); cache may be nil.
-func encodeSegments(p *payload, chunkSize int, cache map[[32]byte]segment) ([]segment, error) {
+// uncompressed content); cache may be nil. seal, when not nil, encrypts
+// each compressed segment (the ID is the digest of what is stored).
+func encodeSegments(p *payload, chunkSize int, cache map[[32]byte]segment, seal func([]byte) []byte) ([]segment, error) {
 	raws, err := splitSegments(p, chunkSize)
 	if err != nil {
 		return nil, err
@@ -134,6 +135,10 @@ func encodeSegments(p *payload, chunkSize int, cache map[[32]byte]segment) ([]se
 		}
 		if segs[i], err = newSegment(raw); err != nil {
 			return nil, err
+		}
+		if seal != nil {
+			segs[i].data = seal(segs[i].data)
+			segs[i].id = segmentID(segs[i].data)
 		}
 	}
 	return segs, nil

@@ -96,7 +96,7 @@ func TestSegmentsCodec(t *testing.T) {
 	for _, tc := range []struct{ blocks, objects int }{{300, 3000}, {3, 30000}, {1, 0}} {
 		snap := statetest.Snapshot(tc.blocks, tc.objects, "a")
 		p := &payload{Snapshot: snap, History: []state.HistoryEntry{{Serial: 1, Operation: "apply"}}}
-		segs, err := encodeSegments(p, 64<<10, nil)
+		segs, err := encodeSegments(p, 64<<10, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func TestSegmentsCodec(t *testing.T) {
 			objs[i].ResourceVersion += "0"
 		}
 		snap.SetBlockObjects(block, objs)
-		again, err := encodeSegments(p, 64<<10, nil)
+		again, err := encodeSegments(p, 64<<10, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +146,7 @@ func TestSegmentsCodec(t *testing.T) {
 				changed++
 			}
 		}
-		alone, err := encodeSegments(&payload{Snapshot: &state.Snapshot{Objects: objs}}, 64<<10, nil)
+		alone, err := encodeSegments(&payload{Snapshot: &state.Snapshot{Objects: objs}}, 64<<10, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,7 +256,7 @@ func TestSegmentsLongHistory(t *testing.T) {
 	for i := range 20000 {
 		p.History = append(p.History, state.HistoryEntry{Serial: uint64(i + 1), Operation: "apply", Who: "ci@runner-" + strconv.Itoa(i)})
 	}
-	segs, err := encodeSegments(p, 64<<10, nil)
+	segs, err := encodeSegments(p, 64<<10, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,8 @@ type index struct {
 	encoding string
 	segments []string // encoding 3: the segment IDs, header first
 	fence    string
+	// encryption is the data key of an encrypted state, age-encrypted.
+	encryption []byte
 }
 
 // references reports whether the index names the chunk or segment Secret.
@@ -49,7 +51,8 @@ func (s *Store) getIndex(ctx context.Context) (index, error) {
 		return index{}, fmt.Errorf("reading %s: %w", s, err)
 	}
 	ix := index{secret: sec, lineage: string(sec.Data["lineage"]), set: string(sec.Data["set"]),
-		digest: string(sec.Data["digest"]), encoding: string(sec.Data["encoding"]), fence: string(sec.Data["fence"])}
+		digest: string(sec.Data["digest"]), encoding: string(sec.Data["encoding"]), fence: string(sec.Data["fence"]),
+		encryption: sec.Data["encryption"]}
 	if v := sec.Data["version"]; v != nil {
 		if ix.version, err = strconv.Atoi(string(v)); err != nil {
 			return index{}, fmt.Errorf("%s: invalid index version: %w", s, err)
@@ -75,7 +78,7 @@ func (s *Store) getIndex(ctx context.Context) (index, error) {
 }
 
 func (ix index) data() map[string][]byte {
-	return map[string][]byte{
+	d := map[string][]byte{
 		"version":  []byte(strconv.Itoa(indexVersion)),
 		"lineage":  []byte(ix.lineage),
 		"serial":   []byte(strconv.FormatUint(ix.serial, 10)),
@@ -86,6 +89,10 @@ func (ix index) data() map[string][]byte {
 		"segments": []byte(strings.Join(ix.segments, ",")),
 		"fence":    []byte(ix.fence),
 	}
+	if ix.encryption != nil {
+		d["encryption"] = ix.encryption
+	}
+	return d
 }
 
 // indexVersion is the version written into the index: the state schema

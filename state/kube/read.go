@@ -28,7 +28,11 @@ func (s *Store) readPayload(ctx context.Context, ix index) (*payload, error) {
 	}
 	switch ix.encoding {
 	case payloadEncodingSegments:
-		return s.readSegments(ctx, ix)
+		rec, err := s.readEncryption(ix)
+		if err != nil {
+			return nil, err
+		}
+		return s.readSegments(ctx, ix, rec)
 	case payloadEncoding, payloadEncodingV1:
 	default:
 		return nil, fmt.Errorf("%s: unknown payload encoding %q: upgrade strata", s, ix.encoding)
@@ -69,8 +73,9 @@ func (s *Store) readPayload(ctx context.Context, ix index) (*payload, error) {
 	return p, nil
 }
 
-// readSegments reads the segments an encoding-3 index names.
-func (s *Store) readSegments(ctx context.Context, ix index) (*payload, error) {
+// readSegments reads the segments an encoding-3 index names, opening
+// them with rec (nil: not encrypted).
+func (s *Store) readSegments(ctx context.Context, ix index, rec *segmentCipher) (*payload, error) {
 	raws := make([][]byte, len(ix.segments))
 	segs := make([]segment, len(ix.segments))
 	err := parallel(len(ix.segments), func(i int) error {
@@ -85,7 +90,11 @@ func (s *Store) readSegments(ctx context.Context, ix index) (*payload, error) {
 		if segmentID(data) != segmentContent(ix.segments[i]) {
 			return fmt.Errorf("reading %s: segment %s does not match its digest", s, sec.Name)
 		}
-		zr, err := gzip.NewReader(bytes.NewReader(data))
+		gz, err := rec.open(data)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", s, err)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(gz))
 		if err != nil {
 			return fmt.Errorf("decoding %s: %w", s, err)
 		}
@@ -113,6 +122,9 @@ func (s *Store) read(ctx context.Context) (index, *payload, error) {
 	for attempt := 0; ; attempt++ {
 		ix, err := s.getIndex(ctx)
 		if err != nil {
+			return index{}, nil, err
+		}
+		if _, err := s.readEncryption(ix); err != nil {
 			return index{}, nil, err
 		}
 		if p := s.cached(ix); p != nil {

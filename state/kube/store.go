@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/strata-gitops/strata/state"
+	"github.com/strata-gitops/strata/state/crypt"
 )
 
 // Labels and annotations on the objects of a state.
@@ -59,6 +60,9 @@ type Options struct {
 	// ChunkSize is the largest segment of compressed state per Secret;
 	// default 768 KiB (a Secret holds at most 1 MiB).
 	ChunkSize int
+	// Key, when set, encrypts the state's segments (see crypt.go); a state
+	// encrypted with it cannot be read without it.
+	Key *crypt.Key
 	// Now is the clock; default time.Now. Lock expiry is measured with it
 	// as durations only (it should read a monotonic clock, as time.Now
 	// does), never compared with another host's clock.
@@ -92,6 +96,10 @@ type Store struct {
 	// content, so that a write compresses only the segments that changed.
 	segCache map[[32]byte]segment
 	wg       sync.WaitGroup
+
+	key        *crypt.Key     // nil: not encrypted
+	rec        *crypt.Records // the state's data key, once opened; guarded by mu
+	recWrapped []byte         // rec encrypted, as stored
 }
 
 var _ state.Store = (*Store)(nil)
@@ -143,7 +151,7 @@ func Open(opts Options) (*Store, error) {
 	return &Store{
 		client: opts.Client, meta: meta, ns: opts.Namespace, name: opts.Name,
 		lease: opts.LeaseDuration, renew: opts.RenewInterval, margin: opts.RenewMargin, chunkSize: opts.ChunkSize, now: opts.Now,
-		onRenewError: opts.OnRenewError, renewal: map[string]context.CancelFunc{},
+		onRenewError: opts.OnRenewError, renewal: map[string]context.CancelFunc{}, key: opts.Key,
 	}, nil
 }
 

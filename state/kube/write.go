@@ -57,7 +57,11 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 		e.Time = e.Time.UTC()
 		p.History = append(p.History, e)
 	}
-	set, err := s.writePayload(ctx, ix, p, lineage, serial)
+	enc, err := s.writeEncryption(ix)
+	if err != nil {
+		return err
+	}
+	set, err := s.writePayload(ctx, ix, p, lineage, serial, enc)
 	if err != nil {
 		return s.writeRefused(opts.LockID, err)
 	}
@@ -78,11 +82,11 @@ func (s *Store) writeRefused(id string, err error) error {
 // writePayload stores p as segments, creating only those the current
 // index does not name already, flips the index to them and returns the
 // new set ID (a digest of the segment list).
-func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage string, serial uint64) (string, error) {
+func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage string, serial uint64, enc *segmentCipher) (string, error) {
 	s.mu.Lock()
 	cache := s.segCache
 	s.mu.Unlock()
-	segs, err := encodeSegments(p, s.chunkSize, cache)
+	segs, err := encodeSegments(p, s.chunkSize, cache, enc.seal())
 	if err != nil {
 		return "", fmt.Errorf("encoding %s: %w", s, err)
 	}
@@ -115,6 +119,9 @@ func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage 
 	sum := sha256.Sum256([]byte(list))
 	next := index{secret: ix.secret, lineage: lineage, serial: serial, set: hex.EncodeToString(sum[:8]), encoding: payloadEncodingSegments,
 		chunks: len(ids), digest: hex.EncodeToString(sum[:]), segments: ids, fence: ix.fence}
+	if enc != nil {
+		next.encryption = enc.wrapped
+	}
 	secrets := s.client.CoreV1().Secrets(s.ns)
 	err = parallel(len(todo), func(i int) error {
 		sec := &corev1.Secret{
@@ -171,6 +178,7 @@ func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage 
 		s.deleteSet(dctx, ix.set, ix.chunks)
 	}
 	s.rememberSegments(segs)
+	s.setRecords(enc)
 	return next.set, nil
 }
 
