@@ -22,6 +22,7 @@ import (
 	"github.com/strata-gitops/strata/providers/source"
 	"github.com/strata-gitops/strata/state"
 	"github.com/strata-gitops/strata/state/backend"
+	"github.com/strata-gitops/strata/state/crypt"
 )
 
 // DefaultParallelism is how many blocks apply at once unless told otherwise.
@@ -62,6 +63,10 @@ type Options struct {
 	Now func() time.Time
 	// Version is strata's version (default buildinfo.Version).
 	Version string
+	// Encryption is the key of the state for an engine on a saved plan
+	// (ForPlan), which has no stack to take it from; Load takes the
+	// stack's encryption block and ignores it.
+	Encryption *crypt.Key
 	// OnEvent receives progress; it is called from several goroutines, one
 	// call at a time. Nil discards events.
 	OnEvent func(Event)
@@ -114,6 +119,9 @@ type Engine struct {
 	// at plan time, by address.
 	valuesFrom map[string]*valuesFrom
 
+	// key encrypts the state and saved plans; nil: not encrypted.
+	key *crypt.Key
+
 	// secrets are the sensitive values of the stack (or, for a saved
 	// plan, those its objects locate), kept out of every output.
 	secrets *plan.Secrets
@@ -138,6 +146,11 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 		return e, diags
 	}
 	e.secrets = plan.NewSecrets(st.SensitiveValues()...)
+	if e.key, err = EncryptionKey(st.Strata.Encryption); err != nil {
+		enc := st.Strata.Encryption
+		return e, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid encryption key", Detail: e.secrets.Scrub(err.Error()),
+			Subject: enc.DeclRange.Ptr()}}
+	}
 	e.backend = plan.Backend{Type: st.Strata.Backend.Type}
 	switch st.Strata.Backend.Type {
 	case "", "local":
@@ -172,7 +185,7 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 func ForPlan(p *plan.Plan, opts Options) (*Engine, error) {
 	opts = opts.withDefaults()
 	e := &Engine{opts: opts, dir: p.Dir, name: p.Stack, stackID: p.StackID, backend: p.Backend, cluster: p.Cluster,
-		releases: map[string]*helm.ReleasePlan{}, valuesFrom: map[string]*valuesFrom{}}
+		releases: map[string]*helm.ReleasePlan{}, valuesFrom: map[string]*valuesFrom{}, key: opts.Encryption}
 	e.useProviders()
 	if opts.StatePath != "" {
 		abs, err := filepath.Abs(opts.StatePath)
@@ -240,7 +253,7 @@ func (e *Engine) Store() (state.Store, error) {
 		return e.store, nil
 	}
 	c := backend.Config{Type: e.backend.Type, Path: e.backend.Path, Namespace: e.backend.Namespace, Name: e.backend.Name,
-		Kubeconfig: e.backend.Kubeconfig, Context: e.backend.Context, Now: e.opts.Now,
+		Kubeconfig: e.backend.Kubeconfig, Context: e.backend.Context, Now: e.opts.Now, Key: e.key,
 		OnRenewError: func(id string, err error) {
 			e.emit(Event{Type: LockRenewFailed, Err: err, Message: "renewing the state lock " + id + " failed; retrying"})
 		}}

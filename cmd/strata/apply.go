@@ -114,7 +114,14 @@ func (a *app) applySaved(ctx context.Context, f *stackFlags, file string, color 
 	if err != nil {
 		return err
 	}
-	p, err := key.ReadFile(file)
+	// An encrypted plan and state are read with the key of the stack in
+	// the current directory; with one, a plan that is not encrypted is
+	// refused.
+	enc, err := a.stackEncryption(".")
+	if err != nil {
+		return err
+	}
+	p, err := key.WithEncryption(enc).ReadFile(file)
 	if err != nil {
 		return err
 	}
@@ -124,6 +131,7 @@ func (a *app) applySaved(ctx context.Context, f *stackFlags, file string, color 
 	}
 	pr := view.NewProgress(a.stdout, color)
 	opts := a.engineOptions(f, p.Dir)
+	opts.Encryption = enc
 	opts.OnEvent = pr.Event
 	eng, err := planner.ForPlan(p, opts)
 	if err != nil {

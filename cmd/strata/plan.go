@@ -275,7 +275,7 @@ changes.`,
 				return a.planErrors(p, out)
 			}
 			if out != "" {
-				if err := key.WriteFile(out, p); err != nil {
+				if err := key.WithEncryption(eng.EncryptionKey()).WriteFile(out, p); err != nil {
 					return err
 				}
 				if output == "" || output == "human" {

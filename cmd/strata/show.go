@@ -13,6 +13,7 @@ func (a *app) showCmd() *cobra.Command {
 	var (
 		output  string
 		noColor bool
+		dir     string
 	)
 	cmd := &cobra.Command{
 		Use:   "show FILE",
@@ -20,7 +21,9 @@ func (a *app) showCmd() *cobra.Command {
 		Long: `Show renders a plan saved by "strata plan --out FILE" for people (the
 default), as JSON (-o json, the schema of docs/plan-json.md) or as a
 pull-request comment (-o markdown). Secret values and sensitive variables
-are masked.`,
+are masked. A plan saved with strata { encryption } configured is
+decrypted with the key of the stack in --dir (default: the current
+directory).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
@@ -29,6 +32,13 @@ are masked.`,
 			key, err := a.planKey()
 			if err != nil {
 				return err
+			}
+			if plan.IsEncryptedFile(args[0]) {
+				enc, err := a.stackEncryption(dir)
+				if err != nil {
+					return err
+				}
+				key = key.WithEncryption(enc)
 			}
 			p, err := key.ReadFile(args[0])
 			if err != nil {
@@ -55,5 +65,6 @@ are masked.`,
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "human", "output format: human, json or markdown")
 	cmd.Flags().BoolVar(&noColor, "no-color", false, "never colour the output")
+	cmd.Flags().StringVar(&dir, "dir", ".", "stack directory whose strata { encryption } block holds the key of an encrypted plan")
 	return cmd
 }

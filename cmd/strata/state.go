@@ -14,9 +14,11 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/strata-gitops/strata/internal/buildinfo"
+	"github.com/strata-gitops/strata/planner"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/state"
 	"github.com/strata-gitops/strata/state/backend"
+	"github.com/strata-gitops/strata/state/crypt"
 )
 
 // stateFlags locate the state: the stack's backend block, or --state.
@@ -51,12 +53,12 @@ func (f *lockFlags) register(fs *pflag.FlagSet) {
 
 // backendConfig works out the backend from the flags and the stack.
 func (a *app) backendConfig(f *stateFlags) (backend.Config, error) {
-	if f.statePath != "" {
-		return backend.Config{Type: "local", Path: f.statePath}, nil
-	}
 	c := backend.Config{Type: "local", Dir: f.dir}
 	matches, _ := filepath.Glob(filepath.Join(f.dir, "*.hcl"))
 	if len(matches) == 0 {
+		if f.statePath != "" {
+			return backend.Config{Type: "local", Path: f.statePath}, nil
+		}
 		return c, nil // no stack here: the default file
 	}
 	st, diags := config.Load(f.dir, config.LoadOptions{Getenv: a.getenv, Partial: true, Environment: f.environment})
@@ -65,6 +67,14 @@ func (a *app) backendConfig(f *stateFlags) (backend.Config, error) {
 		a.writeDiags(diags, files)
 		return c, errSilent
 	}
+	key, err := planner.EncryptionKey(st.Strata.Encryption)
+	if err != nil {
+		return c, err
+	}
+	if f.statePath != "" {
+		return backend.Config{Type: "local", Path: f.statePath, Key: key}, nil
+	}
+	c.Key = key
 	be := st.Strata.Backend
 	c.Type, c.Path, c.Namespace, c.Name = be.Type, be.Path, be.Namespace, be.Name
 	c.Kubeconfig = firstNonEmpty(f.kubeconfig, be.Kubeconfig, st.Cluster.Kubeconfig)
@@ -159,8 +169,24 @@ current directory (or --dir), or directly with --state FILE.`,
 		a.stateMvCmd(),
 		a.statePullCmd(),
 		a.statePushCmd(),
+		a.stateMigrateCmd(),
 	)
 	return cmd
+}
+
+// stackEncryption returns the encryption key of the stack in dir, or nil
+// when there is no stack there or it encrypts nothing.
+func (a *app) stackEncryption(dir string) (*crypt.Key, error) {
+	matches, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
+	if len(matches) == 0 {
+		return nil, nil
+	}
+	st, diags := config.Load(dir, config.LoadOptions{Getenv: a.getenv, Partial: true})
+	if diags.HasErrors() {
+		a.writeDiags(diags, st.Files)
+		return nil, errSilent
+	}
+	return planner.EncryptionKey(st.Strata.Encryption)
 }
 
 // readState opens the store and reads the snapshot; it never locks.

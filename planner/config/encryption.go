@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty/function"
 )
 
 // Encryption is the `encryption` block of the strata block: the key that
@@ -21,7 +22,8 @@ type Encryption struct {
 	AgeIdentity Sensitive
 }
 
-// decodeEncryption decodes the encryption blocks of the strata block.
+// decodeEncryption decodes the encryption blocks of the strata block. Its
+// attributes may call env() and file(), nothing else.
 func (l *loader) decodeEncryption(blocks hcl.Blocks) {
 	bs := blocks.OfType("encryption")
 	if len(bs) == 0 {
@@ -31,6 +33,11 @@ func (l *loader) decodeEncryption(blocks hcl.Blocks) {
 		l.errf(bs[1].DefRange, "Duplicate encryption block", "A stack has one encryption block; remove all but one.")
 	}
 	b := bs[0]
+	// The strata block is read before variables: the key may come from
+	// env() and file() only.
+	saved := l.ctx
+	l.ctx = &hcl.EvalContext{Functions: map[string]function.Function{"env": l.funcs["env"], "file": l.funcs["file"]}}
+	defer func() { l.ctx = saved }()
 	enc := &Encryption{}
 	d := l.newDecoder(&enc.Meta, b, nil)
 	c := d.content(b.Body, &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
@@ -40,7 +47,7 @@ func (l *loader) decodeEncryption(blocks hcl.Blocks) {
 	if c == nil {
 		return
 	}
-	d.secret(c.Attributes, "passphrase", &enc.Passphrase)
+	passOK := d.secret(c.Attributes, "passphrase", &enc.Passphrase)
 	d.strList(c.Attributes, "age_recipients", &enc.AgeRecipients)
 	d.secret(c.Attributes, "age_identity", &enc.AgeIdentity)
 	_, pass := c.Attributes["passphrase"]
@@ -57,7 +64,7 @@ func (l *loader) decodeEncryption(blocks hcl.Blocks) {
 		l.errf(b.DefRange, "Missing age identity",
 			"Reading the state needs the private key: set age_identity to the content of an age identity file, e.g. env(\"STRATA_AGE_IDENTITY\").")
 	}
-	if pass && enc.Passphrase.IsEmpty() && !d.unknown("passphrase") {
+	if passOK && enc.Passphrase.IsEmpty() {
 		l.errf(c.Attributes["passphrase"].Expr.Range(), "Empty passphrase", "The passphrase must not be empty.")
 	}
 	for _, r := range enc.AgeRecipients {

@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/strata-gitops/strata/state/crypt"
 )
 
 // ErrCorrupt is returned by Read for a file that is not a saved plan, was
@@ -48,6 +50,32 @@ const (
 // signatures: Write, Read, WriteFile and ReadFile use it.
 type Key struct {
 	secret []byte
+	// enc, when set, encrypts the whole file with age (see
+	// WithEncryption).
+	enc *crypt.Key
+}
+
+// WithEncryption returns k that also encrypts the plans it writes, whole,
+// with enc (age), and reads only plans encrypted with it: a plan that is
+// not encrypted is refused with an error wrapping crypt.ErrNotEncrypted,
+// one encrypted with another key with crypt.ErrWrongKey. A nil enc
+// encrypts nothing, and an encrypted plan is refused with crypt.ErrNoKey.
+func (k Key) WithEncryption(enc *crypt.Key) Key {
+	k.enc = enc
+	return k
+}
+
+// IsEncryptedFile reports whether the file at path is an encrypted saved
+// plan (an age file).
+func IsEncryptedFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 64)
+	n, _ := io.ReadFull(f, head)
+	return crypt.IsEncrypted(head[:n])
 }
 
 // NewKey returns a Key for secret, which must be at least MinKeySize bytes
@@ -73,6 +101,23 @@ func Write(w io.Writer, p *Plan) error { return Key{}.Write(w, p) }
 
 // Write writes p to w in the saved-plan format, signed unless k is zero.
 func (k Key) Write(w io.Writer, p *Plan) error {
+	if k.enc == nil {
+		return k.writePlain(w, p)
+	}
+	var buf bytes.Buffer
+	if err := k.writePlain(&buf, p); err != nil {
+		return err
+	}
+	b, err := k.enc.Encrypt(buf.Bytes())
+	if err != nil {
+		return fmt.Errorf("save plan: %w", err)
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// writePlain writes p to w unencrypted.
+func (k Key) writePlain(w io.Writer, p *Plan) error {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	enc := json.NewEncoder(zw)
@@ -143,6 +188,29 @@ func Read(r io.Reader) (*Plan, error) { return Key{}.Read(r) }
 // Read is the package's Read; unless k is zero, it also requires the
 // signature of k and returns an error wrapping ErrSignature without it.
 func (k Key) Read(r io.Reader) (*Plan, error) {
+	br := bufio.NewReader(r)
+	head, _ := br.Peek(len("age-encryption.org/"))
+	switch encrypted := crypt.IsEncrypted(head); {
+	case encrypted && k.enc == nil:
+		return nil, fmt.Errorf("saved plan is %w: run strata in the stack directory whose strata { encryption } block holds its key", crypt.ErrNoKey)
+	case encrypted:
+		b, err := io.ReadAll(io.LimitReader(br, maxFileSize))
+		if err != nil {
+			return nil, fmt.Errorf("read plan: %w", err)
+		}
+		plain, err := k.enc.Decrypt(b)
+		if err != nil {
+			return nil, fmt.Errorf("saved plan is encrypted, and %w", err)
+		}
+		return k.readPlain(bytes.NewReader(plain))
+	case k.enc != nil:
+		return nil, fmt.Errorf("saved plan is %w: make it again with strata plan --out, which encrypts it", crypt.ErrNotEncrypted)
+	}
+	return k.readPlain(br)
+}
+
+// readPlain reads an unencrypted saved plan.
+func (k Key) readPlain(r io.Reader) (*Plan, error) {
 	br := bufio.NewReader(r)
 	header, err := br.ReadString('\n')
 	switch {

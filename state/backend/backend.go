@@ -14,6 +14,7 @@ import (
 
 	"github.com/strata-gitops/strata/state"
 	"github.com/strata-gitops/strata/state/bolt"
+	"github.com/strata-gitops/strata/state/crypt"
 	"github.com/strata-gitops/strata/state/kube"
 )
 
@@ -46,6 +47,9 @@ type Config struct {
 	OnRenewError func(lockID string, err error)
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Key, when set, encrypts the state at rest (see state/crypt); an
+	// encrypted state cannot be read without it.
+	Key *crypt.Key
 }
 
 // DefaultRequestTimeout is the default of Config.RequestTimeout.
@@ -62,7 +66,7 @@ func Open(c Config) (state.Store, error) {
 		if !filepath.IsAbs(p) && c.Dir != "" {
 			p = filepath.Join(c.Dir, p)
 		}
-		return bolt.Open(bolt.Options{Path: p, Now: c.Now})
+		return bolt.Open(bolt.Options{Path: p, Now: c.Now, Key: c.Key})
 	case "kubernetes":
 		if c.Namespace == "" {
 			return nil, errors.New("kubernetes backend: namespace is required")
@@ -86,7 +90,7 @@ func Open(c Config) (state.Store, error) {
 			}
 		}
 		return kube.Open(kube.Options{Config: cfg, Namespace: c.Namespace, Name: c.Name, LeaseDuration: c.LeaseDuration,
-			OnRenewError: c.OnRenewError, Now: c.Now})
+			OnRenewError: c.OnRenewError, Now: c.Now, Key: c.Key})
 	}
 	return nil, fmt.Errorf("unknown state backend %q: use local or kubernetes", c.Type)
 }
