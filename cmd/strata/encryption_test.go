@@ -24,7 +24,7 @@ func encryptedStack(t *testing.T, strataBody string) (dir string, planted []stri
 	cm := testcluster.UniqueName("encobject")
 	dir = filepath.Join(t.TempDir(), testcluster.UniqueName("encstack"))
 	writeFiles(t, dir, map[string]string{
-		"main.hcl": stackHCL(strataBody),
+		"main.hcl":                 stackHCL(strataBody),
 		"manifests/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n",
 		"manifests/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + cm + "\n  namespace: " + ns +
 			"\ndata:\n  setting: enc-value-first-41x\n",
