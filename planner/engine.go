@@ -146,6 +146,14 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 		return e, diags
 	}
 	e.secrets = plan.NewSecrets(st.SensitiveValues()...)
+	if enc := st.Strata.Encryption; enc != nil {
+		// Each private key of an identity file is a secret of its own.
+		for _, line := range strings.Split(enc.AgeIdentity.Reveal(), "\n") {
+			if line = strings.TrimSpace(line); strings.HasPrefix(line, "AGE-SECRET-KEY-") {
+				e.secrets.Add(line)
+			}
+		}
+	}
 	if e.key, err = EncryptionKey(st.Strata.Encryption); err != nil {
 		enc := st.Strata.Encryption
 		return e, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid encryption key", Detail: e.secrets.Scrub(err.Error()),

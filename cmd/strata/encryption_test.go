@@ -105,6 +105,11 @@ func TestEncryptionAtRestLocal(t *testing.T) {
 			if code != 1 || !strings.Contains(stderr, tc.want) || strings.Contains(stdout, "kustomization.app") {
 				t.Errorf("state list: exit %d, want 1 with %q\n%s%s", code, tc.want, stdout, stderr)
 			}
+			// The lock stays readable: force-unlock needs no key.
+			code, stdout, stderr = runCLIEnv(t, tc.env, "force-unlock", "some-id", "--force", "--dir", dir)
+			if code != 1 || !strings.Contains(stderr, "state is not locked") {
+				t.Errorf("force-unlock: exit %d, want 1 with the state not locked\n%s%s", code, stdout, stderr)
+			}
 			t.Chdir(dir)
 			code, stdout, stderr = runCLIEnv(t, tc.env, "apply", planFile, kc)
 			if code != 1 || !strings.Contains(stderr, strings.Replace(tc.want, filepath.Join(dir, "main.hcl"), "main.hcl", 1)) {

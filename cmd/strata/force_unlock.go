@@ -34,6 +34,7 @@ with an error.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			id := args[0]
+			f.noKey = true // the lock is readable without the key
 			s, err := a.openState(&f)
 			if err != nil {
 				return err

@@ -30,6 +30,9 @@ type stateFlags struct {
 	// environment selects one of the stack's environments, whose state
 	// is meant.
 	environment string
+	// noKey opens the state without its encryption key, for commands
+	// that only touch the lock (which stays readable).
+	noKey bool
 }
 
 func (f *stateFlags) register(fs *pflag.FlagSet) {
@@ -63,13 +66,20 @@ func (a *app) backendConfig(f *stateFlags) (backend.Config, error) {
 	}
 	st, diags := config.Load(f.dir, config.LoadOptions{Getenv: a.getenv, Partial: true, Environment: f.environment})
 	if diags.HasErrors() {
+		if f.statePath != "" {
+			// --state names the file; the stack only gives its key.
+			return backend.Config{Type: "local", Path: f.statePath}, nil
+		}
 		var files = st.Files
 		a.writeDiags(diags, files)
 		return c, errSilent
 	}
-	key, err := planner.EncryptionKey(st.Strata.Encryption)
-	if err != nil {
-		return c, err
+	var key *crypt.Key
+	if !f.noKey {
+		var err error
+		if key, err = planner.EncryptionKey(st.Strata.Encryption); err != nil {
+			return c, err
+		}
 	}
 	if f.statePath != "" {
 		return backend.Config{Type: "local", Path: f.statePath, Key: key}, nil
