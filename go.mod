@@ -3,6 +3,7 @@ module github.com/strata-gitops/strata
 go 1.26.0
 
 require (
+	filippo.io/age v1.3.2
 	github.com/spf13/cobra v1.10.2
 	helm.sh/helm/v3 v3.22.0
 	k8s.io/client-go v0.37.2
@@ -10,10 +11,7 @@ require (
 	sigs.k8s.io/kustomize/api v0.21.2
 )
 
-require (
-	filippo.io/age v1.3.2 // indirect
-	filippo.io/hpke v0.4.0 // indirect
-)
+require filippo.io/hpke v0.4.0 // indirect
 
 require (
 	cel.dev/expr v0.25.1 // indirect
