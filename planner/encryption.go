@@ -15,7 +15,7 @@ func EncryptionKey(enc *config.Encryption) (*crypt.Key, error) {
 	}
 	at := fmt.Sprintf("%s:%d", enc.DeclRange.Filename, enc.DeclRange.Start.Line)
 	if len(enc.Unknown) > 0 {
-		return nil, fmt.Errorf("the encryption key (%s) is not known: set the environment variables and variables its %s reads",
+		return nil, fmt.Errorf("the encryption key (%s) is not known: set the environment variable its %s reads with env()",
 			at, enc.Unknown[0])
 	}
 	var (
