@@ -116,8 +116,10 @@ func (a *app) applySaved(ctx context.Context, f *stackFlags, file string, color 
 	}
 	// An encrypted plan and state are read with the key of the stack in
 	// the current directory; with one, a plan that is not encrypted is
-	// refused.
-	enc, err := a.stackEncryption(".")
+	// refused. For a plan that is not encrypted, a stack there that does
+	// not load (another stack, a work in progress) is no reason to fail.
+	encrypted := plan.IsEncryptedFile(file)
+	enc, err := a.stackEncryption(".", !encrypted)
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ directory).`,
 				return err
 			}
 			if plan.IsEncryptedFile(args[0]) {
-				enc, err := a.stackEncryption(dir)
+				enc, err := a.stackEncryption(dir, false)
 				if err != nil {
 					return err
 				}

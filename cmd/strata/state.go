@@ -185,14 +185,18 @@ current directory (or --dir), or directly with --state FILE.`,
 }
 
 // stackEncryption returns the encryption key of the stack in dir, or nil
-// when there is no stack there or it encrypts nothing.
-func (a *app) stackEncryption(dir string) (*crypt.Key, error) {
+// when there is no stack there or it encrypts nothing. With quiet, a stack
+// that does not load is taken for one without a key.
+func (a *app) stackEncryption(dir string, quiet bool) (*crypt.Key, error) {
 	matches, _ := filepath.Glob(filepath.Join(dir, "*.hcl"))
 	if len(matches) == 0 {
 		return nil, nil
 	}
 	st, diags := config.Load(dir, config.LoadOptions{Getenv: a.getenv, Partial: true})
 	if diags.HasErrors() {
+		if quiet {
+			return nil, nil
+		}
 		a.writeDiags(diags, st.Files)
 		return nil, errSilent
 	}
