@@ -70,6 +70,7 @@ func (e *Engine) Drift(ctx context.Context, opts DriftOptions) (*drift.Report, e
 		defer func() { _ = opts.Baseline.Save(path) }() // only a cache
 	}
 	e.stackID = snap.Lineage
+	e.maskValuesFrom(ctx)
 	rep := &drift.Report{FormatVersion: drift.FormatVersion, Stack: e.name, Environment: e.opts.Environment, CheckedAt: start.UTC()}
 	want := func(addr string) bool { return len(opts.Blocks) == 0 || slices.Contains(opts.Blocks, addr) }
 	for _, b := range e.stack.Blocks() {

@@ -226,6 +226,34 @@ func (e *Engine) objectReader() (objectData, error) {
 	}, nil
 }
 
+// maskValuesFrom registers what the Secrets the stack's releases take
+// values from hold as secrets of the engine, for reports that show release
+// values without planning them (drift). Objects and keys that cannot be
+// read are skipped: they give the releases no values.
+func (e *Engine) maskValuesFrom(ctx context.Context) {
+	get, err := e.objectReader()
+	if err != nil {
+		return
+	}
+	if e.secrets == nil {
+		e.secrets = plan.NewSecrets()
+	}
+	for _, r := range e.stack.Releases {
+		for _, v := range r.ValuesFrom {
+			if v.Kind != "Secret" {
+				continue
+			}
+			data, found, err := get(ctx, v.Kind, r.Namespace, v.Name)
+			if err != nil || !found {
+				continue
+			}
+			if d, ok := data[v.Key]; ok {
+				e.secrets.Add(secretLeaves(d, v.TargetPath != "")...)
+			}
+		}
+	}
+}
+
 // errValuesFromChanged says that the data of values_from references changed
 // since a saved plan was made.
 var errValuesFromChanged = errors.New("values_from data changed")

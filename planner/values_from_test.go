@@ -155,3 +155,26 @@ func releaseObject(t *testing.T, p *plan.Plan, name string) map[string]any {
 	t.Fatalf("no planned object %s in %+v", name, p.Releases)
 	return nil
 }
+
+// TestDriftMasksValuesFrom checks that a drift report that shows release
+// values (a helm upgrade behind strata's back) masks what came from a
+// Secret through values_from.
+func TestDriftMasksValuesFrom(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "valuesfromdrift")
+	c.Kubectl(t, "-n", ns, "create", "configmap", "web-values", "--from-literal=values.yaml=port: 80\n")
+	c.Kubectl(t, "-n", ns, "create", "secret", "generic", "web-secret", "--from-literal=password=pw-drift-5t6u")
+	dir := writeStack(t, valuesFromStack(ns, ""))
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+	helm := helmCLI(t, c)
+	helm("upgrade", "web", filepath.Join(dir, "chart"), "-n", ns, "--reuse-values", "--set", "auth.password=changed-by-hand")
+	rep := checkDrift(t, opts)
+	b, _ := json.Marshal(rep)
+	if !strings.Contains(string(b), "values.auth.password") {
+		t.Fatalf("drift report without the changed value:\n%s", b)
+	}
+	if strings.Contains(string(b), "pw-drift-5t6u") {
+		t.Errorf("drift report shows the Secret's value:\n%s", b)
+	}
+}
