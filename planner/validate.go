@@ -94,7 +94,8 @@ func scrub(diags hcl.Diagnostics, secrets []string) hcl.Diagnostics {
 }
 
 // blockSkipped reports whether Validate does not render b: it has a source,
-// is suspended, or a render input is unknown.
+// is suspended, takes values from the cluster, or a render input is
+// unknown.
 func blockSkipped(b config.Block) bool {
 	switch b := b.(type) {
 	case *config.Kustomization:
@@ -102,7 +103,9 @@ func blockSkipped(b config.Block) bool {
 			return true
 		}
 	case *config.Release:
-		if b.Source != nil || b.Suspend || b.IsSet("source") {
+		// values_from values come from the cluster, which validate never
+		// reads: a chart may need them to render.
+		if b.Source != nil || b.Suspend || b.IsSet("source") || len(b.ValuesFrom) > 0 {
 			return true
 		}
 	default:

@@ -166,7 +166,9 @@ func TestValidateLocalBlocksValid(t *testing.T) {
 			// Values not known at validate: the chart and the
 			// kustomization are not rendered (they need them).
 			"\nvariable \"pw\" {\n  sensitive = true\n}\n\nrelease \"db\" {\n  namespace = \"db\"\n  chart     = \"db\"\n  values    = { auth = { password = var.pw } }\n}\n" +
-			"\nkustomization \"subst\" {\n  path       = \"subst\"\n  substitute = { name = env(\"APP_NAME\") }\n}\n",
+			"\nkustomization \"subst\" {\n  path       = \"subst\"\n  substitute = { name = env(\"APP_NAME\") }\n}\n" +
+			// Values from the cluster: not read, the chart not rendered.
+			"\nrelease \"dbfrom\" {\n  namespace = \"dbfrom\"\n  chart     = \"db\"\n  values_from {\n    kind        = \"Secret\"\n    name        = \"db\"\n    key         = \"password\"\n    target_path = \"auth.password\"\n  }\n}\n",
 		"db/Chart.yaml":            strings.Replace(validateCR, "web", "db", 1),
 		"db/templates/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  pw: {{ required \"auth.password is required\" .Values.auth.password }}\n",
 		"subst/kustomization.yaml": "resources: [cm.yaml]\n",
