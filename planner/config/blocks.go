@@ -19,7 +19,7 @@ var strataBody = body[Strata]{
 	},
 	blocks: []nested[Strata]{
 		{typ: "backend", labels: []string{"type"}, decode: strataBackend},
-		{typ: "encryption", decode: func(d *decoder, bs hcl.Blocks, _ *Strata) { d.l.decodeEncryption(bs) }},
+		{typ: "encryption", decode: strataEncryption},
 	},
 }
 

@@ -22,55 +22,62 @@ type Encryption struct {
 	AgeIdentity Sensitive
 }
 
-// decodeEncryption decodes the encryption blocks of the strata block. Its
+var encryptionBody = body[Encryption]{
+	attrs: []attr[Encryption]{
+		{name: "passphrase", decode: secret(func(e *Encryption) *Sensitive { return &e.Passphrase }, checkPassphrase)},
+		{name: "age_recipients", decode: list(func(e *Encryption) *[]string { return &e.AgeRecipients }, checkAgeRecipients)},
+		{name: "age_identity", decode: secret(func(e *Encryption) *Sensitive { return &e.AgeIdentity })},
+	},
+	check: checkEncryption,
+}
+
+// strataEncryption decodes the encryption block of the strata block, with
+// a Meta of its own. The strata block is read before variables: its
 // attributes may call env() and file(), nothing else.
-func (l *loader) decodeEncryption(blocks hcl.Blocks) {
-	bs := blocks.OfType("encryption")
+func strataEncryption(d *decoder, bs hcl.Blocks, s *Strata) {
 	if len(bs) == 0 {
 		return
 	}
-	if len(bs) > 1 {
-		l.errf(bs[1].DefRange, "Duplicate encryption block", "A stack has one encryption block; remove all but one.")
-	}
-	b := bs[0]
-	// The strata block is read before variables: the key may come from
-	// env() and file() only.
+	d.atMostOne(bs)
+	l := d.l
 	saved := l.ctx
 	l.ctx = &hcl.EvalContext{Functions: map[string]function.Function{"env": l.funcs["env"], "file": l.funcs["file"]}}
 	defer func() { l.ctx = saved }()
 	enc := &Encryption{}
-	d := l.newDecoder(&enc.Meta, b, nil)
-	c := d.content(b.Body, &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "passphrase"}, {Name: "age_recipients"}, {Name: "age_identity"},
-	}})
-	l.st.Strata.Encryption = enc
-	if c == nil {
-		return
+	s.Encryption = enc
+	decodeBody(l.newDecoder(&enc.Meta, bs[0], nil), bs[0], &encryptionBody, enc)
+}
+
+// checkPassphrase refuses an empty passphrase.
+func checkPassphrase(d *decoder, attrs hcl.Attributes, name string, v Sensitive) {
+	if v.IsEmpty() {
+		d.l.errf(attrs[name].Expr.Range(), "Empty passphrase", "The passphrase must not be empty.")
 	}
-	passOK := d.secret(c.Attributes, "passphrase", &enc.Passphrase)
-	d.strList(c.Attributes, "age_recipients", &enc.AgeRecipients)
-	d.secret(c.Attributes, "age_identity", &enc.AgeIdentity)
+}
+
+// checkAgeRecipients refuses what is not an age public key.
+func checkAgeRecipients(d *decoder, attrs hcl.Attributes, name string, rs []string) {
+	for _, r := range rs {
+		if !strings.HasPrefix(r, "age1") {
+			d.l.errf(attrs[name].Expr.Range(), "Invalid age recipient",
+				"%q is not an age recipient: use public keys like \"age1...\" (age-keygen -y prints one).", r)
+		}
+	}
+}
+
+// checkEncryption checks that the block sets one key, completely.
+func checkEncryption(d *decoder, c *hcl.BodyContent, _ *Encryption) {
 	_, pass := c.Attributes["passphrase"]
 	_, recips := c.Attributes["age_recipients"]
 	_, ident := c.Attributes["age_identity"]
+	rng := d.block.DefRange
 	switch {
 	case pass && (recips || ident):
-		l.errf(b.DefRange, "Conflicting encryption keys",
-			"Set either passphrase, or age_recipients with age_identity, not both.")
+		d.l.errf(rng, "Conflicting encryption keys", "Set either passphrase, or age_recipients with age_identity, not both.")
 	case !pass && !recips:
-		l.errf(b.DefRange, "Missing encryption key",
-			"Set passphrase (e.g. env(\"STRATA_PASSPHRASE\")), or age_recipients with age_identity.")
+		d.l.errf(rng, "Missing encryption key", "Set passphrase (e.g. env(\"STRATA_PASSPHRASE\")), or age_recipients with age_identity.")
 	case recips && !ident:
-		l.errf(b.DefRange, "Missing age identity",
+		d.l.errf(rng, "Missing age identity",
 			"Reading the state needs the private key: set age_identity to the content of an age identity file, e.g. env(\"STRATA_AGE_IDENTITY\").")
-	}
-	if passOK && enc.Passphrase.IsEmpty() {
-		l.errf(c.Attributes["passphrase"].Expr.Range(), "Empty passphrase", "The passphrase must not be empty.")
-	}
-	for _, r := range enc.AgeRecipients {
-		if !strings.HasPrefix(r, "age1") {
-			l.errf(c.Attributes["age_recipients"].Expr.Range(), "Invalid age recipient",
-				"%q is not an age recipient: use public keys like \"age1...\" (age-keygen -y prints one).", r)
-		}
 	}
 }

@@ -43,6 +43,9 @@ var decodedElsewhere = map[string]string{
 	"Release.depends_on":       "Block.References",
 	"Release.values":           "Release.Values",
 	"Notification.headers":     "Notification.Headers",
+	// strataEncryption decodes it with a Meta and an eval context of its
+	// own.
+	"Strata.encryption": "Strata.Encryption",
 }
 
 // refused are attributes whose whole effect is to refuse a stack at load
