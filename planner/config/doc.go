@@ -14,8 +14,10 @@
 //
 // The Stack is the contract between the language and the engine:
 //
-//   - Strata: required_version (checked against LoadOptions.Version) and
-//     the state backend ("local" with a path, or "kubernetes").
+//   - Strata: required_version (checked against LoadOptions.Version), the
+//     state backend ("local" with a path, or "kubernetes") and the
+//     encryption key of the state and saved plans (decoded with env() and
+//     file() only: the strata block is read before variables).
 //   - Cluster: kubeconfig and context ("" = the kubeconfig defaults).
 //   - Variables: declared variables with their resolved values. The
 //     precedence, lowest first, is Terraform's: the default, STRATA_VAR_name
