@@ -39,6 +39,9 @@ test: tools $(CLUSTER) ## the whole suite with the race detector, against one sh
 	$(CLUSTER) run --dir $(TEST_DIR) -- $(GO) test $(TESTFLAGS) $(PKGS)
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./planner/config
 
+test-unit: ## the fast tests alone, without a cluster: engine tests against in-memory providers; tests that need an API server skip
+	$(GO) test -short -count=1 $(PKGS)
+
 cluster-up: $(CLUSTER) ## start a local cluster that keeps running; prints its KUBECONFIG
 	$(CLUSTER) up --dir $(DEV_DIR)
 
