@@ -141,9 +141,9 @@ func (a *applier) applyKustomization(ctx context.Context, b *plan.Block) (added,
 					refs = append(refs, c.Ref)
 				}
 			}
-			refs = append(refs, settings.HealthChecks...)
+			refs, conds := kube.WaitFor(refs, settings.HealthChecks)
 			events, done := a.objectEvents(b.Address)
-			err = mgr.Wait(ctx, refs, kube.WaitOptions{Timeout: opts.Timeout}, events)
+			err = mgr.Wait(ctx, refs, kube.WaitOptions{Timeout: opts.Timeout, Conditions: conds}, events)
 			done()
 		}
 	}

@@ -25,11 +25,11 @@ import (
 // kustomizationSettings are the apply settings of a kustomization, saved in
 // plan.Block.Settings.
 type kustomizationSettings struct {
-	Wait           bool             `json:"wait"`
-	Timeout        string           `json:"timeout,omitempty"`
-	ServiceAccount string           `json:"service_account,omitempty"`
-	HealthChecks   []kube.ObjectRef `json:"health_checks,omitempty"`
-	Adopt          bool             `json:"adopt,omitempty"`
+	Wait           bool               `json:"wait"`
+	Timeout        string             `json:"timeout,omitempty"`
+	ServiceAccount string             `json:"service_account,omitempty"`
+	HealthChecks   []kube.HealthCheck `json:"health_checks,omitempty"`
+	Adopt          bool               `json:"adopt,omitempty"`
 	// Force allows the replaces the plan holds (only planned with force).
 	Force bool `json:"force,omitempty"`
 	// FormerBlocks are the block's addresses before a move, whose labels
@@ -238,7 +238,9 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 	}
 	for _, h := range k.HealthChecks {
 		gv, _ := schema.ParseGroupVersion(h.APIVersion)
-		settings.HealthChecks = append(settings.HealthChecks, kube.ObjectRef{Group: gv.Group, Version: gv.Version, Kind: h.Kind, Namespace: h.Namespace, Name: h.Name})
+		settings.HealthChecks = append(settings.HealthChecks, kube.HealthCheck{
+			ObjectRef: kube.ObjectRef{Group: gv.Group, Version: gv.Version, Kind: h.Kind, Namespace: h.Namespace, Name: h.Name},
+			Condition: h.Condition})
 	}
 	for _, c := range cs.Changes {
 		if c.Action == kube.ActionReplace && !k.Force {

@@ -152,6 +152,7 @@ var healthCheckBody = body[HealthCheck]{
 		{name: "kind", required: true, decode: text(func(h *HealthCheck) *string { return &h.Kind })},
 		{name: "name", required: true, decode: text(func(h *HealthCheck) *string { return &h.Name })},
 		{name: "namespace", decode: text(func(h *HealthCheck) *string { return &h.Namespace })},
+		{name: "condition", decode: text(func(h *HealthCheck) *string { return &h.Condition }, checkConditionType)},
 	},
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -61,6 +62,20 @@ func checkCommit(d *decoder, attrs hcl.Attributes, name, s string) {
 		d.l.errf(attrs[name].Expr.Range(), "Invalid commit",
 			"%s is not a commit hash: use the full 40 (or 64) hexadecimal characters.", d.show(name, s))
 	}
+}
+
+// conditionTypeRE is the pattern of metav1.Condition's type: a name with
+// an optional DNS subdomain prefix.
+var conditionTypeRE = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$`)
+
+// checkConditionType checks a health check's condition: a Kubernetes
+// condition type.
+func checkConditionType(d *decoder, attrs hcl.Attributes, name, s string) {
+	if len(s) <= 316 && conditionTypeRE.MatchString(s) {
+		return
+	}
+	d.l.errf(attrs[name].Expr.Range(), "Invalid condition type",
+		"%s is not a condition type: write the type of a condition in the object's status.conditions, like \"Ready\" or \"Available\".", d.show(name, s))
 }
 
 // checkRefName checks a full Git reference name.

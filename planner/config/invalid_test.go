@@ -78,6 +78,7 @@ func TestInvalidStacks(t *testing.T) {
 		"insecure_host_key":               {"main.hcl:6: Unknown SSH hosts are never trusted"},
 		"submodules":                      {"main.hcl:4: Unsupported argument value"},
 		"invalid_git_url":                 {"main.hcl:2: Invalid Git URL"},
+		"invalid_health_check_condition":  {"main.hcl:11: Invalid condition type"},
 		"invalid_helm_url":                {"main.hcl:2: Invalid Helm repository URL"},
 		"invalid_namespace":               {"main.hcl:3: Invalid namespace"},
 		"invalid_release_name":            {"main.hcl:1: Invalid release name"},

@@ -79,8 +79,9 @@ func TestLoadFullStack(t *testing.T) {
 			Patch:  "- op: replace\n  path: /spec/replicas\n  value: 3",
 			Target: &config.Selector{Kind: "Deployment", Name: "web"},
 		}},
-		Images:         []config.Image{{Name: "nginx", NewTag: "1.27"}},
-		HealthChecks:   []config.HealthCheck{{APIVersion: "v1", Kind: "Namespace", Name: "platform-operators"}},
+		Images: []config.Image{{Name: "nginx", NewTag: "1.27"}},
+		HealthChecks: []config.HealthCheck{{APIVersion: "v1", Kind: "Namespace", Name: "platform-operators"},
+			{APIVersion: "kafka.strimzi.io/v1beta2", Kind: "Kafka", Name: "mlops-kafka-cluster", Namespace: "data-plane", Condition: "Ready"}},
 		ServiceAccount: "platform-operators/deployer",
 	}
 	ignore := cmpIgnoreMeta()
@@ -103,7 +104,7 @@ func TestLoadFullStack(t *testing.T) {
 	for _, r := range k.References() {
 		refs = append(refs, fmt.Sprintf("%s@%d explicit=%v", r.Addr, r.Range.Start.Line, r.Explicit))
 	}
-	if diff := cmp.Diff([]string{"source.git.platform@67 explicit=false", "kustomization.crds@90 explicit=true"}, refs); diff != "" {
+	if diff := cmp.Diff([]string{"source.git.platform@67 explicit=false", "kustomization.crds@97 explicit=true"}, refs); diff != "" {
 		t.Errorf("references (-want +got):\n%s", diff)
 	}
 

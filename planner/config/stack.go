@@ -454,6 +454,10 @@ type HealthCheck struct {
 	Kind       string
 	Name       string
 	Namespace  string
+	// Condition, when set, is the type of the status condition that must
+	// be True (for the object's current generation); otherwise kstatus'
+	// rules decide.
+	Condition string
 }
 
 // Release is a `release NAME` block: a Helm release.

@@ -115,8 +115,8 @@ func (m *Manager) Apply(ctx context.Context, cs *ChangeSet, opts ApplyOptions, e
 	}
 
 	if opts.Wait {
-		refs := append(applied, opts.HealthChecks...)
-		if err := m.Wait(ctx, refs, WaitOptions{Timeout: opts.timeout()}, events); err != nil {
+		refs, conds := WaitFor(applied, opts.HealthChecks)
+		if err := m.Wait(ctx, refs, WaitOptions{Timeout: opts.timeout(), Conditions: conds}, events); err != nil {
 			return res, err
 		}
 	}

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -262,10 +263,38 @@ type ApplyOptions struct {
 	// appeared meanwhile. Use it when applying a saved plan.
 	IfUnchanged bool
 	// Wait waits until every applied object and every HealthChecks object is
-	// Current (kstatus), up to Timeout (default 5m).
+	// Current (kstatus; a health check's Condition True), up to Timeout
+	// (default 5m).
 	Wait         bool
 	Timeout      time.Duration
-	HealthChecks []ObjectRef
+	HealthChecks []HealthCheck
+}
+
+// HealthCheck is an object Apply waits for besides the ones it applied.
+type HealthCheck struct {
+	ObjectRef
+	// Condition, when set, makes the object ready only once its
+	// status.conditions holds a condition of this type with status "True"
+	// for the object's current generation; kstatus' rules alone take an
+	// object without status for ready.
+	Condition string `json:"condition,omitempty"`
+}
+
+// WaitFor returns what to wait for: refs and the health checks' objects,
+// with the health checks' conditions as WaitOptions.Conditions.
+func WaitFor(refs []ObjectRef, checks []HealthCheck) ([]ObjectRef, map[ObjectRef]string) {
+	out := slices.Clone(refs)
+	var conds map[ObjectRef]string
+	for _, h := range checks {
+		out = append(out, h.ObjectRef)
+		if h.Condition != "" {
+			if conds == nil {
+				conds = map[ObjectRef]string{}
+			}
+			conds[h.ObjectRef] = h.Condition
+		}
+	}
+	return out, conds
 }
 
 // Applied is the outcome for one object of Apply, as state records it.
@@ -298,6 +327,9 @@ type WaitOptions struct {
 	Interval time.Duration
 	// ProgressEvery is how often an EventWaiting is sent (default 10s).
 	ProgressEvery time.Duration
+	// Conditions maps objects to the condition type that must be True
+	// for them to be ready (see HealthCheck.Condition).
+	Conditions map[ObjectRef]string
 }
 
 // PruneOptions configures Manager.Prune.

@@ -3,11 +3,13 @@ package kube
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 )
 
@@ -42,6 +44,10 @@ func (m *Manager) Wait(ctx context.Context, refs []ObjectRef, opts WaitOptions, 
 		}
 	}
 	sort.Slice(pending, func(i, j int) bool { return lessRef(pending[i], pending[j]) })
+	conds := make(map[key]string, len(opts.Conditions))
+	for r, c := range opts.Conditions {
+		conds[keyOf(r)] = c
+	}
 	deadline := time.NewTimer(opts.Timeout)
 	defer deadline.Stop()
 	lastProgress := start
@@ -49,7 +55,7 @@ func (m *Manager) Wait(ctx context.Context, refs []ObjectRef, opts WaitOptions, 
 	for len(pending) > 0 {
 		statuses := make([]ObjectStatus, len(pending))
 		err := forEach(ctx, len(pending), m.opts.Concurrency, func(ctx context.Context, i int) error {
-			s, err := m.status(ctx, pending[i])
+			s, err := m.status(ctx, pending[i], conds[keyOf(pending[i])])
 			statuses[i] = s
 			return err
 		})
@@ -94,8 +100,9 @@ func (m *Manager) Wait(ctx context.Context, refs []ObjectRef, opts WaitOptions, 
 	return nil
 }
 
-// status reads one object and computes its kstatus.
-func (m *Manager) status(ctx context.Context, r ObjectRef) (ObjectStatus, error) {
+// status reads one object and computes its kstatus, or, when cond is set,
+// whether that condition is True (see conditionStatus).
+func (m *Manager) status(ctx context.Context, r ObjectRef, cond string) (ObjectStatus, error) {
 	s := ObjectStatus{Ref: r}
 	ri, _, err := m.resource(ctx, r)
 	if err != nil {
@@ -118,5 +125,42 @@ func (m *Manager) status(ctx context.Context, r ObjectRef) (ObjectStatus, error)
 		return s, nil
 	}
 	s.Status, s.Message = string(res.Status), res.Message
+	if cond != "" && res.Status != status.FailedStatus && res.Status != status.TerminatingStatus {
+		s.Status, s.Message = conditionStatus(u, cond)
+	}
 	return s, nil
+}
+
+// conditionStatus is Current when u's status.conditions holds cond with
+// status "True", observed for u's current generation (status.observedGeneration
+// and the condition's observedGeneration, where set, equal
+// metadata.generation); InProgress otherwise, with what is missing.
+func conditionStatus(u *unstructured.Unstructured, cond string) (string, string) {
+	gen := u.GetGeneration()
+	if og, ok, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration"); ok && gen != 0 && og != gen {
+		return string(status.InProgressStatus), fmt.Sprintf("generation %d not observed yet, status is of %d", gen, og)
+	}
+	conditions, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conditions {
+		c, ok := c.(map[string]any)
+		if !ok || c["type"] != cond {
+			continue
+		}
+		if og, ok := c["observedGeneration"].(int64); ok && gen != 0 && og != gen {
+			return string(status.InProgressStatus), fmt.Sprintf("%s of generation %d, not %d yet", cond, og, gen)
+		}
+		st, _ := c["status"].(string)
+		if st == "True" {
+			return string(status.CurrentStatus), cond + " is True"
+		}
+		msg := fmt.Sprintf("%s is %s", cond, st)
+		if r, _ := c["reason"].(string); r != "" {
+			msg += ": " + r
+		}
+		if m, _ := c["message"].(string); m != "" {
+			msg += ": " + m
+		}
+		return string(status.InProgressStatus), msg
+	}
+	return string(status.InProgressStatus), "no " + cond + " condition yet"
 }

@@ -333,7 +333,8 @@ func (k *Client) Apply(ctx context.Context, cs *kube.ChangeSet, opts kube.ApplyO
 		}
 	}
 	if opts.Wait {
-		return res, k.Wait(ctx, append(refs, opts.HealthChecks...), kube.WaitOptions{Timeout: opts.Timeout}, events)
+		refs, conds := kube.WaitFor(refs, opts.HealthChecks)
+		return res, k.Wait(ctx, refs, kube.WaitOptions{Timeout: opts.Timeout, Conditions: conds}, events)
 	}
 	return res, nil
 }

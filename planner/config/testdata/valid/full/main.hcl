@@ -75,6 +75,13 @@ kustomization "platform_base" {
     kind        = "Namespace"
     name        = "platform-operators"
   }
+  health_check {
+    api_version = "kafka.strimzi.io/v1beta2"
+    kind        = "Kafka"
+    name        = "mlops-kafka-cluster"
+    namespace   = "data-plane"
+    condition   = "Ready"
+  }
   patch {
     patch = "- op: replace\n  path: /spec/replicas\n  value: 3"
     target {
