@@ -185,6 +185,20 @@ func TestMLOpsExample(t *testing.T) {
 		t.Errorf("re-plan of development: exit %d, want 0\n%s%s", code, stdout, stderr)
 	}
 
+	// A drift: someone scales a topic by hand; drift reports it and
+	// --correct puts the overlay's value back.
+	c.Kubectl(t, "-n", dev+"data-plane", "patch", "kafkatopics.kafka.strimzi.io", "training-events", "--type=merge", "-p", `{"spec":{"partitions":6}}`)
+	code, stdout, stderr = cli(append([]string{"drift", dir}, mlopsEnv(dir, "development")...)...)
+	if code != 2 || !strings.Contains(stdout, "KafkaTopic.kafka.strimzi.io/"+dev+"data-plane/training-events") || !strings.Contains(stdout, "spec.partitions") {
+		t.Errorf("drift: exit %d, want 2 naming the topic's partitions\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := cli(append([]string{"drift", dir, "--correct"}, mlopsEnv(dir, "development")...)...); code != 0 {
+		t.Errorf("drift --correct: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if got := c.Kubectl(t, "-n", dev+"data-plane", "get", "kafkatopics.kafka.strimzi.io", "training-events", "-o", "jsonpath={.spec.partitions}"); got != "3" {
+		t.Errorf("partitions after drift --correct: %q, want 3", got)
+	}
+
 	// The other environments plan their own namespaces with their
 	// overlay's sizes.
 	for e, want := range map[string][]string{
