@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/internal/testserver/helmserver"
@@ -41,20 +43,14 @@ var mlopsTiers = [][]string{
 
 var mlopsEnvironments = []string{"development", "staging", "production"}
 
-// TestMLOpsExampleValidateAndGraph checks that the example validates, for
-// every environment, and that its graph orders the four tiers.
+// TestMLOpsExampleValidateAndGraph checks that the example validates, with
+// each of its environments, and that its graph orders the four tiers.
 func TestMLOpsExampleValidateAndGraph(t *testing.T) {
+	// validate checks every environment: its values and its overlays.
 	code, stdout, stderr := runCLI(t, "validate", mlopsExample)
-	if code != 0 || !strings.Contains(stdout, "Success! The stack is valid") {
+	if code != 0 || !strings.Contains(stdout, "Success! The stack is valid (13 blocks, 3 environments).") {
 		t.Fatalf("validate: exit %d\n%s%s", code, stdout, stderr)
 	}
-	for _, env := range mlopsEnvironments {
-		code, stdout, stderr := runCLI(t, "validate", mlopsExample, "--var-file", filepath.Join(mlopsExample, "environments", env+".vars.hcl"))
-		if code != 0 {
-			t.Errorf("validate %s: exit %d\n%s%s", env, code, stdout, stderr)
-		}
-	}
-
 	code, dot, stderr := runCLI(t, "graph", mlopsExample)
 	if code != 0 {
 		t.Fatalf("graph: exit %d\n%s", code, stderr)
@@ -138,13 +134,13 @@ func TestMLOpsExample(t *testing.T) {
 		appendFile(t, filepath.Join(dir, "environments", env+".vars.hcl"), "namespace_prefix = \""+nsPrefix[env]+"\"\n")
 	}
 	env := map[string]string{}
-	common := []string{"--kubeconfig=" + c.Kubeconfig(), "--var", "chart_repository_url=" + repo.URL()}
+	common := []string{"--kubeconfig=" + mlopsKubeconfig(t, c), "--var", "chart_repository_url=" + repo.URL()}
 	cli := func(args ...string) (int, string, string) {
 		t.Helper()
 		return runCLIEnv(t, env, append(args, common...)...)
 	}
 	t.Cleanup(func() {
-		if code, stdout, stderr := cli(append([]string{"destroy", dir, "--auto-approve"}, mlopsEnv(dir, "development")...)...); code != 0 {
+		if code, stdout, stderr := cli("destroy", dir, "-e", "development", "--auto-approve"); code != 0 {
 			t.Logf("destroy: exit %d\n%s%s", code, stdout, stderr)
 		}
 	})
@@ -159,7 +155,7 @@ func TestMLOpsExample(t *testing.T) {
 	// Apply the development environment, line by line with the time.
 	out := &timedLines{}
 	a := &app{stdin: strings.NewReader(""), stdout: out, stderr: out, getenv: func(k string) string { return env[k] }}
-	code := a.run(append(append([]string{"apply", dir, "--auto-approve"}, mlopsEnv(dir, "development")...), common...))
+	code := a.run(append([]string{"apply", dir, "-e", "development", "--auto-approve"}, common...))
 	if code != 0 || !strings.Contains(out.String(), "Apply complete!") {
 		t.Fatalf("apply development: exit %d\n%s", code, out)
 	}
@@ -180,7 +176,7 @@ func TestMLOpsExample(t *testing.T) {
 		t.Errorf("topics in the cluster: %q", got)
 	}
 
-	code, stdout, stderr := cli(append([]string{"plan", dir, "--detailed-exitcode"}, mlopsEnv(dir, "development")...)...)
+	code, stdout, stderr := cli("plan", dir, "-e", "development", "--detailed-exitcode")
 	if code != 0 || !strings.Contains(stdout, "No changes.") {
 		t.Errorf("re-plan of development: exit %d, want 0\n%s%s", code, stdout, stderr)
 	}
@@ -188,40 +184,78 @@ func TestMLOpsExample(t *testing.T) {
 	// A drift: someone scales a topic by hand; drift reports it and
 	// --correct puts the overlay's value back.
 	c.Kubectl(t, "-n", dev+"data-plane", "patch", "kafkatopics.kafka.strimzi.io", "training-events", "--type=merge", "-p", `{"spec":{"partitions":6}}`)
-	code, stdout, stderr = cli(append([]string{"drift", dir}, mlopsEnv(dir, "development")...)...)
+	code, stdout, stderr = cli("drift", dir, "-e", "development")
 	if code != 2 || !strings.Contains(stdout, "KafkaTopic.kafka.strimzi.io/"+dev+"data-plane/training-events") || !strings.Contains(stdout, "spec.partitions") {
 		t.Errorf("drift: exit %d, want 2 naming the topic's partitions\n%s%s", code, stdout, stderr)
 	}
-	if code, stdout, stderr := cli(append([]string{"drift", dir, "--correct"}, mlopsEnv(dir, "development")...)...); code != 0 {
+	if code, stdout, stderr := cli("drift", dir, "-e", "development", "--correct"); code != 0 {
 		t.Errorf("drift --correct: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if got := c.Kubectl(t, "-n", dev+"data-plane", "get", "kafkatopics.kafka.strimzi.io", "training-events", "-o", "jsonpath={.spec.partitions}"); got != "3" {
 		t.Errorf("partitions after drift --correct: %q, want 3", got)
 	}
 
-	// The other environments plan their own namespaces with their
-	// overlay's sizes.
-	for e, want := range map[string][]string{
-		"staging":    {`spec.storage.volumes[0].size: "50Gi"`, "--mode=distributed"},
-		"production": {`spec.storage.volumes[0].size: "500Gi"`, `spec.replicas: 5`, `spec.hard["requests.cpu"]: "16"`},
-	} {
-		code, stdout, stderr := cli(append([]string{"plan", dir, "--detailed-exitcode", "-o", "markdown"}, mlopsEnv(dir, e)...)...)
-		if code != 2 {
-			t.Errorf("plan %s: exit %d, want 2\n%s%s", e, code, stdout, stderr)
+	// All three environments in one plan: the pull request comment's table
+	// shows development without changes, the others with their platform
+	// to create in their own namespaces, with their overlay's sizes.
+	code, stdout, stderr = cli("plan", dir, "--all-environments", "--detailed-exitcode", "-o", "markdown")
+	if code != 2 {
+		t.Errorf("plan --all-environments: exit %d, want 2\n%s%s", code, stdout, stderr)
+	}
+	for _, row := range []string{"| `development` | 0 | 0 | 0 | 0 | no changes |", "| `staging` | 29 | 0 | 0 | 0 | changes |", "| `production` | 29 | 0 | 0 | 0 | changes |"} {
+		if !strings.Contains(stdout, row) {
+			t.Errorf("plan --all-environments -o markdown lacks the row %q:\n%s", row, stdout)
 		}
-		for _, w := range append(want, nsPrefix[e]+"data-plane/mlops-kafka-cluster") {
-			if !strings.Contains(stdout, w) {
-				t.Errorf("plan %s lacks %q:\n%s", e, w, stdout)
+	}
+	code, stdout, stderr = cli("plan", dir, "--all-environments", "-o", "json")
+	var plans []struct {
+		Environment string          `json:"environment"`
+		Plan        json.RawMessage `json:"plan"`
+		Error       string          `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &plans); code != 0 || err != nil || len(plans) != 3 {
+		t.Fatalf("plan --all-environments -o json: exit %d, %v\n%s%s", code, err, stdout, stderr)
+	}
+	want := map[string][]string{
+		"development": {},
+		"staging":     {nsPrefix["staging"] + "data-plane", `"50Gi"`, "--mode=distributed"},
+		"production":  {nsPrefix["production"] + "data-plane", `"500Gi"`, `"16"`, "--mode=distributed"},
+	}
+	for _, p := range plans {
+		if p.Error != "" {
+			t.Errorf("environment %s: %s", p.Environment, p.Error)
+		}
+		for _, w := range want[p.Environment] {
+			if !bytes.Contains(p.Plan, []byte(w)) {
+				t.Errorf("the plan of %s lacks %s", p.Environment, w)
 			}
+		}
+		if p.Environment != "development" && bytes.Contains(p.Plan, []byte(nsPrefix["development"])) {
+			t.Errorf("the plan of %s touches development's namespaces", p.Environment)
 		}
 	}
 }
 
-// mlopsEnv returns the flags that select environment name of the example
-// in dir: its variables file and its own state.
-func mlopsEnv(dir, name string) []string {
-	return []string{"--var-file", filepath.Join(dir, "environments", name+".vars.hcl"),
-		"--state", filepath.Join(dir, ".strata", name+".db")}
+// mlopsKubeconfig writes a kubeconfig with the contexts of the example's
+// environments, mlops-NAME, each for the test cluster.
+func mlopsKubeconfig(t *testing.T, c *testcluster.Cluster) string {
+	t.Helper()
+	cfg, err := clientcmd.LoadFromFile(c.Kubeconfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	current := cfg.Contexts[cfg.CurrentContext]
+	if current == nil {
+		t.Fatalf("kubeconfig %s has no current context", c.Kubeconfig())
+	}
+	for _, env := range mlopsEnvironments {
+		cfg.Contexts["mlops-"+env] = current.DeepCopy()
+	}
+	p := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, p); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // checkTierOrder checks in apply output that every block of a tier started

@@ -11,12 +11,33 @@
 #                      ExternalSecrets, MLflow, Airflow
 #
 # The manifests are kustomize overlays: gitops/base holds what every
-# environment shares, gitops/environments/NAME patches it. The environment's
-# variables (environments/NAME.vars.hcl) choose the overlay and size the
+# environment shares, gitops/environments/NAME patches it. Each environment
+# block below names its cluster and its variables file
+# (environments/NAME.vars.hcl), whose values choose the overlay and size the
 # releases. See README.md.
 
 strata {
   required_version = ">= 0.1.0"
+}
+
+# ------------------------------------------------------------- environments
+
+# One cluster per environment, named by its kubeconfig context. Each
+# environment has its own state (.strata/environments/NAME/state.db) and
+# lock: strata plan|apply -e NAME, or strata plan --all-environments.
+environment "development" {
+  cluster { context = "mlops-development" }
+  var_files = ["environments/development.vars.hcl"]
+}
+
+environment "staging" {
+  cluster { context = "mlops-staging" }
+  var_files = ["environments/staging.vars.hcl"]
+}
+
+environment "production" {
+  cluster { context = "mlops-production" }
+  var_files = ["environments/production.vars.hcl"]
 }
 
 # ---------------------------------------------------------------- variables
