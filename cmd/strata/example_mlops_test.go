@@ -133,11 +133,10 @@ func TestMLOpsExample(t *testing.T) {
 		nsPrefix[env] = prefix + "-" + env[:3] + "-"
 		appendFile(t, filepath.Join(dir, "environments", env+".vars.hcl"), "namespace_prefix = \""+nsPrefix[env]+"\"\n")
 	}
-	env := map[string]string{}
 	common := []string{"--kubeconfig=" + mlopsKubeconfig(t, c), "--var", "chart_repository_url=" + repo.URL()}
 	cli := func(args ...string) (int, string, string) {
 		t.Helper()
-		return runCLIEnv(t, env, append(args, common...)...)
+		return runCLI(t, append(args, common...)...)
 	}
 	t.Cleanup(func() {
 		if code, stdout, stderr := cli("destroy", dir, "-e", "development", "--auto-approve"); code != 0 {
@@ -154,7 +153,7 @@ func TestMLOpsExample(t *testing.T) {
 
 	// Apply the development environment, line by line with the time.
 	out := &timedLines{}
-	a := &app{stdin: strings.NewReader(""), stdout: out, stderr: out, getenv: func(k string) string { return env[k] }}
+	a := &app{stdin: strings.NewReader(""), stdout: out, stderr: out, getenv: func(string) string { return "" }}
 	code := a.run(append([]string{"apply", dir, "-e", "development", "--auto-approve"}, common...))
 	if code != 0 || !strings.Contains(out.String(), "Apply complete!") {
 		t.Fatalf("apply development: exit %d\n%s", code, out)
