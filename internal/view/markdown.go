@@ -45,7 +45,7 @@ func Markdown(w io.Writer, p *plan.Plan, opts MarkdownOptions) error {
 	var b strings.Builder
 	b.WriteString(head)
 	if kept < len(details) {
-		fmt.Fprintf(&b, "> [!NOTE]\n> This comment was shortened to fit GitHub's limit of %d characters: the diffs of %d of %d changes are left out. Run `strata show` on the saved plan, or `strata plan`, to see all of them.\n\n",
+		fmt.Fprintf(&b, "> [!NOTE]\n> This comment was shortened to %d characters to fit GitHub's limit on comments: the diffs of %d of %d changes are left out. Run `strata show` on the saved plan, or `strata plan`, to see all of them.\n\n",
 			limit, len(details)-kept, len(details))
 	}
 	for _, d := range details[:kept] {
