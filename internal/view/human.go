@@ -176,6 +176,10 @@ func (h humanRenderer) legend(p *plan.Plan) {
 
 func (h humanRenderer) source(s plan.SourceChange) {
 	switch {
+	case s.Actions.Is(plan.Create) && s.After == "":
+		// A chart repository has no revision of its own: each release
+		// resolves its chart version.
+		h.printf("  %s will be added\n", h.c.paint(bold, "# "+s.Address))
 	case s.Actions.Is(plan.Create):
 		h.printf("  %s will be fetched at %s\n", h.c.paint(bold, "# "+s.Address), s.After)
 	case s.Actions.Is(plan.Delete):

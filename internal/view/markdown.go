@@ -173,6 +173,8 @@ func mdRevision(s plan.SourceChange) string {
 		return "`" + s.After + "`"
 	case s.Before != "":
 		return "`" + s.Before + "` (removed)"
+	case s.Actions.Is(plan.Create):
+		return "added (no revision of its own)"
 	}
 	return ""
 }

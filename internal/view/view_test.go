@@ -95,6 +95,7 @@ func fixedPlan() *plan.Plan {
 				Before: "main@sha1:1111111111111111111111111111111111111111", After: "main@sha1:2222222222222222222222222222222222222222"},
 			{Address: "source.helm.bitnami", Kind: "helm", URL: "https://charts.example.com", Actions: plan.Actions{plan.NoOp},
 				Before: "sha256:abc", After: "sha256:abc"},
+			{Address: "source.helm.charts", Kind: "helm", URL: "https://charts.example.org", Actions: plan.Actions{plan.Create}},
 		},
 		Changes: []plan.ResourceChange{
 			change(cfg, plan.Actions{plan.Create}, "", nil,
