@@ -116,6 +116,7 @@ exactly what would change in the cluster, and applies it in order.`,
 		a.forceUnlockCmd(),
 		a.driftCmd(),
 		a.statusCmd(),
+		a.importCmd(),
 	)
 	return root
 }
