@@ -86,8 +86,8 @@ func translatePart(part string) (string, error) {
 	case wild || len(segs) < 3:
 		return wildcard(op, segs, part)
 	}
-	if op == "" {
-		op = "="
+	if op == "" || op == "=" {
+		return join(segs) + pre, nil // exact
 	}
 	return op + " " + join(segs) + pre, nil
 }

@@ -1,0 +1,127 @@
+# Imported from Flux manifests by `strata import flux`. Review the TODO(strata import)
+# comments: each marks a setting that was not carried over exactly.
+# GitRepository flux-system/platform (testdata/corpus/clean/sources.yaml:2)
+source "git" "platform" {
+  url      = "https://git.example.com/org/platform"
+  branch   = "main"
+  ignore   = ["/*", "!/infra/", "!/apps/"]
+  interval = "5m"
+  timeout  = "2m"
+  verify {
+    mode = "tag_and_head"
+    # The OpenPGP public keys of Secret flux-system/pgp-public-keys (every key of it, concatenated).
+    public_keys = env("FLUX_SYSTEM_PGP_PUBLIC_KEYS_KEYS")
+  }
+  auth {
+    # From Secret flux-system/https-credentials, as Flux reads it: the keys it lacks stay empty. For example:
+    #   export FLUX_SYSTEM_HTTPS_CREDENTIALS_USERNAME="$(kubectl -n flux-system get secret https-credentials -o jsonpath='{.data.username}' | base64 -d)"
+    #   export FLUX_SYSTEM_HTTPS_CREDENTIALS_PASSWORD="$(kubectl -n flux-system get secret https-credentials -o jsonpath='{.data.password}' | base64 -d)"
+    #   export FLUX_SYSTEM_HTTPS_CREDENTIALS_BEARERTOKEN="$(kubectl -n flux-system get secret https-credentials -o jsonpath='{.data.bearerToken}' | base64 -d)"
+    #   export FLUX_SYSTEM_HTTPS_CREDENTIALS_CA_CRT="$(kubectl -n flux-system get secret https-credentials -o jsonpath='{.data.ca\.crt}' | base64 -d)"
+    username     = env("FLUX_SYSTEM_HTTPS_CREDENTIALS_USERNAME", "")
+    password     = env("FLUX_SYSTEM_HTTPS_CREDENTIALS_PASSWORD", "")
+    bearer_token = env("FLUX_SYSTEM_HTTPS_CREDENTIALS_BEARERTOKEN", "")
+    ca           = env("FLUX_SYSTEM_HTTPS_CREDENTIALS_CA_CRT", "")
+  }
+}
+
+# GitRepository flux-system/charts-repo (testdata/corpus/clean/sources.yaml:27)
+source "git" "charts-repo" {
+  url      = "ssh://git@git.example.com/org/charts"
+  tag      = "v1.2.0"
+  interval = "10m"
+  verify {
+    mode = "head"
+    # The OpenPGP public keys of Secret flux-system/pgp-public-keys (every key of it, concatenated).
+    public_keys = env("FLUX_SYSTEM_PGP_PUBLIC_KEYS_KEYS")
+  }
+  auth {
+    # From Secret flux-system/ssh-credentials, as Flux reads it: the keys it lacks stay empty. For example:
+    #   export FLUX_SYSTEM_SSH_CREDENTIALS_IDENTITY="$(kubectl -n flux-system get secret ssh-credentials -o jsonpath='{.data.identity}' | base64 -d)"
+    #   export FLUX_SYSTEM_SSH_CREDENTIALS_KNOWN_HOSTS="$(kubectl -n flux-system get secret ssh-credentials -o jsonpath='{.data.known_hosts}' | base64 -d)"
+    #   export FLUX_SYSTEM_SSH_CREDENTIALS_PASSWORD="$(kubectl -n flux-system get secret ssh-credentials -o jsonpath='{.data.password}' | base64 -d)"
+    private_key = env("FLUX_SYSTEM_SSH_CREDENTIALS_IDENTITY")
+    known_hosts = env("FLUX_SYSTEM_SSH_CREDENTIALS_KNOWN_HOSTS")
+    passphrase  = env("FLUX_SYSTEM_SSH_CREDENTIALS_PASSWORD", "")
+  }
+}
+
+# GitRepository flux-system/pinned (testdata/corpus/clean/sources.yaml:44)
+source "git" "pinned" {
+  url      = "https://git.example.com/org/pinned"
+  branch   = "release"
+  commit   = "0123456789abcdef0123456789abcdef01234567"
+  interval = "1h"
+}
+
+# GitRepository flux-system/releases (testdata/corpus/clean/sources.yaml:56)
+source "git" "releases" {
+  url      = "https://git.example.com/org/releases"
+  semver   = ">= 1.0.0, < 2.0.0"
+  interval = "30m"
+}
+
+# GitRepository flux-system/pull-request (testdata/corpus/clean/sources.yaml:67)
+source "git" "pull-request" {
+  url      = "https://git.example.com/org/platform"
+  ref      = "refs/pull/42/head"
+  interval = "1m"
+}
+
+# GitRepository flux-system/default-ref (testdata/corpus/clean/sources.yaml:78)
+source "git" "default-ref" {
+  url      = "https://git.example.com/org/legacy"
+  branch   = "master"
+  interval = "10m"
+}
+
+# HelmRepository flux-system/bitnami (testdata/corpus/clean/sources.yaml:89)
+source "helm" "bitnami" {
+  url              = "https://charts.example.com/bitnami"
+  interval         = "1h"
+  timeout          = "3m"
+  pass_credentials = true
+  # From Secret flux-system/chart-tls, as Flux reads it: the keys it lacks stay empty. For example:
+  #   export FLUX_SYSTEM_CHART_TLS_CA_CRT="$(kubectl -n flux-system get secret chart-tls -o jsonpath='{.data.ca\.crt}' | base64 -d)"
+  ca = env("FLUX_SYSTEM_CHART_TLS_CA_CRT", "")
+  auth {
+    # From Secret flux-system/chart-credentials, as Flux reads it: the keys it lacks stay empty. For example:
+    #   export FLUX_SYSTEM_CHART_CREDENTIALS_USERNAME="$(kubectl -n flux-system get secret chart-credentials -o jsonpath='{.data.username}' | base64 -d)"
+    #   export FLUX_SYSTEM_CHART_CREDENTIALS_PASSWORD="$(kubectl -n flux-system get secret chart-credentials -o jsonpath='{.data.password}' | base64 -d)"
+    # A Secret of type kubernetes.io/dockerconfigjson holds them in its auths entry instead.
+    username = env("FLUX_SYSTEM_CHART_CREDENTIALS_USERNAME", "")
+    password = env("FLUX_SYSTEM_CHART_CREDENTIALS_PASSWORD", "")
+    # From Secret flux-system/chart-tls, as Flux reads it: the keys it lacks stay empty. For example:
+    #   export FLUX_SYSTEM_CHART_TLS_TLS_CRT="$(kubectl -n flux-system get secret chart-tls -o jsonpath='{.data.tls\.crt}' | base64 -d)"
+    #   export FLUX_SYSTEM_CHART_TLS_TLS_KEY="$(kubectl -n flux-system get secret chart-tls -o jsonpath='{.data.tls\.key}' | base64 -d)"
+    cert = env("FLUX_SYSTEM_CHART_TLS_TLS_CRT", "")
+    key  = env("FLUX_SYSTEM_CHART_TLS_TLS_KEY", "")
+  }
+}
+
+# HelmRepository flux-system/ghcr (testdata/corpus/clean/sources.yaml:104)
+source "helm" "ghcr" {
+  url        = "oci://registry.example.com/org/charts"
+  interval   = "10m"
+  plain_http = true
+}
+
+# OCIRepository flux-system/podinfo-chart (testdata/corpus/clean/sources.yaml:115)
+source "helm" "podinfo-chart" {
+  url      = "oci://ghcr.io/stefanprodan/charts"
+  interval = "10m"
+}
+
+# GitRepository team-a/apps (testdata/corpus/clean/tenants/team-a.yaml:14)
+source "git" "team-a_apps" {
+  url      = "https://git.example.com/team-a/apps"
+  branch   = "main"
+  interval = "1m"
+}
+
+# GitRepository team-b/apps (testdata/corpus/clean/tenants/team-b.yaml:1)
+source "git" "team-b_apps" {
+  url      = "https://git.example.com/team-b/apps"
+  branch   = "main"
+  interval = "1m"
+}
