@@ -90,7 +90,20 @@ type importer struct {
 	// omitted are the objects, by kind, whose blocks cannot be expressed
 	// and are written as comments.
 	omitted map[string]map[ref]bool
+	// ociCharts are the charts of OCIRepositories, once read.
+	ociCharts map[ref]ociChart
 }
+
+// ociChart is the chart of an OCIRepository and the issues reading it
+// found.
+type ociChart struct {
+	info  chartInfo
+	notes []Issue
+}
+
+// bootstrap is the name and namespace of the GitRepository and
+// Kustomization that `flux bootstrap` creates.
+var bootstrap = ref{"flux-system", "flux-system"}
 
 func (im *importer) isOmitted(kind string, r ref) bool { return im.omitted[kind][r] }
 
@@ -111,7 +124,7 @@ func nested(m *yaml.Node, keys ...string) *yaml.Node {
 func (im *importer) willOmit(o *object) bool {
 	switch o.kind {
 	case "Kustomization":
-		return scalar(nested(o.spec.n, "sourceRef"), "kind") != "GitRepository"
+		return o.ref() == bootstrap || scalar(nested(o.spec.n, "sourceRef"), "kind") != "GitRepository"
 	case "HelmRelease":
 		if cr := nested(o.spec.n, "chartRef"); cr != nil {
 			ns := scalar(cr, "namespace")
@@ -135,7 +148,7 @@ func Import(paths []string) (*Result, error) {
 		return nil, err
 	}
 	im := &importer{byKind: map[string]map[ref]*object{}, names: map[string]map[ref]string{},
-		chartUse: map[string]map[ref]bool{"OCIRepository": {}, "HelmChart": {}}, kustUse: map[ref]bool{}, omitted: map[string]map[ref]bool{}}
+		chartUse: map[string]map[ref]bool{"OCIRepository": {}, "HelmChart": {}}, kustUse: map[ref]bool{}, omitted: map[string]map[ref]bool{}, ociCharts: map[ref]ociChart{}}
 	for i, d := range docs {
 		im.add(files[i], d)
 	}

@@ -22,7 +22,7 @@ func TestImportGolden(t *testing.T) {
 		wantIssues bool
 	}{
 		"clean":  {paths: []string{"testdata/corpus/clean"}},
-		"corpus": {paths: []string{"testdata/corpus/clean", "testdata/corpus/leftovers/leftovers.yaml"}, wantIssues: true},
+		"corpus": {paths: []string{"testdata/corpus/clean", "testdata/corpus/leftovers"}, wantIssues: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			res, err := Import(tc.paths)

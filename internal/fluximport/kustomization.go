@@ -22,6 +22,11 @@ func (im *importer) kustomization(body *hclwrite.Body, o *object) {
 	checkSubst(o)
 	blk := hclwrite.NewBlock("kustomization", []string{im.names["kustomization"][o.ref()]})
 	b := blk.Body()
+	if o.ref() == bootstrap {
+		o.leave(o.line, "metadata.name", "flux bootstrap's Kustomization deploys Flux itself and the Flux objects this import translates; strata needs no counterpart (the GitRepository it uses is kept)")
+		im.omit(body, o, blk)
+		return
+	}
 	if !im.kustomizationSource(b, o) {
 		im.omit(body, o, blk)
 		return
@@ -124,7 +129,7 @@ func (im *importer) omit(body *hclwrite.Body, o *object, blk *hclwrite.Block) {
 	o.spec.ignore(keysOf(o.spec.n)...)
 	comment(body, fmt.Sprintf("%s %s (%s:%d)", o.kind, o.ref(), o.file, o.line))
 	notes(body, o)
-	comment(body, fmt.Sprintf("TODO(strata import): %s %q is left out; translate the manifest by hand once its source can be expressed.", blk.Type(), blk.Labels()[0]))
+	comment(body, fmt.Sprintf("TODO(strata import): %s %q is left out, for the reason above.", blk.Type(), blk.Labels()[0]))
 }
 
 func keysOf(n *yaml.Node) []string {

@@ -178,7 +178,8 @@ func versionOf(f fields, ver string) string {
 	return c
 }
 
-// ociChart is the chart of an OCIRepository.
+// ociChart is the chart of an OCIRepository, read once for every release
+// that uses it; the issues of its ref go to each of them.
 func (im *importer) ociChart(cr fields, r ref) (chartInfo, bool) {
 	o := cr.o
 	src := im.byKind["OCIRepository"][r]
@@ -186,8 +187,21 @@ func (im *importer) ociChart(cr fields, r ref) (chartInfo, bool) {
 		o.leave(cr.line("name"), cr.path, fmt.Sprintf("OCIRepository %s is not among the imported manifests: the release is left out (commented)", r))
 		return chartInfo{}, false
 	}
+	c, ok := im.ociCharts[r]
+	if !ok {
+		mark := len(src.own)
+		c.info = ociChartOf(src, im.names["helm"][r])
+		c.notes = src.own[mark:]
+		im.ociCharts[r] = c
+	}
+	o.own = append(o.own, c.notes...)
+	return c.info, true
+}
+
+// ociChartOf reads the chart and version of an OCIRepository.
+func ociChartOf(src *object, block string) chartInfo {
 	_, chart := splitChartURL(scalar(src.spec.n, "url"))
-	ci := chartInfo{source: []string{"source", "helm", im.names["helm"][r]}, chart: chart}
+	ci := chartInfo{source: []string{"source", "helm", block}, chart: chart}
 	ref := src.spec.child("ref")
 	switch {
 	case ref.has("digest"):
@@ -206,13 +220,7 @@ func (im *importer) ociChart(cr fields, r ref) (chartInfo, bool) {
 		src.leave(src.line, "spec.ref", "Flux takes the tag latest; strata takes the highest version")
 	}
 	ref.ignore("tag", "semver", "digest", "semverFilter")
-	ci.from = nil
-	for _, is := range src.own {
-		if strings.HasPrefix(is.Field, "spec.ref") {
-			o.own = append(o.own, is)
-		}
-	}
-	return ci, true
+	return ci
 }
 
 // releaseSettings translates the install, upgrade, rollback, uninstall,

@@ -127,9 +127,24 @@ kustomization "team-b_apps" {
   service_account  = "team-b/reconciler"
 }
 
+# Kustomization flux-system/flux-system (testdata/corpus/leftovers/flux-system/gotk-sync.yaml:16)
+# TODO(strata import): testdata/corpus/leftovers/flux-system/gotk-sync.yaml:16: metadata.name: flux bootstrap's Kustomization deploys Flux itself and the Flux objects this import translates; strata needs no counterpart (the GitRepository it uses is kept)
+# TODO(strata import): kustomization "flux-system" is left out, for the reason above.
+
+# Kustomization flux-system/after-bootstrap (testdata/corpus/leftovers/flux-system/gotk-sync.yaml:29)
+# TODO(strata import): testdata/corpus/leftovers/flux-system/gotk-sync.yaml:42: spec.dependsOn[0]: Kustomization flux-system/flux-system is left out of the stack; so is this dependency
+kustomization "after-bootstrap" {
+  source   = source.git.flux-system
+  path     = "apps"
+  prune    = true
+  wait     = false
+  timeout  = "10m"
+  interval = "10m"
+}
+
 # Kustomization flux-system/from-oci (testdata/corpus/leftovers/leftovers.yaml:49)
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:57: spec.sourceRef.kind: strata has no OCI artifact source for kustomizations yet: the kustomization is left out (commented)
-# TODO(strata import): kustomization "from-oci" is left out; translate the manifest by hand once its source can be expressed.
+# TODO(strata import): kustomization "from-oci" is left out, for the reason above.
 
 # Kustomization flux-system/tenant (testdata/corpus/leftovers/leftovers.yaml:62)
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:73: spec.path: ${cluster_name} is a variable that the postBuild substitution of the Flux Kustomization applying this file replaces; it is carried over literally: use a strata variable instead

@@ -121,6 +121,18 @@ release "redis" {
   }
 }
 
+# HelmRelease flux-system/latest-oci-too (testdata/corpus/leftovers/flux-system/gotk-sync.yaml:44)
+# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:30: spec.ref.tag: tag "latest" is not a chart version; version is left out (the highest version is taken)
+release "latest-oci-too" {
+  namespace = "flux-system"
+  source    = source.helm.manifests
+  chart     = "manifests"
+  interval  = "5m"
+  drift_detection {
+    mode = "disabled"
+  }
+}
+
 # HelmRelease default/nons (testdata/corpus/leftovers/leftovers.yaml:103)
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:106: metadata.namespace: not set: taken as "default"; the namespace a kustomize overlay or the Kustomization applying this file gives it is not known here
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:131: spec.values.cluster: ${cluster_name} is a variable that the postBuild substitution of the Flux Kustomization applying this file replaces; it is carried over literally: use a strata variable instead
@@ -154,7 +166,7 @@ release "nons" {
 
 # HelmRelease default/bucket-release (testdata/corpus/leftovers/leftovers.yaml:157)
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:167: spec.chart.spec.sourceRef: strata has no bucket source: the release is left out (commented)
-# TODO(strata import): release "bucket-release" is left out; translate the manifest by hand once its source can be expressed.
+# TODO(strata import): release "bucket-release" is left out, for the reason above.
 
 # HelmRelease flux-system/latest-oci (testdata/corpus/leftovers/leftovers.yaml:172)
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:30: spec.ref.tag: tag "latest" is not a chart version; version is left out (the highest version is taken)

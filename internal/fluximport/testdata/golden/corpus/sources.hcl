@@ -126,7 +126,24 @@ source "git" "team-b_apps" {
   interval = "1m"
 }
 
+# GitRepository flux-system/flux-system (testdata/corpus/leftovers/flux-system/gotk-sync.yaml:3)
+source "git" "flux-system" {
+  url      = "ssh://git@github.com/org/fleet"
+  branch   = "main"
+  interval = "1m"
+  auth {
+    # From Secret flux-system/flux-system, as Flux reads it: the keys it lacks stay empty. For example:
+    #   export FLUX_SYSTEM_FLUX_SYSTEM_IDENTITY="$(kubectl -n flux-system get secret flux-system -o jsonpath='{.data.identity}' | base64 -d)"
+    #   export FLUX_SYSTEM_FLUX_SYSTEM_KNOWN_HOSTS="$(kubectl -n flux-system get secret flux-system -o jsonpath='{.data.known_hosts}' | base64 -d)"
+    #   export FLUX_SYSTEM_FLUX_SYSTEM_PASSWORD="$(kubectl -n flux-system get secret flux-system -o jsonpath='{.data.password}' | base64 -d)"
+    private_key = env("FLUX_SYSTEM_FLUX_SYSTEM_IDENTITY")
+    known_hosts = env("FLUX_SYSTEM_FLUX_SYSTEM_KNOWN_HOSTS")
+    passphrase  = env("FLUX_SYSTEM_FLUX_SYSTEM_PASSWORD", "")
+  }
+}
+
 # OCIRepository flux-system/manifests (testdata/corpus/leftovers/leftovers.yaml:21)
+# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:30: spec.ref.tag: tag "latest" is not a chart version; version is left out (the highest version is taken)
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:21: kind: kustomizations use this OCIRepository too: strata has no OCI artifact source for kustomizations yet; they are left out
 source "helm" "manifests" {
   url      = "oci://ghcr.io/org"
