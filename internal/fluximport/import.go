@@ -119,24 +119,39 @@ func nested(m *yaml.Node, keys ...string) *yaml.Node {
 }
 
 // willOmit reports whether the block of o cannot be expressed: a
-// kustomization whose source is not a Git repository, a release whose
-// chart comes from a bucket or from an object not imported.
+// kustomization whose source is not an imported Git repository, a release
+// whose chart comes from a bucket or from an object not imported.
 func (im *importer) willOmit(o *object) bool {
 	switch o.kind {
 	case "Kustomization":
-		return o.ref() == bootstrap || scalar(nested(o.spec.n, "sourceRef"), "kind") != "GitRepository"
+		return o.ref() == bootstrap || !im.imported(o, nested(o.spec.n, "sourceRef"), "GitRepository")
 	case "HelmRelease":
 		if cr := nested(o.spec.n, "chartRef"); cr != nil {
-			ns := scalar(cr, "namespace")
-			if ns == "" {
-				ns = o.namespace
+			if !im.imported(o, cr, "OCIRepository", "HelmChart") {
+				return true
 			}
-			src := im.byKind[scalar(cr, "kind")][ref{ns, scalar(cr, "name")}]
-			return src == nil || src.kind == "HelmChart" && scalar(nested(src.spec.n, "sourceRef"), "kind") == "Bucket"
+			hc := im.byKind["HelmChart"][im.refOf(o, cr)]
+			return hc != nil && !im.imported(hc, nested(hc.spec.n, "sourceRef"), "HelmRepository", "GitRepository")
 		}
-		return scalar(nested(o.spec.n, "chart", "spec", "sourceRef"), "kind") == "Bucket"
+		return !im.imported(o, nested(o.spec.n, "chart", "spec", "sourceRef"), "HelmRepository", "GitRepository")
 	}
 	return false
+}
+
+// refOf is the object a reference mapping of o names.
+func (im *importer) refOf(o *object, m *yaml.Node) ref {
+	ns := scalar(m, "namespace")
+	if ns == "" {
+		ns = o.namespace
+	}
+	return ref{ns, scalar(m, "name")}
+}
+
+// imported reports whether the reference mapping m of o names an imported
+// object of one of kinds.
+func (im *importer) imported(o *object, m *yaml.Node, kinds ...string) bool {
+	k := scalar(m, "kind")
+	return m != nil && contains(kinds, k) && im.byKind[k][im.refOf(o, m)] != nil
 }
 
 // Import reads the Flux manifests at paths (files, or directories read

@@ -82,21 +82,22 @@ func TestImportBadInput(t *testing.T) {
 		doc  string
 		want string
 	}{
-		"not YAML":         {"kind: [", "bad.yaml: not YAML"},
-		"not a mapping":    {"- a\n- b\n", "bad.yaml:1: a manifest must be a mapping"},
-		"no kind":          {"apiVersion: v1\nmetadata:\n  name: x\n", "bad.yaml:1: the document has no apiVersion or kind"},
-		"unknown kind":     {"apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomisation\nmetadata:\n  name: x\n", "bad.yaml:1: unknown kind Kustomisation of kustomize.toolkit.fluxcd.io; did you mean Kustomization?"},
-		"old version":      {"apiVersion: kustomize.toolkit.fluxcd.io/v1beta1\nkind: Kustomization\nmetadata:\n  name: x\n", "bad.yaml:1: Kustomization kustomize.toolkit.fluxcd.io/v1beta1 is not supported"},
-		"no name":          {"apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nspec:\n  url: https://x/y\n", "bad.yaml:1: GitRepository without metadata.name"},
-		"no spec":          {"apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: x\n  namespace: a\n", "bad.yaml:1: GitRepository a/x has no spec"},
-		"no url":           {"---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: x\n  namespace: a\nspec:\n  interval: 1m\n", "bad.yaml:8: GitRepository a/x: spec.url is required"},
-		"no prune":         {kust("  interval: 1m\n"), "bad.yaml:7: Kustomization a/k: spec.prune is required"},
-		"prune not a bool": {kust("  prune: \"yes\"\n"), "bad.yaml:13: Kustomization a/k: spec.prune must be true or false, not \"yes\""},
-		"bad duration":     {kust("  prune: true\n  interval: often\n"), "bad.yaml:14: Kustomization a/k: spec.interval must be a duration"},
-		"no sourceRef":     {"apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: k\n  namespace: a\nspec:\n  prune: true\n", "bad.yaml:7: Kustomization a/k: spec.sourceRef is required"},
-		"no chart":         {"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: r\n  namespace: a\nspec:\n  interval: 1m\n", "bad.yaml:7: HelmRelease a/r: spec.chart or spec.chartRef is required"},
-		"twice":            {kust("  prune: true\n") + "---\n" + kust("  prune: true\n"), "bad.yaml:15: Kustomization a/k is declared twice (first at "},
-		"nothing":          {"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n", "no Flux objects in"},
+		"not YAML":            {"kind: [", "bad.yaml: not YAML"},
+		"not a mapping":       {"- a\n- b\n", "bad.yaml:1: a manifest must be a mapping"},
+		"no kind":             {"apiVersion: v1\nmetadata:\n  name: x\n", "bad.yaml:1: the document has no apiVersion or kind"},
+		"unknown kind":        {"apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomisation\nmetadata:\n  name: x\n", "bad.yaml:1: unknown kind Kustomisation of kustomize.toolkit.fluxcd.io; did you mean Kustomization?"},
+		"old version":         {"apiVersion: kustomize.toolkit.fluxcd.io/v1beta1\nkind: Kustomization\nmetadata:\n  name: x\n", "bad.yaml:1: Kustomization kustomize.toolkit.fluxcd.io/v1beta1 is not supported"},
+		"no name":             {"apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nspec:\n  url: https://x/y\n", "bad.yaml:1: GitRepository without metadata.name"},
+		"no spec":             {"apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: x\n  namespace: a\n", "bad.yaml:1: GitRepository a/x has no spec"},
+		"no url":              {"---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: x\n  namespace: a\nspec:\n  interval: 1m\n", "bad.yaml:8: GitRepository a/x: spec.url is required"},
+		"no prune":            {gitDoc + kust("  interval: 1m\n"), "bad.yaml:15: Kustomization a/k: spec.prune is required"},
+		"prune not a bool":    {gitDoc + kust("  prune: \"yes\"\n"), "bad.yaml:21: Kustomization a/k: spec.prune must be true or false, not \"yes\""},
+		"bad duration":        {gitDoc + kust("  prune: true\n  interval: often\n"), "bad.yaml:22: Kustomization a/k: spec.interval must be a duration"},
+		"no prune, no source": {kust("  interval: 1m\n"), "bad.yaml:7: Kustomization a/k: spec.prune is required"},
+		"no sourceRef":        {"apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: k\n  namespace: a\nspec:\n  prune: true\n", "bad.yaml:7: Kustomization a/k: spec.sourceRef is required"},
+		"no chart":            {"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: r\n  namespace: a\nspec:\n  interval: 1m\n", "bad.yaml:7: HelmRelease a/r: spec.chart or spec.chartRef is required"},
+		"twice":               {kust("  prune: true\n") + "---\n" + kust("  prune: true\n"), "bad.yaml:15: Kustomization a/k is declared twice (first at "},
+		"nothing":             {"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n", "no Flux objects in"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -111,8 +112,11 @@ func TestImportBadInput(t *testing.T) {
 	}
 }
 
-// kust is a Kustomization a/k whose source is a GitRepository of the same
-// document stream, with the spec lines extra.
+// gitDoc is the GitRepository a/g, 8 lines.
+const gitDoc = "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: g\n  namespace: a\nspec:\n  url: https://x/y\n---\n"
+
+// kust is a Kustomization a/k whose source is the GitRepository a/g, with
+// the spec lines extra.
 func kust(extra string) string {
 	return "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: k\n  namespace: a\nspec:\n" +
 		"  sourceRef:\n    kind: GitRepository\n    name: g\n  path: ./\n  timeout: 1m\n  wait: true\n" + extra

@@ -22,6 +22,10 @@ func (im *importer) kustomization(body *hclwrite.Body, o *object) {
 	checkSubst(o)
 	blk := hclwrite.NewBlock("kustomization", []string{im.names["kustomization"][o.ref()]})
 	b := blk.Body()
+	prune, set := s.boolean("prune")
+	if !set && s.line("prune") == s.line("") {
+		*o.errs = append(*o.errs, fmt.Errorf("%s:%d: Kustomization %s: spec.prune is required", o.file, s.line(""), o.ref()))
+	}
 	if o.ref() == bootstrap {
 		o.leave(o.line, "metadata.name", "flux bootstrap's Kustomization deploys Flux itself and the Flux objects this import translates; strata needs no counterpart (the GitRepository it uses is kept)")
 		im.omit(body, o, blk)
@@ -33,10 +37,6 @@ func (im *importer) kustomization(body *hclwrite.Body, o *object) {
 	}
 	if p := path.Clean("/" + s.str("path")); p != "/" {
 		setStr(b, "path", strings.TrimPrefix(p, "/"))
-	}
-	prune, set := s.boolean("prune")
-	if !set {
-		*o.errs = append(*o.errs, fmt.Errorf("%s:%d: Kustomization %s: spec.prune is required", o.file, s.line(""), o.ref()))
 	}
 	setBool(b, "prune", prune)
 	interval, _ := s.duration("interval")
@@ -100,9 +100,10 @@ func (im *importer) kustomizationSource(b *hclwrite.Body, o *object) bool {
 	switch kind {
 	case "GitRepository":
 		if _, ok := im.byKind["GitRepository"][r]; !ok {
-			o.leave(sr.line("name"), sr.path, fmt.Sprintf("GitRepository %s is not among the imported manifests; import it too, or declare source.git.%s", r, ident(r.name)))
+			o.leave(sr.line("name"), sr.path, fmt.Sprintf("GitRepository %s is not among the imported manifests: the kustomization is left out; import it too", r))
+			return false
 		}
-		b.SetAttributeRaw("source", refTokens("source", "git", im.blockName("git", "GitRepository", r)))
+		b.SetAttributeRaw("source", refTokens("source", "git", im.names["git"][r]))
 		return true
 	case "OCIRepository":
 		o.leave(sr.line("kind"), sr.at("kind"), "strata has no OCI artifact source for kustomizations yet: the kustomization is left out (commented)")
@@ -112,15 +113,6 @@ func (im *importer) kustomizationSource(b *hclwrite.Body, o *object) bool {
 		*o.errs = append(*o.errs, fmt.Errorf("%s:%d: Kustomization %s: spec.sourceRef.kind %q is not a Kustomization source (GitRepository, OCIRepository, Bucket)", o.file, sr.line("kind"), o.ref(), kind))
 	}
 	return false
-}
-
-// blockName is the block name of object r of kind in category cat, also
-// when it was not imported.
-func (im *importer) blockName(cat, kind string, r ref) string {
-	if n, ok := im.names[cat][r]; ok {
-		return n
-	}
-	return ident(r.name)
 }
 
 // omit writes, instead of the block of o, a comment that says why it is

@@ -148,19 +148,20 @@ func (im *importer) chartSpec(cs fields, o *object) (chartInfo, bool) {
 	cs.leave("verify", "strata does not verify chart signatures (cosign, notation)")
 	cs.leave("accessFrom", "strata has no cross-namespace access control for sources")
 	switch kind {
-	case "HelmRepository":
+	case "HelmRepository", "GitRepository":
 		if _, ok := im.byKind[kind][r]; !ok {
-			o.leave(cs.line("sourceRef"), cs.at("sourceRef"), fmt.Sprintf("HelmRepository %s is not among the imported manifests; import it too", r))
+			o.leave(cs.line("sourceRef"), cs.at("sourceRef"), fmt.Sprintf("%s %s is not among the imported manifests: the release is left out; import it too", kind, r))
+			return chartInfo{}, false
 		}
-		ci := chartInfo{source: []string{"source", "helm", im.blockName("helm", kind, r)}, chart: chart}
+	}
+	switch kind {
+	case "HelmRepository":
+		ci := chartInfo{source: []string{"source", "helm", im.names["helm"][r]}, chart: chart}
 		ci.version = versionOf(cs, ver)
 		return ci, true
 	case "GitRepository":
-		if _, ok := im.byKind[kind][r]; !ok {
-			o.leave(cs.line("sourceRef"), cs.at("sourceRef"), fmt.Sprintf("GitRepository %s is not among the imported manifests; import it too", r))
-		}
 		p := strings.TrimPrefix(path.Clean("/"+chart), "/")
-		return chartInfo{source: []string{"source", "git", im.blockName("git", kind, r)}, chart: p}, true
+		return chartInfo{source: []string{"source", "git", im.names["git"][r]}, chart: p}, true
 	case "Bucket":
 		o.leave(cs.line("sourceRef"), cs.at("sourceRef"), "strata has no bucket source: the release is left out (commented)")
 		return chartInfo{}, false

@@ -179,3 +179,7 @@ release "latest-oci" {
     mode = "disabled"
   }
 }
+
+# HelmRelease flux-system/elsewhere (testdata/corpus/leftovers/leftovers.yaml:195)
+# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:205: spec.chart.spec.sourceRef: HelmRepository flux-system/not-imported is not among the imported manifests: the release is left out; import it too
+# TODO(strata import): release "elsewhere" is left out, for the reason above.
