@@ -386,27 +386,19 @@ func ident(s string) string {
 	return s
 }
 
-// output collects the blocks of one file.
-type output struct {
-	f     *hclwrite.File
-	empty bool
-}
-
 // translate writes every object's block.
 func (im *importer) translate() *Result {
-	outs := map[string]*output{}
+	outs := map[string]*hclwrite.File{}
+	// file returns the body of the named file, ready for the next block.
 	file := func(name string) *hclwrite.Body {
-		o := outs[name]
-		if o == nil {
-			o = &output{f: hclwrite.NewEmptyFile(), empty: true}
-			comment(o.f.Body(), "Imported from Flux manifests by `strata import flux`. Review the TODO(strata import)\ncomments: each marks a setting that was not carried over exactly.")
-			outs[name] = o
+		f := outs[name]
+		if f == nil {
+			f = hclwrite.NewEmptyFile()
+			comment(f.Body(), "Imported from Flux manifests by `strata import flux`. Review the TODO(strata import)\ncomments: each marks a setting that was not carried over exactly.")
+			outs[name] = f
 		}
-		if !o.empty {
-			o.f.Body().AppendNewline()
-		}
-		o.empty = false
-		return o.f.Body()
+		f.Body().AppendNewline()
+		return f.Body()
 	}
 	for _, o := range im.objs {
 		switch o.kind {
@@ -425,8 +417,8 @@ func (im *importer) translate() *Result {
 		}
 	}
 	res := &Result{Files: map[string][]byte{}, Issues: im.issues, Skipped: im.skipped}
-	for name, o := range outs {
-		res.Files[name] = hclwrite.Format(o.f.Bytes())
+	for name, f := range outs {
+		res.Files[name] = hclwrite.Format(f.Bytes())
 	}
 	return res
 }

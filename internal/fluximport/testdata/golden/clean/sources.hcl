@@ -1,5 +1,6 @@
 # Imported from Flux manifests by `strata import flux`. Review the TODO(strata import)
 # comments: each marks a setting that was not carried over exactly.
+
 # GitRepository flux-system/platform (testdata/corpus/clean/sources.yaml:2)
 source "git" "platform" {
   url      = "https://git.example.com/org/platform"

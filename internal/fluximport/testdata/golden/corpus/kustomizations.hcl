@@ -1,5 +1,6 @@
 # Imported from Flux manifests by `strata import flux`. Review the TODO(strata import)
 # comments: each marks a setting that was not carried over exactly.
+
 # Kustomization flux-system/crds (testdata/corpus/clean/infra/kustomizations.yaml:1)
 kustomization "crds" {
   source   = source.git.platform

@@ -1,5 +1,6 @@
 # Imported from Flux manifests by `strata import flux`. Review the TODO(strata import)
 # comments: each marks a setting that was not carried over exactly.
+
 # HelmRelease apps/podinfo (testdata/corpus/clean/releases.yaml:1)
 release "podinfo" {
   namespace = "apps"
