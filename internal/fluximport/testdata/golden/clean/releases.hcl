@@ -20,11 +20,25 @@ release "podinfo" {
         paths = ["/"]
       }]
     }
-    message = <<EOT
+    message   = <<EOT
 Hello from podinfo.
 Literal $ signs, %%{ nor_this } and \\ backslashes.
 EOT
-    quote   = "say \"hi\""
+    quote     = "say \"hi\""
+    big       = 12345678901234567890
+    small     = 0.0015
+    hex       = 31
+    empty     = ""
+    emptyMap  = {}
+    emptyList = []
+    unicode   = "grüße\t✓"
+    oneLine   = "cost: 5$, %%{x} and \\\\"
+    defaults = {
+      cpu = "100m"
+    }
+    override = {
+      cpu = "100m"
+    }
   }
   timeout         = "10m"
   interval        = "10m"
@@ -68,7 +82,7 @@ EOT
   }
 }
 
-# HelmRelease flux-system/git-chart (testdata/corpus/clean/releases.yaml:75)
+# HelmRelease flux-system/git-chart (testdata/corpus/clean/releases.yaml:86)
 release "git-chart" {
   name      = "web-git-chart"
   namespace = "web"
@@ -79,7 +93,7 @@ release "git-chart" {
   suspend   = true
 }
 
-# HelmRelease flux-system/oci-podinfo (testdata/corpus/clean/releases.yaml:100)
+# HelmRelease flux-system/oci-podinfo (testdata/corpus/clean/releases.yaml:111)
 release "oci-podinfo" {
   namespace = "flux-system"
   source    = source.helm.podinfo-chart
@@ -91,7 +105,7 @@ release "oci-podinfo" {
   }
 }
 
-# HelmRelease flux-system/old (testdata/corpus/clean/releases.yaml:111)
+# HelmRelease flux-system/old (testdata/corpus/clean/releases.yaml:122)
 release "old" {
   namespace = "flux-system"
   source    = source.helm.ghcr
