@@ -174,13 +174,36 @@ func plainIdent(s string) bool {
 	return true
 }
 
+// maxValueNodes bounds the nodes the values of one release may expand to
+// through YAML aliases.
+const maxValueNodes = 1 << 17
+
 // valueTokens converts YAML data (Helm values) to an HCL expression that
 // evaluates to the same JSON value.
 func valueTokens(n *yaml.Node) (hclwrite.Tokens, error) {
-	if n.Kind == yaml.AliasNode {
-		return valueTokens(n.Alias)
+	w := &valueWriter{open: map[*yaml.Node]bool{}, budget: maxValueNodes}
+	return w.tokens(n)
+}
+
+// valueWriter converts values, refusing aliases that contain themselves
+// and expansions beyond budget nodes.
+type valueWriter struct {
+	open   map[*yaml.Node]bool // anchors being expanded
+	budget int
+}
+
+func (w *valueWriter) tokens(n *yaml.Node) (hclwrite.Tokens, error) {
+	if w.budget--; w.budget < 0 {
+		return nil, fmt.Errorf("line %d: the values expand to more than %d nodes through YAML aliases", n.Line, maxValueNodes)
 	}
 	switch n.Kind {
+	case yaml.AliasNode:
+		if w.open[n.Alias] {
+			return nil, fmt.Errorf("line %d: the YAML alias *%s contains itself", n.Line, n.Value)
+		}
+		w.open[n.Alias] = true
+		defer delete(w.open, n.Alias)
+		return w.tokens(n.Alias)
 	case yaml.MappingNode:
 		items := make([]hclwrite.ObjectAttrTokens, 0, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -188,7 +211,7 @@ func valueTokens(n *yaml.Node) (hclwrite.Tokens, error) {
 			if k.Value == "<<" && k.Tag == "!!merge" {
 				return nil, fmt.Errorf("line %d: YAML merge keys (<<) are not supported; write the merged mapping out", k.Line)
 			}
-			vt, err := valueTokens(v)
+			vt, err := w.tokens(v)
 			if err != nil {
 				return nil, err
 			}
@@ -198,7 +221,7 @@ func valueTokens(n *yaml.Node) (hclwrite.Tokens, error) {
 	case yaml.SequenceNode:
 		elems := make([]hclwrite.Tokens, 0, len(n.Content))
 		for _, e := range n.Content {
-			et, err := valueTokens(e)
+			et, err := w.tokens(e)
 			if err != nil {
 				return nil, err
 			}

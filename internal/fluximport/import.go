@@ -273,6 +273,9 @@ func scalar(m *yaml.Node, key string) string {
 }
 
 func mapping(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key && m.Content[i+1].Kind == yaml.MappingNode {
 			return m.Content[i+1]

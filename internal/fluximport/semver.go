@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/hashicorp/go-version"
 )
@@ -44,14 +45,14 @@ func versionConstraint(s string) (string, error) {
 
 var (
 	hyphenRange = regexp.MustCompile(`^\s*(\S+)\s+-\s+(\S+)\s*$`)
-	partRE      = regexp.MustCompile(`^(=|!=|>=|<=|>|<|~>|~|\^)?\s*v?(.*)$`)
+	partRE      = regexp.MustCompile(`(?s)^(=|!=|>=|<=|>|<|~>|~|\^)?\s*v?(.*)$`)
 )
 
 // splitConstraint splits at commas and at spaces between terms, keeping an
 // operator with its version (">= 1.0" is one term).
 func splitConstraint(s string) []string {
 	var terms []string
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
 		if n := len(terms); n > 0 && strings.Trim(terms[n-1], "=<>!~^") == "" {
 			terms[n-1] += f
 			continue
@@ -139,9 +140,6 @@ func caret(segs []int, pre string) string {
 	n := 1
 	for n < len(segs) && segs[n-1] == 0 {
 		n++
-	}
-	if len(segs) < 3 && n > len(segs) {
-		n = len(segs)
 	}
 	return ">= " + join(segs) + pre + ", < " + upper(segs, n)
 }

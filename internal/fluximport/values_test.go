@@ -3,6 +3,7 @@ package fluximport
 import (
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -69,4 +70,30 @@ func decodeJSON(t *testing.T, b []byte) any {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// TestValuesAliases checks that an alias that contains itself, and aliases
+// that expand beyond the bound, are refused instead of recursing forever.
+func TestValuesAliases(t *testing.T) {
+	laughs := "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+	for i, prev := 0, "a"; i < 6; i++ {
+		name := string(rune('b' + i))
+		laughs += name + ": &" + name + " [*" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + "]\n"
+		prev = name
+	}
+	for name, tc := range map[string]struct{ doc, want string }{
+		"recursive": {"v: &x\n  a: *x\n", "the YAML alias *x contains itself"},
+		"laughs":    {laughs, "the values expand to more than"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			docs, err := splitDocuments("v.yaml", []byte(tc.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = valueTokens(docs[0])
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
 }
