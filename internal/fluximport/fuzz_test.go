@@ -2,7 +2,6 @@ package fluximport
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -17,11 +16,15 @@ func FuzzImport(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		file := filepath.Join(t.TempDir(), "in.yaml")
-		if err := os.WriteFile(file, b, 0o644); err != nil {
-			t.Fatal(err)
+		docs, err := splitDocuments("in.yaml", b)
+		if err != nil || len(docs) == 0 {
+			return
 		}
-		_, _ = Import([]string{file})
+		files := make([]string, len(docs))
+		for i := range files {
+			files[i] = "in.yaml"
+		}
+		_, _ = importDocs(docs, files)
 	})
 }
 

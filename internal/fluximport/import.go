@@ -162,13 +162,22 @@ func Import(paths []string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("no Flux objects in %s", strings.Join(paths, ", "))
+	}
+	return importDocs(docs, files)
+}
+
+// importDocs translates the parsed documents; files[i] is the file of
+// docs[i].
+func importDocs(docs []*yaml.Node, files []string) (*Result, error) {
 	im := &importer{byKind: map[string]map[ref]*object{}, names: map[string]map[ref]string{},
 		chartUse: map[string]map[ref]bool{"OCIRepository": {}, "HelmChart": {}}, kustUse: map[ref]bool{}, omitted: map[string]map[ref]bool{}, ociCharts: map[ref]ociChart{}}
 	for i, d := range docs {
 		im.add(files[i], d)
 	}
 	if len(im.errs) == 0 && len(im.objs) == 0 {
-		return nil, fmt.Errorf("no Flux objects in %s", strings.Join(paths, ", "))
+		return nil, fmt.Errorf("no Flux objects in %s", strings.Join(uniq(files), ", "))
 	}
 	if err := errors.Join(im.errs...); err != nil {
 		return nil, err
@@ -234,6 +243,17 @@ func (im *importer) add(file string, root *yaml.Node) {
 	}
 	im.byKind[o.kind][o.ref()] = o
 	im.objs = append(im.objs, o)
+}
+
+// uniq returns list without repetitions, in order.
+func uniq(list []string) []string {
+	var out []string
+	for i, s := range list {
+		if i == 0 || list[i-1] != s {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func contains(list []string, s string) bool {
