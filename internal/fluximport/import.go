@@ -90,14 +90,16 @@ type importer struct {
 	// omitted are the objects, by kind, whose blocks cannot be expressed
 	// and are written as comments.
 	omitted map[string]map[ref]bool
-	// ociCharts are the charts of OCIRepositories, once read.
-	ociCharts map[ref]ociChart
+	// ociCharts and charts are the charts of OCIRepositories and
+	// HelmCharts, read once for all the releases that use them.
+	ociCharts, charts map[ref]sharedChart
 }
 
-// ociChart is the chart of an OCIRepository and the issues reading it
-// found.
-type ociChart struct {
+// sharedChart is the chart of an OCIRepository or HelmChart and the issues
+// reading it found, which go to every release using it.
+type sharedChart struct {
 	info  chartInfo
+	ok    bool
 	notes []Issue
 }
 
@@ -172,7 +174,7 @@ func Import(paths []string) (*Result, error) {
 // docs[i].
 func importDocs(docs []*yaml.Node, files []string) (*Result, error) {
 	im := &importer{byKind: map[string]map[ref]*object{}, names: map[string]map[ref]string{},
-		chartUse: map[string]map[ref]bool{"OCIRepository": {}, "HelmChart": {}}, kustUse: map[ref]bool{}, omitted: map[string]map[ref]bool{}, ociCharts: map[ref]ociChart{}}
+		chartUse: map[string]map[ref]bool{"OCIRepository": {}, "HelmChart": {}}, kustUse: map[ref]bool{}, omitted: map[string]map[ref]bool{}, ociCharts: map[ref]sharedChart{}, charts: map[ref]sharedChart{}}
 	for i, d := range docs {
 		im.add(files[i], d)
 	}
@@ -238,7 +240,7 @@ func (im *importer) add(file string, root *yaml.Node) {
 		im.byKind[o.kind] = map[ref]*object{}
 	}
 	if prev, dup := im.byKind[o.kind][o.ref()]; dup {
-		im.errs = append(im.errs, fmt.Errorf("%s:%d: %s %s is declared twice (first at %s:%d)", file, root.Line, o.kind, o.ref(), prev.file, prev.line))
+		im.errs = append(im.errs, fmt.Errorf("%s:%d: %s %s is declared twice (first at %s:%d); for kustomize overlays, import the output of kustomize build", file, root.Line, o.kind, o.ref(), prev.file, prev.line))
 		return
 	}
 	im.byKind[o.kind][o.ref()] = o

@@ -17,7 +17,6 @@ type chartInfo struct {
 	source  []string // a block reference, e.g. source helm podinfo
 	chart   string
 	version string
-	from    *object // the HelmChart or OCIRepository it was read from, or nil
 }
 
 // release translates a HelmRelease.
@@ -72,11 +71,6 @@ func (im *importer) release(body *hclwrite.Body, o *object) {
 	}
 	valuesFrom(b, s)
 	im.releaseSettings(b, o)
-	if ci.from != nil {
-		for _, is := range ci.from.own {
-			o.own = append(o.own, is)
-		}
-	}
 	emit(body, o, blk)
 }
 
@@ -113,10 +107,16 @@ func (im *importer) releaseChart(s fields) (chartInfo, bool) {
 				o.leave(cr.line("name"), cr.path, fmt.Sprintf("HelmChart %s is not among the imported manifests: the release is left out (commented)", r))
 				return chartInfo{}, false
 			}
-			ci, ok := im.chartSpec(hc.spec, hc)
-			ci.from = hc
-			hc.leftovers()
-			return ci, ok
+			c, seen := im.charts[r]
+			if !seen {
+				mark := len(hc.own)
+				c.info, c.ok = im.chartSpec(hc.spec, hc)
+				hc.leftovers()
+				c.notes = hc.own[mark:]
+				im.charts[r] = c
+			}
+			o.own = append(o.own, c.notes...)
+			return c.info, c.ok
 		}
 		*o.errs = append(*o.errs, fmt.Errorf("%s:%d: HelmRelease %s: spec.chartRef.kind %q must be OCIRepository or HelmChart", o.file, cr.line("kind"), o.ref(), kind))
 		return chartInfo{}, false

@@ -44,7 +44,7 @@ EOT
   interval        = "10m"
   max_history     = 10
   service_account = "apps/deployer"
-  depends_on      = [release.redis]
+  depends_on      = [release.team-a_redis]
   install {
     create_namespace = true
     crds             = "create_replace"
@@ -121,7 +121,8 @@ release "old" {
 }
 
 # HelmRelease team-a/redis (testdata/corpus/clean/tenants/team-a.yaml:44)
-release "redis" {
+release "team-a_redis" {
+  name      = "redis"
   namespace = "team-a"
   source    = source.helm.bitnami
   chart     = "redis"
@@ -131,6 +132,20 @@ release "redis" {
   }
   interval        = "10m"
   service_account = "team-a/reconciler"
+  drift_detection {
+    mode = "disabled"
+  }
+}
+
+# HelmRelease team-b/redis (testdata/corpus/clean/tenants/team-b.yaml:27)
+release "team-b_redis" {
+  name            = "redis"
+  namespace       = "team-b"
+  source          = source.helm.bitnami
+  chart           = "redis"
+  version         = ">= 18.1.0, < 19.0.0"
+  interval        = "10m"
+  service_account = "team-b/reconciler"
   drift_detection {
     mode = "disabled"
   }
