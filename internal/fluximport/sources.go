@@ -223,7 +223,7 @@ func (im *importer) ociSource(file func(string) *hclwrite.Body, o *object) {
 	checkSubst(o)
 	if !im.chartUse["OCIRepository"][o.ref()] {
 		s.ignore("url", "ref", "interval", "timeout", "secretRef", "certSecretRef", "insecure", "provider", "layerSelector", "verify", "ignore", "suspend", "serviceAccountName", "proxySecretRef")
-		o.leave(o.line, "kind", "strata has no OCI artifact source for kustomizations yet; the kustomizations using it are left out")
+		o.leave(o.line, "kind", "strata has no OCI artifact source for kustomizations yet: it is left out, and so is every kustomization using it")
 		body := file(SourcesFile)
 		comment(body, fmt.Sprintf("%s %s (%s:%d)", o.kind, o.ref(), o.file, o.line))
 		notes(body, o)

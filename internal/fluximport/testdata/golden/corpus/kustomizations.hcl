@@ -179,3 +179,7 @@ kustomization "tenant" {
 # Kustomization flux-system/elsewhere (testdata/corpus/leftovers/leftovers.yaml:183)
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:192: spec.sourceRef: GitRepository flux-system/not-imported is not among the imported manifests: the kustomization is left out; import it too
 # TODO(strata import): kustomization "elsewhere" is left out, for the reason above.
+
+# Kustomization flux-system/from-oci-only (testdata/corpus/leftovers/leftovers.yaml:222)
+# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:230: spec.sourceRef.kind: strata has no OCI artifact source for kustomizations yet: the kustomization is left out (commented)
+# TODO(strata import): kustomization "from-oci-only" is left out, for the reason above.

@@ -161,3 +161,6 @@ source "git" "tenant" {
   url      = "https://git.example.com/org/tenant"
   interval = "5m"
 }
+
+# OCIRepository flux-system/only-manifests (testdata/corpus/leftovers/leftovers.yaml:209)
+# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:209: kind: strata has no OCI artifact source for kustomizations yet: it is left out, and so is every kustomization using it
