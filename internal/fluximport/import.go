@@ -21,6 +21,8 @@ type Issue struct {
 	Reason string
 }
 
+// String is the issue as the command lists it:
+// "FILE:LINE: KIND NAMESPACE/NAME: FIELD: REASON".
 func (i Issue) String() string {
 	return fmt.Sprintf("%s:%d: %s: %s: %s", i.File, i.Line, i.Object, i.Field, i.Reason)
 }
