@@ -176,3 +176,25 @@ spec:
 		}
 	}
 }
+
+// TestImportFluxStdout checks that without --out the whole stack goes to
+// standard output, every block of the three files, and no file is written.
+func TestImportFluxStdout(t *testing.T) {
+	clean, err := filepath.Abs(filepath.Join("..", "..", "internal", "fluximport", "testdata", "corpus", "clean"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	code, stdout, stderr := runCLI(t, "import", "flux", clean)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{`kustomization "crds" {`, `release "podinfo" {`, `source "git" "platform" {`} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout has no %s:\n%s", want, stdout)
+		}
+	}
+	if entries, _ := os.ReadDir("."); len(entries) > 0 {
+		t.Errorf("import without --out wrote %d files", len(entries))
+	}
+}
