@@ -82,7 +82,8 @@ func TestImportBadInput(t *testing.T) {
 		doc  string
 		want string
 	}{
-		"not YAML":            {"kind: [", "bad.yaml: not YAML"},
+		"not YAML":            {"apiVersion: v1\nkind: [\n", "bad.yaml:2: not YAML: did not find expected node content"},
+		"tab":                 {"apiVersion: v1\n\tkind: x\n", "bad.yaml:2: not YAML: found a tab character"},
 		"not a mapping":       {"- a\n- b\n", "bad.yaml:1: a manifest must be a mapping"},
 		"no kind":             {"apiVersion: v1\nmetadata:\n  name: x\n", "bad.yaml:1: the document has no apiVersion or kind"},
 		"unknown kind":        {"apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomisation\nmetadata:\n  name: x\n", "bad.yaml:1: unknown kind Kustomisation of kustomize.toolkit.fluxcd.io; did you mean Kustomization?"},

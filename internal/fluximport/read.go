@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -105,6 +106,9 @@ func manifestFiles(path string) ([]string, error) {
 	return files, err
 }
 
+// yamlLine splits "line N: message" off a YAML parser error.
+var yamlLine = regexp.MustCompile(`^line (\d+): (.*)$`)
+
 // splitDocuments parses the YAML documents of src; empty documents are
 // left out.
 func splitDocuments(file string, src []byte) ([]*yaml.Node, error) {
@@ -117,7 +121,11 @@ func splitDocuments(file string, src []byte) ([]*yaml.Node, error) {
 			return docs, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: not YAML: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))
+			msg := strings.TrimPrefix(err.Error(), "yaml: ")
+			if m := yamlLine.FindStringSubmatch(msg); m != nil {
+				return nil, fmt.Errorf("%s:%s: not YAML: %s", file, m[1], m[2])
+			}
+			return nil, fmt.Errorf("%s: not YAML: %s", file, msg)
 		}
 		if len(doc.Content) == 0 || doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].Tag == "!!null" {
 			continue
