@@ -61,7 +61,8 @@ func TestImportFluxBadInput(t *testing.T) {
 
 // TestImportFluxPlans imports Flux manifests whose sources are the
 // in-process Git and chart servers (a tenant's Kustomization with a target
-// namespace and service account, one depending on it, a HelmRelease) and
+// namespace and service account, one depending on it, a HelmRelease with
+// values from a ConfigMap) and
 // plans the stack against the local cluster: the plan fetches both
 // sources, renders both kinds with the translated settings and proposes
 // to create them.
@@ -77,6 +78,7 @@ func TestImportFluxPlans(t *testing.T) {
 	}, gitserver.CommitOptions{})
 	c.Kubectl(t, "-n", ns, "create", "serviceaccount", "reconciler")
 	c.Kubectl(t, "-n", ns, "create", "rolebinding", "reconciler", "--clusterrole=edit", "--serviceaccount="+ns+":reconciler")
+	c.Kubectl(t, "-n", ns, "create", "configmap", "web-values", "--from-literal=values.yaml=message: from-configmap")
 	charts := helmserver.New(t, helmserver.Options{})
 	charts.AddChart(t, helmserver.Chart("web", "0.1.3"))
 
@@ -149,8 +151,11 @@ spec:
       sourceRef:
         kind: HelmRepository
         name: charts
+  valuesFrom:
+    - kind: ConfigMap
+      name: web-values
   values:
-    message: imported
+    extra: imported
 `
 	flux = strings.NewReplacer("NS", ns, "GITURL", git.HTTPURL("platform.git"), "CHARTURL", charts.URL()).Replace(flux)
 	manifests := filepath.Join(t.TempDir(), "flux.yaml")
@@ -168,7 +173,7 @@ spec:
 	for _, want := range []string{
 		"+ ConfigMap " + ns + "/app-settings", `+ data.env: "test"`, // target namespace, substitute
 		"kustomization.more/ConfigMap/" + ns + "/more",
-		"+ release " + ns + "/web", "web 0.1.3", `+ data.message: "imported"`, // version constraint, values
+		"+ release " + ns + "/web", "web 0.1.3", `+ data.message: "from-configmap"`, // version constraint, values_from
 		"Plan: 3 to add, 0 to change, 0 to destroy.",
 	} {
 		if !strings.Contains(stdout, want) {

@@ -69,28 +69,42 @@ func (im *importer) release(body *hclwrite.Body, o *object) {
 			b.SetAttributeRaw("values", toks)
 		}
 	}
-	valuesFrom(b, s)
-	im.releaseSettings(b, o)
+	im.releaseSettings(b, o, valuesFrom(s, ns))
 	emit(body, o, blk)
 }
 
-// valuesFrom records valuesFrom, which needs the values_from block of a
-// later strata, as TODO comments.
-func valuesFrom(b *hclwrite.Body, s fields) {
+// valuesFrom translates valuesFrom into values_from blocks, which strata
+// merges in the same order (after values files, before values). Flux reads
+// the objects in the HelmRelease's namespace, strata in the release's.
+func valuesFrom(s fields, releaseNS string) []*hclwrite.Block {
+	var blocks []*hclwrite.Block
 	for _, vf := range s.children("valuesFrom") {
 		kind, name, key, tp := vf.str("kind"), vf.required("name"), vf.str("valuesKey"), vf.str("targetPath")
 		opt, _ := vf.boolean("optional")
-		if key == "" {
-			key = "values.yaml"
+		if kind != "Secret" && kind != "ConfigMap" {
+			s.o.leave(vf.line("kind"), vf.at("kind"), fmt.Sprintf("%q is not a kind values are read from (Secret, ConfigMap); left out", kind))
+			continue
 		}
-		desc := fmt.Sprintf("values_from { kind = %q  name = %q  key = %q", kind, name, key)
+		if releaseNS != s.o.namespace {
+			s.o.leave(vf.line("name"), vf.path, fmt.Sprintf("Flux reads %s %s/%s; strata reads values_from in the release's namespace %s: copy the %s there",
+				kind, s.o.namespace, name, releaseNS, kind))
+		}
+		blk := hclwrite.NewBlock("values_from", nil)
+		blocks = append(blocks, blk)
+		vb := blk.Body()
+		setStr(vb, "kind", kind)
+		setStr(vb, "name", name)
+		if key != "" && key != "values.yaml" {
+			setStr(vb, "key", key)
+		}
 		if tp != "" {
-			desc += fmt.Sprintf("  target_path = %q", tp)
+			setStr(vb, "target_path", tp)
 		}
-		desc += fmt.Sprintf("  optional = %t }", opt)
-		comment(b, "TODO(strata import): "+desc)
-		s.o.leave(vf.line("name"), vf.path, fmt.Sprintf("this strata reads no values from %ss; merge the data of %s %s/%s (key %s) into values, through a sensitive variable for a Secret", kind, kind, s.o.namespace, name, key))
+		if opt {
+			setBool(vb, "optional", true)
+		}
 	}
+	return blocks
 }
 
 // releaseChart finds a release's chart: chart.spec or chartRef.
@@ -225,8 +239,9 @@ func ociChartOf(src *object, block string) chartInfo {
 }
 
 // releaseSettings translates the install, upgrade, rollback, uninstall,
-// test and drift detection settings and the release-wide ones.
-func (im *importer) releaseSettings(b *hclwrite.Body, o *object) {
+// test and drift detection settings and the release-wide ones, and writes
+// the values_from blocks after the attributes.
+func (im *importer) releaseSettings(b *hclwrite.Body, o *object, valuesFrom []*hclwrite.Block) {
 	s := o.spec
 	timeout, tset := s.duration("timeout")
 	if !tset {
@@ -250,6 +265,9 @@ func (im *importer) releaseSettings(b *hclwrite.Body, o *object) {
 		setStr(b, "service_account", o.namespace+"/"+sa)
 	}
 	im.dependsOn(b, o, "HelmRelease", "release")
+	for _, vf := range valuesFrom {
+		b.AppendBlock(vf)
+	}
 	appendIf(b, install(ins))
 	appendIf(b, upgrade(up))
 	appendIf(b, rollback(rb))

@@ -45,6 +45,17 @@ EOT
   max_history     = 10
   service_account = "apps/deployer"
   depends_on      = [release.team-a_redis]
+  values_from {
+    kind = "ConfigMap"
+    name = "podinfo-values"
+  }
+  values_from {
+    kind        = "Secret"
+    name        = "podinfo-secrets"
+    key         = "token"
+    target_path = "auth.token"
+    optional    = true
+  }
   install {
     create_namespace = true
     crds             = "create_replace"
@@ -82,7 +93,7 @@ EOT
   }
 }
 
-# HelmRelease flux-system/git-chart (testdata/corpus/clean/releases.yaml:86)
+# HelmRelease flux-system/git-chart (testdata/corpus/clean/releases.yaml:94)
 release "git-chart" {
   name      = "web-git-chart"
   namespace = "web"
@@ -93,7 +104,7 @@ release "git-chart" {
   suspend   = true
 }
 
-# HelmRelease flux-system/oci-podinfo (testdata/corpus/clean/releases.yaml:111)
+# HelmRelease flux-system/oci-podinfo (testdata/corpus/clean/releases.yaml:119)
 release "oci-podinfo" {
   namespace = "flux-system"
   source    = source.helm.podinfo-chart
@@ -105,7 +116,7 @@ release "oci-podinfo" {
   }
 }
 
-# HelmRelease flux-system/old (testdata/corpus/clean/releases.yaml:122)
+# HelmRelease flux-system/old (testdata/corpus/clean/releases.yaml:130)
 release "old" {
   namespace = "flux-system"
   source    = source.helm.ghcr

@@ -45,6 +45,17 @@ EOT
   max_history     = 10
   service_account = "apps/deployer"
   depends_on      = [release.team-a_redis]
+  values_from {
+    kind = "ConfigMap"
+    name = "podinfo-values"
+  }
+  values_from {
+    kind        = "Secret"
+    name        = "podinfo-secrets"
+    key         = "token"
+    target_path = "auth.token"
+    optional    = true
+  }
   install {
     create_namespace = true
     crds             = "create_replace"
@@ -82,7 +93,7 @@ EOT
   }
 }
 
-# HelmRelease flux-system/git-chart (testdata/corpus/clean/releases.yaml:86)
+# HelmRelease flux-system/git-chart (testdata/corpus/clean/releases.yaml:94)
 release "git-chart" {
   name      = "web-git-chart"
   namespace = "web"
@@ -93,7 +104,7 @@ release "git-chart" {
   suspend   = true
 }
 
-# HelmRelease flux-system/oci-podinfo (testdata/corpus/clean/releases.yaml:111)
+# HelmRelease flux-system/oci-podinfo (testdata/corpus/clean/releases.yaml:119)
 release "oci-podinfo" {
   namespace = "flux-system"
   source    = source.helm.podinfo-chart
@@ -105,7 +116,7 @@ release "oci-podinfo" {
   }
 }
 
-# HelmRelease flux-system/old (testdata/corpus/clean/releases.yaml:122)
+# HelmRelease flux-system/old (testdata/corpus/clean/releases.yaml:130)
 release "old" {
   namespace = "flux-system"
   source    = source.helm.ghcr
@@ -169,8 +180,6 @@ release "latest-oci-too" {
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:117: spec.chart.spec.reconcileStrategy: strata upgrades a release when its chart's version or content changes, not at every new source revision
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:113: spec.chart.spec.valuesFiles: these are files of the chart's source, which strata does not read as values; copy them into the stack and list them in values_files
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:115: spec.chart.spec.verify: strata does not verify chart signatures (cosign, notation)
-# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:124: spec.valuesFrom[0]: this strata reads no values from ConfigMaps; merge the data of ConfigMap default/app-values (key values.yaml) into values, through a sensitive variable for a Secret
-# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:126: spec.valuesFrom[1]: this strata reads no values from Secrets; merge the data of Secret default/app-secrets (key password) into values, through a sensitive variable for a Secret
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:141: spec.install.timeout: strata has one timeout for installs and upgrades (timeout = "5m")
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:147: spec.upgrade.disableWaitForJobs: strata waits for Jobs whenever it waits
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:108: spec.install.disableWait: strata waits for every action of a release or for none: it waits (wait = true)
@@ -189,9 +198,18 @@ release "nons" {
   values = {
     cluster = "$${cluster_name}"
   }
-  # TODO(strata import): values_from { kind = "ConfigMap"  name = "app-values"  key = "values.yaml"  optional = false }
-  # TODO(strata import): values_from { kind = "Secret"  name = "app-secrets"  key = "password"  target_path = "auth.password"  optional = true }
   interval = "5m"
+  values_from {
+    kind = "ConfigMap"
+    name = "app-values"
+  }
+  values_from {
+    kind        = "Secret"
+    name        = "app-secrets"
+    key         = "password"
+    target_path = "auth.password"
+    optional    = true
+  }
 }
 
 # HelmRelease default/bucket-release (testdata/corpus/leftovers/leftovers.yaml:157)
