@@ -15,6 +15,7 @@ import (
 	securefs "github.com/fluxcd/pkg/kustomize/filesys"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/konfig"
+	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
@@ -58,6 +59,9 @@ type Options struct {
 	// Origin reads: the file the object comes from. For checks only: the
 	// annotation is not meant to be applied.
 	Origins bool
+
+	// noPlain makes Build run kustomize even for a plain tree (tests).
+	noPlain bool
 }
 
 // Patch is a kustomize patch: a strategic merge patch (YAML of a partial
@@ -107,32 +111,17 @@ func Build(ctx context.Context, opts Options) ([]*unstructured.Unstructured, err
 	if err != nil {
 		return nil, fmt.Errorf("source tree %s: %w", root, err)
 	}
-	gen := fluxkustomize.NewGenerator(root, ks)
-	if holdsStrataDir(dir) {
-		gen = fluxkustomize.NewGeneratorWithIgnore(root, strataDir+"/\n", ks)
-	}
-	manifest, kfile, _, err := gen.GenerateManifest(dir)
+	kustomizeMu.Lock()
+	defer kustomizeMu.Unlock()
+	resources, err := render(opts, root, dir, disk, ks)
 	if err != nil {
-		return nil, buildError(opts.Path, root, err)
-	}
-	if opts.Origins {
-		if manifest, err = withOrigins(manifest); err != nil {
-			return nil, fmt.Errorf("kustomization %s: %w", opts.Path, err)
-		}
-	}
-	fs := &overlayFS{FileSystem: disk, path: filepath.Clean(kfile), data: manifest, root: root}
-	resMap, err := fluxkustomize.Build(fs, dir)
-	if fs.refused != nil {
-		return nil, fmt.Errorf("kustomization %s: %w", opts.Path, fs.refused)
-	}
-	if err != nil {
-		return nil, buildError(opts.Path, root, err)
+		return nil, err
 	}
 
 	var subst []fluxkustomize.SubstituteOption
 	subst = append(subst, fluxkustomize.SubstituteWithDryRun(true), fluxkustomize.SubstituteWithStrict(opts.StrictSubstitute))
-	out := make([]*unstructured.Unstructured, 0, resMap.Size())
-	for _, res := range resMap.Resources() {
+	out := make([]*unstructured.Unstructured, 0, len(resources))
+	for _, res := range resources {
 		if len(opts.Substitute) > 0 {
 			// nil client: with DryRun no ConfigMap or Secret is read.
 			got, err := fluxkustomize.SubstituteVariables(ctx, nil, ks, res, subst...)
@@ -160,6 +149,47 @@ func Build(ctx context.Context, opts Options) ([]*unstructured.Unstructured, err
 		out = append(out, u)
 	}
 	return out, nil
+}
+
+// render returns the objects of the kustomization in dir, before
+// substitution: by the plain path when the options and the tree allow it
+// (see plainResources), else by kustomize.
+func render(opts Options, root, dir string, disk filesys.FileSystem, ks unstructured.Unstructured) ([]*resource.Resource, error) {
+	if opts.plain() && !opts.noPlain {
+		if rs, ok := plainResources(&overlayFS{FileSystem: disk, root: root}, dir); ok {
+			return rs, nil
+		}
+	}
+	gen := fluxkustomize.NewGenerator(root, ks)
+	if holdsStrataDir(dir) {
+		gen = fluxkustomize.NewGeneratorWithIgnore(root, strataDir+"/\n", ks)
+	}
+	manifest, kfile, _, err := gen.GenerateManifest(dir)
+	if err != nil {
+		return nil, buildError(opts.Path, root, err)
+	}
+	if opts.Origins {
+		if manifest, err = withOrigins(manifest); err != nil {
+			return nil, fmt.Errorf("kustomization %s: %w", opts.Path, err)
+		}
+	}
+	fs := &overlayFS{FileSystem: disk, path: filepath.Clean(kfile), data: manifest, root: root}
+	resMap, err := fluxkustomize.Build(fs, dir)
+	if fs.refused != nil {
+		return nil, fmt.Errorf("kustomization %s: %w", opts.Path, fs.refused)
+	}
+	if err != nil {
+		return nil, buildError(opts.Path, root, err)
+	}
+	return resMap.Resources(), nil
+}
+
+// plain reports whether the options leave kustomize's output as it is:
+// no setting that Flux writes into the kustomization. (Substitution and
+// the common labels and annotations are applied to kustomize's output.)
+func (o Options) plain() bool {
+	return o.TargetNamespace == "" && o.NamePrefix == "" && o.NameSuffix == "" && len(o.Patches) == 0 &&
+		len(o.Images) == 0 && len(o.Components) == 0 && !o.Origins
 }
 
 // strataDir is the directory strata keeps its state and artifact cache in,

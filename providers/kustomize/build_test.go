@@ -18,7 +18,7 @@ import (
 )
 
 // writeTree writes files (path -> content) under a new temporary directory.
-func writeTree(t *testing.T, files map[string]string) string {
+func writeTree(t testing.TB, files map[string]string) string {
 	t.Helper()
 	// Spaces and commas in the path are fine (kyaml's in-memory file system
 	// refuses them).
@@ -108,13 +108,19 @@ func toString(v any) string {
 	return fmt.Sprint(v)
 }
 
-func TestBuild(t *testing.T) {
-	tests := map[string]struct {
-		files  map[string]string
-		opts   Options
-		fields []string
-		want   []string
-	}{
+// buildCase is a tree, the options to build it with, and the objects
+// expected (summary of fields).
+type buildCase struct {
+	files  map[string]string
+	opts   Options
+	fields []string
+	want   []string
+}
+
+// buildCases is the corpus of TestBuild, which TestPlainMatchesKustomize
+// also builds.
+func buildCases() map[string]buildCase {
+	return map[string]buildCase{
 		"directory without kustomization is built from all its YAML like Flux": {
 			files: map[string]string{
 				"apps/deploy.yaml":             deployment,
@@ -190,7 +196,10 @@ func TestBuild(t *testing.T) {
 			want: []string{"Deployment/prod/web"},
 		},
 	}
-	for name, tc := range tests {
+}
+
+func TestBuild(t *testing.T) {
+	for name, tc := range buildCases() {
 		t.Run(name, func(t *testing.T) {
 			tc.opts.Root = writeTree(t, tc.files)
 			objs, err := Build(context.Background(), tc.opts)

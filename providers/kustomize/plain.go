@@ -1,0 +1,154 @@
+package kustomize
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"sigs.k8s.io/kustomize/api/konfig"
+	"sigs.k8s.io/kustomize/api/provider"
+	"sigs.k8s.io/kustomize/api/resource"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+)
+
+// kustomizeMu serializes the builds of this package. kustomize keeps its
+// OpenAPI schema in a global (which Flux's Build resets, under a lock of its
+// own that the plain path cannot take) and reads it for every resource's
+// ID; every build, plain or not, goes through Build, so this lock keeps a
+// plain build from reading the schema while a full one resets it.
+var kustomizeMu sync.Mutex
+
+// plainResources renders the kustomization in dir without kustomize's
+// pipeline when the whole tree is plain: every kustomization file it
+// reaches has no field but resources (and apiVersion and kind), every
+// resource is a local file or a directory with a kustomization file, no
+// object is local configuration or carries kustomize's own annotations, and
+// no two objects have the same ID. Such a build is kustomize's reading of
+// the files in order and its check that IDs are unique, which kustomize
+// does in quadratic time (its resource map finds an ID by a scan of the
+// list), as do its later passes over the list; here it is one pass with a
+// map. (Flux's build leaves the objects in the order read: it does not
+// sort.) ok is false, with nothing read that
+// matters, for any tree that is not plain or that kustomize would refuse:
+// the caller then runs kustomize, which gives the same objects or the error.
+// TestPlainMatchesKustomize checks that both give the same objects.
+func plainResources(fs filesys.FileSystem, dir string) (out []*resource.Resource, ok bool) {
+	p := &plain{fs: fs, rf: provider.NewDefaultDepProvider().GetResourceFactory(), seen: map[string]bool{}, ids: map[idKey]bool{}}
+	if !p.dir(dir) {
+		return nil, false
+	}
+	for _, r := range p.out {
+		r.RemoveBuildAnnotations()
+		if r.SetOrigin(nil) != nil || r.ClearTransformations() != nil {
+			return nil, false
+		}
+	}
+	return p.out, true
+}
+
+type plain struct {
+	fs   filesys.FileSystem
+	rf   *resource.Factory
+	seen map[string]bool
+	ids  map[idKey]bool
+	out  []*resource.Resource
+}
+
+// idKey is a resource ID as kustomize compares them (resid.ResId.Equals).
+type idKey struct {
+	group, version, kind, name, namespace string
+}
+
+// plainKeys are the fields a plain kustomization may have.
+var plainKeys = []string{"apiVersion", "kind", "resources"}
+
+// dir accumulates the kustomization in dir.
+func (p *plain) dir(dir string) bool {
+	if p.seen[dir] {
+		return false // a cycle or a directory included twice: kustomize decides
+	}
+	p.seen[dir] = true
+	var kfile string
+	for _, n := range konfig.RecognizedKustomizationFileNames() {
+		if p.fs.Exists(filepath.Join(dir, n)) {
+			if kfile != "" {
+				return false
+			}
+			kfile = filepath.Join(dir, n)
+		}
+	}
+	if kfile == "" {
+		return false
+	}
+	data, err := p.fs.ReadFile(kfile)
+	if err != nil {
+		return false
+	}
+	var k map[string]any
+	if yaml.Unmarshal(data, &k) != nil {
+		return false
+	}
+	for f, v := range k {
+		if !slices.Contains(plainKeys, f) {
+			return false
+		}
+		s, _ := v.(string)
+		if f == "apiVersion" && s != "kustomize.config.k8s.io/v1beta1" || f == "kind" && s != "Kustomization" {
+			return false
+		}
+	}
+	for _, v := range items(k["resources"]) {
+		s, isString := v.(string)
+		if !isString || s == "" || filepath.IsAbs(s) || isRemote(s) || isGitRepo(s) {
+			return false
+		}
+		if !p.resource(filepath.Join(dir, s)) {
+			return false
+		}
+	}
+	return k["resources"] == nil || items(k["resources"]) != nil
+}
+
+// resource accumulates one entry of resources: a directory or a file.
+func (p *plain) resource(path string) bool {
+	if p.fs.IsDir(path) {
+		return p.dir(path)
+	}
+	if slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(path)) {
+		return false
+	}
+	data, err := p.fs.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	rs, err := p.rf.SliceFromBytes(data)
+	if err != nil {
+		return false
+	}
+	for _, r := range rs {
+		if !p.add(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// add appends r unless it is not plain or its ID is taken.
+func (p *plain) add(r *resource.Resource) bool {
+	for a := range r.GetAnnotations() {
+		if strings.HasPrefix(a, "config.kubernetes.io/") || strings.HasPrefix(a, "internal.config.kubernetes.io/") ||
+			strings.HasPrefix(a, "config.k8s.io/") || strings.HasPrefix(a, "kustomize.config.k8s.io/") {
+			return false
+		}
+	}
+	id := r.CurId()
+	key := idKey{id.Group, id.Version, id.Kind, id.Name, id.EffectiveNamespace()}
+	if p.ids[key] || id.Name == "" || id.Kind == "" {
+		return false
+	}
+	p.ids[key] = true
+	p.out = append(p.out, r)
+	return true
+}
