@@ -1,0 +1,157 @@
+package kube_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strata-gitops/strata/internal/buildinfo"
+	"github.com/strata-gitops/strata/internal/testcluster"
+	"github.com/strata-gitops/strata/providers/kube"
+	"github.com/strata-gitops/strata/providers/kustomize"
+)
+
+// writeKustomization writes one kustomization of n objects (two in five
+// ConfigMaps, then Services, Deployments of 0 replicas and Roles) in the
+// namespaces nss, and returns its directory. edited objects (ConfigMaps
+// 0, 5, 10, ...) get another value.
+func writeKustomization(b *testing.B, dir string, n int, nss []string, edited int) {
+	b.Helper()
+	var y strings.Builder
+	for i := 0; i < n; i++ {
+		ns := nss[i%len(nss)]
+		switch i % 5 {
+		case 0, 1:
+			v := fmt.Sprint("value-", i)
+			if i%5 == 0 && i/5 < edited {
+				v = "edited"
+			}
+			fmt.Fprintf(&y, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d, namespace: %s}\ndata: {key: %s, other: x}\n", i, ns, v)
+		case 2:
+			fmt.Fprintf(&y, "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc-%d, namespace: %s}\nspec: {clusterIP: None, selector: {app: a%d}, ports: [{port: 80, targetPort: 8080}]}\n", i, ns, i)
+		case 3:
+			fmt.Fprintf(&y, "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: dep-%d, namespace: %s}\nspec:\n  replicas: 0\n  selector: {matchLabels: {app: a%d}}\n  template:\n    metadata: {labels: {app: a%d}}\n    spec: {containers: [{name: app, image: nginx:1.27}]}\n", i, ns, i, i)
+		case 4:
+			fmt.Fprintf(&y, "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: role-%d, namespace: %s}\nrules: [{apiGroups: [\"\"], resources: [configmaps], verbs: [get]}]\n", i, ns)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for name, data := range map[string]string{"kustomization.yaml": "resources: [objects.yaml]\n", "objects.yaml": y.String()} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOneKustomization5000 measures, side by side in one run, a plan
+// of one kustomization of 5,000 objects (in 10 namespaces) applied before:
+// `kubectl diff --server-side -k` against strata's render and Diff (client
+// setup included: a new Manager each time), and against the same with
+// ExactDiff (a dry run for every object); with no change and with 10
+// objects edited in the files. Each figure is the median of -benchtime
+// runs (3 or more for the record). Both tools' versions are logged.
+//
+//	STRATA_TEST_CLUSTER=... go test ./providers/kube -run '^$' -bench OneKustomization5000 -benchtime 3x
+func BenchmarkOneKustomization5000(b *testing.B) {
+	c := testcluster.Get(b)
+	kubectl := c.KubectlPath(b)
+	ver, _ := c.KubectlCommand(b, "version", "--client").Output()
+	b.Logf("strata %s; kubectl %s (%s)", buildinfo.Read().Version, strings.TrimSpace(strings.ReplaceAll(string(ver), "\n", "; ")), kubectl)
+	const n = 5000
+	var nss []string
+	for i := 0; i < 10; i++ {
+		nss = append(nss, c.Namespace(b, "bk5k"))
+	}
+	dir := filepath.Join(b.TempDir(), "app")
+	writeKustomization(b, dir, n, nss, 0)
+	ctx := context.Background()
+	opts := kube.DiffOptions{Stack: "bench", Block: "kustomization.app"}
+
+	plan := func(exact bool) *kube.ChangeSet {
+		m, err := kube.NewManager(c.RESTConfig(), kube.Options{ExactDiff: exact})
+		if err != nil {
+			b.Fatal(err)
+		}
+		objs, err := kustomize.Build(ctx, kustomize.Options{Root: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cs, err := m.Diff(ctx, objs, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return cs
+	}
+	start := time.Now()
+	cs := plan(false)
+	m, err := kube.NewManager(c.RESTConfig(), kube.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := m.Apply(ctx, cs, kube.ApplyOptions{Stack: opts.Stack, Block: opts.Block}, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("plan and apply of %d objects: %s", n, time.Since(start).Round(time.Millisecond))
+
+	for _, edited := range []int{0, 10} {
+		// A sub-benchmark, so that the set is applied once only.
+		b.Run(fmt.Sprintf("edited=%d", edited), func(b *testing.B) {
+			writeKustomization(b, dir, n, nss, edited)
+			wantKubectl := 0
+			if edited > 0 {
+				wantKubectl = 1
+			}
+			var kd, sd, se []time.Duration
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				runKubectl(b, c, wantKubectl, "diff", "--server-side", "-k", dir)
+				kd = append(kd, time.Since(t0))
+				t0 = time.Now()
+				fast := plan(false)
+				sd = append(sd, time.Since(t0))
+				t0 = time.Now()
+				exact := plan(true)
+				se = append(se, time.Since(t0))
+				if f, e := changed(fast), changed(exact); f != e || strings.Count(f, "\n") != edited {
+					b.Fatalf("%d edited: fast diff changes:\n%s\nexact diff changes:\n%s", edited, f, e)
+				}
+			}
+			b.ReportMetric(median(kd), "kubectl-diff-s")
+			b.ReportMetric(median(sd), "strata-plan-s")
+			b.ReportMetric(median(se), "strata-exact-plan-s")
+			b.ReportMetric(median(kd)/median(sd), "speedup")
+			b.ReportMetric(median(kd)/median(se), "exact-speedup")
+			b.Logf("%d objects in one kustomization, %d edited, median of %d: kubectl diff --server-side -k %.2fs, strata %.2fs (%.1fx), exact %.2fs (%.1fx)",
+				n, edited, b.N, median(kd), median(sd), median(kd)/median(sd), median(se), median(kd)/median(se))
+		})
+	}
+}
+
+// changed lists the changes of cs, one "action ref" a line, sorted.
+func changed(cs *kube.ChangeSet) string {
+	var l []string
+	for _, ch := range cs.Changes {
+		if ch.Action != kube.ActionNoop {
+			l = append(l, fmt.Sprint(ch.Action, " ", ch.Ref)+"\n")
+		}
+	}
+	sort.Strings(l)
+	return strings.Join(l, "")
+}
+
+// median returns the median of ds in seconds.
+func median(ds []time.Duration) float64 {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2].Seconds()
+}
