@@ -1,4 +1,4 @@
-package kustomize
+package kustomize_test
 
 import (
 	"context"
@@ -7,9 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	securefs "github.com/fluxcd/pkg/kustomize/filesys"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/strata-gitops/strata/providers/kustomize"
+	"github.com/strata-gitops/strata/providers/kustomize/kustomizetest"
 )
 
 // plainKinds are objects of varied kinds and scopes, for the generated
@@ -81,17 +83,17 @@ func generatedTree(seed int64, n int) map[string]string {
 func TestPlainMatchesKustomize(t *testing.T) {
 	type tcase struct {
 		files map[string]string
-		opts  Options
+		opts  kustomize.Options
 		plain bool // the plain path must take it
 	}
 	tests := map[string]tcase{}
-	for name, tc := range buildCases() {
-		tests["corpus: "+name] = tcase{files: tc.files, opts: tc.opts}
+	for name, tc := range kustomizetest.Corpus() {
+		tests["corpus: "+name] = tcase{files: tc.Files, opts: tc.Options}
 	}
 	for seed := int64(1); seed <= 8; seed++ {
 		files := generatedTree(seed, 20+int(seed)*15)
 		tests[fmt.Sprintf("generated %d", seed)] = tcase{files: files, plain: true}
-		tests[fmt.Sprintf("generated %d with labels and substitution", seed)] = tcase{files: files, plain: true, opts: Options{
+		tests[fmt.Sprintf("generated %d with labels and substitution", seed)] = tcase{files: files, plain: true, opts: kustomize.Options{
 			CommonLabels: map[string]string{"team": "x"}, CommonAnnotations: map[string]string{"o": "p"},
 			Substitute: map[string]string{"v": "1"},
 		}}
@@ -124,24 +126,13 @@ func TestPlainMatchesKustomize(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			tc.opts.Root = writeTree(t, tc.files)
-			if tc.plain {
-				root, dir, err := resolve(tc.opts.Root, tc.opts.Path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				disk, err := securefs.MakeFsOnDiskSecure(root)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, ok := plainResources(&overlayFS{FileSystem: disk, root: root}, dir); !ok {
-					t.Fatal("the plain path refused the tree")
-				}
+			tc.opts.Root = kustomize.WriteTree(t, tc.files)
+			if tc.plain && !kustomize.PlainAccepts(t, tc.opts) {
+				t.Fatal("the plain path refused the tree")
 			}
-			got, gotErr := Build(context.Background(), tc.opts)
+			got, gotErr := kustomize.Build(context.Background(), tc.opts)
 			full := tc.opts
-			full.noPlain = true
-			want, wantErr := Build(context.Background(), full)
+			want, wantErr := kustomize.Build(context.Background(), kustomize.NoPlain(full))
 			if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
 				t.Fatalf("error %v, kustomize's %v", gotErr, wantErr)
 			}
