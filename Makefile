@@ -78,7 +78,7 @@ BENCHTIME ?= 3x
 BENCH_OUT := $(BIN)/bench.txt
 bench: $(CLUSTER) ## benchmarks (with their peers side by side) against a local cluster; writes docs/performance.md
 	@mkdir -p $(BIN)
-	@{ echo "date: $$(date -u +%FT%TZ)"; echo "load: $$(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at the start, $$(nproc) cores"; } > $(BENCH_OUT)
+	@{ echo "source: make bench BENCHTIME=$(BENCHTIME)"; echo "date: $$(date -u +%FT%TZ)"; echo "load: $$(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at the start, $$(nproc) cores"; } > $(BENCH_OUT)
 	$(CLUSTER) run --dir .cluster/bench -- $(GO) test -v -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 120m $(PKGS) >> $(BENCH_OUT) 2>&1 \
 		|| { tail -n 60 $(BENCH_OUT); exit 1; }
 	@echo "load: $$(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at the end" >> $(BENCH_OUT)
