@@ -17,18 +17,20 @@ import (
 // benchObjects writes a stack of n objects in blocks kustomizations, into
 // namespaces of the cluster: half ConfigMaps, a quarter Services and a
 // quarter Deployments (0 replicas, so that no pods load the shared
-// cluster), 500 per namespace.
-func benchObjects(b *testing.B, c *testcluster.Cluster, n, blocks int) string {
+// cluster), 500 per namespace (returned: object i is in namespace i/500).
+func benchObjects(b *testing.B, c *testcluster.Cluster, n, blocks int) (string, []string) {
 	b.Helper()
 	dir := filepath.Join(b.TempDir(), testcluster.UniqueName("bench"))
 	files := map[string]string{}
 	var hcl strings.Builder
 	var y strings.Builder
 	var ns string
+	var nss []string
 	per := n / blocks
 	for i := 0; i < n; i++ {
 		if i%500 == 0 {
 			ns = c.Namespace(b, "dbench")
+			nss = append(nss, ns)
 		}
 		if i%per == 0 {
 			blk := fmt.Sprintf("objs%d", i/per)
@@ -60,7 +62,7 @@ spec:
 	}
 	files["main.hcl"] = hcl.String()
 	writeFiles(b, dir, files)
-	return dir
+	return dir, nss
 }
 
 // runChild runs strata as a child process and returns its exit code, wall
@@ -111,7 +113,7 @@ func BenchmarkDrift5000(b *testing.B) {
 
 func benchDrift(b *testing.B, blocks int) {
 	c := testcluster.Get(b)
-	dir := benchObjects(b, c, 5000, blocks)
+	dir, nss := benchObjects(b, c, 5000, blocks)
 	kc := "--kubeconfig=" + c.Kubeconfig()
 	start := time.Now()
 	if code, _, rss, out := runChild(b, "apply", "--auto-approve", kc, dir); code != 0 {
@@ -148,14 +150,10 @@ func benchDrift(b *testing.B, blocks int) {
 	if os.Getenv("STRATA_BENCH_PLAN") != "" {
 		bench("plan", 0, "plan", "--lock=false", kc, dir)
 	}
-	// Drift in 50 objects: those need a dry run each.
-	var ns string
+	// Drift in 50 objects: those need a dry run each. (In the bench's own
+	// namespaces: the cluster is shared, other benchmarks have cm-N too.)
 	for i := 0; i < 50; i++ {
-		if out, err := c.KubectlCommand(b, "get", "configmap", "-A",
-			"--field-selector=metadata.name=cm-"+fmt.Sprint(i*4), "-o", "jsonpath={.items[0].metadata.namespace}").Output(); err == nil {
-			ns = string(out)
-		}
-		if out, err := c.KubectlCommand(b, "-n", ns, "patch", "configmap", fmt.Sprint("cm-", i*4),
+		if out, err := c.KubectlCommand(b, "-n", nss[i*4/500], "patch", "configmap", fmt.Sprint("cm-", i*4),
 			"--type=merge", "-p", `{"data":{"key":"edited"}}`).CombinedOutput(); err != nil {
 			b.Fatalf("kubectl patch: %v\n%s", err, out)
 		}
