@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -33,6 +34,16 @@ type result struct {
 func render(r io.Reader, w io.Writer) error {
 	var context []string
 	var results []*result
+	byName := map[string]*result{}
+	section := func(name string) *result {
+		if r, ok := byName[name]; ok {
+			return r
+		}
+		r := &result{name: name}
+		byName[name] = r
+		results = append(results, r)
+		return r
+	}
 	var last *result
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -41,8 +52,12 @@ func render(r io.Reader, w io.Writer) error {
 		trimmed := strings.TrimSpace(line)
 		switch {
 		case strings.HasPrefix(line, "Benchmark") && strings.Contains(line, "\t"):
-			last = parseResult(line)
-			results = append(results, last)
+			res := parseResult(line)
+			last = section(res.name)
+			last.figures = res.figures
+		case strings.HasPrefix(line, "Benchmark") && !strings.ContainsAny(trimmed, " \t"):
+			// The header -v prints before a benchmark's logs.
+			last = section(trimmed)
 		case hasAnyPrefix(line, "source:", "goos:", "goarch:", "cpu:", "load:", "date:"):
 			if !contains(context, line) {
 				context = append(context, line)
@@ -55,6 +70,7 @@ func render(r io.Reader, w io.Writer) error {
 	if err := sc.Err(); err != nil {
 		return err
 	}
+	results = slices.DeleteFunc(results, func(r *result) bool { return len(r.figures) == 0 && len(r.logs) == 0 })
 	if len(results) == 0 {
 		return fmt.Errorf("no benchmark results in the input")
 	}
@@ -63,7 +79,10 @@ func render(r io.Reader, w io.Writer) error {
 		fmt.Fprintf(w, "- %s\n", c)
 	}
 	for _, res := range results {
-		fmt.Fprintf(w, "\n## %s\n\n| figure | value |\n| --- | --- |\n", res.name)
+		fmt.Fprintf(w, "\n## %s\n", res.name)
+		if len(res.figures) > 0 {
+			fmt.Fprint(w, "\n| figure | value |\n| --- | --- |\n")
+		}
 		for _, f := range res.figures {
 			fmt.Fprintf(w, "| %s | %s |\n", f[1], f[0])
 		}
