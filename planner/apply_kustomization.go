@@ -133,15 +133,14 @@ func (a *applier) applyKustomization(ctx context.Context, b *plan.Block) (added,
 			return 0, 0, 0, nil
 		}
 		res = &kube.ApplyResult{}
-		if settings.Wait && !b.Remove {
-			// Nothing to write, but the last apply failed: wait again.
-			var refs []kube.ObjectRef
-			for _, c := range cs.Changes {
-				if c.Action != kube.ActionDelete {
-					refs = append(refs, c.Ref)
-				}
+		// Nothing to write, but the last apply failed: wait again.
+		var refs []kube.ObjectRef
+		for _, c := range cs.Changes {
+			if c.Action != kube.ActionDelete {
+				refs = append(refs, c.Ref)
 			}
-			refs, conds := kube.WaitFor(refs, settings.HealthChecks)
+		}
+		if refs, conds := kube.WaitFor(settings.Wait, refs, settings.HealthChecks); len(refs) > 0 && !b.Remove {
 			events, done := a.objectEvents(b.Address)
 			err = mgr.Wait(ctx, refs, kube.WaitOptions{Timeout: opts.Timeout, Conditions: conds}, events)
 			done()

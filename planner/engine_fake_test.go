@@ -644,6 +644,34 @@ func TestFakeWaitFailureStopsDependents(t *testing.T) {
 	}
 }
 
+// A health_check is waited for without wait = true, as Flux's healthChecks;
+// the wait covers the health check's object only, and a failed apply's
+// block waits for it again on the next apply.
+func TestFakeHealthCheckWithoutWait(t *testing.T) {
+	w := chain(t)
+	w.write(map[string]string{"main.hcl": kustomizationBlock("a", "wait = false") +
+		kustomizationBlock("b", "wait = false", `health_check {
+    api_version = "v1"
+    kind        = "ConfigMap"
+    name        = "cm-a"
+    namespace   = "ns"
+  }`, "depends_on = [kustomization.a]") + kustomizationBlock("c") + kustomizationBlock("d")})
+	w.kube.NotReady["cm-a"] = true
+	w.kube.NotReady["cm-b"] = true // not a health check: wait = false ignores it
+	for _, run := range []string{"first apply", "apply of the unchanged block"} {
+		_, err := w.apply(nil)
+		var we *kube.WaitError
+		if !errors.As(err, &we) {
+			t.Fatalf("%s: err = %v, want a wait error", run, err)
+		}
+		if len(we.NotReady) != 1 || we.NotReady[0].Ref.Name != "cm-a" {
+			t.Errorf("%s: not ready = %+v, want cm-a only", run, we.NotReady)
+		}
+	}
+	delete(w.kube.NotReady, "cm-a")
+	w.mustApply(nil)
+}
+
 func TestFakeTargets(t *testing.T) {
 	w := chain(t)
 	opts := w.options()

@@ -114,8 +114,7 @@ func (m *Manager) Apply(ctx context.Context, cs *ChangeSet, opts ApplyOptions, e
 		}
 	}
 
-	if opts.Wait {
-		refs, conds := WaitFor(applied, opts.HealthChecks)
+	if refs, conds := WaitFor(opts.Wait, applied, opts.HealthChecks); len(refs) > 0 {
 		if err := m.Wait(ctx, refs, WaitOptions{Timeout: opts.timeout(), Conditions: conds}, events); err != nil {
 			return res, err
 		}

@@ -262,11 +262,12 @@ type ApplyOptions struct {
 	// diff (its resourceVersion moved), and creates fail if the object
 	// appeared meanwhile. Use it when applying a saved plan.
 	IfUnchanged bool
-	// Wait waits until every applied object and every HealthChecks object is
-	// Current (kstatus; a health check's Condition True), up to Timeout
-	// (default 5m).
-	Wait         bool
-	Timeout      time.Duration
+	// Wait waits until every applied object is Current (kstatus), up to
+	// Timeout (default 5m).
+	Wait    bool
+	Timeout time.Duration
+	// HealthChecks are waited for, with or without Wait, until Current (a
+	// health check's Condition True).
 	HealthChecks []HealthCheck
 }
 
@@ -280,10 +281,15 @@ type HealthCheck struct {
 	Condition string `json:"condition,omitempty"`
 }
 
-// WaitFor returns what to wait for: refs and the health checks' objects,
-// with the health checks' conditions as WaitOptions.Conditions.
-func WaitFor(refs []ObjectRef, checks []HealthCheck) ([]ObjectRef, map[ObjectRef]string) {
-	out := slices.Clone(refs)
+// WaitFor returns what an apply waits for: refs (the objects it applied)
+// when wait is set, and the health checks' objects either way, as Flux
+// checks healthChecks without wait; with the health checks' conditions as
+// WaitOptions.Conditions. No objects means there is nothing to wait for.
+func WaitFor(wait bool, refs []ObjectRef, checks []HealthCheck) ([]ObjectRef, map[ObjectRef]string) {
+	var out []ObjectRef
+	if wait {
+		out = slices.Clone(refs)
+	}
 	var conds map[ObjectRef]string
 	for _, h := range checks {
 		out = append(out, h.ObjectRef)

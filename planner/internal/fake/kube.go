@@ -332,8 +332,7 @@ func (k *Client) Apply(ctx context.Context, cs *kube.ChangeSet, opts kube.ApplyO
 			send(events, kube.Event{Type: kube.EventDeleted, Ref: ch.Ref, Action: ch.Action, Message: a.Skipped})
 		}
 	}
-	if opts.Wait {
-		refs, conds := kube.WaitFor(refs, opts.HealthChecks)
+	if refs, conds := kube.WaitFor(opts.Wait, refs, opts.HealthChecks); len(refs) > 0 {
 		return res, k.Wait(ctx, refs, kube.WaitOptions{Timeout: opts.Timeout, Conditions: conds}, events)
 	}
 	return res, nil
