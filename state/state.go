@@ -277,6 +277,7 @@ type LockedError struct {
 	Holder LockInfo
 }
 
+// Error implements error.
 func (e *LockedError) Error() string {
 	return fmt.Sprintf("state is locked by %s (operation %q, lock ID %s, since %s)",
 		e.Holder.Who, e.Holder.Operation, e.Holder.ID, e.Holder.Created.UTC().Format(time.RFC3339))

@@ -26,6 +26,7 @@ type EnvironmentPlan struct {
 // renders them, each with its own "Error:" line: renderers print it as is.
 type DiagnosticsError struct{ Text string }
 
+// Error returns the rendered diagnostics.
 func (e *DiagnosticsError) Error() string { return e.Text }
 
 // Failed reports whether the environment has no plan, or a plan with

@@ -402,6 +402,7 @@ type WaitError struct {
 	NotReady []ObjectStatus
 }
 
+// Error implements error.
 func (e *WaitError) Error() string {
 	items := make([]string, len(e.NotReady))
 	for i, s := range e.NotReady {
@@ -422,6 +423,7 @@ type ObjectError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *ObjectError) Error() string { return fmt.Sprintf("%s: %s failed: %v", e.Ref, e.Op, e.Err) }
 
 // Unwrap returns the underlying error (a *apierrors.StatusError for server
