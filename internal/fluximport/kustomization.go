@@ -133,20 +133,20 @@ func keysOf(n *yaml.Node) []string {
 }
 
 // waitAndChecks translates wait (Flux's default: false) and healthChecks,
-// which Flux ignores when wait is true.
+// which Flux ignores when wait is true. strata's health checks, like
+// Flux's, are waited for without wait: with wait false the apply waits for
+// them only.
 func (im *importer) waitAndChecks(b *hclwrite.Body, s fields) {
 	wait, _ := s.boolean("wait")
 	checks := s.children("healthChecks")
 	s.leave("healthCheckExprs", "strata has no custom health check expressions; it waits for the standard readiness of each object")
-	if wait || len(checks) == 0 {
-		setBool(b, "wait", wait)
+	setBool(b, "wait", wait)
+	if wait {
 		for _, c := range checks {
 			c.ignore(keysOf(c.n)...)
 		}
 		return
 	}
-	s.o.leave(s.line("healthChecks"), s.at("healthChecks"), "Flux waits for these objects only; strata waits for them and for every object the kustomization applies (wait = true)")
-	setBool(b, "wait", true)
 	for _, c := range checks {
 		hb := b.AppendNewBlock("health_check", nil).Body()
 		setStr(hb, "api_version", c.required("apiVersion"))

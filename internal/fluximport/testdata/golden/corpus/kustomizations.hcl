@@ -149,7 +149,6 @@ kustomization "after-bootstrap" {
 
 # Kustomization flux-system/tenant (testdata/corpus/leftovers/leftovers.yaml:62)
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:73: spec.path: ${cluster_name} is a variable that the postBuild substitution of the Flux Kustomization applying this file replaces; it is carried over literally: use a strata variable instead
-# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:76: spec.healthChecks: Flux waits for these objects only; strata waits for them and for every object the kustomization applies (wait = true)
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:94: spec.postBuild.substituteFrom[0]: strata reads no ConfigMap for substitutions: copy the data of ConfigMap flux-system/cluster-vars (optional: false) into substitute, through a sensitive variable for a Secret
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:96: spec.postBuild.substituteFrom[1]: strata reads no Secret for substitutions: copy the data of Secret flux-system/cluster-secrets (optional: true) into substitute, through a sensitive variable for a Secret
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:99: spec.dependsOn[0]: Kustomization flux-system/from-oci is left out of the stack; so is this dependency
@@ -163,7 +162,7 @@ kustomization "tenant" {
   source = source.git.tenant
   path   = "clusters/$${cluster_name}"
   prune  = true
-  wait   = true
+  wait   = false
   health_check {
     api_version = "apps/v1"
     kind        = "Deployment"
