@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -186,7 +187,11 @@ func appendLeaves(out []string, v any) []string {
 		}
 	case string:
 		out = append(out, t)
-	case float64, int64, int:
+	case float64:
+		// A chart may print the number as Go does (1e+06) or in full
+		// (1000000): mask both forms.
+		out = append(out, fmt.Sprint(t), strconv.FormatFloat(t, 'f', -1, 64))
+	case int64, int:
 		out = append(out, fmt.Sprint(t))
 	}
 	return out

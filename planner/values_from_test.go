@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -175,5 +176,16 @@ func TestDriftMasksValuesFrom(t *testing.T) {
 	}
 	if strings.Contains(string(b), "pw-drift-5t6u") {
 		t.Errorf("drift report shows the Secret's value:\n%s", b)
+	}
+}
+
+// A number read from a Secret is masked in either form a chart may print
+// it in: Go's (1e+06) and in full (1000000).
+func TestSecretLeavesMaskNumbersInBothForms(t *testing.T) {
+	leaves := secretLeaves([]byte("port: 1000000\nratio: 0.25\n"), false)
+	for _, want := range []string{"1e+06", "1000000", "0.25"} {
+		if !slices.Contains(leaves, want) {
+			t.Errorf("leaves %q lack %q", leaves, want)
+		}
 	}
 }
