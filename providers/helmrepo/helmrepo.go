@@ -2,7 +2,6 @@ package helmrepo
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 
 	"github.com/strata-gitops/strata/providers/cache"
+	"github.com/strata-gitops/strata/providers/source"
 )
 
 // Errors wrapped by the errors this package returns.
@@ -180,23 +180,9 @@ func (c *Client) httpClient(spec Spec) (*http.Client, error) {
 	if tr.TLSClientConfig == nil {
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	tr.TLSClientConfig.InsecureSkipVerify = spec.InsecureSkipVerify //nolint:gosec // the user asked for it
-	if len(spec.CertPEM) > 0 || len(spec.KeyPEM) > 0 {
-		cert, err := tls.X509KeyPair(spec.CertPEM, spec.KeyPEM)
-		if err != nil {
-			return nil, errors.New("client certificate and key do not form a valid pair")
-		}
-		tr.TLSClientConfig.Certificates = []tls.Certificate{cert}
-	}
-	if len(spec.CABundle) > 0 {
-		pool, err := x509.SystemCertPool()
-		if err != nil || pool == nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(spec.CABundle) {
-			return nil, errors.New("ca bundle holds no PEM certificate")
-		}
-		tr.TLSClientConfig.RootCAs = pool
+	t := source.TLS{CABundle: spec.CABundle, CertPEM: spec.CertPEM, KeyPEM: spec.KeyPEM, InsecureSkipVerify: spec.InsecureSkipVerify}
+	if err := t.Apply(tr.TLSClientConfig); err != nil {
+		return nil, err
 	}
 	return &http.Client{Transport: tr, Timeout: c.timeout}, nil
 }

@@ -45,7 +45,7 @@ type Registry struct {
 
 	log    testserver.Log
 	mu     sync.Mutex
-	layers map[string]string // "name:version" -> chart layer digest
+	layers map[string]string // "name:version" (chart) or "path:tag" (artifact) -> layer digest
 }
 
 var quietOnce sync.Once
