@@ -181,6 +181,8 @@ func (e *Engine) planBlock(ctx context.Context, p *plan.Plan, snap *state.Snapsh
 	case *config.HelmSource:
 		e.planHelmSource(p, snap, b)
 		return nil
+	case *config.OCISource:
+		return e.planOCISource(ctx, p, snap, b)
 	case *config.Release:
 		return e.planRelease(ctx, p, b, up)
 	}

@@ -92,6 +92,11 @@ func (e *Engine) Drift(ctx context.Context, opts DriftOptions) (*drift.Report, e
 				continue
 			}
 			blk = e.driftGitSource(ctx, snap, b)
+		case *config.OCISource:
+			if !opts.Sources {
+				continue
+			}
+			blk = e.driftOCISource(ctx, snap, b)
 		default:
 			continue
 		}

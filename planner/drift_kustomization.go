@@ -13,7 +13,6 @@ import (
 
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/drift"
-	"github.com/strata-gitops/strata/providers/git"
 	"github.com/strata-gitops/strata/providers/kube"
 	"github.com/strata-gitops/strata/state"
 )
@@ -253,27 +252,9 @@ func asApplied(o *unstructured.Unstructured, digest string) *unstructured.Unstru
 func (e *Engine) renderApplied(ctx context.Context, m Kube, k *config.Kustomization, revision string) ([]*unstructured.Unstructured, error) {
 	root := e.dir
 	if k.Source != nil {
-		src, ok := e.stack.Block(k.Source.Addr).(*config.GitSource)
-		if !ok {
-			return nil, fmt.Errorf("source %s is not a Git source", k.Source.Addr)
-		}
-		spec := gitSpec(src)
-		if revision != "" {
-			pinned, err := git.Pin(spec, revision)
-			if err != nil {
-				return nil, fmt.Errorf("source %s: %w", k.Source.Addr, err)
-			}
-			spec = pinned
-		}
-		prov, err := e.connectSources()
+		art, err := e.fetchAt(ctx, k.Source.Addr, revision)
 		if err != nil {
-			return nil, err
-		}
-		fctx, cancel := sourceContext(ctx, src.Timeout)
-		defer cancel()
-		art, err := prov.Git.Fetch(fctx, spec)
-		if err != nil {
-			return nil, fmt.Errorf("source %s: %w", k.Source.Addr, timedOut(fctx, src.Timeout, err))
+			return nil, fmt.Errorf("source %s: %w", k.Source.Addr, err)
 		}
 		root = art.Dir
 	}

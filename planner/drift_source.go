@@ -46,6 +46,39 @@ func (e *Engine) driftGitSource(ctx context.Context, snap *state.Snapshot, s *co
 	return blk
 }
 
+// driftOCISource compares the revision an OCI source resolves to now
+// (its tag may have moved, or a newer tag match its semver) with the one
+// strata last applied.
+func (e *Engine) driftOCISource(ctx context.Context, snap *state.Snapshot, s *config.OCISource) drift.Block {
+	addr := s.Address().String()
+	blk := drift.Block{Address: addr, Kind: "source.oci"}
+	sb, ok := snap.Block(addr)
+	if !ok {
+		blk.Notes = append(blk.Notes, "not applied yet")
+		return blk
+	}
+	blk.Revision = sb.Revision
+	prov, err := e.connectSources()
+	if err != nil {
+		blk.Error = err.Error()
+		return blk
+	}
+	rctx, cancel := sourceContext(ctx, s.Timeout)
+	defer cancel()
+	res, err := prov.OCI.Resolve(rctx, ociSpec(s))
+	if err != nil {
+		blk.Error = timedOut(rctx, s.Timeout, err).Error()
+		return blk
+	}
+	blk.Checked = 1
+	if now := res.Revision(); now != sb.Revision {
+		blk.Items = append(blk.Items, drift.Item{Address: addr, Kind: drift.SourceMoved,
+			Message: fmt.Sprintf("moved on since the last apply: %s -> %s; the cluster is behind the registry", sb.Revision, now),
+			Fields:  []drift.Field{{Path: "revision", Live: sb.Revision, Applied: now}}})
+	}
+	return blk
+}
+
 // driftChart adds to blk a SourceMoved item when the release's chart
 // repository now serves another chart version for the block's version
 // constraint than the one applied (a newer one, or the same version

@@ -18,6 +18,7 @@ import (
 	"github.com/strata-gitops/strata/providers/helm"
 	"github.com/strata-gitops/strata/providers/helmrepo"
 	"github.com/strata-gitops/strata/providers/kube"
+	"github.com/strata-gitops/strata/providers/oci"
 	"github.com/strata-gitops/strata/providers/source"
 )
 
@@ -62,6 +63,13 @@ type GitSource interface {
 	Resolve(ctx context.Context, spec git.Spec) (git.Resolved, error)
 }
 
+// OCISource fetches manifests from OCI artifacts (oci.Client is the real
+// one).
+type OCISource interface {
+	Fetch(ctx context.Context, spec oci.Spec) (*source.Artifact, error)
+	Resolve(ctx context.Context, spec oci.Spec) (oci.Resolved, error)
+}
+
 // ChartSource resolves and pulls charts from Helm repositories, HTTP or
 // OCI (helmrepo.Client is the real one).
 type ChartSource interface {
@@ -75,6 +83,7 @@ var (
 	_ Helm        = (*helm.Manager)(nil)
 	_ GitSource   = (*git.Fetcher)(nil)
 	_ ChartSource = (*helmrepo.Client)(nil)
+	_ OCISource   = (*oci.Client)(nil)
 )
 
 // Providers are the engine's clients of the cluster and of the sources.
@@ -90,6 +99,7 @@ type Providers struct {
 	Helm   func(serviceAccount string) (Helm, error)
 	Git    GitSource
 	Charts ChartSource
+	OCI    OCISource
 }
 
 // ClusterProviders returns the real Kubernetes and Helm providers for cfg.
@@ -120,22 +130,27 @@ func ClusterProviders(cfg *rest.Config) (kubeAs func(string) (Kube, error), helm
 	return kubeAs, helmAs, nil
 }
 
-// SourceProviders returns the real Git and chart providers, which share
-// the artifact cache under the stack directory dir.
-func SourceProviders(dir string, now func() time.Time) (GitSource, ChartSource, error) {
+// SourceProviders returns the real Git, chart and OCI artifact providers
+// (the Git, Charts and OCI fields), which share the artifact cache under
+// the stack directory dir.
+func SourceProviders(dir string, now func() time.Time) (Providers, error) {
 	c, err := cache.Open(cache.Options{Dir: filepath.Join(dir, cache.DefaultDir), Now: now})
 	if err != nil {
-		return nil, nil, err
+		return Providers{}, err
 	}
 	f, err := git.New(git.Options{Cache: c})
 	if err != nil {
-		return nil, nil, err
+		return Providers{}, err
 	}
 	cl, err := helmrepo.New(helmrepo.Options{Cache: c})
 	if err != nil {
-		return nil, nil, err
+		return Providers{}, err
 	}
-	return f, cl, nil
+	oc, err := oci.New(oci.Options{Cache: c})
+	if err != nil {
+		return Providers{}, err
+	}
+	return Providers{Git: f, Charts: cl, OCI: oc}, nil
 }
 
 // clusterConfig returns the cluster's configuration (unguarded), loading
@@ -188,18 +203,21 @@ func (e *Engine) connectCluster() (*Providers, error) {
 func (e *Engine) connectSources() (*Providers, error) {
 	e.connMu.Lock()
 	defer e.connMu.Unlock()
-	if e.prov.Git != nil && e.prov.Charts != nil {
+	if e.prov.Git != nil && e.prov.Charts != nil && e.prov.OCI != nil {
 		return &e.prov, nil
 	}
-	g, c, err := SourceProviders(e.dir, e.opts.Now)
+	real, err := SourceProviders(e.dir, e.opts.Now)
 	if err != nil {
 		return nil, err
 	}
 	if e.prov.Git == nil {
-		e.prov.Git = g
+		e.prov.Git = real.Git
 	}
 	if e.prov.Charts == nil {
-		e.prov.Charts = c
+		e.prov.Charts = real.Charts
+	}
+	if e.prov.OCI == nil {
+		e.prov.OCI = real.OCI
 	}
 	return &e.prov, nil
 }

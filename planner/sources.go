@@ -10,6 +10,7 @@ import (
 	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/providers/git"
 	"github.com/strata-gitops/strata/providers/helmrepo"
+	"github.com/strata-gitops/strata/providers/oci"
 	"github.com/strata-gitops/strata/providers/source"
 	"github.com/strata-gitops/strata/state"
 )
@@ -85,27 +86,13 @@ func gitSpec(s *config.GitSource) git.Spec {
 // planGitSource fetches a Git source at its current revision and records
 // the revision change.
 func (e *Engine) planGitSource(ctx context.Context, p *plan.Plan, snap *state.Snapshot, s *config.GitSource) error {
-	prov, err := e.connectSources()
-	if err != nil {
-		return err
-	}
 	addr := s.Address().String()
-	ctx, cancel := sourceContext(ctx, s.Timeout)
-	defer cancel()
-	art, err := prov.Git.Fetch(ctx, gitSpec(s))
+	art, err := e.fetchAt(ctx, s.Address(), "")
 	if err != nil {
-		return fmt.Errorf("%s: %w", addr, timedOut(ctx, s.Timeout, err))
+		return fmt.Errorf("%s: %w", addr, err)
 	}
 	e.artifacts[addr] = art
-	sc := plan.SourceChange{Address: addr, Kind: "git", URL: source.RedactURL(s.URL), After: art.Revision, Actions: plan.Actions{plan.Create}}
-	if sb, ok := snap.Block(addr); ok {
-		sc.Before = sb.Revision
-		sc.Actions = plan.Actions{plan.NoOp}
-		if sb.Revision != art.Revision {
-			sc.Actions = plan.Actions{plan.Update}
-		}
-	}
-	p.Sources = append(p.Sources, sc)
+	p.Sources = append(p.Sources, revisionChange(snap, plan.SourceChange{Address: addr, Kind: "git", URL: source.RedactURL(s.URL), After: art.Revision}))
 	p.Blocks = append(p.Blocks, plan.Block{Address: addr, Kind: "source.git", DependsOn: dependsOn(s),
 		Revision: art.Revision, ConfigDigest: s.Digest()})
 	return nil
@@ -135,4 +122,91 @@ func timedOut(ctx context.Context, timeout time.Duration, err error) error {
 		return fmt.Errorf("no answer within the source's timeout (%s): %w", timeout, err)
 	}
 	return err
+}
+
+// fetchAt fetches the tree source at addr at revision (as recorded in
+// state; "" for its current revision).
+func (e *Engine) fetchAt(ctx context.Context, addr config.Address, revision string) (*source.Artifact, error) {
+	switch src := e.stack.Block(addr).(type) {
+	case *config.GitSource:
+		spec := gitSpec(src)
+		if revision != "" {
+			pinned, err := git.Pin(spec, revision)
+			if err != nil {
+				return nil, err
+			}
+			spec = pinned
+		}
+		prov, err := e.connectSources()
+		if err != nil {
+			return nil, err
+		}
+		fctx, cancel := sourceContext(ctx, src.Timeout)
+		defer cancel()
+		art, err := prov.Git.Fetch(fctx, spec)
+		if err != nil {
+			return nil, timedOut(fctx, src.Timeout, err)
+		}
+		return art, nil
+	case *config.OCISource:
+		spec := ociSpec(src)
+		if revision != "" {
+			pinned, err := oci.Pin(spec, revision)
+			if err != nil {
+				return nil, err
+			}
+			spec = pinned
+		}
+		prov, err := e.connectSources()
+		if err != nil {
+			return nil, err
+		}
+		fctx, cancel := sourceContext(ctx, src.Timeout)
+		defer cancel()
+		art, err := prov.OCI.Fetch(fctx, spec)
+		if err != nil {
+			return nil, timedOut(fctx, src.Timeout, err)
+		}
+		return art, nil
+	}
+	return nil, fmt.Errorf("%s is not a Git or OCI source", addr)
+}
+
+func ociSpec(s *config.OCISource) oci.Spec {
+	spec := oci.Spec{URL: s.URL, Ref: oci.Ref{Tag: s.Tag, SemVer: s.Semver, Digest: s.ManifestDigest}, PlainHTTP: s.PlainHTTP,
+		TLS: source.TLS{CABundle: []byte(s.CA), InsecureSkipVerify: s.InsecureSkipVerify}}
+	if a := s.Auth; a != nil {
+		spec.Username, spec.Password = a.Username, a.Password.Reveal()
+		spec.TLS.CertPEM, spec.TLS.KeyPEM = []byte(a.Cert), []byte(a.Key.Reveal())
+	}
+	return spec
+}
+
+// planOCISource fetches an OCI artifact at the manifest its reference
+// names now and records the revision change.
+func (e *Engine) planOCISource(ctx context.Context, p *plan.Plan, snap *state.Snapshot, s *config.OCISource) error {
+	addr := s.Address().String()
+	art, err := e.fetchAt(ctx, s.Address(), "")
+	if err != nil {
+		return fmt.Errorf("%s: %w", addr, err)
+	}
+	e.artifacts[addr] = art
+	p.Sources = append(p.Sources, revisionChange(snap, plan.SourceChange{Address: addr, Kind: "oci", URL: source.RedactURL(s.URL), After: art.Revision}))
+	p.Blocks = append(p.Blocks, plan.Block{Address: addr, Kind: "source.oci", DependsOn: dependsOn(s),
+		Revision: art.Revision, ConfigDigest: s.Digest()})
+	return nil
+}
+
+// revisionChange sets the actions of sc, a source resolved to sc.After,
+// from the revision recorded in snap.
+func revisionChange(snap *state.Snapshot, sc plan.SourceChange) plan.SourceChange {
+	sc.Actions = plan.Actions{plan.Create}
+	if sb, ok := snap.Block(sc.Address); ok {
+		sc.Before = sb.Revision
+		sc.Actions = plan.Actions{plan.NoOp}
+		if sb.Revision != sc.After {
+			sc.Actions = plan.Actions{plan.Update}
+		}
+	}
+	return sc
 }

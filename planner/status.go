@@ -120,6 +120,7 @@ func driftStatus(l *BlockStatus, db *drift.Block) {
 }
 
 // blockKind is the kind column of a block: source.git, source.helm,
+// source.oci,
 // kustomization or release.
 func blockKind(b config.Block) string {
 	switch b.(type) {
@@ -127,6 +128,8 @@ func blockKind(b config.Block) string {
 		return "source.git"
 	case *config.HelmSource:
 		return "source.helm"
+	case *config.OCISource:
+		return "source.oci"
 	case *config.Kustomization:
 		return "kustomization"
 	case *config.Release:

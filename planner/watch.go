@@ -271,6 +271,8 @@ func blockInterval(b config.Block) (time.Duration, bool) {
 		return b.Interval, b.Interval > 0
 	case *config.HelmSource:
 		return b.Interval, b.Interval > 0
+	case *config.OCISource:
+		return b.Interval, b.Interval > 0
 	case *config.Kustomization:
 		return b.Interval, b.Interval > 0
 	case *config.Release:

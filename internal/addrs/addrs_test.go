@@ -13,6 +13,7 @@ func TestBlockRoundTrip(t *testing.T) {
 	tests := map[string]addrs.Block{
 		"source.git.platform":   {Kind: addrs.KindSource, Type: addrs.SourceGit, Name: "platform"},
 		"source.helm.bitnami":   {Kind: addrs.KindSource, Type: addrs.SourceHelm, Name: "bitnami"},
+		"source.oci.manifests":  {Kind: addrs.KindSource, Type: addrs.SourceOCI, Name: "manifests"},
 		"kustomization.app":     {Kind: addrs.KindKustomization, Name: "app"},
 		"release.strimzi":       {Kind: addrs.KindRelease, Name: "strimzi"},
 		"release.with-dash_and": {Kind: addrs.KindRelease, Name: "with-dash_and"},
@@ -46,7 +47,7 @@ func TestBlockRoundTrip(t *testing.T) {
 
 func TestParseBlockRefuses(t *testing.T) {
 	for _, s := range []string{
-		"", "kustomization", "kustomization.", "source.app", "source.oci.app", "source.git.a.b",
+		"", "kustomization", "kustomization.", "source.app", "source.s3.app", "source.git.a.b",
 		"release.a.b", "widget.app", "kustomization.1app", "kustomization.app/ConfigMap/x",
 	} {
 		if a, err := addrs.ParseBlock(s); err == nil {

@@ -21,14 +21,17 @@ const (
 const (
 	SourceGit  = "git"
 	SourceHelm = "helm"
+	SourceOCI  = "oci"
 )
 
 // Block identifies a graph block: source.git.NAME, source.helm.NAME,
+// source.oci.NAME,
 // kustomization.NAME or release.NAME. The zero Block is "no block". It is
 // comparable and can be used as a map key.
 type Block struct {
 	Kind BlockKind
-	// Type is the source type (SourceGit, SourceHelm); "" for other kinds.
+	// Type is the source type (SourceGit, SourceHelm, SourceOCI); "" for
+	// other kinds.
 	Type string
 	Name string
 }
@@ -69,7 +72,7 @@ func (a *Block) UnmarshalText(b []byte) error {
 func ParseBlock(s string) (Block, error) {
 	parts := strings.Split(s, ".")
 	bad := func() (Block, error) {
-		return Block{}, fmt.Errorf("invalid block address %q: want source.git.NAME, source.helm.NAME, kustomization.NAME or release.NAME", s)
+		return Block{}, fmt.Errorf("invalid block address %q: want source.git.NAME, source.helm.NAME, source.oci.NAME, kustomization.NAME or release.NAME", s)
 	}
 	for _, p := range parts {
 		if !hclsyntax.ValidIdentifier(p) {
@@ -77,7 +80,7 @@ func ParseBlock(s string) (Block, error) {
 		}
 	}
 	switch {
-	case len(parts) == 3 && parts[0] == string(KindSource) && (parts[1] == SourceGit || parts[1] == SourceHelm):
+	case len(parts) == 3 && parts[0] == string(KindSource) && (parts[1] == SourceGit || parts[1] == SourceHelm || parts[1] == SourceOCI):
 		return Block{Kind: KindSource, Type: parts[1], Name: parts[2]}, nil
 	case len(parts) == 2 && parts[0] == string(KindKustomization):
 		return Block{Kind: KindKustomization, Name: parts[1]}, nil

@@ -4,7 +4,7 @@
 //
 // A block address names a graph block of a stack:
 //
-//	source.git.NAME  source.helm.NAME  kustomization.NAME  release.NAME
+//	source.git.NAME  source.helm.NAME  source.oci.NAME  kustomization.NAME  release.NAME
 //
 // An object address names one Kubernetes object inside a block: the block
 // address, then the object part Kind[.group][/namespace]/name, the group

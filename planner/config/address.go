@@ -32,6 +32,17 @@ func (h *HelmSource) Address() Address {
 	return Address{Kind: KindSource, Type: SourceHelm, Name: h.Name}
 }
 
+// Address returns source.oci.NAME.
+func (o *OCISource) Address() Address {
+	return Address{Kind: KindSource, Type: SourceOCI, Name: o.Name}
+}
+
+// BlockMeta returns the block's Meta.
+func (o *OCISource) BlockMeta() *Meta { return &o.Meta }
+
+// References returns the block's references.
+func (o *OCISource) References() []Ref { return o.Refs }
+
 // Address returns kustomization.NAME.
 func (k *Kustomization) Address() Address { return Address{Kind: KindKustomization, Name: k.Name} }
 
@@ -70,6 +81,7 @@ func (r *Release) References() []Ref { return r.Refs }
 var (
 	_ Block = (*GitSource)(nil)
 	_ Block = (*HelmSource)(nil)
+	_ Block = (*OCISource)(nil)
 	_ Block = (*Kustomization)(nil)
 	_ Block = (*Release)(nil)
 )

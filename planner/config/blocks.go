@@ -109,6 +109,24 @@ var helmSourceBody = body[HelmSource]{
 	},
 }
 
+var ociSourceBody = body[OCISource]{
+	attrs: []attr[OCISource]{
+		{name: "url", required: true, decode: ociURL},
+		{name: "tag", decode: text(func(o *OCISource) *string { return &o.Tag })},
+		{name: "semver", decode: text(func(o *OCISource) *string { return &o.Semver }, checkConstraint)},
+		{name: "digest", decode: text(func(o *OCISource) *string { return &o.ManifestDigest }, checkOCIDigest)},
+		{name: "interval", decode: duration(func(o *OCISource) *time.Duration { return &o.Interval })},
+		{name: "timeout", decode: duration(func(o *OCISource) *time.Duration { return &o.Timeout })},
+		{name: "ca", decode: text(func(o *OCISource) *string { return &o.CA })},
+		{name: "insecure_skip_verify", decode: flag(func(o *OCISource) *bool { return &o.InsecureSkipVerify })},
+		{name: "plain_http", decode: flag(func(o *OCISource) *bool { return &o.PlainHTTP })},
+	},
+	check: checkOCIRef,
+	blocks: []nested[OCISource]{
+		{typ: "auth", decode: optional(&helmAuthBody, func(o *OCISource) **HelmAuth { return &o.Auth })},
+	},
+}
+
 var helmAuthBody = body[HelmAuth]{
 	attrs: []attr[HelmAuth]{
 		{name: "username", decode: text(func(a *HelmAuth) *string { return &a.Username })},
@@ -310,6 +328,15 @@ func (l *loader) decodeHelmSource(b *hcl.Block) {
 	h := &HelmSource{Name: b.Labels[1], Type: "default", Interval: DefaultSourceInterval, Timeout: DefaultSourceTimeout}
 	l.st.HelmSources[h.Name] = h
 	decodeBody(l.newDecoder(&h.Meta, b, &h.Refs), b, &helmSourceBody, h)
+}
+
+func (l *loader) decodeOCISource(b *hcl.Block) {
+	if skipped(b) {
+		return
+	}
+	o := &OCISource{Name: b.Labels[1], Interval: DefaultSourceInterval, Timeout: DefaultSourceTimeout}
+	l.st.OCISources[o.Name] = o
+	decodeBody(l.newDecoder(&o.Meta, b, &o.Refs), b, &ociSourceBody, o)
 }
 
 func (l *loader) decodeKustomization(b *hcl.Block) {

@@ -22,8 +22,17 @@ import (
 // must be beyond its type, and the attributes whose decoding needs more
 // than a typed read.
 
-func gitOnly(a Address) bool   { return a.Kind == KindSource && a.Type == SourceGit }
-func anySource(a Address) bool { return a.Kind == KindSource }
+func gitOnly(a Address) bool { return a.Kind == KindSource && a.Type == SourceGit }
+
+// treeSource: a source that is a directory tree (Git, OCI artifact).
+func treeSource(a Address) bool {
+	return a.Kind == KindSource && (a.Type == SourceGit || a.Type == SourceOCI)
+}
+
+// chartSource: a source a release can take its chart from.
+func chartSource(a Address) bool {
+	return a.Kind == KindSource && (a.Type == SourceGit || a.Type == SourceHelm)
+}
 
 // checkGitURL checks a Git URL: http(s)://, ssh://, file:// or scp-like
 // user@host:path.
@@ -145,9 +154,56 @@ func helmURL(d *decoder, attrs hcl.Attributes, name string, h *HelmSource) {
 	}
 }
 
+// ociURL decodes an artifact repository URL: oci://host/repository,
+// without tag, digest or credentials.
+func ociURL(d *decoder, attrs hcl.Attributes, name string, o *OCISource) {
+	if !d.str(attrs, name, &o.URL) {
+		return
+	}
+	u, err := url.Parse(o.URL)
+	switch {
+	case err != nil || u.Scheme != "oci" || u.Host == "" || strings.Trim(u.Path, "/") == "":
+		d.l.errf(attrs[name].Expr.Range(), "Invalid OCI repository URL",
+			"%s is not an OCI repository URL. Use oci://host/repository, like oci://ghcr.io/example/manifests.", d.show(name, o.URL))
+	case u.User != nil:
+		d.l.errf(attrs[name].Expr.Range(), "Credentials in the URL",
+			"Credentials do not belong in the URL, where they would show in plans and logs. Remove them and use an auth block with username and password.")
+	case strings.ContainsAny(strings.Trim(u.Path, "/"), "@:"):
+		d.l.errf(attrs[name].Expr.Range(), "Tag or digest in the URL",
+			"%s names a tag or digest. Write the repository alone in url and set tag, semver or digest.", d.show(name, o.URL))
+	}
+}
+
+// checkOCIDigest checks a manifest digest.
+func checkOCIDigest(d *decoder, attrs hcl.Attributes, name, s string) {
+	h, ok := strings.CutPrefix(s, "sha256:")
+	if !ok || len(h) != 64 || !isHex(h) {
+		d.l.errf(attrs[name].Expr.Range(), "Invalid digest",
+			"%s is not a manifest digest: write sha256: and 64 lower case hexadecimal characters.", d.show(name, s))
+	}
+}
+
+// checkOCIRef requires exactly one of tag, semver and digest.
+func checkOCIRef(d *decoder, c *hcl.BodyContent, _ *OCISource) {
+	var set []string
+	for _, n := range []string{"tag", "semver", "digest"} {
+		if _, ok := c.Attributes[n]; ok {
+			set = append(set, n)
+		}
+	}
+	switch {
+	case len(set) == 0:
+		d.l.errf(d.block.DefRange, "Missing artifact reference",
+			"An OCI source names the artifact to fetch: set tag (like \"v1.2.0\" or \"latest\"), semver (like \"~> 1.2\") or digest (\"sha256:...\").")
+	case len(set) > 1:
+		d.l.errf(c.Attributes[set[1]].Range, "Conflicting artifact references",
+			"Set only one of tag, semver and digest; this block sets %s.", strings.Join(set, " and "))
+	}
+}
+
 // kustomizationSource decodes a kustomization's source reference.
 func kustomizationSource(d *decoder, attrs hcl.Attributes, name string, k *Kustomization) {
-	k.Source = d.blockRef(attrs, name, gitOnly, "a Git source (source.git.NAME)")
+	k.Source = d.blockRef(attrs, name, treeSource, "a Git or OCI source (source.git.NAME or source.oci.NAME)")
 	if k.Source != nil {
 		k.SourceAddr = k.Source.Addr
 	}
@@ -307,7 +363,7 @@ func releaseName(d *decoder, attrs hcl.Attributes, name string, r *Release) {
 
 // releaseSource decodes a release's source reference.
 func releaseSource(d *decoder, attrs hcl.Attributes, name string, r *Release) {
-	r.Source = d.blockRef(attrs, name, anySource, "a Helm or Git source (source.helm.NAME or source.git.NAME)")
+	r.Source = d.blockRef(attrs, name, chartSource, "a Helm or Git source (source.helm.NAME or source.git.NAME)")
 	if r.Source != nil {
 		r.SourceAddr = r.Source.Addr
 	}

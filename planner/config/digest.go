@@ -18,6 +18,9 @@ func (g *GitSource) Digest() string { return digestOf(g) }
 // Digest returns the block's config digest.
 func (h *HelmSource) Digest() string { return digestOf(h) }
 
+// Digest returns the block's configuration digest.
+func (o *OCISource) Digest() string { return digestOf(o) }
+
 // Digest returns the block's config digest.
 func (k *Kustomization) Digest() string { return digestOf(k) }
 

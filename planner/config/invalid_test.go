@@ -126,6 +126,12 @@ func TestInvalidStacks(t *testing.T) {
 		"wrong_kind_same_name":            {"main.hcl:6: Reference to undeclared block"},
 		"sensitive_in_function_error":     {"main.hcl:8: Invalid function argument", "main.hcl:10: Error in function call"},
 		"values_not_json":                 {"main.hcl:3: Invalid values"},
+		"oci_missing_ref":                 {"main.hcl:1: Missing artifact reference"},
+		"oci_conflicting_refs":            {"main.hcl:4: Conflicting artifact references"},
+		"oci_invalid_digest":              {"main.hcl:3: Invalid digest"},
+		"oci_invalid_url":                 {"main.hcl:2: Invalid OCI repository URL"},
+		"oci_tag_in_url":                  {"main.hcl:2: Tag or digest in the URL"},
+		"wrong_kind_source_oci_release":   {"main.hcl:6: Invalid reference kind"},
 	}
 	dirs, err := os.ReadDir("testdata/invalid")
 	if err != nil {

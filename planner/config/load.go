@@ -159,6 +159,7 @@ func newStack(dir string) *Stack {
 		Locals:         map[string]*Local{},
 		GitSources:     map[string]*GitSource{},
 		HelmSources:    map[string]*HelmSource{},
+		OCISources:     map[string]*OCISource{},
 		Kustomizations: map[string]*Kustomization{},
 		Releases:       map[string]*Release{},
 		Notifications:  map[string]*Notification{},
@@ -264,6 +265,8 @@ func loadSources(dir string, files, autos []sourceFile, opts LoadOptions) (*Stac
 			l.decodeGitSource(b)
 		case SourceHelm:
 			l.decodeHelmSource(b)
+		case SourceOCI:
+			l.decodeOCISource(b)
 		}
 	}
 	for _, b := range byType["kustomization"] {
@@ -296,10 +299,10 @@ func (l *loader) declareBlocks(byType map[string][]*hcl.Block) {
 			switch typ {
 			case "source":
 				st := b.Labels[0]
-				if st != SourceGit && st != SourceHelm {
+				if st != SourceGit && st != SourceHelm && st != SourceOCI {
 					l.errf(b.LabelRanges[0], "Unknown source type",
-						"There is no source type %q.%s Use \"git\" for Git repositories or \"helm\" for Helm chart repositories and OCI registries.",
-						st, didYouMean(st, []string{SourceGit, SourceHelm}))
+						"There is no source type %q.%s Use \"git\" for Git repositories, \"helm\" for Helm chart repositories and OCI registries, or \"oci\" for manifests in OCI artifacts.",
+						st, didYouMean(st, []string{SourceGit, SourceHelm, SourceOCI}))
 					continue
 				}
 				addr = Address{Kind: KindSource, Type: st, Name: name}
@@ -365,6 +368,7 @@ func isIdentifier(s string) bool {
 func (l *loader) addBlockObjects() {
 	git := map[string]cty.Value{}
 	helm := map[string]cty.Value{}
+	ociSrc := map[string]cty.Value{}
 	kust := map[string]cty.Value{}
 	rel := map[string]cty.Value{}
 	for addr := range l.blocks {
@@ -377,6 +381,8 @@ func (l *loader) addBlockObjects() {
 		switch {
 		case addr.Kind == KindSource && addr.Type == SourceGit:
 			git[addr.Name] = obj
+		case addr.Kind == KindSource && addr.Type == SourceOCI:
+			ociSrc[addr.Name] = obj
 		case addr.Kind == KindSource:
 			helm[addr.Name] = obj
 		case addr.Kind == KindKustomization:
@@ -388,6 +394,7 @@ func (l *loader) addBlockObjects() {
 	l.ctx.Variables["source"] = cty.ObjectVal(map[string]cty.Value{
 		"git":  cty.ObjectVal(git),
 		"helm": cty.ObjectVal(helm),
+		"oci":  cty.ObjectVal(ociSrc),
 	})
 	l.ctx.Variables["kustomization"] = cty.ObjectVal(kust)
 	l.ctx.Variables["release"] = cty.ObjectVal(rel)

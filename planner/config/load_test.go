@@ -366,7 +366,7 @@ func TestDocExampleIsValid(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatalf("the documented example does not load: %s", diags.Error())
 	}
-	if len(st.Blocks()) != 5 || len(st.Notifications) != 1 {
+	if len(st.Blocks()) != 7 || len(st.Notifications) != 1 {
 		t.Errorf("example has %d blocks and %d notifications", len(st.Blocks()), len(st.Notifications))
 	}
 }

@@ -175,6 +175,7 @@ func (s *Stack) SensitiveValues() []string {
 	}
 	walkSensitive(reflect.ValueOf(s.GitSources), &all)
 	walkSensitive(reflect.ValueOf(s.HelmSources), &all)
+	walkSensitive(reflect.ValueOf(s.OCISources), &all)
 	walkSensitive(reflect.ValueOf(s.Kustomizations), &all)
 	walkSensitive(reflect.ValueOf(s.Releases), &all)
 	walkSensitive(reflect.ValueOf(s.Notifications), &all)

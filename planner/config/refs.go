@@ -99,9 +99,9 @@ func (l *loader) traversalAddress(tr hcl.Traversal) (Address, hcl.Range, bool) {
 			l.errf(tr.SourceRange(), "Invalid reference", "A source reference needs a type and a name, like source.git.platform or source.helm.bitnami.")
 			return Address{}, hcl.Range{}, false
 		}
-		if typ != SourceGit && typ != SourceHelm {
-			l.errf(tr.SourceRange(), "Invalid reference", "There is no source type %q.%s Sources are source.git.NAME or source.helm.NAME.",
-				typ, didYouMean(typ, []string{SourceGit, SourceHelm}))
+		if typ != SourceGit && typ != SourceHelm && typ != SourceOCI {
+			l.errf(tr.SourceRange(), "Invalid reference", "There is no source type %q.%s Sources are source.git.NAME, source.helm.NAME or source.oci.NAME.",
+				typ, didYouMean(typ, []string{SourceGit, SourceHelm, SourceOCI}))
 			return Address{}, hcl.Range{}, false
 		}
 		return Address{Kind: KindSource, Type: typ, Name: name}, hcl.RangeBetween(tr[0].SourceRange(), rng), true
@@ -128,7 +128,7 @@ func (l *loader) unknownBlock(addr Address, rng hcl.Range, allowed func(Address)
 	if hint == "" && allowed != nil {
 		for a := range l.blocks {
 			if a.Name == addr.Name && !allowed(a) {
-				hint = fmt.Sprintf(" There is a %s of that name, %s, but it cannot be used here.", kindNoun(a), a)
+				hint = fmt.Sprintf(" There is %s of that name, %s, but it cannot be used here.", kindNoun(a), a)
 				break
 			}
 		}
@@ -169,7 +169,7 @@ func (d *decoder) blockRef(attrs hcl.Attributes, name string, allowed func(Addre
 		return nil
 	}
 	if !allowed(addr) {
-		d.l.errf(rng, "Invalid reference kind", "The %s must be %s, but %s is a %s.", name, want, addr, kindNoun(addr))
+		d.l.errf(rng, "Invalid reference kind", "The %s must be %s, but %s is %s.", name, want, addr, kindNoun(addr))
 		return nil
 	}
 	return &Ref{Addr: addr, Range: rng}
@@ -185,14 +185,19 @@ func exampleFor(want string) string {
 	return "kustomization.NAME"
 }
 
+// kindNoun names the kind of block a is, with its article: "a Git
+// source", "an OCI source", "a release".
 func kindNoun(a Address) string {
 	if a.Kind == KindSource {
-		if a.Type == SourceGit {
-			return "Git source"
+		switch a.Type {
+		case SourceGit:
+			return "a Git source"
+		case SourceOCI:
+			return "an OCI source"
 		}
-		return "Helm source"
+		return "a Helm source"
 	}
-	return string(a.Kind)
+	return "a " + string(a.Kind)
 }
 
 // dependsOn decodes a depends_on list of block references.

@@ -38,6 +38,7 @@ type Stack struct {
 
 	GitSources     map[string]*GitSource
 	HelmSources    map[string]*HelmSource
+	OCISources     map[string]*OCISource
 	Kustomizations map[string]*Kustomization
 	Releases       map[string]*Release
 	Notifications  map[string]*Notification
@@ -64,11 +65,14 @@ type Moved struct {
 // Blocks returns every graph block (sources, kustomizations, releases)
 // sorted by address.
 func (s *Stack) Blocks() []Block {
-	out := make([]Block, 0, len(s.GitSources)+len(s.HelmSources)+len(s.Kustomizations)+len(s.Releases))
+	out := make([]Block, 0, len(s.GitSources)+len(s.HelmSources)+len(s.OCISources)+len(s.Kustomizations)+len(s.Releases))
 	for _, b := range s.GitSources {
 		out = append(out, b)
 	}
 	for _, b := range s.HelmSources {
+		out = append(out, b)
+	}
+	for _, b := range s.OCISources {
 		out = append(out, b)
 	}
 	for _, b := range s.Kustomizations {
@@ -92,6 +96,10 @@ func (s *Stack) Block(addr Address) Block {
 			}
 		case SourceHelm:
 			if b, ok := s.HelmSources[addr.Name]; ok {
+				return b
+			}
+		case SourceOCI:
+			if b, ok := s.OCISources[addr.Name]; ok {
 				return b
 			}
 		}
@@ -277,6 +285,7 @@ type Local struct {
 const (
 	SourceGit  = addrs.SourceGit
 	SourceHelm = addrs.SourceHelm
+	SourceOCI  = addrs.SourceOCI
 )
 
 // GitSource is a `source "git" NAME` block.
@@ -364,6 +373,30 @@ type HelmAuth struct {
 	// Cert and Key are a PEM client certificate and its key.
 	Cert string
 	Key  Sensitive
+}
+
+// OCISource is a `source "oci" NAME` block: an OCI artifact in Flux's
+// format (`flux push artifact`) holding manifests for kustomizations.
+type OCISource struct {
+	Meta
+	Name string
+	// URL is oci://host/repository.
+	URL string
+	// Exactly one of Tag, Semver and ManifestDigest is set.
+	Tag string
+	// Semver is a go-version constraint over the repository's tags.
+	Semver string
+	// ManifestDigest pins a manifest ("sha256:..."), the digest attribute.
+	ManifestDigest string
+	Interval       time.Duration
+	Timeout        time.Duration
+	Auth           *HelmAuth
+	// CA is a PEM bundle (the value, e.g. file("ca.pem")) to trust.
+	CA                 string
+	InsecureSkipVerify bool
+	// PlainHTTP talks HTTP to the registry.
+	PlainHTTP bool
+	Refs      []Ref `digest:"-"`
 }
 
 // Kustomization is a `kustomization NAME` block.

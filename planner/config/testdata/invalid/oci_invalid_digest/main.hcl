@@ -1,0 +1,4 @@
+source "oci" "manifests" {
+  url    = "oci://ghcr.io/example/manifests"
+  digest = "sha256:1234"
+}

@@ -1,0 +1,3 @@
+source "oci" "manifests" {
+  url = "oci://ghcr.io/example/manifests"
+}
