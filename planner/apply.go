@@ -25,6 +25,10 @@ type ApplyOptions struct {
 	// those the plan was made against, and the writes carry the same
 	// preconditions.
 	Saved bool
+	// AllowFluxManaged applies a plan that adopts objects or releases from
+	// a Flux Kustomization or HelmRelease that is not suspended
+	// (ErrFluxManaged otherwise).
+	AllowFluxManaged bool
 }
 
 // Result sums up an apply.
@@ -90,6 +94,9 @@ func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 	}
 	prov, err := e.connectCluster()
 	if err != nil {
+		return nil, err
+	}
+	if err := e.checkFlux(ctx, p, opts, prov); err != nil {
 		return nil, err
 	}
 	if opts.Saved {

@@ -52,6 +52,9 @@ func (a *applier) changeSet(b *plan.Block) (*kube.ChangeSet, error) {
 			AfterCRD:            rc.AfterCRD,
 			SchemaOnly:          rc.SchemaOnly,
 		}
+		if rc.AdoptedFromFlux != "" {
+			c.Flux = &kube.FluxOwner{}
+		}
 		switch {
 		case rc.Actions.IsReplace():
 			c.Action = kube.ActionReplace

@@ -80,6 +80,9 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 	if err := e.checkAdopt(); err != nil {
 		return nil, err
 	}
+	e.mu.Lock()
+	e.fluxAdopted = map[fluxKey][]string{}
+	e.mu.Unlock()
 	if snap, err = e.planMoves(p, snap); err != nil {
 		return nil, err
 	}
@@ -95,6 +98,9 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 		}
 	}
 	if err := e.planRemovals(ctx, p, snap); err != nil {
+		return nil, e.scrubErr(err)
+	}
+	if err := e.planFlux(ctx, p); err != nil {
 		return nil, e.scrubErr(err)
 	}
 	e.scrubPlan(p)
@@ -184,7 +190,7 @@ func (e *Engine) planBlock(ctx context.Context, p *plan.Plan, snap *state.Snapsh
 	case *config.OCISource:
 		return e.planOCISource(ctx, p, snap, b)
 	case *config.Release:
-		return e.planRelease(ctx, p, b, up)
+		return e.planRelease(ctx, p, snap, b, up)
 	}
 	return fmt.Errorf("%s: unknown block kind", b.Address())
 }
@@ -407,6 +413,9 @@ func toResourceChange(block string, c kube.Change) plan.ResourceChange {
 		MovedFrom:           c.MovedFrom,
 		AfterCRD:            c.AfterCRD,
 		SchemaOnly:          c.SchemaOnly,
+	}
+	if c.Flux != nil {
+		rc.AdoptedFromFlux = c.Flux.String()
 	}
 	if c.Before != nil {
 		rc.Before = c.Before.Object

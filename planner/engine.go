@@ -112,9 +112,12 @@ type Engine struct {
 	restCfg *rest.Config // the cluster's configuration, unguarded (the state store's)
 	prov    Providers
 
-	artifacts map[string]*source.Artifact  // fetched sources by address
-	mu        sync.Mutex                   // guards releases
-	releases  map[string]*helm.ReleasePlan // planned releases by address
+	artifacts map[string]*source.Artifact // fetched sources by address
+	// fluxAdopted are the addresses the plan adopts from each Flux
+	// object, guarded by mu.
+	fluxAdopted map[fluxKey][]string
+	mu          sync.Mutex                   // guards releases
+	releases    map[string]*helm.ReleasePlan // planned releases by address
 	// valuesFrom are the values_from references of the releases as read
 	// at plan time, by address.
 	valuesFrom map[string]*valuesFrom
@@ -140,7 +143,8 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 	st, diags := config.Load(opts.Dir, config.LoadOptions{Vars: opts.Vars, Getenv: opts.Getenv, Version: opts.Version,
 		Environment: opts.Environment})
 	e := &Engine{opts: opts, dir: dir, stack: st, name: StackName(dir),
-		artifacts: map[string]*source.Artifact{}, releases: map[string]*helm.ReleasePlan{}, valuesFrom: map[string]*valuesFrom{}}
+		artifacts: map[string]*source.Artifact{}, releases: map[string]*helm.ReleasePlan{}, valuesFrom: map[string]*valuesFrom{},
+		fluxAdopted: map[fluxKey][]string{}}
 	e.useProviders()
 	if diags.HasErrors() {
 		return e, diags

@@ -44,6 +44,11 @@ func (e *Engine) ownershipError(k *config.Kustomization, c kube.Change, rc *plan
 		perr.Message = fmt.Sprintf("the object belongs to %s of this stack: an object can belong to one block only. "+
 			"If %s was renamed to %s, add moved { from = %s  to = %s } to the stack (or run strata state mv %s %s); "+
 			"otherwise remove the object from one of the two blocks", c.OwnerBlock, c.OwnerBlock, addr, c.OwnerBlock, addr, c.OwnerBlock, addr)
+	case c.Flux != nil:
+		rc.Adopt, rc.Unowned = true, true
+		rc.Reason = "managed by Flux (" + c.Flux.String() + "): adopted"
+		e.adoptFromFlux(c.Flux, rc.Address)
+		return nil
 	case e.adopts(k, rc.Address):
 		rc.Adopt, rc.Unowned = true, true
 		rc.Reason = "exists in the cluster without strata's labels: adopted"

@@ -205,7 +205,7 @@ func releaseActions(a helm.Action) plan.Actions {
 	return plan.Actions{plan.NoOp}
 }
 
-func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Release, up *upcoming) error {
+func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snapshot, r *config.Release, up *upcoming) error {
 	addr := r.Address().String()
 	if r.Suspend {
 		return nil
@@ -237,6 +237,14 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, r *config.Releas
 		rc.Changes = append(rc.Changes, e.resourceChange(addr, c))
 	}
 	rc.Hooks = toHooks(rp.Hooks)
+	if _, ours := snap.Release(addr); rp.Flux != nil && !ours {
+		rc.AdoptedFromFlux = rp.Flux.String()
+		rc.Reason = joinReason("installed by Flux ("+rp.Flux.String()+"): adopted in place", rc.Reason)
+		e.adoptFromFlux(rp.Flux, addr)
+		if rp.Action == helm.ActionNoop {
+			p.Record = append(p.Record, addr) // the apply records it in the state
+		}
+	}
 	if rp.Drift {
 		msg := "objects of the release were changed in the cluster outside strata"
 		if rp.Action == helm.ActionNoop {
@@ -345,6 +353,11 @@ func (a *applier) applyRelease(ctx context.Context, b *plan.Block) (added, chang
 		return 0, 0, 0, a.record(func(s *state.Snapshot) {
 			if rel, ok := s.Release(b.Address); ok {
 				s.PutRelease(settings.recorded(rel))
+			} else if rp != nil && rp.Flux != nil && rp.Revision > 0 {
+				// Adopted from Flux as it is: from now on strata's, so
+				// that removing the block uninstalls it.
+				s.PutRelease(settings.recorded(state.Release{Address: b.Address, Name: rp.Name, Namespace: rp.Namespace,
+					Chart: rp.Chart.New, Version: rp.ChartVersion.New, ValuesDigest: rp.ValuesDigest.New, Revision: rp.Revision, Status: rp.Status}))
 			}
 			s.PutBlock(state.Block{Address: b.Address, Kind: b.Kind, ConfigDigest: b.ConfigDigest, Revision: b.Revision,
 				AppliedAt: a.e.opts.Now().UTC(), Status: state.StatusApplied, DependsOn: b.DependsOn})

@@ -56,6 +56,8 @@ signed with that key is applied.`,
 	}
 	f.register(cmd.Flags())
 	f.registerAdopt(cmd.Flags())
+	cmd.Flags().BoolVar(&f.allowFluxManaged, "allow-flux-managed", false,
+		"apply although a Flux Kustomization or HelmRelease that manages objects the plan adopts is not suspended")
 	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "apply without asking for confirmation")
 	return cmd
 }
@@ -102,7 +104,7 @@ func (a *app) planAndApply(ctx context.Context, f *stackFlags, opts planner.Opti
 		}
 	}
 	fmt.Fprintln(a.stdout)
-	res, err := eng.Apply(ctx, p, planner.ApplyOptions{})
+	res, err := eng.Apply(ctx, p, planner.ApplyOptions{AllowFluxManaged: f.allowFluxManaged})
 	if err != nil {
 		a.notifyApplyFailed(ctx, eng.Stack(), p, res, err)
 	}
@@ -154,7 +156,7 @@ func (a *app) applySaved(ctx context.Context, f *stackFlags, file string, color 
 		fmt.Fprintln(a.stdout, "No changes. The cluster matches the stack.")
 		return nil
 	}
-	res, err := eng.Apply(ctx, p, planner.ApplyOptions{Saved: true})
+	res, err := eng.Apply(ctx, p, planner.ApplyOptions{Saved: true, AllowFluxManaged: f.allowFluxManaged})
 	if err != nil {
 		// A saved plan holds no notification URLs (they are credentials):
 		// they come from the stack's configuration, where it still is.

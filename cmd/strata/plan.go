@@ -25,17 +25,20 @@ import (
 // stackFlags are the flags of the commands that plan a stack: plan, apply
 // and destroy.
 type stackFlags struct {
-	vars        []config.VarArg // --var and --var-file in command line order
-	targets     []string
-	adopt       []string // plan and apply only
-	lock        bool
-	lockTimeout time.Duration
-	parallelism int
-	noColor     bool
-	kubeconfig  string
-	context     string
-	statePath   string
-	environment string
+	vars    []config.VarArg // --var and --var-file in command line order
+	targets []string
+	adopt   []string // plan and apply only
+	// allowFluxManaged applies although a Flux object that manages what
+	// the plan adopts is not suspended (apply only).
+	allowFluxManaged bool
+	lock             bool
+	lockTimeout      time.Duration
+	parallelism      int
+	noColor          bool
+	kubeconfig       string
+	context          string
+	statePath        string
+	environment      string
 }
 
 func (f *stackFlags) register(fs *pflag.FlagSet) {

@@ -55,6 +55,7 @@ func (h humanRenderer) symbol(a plan.Actions) string {
 func (h humanRenderer) render(p *plan.Plan) {
 	if !p.HasChanges() {
 		h.drift(p)
+		h.flux(p)
 		if p.HasErrors() {
 			h.errors(p)
 			return
@@ -107,9 +108,29 @@ func (h humanRenderer) render(p *plan.Plan) {
 		h.printf("\n")
 	}
 	h.drift(p)
+	h.flux(p)
 	h.printf("%s\n", h.c.paint(bold, SummaryLine(p)))
 	h.errors(p)
 }
+
+// flux lists the Flux objects that manage what the plan adopts.
+func (h humanRenderer) flux(p *plan.Plan) {
+	if len(p.Flux) == 0 {
+		return
+	}
+	h.printf("%s\n", h.c.paint(bold, "Flux objects that manage what this plan adopts:"))
+	for _, f := range p.Flux {
+		if f.Suspended {
+			h.printf("  %s %s: suspended (%d adopted)\n", h.c.paint(green, "-"), f, len(f.Adopted))
+			continue
+		}
+		h.printf("  %s %s: %s (%d adopted)\n", h.c.paint(bold+red, "!"), f, FluxActiveNote, len(f.Adopted))
+	}
+	h.printf("\n")
+}
+
+// FluxActiveNote says what an active Flux object means for the apply.
+const FluxActiveNote = "still reconciling; apply refuses until it is suspended (flux suspend), or with --allow-flux-managed"
 
 // errors prints the plan's errors, after everything else, as Terraform
 // prints diagnostics.
@@ -231,6 +252,9 @@ func Verb(a plan.Actions) string {
 func ChangeVerb(c plan.ResourceChange) string {
 	if c.MovedFrom != "" {
 		return "has moved from " + c.MovedFrom + " (its strata.dev/block label is rewritten in place)"
+	}
+	if c.AdoptedFromFlux != "" {
+		return "will be adopted from Flux (taken over from Flux's field managers, labelled and " + strings.TrimPrefix(Verb(c.Actions), "will be ") + ")"
 	}
 	if c.Adopt {
 		return "will be adopted (labelled and " + strings.TrimPrefix(Verb(c.Actions), "will be ") + ")"

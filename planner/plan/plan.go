@@ -98,7 +98,8 @@ type Plan struct {
 	// strata's back.
 	Drift []Drift `json:"drift,omitempty"`
 	// Record lists objects that are in the cluster as planned but missing
-	// from the state (after an interrupted apply); apply records them.
+	// from the state (after an interrupted apply), and releases adopted
+	// from Flux as they are; apply records them.
 	Record []string `json:"record,omitempty"`
 	// Retry lists blocks whose last apply failed (or was interrupted) and
 	// that have nothing else to do: apply runs them again (waits for
@@ -108,6 +109,11 @@ type Plan struct {
 	// state before anything else; the moved objects' changes rewrite their
 	// strata.dev/block labels (ResourceChange.MovedFrom).
 	Moves []Move `json:"moves,omitempty"`
+	// Flux lists the Flux objects (Kustomizations, HelmReleases) found in
+	// the cluster that manage objects or releases the plan adopts. Apply
+	// refuses while one of them is not suspended (they would fight over
+	// the objects), unless told to go ahead.
+	Flux []FluxObject `json:"flux,omitempty"`
 	// Errors lists what keeps the plan from being applied, one entry per
 	// object, block or release at fault. The rest of the plan is complete;
 	// apply refuses a plan with any error before it changes anything.
@@ -115,6 +121,33 @@ type Plan struct {
 	// Blocks is what apply needs, per block in the plan: rendered objects
 	// (unmasked), objects to prune, settings. Renderers never print it.
 	Blocks []Block `json:"blocks,omitempty"`
+}
+
+// FluxObject is a Flux Kustomization or HelmRelease in the cluster.
+type FluxObject struct {
+	// Kind is "Kustomization" or "HelmRelease".
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Suspended is its spec.suspend when planned.
+	Suspended bool `json:"suspended"`
+	// Adopted are the addresses of the objects and releases the plan
+	// adopts from it.
+	Adopted []string `json:"adopted"`
+}
+
+// String returns "Kustomization flux-system/apps".
+func (f FluxObject) String() string { return f.Kind + " " + f.Namespace + "/" + f.Name }
+
+// ActiveFlux returns the Flux objects of p that are not suspended.
+func (p *Plan) ActiveFlux() []FluxObject {
+	var out []FluxObject
+	for _, f := range p.Flux {
+		if !f.Suspended {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Move is a block that moves from one address to another in the state.
@@ -217,9 +250,16 @@ type ResourceChange struct {
 	// again: all its pods are deleted at once".
 	Warning string `json:"warning,omitempty"`
 	// Adopt is set when the live object exists without strata's labels and
-	// the apply takes it over (adopt = true on the block, or apply --adopt):
-	// it gets the block's labels and the configuration.
+	// the apply takes it over (adopt = true on the block, or apply --adopt,
+	// or an object Flux manages): it gets the block's labels and the
+	// configuration.
 	Adopt bool `json:"adopt,omitempty"`
+	// AdoptedFromFlux names the Flux object that managed the adopted object
+	// ("Kustomization flux-system/apps", or "field manager
+	// kustomize-controller" without Flux's labels). The apply hands the
+	// fields of Flux's field managers to strata first, so After shows the
+	// object without Flux's labels.
+	AdoptedFromFlux string `json:"adopted_from_flux,omitempty"`
 	// MovedFrom is the block the object was applied by before a move (a
 	// moved block, strata state mv): the change rewrites its
 	// strata.dev/block label in place.
@@ -272,6 +312,10 @@ type ReleaseChange struct {
 	VersionAfter     string  `json:"version_after,omitempty"`
 	AppVersionBefore string  `json:"app_version_before,omitempty"`
 	AppVersionAfter  string  `json:"app_version_after,omitempty"`
+	// AdoptedFromFlux names the Flux HelmRelease that installed the
+	// release ("HelmRelease flux-system/podinfo"), when strata takes it
+	// over: in place, upgraded (never reinstalled) when it differs.
+	AdoptedFromFlux string `json:"adopted_from_flux,omitempty"`
 	// Changes are the release's objects that the action changes.
 	Changes []ResourceChange `json:"changes,omitempty"`
 	// Hooks are the chart hooks the action runs, in Helm's order.

@@ -109,6 +109,7 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 	ro := renderOptions{name: spec.Name, namespace: spec.Namespace, revision: 1}
 	if last != nil {
 		p.Revision, p.Status = last.Version, last.Info.Status.String()
+		p.Flux = fluxOwnerOf(last)
 		ro.revision, ro.upgrade = last.Version+1, last.Info.Status != release.StatusUninstalled
 	}
 	manifest, hooks, err := m.render(ch, vals, ro, caps)

@@ -211,6 +211,11 @@ type ReleasePlan struct {
 	// Status is that revision's status ("deployed", "failed", ...).
 	Revision int    `json:"revision,omitempty"`
 	Status   string `json:"status,omitempty"`
+	// Flux names the Flux HelmRelease that installed the release (from
+	// helm-controller's labels), nil when Flux did not: strata adopts the
+	// release in place, upgrading it (never reinstalling) when its spec
+	// differs.
+	Flux *kube.FluxOwner `json:"flux,omitempty"`
 	// RollbackTo is the revision an ActionRollback returns to.
 	RollbackTo int `json:"rollback_to,omitempty"`
 	// Changes are the per-object changes, in apply order, no-ops left out:

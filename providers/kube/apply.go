@@ -183,6 +183,15 @@ func (m *Manager) applyOne(ctx context.Context, c Change, opts ApplyOptions) (Ap
 			// Server-side apply honours a resourceVersion as a precondition.
 			obj.SetResourceVersion(c.LiveResourceVersion)
 		}
+		if c.Flux != nil {
+			rv, err := takeOverFromFlux(ctx, ri, obj.GetName(), obj.GetResourceVersion())
+			if err != nil {
+				return Applied{}, err
+			}
+			if opts.IfUnchanged {
+				obj.SetResourceVersion(rv)
+			}
+		}
 	case ActionReplace:
 		if err := m.deleteAndWait(ctx, ri, obj.GetName(), c.LiveUID, opts.timeout()); err != nil {
 			return Applied{}, err

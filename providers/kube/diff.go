@@ -158,6 +158,24 @@ func dryRunOptions() metav1.ApplyOptions {
 	return metav1.ApplyOptions{FieldManager: FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}}
 }
 
+// dryRunAs returns the options of the dry run against live: as strata, or,
+// for an object Flux applied that has no strata labels, as Flux's field
+// manager, which shows what strata's apply does after it took Flux's
+// fields over (see Change.Flux): fields Flux set that the block does not,
+// Flux's labels among them, are removed.
+func dryRunAs(live *unstructured.Unstructured, opts DiffOptions) metav1.ApplyOptions {
+	o := dryRunOptions()
+	if live == nil {
+		return o
+	}
+	if rel, owner := ownershipOf(live, opts.owner(), trustRendered, opts.FormerBlocks); rel == unlabelled && owner == "" {
+		if m := fluxApplyManager(live); m != "" {
+			o.FieldManager = m
+		}
+	}
+	return o
+}
+
 func (d *differ) diffOne(ctx context.Context, t *target) (Change, error) {
 	m, lc, opts, known := d.m, d.live, d.opts, d.known[keyOf(t.ref)]
 	c := Change{Ref: t.ref, Desired: t.obj}
@@ -186,7 +204,8 @@ func (d *differ) diffOne(ctx context.Context, t *target) (Change, error) {
 	var res *unstructured.Unstructured
 	for attempt := 0; ; attempt++ {
 		var err error
-		res, err = t.ri.Apply(ctx, t.ref.Name, t.obj, dryRunOptions())
+		as := dryRunAs(live, opts)
+		res, err = t.ri.Apply(ctx, t.ref.Name, t.obj, as)
 		if err != nil {
 			switch {
 			case isNamespaceNotFound(err) && d.namespaces[t.ref.Namespace] != "":
@@ -211,6 +230,9 @@ func (d *differ) diffOne(ctx context.Context, t *target) (Change, error) {
 		live, err = t.ri.Get(ctx, t.ref.Name, metav1.GetOptions{})
 		if err != nil {
 			return c, &ObjectError{Ref: t.ref, Op: "get", Err: err}
+		}
+		if dryRunAs(live, opts).FieldManager != as.FieldManager && attempt < 4 {
+			continue // Flux manages it: dry-run again as Flux's manager
 		}
 		if live.GetResourceVersion() == res.GetResourceVersion() || attempt == 4 {
 			break
@@ -250,6 +272,8 @@ func (m *Manager) fillLive(c *Change, live *unstructured.Unstructured, opts Diff
 	what := "exists and is not managed by strata"
 	if owner != "" {
 		what = "owned by " + owner
+	} else if c.Flux = FluxOwnerOf(live); c.Flux != nil {
+		what = "managed by Flux (" + c.Flux.String() + ")"
 	}
 	if opts.Adopt {
 		c.Reason = "adopt: " + what

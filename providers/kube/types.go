@@ -137,6 +137,12 @@ type Change struct {
 	// MovedFrom is the former block (DiffOptions.FormerBlocks) whose label
 	// the live object still carries: the change rewrites it.
 	MovedFrom string `json:"moved_from,omitempty"`
+	// Flux is set (with Unowned) when the live object has no strata labels
+	// and Flux manages it (FluxOwnerOf). After is then what the object
+	// becomes once strata has taken over Flux's fields: Apply hands Flux's
+	// managedFields to strata before it applies, so Flux's labels and the
+	// fields Flux set that the block does not are removed.
+	Flux *FluxOwner `json:"flux,omitempty"`
 	// Before is the live object and After the object as the server would
 	// store it, both normalised (no managedFields, resourceVersion, status…)
 	// and with Secret values masked. Before is nil for a create, After nil
