@@ -110,7 +110,7 @@ spec: {interval: 10m, chart: {spec: {chart: web}}}
 		"helm.toolkit.fluxcd.io/name=web", "helm.toolkit.fluxcd.io/namespace="+ns)
 
 	dir := writeStack(t, merge(chart, map[string]string{
-		"main.hcl":         "kustomization \"app\" {\n  path = \"app\"\n}\n" + release,
+		"main.hcl":          "kustomization \"app\" {\n  path = \"app\"\n}\n" + release,
 		"app/settings.yaml": configMap(ns, "settings"),
 		"app/other.yaml":    configMap(ns, "other"),
 	}))
