@@ -26,6 +26,7 @@ type JSONPlan struct {
 	StateRecords    []string              `json:"state_records"`
 	Retry           []string              `json:"retry"`
 	Moves           []plan.Move           `json:"moves,omitempty"`
+	Flux            []plan.FluxObject     `json:"flux,omitempty"`
 	Summary         plan.Summary          `json:"summary"`
 	HasChanges      bool                  `json:"has_changes"`
 	Errors          []plan.Error          `json:"errors"`
@@ -63,6 +64,7 @@ func ToJSON(p *plan.Plan) JSONPlan {
 		StateRecords:    nonNil(p.Record),
 		Retry:           nonNil(p.Retry),
 		Moves:           p.Moves,
+		Flux:            p.Flux,
 		Summary:         p.Summary(),
 		HasChanges:      p.HasChanges(),
 		Errors:          nonNil(p.Errors),
