@@ -233,3 +233,35 @@ func hasDiff(rc plan.ResourceChange, path string) bool {
 	}
 	return false
 }
+
+// TestAdoptFromFluxAllowed applies over an active Flux Kustomization when
+// told to (apply --allow-flux-managed), and adopts an object that shows
+// Flux only through kustomize-controller's field manager.
+func TestAdoptFromFluxAllowed(t *testing.T) {
+	c := testcluster.Get(t)
+	installFluxCRDs(t, c)
+	ns := c.Namespace(t, "fluxallow")
+	kubectlApply(t, c, "kustomize-controller", configMap(ns, "labelled", "labels:", "  kustomize.toolkit.fluxcd.io/name: apps",
+		"  kustomize.toolkit.fluxcd.io/namespace: "+ns)+"---\n"+configMap(ns, "plain"))
+	kubectlApply(t, c, "kubectl", fmt.Sprintf("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: apps, namespace: %s}\nspec: {interval: 10m}\n", ns))
+	dir := writeStack(t, map[string]string{
+		"main.hcl":          "kustomization \"app\" {\n  path = \"app\"\n}\n",
+		"app/labelled.yaml": configMap(ns, "labelled"),
+		"app/plain.yaml":    configMap(ns, "plain"),
+	})
+	e, p := lockedPlan(t, testOptions(c, dir))
+	if rc := change(t, p, "kustomization.app/ConfigMap/"+ns+"/plain"); rc.AdoptedFromFlux != "field manager kustomize-controller" {
+		t.Errorf("plain adopted from %q, want the field manager", rc.AdoptedFromFlux)
+	}
+	if a := p.ActiveFlux(); len(a) != 1 || a[0].String() != "Kustomization "+ns+"/apps" {
+		t.Fatalf("active Flux objects %+v, want the Kustomization", a)
+	}
+	if _, err := e.Apply(context.Background(), p, ApplyOptions{AllowFluxManaged: true}); err != nil {
+		t.Fatalf("apply --allow-flux-managed: %v", err)
+	}
+	for _, name := range []string{"labelled", "plain"} {
+		if l := liveConfigMap(t, c, ns, name).GetLabels(); l["strata.dev/block"] != "kustomization.app" || l["kustomize.toolkit.fluxcd.io/name"] != "" {
+			t.Errorf("%s: labels %v, want strata's only", name, l)
+		}
+	}
+}
