@@ -123,12 +123,12 @@ func nested(m *yaml.Node, keys ...string) *yaml.Node {
 }
 
 // willOmit reports whether the block of o cannot be expressed: a
-// kustomization whose source is not an imported Git repository, a release
+// kustomization whose source is not an imported Git or OCI repository, a release
 // whose chart comes from a bucket or from an object not imported.
 func (im *importer) willOmit(o *object) bool {
 	switch o.kind {
 	case "Kustomization":
-		return o.ref() == bootstrap || !im.imported(o, nested(o.spec.n, "sourceRef"), "GitRepository")
+		return o.ref() == bootstrap || !im.imported(o, nested(o.spec.n, "sourceRef"), "GitRepository", "OCIRepository")
 	case "HelmRelease":
 		if cr := nested(o.spec.n, "chartRef"); cr != nil {
 			if !im.imported(o, cr, "OCIRepository", "HelmChart") {
@@ -378,6 +378,9 @@ func (im *importer) nameBlocks() {
 		for _, k := range ks {
 			for r := range im.byKind[k] {
 				if cat == "helm" && k == "OCIRepository" && !im.chartUse["OCIRepository"][r] {
+					continue
+				}
+				if cat == "oci" && !im.artifactUse(r) {
 					continue
 				}
 				es = append(es, entry{k, r})

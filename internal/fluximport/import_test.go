@@ -161,3 +161,61 @@ func TestVersionConstraint(t *testing.T) {
 		}
 	}
 }
+
+// TestImportOCIRepositoryBothUses imports an OCIRepository that a release
+// takes its chart from and a kustomization its manifests from: it becomes a
+// source "helm" and a source "oci", each with its notes, and a setting left
+// out of both is listed once.
+func TestImportOCIRepositoryBothUses(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "flux.yaml")
+	src := `apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: shared, namespace: ns}
+spec:
+  interval: 5m
+  url: oci://registry.example.com/org/app
+  provider: azure
+  ref: {semver: ">=1.0.0", semverFilter: ".*-rc"}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: app, namespace: ns}
+spec:
+  interval: 5m
+  chartRef: {kind: OCIRepository, name: shared}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: app, namespace: ns}
+spec:
+  interval: 5m
+  prune: true
+  sourceRef: {kind: OCIRepository, name: shared}
+`
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Import([]string{file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources := string(res.Files[SourcesFile])
+	for _, want := range []string{`source "helm" "shared"`, `source "oci" "shared"`, `url      = "oci://registry.example.com/org/app"`, `semver   = ">= 1.0.0"`} {
+		if !strings.Contains(sources, want) {
+			t.Errorf("sources lack %q:\n%s", want, sources)
+		}
+	}
+	if n := strings.Count(sources, "spec.provider: strata has no azure workload identity"); n != 2 {
+		t.Errorf("provider note in %d blocks, want 2:\n%s", n, sources)
+	}
+	if k := string(res.Files[KustomizationsFile]); !strings.Contains(k, "source   = source.oci.shared") {
+		t.Errorf("kustomization does not use source.oci.shared:\n%s", k)
+	}
+	count := map[string]int{}
+	for _, is := range res.Issues {
+		count[is.Field]++
+	}
+	if count["spec.provider"] != 1 || count["spec.ref.semverFilter"] != 1 {
+		t.Errorf("issues %v: want spec.provider and spec.ref.semverFilter once each", res.Issues)
+	}
+}

@@ -106,7 +106,12 @@ func (im *importer) kustomizationSource(b *hclwrite.Body, o *object) bool {
 		b.SetAttributeRaw("source", refTokens("source", "git", im.names["git"][r]))
 		return true
 	case "OCIRepository":
-		o.leave(sr.line("kind"), sr.at("kind"), "strata has no OCI artifact source for kustomizations yet: the kustomization is left out (commented)")
+		if _, ok := im.byKind["OCIRepository"][r]; !ok {
+			o.leave(sr.line("name"), sr.path, fmt.Sprintf("OCIRepository %s is not among the imported manifests: the kustomization is left out; import it too", r))
+			return false
+		}
+		b.SetAttributeRaw("source", refTokens("source", "oci", im.names["oci"][r]))
+		return true
 	case "Bucket":
 		o.leave(sr.line("kind"), sr.at("kind"), "strata has no bucket source: the kustomization is left out (commented); copy the manifests into a Git repository")
 	default:

@@ -392,8 +392,13 @@ func (f fields) ignore(keys ...string) {
 // leave records a setting left to the user.
 func (o *object) leave(line int, field, reason string) {
 	is := Issue{File: o.file, Line: line, Object: o.kind + " " + o.ref().String(), Field: field, Reason: reason}
-	*o.issues = append(*o.issues, is)
 	o.own = append(o.own, is)
+	for _, x := range *o.issues {
+		if x == is {
+			return // an OCIRepository's two blocks share their settings
+		}
+	}
+	*o.issues = append(*o.issues, is)
 }
 
 // leftovers reports every field of the spec that the translation did not

@@ -216,41 +216,103 @@ func helmAuth(b *hclwrite.Body, o *object, s fields) {
 }
 
 // ociSource translates an OCIRepository: a chart source (source "helm"
-// with an oci:// URL) when releases use it. A kustomization source needs
-// source "oci", which this strata does not have yet.
+// with an oci:// URL) when releases use it, an artifact source (source
+// "oci") when kustomizations use it or nothing does; both when both do.
 func (im *importer) ociSource(file func(string) *hclwrite.Body, o *object) {
-	s := o.spec
 	checkSubst(o)
-	if !im.chartUse["OCIRepository"][o.ref()] {
-		s.ignore("url", "ref", "interval", "timeout", "secretRef", "certSecretRef", "insecure", "provider", "layerSelector", "verify", "ignore", "suspend", "serviceAccountName", "proxySecretRef")
-		o.leave(o.line, "kind", "strata has no OCI artifact source for kustomizations yet: it is left out, and so is every kustomization using it")
-		body := file(SourcesFile)
-		comment(body, fmt.Sprintf("%s %s (%s:%d)", o.kind, o.ref(), o.file, o.line))
-		notes(body, o)
-		return
+	if im.chartUse["OCIRepository"][o.ref()] {
+		im.ociChartSource(file(SourcesFile), o)
 	}
+	if im.artifactUse(o.ref()) {
+		o.own = nil // the chart source's notes are written with it
+		im.ociArtifactSource(file(SourcesFile), o)
+	}
+}
+
+// artifactUse reports whether the OCIRepository r becomes a source "oci":
+// kustomizations use it, or no release does.
+func (im *importer) artifactUse(r ref) bool {
+	return im.kustUse[r] || !im.chartUse["OCIRepository"][r]
+}
+
+// ociChartSource writes the source "helm" of an OCIRepository that
+// releases take their chart from.
+func (im *importer) ociChartSource(body *hclwrite.Body, o *object) {
+	s := o.spec
 	u := s.required("url")
 	repo, chart := splitChartURL(u)
 	blk := hclwrite.NewBlock("source", []string{"helm", im.names["helm"][o.ref()]})
 	b := blk.Body()
 	setStr(b, "url", repo)
+	ociCommon(b, o)
+	s.ignore("ref") // read by the releases using it
+	s.leave("layerSelector", "a Helm chart is the artifact's chart layer; strata selects no other layer")
+	s.leave("ignore", "a chart is not filtered")
+	if chart == "" {
+		o.leave(s.line("url"), s.at("url"), "the URL names no chart")
+	}
+	emit(body, o, blk)
+}
+
+// ociArtifactSource writes the source "oci" of an OCIRepository that
+// kustomizations take their manifests from.
+func (im *importer) ociArtifactSource(body *hclwrite.Body, o *object) {
+	s := o.spec
+	blk := hclwrite.NewBlock("source", []string{"oci", im.names["oci"][o.ref()]})
+	b := blk.Body()
+	setStr(b, "url", s.required("url"))
+	ociRef(b, s.child("ref"))
+	ociCommon(b, o)
+	if ls := s.child("layerSelector"); !ls.valid() || ls.str("mediaType") != fluxContentType || ls.str("operation") != "" && ls.str("operation") != "extract" {
+		s.leave("layerSelector", "strata takes the layer of Flux's content media type ("+fluxContentType+"), or the first layer, and extracts it; push the manifests in that layer")
+	}
+	s.ignore("layerSelector") // what strata does
+	s.leave("ignore", "strata has no ignore rules for OCI artifacts; leave the files out of the artifact or select them with the kustomization's path")
+	emit(body, o, blk)
+}
+
+// fluxContentType is the media type of the layer of a Flux artifact.
+const fluxContentType = "application/vnd.cncf.flux.content.v1.tar+gzip"
+
+// ociCommon translates what both blocks of an OCIRepository share:
+// interval, timeout, insecure, credentials, and the settings strata has no
+// counterpart of.
+func ociCommon(b *hclwrite.Body, o *object) {
+	s := o.spec
 	commonSource(b, s)
 	if insecure, _ := s.boolean("insecure"); insecure {
 		setBool(b, "plain_http", true)
 	}
-	s.ignore("ref") // read by the releases using it
-	s.leave("layerSelector", "a Helm chart is the artifact's chart layer; strata selects no other layer")
-	s.leave("verify", "strata does not verify chart signatures (cosign, notation)")
-	s.leave("ignore", "a chart is not filtered")
+	s.leave("verify", "strata does not verify artifact signatures (cosign, notation)")
 	s.leave("serviceAccountName", "strata has no workload identity for registries; give the source credentials in an auth block")
 	helmAuth(b, o, s)
-	if chart == "" {
-		o.leave(s.line("url"), s.at("url"), "the URL names no chart")
+}
+
+// ociRef translates an OCIRepository's ref with Flux's precedence: digest,
+// then semver, then tag; none is Flux's default, the tag latest.
+func ociRef(b *hclwrite.Body, r fields) {
+	digest, semver, tag := r.str("digest"), r.str("semver"), r.str("tag")
+	r.ignore("digest", "semver", "tag")
+	switch {
+	case digest != "":
+		setStr(b, "digest", digest)
+	case semver != "":
+		c, err := versionConstraint(semver)
+		if err != nil {
+			r.o.leave(r.line("semver"), r.at("semver"), err.Error()+"; the tag latest is taken instead: set semver in Terraform's syntax")
+			setStr(b, "tag", "latest")
+			break
+		}
+		setStr(b, "semver", c)
+	case tag != "":
+		setStr(b, "tag", tag)
+	default:
+		setStr(b, "tag", "latest")
 	}
-	if im.kustUse[o.ref()] {
-		o.leave(o.line, "kind", "kustomizations use this OCIRepository too: strata has no OCI artifact source for kustomizations yet; they are left out")
+	if digest == "" && semver != "" {
+		r.leave("semverFilter", "strata has no version filter; restrict the constraint instead")
 	}
-	emit(file(SourcesFile), o, blk)
+	r.ignore("semverFilter") // Flux applies it to semver only
 }
 
 // splitChartURL splits oci://host/path/chart into the repository URL and

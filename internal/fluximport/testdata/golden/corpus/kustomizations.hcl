@@ -144,14 +144,17 @@ kustomization "after-bootstrap" {
 }
 
 # Kustomization flux-system/from-oci (testdata/corpus/leftovers/leftovers.yaml:49)
-# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:57: spec.sourceRef.kind: strata has no OCI artifact source for kustomizations yet: the kustomization is left out (commented)
-# TODO(strata import): kustomization "from-oci" is left out, for the reason above.
+kustomization "from-oci" {
+  source   = source.oci.manifests
+  prune    = true
+  wait     = false
+  interval = "5m"
+}
 
 # Kustomization flux-system/tenant (testdata/corpus/leftovers/leftovers.yaml:62)
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:73: spec.path: ${cluster_name} is a variable that the postBuild substitution of the Flux Kustomization applying this file replaces; it is carried over literally: use a strata variable instead
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:94: spec.postBuild.substituteFrom[0]: strata reads no ConfigMap for substitutions: copy the data of ConfigMap flux-system/cluster-vars (optional: false) into substitute, through a sensitive variable for a Secret
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:96: spec.postBuild.substituteFrom[1]: strata reads no Secret for substitutions: copy the data of Secret flux-system/cluster-secrets (optional: true) into substitute, through a sensitive variable for a Secret
-# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:99: spec.dependsOn[0]: Kustomization flux-system/from-oci is left out of the stack; so is this dependency
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:100: spec.dependsOn[1]: Kustomization flux-system/missing is not among the imported manifests; the dependency is left out
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:69: spec.retryInterval: strata does not retry on its own; run `strata apply` again
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:81: spec.decryption: strata does not decrypt SOPS-encrypted manifests; decrypt them before the apply or keep the secrets out of the repository
@@ -173,6 +176,7 @@ kustomization "tenant" {
   substitute = {
     cluster_name = "prod"
   }
+  depends_on = [kustomization.from-oci]
 }
 
 # Kustomization flux-system/elsewhere (testdata/corpus/leftovers/leftovers.yaml:183)
@@ -180,5 +184,31 @@ kustomization "tenant" {
 # TODO(strata import): kustomization "elsewhere" is left out, for the reason above.
 
 # Kustomization flux-system/from-oci-only (testdata/corpus/leftovers/leftovers.yaml:222)
-# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:230: spec.sourceRef.kind: strata has no OCI artifact source for kustomizations yet: the kustomization is left out (commented)
-# TODO(strata import): kustomization "from-oci-only" is left out, for the reason above.
+kustomization "from-oci-only" {
+  source   = source.oci.only-manifests
+  prune    = true
+  wait     = false
+  interval = "5m"
+}
+
+# Kustomization flux-system/from-pinned (testdata/corpus/leftovers/leftovers.yaml:269)
+kustomization "from-pinned" {
+  source     = source.oci.pinned
+  path       = "deploy"
+  prune      = true
+  wait       = false
+  interval   = "5m"
+  depends_on = [kustomization.from-unpinned]
+}
+
+# Kustomization flux-system/from-unpinned (testdata/corpus/leftovers/leftovers.yaml:284)
+kustomization "from-unpinned" {
+  source   = source.oci.unpinned
+  prune    = true
+  wait     = false
+  interval = "5m"
+}
+
+# Kustomization flux-system/from-missing-oci (testdata/corpus/leftovers/leftovers.yaml:296)
+# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:305: spec.sourceRef: OCIRepository flux-system/not-imported is not among the imported manifests: the kustomization is left out; import it too
+# TODO(strata import): kustomization "from-missing-oci" is left out, for the reason above.

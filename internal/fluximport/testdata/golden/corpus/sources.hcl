@@ -145,9 +145,15 @@ source "git" "flux-system" {
 
 # OCIRepository flux-system/manifests (testdata/corpus/leftovers/leftovers.yaml:21)
 # TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:30: spec.ref.tag: tag "latest" is not a chart version; version is left out (the highest version is taken)
-# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:21: kind: kustomizations use this OCIRepository too: strata has no OCI artifact source for kustomizations yet; they are left out
 source "helm" "manifests" {
   url      = "oci://ghcr.io/org"
+  interval = "5m"
+}
+
+# OCIRepository flux-system/manifests (testdata/corpus/leftovers/leftovers.yaml:21)
+source "oci" "manifests" {
+  url      = "oci://ghcr.io/org/manifests"
+  tag      = "latest"
   interval = "5m"
 }
 
@@ -163,4 +169,43 @@ source "git" "tenant" {
 }
 
 # OCIRepository flux-system/only-manifests (testdata/corpus/leftovers/leftovers.yaml:209)
-# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:209: kind: strata has no OCI artifact source for kustomizations yet: it is left out, and so is every kustomization using it
+source "oci" "only-manifests" {
+  url      = "oci://ghcr.io/org/only-manifests"
+  semver   = ">= 1.0.0"
+  interval = "5m"
+}
+
+# OCIRepository flux-system/pinned (testdata/corpus/leftovers/leftovers.yaml:234)
+# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:244: spec.provider: strata has no aws workload identity; give the source credentials in an auth block
+# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:257: spec.verify: strata does not verify artifact signatures (cosign, notation)
+# TODO(strata import): testdata/corpus/leftovers/leftovers.yaml:254: spec.layerSelector: strata takes the layer of Flux's content media type (application/vnd.cncf.flux.content.v1.tar+gzip), or the first layer, and extracts it; push the manifests in that layer
+source "oci" "pinned" {
+  url        = "oci://registry.example.com/org/pinned"
+  digest     = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+  interval   = "10m"
+  timeout    = "2m"
+  plain_http = true
+  # From Secret flux-system/registry-tls, as Flux reads it: the keys it lacks stay empty. For example:
+  #   export FLUX_SYSTEM_REGISTRY_TLS_CA_CRT="$(kubectl -n flux-system get secret registry-tls -o jsonpath='{.data.ca\.crt}' | base64 -d)"
+  ca = env("FLUX_SYSTEM_REGISTRY_TLS_CA_CRT", "")
+  auth {
+    # From Secret flux-system/registry-login, as Flux reads it: the keys it lacks stay empty. For example:
+    #   export FLUX_SYSTEM_REGISTRY_LOGIN_USERNAME="$(kubectl -n flux-system get secret registry-login -o jsonpath='{.data.username}' | base64 -d)"
+    #   export FLUX_SYSTEM_REGISTRY_LOGIN_PASSWORD="$(kubectl -n flux-system get secret registry-login -o jsonpath='{.data.password}' | base64 -d)"
+    # A Secret of type kubernetes.io/dockerconfigjson holds them in its auths entry instead.
+    username = env("FLUX_SYSTEM_REGISTRY_LOGIN_USERNAME", "")
+    password = env("FLUX_SYSTEM_REGISTRY_LOGIN_PASSWORD", "")
+    # From Secret flux-system/registry-tls, as Flux reads it: the keys it lacks stay empty. For example:
+    #   export FLUX_SYSTEM_REGISTRY_TLS_TLS_CRT="$(kubectl -n flux-system get secret registry-tls -o jsonpath='{.data.tls\.crt}' | base64 -d)"
+    #   export FLUX_SYSTEM_REGISTRY_TLS_TLS_KEY="$(kubectl -n flux-system get secret registry-tls -o jsonpath='{.data.tls\.key}' | base64 -d)"
+    cert = env("FLUX_SYSTEM_REGISTRY_TLS_TLS_CRT", "")
+    key  = env("FLUX_SYSTEM_REGISTRY_TLS_TLS_KEY", "")
+  }
+}
+
+# OCIRepository flux-system/unpinned (testdata/corpus/leftovers/leftovers.yaml:260)
+source "oci" "unpinned" {
+  url      = "oci://registry.example.com/org/unpinned"
+  tag      = "latest"
+  interval = "5m"
+}
