@@ -71,6 +71,7 @@ func markdownParts(p *plan.Plan) (string, []string) {
 		}
 		writeErrorsMD(&b, p)
 		writeDriftMD(&b, p)
+		writeFluxMD(&b, p)
 		return b.String(), nil
 	}
 	fmt.Fprintf(&b, "**%s**\n\n", SummaryLine(p))
@@ -135,6 +136,7 @@ func markdownParts(p *plan.Plan) (string, []string) {
 		b.WriteString("\n")
 	}
 	writeDriftMD(&b, p)
+	writeFluxMD(&b, p)
 	if len(p.Record) > 0 {
 		fmt.Fprintf(&b, "%d objects already in the cluster will be recorded in the state.\n\n", len(p.Record))
 	}
@@ -225,6 +227,24 @@ func writeDriftMD(b *strings.Builder, p *plan.Plan) {
 	b.WriteString("**Drift found while planning:**\n\n")
 	for _, d := range p.Drift {
 		fmt.Fprintf(b, "- `%s`: %s\n", d.Address, d.Message)
+	}
+	b.WriteString("\n")
+}
+
+// writeFluxMD lists the Flux objects that manage what the plan adopts,
+// as the human view does: suspended, or still reconciling (which the apply
+// refuses).
+func writeFluxMD(b *strings.Builder, p *plan.Plan) {
+	if len(p.Flux) == 0 {
+		return
+	}
+	b.WriteString("**Flux objects that manage what this plan adopts:**\n\n| Flux object | State | Adopted |\n|---|---|--:|\n")
+	for _, f := range p.Flux {
+		state := "suspended"
+		if !f.Suspended {
+			state = "**" + FluxActiveNote + "**"
+		}
+		fmt.Fprintf(b, "| `%s` | %s | %d |\n", f, state, len(f.Adopted))
 	}
 	b.WriteString("\n")
 }

@@ -61,7 +61,8 @@ func deployment(image string, replicas int) map[string]any {
 
 // fixedPlan has one of everything: create, update, delete, replace, no-op,
 // a masked Secret change, a custom resource checked against its CRD's
-// schema only, a source move, a release upgrade and drift.
+// schema only, a source move, a release upgrade, drift and the Flux objects
+// (one active, one suspended) that manage adopted objects.
 func fixedPlan() *plan.Plan {
 	const app, cfg = "kustomization.app", "kustomization.config"
 	replace := change(app, plan.Replace, "immutable field spec.clusterIP",
@@ -127,6 +128,10 @@ func fixedPlan() *plan.Plan {
 			Message: "Immutable field changes: spec: Forbidden: updates to statefulset spec for fields other than 'replicas' are forbidden. Set force = true on kustomization.db to plan the replacement."}},
 		Drift: []plan.Drift{{Address: "kustomization.app/Deployment.apps/demo/web", Block: app, Kind: plan.DriftModified,
 			Message: "changed in the cluster outside strata (spec.replicas)"}},
+		Flux: []plan.FluxObject{
+			{Kind: "Kustomization", Namespace: "flux-system", Name: "apps", Adopted: []string{"kustomization.app/Deployment.apps/demo/web", "kustomization.app/Service/demo/web"}},
+			{Kind: "HelmRelease", Namespace: "demo", Name: "redis", Suspended: true, Adopted: []string{"release.redis"}},
+		},
 	}
 }
 
