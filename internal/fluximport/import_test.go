@@ -219,3 +219,45 @@ spec:
 		t.Errorf("issues %v: want spec.provider and spec.ref.semverFilter once each", res.Issues)
 	}
 }
+
+// TestImportOCIRef checks the ref of a source "oci" against Flux's
+// precedence: digest, then semver, then tag, and the tag latest without a
+// ref; a semver strata cannot express falls back to the tag, with an issue.
+func TestImportOCIRef(t *testing.T) {
+	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for name, tc := range map[string]struct{ ref, want, issue string }{
+		"digest first":   {ref: `{digest: "` + digest + `", semver: ">=1.0.0", tag: v1}`, want: `digest   = "` + digest + `"`},
+		"semver next":    {ref: `{semver: ">=1.0.0", tag: v1}`, want: `semver   = ">= 1.0.0"`},
+		"tag":            {ref: `{tag: v1}`, want: `tag      = "v1"`},
+		"no ref":         {ref: `{}`, want: `tag      = "latest"`},
+		"bad semver":     {ref: `{semver: ">=1.0.0 || <0.5.0", tag: v1}`, want: `tag      = "v1"`, issue: "spec.ref.semver"},
+		"semver filter":  {ref: `{semver: ">=1.0.0", semverFilter: ".*-rc"}`, want: `semver   = ">= 1.0.0"`, issue: "spec.ref.semverFilter"},
+		"digest, filter": {ref: `{digest: "` + digest + `", semver: ">=1.0.0", semverFilter: ".*-rc"}`, want: `digest   = "` + digest + `"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "flux.yaml")
+			src := "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata: {name: m, namespace: ns}\nspec:\n  interval: 5m\n  url: oci://registry.example.com/m\n  ref: " + tc.ref + "\n"
+			if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res, err := Import([]string{file})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := string(res.Files[SourcesFile]); !strings.Contains(got, tc.want) || strings.Count(got, "  tag ")+strings.Count(got, "  semver ")+strings.Count(got, "  digest ") != 1 {
+				t.Errorf("want exactly one reference, %q:\n%s", tc.want, got)
+			}
+			var fields []string
+			for _, is := range res.Issues {
+				fields = append(fields, is.Field)
+			}
+			var want []string
+			if tc.issue != "" {
+				want = []string{tc.issue}
+			}
+			if diff := cmp.Diff(want, fields); diff != "" {
+				t.Errorf("issues (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -299,8 +299,12 @@ func ociRef(b *hclwrite.Body, r fields) {
 	case semver != "":
 		c, err := versionConstraint(semver)
 		if err != nil {
-			r.o.leave(r.line("semver"), r.at("semver"), err.Error()+"; the tag latest is taken instead: set semver in Terraform's syntax")
-			setStr(b, "tag", "latest")
+			fallback := tag
+			if fallback == "" {
+				fallback = "latest"
+			}
+			r.o.leave(r.line("semver"), r.at("semver"), fmt.Sprintf("%s; the tag %s is taken instead: set semver in Terraform's syntax", err, fallback))
+			setStr(b, "tag", fallback)
 			break
 		}
 		setStr(b, "semver", c)
