@@ -161,6 +161,7 @@ var kustomizationBody = body[Kustomization]{
 		{typ: "health_check", decode: repeated(&healthCheckBody, func(k *Kustomization) *[]HealthCheck { return &k.HealthChecks })},
 		{typ: "patch", decode: repeated(&patchBody, func(k *Kustomization) *[]Patch { return &k.Patches })},
 		{typ: "image", decode: repeated(&imageBody, func(k *Kustomization) *[]Image { return &k.Images })},
+		{typ: "decryption", decode: optional(&decryptionBody, func(k *Kustomization) **Decryption { return &k.Decryption })},
 	},
 }
 
@@ -229,6 +230,7 @@ var releaseBody = body[Release]{
 		{typ: "uninstall", decode: single(&uninstallBody, func(r *Release) *ReleaseUninstall { return &r.Uninstall })},
 		{typ: "drift_detection", decode: single(&driftDetectionBody, func(r *Release) *DriftDetection { return &r.DriftDetection })},
 		{typ: "values_from", decode: repeated(&valuesFromBody, func(r *Release) *[]ValuesFrom { return &r.ValuesFrom })},
+		{typ: "decryption", decode: optional(&decryptionBody, func(r *Release) **Decryption { return &r.Decryption })},
 	},
 }
 

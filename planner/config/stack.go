@@ -432,6 +432,9 @@ type Kustomization struct {
 	CommonAnnotations map[string]string
 	Components        []string
 	HealthChecks      []HealthCheck
+	// Decryption, when set, decrypts the SOPS-encrypted files the build
+	// reads; nil refuses them.
+	Decryption *Decryption
 	// ServiceAccount is "NAMESPACE/NAME" or "": the account every request
 	// for the block impersonates. A bare NAME in the stack is resolved
 	// against TargetNamespace when decoded.
@@ -534,6 +537,10 @@ type Release struct {
 	ServiceAccount string
 	DependsOn      []Ref `digest:"-"`
 	Refs           []Ref `digest:"-"`
+
+	// Decryption, when set, decrypts SOPS-encrypted ValuesFiles; nil
+	// refuses them.
+	Decryption *Decryption
 }
 
 // RedactedValues returns a deep copy of Values with every value derived from

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/strata-gitops/strata/internal/confine"
+	"github.com/strata-gitops/strata/providers/sops"
 )
 
 // ErrOutsideRoot is wrapped by Build errors for a path, or a file it refers
@@ -59,6 +60,12 @@ type Options struct {
 	// Origin reads: the file the object comes from. For checks only: the
 	// annotation is not meant to be applied.
 	Origins bool
+	// Decryptor decrypts, in memory, the SOPS-encrypted files the build
+	// reads (see decryption); nil refuses them with ErrEncrypted.
+	Decryptor *sops.Decryptor
+	// OnDecrypt, when set, receives the plain texts of the values the
+	// build decrypted, to keep out of every output.
+	OnDecrypt func(values []string)
 
 	// noPlain makes Build run kustomize even for a plain tree (tests).
 	noPlain bool
@@ -113,7 +120,8 @@ func Build(ctx context.Context, opts Options) ([]*unstructured.Unstructured, err
 	}
 	kustomizeMu.Lock()
 	defer kustomizeMu.Unlock()
-	resources, err := render(opts, root, dir, disk, ks)
+	dec := newDecryption(root, opts)
+	resources, err := render(opts, root, dir, disk, ks, dec)
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +153,9 @@ func Build(ctx context.Context, opts Options) ([]*unstructured.Unstructured, err
 		if u.GetAPIVersion() == "" || u.GetKind() == "" || u.GetName() == "" {
 			return nil, fmt.Errorf("kustomization %s renders an object without apiVersion, kind or name: %s", opts.Path, res.CurId())
 		}
+		if err := dec.object(u); err != nil {
+			return nil, fmt.Errorf("kustomization %s: %w", opts.Path, err)
+		}
 		setCommonMetadata(u, opts.CommonLabels, opts.CommonAnnotations)
 		out = append(out, u)
 	}
@@ -154,9 +165,9 @@ func Build(ctx context.Context, opts Options) ([]*unstructured.Unstructured, err
 // render returns the objects of the kustomization in dir, before
 // substitution: by the plain path when the options and the tree allow it
 // (see plainResources), else by kustomize.
-func render(opts Options, root, dir string, disk filesys.FileSystem, ks unstructured.Unstructured) ([]*resource.Resource, error) {
+func render(opts Options, root, dir string, disk filesys.FileSystem, ks unstructured.Unstructured, dec *decryption) ([]*resource.Resource, error) {
 	if opts.plain() && !opts.noPlain {
-		if rs, ok := plainResources(&overlayFS{FileSystem: disk, root: root}, dir); ok {
+		if rs, ok := plainResources(&overlayFS{FileSystem: disk, root: root, decrypt: dec}, dir); ok {
 			return rs, nil
 		}
 	}
@@ -173,7 +184,7 @@ func render(opts Options, root, dir string, disk filesys.FileSystem, ks unstruct
 			return nil, fmt.Errorf("kustomization %s: %w", opts.Path, err)
 		}
 	}
-	fs := &overlayFS{FileSystem: disk, path: filepath.Clean(kfile), data: manifest, root: root}
+	fs := &overlayFS{FileSystem: disk, path: filepath.Clean(kfile), data: manifest, root: root, decrypt: dec}
 	resMap, err := fluxkustomize.Build(fs, dir)
 	if fs.refused != nil {
 		return nil, fmt.Errorf("kustomization %s: %w", opts.Path, fs.refused)
@@ -372,6 +383,8 @@ type overlayFS struct {
 	// refused is the first refusal of a kustomization file; kustomize
 	// reports a file it cannot read as missing, so Build reports this.
 	refused error
+	// decrypt decrypts the SOPS-encrypted files the build reads.
+	decrypt *decryption
 }
 
 func (o *overlayFS) is(p string) bool { return filepath.Clean(p) == o.path }
@@ -394,7 +407,11 @@ func (o *overlayFS) ReadFile(p string) ([]byte, error) {
 		}
 	}
 	if !slices.Contains(konfig.RecognizedKustomizationFileNames(), filepath.Base(p)) {
-		return data, nil
+		data, err := o.decrypt.read(p, data)
+		if err != nil && o.refused == nil {
+			o.refused = err
+		}
+		return data, err
 	}
 	if remote := remoteFiles(data); len(remote) > 0 {
 		rel, _ := filepath.Rel(o.root, p)
@@ -405,6 +422,7 @@ func (o *overlayFS) ReadFile(p string) ([]byte, error) {
 		}
 		return nil, err
 	}
+	o.decrypt.register(p, data)
 	return data, nil
 }
 
