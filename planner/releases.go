@@ -135,6 +135,9 @@ func (e *Engine) releaseSpec(ctx context.Context, r *config.Release) (helm.Relea
 	if vf := e.valuesFrom[r.Address().String()]; vf != nil {
 		spec.ValuesFrom = vf.layers
 	}
+	if err := e.decryptValues(r, &spec); err != nil {
+		return spec, "", err
+	}
 	switch {
 	case r.Source == nil:
 		p, err := chartDir(e.dir, r.Chart)

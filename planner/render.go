@@ -9,20 +9,36 @@ import (
 
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/providers/kustomize"
+	"github.com/strata-gitops/strata/providers/sops"
 )
 
 // render builds the objects of a kustomization from root, the tree of its
 // source (the stack directory when it has none).
 func (e *Engine) render(ctx context.Context, k *config.Kustomization, root string) ([]*unstructured.Unstructured, error) {
-	return renderKustomization(ctx, k, root, false)
+	dec, err := e.decryptor(k.Address(), k.Decryption)
+	if err != nil {
+		return nil, err
+	}
+	return renderKustomization(ctx, k, root, renderOptions{decryptor: dec, onDecrypt: func(v []string) { e.addSecrets(v...) }})
 }
 
-// renderKustomization builds the objects of a kustomization from root;
-// origins keeps kustomize's origin annotation on them (see
-// kustomize.Options.Origins).
-func renderKustomization(ctx context.Context, k *config.Kustomization, root string, origins bool) ([]*unstructured.Unstructured, error) {
+// renderOptions are the settings of renderKustomization.
+type renderOptions struct {
+	// origins keeps kustomize's origin annotation on the objects (see
+	// kustomize.Options.Origins).
+	origins bool
+	// decryptor decrypts the SOPS-encrypted files (nil refuses them), and
+	// onDecrypt receives the values decrypted.
+	decryptor *sops.Decryptor
+	onDecrypt func([]string)
+}
+
+// renderKustomization builds the objects of a kustomization from root.
+func renderKustomization(ctx context.Context, k *config.Kustomization, root string, ro renderOptions) ([]*unstructured.Unstructured, error) {
 	opts := kustomize.Options{
-		Origins:           origins,
+		Origins:           ro.origins,
+		Decryptor:         ro.decryptor,
+		OnDecrypt:         ro.onDecrypt,
 		Root:              root,
 		Path:              k.Path,
 		TargetNamespace:   k.TargetNamespace,

@@ -94,18 +94,20 @@ func scrub(diags hcl.Diagnostics, secrets []string) hcl.Diagnostics {
 }
 
 // blockSkipped reports whether Validate does not render b: it has a source,
-// is suspended, takes values from the cluster, or a render input is
-// unknown.
+// is suspended, takes values from the cluster, decrypts SOPS files, or a
+// render input is unknown.
 func blockSkipped(b config.Block) bool {
 	switch b := b.(type) {
 	case *config.Kustomization:
-		if b.Source != nil || b.Suspend {
+		// A block with a decryption block renders with keys that validate
+		// does not read: plan decrypts.
+		if b.Source != nil || b.Suspend || b.Decryption != nil {
 			return true
 		}
 	case *config.Release:
 		// values_from values come from the cluster, which validate never
-		// reads: a chart may need them to render.
-		if b.Source != nil || b.Suspend || b.IsSet("source") || len(b.ValuesFrom) > 0 {
+		// reads: a chart may need them to render. SOPS keys neither.
+		if b.Source != nil || b.Suspend || b.IsSet("source") || len(b.ValuesFrom) > 0 || b.Decryption != nil {
 			return true
 		}
 	default:
@@ -123,7 +125,7 @@ func blockSkipped(b config.Block) bool {
 
 // renderLocalKustomization builds k from the stack directory.
 func renderLocalKustomization(ctx context.Context, dir string, k *config.Kustomization) ([]rendered, *hcl.Diagnostic) {
-	objs, err := renderKustomization(ctx, k, dir, true)
+	objs, err := renderKustomization(ctx, k, dir, renderOptions{origins: true})
 	if err != nil {
 		summary := "Kustomization does not build"
 		if errors.Is(err, kustomize.ErrOutsideRoot) {
@@ -152,6 +154,12 @@ func renderLocalChart(dir string, r *config.Release) ([]rendered, *hcl.Diagnosti
 	if err == nil {
 		spec.ChartPath = chart
 		spec.ValuesFiles, err = valuesFiles(dir, r)
+	}
+	if err == nil {
+		if f := encryptedValuesFile(spec.ValuesFiles, r.ValuesFiles); f != "" {
+			return nil, blockDiag(&r.Meta, "values_files", "Encrypted values file",
+				"The values file %s is SOPS-encrypted, and %s has no decryption block. Add decryption { provider = \"sops\" } with the key, so that plan decrypts it.", f, r.Address())
+		}
 	}
 	var objs []helm.RenderedObject
 	if err == nil {

@@ -1,0 +1,183 @@
+package planner
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/helm"
+	"github.com/strata-gitops/strata/providers/sops"
+)
+
+// The environment variables SOPS reads age identities from, which a
+// decryption block uses too.
+const (
+	envAgeKey     = "SOPS_AGE_KEY"
+	envAgeKeyFile = "SOPS_AGE_KEY_FILE"
+)
+
+// decryptor returns the SOPS decryptor of a block's decryption block, or
+// nil when the block has none (its encrypted files are then refused). Its
+// keys are the block's (values and files) and those of SOPS_AGE_KEY and
+// SOPS_AGE_KEY_FILE; every key read is added to the secrets kept out of
+// the output.
+func (e *Engine) decryptor(addr config.Address, d *config.Decryption) (*sops.Decryptor, error) {
+	if d == nil {
+		return nil, nil
+	}
+	var keys sops.Keys
+	if !d.AgeIdentity.IsEmpty() {
+		keys.Age = append(keys.Age, sops.Key{Name: "age_identity", Data: d.AgeIdentity.Reveal()})
+	}
+	if !d.PGPPrivateKey.IsEmpty() {
+		keys.PGP = append(keys.PGP, sops.Key{Name: "pgp_private_key", Data: d.PGPPrivateKey.Reveal()})
+	}
+	for _, f := range d.AgeIdentityFiles {
+		k, err := e.keyFile("age_identity_files", f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: decryption: %w", addr, err)
+		}
+		keys.Age = append(keys.Age, k)
+	}
+	for _, f := range d.PGPPrivateKeyFiles {
+		k, err := e.keyFile("pgp_private_key_files", f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: decryption: %w", addr, err)
+		}
+		keys.PGP = append(keys.PGP, k)
+	}
+	if v := e.opts.Getenv(envAgeKey); v != "" {
+		keys.Age = append(keys.Age, sops.Key{Name: envAgeKey, Data: v})
+	}
+	if f := e.opts.Getenv(envAgeKeyFile); f != "" {
+		k, err := e.keyFile(envAgeKeyFile, f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: decryption: %w", addr, err)
+		}
+		keys.Age = append(keys.Age, k)
+	}
+	for _, k := range append(append([]sops.Key(nil), keys.Age...), keys.PGP...) {
+		e.addSecrets(keyLines(k.Data)...)
+	}
+	dec, err := sops.New(keys)
+	if err != nil {
+		return nil, fmt.Errorf("%s: decryption: %w", addr, err)
+	}
+	return dec, nil
+}
+
+// keyFile reads the key file path, named by attr, relative to the stack
+// directory unless absolute ("~/" is the home directory). Key files may be
+// anywhere: they are usually kept out of the stack's repository.
+func (e *Engine) keyFile(attr, path string) (sops.Key, error) {
+	p := expandHome(path, e.opts.Getenv)
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(e.dir, p)
+	}
+	name := fmt.Sprintf("%s (%s)", attr, path)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return sops.Key{}, fmt.Errorf("key file %s: %w", name, unwrapPath(err))
+	}
+	return sops.Key{Name: name, Data: string(b)}, nil
+}
+
+// unwrapPath returns the reason of a file error without its path (the
+// caller names the file).
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// keyLines returns the lines of a key that are not comments: the secret
+// parts of an identity file or an armored key.
+func keyLines(data string) []string {
+	var out []string
+	for _, l := range strings.Split(data, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "-----") && len(l) >= 16 {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// decryptValues decrypts the SOPS-encrypted values files of a release in
+// memory: when one of spec.ValuesFiles is encrypted, every values file
+// becomes a values layer read already (decrypted when encrypted), put
+// before the layers of values_from, and spec.ValuesFiles is emptied, so
+// that Helm merges the same values in the same order (files, values_from,
+// values) and no decrypted file exists. The decrypted values join the
+// secrets kept out of the output. A release without a decryption block
+// refuses an encrypted file.
+func (e *Engine) decryptValues(r *config.Release, spec *helm.ReleaseSpec) error {
+	layers := make([]helm.ValuesLayer, len(spec.ValuesFiles))
+	var encrypted []int
+	for i, p := range spec.ValuesFiles {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("values file %s: %w", r.ValuesFiles[i], unwrapPath(err))
+		}
+		layers[i] = helm.ValuesLayer{Source: "values file " + r.ValuesFiles[i], Data: b}
+		if sops.Encrypted(b, valuesFormat(p)) {
+			encrypted = append(encrypted, i)
+		}
+	}
+	if len(encrypted) == 0 {
+		return nil
+	}
+	if r.Decryption == nil {
+		return fmt.Errorf("values file %s %w: add a decryption block with the key to the release", r.ValuesFiles[encrypted[0]], sops.ErrEncrypted)
+	}
+	dec, err := e.decryptor(r.Address(), r.Decryption)
+	if err != nil {
+		return err
+	}
+	for _, i := range encrypted {
+		f := valuesFormat(spec.ValuesFiles[i])
+		res, err := dec.Decrypt(r.ValuesFiles[i], layers[i].Data, f, f)
+		if err != nil {
+			return fmt.Errorf("values file %w", err)
+		}
+		e.addSecrets(res.Texts()...)
+		layers[i].Data = res.Data
+	}
+	spec.ValuesFrom = append(layers, spec.ValuesFrom...)
+	spec.ValuesFiles = nil
+	return nil
+}
+
+// valuesFormat is the SOPS format of a values file: JSON for .json, else
+// YAML (Helm reads values files as YAML whatever their name).
+func valuesFormat(path string) sops.Format {
+	if sops.FormatForPath(path) == sops.JSON {
+		return sops.JSON
+	}
+	return sops.YAML
+}
+
+// encryptedValuesFile returns the name (as the stack writes it, in names)
+// of the first of the values files paths that is SOPS-encrypted, or "".
+func encryptedValuesFile(paths, names []string) string {
+	for i, p := range paths {
+		if b, err := os.ReadFile(p); err == nil && sops.Encrypted(b, valuesFormat(p)) {
+			return names[i]
+		}
+	}
+	return ""
+}
+
+// addSecrets adds values to the secrets kept out of the output. Plans and
+// drift checks render one block at a time, so no output is being
+// scrubbed meanwhile.
+func (e *Engine) addSecrets(values ...string) {
+	if e.secrets == nil {
+		e.secrets = plan.NewSecrets()
+	}
+	e.secrets.Add(values...)
+}
