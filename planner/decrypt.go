@@ -28,6 +28,9 @@ func (e *Engine) decryptor(addr config.Address, d *config.Decryption) (*sops.Dec
 	if d == nil {
 		return nil, nil
 	}
+	if d.Provider != config.DecryptionSOPS {
+		return nil, fmt.Errorf("%s: decryption: provider %q is not supported; use %q", addr, d.Provider, config.DecryptionSOPS)
+	}
 	var keys sops.Keys
 	if !d.AgeIdentity.IsEmpty() {
 		keys.Age = append(keys.Age, sops.Key{Name: "age_identity", Data: d.AgeIdentity.Reveal()})
