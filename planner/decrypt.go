@@ -184,3 +184,17 @@ func (e *Engine) addSecrets(values ...string) {
 	}
 	e.secrets.Add(values...)
 }
+
+// releaseSecrets adds the values that r's SOPS-encrypted values files
+// hold to the secrets kept out of the output, for a drift check: Helm's
+// release holds them decrypted, and a field that changed in the cluster
+// shows its applied value. An encrypted file that cannot be decrypted is
+// an error: the check cannot know what to mask.
+func (e *Engine) releaseSecrets(r *config.Release) error {
+	files, err := valuesFiles(e.dir, r)
+	if err != nil || len(files) == 0 {
+		return err
+	}
+	spec := helm.ReleaseSpec{ValuesFiles: files}
+	return e.decryptValues(r, &spec)
+}

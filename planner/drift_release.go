@@ -33,6 +33,10 @@ func (e *Engine) driftRelease(ctx context.Context, snap *state.Snapshot, r *conf
 	if sb, ok := snap.Block(addr); ok {
 		blk.Revision = sb.Revision
 	}
+	if err := e.releaseSecrets(r); err != nil {
+		blk.Error = err.Error()
+		return blk
+	}
 	hm, err := e.helmAs(r.ServiceAccount)
 	if err != nil {
 		blk.Error = err.Error()

@@ -219,6 +219,12 @@ func TestSOPSSecretsNeverShown(t *testing.T) {
 	if _, err := cs.CoreV1().Secrets(ns).Patch(ctx, "db", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	for _, name := range []string{"settings", "web-settings"} {
+		patch := `{"data":{"dsn":"` + sopsDriftSecret + `","url":"` + sopsDriftSecret + `"}}`
+		if _, err := cs.CoreV1().ConfigMaps(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, format := range []string{"human", "json", "markdown"} {
 		code, stdout, stderr := run("drift", dir, "-o", format)
 		if code != 2 {
