@@ -366,3 +366,35 @@ func TestSOPSBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateSOPS: validate reads no keys. It does not render blocks that
+// decrypt, and reports SOPS-encrypted files of blocks that do not, naming
+// the file.
+func TestValidateSOPS(t *testing.T) {
+	key := sopstool.NewAgeKey(t)
+	dir := sopsStack(t, "validate", key)
+	code, stdout, stderr := runCLI(t, "validate", dir)
+	if code != 0 {
+		t.Fatalf("validate of blocks that decrypt: exit %d, want 0\n%s%s", code, stdout, stderr)
+	}
+	p := filepath.Join(dir, "main.hcl")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "decryption {\n    provider     = \"sops\"\n    age_identity = var.age_key\n  }", "", 1)
+	s = strings.Replace(s, "decryption {\n    provider = \"sops\"\n  }", "", 1)
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI(t, "validate", dir)
+	if code != 1 {
+		t.Fatalf("validate without decryption blocks: exit %d, want 1\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"app/secret.enc.yaml is SOPS-encrypted", "Encrypted values file", "values.enc.yaml"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("validate does not say %q:\n%s", want, stderr)
+		}
+	}
+	noSOPSSecret(t, "validate", stdout+stderr, key.Identity)
+}
