@@ -90,9 +90,15 @@ func newKeyServer(keys Keys) (*keyServer, error) {
 	return ks, nil
 }
 
-// safeAgeError returns the message of an age parse error: age's errors
-// name the line number, never the key.
-func safeAgeError(err error) string { return err.Error() }
+// safeAgeError returns the message of an age parse error without the
+// details of age's key parser, which may quote a character of the key.
+func safeAgeError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ": "); i > 0 && strings.HasPrefix(msg, "error at line ") {
+		return msg[:i] + ": not an age identity (AGE-SECRET-KEY-1...)"
+	}
+	return msg
+}
 
 // readPGPKeys reads armored or binary OpenPGP keys.
 func readPGPKeys(data string) (openpgp.EntityList, error) {
