@@ -185,8 +185,9 @@ func manifestSecrets(values []sops.Value) []string {
 
 // object decrypts what is still encrypted in a built object: the values
 // of a Secret's data that are whole SOPS documents (a file a generator
-// read without the build knowing it), as Flux does. It refuses an object
-// that is itself still a SOPS document.
+// read without the build knowing it), as Flux does; without a decryptor
+// they are kept as written, as in Flux. It refuses an object that is
+// itself still a SOPS document.
 func (d *decryption) object(u *unstructured.Unstructured) error {
 	what := fmt.Sprintf("%s %s", u.GetKind(), objectName(u))
 	if s, ok := u.Object["sops"].(map[string]any); ok && s["mac"] != nil {
@@ -209,11 +210,8 @@ func (d *decryption) object(u *unstructured.Unstructured) error {
 			continue // the API server reports it
 		}
 		in, ok := encryptedFormat(raw)
-		if !ok {
-			continue
-		}
-		if d.dec == nil {
-			return fmt.Errorf("%s data key %s %w: add a decryption block with the key to the block", what, key, ErrEncrypted)
+		if !ok || d.dec == nil {
+			continue // without decryption, kept as written (as in Flux)
 		}
 		res, err := d.dec.Decrypt(fmt.Sprintf("%s data key %s", what, key), raw, in, sops.FormatForPath(key))
 		if err != nil {

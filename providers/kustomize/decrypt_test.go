@@ -168,6 +168,14 @@ func TestBuildDecryptsSecretDataDocuments(t *testing.T) {
 	if !slices.Contains(got, "data-doc-secret") {
 		t.Errorf("OnDecrypt got %q", got)
 	}
+	// Without decryption the value is kept as written, as in Flux.
+	objs, err = Build(context.Background(), Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := secretValue(t, find(objs, "Secret", "doc"), "creds.yaml"); v != string(enc) {
+		t.Errorf("without decryption, creds.yaml = %q", v)
+	}
 }
 
 func TestBuildRefusesSOPSFiles(t *testing.T) {
