@@ -398,3 +398,26 @@ func TestValidateSOPS(t *testing.T) {
 	}
 	noSOPSSecret(t, "validate", stdout+stderr, key.Identity)
 }
+
+// TestSOPSValuesInServerErrors: an admission policy refuses the release's
+// ConfigMap, quoting the URL that the SOPS values file holds; plan and
+// apply fail with the policy's message, the value masked.
+func TestSOPSValuesInServerErrors(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "sopserr")
+	key := sopstool.NewAgeKey(t)
+	dir := sopsStack(t, ns, key)
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	refuseURLs(t, cs, ns)
+	env := map[string]string{"SOPS_AGE_KEY_FILE": key.File}
+	for _, cmd := range [][]string{{"plan", dir}, {"apply", dir, "--auto-approve"}} {
+		code, stdout, stderr := runCLIEnv(t, env, append(cmd, "--kubeconfig="+c.Kubeconfig(), "--var", "age_key="+key.Identity)...)
+		if code != 1 || !strings.Contains(stdout+stderr, "refused url (sensitive value)") {
+			t.Errorf("%s refused by a policy: exit %d, want 1 and the policy's message masked\n%s%s", cmd[0], code, stdout, stderr)
+		}
+		noSOPSSecret(t, cmd[0]+" refused by a policy", stdout+stderr, key.Identity)
+	}
+}
