@@ -22,8 +22,8 @@ const (
 // decryptor returns the SOPS decryptor of a block's decryption block, or
 // nil when the block has none (its encrypted files are then refused). Its
 // keys are the block's (values and files) and those of SOPS_AGE_KEY and
-// SOPS_AGE_KEY_FILE; every key read is added to the secrets kept out of
-// the output.
+// SOPS_AGE_KEY_FILE; the age identities are added to the secrets kept out
+// of the output.
 func (e *Engine) decryptor(addr config.Address, d *config.Decryption) (*sops.Decryptor, error) {
 	if d == nil {
 		return nil, nil
@@ -62,7 +62,9 @@ func (e *Engine) decryptor(addr config.Address, d *config.Decryption) (*sops.Dec
 		}
 		keys.Age = append(keys.Age, k)
 	}
-	for _, k := range append(append([]sops.Key(nil), keys.Age...), keys.PGP...) {
+	// The age identities join the secrets (an OpenPGP key block is never
+	// printed whole, and its many lines would slow every scrub down).
+	for _, k := range keys.Age {
 		e.addSecrets(keyLines(k.Data)...)
 	}
 	dec, err := sops.New(keys)
@@ -97,13 +99,13 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// keyLines returns the lines of a key that are not comments: the secret
-// parts of an identity file or an armored key.
+// keyLines returns the lines of an age identity file that are not
+// comments: the identities.
 func keyLines(data string) []string {
 	var out []string
 	for _, l := range strings.Split(data, "\n") {
 		l = strings.TrimSpace(l)
-		if l != "" && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "-----") && len(l) >= 16 {
+		if l != "" && !strings.HasPrefix(l, "#") {
 			out = append(out, l)
 		}
 	}
