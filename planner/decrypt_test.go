@@ -14,6 +14,7 @@ import (
 	sopstool "github.com/strata-gitops/strata/internal/cmd/sops"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/helm"
 	"github.com/strata-gitops/strata/providers/sops"
 )
 
@@ -148,4 +149,58 @@ func hexFP(b []byte) string {
 		out = append(out, digits[c>>4], digits[c&15])
 	}
 	return string(out)
+}
+
+// TestDecryptValuesOrder: the values files of a release, one of them
+// SOPS-encrypted, merge as Helm merges them: files in order, then the
+// values_from layers, then the block's values; the decrypted values join
+// the secrets, and a release without decryption refuses the file.
+func TestDecryptValuesOrder(t *testing.T) {
+	age := sopstool.NewAgeKey(t)
+	stack := t.TempDir()
+	write := func(name, data string) string {
+		p := filepath.Join(stack, name)
+		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	plainFile := write("base.yaml", "a: file\nb: file\nc: file\nd: file\n")
+	encFile := write("secret.enc.yaml", "b: enc-Vx7q2Lp\nc: enc-Vx7q2Lp\nd: enc-Vx7q2Lp\n")
+	sopstool.Encrypt(t, encFile, "--age", age.Recipient)
+
+	r := &config.Release{Name: "web", ValuesFiles: []string{"base.yaml", "secret.enc.yaml"},
+		Values: map[string]any{"d": "inline"}}
+	spec := helm.ReleaseSpec{ValuesFiles: []string{plainFile, encFile}, Values: r.Values,
+		ValuesFrom: []helm.ValuesLayer{{Source: "Secret ns/x", Data: []byte("c: cluster\nd: cluster\n")}}}
+	e := &Engine{dir: stack, opts: Options{Getenv: func(k string) string {
+		if k == "SOPS_AGE_KEY_FILE" {
+			return age.File
+		}
+		return ""
+	}}, secrets: plan.NewSecrets()}
+
+	if err := e.decryptValues(r, &spec); !errors.Is(err, sops.ErrEncrypted) || !strings.Contains(err.Error(), "secret.enc.yaml") {
+		t.Fatalf("without decryption: err = %v, want ErrEncrypted naming the file", err)
+	}
+	r.Decryption = &config.Decryption{Provider: config.DecryptionSOPS}
+	if err := e.decryptValues(r, &spec); err != nil {
+		t.Fatal(err)
+	}
+	if spec.ValuesFiles != nil {
+		t.Errorf("values files = %q, want none (read in memory)", spec.ValuesFiles)
+	}
+	vals, err := helm.MergeValues(spec.ValuesFiles, spec.ValuesFrom, spec.Values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"a": "file", "b": "enc-Vx7q2Lp", "c": "cluster", "d": "inline"}
+	for k, v := range want {
+		if vals[k] != v {
+			t.Errorf("values[%s] = %v, want %v (all: %v)", k, vals[k], v, vals)
+		}
+	}
+	if !e.secrets.Holds("enc-Vx7q2Lp") || e.secrets.Holds("file") {
+		t.Error("the secrets are not exactly the decrypted values")
+	}
 }
