@@ -193,6 +193,16 @@ func TestBuildRefusesSOPSFiles(t *testing.T) {
 			t.Fatalf("err = %v, want ErrEncrypted naming the file", err)
 		}
 	})
+	t.Run("right key", func(t *testing.T) {
+		root := sopsTree(t, key, files, regex)
+		objs, err := Build(context.Background(), Options{Root: root, Decryptor: decryptorFor(t, key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := secretValue(t, find(objs, "Secret", "db"), "password"); v != "refused-secret" {
+			t.Errorf("password = %q", v)
+		}
+	})
 	t.Run("wrong key", func(t *testing.T) {
 		root := sopsTree(t, key, files, regex)
 		_, err := Build(context.Background(), Options{Root: root, Decryptor: decryptorFor(t, other)})
