@@ -163,6 +163,7 @@ func newStack(dir string) *Stack {
 		Kustomizations: map[string]*Kustomization{},
 		Releases:       map[string]*Release{},
 		Notifications:  map[string]*Notification{},
+		Policies:       map[string]*Policy{},
 	}
 }
 
@@ -194,6 +195,7 @@ var topSchema = &hcl.BodySchema{
 		{Type: "notification", LabelNames: []string{"name"}},
 		{Type: "moved"},
 		{Type: "environment", LabelNames: []string{"name"}},
+		{Type: "policy", LabelNames: []string{"name"}},
 	},
 }
 
@@ -280,6 +282,7 @@ func loadSources(dir string, files, autos []sourceFile, opts LoadOptions) (*Stac
 		l.decodeNotification(b)
 	}
 	l.decodeMoved(byType["moved"])
+	l.decodePolicies(byType["policy"])
 	l.st.Files = l.parser.Files()
 	l.scrubSecrets()
 	return l.st, l.diags

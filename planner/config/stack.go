@@ -50,6 +50,8 @@ type Stack struct {
 	// (LoadOptions.Environment), nil for none. Its cluster, values and
 	// backend are already in Cluster, Variables and Strata.Backend.
 	Environment *Environment
+	// Policies are the `policy` blocks by name.
+	Policies map[string]*Policy
 }
 
 // Moved is a `moved { from = ADDRESS  to = ADDRESS }` block: the block

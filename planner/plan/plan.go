@@ -118,6 +118,11 @@ type Plan struct {
 	// object, block or release at fault. The rest of the plan is complete;
 	// apply refuses a plan with any error before it changes anything.
 	Errors []Error `json:"errors,omitempty"`
+	// PolicyResults are the violations of the stack's policy blocks and
+	// the refusals of the cluster's admission chain that the plan found,
+	// one per change and policy, in the order of the changes. A policy
+	// without an entry passed (see docs/policy.md).
+	PolicyResults []PolicyResult `json:"policy_results,omitempty"`
 	// Blocks is what apply needs, per block in the plan: rendered objects
 	// (unmasked), objects to prune, settings. Renderers never print it.
 	Blocks []Block `json:"blocks,omitempty"`
@@ -171,6 +176,62 @@ func (p *Plan) AddError(address, message string) {
 
 // HasErrors reports whether the plan holds errors: it cannot be applied.
 func (p *Plan) HasErrors() bool { return len(p.Errors) > 0 }
+
+// The enforcement levels of a policy (PolicyResult.Enforcement).
+const (
+	// Advisory violations are warnings.
+	Advisory = "advisory"
+	// Mandatory violations make plan fail and apply refuse.
+	Mandatory = "mandatory"
+	// Approval violations make apply without a human (--auto-approve, a
+	// saved plan) refuse unless the policy is approved by name.
+	Approval = "approval"
+)
+
+// SourceAdmission is the PolicyResult.Source of a refusal by the cluster's
+// admission chain (a ValidatingAdmissionPolicy, a validating webhook).
+const SourceAdmission = "admission"
+
+// PolicyResult is one violation: the change at Address fails Policy.
+type PolicyResult struct {
+	// Policy is the policy block's name, or for an admission refusal what
+	// refused (ValidatingAdmissionPolicy/NAME, webhook/NAME, admission).
+	Policy string `json:"policy"`
+	// Enforcement is advisory, mandatory or approval; admission refusals
+	// are mandatory.
+	Enforcement string `json:"enforcement"`
+	// Address is the object's or release's address.
+	Address string `json:"address"`
+	// Message says what is wrong.
+	Message string `json:"message"`
+	// Source is empty for a policy block and SourceAdmission for the
+	// cluster's admission chain.
+	Source string `json:"source,omitempty"`
+}
+
+// PolicyViolations returns the policy results of enforcement level e.
+func (p *Plan) PolicyViolations(e string) []PolicyResult {
+	var out []PolicyResult
+	for _, r := range p.PolicyResults {
+		if r.Enforcement == e {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Unapproved returns the approval policies the plan violates that are not
+// among approved, sorted and unique.
+func (p *Plan) Unapproved(approved []string) []string {
+	var out []string
+	for _, r := range p.PolicyViolations(Approval) {
+		if !slices.Contains(approved, r.Policy) && !slices.Contains(out, r.Policy) {
+			out = append(out, r.Policy)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // Variable is an input variable of the stack.
 type Variable struct {
