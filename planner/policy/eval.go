@@ -15,8 +15,8 @@ import (
 // change is what a policy matches and sees of one change.
 type change struct {
 	address, block, kind, group, namespace, action string
-	release                                       bool
-	activation                                    interpreter.Activation
+	release                                        bool
+	activation                                     interpreter.Activation
 }
 
 // Evaluate checks every change of p (objects of kustomizations and

@@ -98,7 +98,7 @@ func TestEvaluate(t *testing.T) {
 		{Name: "registry", Enforcement: plan.Mandatory, Match: policy.Match{Kinds: []string{"Deployment"}},
 			Condition: "object.spec.template.spec.containers.all(c, c.image.startsWith(vars.registry + '/'))"},
 		{Name: "minor_only", Enforcement: plan.Approval, Match: policy.Match{Kinds: []string{"Release"}, Actions: []string{"upgrade"}},
-			Condition: "release.version.split('.')[0] == release.version_before.split('.')[0]",
+			Condition:         "release.version.split('.')[0] == release.version_before.split('.')[0]",
 			MessageExpression: "'major upgrade of ' + release.name + ' to ' + release.version"},
 		{Name: "noop_ignored", Enforcement: plan.Mandatory, Match: policy.Match{Kinds: []string{"ConfigMap"}}, Condition: "false"},
 		{Name: "missing_field", Enforcement: plan.Advisory, Match: policy.Match{Kinds: []string{"Deployment"}}, Condition: "object.nope == 1",
