@@ -23,7 +23,7 @@ type HumanOptions struct {
 // "No changes. The cluster matches the stack."
 func Human(w io.Writer, p *plan.Plan, opts HumanOptions) error {
 	ew := &errWriter{w: w}
-	h := humanRenderer{w: ew, c: painter(opts.Color)}
+	h := humanRenderer{w: ew, c: painter(opts.Color), p: p}
 	h.render(p)
 	return ew.err
 }
@@ -31,6 +31,7 @@ func Human(w io.Writer, p *plan.Plan, opts HumanOptions) error {
 type humanRenderer struct {
 	w *errWriter
 	c painter
+	p *plan.Plan // for the policy results of each change
 }
 
 func (h humanRenderer) printf(format string, args ...any) { fmt.Fprintf(h.w, format, args...) }
@@ -61,6 +62,7 @@ func (h humanRenderer) render(p *plan.Plan) {
 			return
 		}
 		h.printf("%s\n", h.c.paint(bold+green, "No changes. The cluster matches the stack."))
+		h.policies(p)
 		if p.Destroy {
 			h.printf("\nThe state holds no objects to destroy.\n")
 		}
@@ -110,6 +112,7 @@ func (h humanRenderer) render(p *plan.Plan) {
 	h.drift(p)
 	h.flux(p)
 	h.printf("%s\n", h.c.paint(bold, SummaryLine(p)))
+	h.policies(p)
 	h.errors(p)
 }
 
@@ -272,6 +275,7 @@ func (h humanRenderer) object(c plan.ResourceChange, indent string) {
 	if c.Warning != "" {
 		h.printf("%s  %s\n", indent, h.c.paint(bold+red, "! "+c.Warning))
 	}
+	h.policyMarks(c.Address, indent)
 	h.printf("%s%s %s\n", indent, h.symbol(c.Actions), objectName(c))
 	if !c.Actions.Is(plan.Delete) && !c.Actions.Is(plan.Forget) {
 		h.fields(shownDiff(c), indent+"      ")
@@ -316,6 +320,7 @@ func (h humanRenderer) release(r plan.ReleaseChange) {
 		h.printf(" (%s)", r.Reason)
 	}
 	h.printf("\n")
+	h.policyMarks(r.Address, "")
 	h.printf("%s release %s/%s\n", h.symbol(r.Actions), r.Namespace, r.Name)
 	if r.ChartBefore != "" || r.ChartAfter != "" {
 		h.printf("        chart:       %s\n", fromTo(r.ChartBefore+" "+r.VersionBefore, r.ChartAfter+" "+r.VersionAfter))

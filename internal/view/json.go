@@ -30,6 +30,7 @@ type JSONPlan struct {
 	Summary         plan.Summary          `json:"summary"`
 	HasChanges      bool                  `json:"has_changes"`
 	Errors          []plan.Error          `json:"errors"`
+	PolicyResults   []plan.PolicyResult   `json:"policy_results"`
 }
 
 // JSONState identifies the state snapshot the plan was made against.
@@ -68,6 +69,7 @@ func ToJSON(p *plan.Plan) JSONPlan {
 		Summary:         p.Summary(),
 		HasChanges:      p.HasChanges(),
 		Errors:          nonNil(p.Errors),
+		PolicyResults:   nonNil(p.PolicyResults),
 	}
 	for _, v := range p.Variables {
 		if v.Sensitive {

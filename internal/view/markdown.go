@@ -69,12 +69,14 @@ func markdownParts(p *plan.Plan) (string, []string) {
 		if !p.HasErrors() {
 			b.WriteString("**No changes.** The cluster matches the stack.\n\n")
 		}
+		writePoliciesMD(&b, p)
 		writeErrorsMD(&b, p)
 		writeDriftMD(&b, p)
 		writeFluxMD(&b, p)
 		return b.String(), nil
 	}
 	fmt.Fprintf(&b, "**%s**\n\n", SummaryLine(p))
+	writePoliciesMD(&b, p)
 	writeErrorsMD(&b, p)
 	writeWarningsMD(&b, p)
 	for _, m := range p.Moves {

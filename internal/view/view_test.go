@@ -158,8 +158,17 @@ func TestGolden(t *testing.T) {
 	onlyErrors := &plan.Plan{FormatVersion: plan.FormatVersion, StrataVersion: "v0.1.0-test",
 		CreatedAt: time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC),
 		Errors:    []plan.Error{{Address: "kustomization.db/StatefulSet.apps/demo/cassandra", Message: "Immutable field changes."}}}
+	policies := fixedPlan()
+	web := policies.Changes[0].Address
+	policies.PolicyResults = []plan.PolicyResult{
+		{Policy: "no_latest", Enforcement: plan.Mandatory, Address: web, Message: "image tag latest is not allowed"},
+		{Policy: "ValidatingAdmissionPolicy/max-replicas", Enforcement: plan.Mandatory, Address: web, Source: plan.SourceAdmission,
+			Message: "failed expression: object.spec.replicas <= 5"},
+		{Policy: "minor_only", Enforcement: plan.Approval, Address: "release.redis", Message: "major upgrade of redis"},
+		{Policy: "limits", Enforcement: plan.Advisory, Address: web, Message: "containers should set resource limits"},
+	}
 	for name, fn := range render {
-		for prefix, p := range map[string]*plan.Plan{"full-": fixedPlan(), "nochange-": empty, "errors-": onlyErrors} {
+		for prefix, p := range map[string]*plan.Plan{"full-": fixedPlan(), "nochange-": empty, "errors-": onlyErrors, "policies-": policies} {
 			t.Run(prefix+name, func(t *testing.T) {
 				var b bytes.Buffer
 				if err := fn(&b, p); err != nil {
