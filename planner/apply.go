@@ -29,6 +29,11 @@ type ApplyOptions struct {
 	// a Flux Kustomization or HelmRelease that is not suspended
 	// (ErrFluxManaged otherwise).
 	AllowFluxManaged bool
+	// ApprovedPolicies are the approval policies a human approved
+	// (--approve-policy, or yes at the prompt): a plan that violates any
+	// other approval policy is refused, as is one that violates a
+	// mandatory policy.
+	ApprovedPolicies []string
 }
 
 // Result sums up an apply.
@@ -74,6 +79,9 @@ func (e *Engine) Apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 // apply is Apply; its errors may still hold secrets.
 func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*Result, error) {
 	if err := checkErrors(p); err != nil {
+		return nil, err
+	}
+	if err := checkPolicies(p, opts.ApprovedPolicies); err != nil {
 		return nil, err
 	}
 	store, err := e.Store()

@@ -51,6 +51,7 @@ func (a *applier) changeSet(b *plan.Block) (*kube.ChangeSet, error) {
 			Unowned:             rc.Unowned,
 			AfterCRD:            rc.AfterCRD,
 			SchemaOnly:          rc.SchemaOnly,
+			AfterNamespace:      rc.AfterNamespace,
 		}
 		if rc.AdoptedFromFlux != "" {
 			c.Flux = &kube.FluxOwner{}

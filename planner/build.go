@@ -104,6 +104,11 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 		return nil, e.scrubErr(err)
 	}
 	e.scrubPlan(p)
+	// After the scrub: policies see masked objects only.
+	EvaluatePolicies(p, e.stack)
+	for i := range p.PolicyResults {
+		p.PolicyResults[i].Message = e.secrets.Scrub(p.PolicyResults[i].Message)
+	}
 	return p, nil
 }
 
@@ -256,6 +261,9 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 			continue
 		}
 		rc := e.resourceChange(addr, c)
+		if c.Admission != nil {
+			p.PolicyResults = append(p.PolicyResults, e.admissionResult(rc.Address, c))
+		}
 		if c.Action == kube.ActionReplace {
 			rc.Reason = joinReason("force = true", rc.Reason)
 			rc.Warning = "replace: " + kube.ReplaceEffect(replaced(c))
@@ -413,6 +421,7 @@ func toResourceChange(block string, c kube.Change) plan.ResourceChange {
 		MovedFrom:           c.MovedFrom,
 		AfterCRD:            c.AfterCRD,
 		SchemaOnly:          c.SchemaOnly,
+		AfterNamespace:      c.AfterNamespace,
 	}
 	if c.Flux != nil {
 		rc.AdoptedFromFlux = c.Flux.String()

@@ -38,7 +38,13 @@ Given a FILE saved by "strata plan --out FILE", apply carries out exactly
 that plan without rendering again, and refuses it when the state or a
 planned object changed since the plan was made. Any FILE that is not a
 directory is read as a saved plan. With $STRATA_PLAN_KEY set, only a plan
-signed with that key is applied.`,
+signed with that key is applied.
+
+A plan that violates a mandatory policy is refused. One that violates an
+approval policy is applied only after a human's "yes", or with
+--approve-policy NAME for each such policy (--auto-approve and saved
+plans). A saved plan is checked against the stack's current policies
+again. See docs/policy.md.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			color := view.UseColor(a.stdout, a.getenv, f.noColor)
@@ -58,6 +64,7 @@ signed with that key is applied.`,
 	f.registerAdopt(cmd.Flags())
 	cmd.Flags().BoolVar(&f.allowFluxManaged, "allow-flux-managed", false,
 		"apply although a Flux Kustomization or HelmRelease that manages objects the plan adopts is not suspended")
+	f.registerApprove(cmd.Flags())
 	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "apply without asking for confirmation")
 	return cmd
 }
@@ -90,10 +97,23 @@ func (a *app) planAndApply(ctx context.Context, f *stackFlags, opts planner.Opti
 	if p.HasErrors() {
 		return a.planErrors(p, "")
 	}
+	if len(p.PolicyViolations(plan.Mandatory)) > 0 {
+		return a.policyRefused(p, "", "")
+	}
 	if !p.HasChanges() {
 		return nil
 	}
+	approved := f.approve
+	unapproved := p.Unapproved(approved)
+	if autoApprove && len(unapproved) > 0 {
+		return fmt.Errorf("the plan violates the approval policies %s: --auto-approve applies it only with --approve-policy for each of them, after a human looked at it",
+			strings.Join(unapproved, ", "))
+	}
 	if !autoApprove {
+		if len(unapproved) > 0 {
+			fmt.Fprintf(a.stdout, "\nAnswering yes approves the violations of the approval policies %s shown above.\n", strings.Join(unapproved, ", "))
+			approved = append(approved, unapproved...)
+		}
 		ok, err := a.confirm(p)
 		if err != nil {
 			return err
@@ -104,7 +124,7 @@ func (a *app) planAndApply(ctx context.Context, f *stackFlags, opts planner.Opti
 		}
 	}
 	fmt.Fprintln(a.stdout)
-	res, err := eng.Apply(ctx, p, planner.ApplyOptions{AllowFluxManaged: f.allowFluxManaged})
+	res, err := eng.Apply(ctx, p, planner.ApplyOptions{AllowFluxManaged: f.allowFluxManaged, ApprovedPolicies: approved})
 	if err != nil {
 		a.notifyApplyFailed(ctx, eng.Stack(), p, res, err)
 	}
@@ -133,6 +153,9 @@ func (a *app) applySaved(ctx context.Context, f *stackFlags, file string, color 
 		return fmt.Errorf("the saved plan %s was made for %s, not for the environment %q: apply it without -e, or plan again with -e %s",
 			file, planEnvironmentName(p), f.environment, f.environment)
 	}
+	if err := a.reevaluatePolicies(f, p, color); err != nil {
+		return err
+	}
 	pr := view.NewProgress(a.stdout, color)
 	opts := a.engineOptions(f, p.Dir)
 	opts.Encryption = enc
@@ -156,7 +179,7 @@ func (a *app) applySaved(ctx context.Context, f *stackFlags, file string, color 
 		fmt.Fprintln(a.stdout, "No changes. The cluster matches the stack.")
 		return nil
 	}
-	res, err := eng.Apply(ctx, p, planner.ApplyOptions{Saved: true, AllowFluxManaged: f.allowFluxManaged})
+	res, err := eng.Apply(ctx, p, planner.ApplyOptions{Saved: true, AllowFluxManaged: f.allowFluxManaged, ApprovedPolicies: f.approve})
 	if err != nil {
 		// A saved plan holds no notification URLs (they are credentials):
 		// they come from the stack's configuration, where it still is.

@@ -30,6 +30,7 @@ and the blocks that depend on them are destroyed.`,
 		},
 	}
 	f.register(cmd.Flags())
+	f.registerApprove(cmd.Flags())
 	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false, "destroy without asking for confirmation")
 	return cmd
 }

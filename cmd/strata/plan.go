@@ -28,6 +28,7 @@ type stackFlags struct {
 	vars    []config.VarArg // --var and --var-file in command line order
 	targets []string
 	adopt   []string // plan and apply only
+	approve []string // apply and destroy only: --approve-policy
 	// allowFluxManaged applies although a Flux object that manages what
 	// the plan adopts is not suspended (apply only).
 	allowFluxManaged bool
@@ -230,7 +231,9 @@ field-level diff), replace, delete or forget, and the drift found on the
 way. Objects the plan cannot change (owned by another stack or block,
 rendered by two blocks, or existing without strata's labels and not adopted
 with --adopt or adopt = true) are errors: the plan is printed, then the
-errors, and plan exits 1.
+errors, and plan exits 1. So does a plan that violates a mandatory policy
+(a policy block of the stack, or the cluster's admission chain refusing
+an object): see docs/policy.md.
 
 With --out FILE the plan is saved so that "strata apply FILE" carries out
 exactly what was reviewed. With $STRATA_PLAN_KEY set (a secret of at least
@@ -277,6 +280,10 @@ changes.`,
 			if p.HasErrors() {
 				return a.planErrors(p, out)
 			}
+			if len(p.PolicyViolations(plan.Mandatory)) > 0 {
+				return a.policyRefused(p, out, output)
+			}
+			a.policyNotes(p, output)
 			if out != "" {
 				if err := key.WithEncryption(eng.EncryptionKey()).WriteFile(out, p); err != nil {
 					return err

@@ -2,6 +2,7 @@ package view
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/strata-gitops/strata/planner/plan"
@@ -45,6 +46,15 @@ func count(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// Policies writes the policy results of p as Human prints them after a
+// plan.
+func Policies(w io.Writer, p *plan.Plan, opts HumanOptions) error {
+	ew := &errWriter{w: w}
+	h := humanRenderer{w: ew, c: painter(opts.Color), p: p}
+	h.policies(p)
+	return ew.err
 }
 
 // policyResultsOf returns the policy results of the change at address.

@@ -334,6 +334,12 @@ type ResourceChange struct {
 	// schema only; After holds the schema's defaults. Apply dry-runs it
 	// once the CRD is Established, before writing.
 	SchemaOnly bool `json:"schema_only,omitempty"`
+	// AfterNamespace names the namespace the plan creates first, when the
+	// object could not be dry-run because its namespace does not exist
+	// yet. Apply dry-runs it once the namespace exists, before writing
+	// any object of its stage, so that the cluster's admission chain
+	// refuses it before anything else of the block is written.
+	AfterNamespace string `json:"after_namespace,omitempty"`
 }
 
 // FieldDiff is the change of one field. Path uses dots and [i] for list

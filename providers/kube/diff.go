@@ -66,6 +66,9 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, o
 	// against the planned schema, like those of upstream blocks.
 	changes := make([]Change, len(ts))
 	d := &differ{m: m, live: live, namespaces: namespaces, known: known, opts: opts}
+	if !m.opts.ExactDiff {
+		d.admission = m.admissionScope(ctx)
+	}
 	if err := d.run(ctx, ts, crdTargets, changes); err != nil {
 		return nil, err
 	}
@@ -121,6 +124,7 @@ type differ struct {
 	planned    map[schema.GroupKind]*crdSchema // kinds checked against the planned schema
 	known      map[key]trust                   // how the state knows each object
 	opts       DiffOptions
+	admission  *admissionScope // objects always dry-run; nil with ExactDiff
 }
 
 // run diffs the targets ts[i] for i in idx, in parallel, into changes[i].
@@ -188,7 +192,7 @@ func (d *differ) diffOne(ctx context.Context, t *target) (Change, error) {
 				"(nor one that a block this one depends on creates)", t.ref.Kind, t.ref.Group)}
 	}
 
-	if live := lc.get(keyOf(t.ref)); live != nil && !m.opts.ExactDiff && unchanged(t.obj, live) {
+	if live := lc.get(keyOf(t.ref)); live != nil && !m.opts.ExactDiff && unchanged(t.obj, live) && !d.admission.covers(ctx, t) {
 		m.fillLive(&c, live, opts, known)
 		c.Action = ActionNoop
 		c.Before = mask(normalize(live))
@@ -214,6 +218,9 @@ func (d *differ) diffOne(ctx context.Context, t *target) (Change, error) {
 				return c, nil
 			case isImmutable(err):
 				return m.diffReplace(ctx, t, err, opts, known)
+			}
+			if r := admissionRefusal(err); r != nil {
+				return d.diffRefused(ctx, t, r)
 			}
 			return c, &ObjectError{Ref: t.ref, Op: "diff", Err: err}
 		}

@@ -130,21 +130,23 @@ func overlay(live, desired any) any {
 	return l
 }
 
-// checkSchemaOnly prepares the apply of changes that were checked against
-// their CRD's schema only: it waits until their CRDs are Established,
-// refreshes discovery, and dry-runs each of them for real, so that the
-// server's verdict (CEL rules, webhooks, conversion) comes before anything
-// of the stage is written.
+// checkSchemaOnly prepares the apply of changes that the plan could not
+// dry-run: those checked against their CRD's schema only, and those in a
+// namespace the plan creates (Change.AfterNamespace), which exists by now.
+// It waits until their CRDs are Established, refreshes discovery, and
+// dry-runs each of them for real, so that the server's verdict (CEL rules,
+// admission policies, webhooks, conversion) comes before anything of the
+// stage is written.
 func (m *Manager) checkSchemaOnly(ctx context.Context, batch []Change, opts ApplyOptions) error {
 	var crds []ObjectRef
 	seen := map[string]bool{}
 	var checks []Change
 	for _, c := range batch {
-		if !c.SchemaOnly {
+		if !c.SchemaOnly && c.AfterNamespace == "" {
 			continue
 		}
 		checks = append(checks, c)
-		if c.AfterCRD != "" && !seen[c.AfterCRD] {
+		if c.SchemaOnly && c.AfterCRD != "" && !seen[c.AfterCRD] {
 			seen[c.AfterCRD] = true
 			crds = append(crds, ObjectRef{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition", Name: c.AfterCRD})
 		}
@@ -152,10 +154,12 @@ func (m *Manager) checkSchemaOnly(ctx context.Context, batch []Change, opts Appl
 	if len(checks) == 0 {
 		return nil
 	}
-	if err := m.waitEstablished(ctx, crds, opts.timeout()); err != nil {
-		return err
+	if len(crds) > 0 {
+		if err := m.waitEstablished(ctx, crds, opts.timeout()); err != nil {
+			return err
+		}
+		m.ResetMapping()
 	}
-	m.ResetMapping()
 	return forEach(ctx, len(checks), m.opts.Concurrency, func(ctx context.Context, i int) error {
 		c := checks[i]
 		obj := c.Desired.DeepCopy()

@@ -161,6 +161,11 @@ type Change struct {
 	LiveResourceVersion string `json:"live_resource_version,omitempty"`
 	// LiveDigest is LiveDigest of that live object ("" for Secrets).
 	LiveDigest string `json:"live_digest,omitempty"`
+	// Admission is set when the cluster's admission chain (a
+	// ValidatingAdmissionPolicy, a validating webhook) refused the dry run
+	// of the object: the change is what the object would become, and
+	// applying it would fail.
+	Admission *AdmissionRefusal `json:"admission,omitempty"`
 	// Desired is the object Apply sends, ownership labels included, Secret
 	// values in clear. It is never marshalled; do not print it.
 	Desired *unstructured.Unstructured `json:"-"`

@@ -1,0 +1,58 @@
+package planner
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/planner/policy"
+	"github.com/strata-gitops/strata/providers/kube"
+)
+
+// ErrPolicy is wrapped by Apply when the plan violates a mandatory policy
+// (or the cluster's admission refused one of its objects), or an approval
+// policy that was not approved.
+var ErrPolicy = errors.New("the plan violates policies")
+
+// EvaluatePolicies sets the policy results of p: the admission refusals
+// the plan found, then the violations of the stack's policies, evaluated
+// now. Applying a saved plan calls it with the stack's current policies.
+func EvaluatePolicies(p *plan.Plan, st *config.Stack) {
+	var kept []plan.PolicyResult
+	for _, r := range p.PolicyResults {
+		if r.Source == plan.SourceAdmission {
+			kept = append(kept, r)
+		}
+	}
+	var policies []*policy.Policy
+	if st != nil {
+		policies = st.CompiledPolicies()
+	}
+	p.PolicyResults = append(kept, policy.Evaluate(policies, p, policy.VariableValues(p.Variables))...)
+}
+
+// checkPolicies refuses a plan that violates a mandatory policy, or an
+// approval policy not among approved.
+func checkPolicies(p *plan.Plan, approved []string) error {
+	if v := p.PolicyViolations(plan.Mandatory); len(v) > 0 {
+		lines := make([]string, len(v))
+		for i, r := range v {
+			lines[i] = r.Address + ": " + r.Policy + ": " + r.Message
+		}
+		return fmt.Errorf("%w: %s", ErrPolicy, strings.Join(lines, "; "))
+	}
+	if u := p.Unapproved(approved); len(u) > 0 {
+		return fmt.Errorf("%w: the approval policies %s need a human's approval: apply interactively and answer yes, or pass --approve-policy %s",
+			ErrPolicy, strings.Join(u, ", "), u[0])
+	}
+	return nil
+}
+
+// admissionResult turns the admission refusal of change c into a policy
+// result on the object at address.
+func (e *Engine) admissionResult(address string, c kube.Change) plan.PolicyResult {
+	return plan.PolicyResult{Policy: c.Admission.By, Enforcement: plan.Mandatory, Address: address,
+		Message: e.secrets.Scrub(c.Admission.Message), Source: plan.SourceAdmission}
+}

@@ -1,0 +1,254 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"slices"
+	"sync"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// AdmissionRefusal is the cluster's admission chain refusing the dry run
+// of an object.
+type AdmissionRefusal struct {
+	// By names what refused: ValidatingAdmissionPolicy/NAME, webhook/NAME.
+	By string `json:"by"`
+	// Message is the refusal's message.
+	Message string `json:"message"`
+}
+
+var (
+	vapDenied     = regexp.MustCompile(`ValidatingAdmissionPolicy '([^']+)'(?: with binding '([^']+)')? denied request: (?s)(.*)$`)
+	policyDenied  = regexp.MustCompile(`policy '([^']+)'(?: with binding '([^']+)')? denied request: (?s)(.*)$`)
+	webhookDenied = regexp.MustCompile(`admission webhook "([^"]+)" denied the request(?:: (?s)(.*)| without explanation)$`)
+)
+
+// admissionRefusal returns the refusal err is, or nil when err is not
+// the admission chain refusing the object.
+func admissionRefusal(err error) *AdmissionRefusal {
+	var se apierrors.APIStatus
+	if !errors.As(err, &se) {
+		return nil
+	}
+	msg := se.Status().Message
+	if m := vapDenied.FindStringSubmatch(msg); m != nil {
+		return &AdmissionRefusal{By: "ValidatingAdmissionPolicy/" + m[1], Message: withBinding(m[3], m[2])}
+	}
+	if m := webhookDenied.FindStringSubmatch(msg); m != nil {
+		text := m[2]
+		if text == "" {
+			text = "denied without explanation"
+		}
+		return &AdmissionRefusal{By: "webhook/" + m[1], Message: text}
+	}
+	if m := policyDenied.FindStringSubmatch(msg); m != nil {
+		return &AdmissionRefusal{By: "policy/" + m[1], Message: withBinding(m[3], m[2])}
+	}
+	return nil
+}
+
+func withBinding(msg, binding string) string {
+	if binding == "" {
+		return msg
+	}
+	return msg + " (binding " + binding + ")"
+}
+
+// diffRefused describes the change of an object whose dry run the
+// admission chain refused: the server gave no answer, so After is the
+// live object with the desired fields laid over it (or the desired
+// object for a create), as for a schema-only check.
+func (d *differ) diffRefused(ctx context.Context, t *target, r *AdmissionRefusal) (Change, error) {
+	c := Change{Ref: t.ref, Desired: t.obj, Admission: r}
+	live, err := d.liveOf(ctx, t)
+	if err != nil {
+		return c, err
+	}
+	if live == nil {
+		c.Action, c.After = ActionCreate, mask(normalize(t.obj))
+		return c, nil
+	}
+	d.m.fillLive(&c, live, d.opts, d.known[keyOf(t.ref)])
+	before := normalize(live)
+	merged := &unstructured.Unstructured{Object: overlay(before.DeepCopy().Object, normalize(t.obj).Object).(map[string]any)}
+	c.Fields = diffFields(before.Object, merged.Object)
+	if isSecret(t.obj) {
+		maskFields(c.Fields)
+	}
+	c.Before, c.After = mask(before), mask(merged)
+	c.Action = ActionUpdate
+	if len(c.Fields) == 0 {
+		c.Action = ActionNoop
+	} else {
+		c.LiveDigest = liveDigest(live, before)
+	}
+	return c, nil
+}
+
+// admissionScope says which objects the cluster's admission chain may
+// judge differently from when they were last applied: those a
+// ValidatingAdmissionPolicy with a binding, or a validating or mutating
+// webhook, matches by resource and namespace. Diff dry-runs them even when
+// they look unchanged (the fast no-change path skips the dry run), so
+// that a policy added to the cluster since is never missed. Exclusions and
+// match conditions are not evaluated: they can only add dry runs.
+type admissionScope struct {
+	all   bool // the configuration could not be read: dry-run everything
+	rules []admissionRule
+
+	mu         sync.Mutex
+	namespaces map[string]labels.Set // nil entry: not found
+	get        func(ctx context.Context, ns string) (labels.Set, error)
+}
+
+// admissionRule is what one policy binding or webhook matches.
+type admissionRule struct {
+	rules      []admissionv1.RuleWithOperations
+	namespaces []*metav1.LabelSelector // each must match; nil: all
+}
+
+var (
+	gvrVAP      = admissionv1.SchemeGroupVersion.WithResource("validatingadmissionpolicies")
+	gvrBinding  = admissionv1.SchemeGroupVersion.WithResource("validatingadmissionpolicybindings")
+	gvrVWebhook = admissionv1.SchemeGroupVersion.WithResource("validatingwebhookconfigurations")
+	gvrMWebhook = admissionv1.SchemeGroupVersion.WithResource("mutatingwebhookconfigurations")
+)
+
+// admissionScope reads the cluster's admission configuration. When it
+// cannot (no permission to list it), every object is in scope.
+func (m *Manager) admissionScope(ctx context.Context) *admissionScope {
+	s := &admissionScope{namespaces: map[string]labels.Set{}, get: m.namespaceLabels}
+	policies := map[string]*admissionv1.ValidatingAdmissionPolicy{}
+	var vaps admissionv1.ValidatingAdmissionPolicyList
+	var bindings admissionv1.ValidatingAdmissionPolicyBindingList
+	var vwh admissionv1.ValidatingWebhookConfigurationList
+	var mwh admissionv1.MutatingWebhookConfigurationList
+	for _, l := range []struct {
+		gvr schema.GroupVersionResource
+		out any
+	}{{gvrVAP, &vaps}, {gvrBinding, &bindings}, {gvrVWebhook, &vwh}, {gvrMWebhook, &mwh}} {
+		if err := m.listInto(ctx, l.gvr, l.out); err != nil {
+			s.all = true
+			return s
+		}
+	}
+	for i := range vaps.Items {
+		policies[vaps.Items[i].Name] = &vaps.Items[i]
+	}
+	for _, b := range bindings.Items {
+		p := policies[b.Spec.PolicyName]
+		if p == nil || p.Spec.MatchConstraints == nil {
+			continue
+		}
+		r := admissionRule{namespaces: []*metav1.LabelSelector{p.Spec.MatchConstraints.NamespaceSelector}}
+		for _, rr := range p.Spec.MatchConstraints.ResourceRules {
+			r.rules = append(r.rules, rr.RuleWithOperations)
+		}
+		if b.Spec.MatchResources != nil {
+			r.namespaces = append(r.namespaces, b.Spec.MatchResources.NamespaceSelector)
+		}
+		s.rules = append(s.rules, r)
+	}
+	for _, c := range vwh.Items {
+		for _, w := range c.Webhooks {
+			s.rules = append(s.rules, admissionRule{rules: w.Rules, namespaces: []*metav1.LabelSelector{w.NamespaceSelector}})
+		}
+	}
+	for _, c := range mwh.Items {
+		for _, w := range c.Webhooks {
+			s.rules = append(s.rules, admissionRule{rules: w.Rules, namespaces: []*metav1.LabelSelector{w.NamespaceSelector}})
+		}
+	}
+	return s
+}
+
+func (m *Manager) listInto(ctx context.Context, gvr schema.GroupVersionResource, out any) error {
+	list, err := m.dyn.Resource(gvr).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(list.UnstructuredContent(), out)
+}
+
+func (m *Manager) namespaceLabels(ctx context.Context, ns string) (labels.Set, error) {
+	u, err := m.dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Get(ctx, ns, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return labels.Set(u.GetLabels()), nil
+}
+
+// covers reports whether an update of the object t may be judged by the
+// admission chain.
+func (s *admissionScope) covers(ctx context.Context, t *target) bool {
+	if s == nil || t.mapping == nil {
+		return false
+	}
+	if s.all {
+		return true
+	}
+	gvr := t.mapping.Resource
+	for _, r := range s.rules {
+		if !slices.ContainsFunc(r.rules, func(rule admissionv1.RuleWithOperations) bool { return ruleMatches(rule, gvr) }) {
+			continue
+		}
+		if t.ref.Namespace == "" || s.namespaceMatches(ctx, t.ref.Namespace, r.namespaces) {
+			return true
+		}
+	}
+	return false
+}
+
+func ruleMatches(r admissionv1.RuleWithOperations, gvr schema.GroupVersionResource) bool {
+	op := slices.ContainsFunc(r.Operations, func(o admissionv1.OperationType) bool {
+		return o == admissionv1.OperationAll || o == admissionv1.Update
+	})
+	return op && matchesAny(r.APIGroups, gvr.Group) && matchesAny(r.APIVersions, gvr.Version) &&
+		slices.ContainsFunc(r.Resources, func(res string) bool { return res == "*" || res == "*/*" || res == gvr.Resource })
+}
+
+func matchesAny(list []string, s string) bool {
+	return slices.Contains(list, "*") || slices.Contains(list, s)
+}
+
+// namespaceMatches reports whether namespace ns matches every selector. A
+// namespace that cannot be read (or does not exist yet) matches.
+func (s *admissionScope) namespaceMatches(ctx context.Context, ns string, selectors []*metav1.LabelSelector) bool {
+	s.mu.Lock()
+	set, ok := s.namespaces[ns]
+	s.mu.Unlock()
+	if !ok {
+		var err error
+		set, err = s.get(ctx, ns)
+		if err != nil {
+			return true
+		}
+		s.mu.Lock()
+		s.namespaces[ns] = set
+		s.mu.Unlock()
+	}
+	if set == nil {
+		return true
+	}
+	for _, sel := range selectors {
+		if sel == nil {
+			continue
+		}
+		ls, err := metav1.LabelSelectorAsSelector(sel)
+		if err != nil || !ls.Matches(set) {
+			return err != nil
+		}
+	}
+	return true
+}
