@@ -78,6 +78,10 @@ func (d *differ) diffRefused(ctx context.Context, t *target, r *AdmissionRefusal
 	}
 	d.m.fillLive(&c, live, d.opts, d.known[keyOf(t.ref)])
 	before := normalize(live)
+	if unchanged(t.obj, live) {
+		c.Action, c.Before, c.After = ActionNoop, mask(before), mask(before)
+		return c, nil
+	}
 	merged := &unstructured.Unstructured{Object: overlay(before.DeepCopy().Object, normalize(t.obj).Object).(map[string]any)}
 	c.Fields = diffFields(before.Object, merged.Object)
 	if isSecret(t.obj) {

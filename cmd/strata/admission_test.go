@@ -1,0 +1,173 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/strata-gitops/strata/internal/testcluster"
+)
+
+// maxReplicasPolicy installs a ValidatingAdmissionPolicy that limits
+// Deployments to 5 replicas, bound only to namespaces labelled
+// strata-test/admission=<value> (the cluster is shared), and waits until
+// the API server enforces it.
+func maxReplicasPolicy(t *testing.T, c *testcluster.Cluster, value, probeNS string) string {
+	t.Helper()
+	name := testcluster.UniqueName("max-replicas")
+	dir := t.TempDir()
+	manifest := `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: ` + name + `
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - apiGroups: ["apps"]
+      apiVersions: ["v1"]
+      operations: ["CREATE", "UPDATE"]
+      resources: ["deployments"]
+  validations:
+  - expression: "object.spec.replicas <= 5"
+    message: "Deployments may have at most 5 replicas"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: ` + name + `
+spec:
+  policyName: ` + name + `
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector:
+      matchLabels:
+        strata-test/admission: ` + value + `
+`
+	writeFiles(t, dir, map[string]string{"vap.yaml": manifest, "probe.yaml": deploymentYAML(probeNS, "probe", 10)})
+	c.Kubectl(t, "apply", "-f", filepath.Join(dir, "vap.yaml"))
+	t.Cleanup(func() {
+		c.KubectlCommand(t, "delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", name, "--ignore-not-found").Run()
+	})
+	// The API server enforces a new policy a moment later.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := c.KubectlCommand(t, "apply", "--server-side", "--dry-run=server", "-f", filepath.Join(dir, "probe.yaml")).CombinedOutput()
+		if err != nil && strings.Contains(string(out), "at most 5 replicas") {
+			return name
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the policy %s is not enforced after 30s: %s", name, out)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func deploymentYAML(ns, name string, replicas int) string {
+	return `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ` + name + `
+  namespace: ` + ns + `
+spec:
+  replicas: ` + itoa(replicas) + `
+  selector:
+    matchLabels: {app: ` + name + `}
+  template:
+    metadata:
+      labels: {app: ` + name + `}
+    spec:
+      containers:
+      - name: app
+        image: registry.example.com/app:1.0
+`
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// TestAdmissionVerdictInPlan: a ValidatingAdmissionPolicy that refuses a
+// Deployment of 10 replicas makes plan exit 1 with the admission message
+// on the Deployment's address, while the rest of the plan is shown; apply
+// refuses the plan and nothing is written. Once the Deployment is fixed and
+// applied, it is dry-run again on every plan although unchanged (the
+// binding matches it), so a policy tightened in the cluster is seen. A
+// Deployment in a namespace the same plan creates is dry-run at apply,
+// once the namespace exists, before anything else of its stage is written.
+func TestAdmissionVerdictInPlan(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "adm")
+	value := testcluster.UniqueName("v")
+	c.Kubectl(t, "label", "namespace", ns, "strata-test/admission="+value)
+	vap := maxReplicasPolicy(t, c, value, ns)
+
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("adm"))
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	writeFiles(t, dir, map[string]string{
+		"main.hcl":               "kustomization \"app\" {\n  path = \"app\"\n}\n",
+		"app/deploy.yaml":        deploymentYAML(ns, "web", 10),
+		"app/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: " + ns + "\ndata:\n  a: b\n",
+		"app/kustomization.yaml": "resources: [cm.yaml, deploy.yaml]\n",
+	})
+	addr := "kustomization.app/Deployment.apps/" + ns + "/web"
+	code, stdout, stderr := runCLI(t, "plan", dir, kc, "--detailed-exitcode")
+	if code != 1 || !strings.Contains(stdout, "refused by ValidatingAdmissionPolicy/"+vap+" (admission): Deployments may have at most 5 replicas") ||
+		!strings.Contains(stdout, "Policy violation: "+addr) || !strings.Contains(stdout, "+ spec.replicas: 10") ||
+		!strings.Contains(stdout, "kustomization.app/ConfigMap/"+ns+"/settings will be created") {
+		t.Fatalf("plan: exit %d, want 1 with the admission verdict on %s and the rest of the plan\n%s%s", code, addr, stdout, stderr)
+	}
+	if code, _, stderr = runCLI(t, "apply", dir, kc, "--auto-approve"); code != 1 || !strings.Contains(stderr, "mandatory violation") {
+		t.Errorf("apply: exit %d, want 1\n%s", code, stderr)
+	}
+	if out := c.Kubectl(t, "get", "deployments,configmaps", "-n", ns, "-l", "strata.dev/block=kustomization.app", "-o", "name"); strings.TrimSpace(out) != "" {
+		t.Errorf("objects applied despite the refusal: %s", out)
+	}
+
+	// Fixed, the Deployment applies; unchanged, it is still dry-run (the
+	// binding matches it) and agrees.
+	writeFiles(t, dir, map[string]string{"app/deploy.yaml": deploymentYAML(ns, "web", 3)})
+	if code, stdout, stderr = runCLI(t, "apply", dir, kc, "--auto-approve"); code != 0 {
+		t.Fatalf("apply of 3 replicas: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr = runCLI(t, "plan", dir, kc, "--detailed-exitcode"); code != 0 || strings.Contains(stdout, "Policy") {
+		t.Errorf("plan after apply: exit %d, want 0 without policy results\n%s%s", code, stdout, stderr)
+	}
+	// The cluster's policy is tightened: the unchanged Deployment, which
+	// the fast no-change path would not dry-run, gets a warning.
+	c.Kubectl(t, "patch", "validatingadmissionpolicy", vap, "--type=json",
+		`-p=[{"op":"replace","path":"/spec/validations/0/expression","value":"object.spec.replicas <= 2"}]`)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, stdout, stderr = runCLI(t, "plan", dir, kc, "--detailed-exitcode")
+		if strings.Contains(stdout, "Policy warning: "+addr) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if code != 0 || !strings.Contains(stdout, "the cluster now refuses this unchanged object") {
+		t.Errorf("plan under a tightened policy: exit %d, want 0 with a warning on %s\n%s%s", code, addr, stdout, stderr)
+	}
+
+	// A namespace the plan creates, labelled so that the binding matches.
+	fresh := testcluster.UniqueName("adm-new")
+	t.Cleanup(func() { c.KubectlCommand(t, "delete", "namespace", fresh, "--ignore-not-found", "--wait=false").Run() })
+	writeFiles(t, dir, map[string]string{
+		"app/new.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + fresh + "\n  labels:\n    strata-test/admission: " + value + "\n---\n" +
+			"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first\n  namespace: " + fresh + "\ndata:\n  a: b\n---\n" + deploymentYAML(fresh, "big", 10),
+		"app/kustomization.yaml": "resources: [cm.yaml, deploy.yaml, new.yaml]\n",
+	})
+	code, stdout, stderr = runCLI(t, "apply", dir, kc, "--auto-approve")
+	if code != 1 || !strings.Contains(stderr, "Deployments may have at most 5 replicas") {
+		t.Fatalf("apply into a new namespace: exit %d, want 1 with the admission message\n%s%s", code, stdout, stderr)
+	}
+	if out := c.Kubectl(t, "get", "deployments,configmaps", "-n", fresh, "-l", "strata.dev/block=kustomization.app", "-o", "name"); strings.TrimSpace(out) != "" {
+		t.Errorf("objects of the refused stage were written: %s", out)
+	}
+	_ = os.Remove(filepath.Join(dir, "app", "new.yaml"))
+}

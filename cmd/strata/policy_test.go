@@ -1,0 +1,106 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/strata-gitops/strata/internal/testcluster"
+)
+
+func keepNamespaces(enforcement string) string {
+	return `policy "keep_namespaces" {
+  description = "Pipelines never delete namespaces."
+  enforcement = "` + enforcement + `"
+  match {
+    kinds   = ["Namespace"]
+    actions = ["delete", "replace"]
+  }
+  condition          = "false"
+  message_expression = "'namespace ' + oldObject.metadata.name + ' would be deleted'"
+}
+`
+}
+
+// TestPolicyNamespaceDelete plans the delete of a Namespace under the
+// keep_namespaces policy of the issue: mandatory fails plan (exit 1,
+// naming the policy and the Namespace), advisory warns (exit 2), approval
+// passes plan but makes apply --auto-approve refuse unless
+// --approve-policy names it; a saved plan is checked against the current
+// policies when it is applied.
+func TestPolicyNamespaceDelete(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "pol")
+	doomed := testcluster.UniqueName("pol-doomed")
+	t.Cleanup(func() { c.KubectlCommand(t, "delete", "namespace", doomed, "--ignore-not-found", "--wait=false").Run() })
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("pol"))
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	writeFiles(t, dir, map[string]string{
+		"main.hcl": `kustomization "app" {
+  path  = "app"
+  prune = true
+}
+`,
+		"policy.hcl":             keepNamespaces("mandatory"),
+		"app/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: " + ns + "\ndata:\n  a: b\n",
+		"app/ns.yaml":            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + doomed + "\n",
+		"app/kustomization.yaml": "resources: [cm.yaml, ns.yaml]\n",
+	})
+	// Creating the namespace is no delete: the policy does not match.
+	if code, stdout, stderr := runCLI(t, "apply", dir, kc, "--auto-approve"); code != 0 {
+		t.Fatalf("first apply: exit %d\n%s%s", code, stdout, stderr)
+	}
+	writeFiles(t, dir, map[string]string{"app/kustomization.yaml": "resources: [cm.yaml]\n"})
+
+	code, stdout, stderr := runCLI(t, "plan", dir, kc, "--detailed-exitcode", "--out", filepath.Join(t.TempDir(), "refused.plan"))
+	addr := "kustomization.app/Namespace/" + doomed
+	if code != 1 || !strings.Contains(stdout, "policy keep_namespaces (mandatory): namespace "+doomed+" would be deleted") ||
+		!strings.Contains(stdout, "Policy violation: "+addr) || !strings.Contains(stderr, "1 mandatory violation") {
+		t.Fatalf("mandatory: exit %d, want 1 naming the policy and %s\n%s%s", code, addr, stdout, stderr)
+	}
+	code, stdout, _ = runCLI(t, "plan", dir, kc, "-o", "json")
+	if code != 1 || !strings.Contains(stdout, `"policy": "keep_namespaces"`) || !strings.Contains(stdout, `"address": "`+addr+`"`) {
+		t.Errorf("plan -o json: exit %d\n%s", code, stdout)
+	}
+	if code, stdout, _ = runCLI(t, "plan", dir, kc, "-o", "markdown"); code != 1 || !strings.Contains(stdout, "> [!CAUTION]\n> **Policy violations") {
+		t.Errorf("plan -o markdown: exit %d\n%s", code, stdout)
+	}
+	if code, _, stderr = runCLI(t, "apply", dir, kc, "--auto-approve"); code != 1 || !strings.Contains(stderr, "1 mandatory violation") {
+		t.Errorf("apply under a mandatory violation: exit %d\n%s", code, stderr)
+	}
+
+	writeFiles(t, dir, map[string]string{"policy.hcl": keepNamespaces("advisory")})
+	code, stdout, stderr = runCLI(t, "plan", dir, kc, "--detailed-exitcode")
+	if code != 2 || !strings.Contains(stdout, "Policy warning: "+addr) || !strings.Contains(stdout, "1 advisory warning") {
+		t.Errorf("advisory: exit %d, want 2 with a warning\n%s%s", code, stdout, stderr)
+	}
+
+	writeFiles(t, dir, map[string]string{"policy.hcl": keepNamespaces("approval")})
+	saved := filepath.Join(t.TempDir(), "approval.plan")
+	code, stdout, stderr = runCLI(t, "plan", dir, kc, "--detailed-exitcode", "--out", saved)
+	if code != 2 || !strings.Contains(stdout, "Approval required: "+addr) {
+		t.Fatalf("approval plan: exit %d, want 2\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, "apply", dir, kc, "--auto-approve")
+	if code != 1 || !strings.Contains(stderr, "approval policies keep_namespaces") {
+		t.Errorf("apply --auto-approve under an approval policy: exit %d, want 1\n%s", code, stderr)
+	}
+	if code, _, stderr = runCLI(t, "apply", saved, kc); code != 1 || !strings.Contains(stderr, "--approve-policy keep_namespaces") {
+		t.Errorf("apply FILE without approval: exit %d, want 1\n%s", code, stderr)
+	}
+	// The stack's policy became mandatory since the plan was saved.
+	writeFiles(t, dir, map[string]string{"policy.hcl": keepNamespaces("mandatory")})
+	code, stdout, stderr = runCLI(t, "apply", saved, kc, "--approve-policy", "keep_namespaces")
+	if code != 1 || !strings.Contains(stderr, "the plan violates policies") || !strings.Contains(stdout, "Policy violation: "+addr) {
+		t.Errorf("apply FILE under a policy now mandatory: exit %d, want 1\n%s%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(saved); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string]string{"policy.hcl": keepNamespaces("approval")})
+	code, stdout, stderr = runCLI(t, "apply", dir, kc, "--auto-approve", "--approve-policy", "keep_namespaces")
+	if code != 0 || !strings.Contains(stdout, "Apply complete! Objects: 0 added, 0 changed, 1 destroyed.") {
+		t.Errorf("apply --approve-policy keep_namespaces: exit %d, want 0\n%s%s", code, stdout, stderr)
+	}
+}
