@@ -131,7 +131,9 @@ func TestAdmissionVerdictInPlan(t *testing.T) {
 
 	// Fixed, the Deployment applies; unchanged, it is still dry-run (the
 	// binding matches it) and agrees.
-	writeFiles(t, dir, map[string]string{"app/deploy.yaml": deploymentYAML(ns, "web", 3)})
+	// (Two Deployments: the fast path reads live objects by list, for
+	// kinds with several objects in a namespace.)
+	writeFiles(t, dir, map[string]string{"app/deploy.yaml": deploymentYAML(ns, "web", 3) + "---\n" + deploymentYAML(ns, "web2", 3)})
 	if code, stdout, stderr = runCLI(t, "apply", dir, kc, "--auto-approve"); code != 0 {
 		t.Fatalf("apply of 3 replicas: exit %d\n%s%s", code, stdout, stderr)
 	}
