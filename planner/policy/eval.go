@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -37,11 +38,13 @@ func Evaluate(policies []*Policy, p *plan.Plan, vars map[string]any) []plan.Poli
 	if vars == nil {
 		vars = map[string]any{}
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), evalTimeout)
+	defer cancel()
 	var out []plan.PolicyResult
 	check := func(c *change) {
 		for _, pol := range policies {
 			if pol.matches(c) {
-				if r, failed := pol.check(c); failed {
+				if r, failed := pol.check(ctx, c); failed {
 					out = append(out, r)
 				}
 			}
@@ -167,9 +170,9 @@ func matchAny(patterns []string, s string) bool {
 
 // check evaluates the policy on c: the result and whether it is a
 // violation.
-func (p *Policy) check(c *change) (plan.PolicyResult, bool) {
+func (p *Policy) check(ctx context.Context, c *change) (plan.PolicyResult, bool) {
 	r := plan.PolicyResult{Policy: p.Name, Enforcement: p.Enforcement, Address: c.address}
-	val, _, err := p.cond.Eval(c.activation)
+	val, _, err := p.cond.ContextEval(ctx, c.activation)
 	if err != nil {
 		r.Message = fmt.Sprintf("the condition could not be evaluated: %v", err)
 		return r, true
@@ -180,14 +183,14 @@ func (p *Policy) check(c *change) (plan.PolicyResult, bool) {
 		r.Message = fmt.Sprintf("the condition is of type %s, not bool", val.Type().TypeName())
 		return r, true
 	}
-	r.Message = p.message(c)
+	r.Message = p.message(ctx, c)
 	return r, true
 }
 
 // message returns the violation message of c.
-func (p *Policy) message(c *change) string {
+func (p *Policy) message(ctx context.Context, c *change) string {
 	if p.msg != nil {
-		val, _, err := p.msg.Eval(c.activation)
+		val, _, err := p.msg.ContextEval(ctx, c.activation)
 		if err == nil {
 			if s, ok := val.Value().(string); ok && s != "" {
 				return s

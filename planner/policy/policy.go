@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/ast"
@@ -27,9 +28,11 @@ const (
 // Helm releases themselves (install, upgrade, rollback, uninstall).
 const KindRelease = "Release"
 
-// costLimit bounds the work of one evaluation, as the API server bounds a
-// ValidatingAdmissionPolicy expression.
-const costLimit = 1_000_000
+// evalTimeout bounds the time all policies may take on one plan: an
+// expression that runs away (a comprehension over a huge list) fails
+// instead of hanging the plan. (A deadline, checked in comprehensions, is
+// far cheaper than the API server's cost tracking of every step.)
+const evalTimeout = 30 * time.Second
 
 // Spec is a policy as the stack declares it.
 type Spec struct {
@@ -145,7 +148,7 @@ func (c *Compiler) program(field, expr string, want *cel.Type) (cel.Program, []I
 	if out := c.checkVars(field, expr, checked); len(out) > 0 {
 		return nil, out
 	}
-	prg, err := c.env.Program(checked, cel.CostLimit(costLimit), cel.InterruptCheckFrequency(100))
+	prg, err := c.env.Program(checked, cel.InterruptCheckFrequency(100), cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		return nil, []Issue{{Field: field, Message: err.Error()}}
 	}
