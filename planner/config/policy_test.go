@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -182,5 +183,65 @@ policy "registry" {
 	}
 	if n := len(st.CompiledPolicies()); n != 2 {
 		t.Errorf("compiled policies = %d, want 2", n)
+	}
+}
+
+// TestPolicyDocExamples loads every HCL example of docs/policy.md and
+// checks their verdicts on a plan, so that the documentation's examples
+// keep working.
+func TestPolicyDocExamples(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "policy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var src strings.Builder
+	for _, part := range strings.Split(string(doc), "```hcl\n")[1:] {
+		body, _, _ := strings.Cut(part, "```")
+		src.WriteString(body + "\n")
+	}
+	st, diags := loadSource(t, src.String())
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	deploy := func(name, image string, limits bool) plan.ResourceChange {
+		c := map[string]any{"name": "app", "image": image}
+		if limits {
+			c["resources"] = map[string]any{"limits": map[string]any{"memory": "1Gi"}}
+		}
+		return plan.ResourceChange{Address: "kustomization.app/Deployment.apps/demo/" + name, Block: "kustomization.app",
+			APIVersion: "apps/v1", Kind: "Deployment", Namespace: "demo", Name: name, Actions: plan.Actions{plan.Create},
+			After: map[string]any{"kind": "Deployment", "metadata": map[string]any{"name": name},
+				"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{c}}}}}}
+	}
+	p := &plan.Plan{
+		Variables: []plan.Variable{{Name: "registry", Value: []byte(`"registry.example.com"`)}},
+		Changes: []plan.ResourceChange{
+			deploy("good", "registry.example.com/app:1.0", true),
+			deploy("bad", "docker.io/app:latest", false),
+			{Address: "kustomization.app/PersistentVolumeClaim/demo/data", Block: "kustomization.app", APIVersion: "v1",
+				Kind: "PersistentVolumeClaim", Namespace: "demo", Name: "data", Actions: plan.Actions{plan.Delete},
+				Before: map[string]any{"metadata": map[string]any{"name": "data"}}},
+			{Address: "kustomization.app/Namespace/demo", Block: "kustomization.app", APIVersion: "v1", Kind: "Namespace",
+				Name: "demo", Actions: plan.Actions{plan.Delete}, Before: map[string]any{"metadata": map[string]any{"name": "demo"}}},
+		},
+		Releases: []plan.ReleaseChange{
+			{Address: "release.major", Name: "major", Actions: plan.Actions{plan.Upgrade}, VersionBefore: "1.9.0", VersionAfter: "2.0.0"},
+			{Address: "release.minor", Name: "minor", Actions: plan.Actions{plan.Upgrade}, VersionBefore: "1.9.0", VersionAfter: "1.10.0"},
+		},
+	}
+	var got []string
+	for _, r := range policy.Evaluate(st.CompiledPolicies(), p, policy.VariableValues(p.Variables)) {
+		got = append(got, r.Policy+" "+r.Address+": "+r.Message)
+	}
+	want := []string{
+		"allowed_registry kustomization.app/Deployment.apps/demo/bad: images must come from registry.example.com",
+		"no_latest kustomization.app/Deployment.apps/demo/bad: images must name a tag other than latest",
+		"resource_limits kustomization.app/Deployment.apps/demo/bad: every container should set a memory limit",
+		"keep_volumes kustomization.app/PersistentVolumeClaim/demo/data: the claim data and its data would be deleted",
+		"keep_namespaces kustomization.app/Namespace/demo: namespace demo would be deleted",
+		"minor_upgrades_only release.major: major goes from 1.9.0 to 2.0.0, a major upgrade",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("verdicts (-want +got):\n%s", diff)
 	}
 }
