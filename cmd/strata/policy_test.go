@@ -104,3 +104,31 @@ func TestPolicyNamespaceDelete(t *testing.T) {
 		t.Errorf("apply --approve-policy keep_namespaces: exit %d, want 0\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestValidatePolicyExpressions: a CEL syntax error and a reference to an
+// unknown variable in policy blocks are validate diagnostics at the file,
+// line and column of the mistake.
+func TestValidatePolicyExpressions(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"main.hcl": validateKust,
+		"policies.hcl": `policy "syntax" {
+  condition = "object.spec.replicas <="
+}
+
+policy "unknown" {
+  condition = "objekt.spec.replicas <= 5"
+}
+`,
+		"app/kustomization.yaml": "resources: [cm.yaml]\n", "app/cm.yaml": validateCM,
+	})
+	code, stdout, stderr := runCLI(t, "validate", dir)
+	if code != 1 {
+		t.Fatalf("validate: exit %d, want 1\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"policies.hcl:2:39", "Syntax error", "policies.hcl:6:16", "undeclared reference to 'objekt'."} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, stderr)
+		}
+	}
+}

@@ -137,7 +137,8 @@ func (c *Compiler) program(field, expr string, want *cel.Type) (cel.Program, []I
 	if iss != nil && iss.Err() != nil {
 		var out []Issue
 		for _, e := range iss.Errors() {
-			out = append(out, Issue{Field: field, Line: e.Location.Line(), Column: e.Location.Column() + 1, Message: e.Message})
+			msg := strings.TrimSuffix(e.Message, " (in container '')")
+			out = append(out, Issue{Field: field, Line: e.Location.Line(), Column: e.Location.Column() + 1, Message: msg})
 		}
 		return nil, out
 	}
