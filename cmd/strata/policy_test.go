@@ -132,3 +132,42 @@ policy "unknown" {
 		}
 	}
 }
+
+// TestPolicyMessagesMaskSecrets: policies see objects masked, so a
+// message that echoes the values of a Secret, or of a ConfigMap or env
+// var fed by a sensitive variable, shows "(sensitive value)" and never
+// the secret, in every output.
+func TestPolicyMessagesMaskSecrets(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "polsens")
+	dir := sensitiveStack(t, ns)
+	writeFiles(t, dir, map[string]string{"policy.hcl": `policy "echo_data" {
+  enforcement = "advisory"
+  match {
+    kinds = ["ConfigMap", "Secret"]
+  }
+  condition          = "false"
+  message_expression = "object.?data.orValue({}).map(k, k + '=' + object.data[k]).join(',')"
+}
+
+policy "echo_env" {
+  enforcement = "advisory"
+  match {
+    kinds = ["Deployment"]
+  }
+  condition          = "false"
+  message_expression = "object.spec.template.spec.containers.map(c, c.?env.orValue([]).map(e, e.name + '=' + e.?value.orValue('')).join(',')).join(';') + ' ' + object.metadata.labels.map(k, k + '=' + object.metadata.labels[k]).join(',')"
+}
+`})
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	for _, format := range []string{"human", "json", "markdown"} {
+		code, stdout, stderr := runCLI(t, "plan", dir, kc, "-o", format)
+		if code != 0 || !strings.Contains(stdout, "echo_data") || !strings.Contains(stdout, "(sensitive value)") {
+			t.Errorf("plan -o %s: exit %d\n%s%s", format, code, stdout, stderr)
+		}
+		noSecret(t, "plan -o "+format, stdout+stderr)
+		if format == "human" && strings.Contains(stdout, "message_expression failed") {
+			t.Errorf("a message expression failed:\n%s", stdout)
+		}
+	}
+}
