@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/planner/policy"
@@ -62,4 +64,20 @@ func (e *Engine) admissionResult(address string, c kube.Change) plan.PolicyResul
 		r.Message = "the cluster now refuses this unchanged object (apply does not send it): " + r.Message
 	}
 	return r
+}
+
+// admissionSubject names the object of an admission refusal as the API
+// server does: `deployments.apps "web"`, or "an object of the release".
+func admissionSubject(err error) string {
+	var se apierrors.APIStatus
+	if errors.As(err, &se) {
+		if d := se.Status().Details; d != nil && d.Name != "" {
+			kind := d.Kind
+			if d.Group != "" {
+				kind += "." + d.Group
+			}
+			return kind + " " + d.Name
+		}
+	}
+	return "an object of the release"
 }

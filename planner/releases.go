@@ -12,6 +12,7 @@ import (
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/providers/helm"
+	"github.com/strata-gitops/strata/providers/kube"
 	"github.com/strata-gitops/strata/state"
 )
 
@@ -223,6 +224,12 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 		return fmt.Errorf("%s: %w", addr, err)
 	}
 	rp, err := hm.Plan(ctx, spec)
+	if r := kube.AdmissionRefusalOf(err); r != nil {
+		// The rest of the plan is still shown; the verdict refuses it.
+		p.PolicyResults = append(p.PolicyResults, plan.PolicyResult{Policy: r.By, Enforcement: plan.Mandatory, Address: addr,
+			Message: e.secrets.Scrub(r.Message + " (" + admissionSubject(err) + ")"), Source: plan.SourceAdmission})
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}

@@ -173,3 +173,29 @@ func TestAdmissionVerdictInPlan(t *testing.T) {
 	}
 	_ = os.Remove(filepath.Join(dir, "app", "new.yaml"))
 }
+
+// TestAdmissionVerdictOnRelease: a release whose chart renders an object
+// the admission chain refuses gets the verdict on its address, with the
+// refused object named; the rest of the plan is shown and plan exits 1.
+func TestAdmissionVerdictOnRelease(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "admrel")
+	value := testcluster.UniqueName("v")
+	c.Kubectl(t, "label", "namespace", ns, "strata-test/admission="+value)
+	vap := maxReplicasPolicy(t, c, value, ns)
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("admrel"))
+	writeFiles(t, dir, map[string]string{
+		"main.hcl": "kustomization \"app\" {\n  path = \"app\"\n}\n" +
+			"release \"big\" {\n  namespace = \"" + ns + "\"\n  chart     = \"charts/big\"\n  wait      = false\n}\n",
+		"app/cm.yaml":                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: " + ns + "\ndata:\n  a: b\n",
+		"app/kustomization.yaml":      "resources: [cm.yaml]\n",
+		"charts/big/Chart.yaml":       "apiVersion: v2\nname: big\nversion: 0.1.0\n",
+		"charts/big/templates/d.yaml": deploymentYAML(ns, "big", 10),
+	})
+	code, stdout, stderr := runCLI(t, "plan", dir, "--kubeconfig="+c.Kubeconfig())
+	if code != 1 || !strings.Contains(stdout, "Policy violation: release.big") ||
+		!strings.Contains(stdout, "refused by ValidatingAdmissionPolicy/"+vap+" (admission): Deployments may have at most 5 replicas") ||
+		!strings.Contains(stdout, "kustomization.app/ConfigMap/"+ns+"/settings will be created") {
+		t.Errorf("plan: exit %d, want 1 with the verdict on release.big and the rest of the plan\n%s%s", code, stdout, stderr)
+	}
+}

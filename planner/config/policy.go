@@ -22,6 +22,37 @@ type Policy struct {
 	policy.Spec
 	// Compiled is the compiled policy; nil when the block has errors.
 	Compiled *policy.Policy
+	// Range is the whole block.
+	Range hcl.Range
+}
+
+// PolicyErrors returns the errors of diags, from the Load of s, that keep
+// the stack's policies from being evaluated: every error when the load
+// stopped before it decoded the policy blocks (syntax errors), else the
+// errors inside policy blocks. (Policies read the variables' values the
+// plan recorded.) Applying a saved plan needs the current policies, not the rest
+// of the stack (a chart directory may be gone).
+func (s *Stack) PolicyErrors(diags hcl.Diagnostics) hcl.Diagnostics {
+	var out hcl.Diagnostics
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		if !s.policiesDecoded || d.Subject == nil || s.inPolicy(*d.Subject) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (s *Stack) inPolicy(r hcl.Range) bool {
+	for _, p := range s.Policies {
+		b := p.Range
+		if b.Filename == r.Filename && r.Start.Byte >= b.Start.Byte && r.End.Byte <= b.End.Byte {
+			return true
+		}
+	}
+	return false
 }
 
 // CompiledPolicies returns the stack's compiled policies, by name.
@@ -54,6 +85,7 @@ var matchSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 
 // decodePolicies decodes the policy blocks and compiles their CEL.
 func (l *loader) decodePolicies(blocks []*hcl.Block) {
+	l.st.policiesDecoded = true
 	if len(blocks) == 0 {
 		return
 	}
@@ -86,7 +118,7 @@ func (l *loader) decodePolicies(blocks []*hcl.Block) {
 }
 
 func (l *loader) decodePolicy(b *hcl.Block, comp *policy.Compiler) {
-	p := &Policy{Spec: policy.Spec{Name: b.Labels[0], Enforcement: plan.Mandatory}}
+	p := &Policy{Spec: policy.Spec{Name: b.Labels[0], Enforcement: plan.Mandatory}, Range: hcl.RangeBetween(b.DefRange, b.Body.(*hclsyntax.Body).SrcRange)}
 	l.st.Policies[p.Name] = p
 	d := l.newDecoder(&p.Meta, b, nil)
 	c := d.content(b.Body, policySchema)

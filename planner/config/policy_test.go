@@ -245,3 +245,27 @@ func TestPolicyDocExamples(t *testing.T) {
 		t.Errorf("verdicts (-want +got):\n%s", diff)
 	}
 }
+
+// TestPolicyErrors: applying a saved plan needs the stack's policies, not
+// the rest of it; a syntax error anywhere keeps them from loading.
+func TestPolicyErrors(t *testing.T) {
+	tests := map[string]struct {
+		src  string
+		want int
+	}{
+		"elsewhere":      {src: `kustomization "app" { path = "gone" }` + "\n" + `policy "p" { condition = "true" }`, want: 0},
+		"in a policy":    {src: `kustomization "app" { path = "gone" }` + "\n" + `policy "p" { condition = "objekt" }`, want: 1},
+		"a syntax error": {src: `kustomization "app" { path = }` + "\n" + `policy "p" { condition = "true" }`, want: 1},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			st, diags := loadSource(t, tt.src)
+			if !diags.HasErrors() {
+				t.Fatal("want errors")
+			}
+			if got := st.PolicyErrors(diags); len(got) != tt.want {
+				t.Errorf("policy errors = %v, want %d", got, tt.want)
+			}
+		})
+	}
+}

@@ -52,6 +52,8 @@ type Stack struct {
 	Environment *Environment
 	// Policies are the `policy` blocks by name.
 	Policies map[string]*Policy
+	// policiesDecoded is set once Load got to decode the policy blocks.
+	policiesDecoded bool
 }
 
 // Moved is a `moved { from = ADDRESS  to = ADDRESS }` block: the block

@@ -31,11 +31,15 @@ var (
 	webhookDenied = regexp.MustCompile(`admission webhook "([^"]+)" denied the request(?:: (?s)(.*)| without explanation)$`)
 )
 
+// AdmissionRefusalOf returns the refusal err is (or wraps), or nil when
+// err is not the admission chain refusing an object.
+func AdmissionRefusalOf(err error) *AdmissionRefusal { return admissionRefusal(err) }
+
 // admissionRefusal returns the refusal err is, or nil when err is not
 // the admission chain refusing the object.
 func admissionRefusal(err error) *AdmissionRefusal {
 	var se apierrors.APIStatus
-	if !errors.As(err, &se) {
+	if err == nil || !errors.As(err, &se) {
 		return nil
 	}
 	msg := se.Status().Message
