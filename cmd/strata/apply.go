@@ -98,7 +98,7 @@ func (a *app) planAndApply(ctx context.Context, f *stackFlags, opts planner.Opti
 		return a.planErrors(p, "")
 	}
 	if len(p.PolicyViolations(plan.Mandatory)) > 0 {
-		return a.policyRefused(p, "", "")
+		return a.policyRefused(p, "")
 	}
 	if !p.HasChanges() {
 		return nil

@@ -281,7 +281,7 @@ changes.`,
 				return a.planErrors(p, out)
 			}
 			if len(p.PolicyViolations(plan.Mandatory)) > 0 {
-				return a.policyRefused(p, out, output)
+				return a.policyRefused(p, out)
 			}
 			a.policyNotes(p, output)
 			if out != "" {

@@ -19,7 +19,7 @@ func (f *stackFlags) registerApprove(fs *pflag.FlagSet) {
 
 // policyRefused reports a plan that violates a mandatory policy (shown
 // with the plan): it is not saved, and the command exits 1.
-func (a *app) policyRefused(p *plan.Plan, out, output string) error {
+func (a *app) policyRefused(p *plan.Plan, out string) error {
 	msg := view.PoliciesLine(p)
 	if out != "" {
 		msg += " It was not saved to " + out + "."
@@ -45,9 +45,9 @@ func (a *app) policyNotes(p *plan.Plan, output string) {
 // cannot be loaded refuses the apply: its policies would go unchecked.
 func (a *app) reevaluatePolicies(f *stackFlags, p *plan.Plan, color bool) error {
 	st, diags := config.Load(p.Dir, config.LoadOptions{Vars: f.vars, Getenv: a.getenv, Partial: true, Environment: p.Environment})
-	if diags.HasErrors() {
-		a.writeDiags(diags, st.Files)
-		return fmt.Errorf("the stack in %s cannot be loaded, so its current policies cannot be checked against the saved plan: fix it, or plan again", p.Dir)
+	if errs := st.PolicyErrors(diags); len(errs) > 0 {
+		a.writeDiags(errs, st.Files)
+		return fmt.Errorf("the policies of the stack in %s cannot be loaded, so they cannot be checked against the saved plan: fix them, or plan again", p.Dir)
 	}
 	planner.EvaluatePolicies(p, st)
 	return view.Policies(a.stdout, p, view.HumanOptions{Color: color})

@@ -219,13 +219,3 @@ func (p *Policy) matches(c *change) bool {
 	}
 	return slices.Contains(m.Actions, c.action)
 }
-
-// Describe returns a one-line summary of the policy for messages.
-func (p *Policy) Describe() string {
-	var b strings.Builder
-	b.WriteString(p.Name + " (" + p.Enforcement + ")")
-	if p.Description != "" {
-		b.WriteString(": " + p.Description)
-	}
-	return b.String()
-}
