@@ -109,10 +109,11 @@ func (a *app) renderEnvironments(envs []view.EnvironmentPlan, s allEnvironments)
 }
 
 // environmentsExit is the exit status of plan --all-environments: 1 when an
-// environment failed (named on stderr), else 2 with --detailed-exitcode
-// when any environment has changes.
+// environment failed (named on stderr) or its plan violates a mandatory
+// policy, else 2 with --detailed-exitcode when any environment has
+// changes.
 func environmentsExit(envs []view.EnvironmentPlan, detailed bool) error {
-	var failed []string
+	var failed, refused []string
 	changes := false
 	for _, e := range envs {
 		if e.Failed() {
@@ -120,12 +121,18 @@ func environmentsExit(envs []view.EnvironmentPlan, detailed bool) error {
 			continue
 		}
 		changes = changes || e.Plan.HasChanges()
+		if len(e.Plan.PolicyViolations(plan.Mandatory)) > 0 {
+			refused = append(refused, e.Name)
+		}
 	}
 	switch {
 	case len(failed) == len(envs):
 		return fmt.Errorf("planning failed for every environment (%s)", strings.Join(failed, ", "))
 	case len(failed) > 0:
 		return fmt.Errorf("planning failed for the environment(s) %s; the other environments' plans are shown", strings.Join(failed, ", "))
+	}
+	if len(refused) > 0 {
+		return fmt.Errorf("the plans of the environment(s) %s violate mandatory policies: apply refuses them (see docs/policy.md)", strings.Join(refused, ", "))
 	}
 	if detailed && changes {
 		return &exitError{code: 2}

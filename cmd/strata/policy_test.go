@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
+	"github.com/strata-gitops/strata/internal/view"
+	"github.com/strata-gitops/strata/planner/plan"
 )
 
 func keepNamespaces(enforcement string) string {
@@ -169,5 +171,19 @@ policy "echo_env" {
 		if format == "human" && strings.Contains(stdout, "message_expression failed") {
 			t.Errorf("a message expression failed:\n%s", stdout)
 		}
+	}
+}
+
+// TestEnvironmentsExitPolicies: plan --all-environments exits 1 when an
+// environment's plan violates a mandatory policy, and names it.
+func TestEnvironmentsExitPolicies(t *testing.T) {
+	ok := &plan.Plan{PolicyResults: []plan.PolicyResult{{Policy: "limits", Enforcement: plan.Advisory, Address: "a"}}}
+	bad := &plan.Plan{PolicyResults: []plan.PolicyResult{{Policy: "keep_namespaces", Enforcement: plan.Mandatory, Address: "b"}}}
+	if err := environmentsExit([]view.EnvironmentPlan{{Name: "staging", Plan: ok}}, false); err != nil {
+		t.Errorf("advisory only: %v", err)
+	}
+	err := environmentsExit([]view.EnvironmentPlan{{Name: "staging", Plan: ok}, {Name: "production", Plan: bad}}, true)
+	if err == nil || !strings.Contains(err.Error(), "production violate mandatory policies") {
+		t.Errorf("mandatory in production: %v", err)
 	}
 }

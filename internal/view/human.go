@@ -54,6 +54,7 @@ func (h humanRenderer) symbol(a plan.Actions) string {
 }
 
 func (h humanRenderer) render(p *plan.Plan) {
+	h.p = p
 	if !p.HasChanges() {
 		h.drift(p)
 		h.flux(p)

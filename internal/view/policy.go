@@ -60,6 +60,9 @@ func Policies(w io.Writer, p *plan.Plan, opts HumanOptions) error {
 // policyResultsOf returns the policy results of the change at address.
 func policyResultsOf(p *plan.Plan, address string) []plan.PolicyResult {
 	var out []plan.PolicyResult
+	if p == nil {
+		return nil
+	}
 	for _, r := range p.PolicyResults {
 		if r.Address == address {
 			out = append(out, r)

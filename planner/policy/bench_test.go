@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/yaml"
 
+	"github.com/strata-gitops/strata/internal/addrs"
 	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/planner/policy"
 )
@@ -38,7 +39,7 @@ func benchPlan(b *testing.B) *plan.Plan {
 		md := obj["metadata"].(map[string]any)
 		ns, _ := md["namespace"].(string)
 		api, kind, name := obj["apiVersion"].(string), obj["kind"].(string), md["name"].(string)
-		p.Changes = append(p.Changes, plan.ResourceChange{Address: plan.ObjectAddress("kustomization.bench", api, kind, ns, name),
+		p.Changes = append(p.Changes, plan.ResourceChange{Address: addrs.Object{Group: addrs.GroupOf(api), Kind: kind, Namespace: ns, Name: name}.Address("kustomization.bench"),
 			Block: "kustomization.bench", APIVersion: api, Kind: kind, Namespace: ns, Name: name,
 			Actions: plan.Actions{plan.Create}, After: obj, Diff: plan.Diff(nil, obj)})
 	}
