@@ -130,7 +130,8 @@ var (
 	gvrMWebhook = admissionv1.SchemeGroupVersion.WithResource("mutatingwebhookconfigurations")
 )
 
-// admissionScope reads the cluster's admission configuration. When it
+// admissionScope reads the cluster's admission configuration, as the
+// manager's own identity (not the impersonated service account). When it
 // cannot (no permission to list it), every object is in scope.
 func (m *Manager) admissionScope(ctx context.Context) *admissionScope {
 	s := &admissionScope{namespaces: map[string]labels.Set{}, get: m.namespaceLabels}
@@ -179,7 +180,11 @@ func (m *Manager) admissionScope(ctx context.Context) *admissionScope {
 }
 
 func (m *Manager) listInto(ctx context.Context, gvr schema.GroupVersionResource, out any) error {
-	list, err := m.dyn.Resource(gvr).List(ctx, metav1.ListOptions{})
+	c := m.own
+	if c == nil {
+		c = m.dyn
+	}
+	list, err := c.Resource(gvr).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
@@ -187,7 +192,11 @@ func (m *Manager) listInto(ctx context.Context, gvr schema.GroupVersionResource,
 }
 
 func (m *Manager) namespaceLabels(ctx context.Context, ns string) (labels.Set, error) {
-	u, err := m.dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Get(ctx, ns, metav1.GetOptions{})
+	c := m.own
+	if c == nil {
+		c = m.dyn
+	}
+	u, err := c.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Get(ctx, ns, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}

@@ -65,6 +65,10 @@ type Manager struct {
 	mapper *mapper
 	// serviceAccount is "ns/name" when the manager impersonates.
 	serviceAccount string
+	// own is the client without impersonation: it reads the cluster's
+	// admission configuration (see admissionScope), which decides only
+	// which objects are dry-run, never what is written.
+	own dynamic.Interface
 }
 
 // NewManager returns a Manager for the cluster of cfg (which it copies).
@@ -88,7 +92,7 @@ func NewManager(cfg *rest.Config, opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dynamic client: %w", err)
 	}
-	return &Manager{cfg: cfg, opts: opts, dyn: dyn, mapper: newMapper(dc)}, nil
+	return &Manager{cfg: cfg, opts: opts, dyn: dyn, mapper: newMapper(dc), own: dyn}, nil
 }
 
 // Impersonate returns a Manager whose every request impersonates the service
@@ -108,7 +112,7 @@ func (m *Manager) Impersonate(serviceAccount string) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dynamic client: %w", err)
 	}
-	return &Manager{cfg: cfg, opts: m.opts, dyn: dyn, mapper: m.mapper, serviceAccount: serviceAccount}, nil
+	return &Manager{cfg: cfg, opts: m.opts, dyn: dyn, mapper: m.mapper, serviceAccount: serviceAccount, own: m.own}, nil
 }
 
 // ImpersonationConfig returns the impersonation settings of a rest.Config
