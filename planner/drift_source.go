@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/drift"
@@ -17,41 +18,36 @@ import (
 // driftGitSource compares the revision a Git source resolves to now with
 // the one strata last applied.
 func (e *Engine) driftGitSource(ctx context.Context, snap *state.Snapshot, s *config.GitSource) drift.Block {
-	addr := s.Address().String()
-	blk := drift.Block{Address: addr, Kind: "source.git"}
-	sb, ok := snap.Block(addr)
-	if !ok {
-		blk.Notes = append(blk.Notes, "not applied yet")
-		return blk
-	}
-	blk.Revision = sb.Revision
-	prov, err := e.connectSources()
-	if err != nil {
-		blk.Error = err.Error()
-		return blk
-	}
-	rctx, cancel := sourceContext(ctx, s.Timeout)
-	defer cancel()
-	res, err := prov.Git.Resolve(rctx, gitSpec(s))
-	if err != nil {
-		blk.Error = timedOut(rctx, s.Timeout, err).Error()
-		return blk
-	}
-	blk.Checked = 1
-	if res.Revision != sb.Revision {
-		blk.Items = append(blk.Items, drift.Item{Address: addr, Kind: drift.SourceMoved,
-			Message: fmt.Sprintf("moved on since the last apply: %s -> %s; the cluster is behind Git", sb.Revision, res.Revision),
-			Fields:  []drift.Field{{Path: "revision", Live: sb.Revision, Applied: res.Revision}}})
-	}
-	return blk
+	return e.driftTreeSource(ctx, snap, s.Address().String(), "source.git", "Git", s.Timeout,
+		func(ctx context.Context, prov *Providers) (string, error) {
+			res, err := prov.Git.Resolve(ctx, gitSpec(s))
+			if err != nil {
+				return "", err
+			}
+			return res.Revision, nil
+		})
 }
 
 // driftOCISource compares the revision an OCI source resolves to now
 // (its tag may have moved, or a newer tag match its semver) with the one
 // strata last applied.
 func (e *Engine) driftOCISource(ctx context.Context, snap *state.Snapshot, s *config.OCISource) drift.Block {
-	addr := s.Address().String()
-	blk := drift.Block{Address: addr, Kind: "source.oci"}
+	return e.driftTreeSource(ctx, snap, s.Address().String(), "source.oci", "the registry", s.Timeout,
+		func(ctx context.Context, prov *Providers) (string, error) {
+			res, err := prov.OCI.Resolve(ctx, ociSpec(s))
+			if err != nil {
+				return "", err
+			}
+			return res.Revision(), nil
+		})
+}
+
+// driftTreeSource is the drift check of a source of trees: resolve its
+// revision now, within the source's timeout, and report a SourceMoved
+// item when it is not the one applied (the cluster is behind origin).
+func (e *Engine) driftTreeSource(ctx context.Context, snap *state.Snapshot, addr, kind, origin string, timeout time.Duration,
+	resolve func(context.Context, *Providers) (string, error)) drift.Block {
+	blk := drift.Block{Address: addr, Kind: kind}
 	sb, ok := snap.Block(addr)
 	if !ok {
 		blk.Notes = append(blk.Notes, "not applied yet")
@@ -63,17 +59,17 @@ func (e *Engine) driftOCISource(ctx context.Context, snap *state.Snapshot, s *co
 		blk.Error = err.Error()
 		return blk
 	}
-	rctx, cancel := sourceContext(ctx, s.Timeout)
+	rctx, cancel := sourceContext(ctx, timeout)
 	defer cancel()
-	res, err := prov.OCI.Resolve(rctx, ociSpec(s))
+	now, err := resolve(rctx, prov)
 	if err != nil {
-		blk.Error = timedOut(rctx, s.Timeout, err).Error()
+		blk.Error = timedOut(rctx, timeout, err).Error()
 		return blk
 	}
 	blk.Checked = 1
-	if now := res.Revision(); now != sb.Revision {
+	if now != sb.Revision {
 		blk.Items = append(blk.Items, drift.Item{Address: addr, Kind: drift.SourceMoved,
-			Message: fmt.Sprintf("moved on since the last apply: %s -> %s; the cluster is behind the registry", sb.Revision, now),
+			Message: fmt.Sprintf("moved on since the last apply: %s -> %s; the cluster is behind %s", sb.Revision, now, origin),
 			Fields:  []drift.Field{{Path: "revision", Live: sb.Revision, Applied: now}}})
 	}
 	return blk

@@ -129,47 +129,48 @@ func timedOut(ctx context.Context, timeout time.Duration, err error) error {
 func (e *Engine) fetchAt(ctx context.Context, addr config.Address, revision string) (*source.Artifact, error) {
 	switch src := e.stack.Block(addr).(type) {
 	case *config.GitSource:
-		spec := gitSpec(src)
-		if revision != "" {
-			pinned, err := git.Pin(spec, revision)
-			if err != nil {
-				return nil, err
+		return e.fetchTree(ctx, src.Timeout, func(ctx context.Context, prov *Providers) (*source.Artifact, error) {
+			spec := gitSpec(src)
+			if revision != "" {
+				pinned, err := git.Pin(spec, revision)
+				if err != nil {
+					return nil, err
+				}
+				spec = pinned
 			}
-			spec = pinned
-		}
-		prov, err := e.connectSources()
-		if err != nil {
-			return nil, err
-		}
-		fctx, cancel := sourceContext(ctx, src.Timeout)
-		defer cancel()
-		art, err := prov.Git.Fetch(fctx, spec)
-		if err != nil {
-			return nil, timedOut(fctx, src.Timeout, err)
-		}
-		return art, nil
+			return prov.Git.Fetch(ctx, spec)
+		})
 	case *config.OCISource:
-		spec := ociSpec(src)
-		if revision != "" {
-			pinned, err := oci.Pin(spec, revision)
-			if err != nil {
-				return nil, err
+		return e.fetchTree(ctx, src.Timeout, func(ctx context.Context, prov *Providers) (*source.Artifact, error) {
+			spec := ociSpec(src)
+			if revision != "" {
+				pinned, err := oci.Pin(spec, revision)
+				if err != nil {
+					return nil, err
+				}
+				spec = pinned
 			}
-			spec = pinned
-		}
-		prov, err := e.connectSources()
-		if err != nil {
-			return nil, err
-		}
-		fctx, cancel := sourceContext(ctx, src.Timeout)
-		defer cancel()
-		art, err := prov.OCI.Fetch(fctx, spec)
-		if err != nil {
-			return nil, timedOut(fctx, src.Timeout, err)
-		}
-		return art, nil
+			return prov.OCI.Fetch(ctx, spec)
+		})
 	}
 	return nil, fmt.Errorf("%s is not a Git or OCI source", addr)
+}
+
+// fetchTree runs fetch with the source providers within the source's
+// timeout, saying so when that timeout ended it.
+func (e *Engine) fetchTree(ctx context.Context, timeout time.Duration,
+	fetch func(context.Context, *Providers) (*source.Artifact, error)) (*source.Artifact, error) {
+	prov, err := e.connectSources()
+	if err != nil {
+		return nil, err
+	}
+	fctx, cancel := sourceContext(ctx, timeout)
+	defer cancel()
+	art, err := fetch(fctx, prov)
+	if err != nil {
+		return nil, timedOut(fctx, timeout, err)
+	}
+	return art, nil
 }
 
 func ociSpec(s *config.OCISource) oci.Spec {
