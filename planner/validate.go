@@ -195,8 +195,7 @@ func checkObject(o rendered) *hcl.Diagnostic {
 		return blockDiag(b.BlockMeta(), attr, "Object without kind or name",
 			"%s renders an object without kind or metadata.name from %s. Every object needs both.", b.Address(), o.file)
 	}
-	gk := o.obj.GroupVersionKind().GroupKind()
-	rule, problems := nameRule(gk.Group, kind, name)
+	rule, problems := nameRule(o.obj)
 	if len(problems) > 0 {
 		return blockDiag(b.BlockMeta(), attr, "Invalid object name",
 			"%s renders %s %s from %s, and a %s name must be %s: %s.", b.Address(), kind, shown(b, name), o.file, kind, rule, strings.Join(problems, "; "))
@@ -219,18 +218,45 @@ func shown(b config.Block, s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// nameRule returns the rule the API server applies to the names of a kind
-// and what name breaks of it.
-func nameRule(group, kind, name string) (string, []string) {
+// nameRule returns the rule the API server applies to the name of obj
+// and what the name breaks of it. Some names end up in label values
+// (at most 63 characters), with a suffix for some: the API server refuses
+// a Job whose name does not fit its pods' job-name label, and a CronJob
+// whose name does not fit that of its Jobs; the StatefulSet controller
+// cannot create pods for a StatefulSet whose name does not fit their
+// controller-revision-hash label (the name, "-" and a hash of up to 10
+// characters), which the API server accepts.
+func nameRule(obj *unstructured.Unstructured) (string, []string) {
+	gk := obj.GroupVersionKind().GroupKind()
+	name := obj.GetName()
 	switch {
-	case group == "" && kind == "Namespace":
+	case gk.Group == "" && gk.Kind == "Namespace":
 		return "a DNS-1123 label (at most 63 characters)", validation.IsDNS1123Label(name)
-	case group == "" && kind == "Service":
+	case gk.Group == "" && gk.Kind == "Service":
 		return "a DNS-1035 label (at most 63 characters, starting with a letter)", validation.IsDNS1035Label(name)
-	case group == "rbac.authorization.k8s.io":
+	case gk.Group == "rbac.authorization.k8s.io":
 		return "a path segment", pathvalidation.IsValidPathSegmentName(name)
+	case gk.Group == "batch" && gk.Kind == "Job":
+		if manual, _, _ := unstructured.NestedBool(obj.Object, "spec", "manualSelector"); !manual {
+			return labelBound(name, validation.LabelValueMaxLength, "its pods' job-name label")
+		}
+	case gk.Group == "batch" && gk.Kind == "CronJob":
+		return labelBound(name, validation.LabelValueMaxLength-11, "the names of its Jobs (the name, \"-\" and a timestamp of up to 10 digits) in a label")
+	case gk.Group == "apps" && gk.Kind == "StatefulSet":
+		return labelBound(name, validation.LabelValueMaxLength-11, "its pods' controller-revision-hash label (the name, \"-\" and a hash of up to 10 characters), without which the controller creates no pod")
 	}
 	return "a DNS-1123 subdomain", validation.IsDNS1123Subdomain(name)
+}
+
+// labelBound returns the rule of a name that must be a DNS-1123 subdomain
+// of at most max characters so that it fits where, in a label value.
+func labelBound(name string, max int, where string) (string, []string) {
+	rule := fmt.Sprintf("a DNS-1123 subdomain of at most %d characters, to fit %s", max, where)
+	problems := validation.IsDNS1123Subdomain(name)
+	if len(name) > max {
+		problems = append(problems, fmt.Sprintf("must be no more than %d characters", max))
+	}
+	return rule, problems
 }
 
 // clusterScoped lists the built-in kinds that live outside namespaces.

@@ -56,6 +56,25 @@ func TestValidateRendersLocalBlocks(t *testing.T) {
 				"app/ns.yaml":            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + strings.Repeat("n", 64) + "\n"},
 			want: []string{"main.hcl:2:", "Invalid object name", "app/ns.yaml", "DNS-1123 label"},
 		},
+		"job name over 63 characters": {
+			files: map[string]string{"main.hcl": validateKust,
+				"app/kustomization.yaml": "resources: [job.yaml]\n",
+				"app/job.yaml":           validateJob(strings.Repeat("j", 64), "")},
+			want: []string{"main.hcl:2:", "Invalid object name", "app/job.yaml", "at most 63 characters, to fit its pods' job-name label"},
+		},
+		"cronjob name over 52 characters": {
+			files: map[string]string{"main.hcl": validateKust,
+				"app/kustomization.yaml": "resources: [cron.yaml]\n",
+				"app/cron.yaml":          validateCronJob(strings.Repeat("c", 53))},
+			want: []string{"main.hcl:2:", "Invalid object name", "app/cron.yaml", "at most 52 characters, to fit the names of its Jobs"},
+		},
+		"statefulset name over 52 characters from a chart": {
+			files: map[string]string{
+				"main.hcl":                 "release \"web\" {\n  chart = \"chart\"\n}\n",
+				"chart/Chart.yaml":         validateCR,
+				"chart/templates/sts.yaml": validateStatefulSet("{{ .Release.Name }}-" + strings.Repeat("s", 49))},
+			want: []string{"main.hcl:2:", "Invalid object name", "chart/templates/sts.yaml", "at most 52 characters, to fit its pods' controller-revision-hash label"},
+		},
 		"invalid subdomain name from a base": {
 			files: map[string]string{"main.hcl": validateKust,
 				"app/kustomization.yaml":  "resources: [../base]\n",
@@ -156,9 +175,32 @@ func TestValidateRendersLocalBlocks(t *testing.T) {
 	}
 }
 
+// validateJob is a Job named name; manualSelector, when not empty, is
+// its spec.manualSelector.
+func validateJob(name, manualSelector string) string {
+	spec := "spec:\n"
+	if manualSelector != "" {
+		spec += "  manualSelector: " + manualSelector + "\n  selector: {matchLabels: {app: j}}\n"
+	}
+	return "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: " + name + "\n" + spec +
+		"  template:\n    metadata: {labels: {app: j}}\n    spec:\n      restartPolicy: Never\n      containers: [{name: c, image: busybox}]\n"
+}
+
+func validateCronJob(name string) string {
+	return "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: " + name + "\nspec:\n  schedule: \"* * * * *\"\n" +
+		"  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers: [{name: c, image: busybox}]\n"
+}
+
+func validateStatefulSet(name string) string {
+	return "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: " + name + "\nspec:\n  serviceName: s\n" +
+		"  selector: {matchLabels: {app: s}}\n  template:\n    metadata: {labels: {app: s}}\n    spec:\n      containers: [{name: c, image: busybox}]\n"
+}
+
 // TestValidateLocalBlocksValid checks that validate accepts what the API
-// server accepts: RBAC names with colons, long ConfigMap names, the same
-// name in two namespaces, and links that stay in the stack.
+// server accepts: RBAC names with colons, long ConfigMap names, label-bound
+// names that fit (a Job's 63 characters, a CronJob's and a StatefulSet's
+// 52, any length for a Job with its own selector), the same name in two
+// namespaces, and links that stay in the stack.
 func TestValidateLocalBlocksValid(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
@@ -173,7 +215,11 @@ func TestValidateLocalBlocksValid(t *testing.T) {
 		"db/templates/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  pw: {{ required \"auth.password is required\" .Values.auth.password }}\n",
 		"subst/kustomization.yaml": "resources: [cm.yaml]\n",
 		"subst/cm.yaml":            strings.Replace(validateCM, "name: settings", "name: ${name}", 1),
-		"app/kustomization.yaml":   "resources: [role.yaml, cm.yaml, shared.yaml]\n",
+		"app/kustomization.yaml":   "resources: [role.yaml, cm.yaml, shared.yaml, job.yaml, manual.yaml, cron.yaml, sts.yaml]\n",
+		"app/job.yaml":             validateJob(strings.Repeat("j", 63), ""),
+		"app/manual.yaml":          validateJob(strings.Repeat("m", 64), "true"),
+		"app/cron.yaml":            validateCronJob(strings.Repeat("c", 52)),
+		"app/sts.yaml":             validateStatefulSet(strings.Repeat("s", 52)),
 		"app/role.yaml":            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: system:strata:reader\nrules: []\n",
 		"app/cm.yaml":              strings.Replace(validateCM, "name: settings", "name: "+strings.Repeat("c", 100), 1),
 		"files/shared.yaml":        strings.Replace(validateCM, "name: settings", "name: shared", 1),
