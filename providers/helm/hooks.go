@@ -1,6 +1,7 @@
 package helm
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -60,4 +61,27 @@ func hooksRun(hooks []*release.Hook, action Action, disabled bool) []Hook {
 		return strings.Compare(a.Kind+"/"+a.Name, b.Kind+"/"+b.Name)
 	})
 	return out
+}
+
+// disableHooksSetting names the setting that skips the hooks of an action.
+var disableHooksSetting = map[Action]string{
+	ActionInstall: "install.disable_hooks", ActionUpgrade: "upgrade.disable_hooks",
+	ActionRollback: "rollback.disable_hooks", ActionUninstall: "uninstall.disable_hooks",
+}
+
+// unnamedHook returns an error naming the first hook that action runs
+// without a metadata.name (a generateName only): Helm creates such a hook
+// and then fails the action looking it up by its empty name ("resource
+// name may not be empty"), so a plan that lists it would fail at apply.
+func unnamedHook(hooks []*release.Hook, action Action, disabled bool) error {
+	for _, h := range hooks {
+		if h.Name != "" {
+			continue
+		}
+		for _, run := range hooksRun([]*release.Hook{h}, action, disabled) {
+			return fmt.Errorf("the %s hook %s from %s has no metadata.name (a generateName only): Helm would create it and then fail the %s looking it up by name; give the hook a name, or set %s = true",
+				strings.Join(run.Events, ", "), h.Kind, h.Path, action, disableHooksSetting[action])
+		}
+	}
+	return nil
 }

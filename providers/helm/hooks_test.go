@@ -1,6 +1,7 @@
 package helm
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -38,6 +39,33 @@ func TestHooksRun(t *testing.T) {
 			got := hooksRun(hooks, tc.action, tc.disabled)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("hooks (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestUnnamedHook(t *testing.T) {
+	hooks := []*release.Hook{
+		{Kind: "Job", Name: "migrate", Path: "web/templates/migrate.yaml", Events: []release.HookEvent{release.HookPreInstall}},
+		{Kind: "ConfigMap", Path: "web/templates/ran.yaml", Events: []release.HookEvent{release.HookPostUpgrade, release.HookPostRollback}},
+	}
+	tests := map[string]struct {
+		action   Action
+		disabled bool
+		want     string
+	}{
+		"install runs named hooks only": {action: ActionInstall},
+		"upgrade runs the unnamed hook": {action: ActionUpgrade, want: "the post-upgrade hook ConfigMap from web/templates/ran.yaml has no metadata.name " +
+			"(a generateName only): Helm would create it and then fail the upgrade looking it up by name; give the hook a name, or set upgrade.disable_hooks = true"},
+		"rollback runs it too":   {action: ActionRollback, want: "set rollback.disable_hooks = true"},
+		"upgrade without hooks":  {action: ActionUpgrade, disabled: true},
+		"uninstall runs no hook": {action: ActionUninstall},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			err := unnamedHook(hooks, tc.action, tc.disabled)
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("unnamedHook = %v, want %q", err, tc.want)
 			}
 		})
 	}

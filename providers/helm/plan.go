@@ -127,6 +127,9 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 			return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
 		}
 		p.Changes = append(crdChanges(ch, installCRDs(spec)), p.Changes...)
+		if err := unnamedHook(hooks, ActionInstall, spec.DisableHooks); err != nil {
+			return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
+		}
 		p.Hooks = hooksRun(hooks, ActionInstall, spec.DisableHooks)
 		if spec.CreateNamespace {
 			nc, err := m.namespaceChange(ctx, spec.Namespace)
@@ -196,12 +199,18 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 	if p.Action != ActionNoop && drifted > 0 {
 		p.Drift, p.Drifted = true, drifted
 	}
+	var run []*release.Hook
+	disabled := false
 	switch p.Action {
 	case ActionUpgrade:
-		p.Hooks = hooksRun(hooks, ActionUpgrade, spec.UpgradeDisableHooks)
+		run, disabled = hooks, spec.UpgradeDisableHooks
 	case ActionRollback:
-		p.Hooks = hooksRun(deployed.Hooks, ActionRollback, spec.Rollback.DisableHooks)
+		run, disabled = deployed.Hooks, spec.Rollback.DisableHooks
 	}
+	if err := unnamedHook(run, p.Action, disabled); err != nil {
+		return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
+	}
+	p.Hooks = hooksRun(run, p.Action, disabled)
 	return p, nil
 }
 

@@ -96,7 +96,20 @@ func (m *Manager) render(ch *chart.Chart, vals map[string]any, o renderOptions, 
 	}
 	var b bytes.Buffer
 	for _, mf := range manifests {
+		if err := unnamed(mf); err != nil {
+			return "", nil, err
+		}
 		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", mf.Name, mf.Content)
 	}
 	return b.String(), hooks, nil
+}
+
+// unnamed refuses an object of a release without metadata.name (a
+// generateName only): Helm finds a release's objects by name, and fails
+// the plan's read and the install alike on an empty one.
+func unnamed(mf releaseutil.Manifest) error {
+	if mf.Head == nil || mf.Head.Kind == "" || (mf.Head.Metadata != nil && mf.Head.Metadata.Name != "") {
+		return nil
+	}
+	return fmt.Errorf("%s renders a %s without metadata.name (a generateName is not enough): Helm finds the objects of a release by name, so every one needs a name", mf.Name, mf.Head.Kind)
 }

@@ -459,3 +459,67 @@ func TestUninstallOptions(t *testing.T) {
 		t.Errorf("the uninstall took %s: its timeout (2s) was not applied", elapsed)
 	}
 }
+
+// generatedNameChart is a chart with a ConfigMap and a post-install and
+// post-upgrade hook named by generateName; with the value plain set, it
+// also renders a ConfigMap (not a hook) named by generateName.
+func generatedNameChart() *chart.Chart {
+	hook := `apiVersion: v1
+kind: ConfigMap
+metadata:
+  generateName: {{ .Release.Name }}-ran-
+  annotations: {"helm.sh/hook": "post-install,post-upgrade", "helm.sh/hook-delete-policy": hook-succeeded}
+data: {ran: "yes"}
+`
+	plain := `{{- if .Values.plain }}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  generateName: {{ .Release.Name }}-plain-
+data: {a: b}
+{{- end }}
+`
+	return &chart.Chart{
+		Metadata: &chart.Metadata{APIVersion: chart.APIVersionV2, Name: "gen", Version: "0.1.0"},
+		Values:   map[string]any{"greeting": "hello", "plain": false},
+		Templates: []*chart.File{
+			{Name: "templates/configmap.yaml", Data: []byte(configMapTmpl)},
+			{Name: "templates/hook.yaml", Data: []byte(hook)},
+			{Name: "templates/plain.yaml", Data: []byte(plain)},
+		},
+	}
+}
+
+// TestUnnamedHookIsAPlanError plans a chart whose hook has a generateName
+// and no name. Helm creates such a hook and then fails the install looking
+// it up by its empty name, so the plan of an install or upgrade that runs
+// it fails, naming the hook and the setting that skips it; with that
+// setting the plan and the apply succeed. An object that is not a hook and
+// has no name fails the plan too, naming its template.
+func TestUnnamedHookIsAPlanError(t *testing.T) {
+	t.Parallel()
+	m, c := newManager(t)
+	ns := c.Namespace(t, "helm-genname")
+	ctx := context.Background()
+	spec := helm.ReleaseSpec{Name: "g", Namespace: ns, Chart: generatedNameChart(), Timeout: time.Minute}
+	_, err := m.Plan(ctx, spec)
+	if want := "the post-install hook ConfigMap from gen/templates/hook.yaml has no metadata.name (a generateName only): " +
+		"Helm would create it and then fail the install looking it up by name; give the hook a name, or set install.disable_hooks = true"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("plan of an install running an unnamed hook: %v, want %q", err, want)
+	}
+	spec.DisableHooks = true
+	apply(t, m, plan(t, m, spec))
+
+	spec.Values = map[string]any{"greeting": "again"}
+	if _, err := m.Plan(ctx, spec); err == nil || !strings.Contains(err.Error(), "the post-upgrade hook ConfigMap from gen/templates/hook.yaml has no metadata.name") ||
+		!strings.Contains(err.Error(), "set upgrade.disable_hooks = true") {
+		t.Fatalf("plan of an upgrade running an unnamed hook: %v", err)
+	}
+	spec.UpgradeDisableHooks = true
+	apply(t, m, plan(t, m, spec))
+
+	spec.Values = map[string]any{"plain": true}
+	if _, err := m.Plan(ctx, spec); err == nil || !strings.Contains(err.Error(), "gen/templates/plain.yaml renders a ConfigMap without metadata.name") {
+		t.Fatalf("plan of an object without a name: %v", err)
+	}
+}
