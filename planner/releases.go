@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -230,6 +231,11 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 			Message: e.secrets.Scrub(r.Message + " (" + admissionSubject(err) + ")"), Source: plan.SourceAdmission})
 		return nil
 	}
+	if r := kube.ImmutableRefusalOf(err); r != nil {
+		// The rest of the plan is still shown; the error refuses it.
+		p.AddError(r.Ref.Address(addr), e.secrets.Scrub(releaseImmutable(addr, r)))
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}
@@ -277,6 +283,17 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 	p.Blocks = append(p.Blocks, plan.Block{Address: addr, Kind: string(config.KindRelease), DependsOn: dependsOn(r),
 		Revision: revision, ConfigDigest: r.Digest(), Settings: settings})
 	return nil
+}
+
+// releaseImmutable explains why a release's object cannot be upgraded
+// and the way out: Helm updates objects in place (upgrade.force sends a
+// replace, which the API server refuses just the same), so the object
+// must go before the upgrade can create it again.
+func releaseImmutable(block string, r *kube.ImmutableRefusal) string {
+	msg := strings.ToUpper(r.Message[:1]) + r.Message[1:]
+	return msg + ". Helm cannot upgrade " + block + ": it updates objects in place, and upgrade.force only makes it send a replace, " +
+		"which the API server refuses too. Delete the object by hand (for a workload, kubectl delete --cascade=orphan keeps its pods running; " +
+		"a StatefulSet's PersistentVolumeClaims are kept) and plan again: the upgrade then creates it."
 }
 
 // uninstallHooks lists the hooks an uninstall of the release runs.

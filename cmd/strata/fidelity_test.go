@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
@@ -362,5 +364,125 @@ func TestImmutableChangeNeedsForce(t *testing.T) {
 	}
 	if code, stdout, stderr := runCLI(t, "plan", dir, kc, "--detailed-exitcode"); code != 0 {
 		t.Errorf("plan after the replace: exit %d, want 0\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestReleaseImmutableChangeIsAPlanError changes the volume claim templates
+// of a release's StatefulSet, which Helm cannot upgrade (it updates in
+// place; upgrade.force sends a replace the API server refuses too): the
+// plan holds an error at the object that names the field and the way out
+// (exit 1, the kustomization's change still shown) instead of failing as a
+// whole, and apply refuses it, changing nothing. Deleting the StatefulSet
+// with --cascade=orphan, as the error says, lets the upgrade create it.
+func TestReleaseImmutableChangeIsAPlanError(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "relimm")
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("relimm"))
+	writeFiles(t, dir, map[string]string{
+		"main.hcl": `variable "size" {
+  default = "1Gi"
+}
+variable "color" {
+  default = "blue"
+}
+kustomization "app" {
+  path       = "app"
+  wait       = false
+  substitute = { color = var.color }
+}
+release "db" {
+  namespace = "` + ns + `"
+  chart     = "chart"
+  wait      = false
+  values    = { size = var.size }
+}
+`,
+		"app/cm.yaml":       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: " + ns + "}\ndata:\n  color: ${color}\n",
+		"chart/Chart.yaml":  "apiVersion: v2\nname: db\nversion: 0.1.0\n",
+		"chart/values.yaml": "size: 1Gi\n",
+		"chart/templates/sts.yaml": `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 1
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: busybox}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: {{ .Values.size }}}}
+`,
+	})
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if code, stdout, stderr := runCLI(t, "apply", dir, kc, "--auto-approve"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", code, stdout, stderr)
+	}
+	sts, err := cs.AppsV1().StatefulSets(ns).Get(ctx, "db", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := sts.UID
+
+	changed := []string{"--var", "size=2Gi", "--var", "color=green"}
+	code, stdout, stderr := runCLI(t, append([]string{"plan", dir, kc, "--detailed-exitcode"}, changed...)...)
+	if code != 1 {
+		t.Errorf("plan: exit %d, want 1\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{
+		"kustomization.app/ConfigMap/" + ns + "/settings will be updated in-place",
+		"Error: release.db/StatefulSet.apps/" + ns + "/db",
+		"Immutable field changes: spec.volumeClaimTemplates: field is immutable.",
+		"upgrade.force only makes it send a replace",
+		"kubectl delete --cascade=orphan",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "The plan has 1 error") {
+		t.Errorf("plan stderr: %q", stderr)
+	}
+	code, stdout, stderr = runCLI(t, append([]string{"apply", dir, kc, "--auto-approve"}, changed...)...)
+	if code != 1 || !strings.Contains(stderr, "The plan has 1 error") {
+		t.Errorf("apply: exit %d, want 1 and the refusal\n%s%s", code, stdout, stderr)
+	}
+	if cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "settings", metav1.GetOptions{}); err != nil || cm.Data["color"] != "blue" {
+		t.Errorf("the refused apply changed the ConfigMap: %v %v", cm, err)
+	}
+	if sts, err := cs.AppsV1().StatefulSets(ns).Get(ctx, "db", metav1.GetOptions{}); err != nil || sts.UID != uid {
+		t.Errorf("the refused apply replaced the StatefulSet: %v", err)
+	}
+
+	// The way out the error names.
+	orphan := metav1.DeletePropagationOrphan
+	if err := cs.AppsV1().StatefulSets(ns).Delete(ctx, "db", metav1.DeleteOptions{PropagationPolicy: &orphan}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		_, err := cs.AppsV1().StatefulSets(ns).Get(ctx, "db", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the StatefulSet is not gone after a minute: %v", err)
+		}
+	}
+	code, stdout, stderr = runCLI(t, append([]string{"apply", dir, kc, "--auto-approve"}, changed...)...)
+	if code != 0 {
+		t.Fatalf("apply after deleting the StatefulSet: exit %d\n%s%s", code, stdout, stderr)
+	}
+	sts, err = cs.AppsV1().StatefulSets(ns).Get(ctx, "db", metav1.GetOptions{})
+	if err != nil || sts.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests.Storage().String() != "2Gi" {
+		t.Errorf("StatefulSet after the upgrade: %v", err)
 	}
 }

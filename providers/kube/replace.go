@@ -132,6 +132,26 @@ func project(live, desired any) any {
 	return live
 }
 
+// ImmutableRefusal is the API server's refusal of a write to an object
+// because it changes an immutable field.
+type ImmutableRefusal struct {
+	Ref ObjectRef
+	// Message is "immutable field changes: FIELD: REASON; ...".
+	Message string
+	// Fields are the fields the server names.
+	Fields []string
+}
+
+// ImmutableRefusalOf returns the refusal err is (an *ObjectError whose
+// server error refuses an immutable field change), or nil.
+func ImmutableRefusalOf(err error) *ImmutableRefusal {
+	var oe *ObjectError
+	if !errors.As(err, &oe) || !isImmutable(oe.Err) {
+		return nil
+	}
+	return &ImmutableRefusal{Ref: oe.Ref, Message: immutableMessage(oe.Err), Fields: immutableFields(oe.Err)}
+}
+
 // isImmutable reports whether the server refused a write because it changes
 // an immutable field.
 func isImmutable(err error) bool {
