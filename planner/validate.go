@@ -149,7 +149,7 @@ func renderLocalKustomization(ctx context.Context, dir string, k *config.Kustomi
 
 // renderLocalChart renders the chart of r from the stack directory.
 func renderLocalChart(dir string, r *config.Release) ([]rendered, *hcl.Diagnostic) {
-	spec := helm.ReleaseSpec{Name: r.Name, Namespace: r.Namespace, Values: r.Values}
+	spec := helm.ReleaseSpec{Name: r.Name, Namespace: r.Namespace, Values: r.Values, DisableHooks: r.Install.DisableHooks}
 	chart, err := chartDir(dir, r.Chart)
 	if err == nil {
 		spec.ChartPath = chart

@@ -11,6 +11,8 @@ const (
 	validateKust = "kustomization \"app\" {\n  path = \"app\"\n}\n"
 	validateCM   = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n"
 	validateCR   = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
+	// validateHook is a post-install hook named by generateName.
+	validateHook = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: ran-\n  annotations: {helm.sh/hook: post-install}\n"
 )
 
 // TestValidateRendersLocalBlocks checks that validate, without a cluster,
@@ -138,6 +140,13 @@ func TestValidateRendersLocalBlocks(t *testing.T) {
 				"chart/templates/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}-{{ repeat 60 \"x\" }}\nspec:\n  ports: [{port: 80}]\n"},
 			want: []string{"main.hcl:2:", "Invalid object name", "chart/templates/svc.yaml"},
 		},
+		"chart hook without a name": {
+			files: map[string]string{
+				"main.hcl":                 "release \"web\" {\n  chart = \"chart\"\n}\n",
+				"chart/Chart.yaml":         validateCR,
+				"chart/templates/ran.yaml": validateHook},
+			want: []string{"main.hcl:2:", "Chart does not render", "the post-install hook ConfigMap from web/templates/ran.yaml has no metadata.name", "install.disable_hooks"},
+		},
 		"chart template fails": {
 			files: map[string]string{
 				"main.hcl":                "release \"web\" {\n  chart = \"chart\"\n}\n",
@@ -199,8 +208,9 @@ func validateStatefulSet(name string) string {
 // TestValidateLocalBlocksValid checks that validate accepts what the API
 // server accepts: RBAC names with colons, long ConfigMap names, label-bound
 // names that fit (a Job's 63 characters, a CronJob's and a StatefulSet's
-// 52, any length for a Job with its own selector), the same name in two
-// namespaces, and links that stay in the stack.
+// 52, any length for a Job with its own selector), a hook without a name
+// that the install does not run (install.disable_hooks), the same name in
+// two namespaces, and links that stay in the stack.
 func TestValidateLocalBlocksValid(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
@@ -210,6 +220,7 @@ func TestValidateLocalBlocksValid(t *testing.T) {
 			"\nvariable \"pw\" {\n  sensitive = true\n}\n\nrelease \"db\" {\n  namespace = \"db\"\n  chart     = \"db\"\n  values    = { auth = { password = var.pw } }\n}\n" +
 			"\nkustomization \"subst\" {\n  path       = \"subst\"\n  substitute = { name = env(\"APP_NAME\") }\n}\n" +
 			// Values from the cluster: not read, the chart not rendered.
+			"\nrelease \"nohooks\" {\n  namespace = \"nohooks\"\n  chart     = \"hooked\"\n  install {\n    disable_hooks = true\n  }\n}\n" +
 			"\nrelease \"dbfrom\" {\n  namespace = \"dbfrom\"\n  chart     = \"db\"\n  values_from {\n    kind        = \"Secret\"\n    name        = \"db\"\n    key         = \"password\"\n    target_path = \"auth.password\"\n  }\n}\n",
 		"db/Chart.yaml":            strings.Replace(validateCR, "web", "db", 1),
 		"db/templates/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  pw: {{ required \"auth.password is required\" .Values.auth.password }}\n",
@@ -227,6 +238,9 @@ func TestValidateLocalBlocksValid(t *testing.T) {
 		"other/cm.yaml":            validateCM,
 		"chart/Chart.yaml":         validateCR,
 		"chart/templates/cm.yaml":  validateCM,
+		// An unnamed hook that the install does not run.
+		"hooked/Chart.yaml":         strings.Replace(validateCR, "web", "hooked", 1),
+		"hooked/templates/ran.yaml": validateHook,
 	})
 	if err := os.Symlink(filepath.Join(dir, "files", "shared.yaml"), filepath.Join(dir, "app", "shared.yaml")); err != nil {
 		t.Fatal(err)

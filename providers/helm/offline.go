@@ -23,7 +23,8 @@ type RenderedObject struct {
 // for checks before a plan: the capabilities are Helm's defaults with the
 // Kubernetes version of the client libraries strata is built with, lookup
 // finds nothing, the chart's kubeVersion is not checked, and hooks are left
-// out. It returns the release's objects in install order.
+// out. It returns the release's objects in install order, or an error for
+// a hook the install runs (unless spec.DisableHooks) that has no name.
 func RenderOffline(spec ReleaseSpec) ([]RenderedObject, error) {
 	ch, err := loadChart(spec)
 	if err != nil {
@@ -51,8 +52,11 @@ func RenderOffline(spec ReleaseSpec) ([]RenderedObject, error) {
 			delete(files, k)
 		}
 	}
-	_, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
 	if err != nil {
+		return nil, err
+	}
+	if err := unnamedHook(hooks, ActionInstall, spec.DisableHooks); err != nil {
 		return nil, err
 	}
 	var out []RenderedObject
