@@ -96,9 +96,10 @@ func TestPlanShowsAllocatedValuesAsUnknown(t *testing.T) {
 	}
 }
 
-// TestPlanListsReleaseHooks plans a chart with a post-install hook Job and a
-// pre-upgrade hook: the install lists the first only, an install with
-// disable_hooks none, and the upgrade of the installed release the second.
+// TestPlanListsReleaseHooks plans a chart with a post-install hook Job, a
+// pre-upgrade and a pre-delete hook: the install lists the first only, an
+// install with disable_hooks none, the upgrade of the installed release the
+// second, and a destroy the third (none with uninstall.disable_hooks).
 // The chart's new Service shows its cluster IP as known after apply.
 func TestPlanListsReleaseHooks(t *testing.T) {
 	c := testcluster.Get(t)
@@ -113,6 +114,10 @@ variable "nohooks" {
   type    = bool
   default = false
 }
+variable "nodeletehooks" {
+  type    = bool
+  default = false
+}
 release "web" {
   namespace = "` + ns + `"
   chart     = "charts/web"
@@ -120,8 +125,13 @@ release "web" {
   install {
     disable_hooks = var.nohooks
   }
+  uninstall {
+    disable_hooks = var.nodeletehooks
+  }
 }
 `,
+		"charts/web/templates/cleanup.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cleanup\n" +
+			"  annotations:\n    helm.sh/hook: pre-delete\ndata:\n  color: {{ .Values.color | quote }}\n",
 		"charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
 		"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\n" +
 			"data:\n  color: {{ .Values.color | quote }}\n",
@@ -180,6 +190,22 @@ release "web" {
 	want = []any{map[string]any{"kind": "ConfigMap", "name": "web-notify", "events": []any{"pre-upgrade"}}}
 	if h := hooks(got); !jsonEqual(h, want) {
 		t.Errorf("upgrade hooks = %v, want %v", h, want)
+	}
+
+	// The uninstall of a destroy runs the installed revision's pre-delete
+	// hook, unless uninstall.disable_hooks.
+	_, got, _ = jsonPlan(t, dir, kc, "--destroy")
+	want = []any{map[string]any{"kind": "ConfigMap", "name": "web-cleanup", "events": []any{"pre-delete"}}}
+	if h := hooks(got); !jsonEqual(h, want) {
+		t.Errorf("uninstall hooks = %v, want %v", h, want)
+	}
+	code, stdout, stderr = runCLI(t, "plan", dir, kc, "--destroy")
+	if line := "runs hook:   ConfigMap/web-cleanup at pre-delete"; code != 0 || !strings.Contains(stdout, line) {
+		t.Errorf("plan --destroy: exit %d, output lacks %q\n%s%s", code, line, stdout, stderr)
+	}
+	_, got, _ = jsonPlan(t, dir, kc, "--destroy", "--var", "nodeletehooks=true")
+	if h := hooks(got); len(h) != 0 {
+		t.Errorf("uninstall hooks with uninstall.disable_hooks = %v, want none", h)
 	}
 }
 
