@@ -272,7 +272,7 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 		if !inState && !intentReason(&rc, c) {
 			continue // an intent that is no concern of the stack's
 		}
-		if perr := e.ownershipError(k, c, &rc, up); perr != nil {
+		if perr := e.ownershipError(owning{addr: addr, adopt: k.Adopt}, c, &rc, up); perr != nil {
 			p.Errors = append(p.Errors, *perr)
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -14,17 +15,27 @@ import (
 	"github.com/strata-gitops/strata/state"
 )
 
-// ownershipError returns the plan error for the change c of block k when
-// the object is not the block's to write: it belongs to another stack or
-// block, another block of the plan renders it too, or it exists without
-// strata's labels and is not to be adopted (k.Adopt, Options.Adopt). An
+// owning is the block whose change ownershipError judges: its address,
+// whether it sets adopt = true, and for a release its Helm release
+// ("namespace/name").
+type owning struct {
+	addr    string
+	adopt   bool
+	release string
+}
+
+// ownershipError returns the plan error for the change c of block b when
+// the object is not the block's to write: it belongs to another stack,
+// block or Helm release, another block of the plan renders it too, or it
+// exists without strata's labels (for a release: without its Helm
+// metadata) and is not to be adopted (adopt = true, Options.Adopt). An
 // adoption the user asked for is marked in rc. Prunes and forgets never
 // fail: they only touch what the block owns.
-func (e *Engine) ownershipError(k *config.Kustomization, c kube.Change, rc *plan.ResourceChange, up *upcoming) *plan.Error {
+func (e *Engine) ownershipError(b owning, c kube.Change, rc *plan.ResourceChange, up *upcoming) *plan.Error {
 	if c.Action == kube.ActionDelete || c.Action == kube.ActionForget {
 		return nil
 	}
-	addr := rc.Block
+	addr := b.addr
 	perr := &plan.Error{Address: rc.Address}
 	key := refKey(c.Ref)
 	if other, ok := up.rendered[key]; ok && other != addr {
@@ -40,19 +51,33 @@ func (e *Engine) ownershipError(k *config.Kustomization, c kube.Change, rc *plan
 		perr.Message = fmt.Sprintf("the object belongs to another stack, %s: strata does not change objects of another stack. "+
 			"Remove it from one of the two stacks; if that stack no longer exists, delete the object, or remove its strata.dev labels and adopt it",
 			c.Owner)
-	case c.Owner != "":
+	case c.Owner != "" && sameKind(c.OwnerBlock, addr):
 		perr.Message = fmt.Sprintf("the object belongs to %s of this stack: an object can belong to one block only. "+
 			"If %s was renamed to %s, add moved { from = %s  to = %s } to the stack (or run strata state mv %s %s); "+
 			"otherwise remove the object from one of the two blocks", c.OwnerBlock, c.OwnerBlock, addr, c.OwnerBlock, addr, c.OwnerBlock, addr)
+	case c.Owner != "":
+		perr.Message = fmt.Sprintf("the object belongs to %s of this stack: an object can belong to one block only; "+
+			"remove it from one of the two blocks", c.OwnerBlock)
 	case c.Flux != nil:
 		rc.Adopt, rc.Unowned = true, true
 		rc.Reason = "managed by Flux (" + c.Flux.String() + "): adopted"
 		e.adoptFromFlux(c.Flux, rc.Address)
 		return nil
-	case e.adopts(k, rc.Address):
+	case c.HelmRelease != "":
+		perr.Message = fmt.Sprintf("the object belongs to Helm release %s%s: an object can belong to one block only. "+
+			"Remove it from one of the two (or uninstall that release); strata does not take objects from another release",
+			c.HelmRelease, e.releaseBlockOf(c.HelmRelease))
+	case e.adopts(b, rc.Address):
 		rc.Adopt, rc.Unowned = true, true
 		rc.Reason = "exists in the cluster without strata's labels: adopted"
+		if b.release != "" {
+			rc.Reason = "exists in the cluster outside any Helm release: adopted into " + b.release
+		}
 		return nil
+	case b.release != "":
+		perr.Message = fmt.Sprintf("the object exists in the cluster outside any Helm release, and Helm does not install over it. "+
+			"To take it over, set adopt = true in %s or run strata apply --adopt %s; otherwise rename it in the chart or delete it in the cluster",
+			addr, rc.Address)
 	default:
 		perr.Message = fmt.Sprintf("the object exists in the cluster without strata's labels. To take it over, set adopt = true in %s "+
 			"or run strata apply --adopt %s; otherwise rename it in the stack or delete it in the cluster", addr, rc.Address)
@@ -60,15 +85,36 @@ func (e *Engine) ownershipError(k *config.Kustomization, c kube.Change, rc *plan
 	return perr
 }
 
-// adopts reports whether the object at objAddr of kustomization k may be
-// adopted: k sets adopt = true, or Options.Adopt names the object or k.
-func (e *Engine) adopts(k *config.Kustomization, objAddr string) bool {
-	block, _, _ := addrs.SplitObjectAddress(objAddr)
-	return k.Adopt || slices.Contains(e.opts.Adopt, objAddr) || slices.Contains(e.opts.Adopt, block)
+// sameKind reports whether block addresses a and b are of the same kind
+// (both kustomizations, both releases): only then can one be the other
+// renamed.
+func sameKind(a, b string) bool {
+	ka, _, _ := strings.Cut(a, ".")
+	kb, _, _ := strings.Cut(b, ".")
+	return ka == kb
 }
 
-// checkAdopt refuses Options.Adopt addresses that name no kustomization of
-// the stack.
+// releaseBlockOf names the release block of the stack that installs Helm
+// release nsName ("namespace/name"), as " (release.x of this stack)"; ""
+// when none does.
+func (e *Engine) releaseBlockOf(nsName string) string {
+	for _, b := range e.stack.Blocks() {
+		if r, ok := b.(*config.Release); ok && r.Namespace+"/"+r.Name == nsName {
+			return " (" + r.Address().String() + " of this stack)"
+		}
+	}
+	return ""
+}
+
+// adopts reports whether the object at objAddr of block b may be adopted:
+// b sets adopt = true, or Options.Adopt names the object or b.
+func (e *Engine) adopts(b owning, objAddr string) bool {
+	block, _, _ := addrs.SplitObjectAddress(objAddr)
+	return b.adopt || slices.Contains(e.opts.Adopt, objAddr) || slices.Contains(e.opts.Adopt, block)
+}
+
+// checkAdopt refuses Options.Adopt addresses that name no kustomization or
+// release of the stack.
 func (e *Engine) checkAdopt() error {
 	for _, a := range e.opts.Adopt {
 		block, _, _ := addrs.SplitObjectAddress(a)
@@ -76,8 +122,10 @@ func (e *Engine) checkAdopt() error {
 		if err != nil {
 			return fmt.Errorf("--adopt %s: %w", a, err)
 		}
-		if _, ok := e.stack.Block(ba).(*config.Kustomization); !ok {
-			return fmt.Errorf("--adopt %s: no kustomization %s in the stack", a, block)
+		switch e.stack.Block(ba).(type) {
+		case *config.Kustomization, *config.Release:
+		default:
+			return fmt.Errorf("--adopt %s: no kustomization or release %s in the stack", a, block)
 		}
 	}
 	return nil

@@ -219,7 +219,12 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}
+	if msg := renamedRelease(snap, addr, spec.Name, spec.Namespace); msg != "" {
+		p.AddError(addr, msg)
+		return nil
+	}
 	spec.UpstreamCRDs, _ = up.upstream(r.Address())
+	spec.Owner = e.owner(addr)
 	hm, err := e.helmAs(r.ServiceAccount)
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
@@ -249,8 +254,20 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 		VersionBefore: rp.ChartVersion.Old, VersionAfter: rp.ChartVersion.New,
 		AppVersionBefore: rp.AppVersion.Old, AppVersionAfter: rp.AppVersion.New,
 	}
+	b := owning{addr: addr, adopt: r.Adopt, release: rp.Namespace + "/" + rp.Name}
 	for _, c := range rp.Changes {
-		rc.Changes = append(rc.Changes, e.resourceChange(addr, c))
+		orc := e.resourceChange(addr, c)
+		if !createdNamespace(rp, c) {
+			if perr := e.ownershipError(b, c, &orc, up); perr != nil {
+				p.Errors = append(p.Errors, *perr)
+				continue
+			}
+		}
+		// Helm installs over the objects the plan adopts only when it
+		// takes ownership; any other object it would have to take is a
+		// plan error above.
+		rp.Spec.TakeOwnership = rp.Spec.TakeOwnership || orc.Adopt
+		rc.Changes = append(rc.Changes, orc)
 	}
 	rc.Hooks = toHooks(rp.Hooks)
 	if _, ours := snap.Release(addr); rp.Flux != nil && !ours {
@@ -294,6 +311,31 @@ func releaseImmutable(block string, r *kube.ImmutableRefusal) string {
 	return msg + ". Helm cannot upgrade " + block + ": it updates objects in place, and upgrade.force only makes it send a replace, " +
 		"which the API server refuses too. Delete the object by hand (for a workload, kubectl delete --cascade=orphan keeps its pods running; " +
 		"a StatefulSet's PersistentVolumeClaims are kept) and plan again: the upgrade then creates it."
+}
+
+// createdNamespace reports whether c is the namespace that the install of
+// rp creates (create_namespace): Helm creates it outside the release, so it
+// is no object of the release to own.
+func createdNamespace(rp *helm.ReleasePlan, c kube.Change) bool {
+	return rp.Spec.CreateNamespace && c.Ref.Group == "" && c.Ref.Kind == "Namespace" && c.Ref.Name == rp.Namespace
+}
+
+// renamedRelease explains why release block addr cannot install the Helm
+// release namespace/name when the state records the block as another Helm
+// release (a moved block or state mv of a release without name, or a
+// changed name or namespace): installing it would leave the recorded one
+// installed and unmanaged. "" when the names agree.
+func renamedRelease(snap *state.Snapshot, addr, name, namespace string) string {
+	sr, ok := snap.Release(addr)
+	if !ok || (sr.Name == name && sr.Namespace == namespace) {
+		return ""
+	}
+	return fmt.Sprintf("%s would install Helm release %s/%s, but the state records it as Helm release %s/%s "+
+		"(moved from another block, or its name or namespace changed): strata does not rename Helm releases, "+
+		"and installing the new one would leave %s/%s installed and unmanaged. "+
+		"To keep it, set name = %q and namespace = %q in %s; to replace it, remove the block (and its moved block) "+
+		"and apply, which uninstalls %s/%s, then add it back",
+		addr, namespace, name, sr.Namespace, sr.Name, sr.Namespace, sr.Name, sr.Name, sr.Namespace, addr, sr.Namespace, sr.Name)
 }
 
 // uninstallHooks lists the hooks an uninstall of the release runs.

@@ -127,7 +127,7 @@ func dirArg(args []string) string {
 // registerAdopt adds --adopt, of plan and apply.
 func (f *stackFlags) registerAdopt(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.adopt, "adopt", nil,
-		"take over the object (or every object of the kustomization) at this address that exists without strata's labels (repeatable)")
+		"take over the object (or every object of the kustomization or release) at this address that exists without strata's labels, or for a release outside any Helm release (repeatable)")
 }
 
 // renderPlan writes p in the output format.
@@ -228,9 +228,10 @@ func (a *app) planCmd() *cobra.Command {
 sources, renders every kustomization, reads the state and the live cluster,
 and prints what apply would do: per object create, update (with the
 field-level diff), replace, delete or forget, and the drift found on the
-way. Objects the plan cannot change (owned by another stack or block,
-rendered by two blocks, or existing without strata's labels and not adopted
-with --adopt or adopt = true) are errors: the plan is printed, then the
+way. Objects the plan cannot change (owned by another stack, block or Helm
+release, rendered by two blocks, or existing without strata's labels, or
+for a release outside any Helm release, and not adopted with --adopt or
+adopt = true) are errors: the plan is printed, then the
 errors, and plan exits 1. So does a plan that violates a mandatory policy
 (a policy block of the stack, or the cluster's admission chain refusing
 an object): see docs/policy.md.

@@ -219,6 +219,7 @@ var releaseBody = body[Release]{
 		{name: "timeout", decode: duration(func(r *Release) *time.Duration { return &r.Timeout })},
 		{name: "interval", decode: duration(func(r *Release) *time.Duration { return &r.Interval })},
 		{name: "wait", decode: flag(func(r *Release) *bool { return &r.Wait })},
+		{name: "adopt", decode: flag(func(r *Release) *bool { return &r.Adopt })},
 		{name: "suspend", decode: flag(func(r *Release) *bool { return &r.Suspend })},
 		{name: "service_account", decode: releaseAccount},
 		{name: "depends_on", decode: dependsOn(func(r *Release) *[]Ref { return &r.DependsOn })},

@@ -532,6 +532,11 @@ type Release struct {
 	Timeout    time.Duration
 	Interval   time.Duration
 	Wait       bool
+	// Adopt installs the release over objects that exist in the cluster
+	// without any Helm release's metadata (Helm's --take-ownership; never
+	// objects of another release, block or stack). It changes no object by
+	// itself, so it is not part of the digest.
+	Adopt bool `digest:"-"`
 	// DriftDetection.Mode is "enabled" (default), "warn" or "disabled".
 	DriftDetection DriftDetection
 	Suspend        bool

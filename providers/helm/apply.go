@@ -163,6 +163,7 @@ func (m *Manager) Apply(ctx context.Context, p *ReleasePlan, events chan<- Event
 			in.Timeout = m.timeout(spec)
 			in.DisableHooks = spec.DisableHooks
 			in.Replace = cur != nil // reuse the name of an uninstalled release
+			in.TakeOwnership = spec.TakeOwnership
 			rel, err = in.RunWithContext(ctx, ch, vals)
 		} else {
 			up := action.NewUpgrade(cfg)
@@ -175,6 +176,7 @@ func (m *Manager) Apply(ctx context.Context, p *ReleasePlan, events chan<- Event
 			up.Force = spec.Force
 			up.CleanupOnFail = spec.CleanupOnFail
 			up.DisableHooks = spec.UpgradeDisableHooks
+			up.TakeOwnership = spec.TakeOwnership
 			rel, err = up.RunWithContext(ctx, p.Name, ch, vals)
 		}
 		if err == nil {

@@ -25,11 +25,7 @@ import (
 	strkube "github.com/strata-gitops/strata/providers/kube"
 )
 
-// Helm's ownership metadata, set on every object of a release.
 const (
-	labelManagedBy        = "app.kubernetes.io/managed-by"
-	annotationRelease     = "meta.helm.sh/release-name"
-	annotationReleaseNS   = "meta.helm.sh/release-namespace"
 	annotationPolicy      = "helm.sh/resource-policy"
 	policyKeep            = "keep"
 	diffConcurrency       = 8
@@ -102,7 +98,7 @@ func keyOf(r strkube.ObjectRef) refKey { return refKey{r.Group, r.Kind, r.Namesp
 // change are left out. drifted is set for objects whose change does not
 // come from the manifests (edited or deleted in the cluster).
 func (m *Manager) diffRelease(ctx context.Context, kc kube.Interface, name, namespace, old, new string, force bool,
-	crds *strkube.CRDSchemas) (changes []strkube.Change, drifted int, err error) {
+	crds *strkube.CRDSchemas, owner strkube.Owner) (changes []strkube.Change, drifted int, err error) {
 	targets, err := buildManifest(kc, new)
 	if err != nil {
 		return nil, 0, fmt.Errorf("build rendered manifest: %w", err)
@@ -142,7 +138,7 @@ func (m *Manager) diffRelease(ctx context.Context, kc kube.Interface, name, name
 			if i < len(targets) {
 				t := targets[i]
 				o, had := orig[keyOf(t.ref)]
-				results[i], drift[i], errs[i] = m.diffTarget(ctx, t, o, had, name, namespace, force, crds)
+				results[i], drift[i], errs[i] = m.diffTarget(ctx, t, o, had, name, namespace, force, crds, owner)
 			} else {
 				results[i], errs[i] = diffDelete(deletes[i-len(targets)])
 			}
@@ -172,14 +168,14 @@ func setHelmMetadata(u *unstructured.Unstructured, name, namespace string) {
 	if l == nil {
 		l = map[string]string{}
 	}
-	l[labelManagedBy] = "Helm"
+	l[strkube.HelmManagedByLabel] = "Helm"
 	u.SetLabels(l)
 	a := u.GetAnnotations()
 	if a == nil {
 		a = map[string]string{}
 	}
-	a[annotationRelease] = name
-	a[annotationReleaseNS] = namespace
+	a[strkube.HelmReleaseNameAnnotation] = name
+	a[strkube.HelmReleaseNSAnnotation] = namespace
 	u.SetAnnotations(a)
 }
 
@@ -197,7 +193,7 @@ func toUnstructured(obj runtime.Object) (*unstructured.Unstructured, error) {
 // diffTarget plans one rendered object: a create when it does not exist,
 // else the dry run of the patch Helm's upgrade would send.
 func (m *Manager) diffTarget(ctx context.Context, t, o object, had bool, name, namespace string, force bool,
-	crds *strkube.CRDSchemas) (strkube.Change, bool, error) {
+	crds *strkube.CRDSchemas, owner strkube.Owner) (strkube.Change, bool, error) {
 	c := strkube.Change{Ref: t.ref, Action: strkube.ActionCreate}
 	if t.info == nil {
 		return afterCRD(c, t.raw, crds)
@@ -240,9 +236,12 @@ func (m *Manager) diffTarget(ctx context.Context, t, o object, had bool, name, n
 		return c, false, err
 	}
 	c.LiveUID, c.LiveResourceVersion = string(live.GetUID()), live.GetResourceVersion()
-	if live.GetAnnotations()[annotationRelease] != name || live.GetAnnotations()[annotationReleaseNS] != namespace {
-		c.Unowned = true
-		c.Owner = live.GetAnnotations()[annotationReleaseNS] + "/" + live.GetAnnotations()[annotationRelease]
+	if !had && !strkube.HelmOwns(live, name, namespace) {
+		// Helm checks an object that the deployed release does not have
+		// and refuses to install over it unless it carries the release's
+		// metadata: the planner makes this an adoption or a plan error.
+		c.Unowned, c.HelmRelease = true, strkube.HelmReleaseOf(live)
+		c.Owner, c.OtherStack, c.OwnerBlock = strkube.StrataOwnerOf(live, owner)
 	}
 	original := runtime.Object(live)
 	if had && o.info != nil {
@@ -433,7 +432,7 @@ func (m *Manager) Drift(ctx context.Context, name, namespace string) ([]strkube.
 	if err != nil || deployed == nil {
 		return nil, err
 	}
-	changes, _, err := m.diffRelease(ctx, cfg.KubeClient, name, namespace, deployed.Manifest, deployed.Manifest, false, nil)
+	changes, _, err := m.diffRelease(ctx, cfg.KubeClient, name, namespace, deployed.Manifest, deployed.Manifest, false, nil, strkube.Owner{})
 	if err != nil {
 		return nil, fmt.Errorf("release %s/%s: %w", namespace, name, err)
 	}

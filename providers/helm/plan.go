@@ -122,7 +122,7 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 		if last != nil {
 			p.Reason = "uninstalled (history kept)"
 		}
-		p.Changes, _, err = m.diffRelease(ctx, cfg.KubeClient, spec.Name, spec.Namespace, "", manifest, false, plannedCRDs(spec, ch, installCRDs(spec)))
+		p.Changes, _, err = m.diffRelease(ctx, cfg.KubeClient, spec.Name, spec.Namespace, "", manifest, false, plannedCRDs(spec, ch, installCRDs(spec)), spec.Owner)
 		if err != nil {
 			return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
 		}
@@ -150,7 +150,7 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 	p.Chart.Old = chartName(base.Chart)
 	p.ChartVersion.Old, p.AppVersion.Old = chartVersion(base.Chart)
 	p.ValuesDigest.Old = ValuesDigest(base.Config)
-	changes, drifted, err := m.diffRelease(ctx, cfg.KubeClient, spec.Name, spec.Namespace, base.Manifest, manifest, spec.Force, plannedCRDs(spec, ch, upgradeCRDs(spec)))
+	changes, drifted, err := m.diffRelease(ctx, cfg.KubeClient, spec.Name, spec.Namespace, base.Manifest, manifest, spec.Force, plannedCRDs(spec, ch, upgradeCRDs(spec)), spec.Owner)
 	if err != nil {
 		return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
 	}

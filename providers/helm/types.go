@@ -84,6 +84,14 @@ type ReleaseSpec struct {
 	// kinds that the cluster does not serve yet against them offline, as it
 	// does for the kinds of the chart's crds/ directory (Change.SchemaOnly).
 	UpstreamCRDs []kube.PlannedCRD `json:"-"`
+	// Owner is the strata block planning the release: an existing object
+	// that Helm would refuse to install over (see Change.Unowned) is
+	// described relative to it (Change.Owner, OtherStack, OwnerBlock).
+	Owner kube.Owner `json:"-"`
+	// TakeOwnership installs or upgrades over existing objects that carry
+	// no Helm release's metadata (Helm's --take-ownership): the adoption the
+	// plan showed. Objects of another release are plan errors, never taken.
+	TakeOwnership bool `json:"take_ownership,omitempty"`
 	// DisableWait skips waiting for the release's objects to be Current.
 	DisableWait bool `json:"disable_wait,omitempty"`
 	// Timeout bounds each Helm operation and its wait (default 5m).

@@ -281,6 +281,8 @@ func (m *Manager) fillLive(c *Change, live *unstructured.Unstructured, opts Diff
 		what = "owned by " + owner
 	} else if c.Flux = FluxOwnerOf(live); c.Flux != nil {
 		what = "managed by Flux (" + c.Flux.String() + ")"
+	} else if c.HelmRelease = HelmReleaseOf(live); c.HelmRelease != "" {
+		what = "owned by Helm release " + c.HelmRelease
 	}
 	if opts.Adopt {
 		c.Reason = "adopt: " + what

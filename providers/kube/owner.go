@@ -107,3 +107,43 @@ func ownershipOf(live *unstructured.Unstructured, o Owner, t trust, former []str
 	}
 	return ownedByBlock, who
 }
+
+// Helm's ownership metadata, which Helm sets on every object of a release
+// and checks before it installs over an existing object.
+const (
+	HelmManagedByLabel        = "app.kubernetes.io/managed-by"
+	HelmReleaseNameAnnotation = "meta.helm.sh/release-name"
+	HelmReleaseNSAnnotation   = "meta.helm.sh/release-namespace"
+	helmManagedByValue        = "Helm"
+)
+
+// HelmReleaseOf returns "namespace/name" of the Helm release whose
+// ownership annotations live carries, "" when it carries none.
+func HelmReleaseOf(live *unstructured.Unstructured) string {
+	a := live.GetAnnotations()
+	if a[HelmReleaseNameAnnotation] == "" {
+		return ""
+	}
+	return a[HelmReleaseNSAnnotation] + "/" + a[HelmReleaseNameAnnotation]
+}
+
+// HelmOwns reports whether Helm counts live as an object of release
+// namespace/name: it carries Helm's managed-by label and the release's
+// annotations. Helm refuses to install or upgrade over an existing object
+// it does not count as the release's, unless it takes ownership.
+func HelmOwns(live *unstructured.Unstructured, name, namespace string) bool {
+	a := live.GetAnnotations()
+	return live.GetLabels()[HelmManagedByLabel] == helmManagedByValue &&
+		a[HelmReleaseNameAnnotation] == name && a[HelmReleaseNSAnnotation] == namespace
+}
+
+// StrataOwnerOf describes the strata owner of live when it is not block
+// o's, as Change.Owner, Change.OtherStack and Change.OwnerBlock do; owner is
+// "" when live carries no strata labels or is o's.
+func StrataOwnerOf(live *unstructured.Unstructured, o Owner) (owner string, ofAnotherStack bool, block string) {
+	rel, who := ownershipOf(live, o, trustRendered, nil)
+	if rel == ownedByBlock || rel == unlabelled {
+		return "", false, ""
+	}
+	return who, rel == otherStack, live.GetLabels()[LabelBlock]
+}

@@ -134,6 +134,11 @@ type Change struct {
 	// OwnerBlock is the LabelBlock of the live object when it is owned by
 	// another block (or stack).
 	OwnerBlock string `json:"owner_block,omitempty"`
+	// HelmRelease is "namespace/name" of the Helm release whose ownership
+	// annotations the live object carries, when the object is not this
+	// block's (set with Unowned): for a kustomization, an object of a Helm
+	// release; for a release, an object of another one.
+	HelmRelease string `json:"helm_release,omitempty"`
 	// MovedFrom is the former block (DiffOptions.FormerBlocks) whose label
 	// the live object still carries: the change rewrites it.
 	MovedFrom string `json:"moved_from,omitempty"`

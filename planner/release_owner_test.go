@@ -1,0 +1,216 @@
+package planner
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/strata-gitops/strata/internal/testcluster"
+	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/kube"
+)
+
+// releaseBlock is a release block installing the local chart charts/NAME
+// into ns; extra lines go into the block.
+func releaseBlock(name, ns string, extra ...string) string {
+	return "release \"" + name + "\" {\n  namespace = \"" + ns + "\"\n  chart     = \"charts/" + name + "\"\n" +
+		strings.Join(extra, "\n") + "\n}\n"
+}
+
+// chartFiles is a chart NAME whose templates are the given ConfigMaps (in
+// the release's namespace).
+func chartFiles(name string, configMaps ...string) map[string]string {
+	files := map[string]string{"charts/" + name + "/Chart.yaml": "apiVersion: v2\nname: " + name + "\nversion: 0.1.0\n"}
+	for _, cm := range configMaps {
+		files["charts/"+name+"/templates/"+cm+".yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + cm + "\ndata:\n  k: v\n"
+	}
+	return files
+}
+
+// objectOfRelease returns the change of the object at address among the
+// releases' changes, and whether there is one.
+func objectOfRelease(p *plan.Plan, address string) (plan.ResourceChange, bool) {
+	for _, r := range p.Releases {
+		if i := slices.IndexFunc(r.Changes, func(rc plan.ResourceChange) bool { return rc.Address == address }); i >= 0 {
+			return r.Changes[i], true
+		}
+	}
+	return plan.ResourceChange{}, false
+}
+
+// TestReleasePlanErrors: a release whose chart renders an object that
+// exists outside the release is a plan error, not an update that Helm then
+// refuses at apply ("exists and cannot be imported into the current
+// release"): an object without owner (the error names adopt = true and
+// --adopt), one of a kustomization of the stack, one of another release.
+// A kustomization rendering an object of a release names that release. An
+// object that a release and a kustomization both create is an error naming
+// both. Apply refuses such a plan before it changes anything.
+func TestReleasePlanErrors(t *testing.T) {
+	c := testcluster.Get(t)
+	t.Run("without owner", func(t *testing.T) {
+		ns := c.Namespace(t, "relnoadopt")
+		createConfigMap(t, c, ns, "existing")
+		dir := writeStack(t, merge(map[string]string{"main.hcl": releaseBlock("web", ns)}, chartFiles("web", "existing", "fresh")))
+		e, p := planStack(t, testOptions(c, dir))
+		addr := "release.web/ConfigMap/" + ns + "/existing"
+		if errs := planErrors(p); len(errs) != 1 || !strings.HasPrefix(errs[0], addr+": the object exists in the cluster outside any Helm release") ||
+			!strings.Contains(errs[0], "adopt = true in release.web") || !strings.Contains(errs[0], "strata apply --adopt "+addr) {
+			t.Fatalf("plan errors %q; want one for %s with the ways to adopt it", errs, addr)
+		}
+		if _, ok := objectOfRelease(p, addr); ok {
+			t.Errorf("the object of the error is planned too: %+v", p.Releases)
+		}
+		if _, ok := objectOfRelease(p, "release.web/ConfigMap/"+ns+"/fresh"); !ok || len(p.Releases) != 1 {
+			t.Errorf("the rest of the release is not planned: %+v", p.Releases)
+		}
+		if _, err := e.Apply(context.Background(), p, ApplyOptions{}); !errors.Is(err, ErrPlanErrors) {
+			t.Fatalf("apply: err = %v, want ErrPlanErrors", err)
+		}
+		if liveConfigMap(t, c, ns, "fresh") != nil {
+			t.Error("the refused apply installed the release")
+		}
+	})
+	t.Run("of a kustomization", func(t *testing.T) {
+		ns := c.Namespace(t, "relofk")
+		files := merge(map[string]string{
+			"main.hcl": "kustomization \"k\" {\n  path = \"k\"\n}\n",
+			"k/x.yaml": configMap(ns, "x"), "k/y.yaml": configMap(ns, "y"),
+		}, chartFiles("web", "x"))
+		dir := writeStack(t, files)
+		applyStack(t, testOptions(c, dir))
+		// x moves from the kustomization to the release.
+		writeFiles(t, dir, map[string]string{"main.hcl": files["main.hcl"] + releaseBlock("web", ns), "k/x.yaml": ""})
+		_, p := planStack(t, testOptions(c, dir))
+		addr := "release.web/ConfigMap/" + ns + "/x"
+		if errs := planErrors(p); len(errs) != 1 || !strings.HasPrefix(errs[0], addr+": the object belongs to kustomization.k of this stack") ||
+			strings.Contains(errs[0], "moved") {
+			t.Fatalf("plan errors %q; want one for %s owned by kustomization.k (no moved block between kinds)", errs, addr)
+		}
+	})
+	t.Run("of a release", func(t *testing.T) {
+		ns := c.Namespace(t, "kofrel")
+		files := merge(map[string]string{"main.hcl": releaseBlock("web", ns)}, chartFiles("web", "x"), chartFiles("api", "x"))
+		dir := writeStack(t, files)
+		applyStack(t, testOptions(c, dir))
+		want := "the object belongs to Helm release " + ns + "/web (release.web of this stack)"
+		writeFiles(t, dir, map[string]string{"main.hcl": files["main.hcl"] + releaseBlock("api", ns)})
+		_, p := planStack(t, testOptions(c, dir))
+		if errs := planErrors(p); len(errs) != 1 || errs[0] != "release.api/ConfigMap/"+ns+"/x: "+want+
+			": an object can belong to one block only. Remove it from one of the two (or uninstall that release); "+
+			"strata does not take objects from another release" {
+			t.Fatalf("plan errors %q; want one for release.api: %s", errs, want)
+		}
+		// Before: "exists in the cluster without strata's labels", with
+		// adoption as the way out, which would fight the release.
+		writeFiles(t, dir, map[string]string{
+			"main.hcl": files["main.hcl"] + "kustomization \"k\" {\n  path = \"k\"\n}\n",
+			"k/x.yaml": configMap(ns, "x"),
+		})
+		_, p = planStack(t, testOptions(c, dir))
+		if errs := planErrors(p); len(errs) != 1 || !strings.HasPrefix(errs[0], "kustomization.k/ConfigMap/"+ns+"/x: "+want) {
+			t.Fatalf("plan errors %q; want one for kustomization.k: %s", errs, want)
+		}
+	})
+	t.Run("rendered by a release and a kustomization", func(t *testing.T) {
+		ns := c.Namespace(t, "relandk")
+		dir := writeStack(t, merge(map[string]string{
+			"main.hcl": releaseBlock("web", ns) + "kustomization \"k\" {\n  path = \"k\"\n}\n",
+			"k/x.yaml": configMap(ns, "x"),
+		}, chartFiles("web", "x")))
+		_, p := planStack(t, testOptions(c, dir))
+		if errs := planErrors(p); len(errs) != 1 || !strings.Contains(errs[0], "is rendered by both kustomization.k and release.web") &&
+			!strings.Contains(errs[0], "is rendered by both release.web and kustomization.k") {
+			t.Fatalf("plan errors %q; want one naming both blocks", errs)
+		}
+	})
+}
+
+// TestReleaseAdopt installs a release over an object that exists outside
+// any Helm release, asked for with --adopt (Options.Adopt, here from a
+// saved plan) or adopt = true on the block: the plan shows an adoption,
+// Helm takes the object over (its metadata set, its data the chart's) and
+// the next plan has no changes.
+func TestReleaseAdopt(t *testing.T) {
+	c := testcluster.Get(t)
+	for _, how := range []string{"option", "attribute"} {
+		t.Run(how, func(t *testing.T) {
+			ns := c.Namespace(t, "reladopt")
+			createConfigMap(t, c, ns, "existing")
+			extra := []string{}
+			if how == "attribute" {
+				extra = append(extra, "  adopt = true")
+			}
+			dir := writeStack(t, merge(map[string]string{"main.hcl": releaseBlock("web", ns, extra...)}, chartFiles("web", "existing")))
+			addr := "release.web/ConfigMap/" + ns + "/existing"
+			opts := testOptions(c, dir)
+			if how == "option" {
+				opts.Adopt = []string{addr}
+			}
+			_, p := planStack(t, opts)
+			rc, ok := objectOfRelease(p, addr)
+			if p.HasErrors() || !ok || !rc.Adopt || !rc.Actions.Is(plan.Update) || !strings.Contains(rc.Reason, "adopted into "+ns+"/web") {
+				t.Fatalf("plan: errors %q, releases %+v; want %s adopted", planErrors(p), p.Releases, addr)
+			}
+			if how == "option" {
+				file := filepath.Join(t.TempDir(), "plan.out")
+				if err := plan.WriteFile(file, p); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := applySaved(t, c, file); err != nil {
+					t.Fatalf("apply the saved plan: %v", err)
+				}
+			} else {
+				applyStack(t, opts)
+			}
+			live := liveConfigMap(t, c, ns, "existing")
+			if !kube.HelmOwns(live, "web", ns) || live.Object["data"].(map[string]any)["k"] != "v" {
+				t.Errorf("adopted ConfigMap: labels %v, annotations %v, data %v", live.GetLabels(), live.GetAnnotations(), live.Object["data"])
+			}
+			if _, p := planStack(t, testOptions(c, dir)); p.HasChanges() || p.HasErrors() {
+				t.Errorf("plan after the adoption: releases %+v, errors %q", p.Releases, planErrors(p))
+			}
+		})
+	}
+}
+
+// TestMovedReleaseWithoutName renames a release block whose Helm release
+// name is its block name: with a moved block alone the new block would
+// install a second Helm release and leave the first unmanaged, so the plan
+// errs and says to set name; with name set the move changes nothing.
+func TestMovedReleaseWithoutName(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "movedrelnn")
+	files := merge(map[string]string{"main.hcl": releaseBlock("web", ns)}, chartFiles("web", "settings"))
+	dir := writeStack(t, files)
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+
+	moved := "moved {\n  from = release.web\n  to   = release.site\n}\n"
+	site := "release \"site\" {\n  namespace = \"" + ns + "\"\n  chart     = \"charts/web\"\n%s}\n"
+	writeFiles(t, dir, map[string]string{"main.hcl": strings.Replace(site, "%s", "", 1) + moved})
+	e, p := planStack(t, opts)
+	if errs := planErrors(p); len(errs) != 1 || !strings.HasPrefix(errs[0], "release.site: release.site would install Helm release "+ns+"/site, "+
+		"but the state records it as Helm release "+ns+"/web") || !strings.Contains(errs[0], `set name = "web"`) {
+		t.Fatalf("plan errors %q; want one asking for name = \"web\"", errs)
+	}
+	if len(p.Releases) != 0 {
+		t.Errorf("releases planned: %+v", p.Releases)
+	}
+	if _, err := e.Apply(context.Background(), p, ApplyOptions{}); !errors.Is(err, ErrPlanErrors) {
+		t.Fatalf("apply: err = %v, want ErrPlanErrors", err)
+	}
+
+	writeFiles(t, dir, map[string]string{"main.hcl": strings.Replace(site, "%s", "  name      = \"web\"\n", 1) + moved})
+	_, p = planStack(t, opts)
+	if p.HasErrors() || len(p.Moves) != 1 || len(p.Releases) != 1 || !p.Releases[0].Actions.IsNoOp() {
+		t.Fatalf("plan with name: errors %q, moves %+v, releases %+v", planErrors(p), p.Moves, p.Releases)
+	}
+	applyStack(t, opts)
+	if _, p := planStack(t, opts); p.HasChanges() || p.HasErrors() {
+		t.Errorf("plan after the move: moves %+v, releases %+v, errors %q", p.Moves, p.Releases, planErrors(p))
+	}
+}
