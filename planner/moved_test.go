@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -33,9 +34,16 @@ func TestMovedBlock(t *testing.T) {
 			uid := liveConfigMap(t, c, ns, "a").GetUID()
 
 			writeFiles(t, dir, map[string]string{"main.hcl": "kustomization \"site\" {\n  path = \"app\"\n}\n"})
-			_, p := planStack(t, opts)
+			e, p := planStack(t, opts)
 			if len(p.Errors) != 2 || !strings.Contains(p.Errors[0].Message, "moved { from = kustomization.web  to = kustomization.site }") {
 				t.Fatalf("plan of the rename: errors %+v, want two suggesting a moved block", p.Errors)
+			}
+			// The plan also deletes web's objects: apply refuses all of it.
+			if _, err := e.Apply(context.Background(), p, ApplyOptions{}); !errors.Is(err, ErrPlanErrors) {
+				t.Fatalf("apply of the rename: err = %v, want ErrPlanErrors", err)
+			}
+			if live := liveConfigMap(t, c, ns, "a"); live == nil || live.GetUID() != uid {
+				t.Fatal("the refused apply deleted ConfigMap a")
 			}
 
 			if how == "moved block" {
@@ -87,7 +95,7 @@ func TestMovedBlock(t *testing.T) {
 			if live.GetUID() != uid || live.GetLabels()[kube.LabelBlock] != "kustomization.site" {
 				t.Errorf("after the move: uid %s (was %s), labels %v", live.GetUID(), uid, live.GetLabels())
 			}
-			e, p := planStack(t, opts)
+			e, p = planStack(t, opts)
 			if p.HasChanges() || p.HasErrors() {
 				t.Errorf("plan after the move: changes %v, errors %+v", changed(p), p.Errors)
 			}
