@@ -32,7 +32,7 @@ func TestStateMvThenDestroy(t *testing.T) {
 		return "release \"" + block + "\" {\n  namespace = \"" + ns + "\"\n  chart     = \"chart\"\n}\n"
 	}
 	writeFiles(t, dir, map[string]string{
-		"main.hcl": "kustomization \"web\" {\n  path = \"app\"\n}\n" + release("api"),
+		"main.hcl":   "kustomization \"web\" {\n  path = \"app\"\n}\n" + release("api"),
 		"app/a.yaml": cm("a"), "app/b.yaml": cm("b"),
 		"chart/Chart.yaml":        "apiVersion: v2\nname: api\nversion: 0.1.0\n",
 		"chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api-settings\ndata:\n  k: v\n",
