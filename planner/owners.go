@@ -65,7 +65,8 @@ func (e *Engine) ownershipError(b owning, c kube.Change, rc *plan.ResourceChange
 		return nil
 	case c.HelmRelease != "":
 		perr.Message = fmt.Sprintf("the object belongs to Helm release %s%s: an object can belong to one block only. "+
-			"Remove it from one of the two (or uninstall that release); strata does not take objects from another release",
+			"Remove it from one of the two, or uninstall that release; if the release is gone, "+
+			"remove the object's meta.helm.sh annotations and adopt it",
 			c.HelmRelease, e.releaseBlockOf(c.HelmRelease))
 	case e.adopts(b, rc.Address):
 		rc.Adopt, rc.Unowned = true, true

@@ -100,8 +100,8 @@ func TestReleasePlanErrors(t *testing.T) {
 		writeFiles(t, dir, map[string]string{"main.hcl": files["main.hcl"] + releaseBlock("api", ns)})
 		_, p := planStack(t, testOptions(c, dir))
 		if errs := planErrors(p); len(errs) != 1 || errs[0] != "release.api/ConfigMap/"+ns+"/x: "+want+
-			": an object can belong to one block only. Remove it from one of the two (or uninstall that release); "+
-			"strata does not take objects from another release" {
+			": an object can belong to one block only. Remove it from one of the two, or uninstall that release; "+
+			"if the release is gone, remove the object's meta.helm.sh annotations and adopt it" {
 			t.Fatalf("plan errors %q; want one for release.api: %s", errs, want)
 		}
 		// Before: "exists in the cluster without strata's labels", with
