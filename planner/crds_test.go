@@ -288,6 +288,31 @@ kustomization "b_users" {
 	if err := planErr(t, opts); err == nil || !strings.Contains(err.Error(), "spec.size: Required value") {
 		t.Fatalf("plan without a required field: %v, want an error naming spec.size", err)
 	}
+
+	// Applied, then the CRD gains a field that the other block uses in the
+	// same plan: the live CRD would drop it, the planned one checks it.
+	deleteGadgets(t, c, uniq, newNS)
+	writeFile(t, filepath.Join(dir, "users/gadget.yaml"), gadgetYAML(uniq, "v1", "g1", ns, "size: 3, color: red"))
+	applyStack(t, opts)
+	writeFile(t, filepath.Join(dir, "crds/gadgets.yaml"), strings.ReplaceAll(string(crd), "UNIQ", uniq)+
+		"              shape: {type: string, enum: [round, square]}\n")
+	writeFile(t, filepath.Join(dir, "users/gadget.yaml"), gadgetYAML(uniq, "v1", "g1", ns, "size: 3, color: red, shape: oval"))
+	if err := planErr(t, opts); err == nil || !strings.Contains(err.Error(), "spec.shape: Unsupported value") {
+		t.Fatalf("plan with a value the changed CRD refuses: %v, want an error naming spec.shape", err)
+	}
+	writeFile(t, filepath.Join(dir, "users/gadget.yaml"), gadgetYAML(uniq, "v1", "g1", ns, "size: 3, color: red, shape: square"))
+	_, p = planStack(t, opts)
+	g1 = findChange(t, p, "kustomization.b_users/Gadget."+uniq+".strata.test/"+ns+"/g1")
+	if !g1.Actions.Is(plan.Update) || !g1.SchemaOnly || !strings.Contains(g1.Reason, "(kustomization.a_crds); checked against the CRD's schema only") {
+		t.Errorf("Gadget change after the CRD change: %v schema_only=%v reason=%q", g1.Actions, g1.SchemaOnly, g1.Reason)
+	}
+	if diff := cmp.Diff([]plan.FieldDiff{{Path: "spec.shape", Op: plan.OpAdd, After: "square"}}, g1.Diff); diff != "" {
+		t.Errorf("Gadget diff (-want +got):\n%s", diff)
+	}
+	applyStack(t, opts)
+	if _, p := planStack(t, opts); p.HasChanges() {
+		t.Fatalf("plan after the CRD change has changes: %v", changed(p))
+	}
 }
 
 // TestReleaseAfterKustomizationCRD installs a release whose chart renders a
