@@ -143,10 +143,12 @@ spec:
 
 // TestReleaseServiceAccount applies a release with service_account (a bare
 // name: the account in the release's namespace). Without rights the plan
-// fails with a forbidden error naming the account; with rights in the
-// namespace it installs and drift reads the release as the account; once
-// the account's rights are revoked, drift says so and the removal of the
-// block is refused: the uninstall (and its plan) is the account's.
+// fails with a forbidden error naming the account; a plan made while the
+// account had rights is refused at apply once they are revoked (the install
+// is the account's); with rights in the namespace it installs and drift
+// reads the release as the account; once the account's rights are revoked,
+// drift says so and the removal of the block is refused: the uninstall (and
+// its plan) is the account's, at plan and at apply time.
 func TestReleaseServiceAccount(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := c.Namespace(t, "relsa")
@@ -161,6 +163,12 @@ func TestReleaseServiceAccount(t *testing.T) {
 	}
 	dir := writeStack(t, releaseStack(ns, `  service_account = "deployer"`))
 	user := "system:serviceaccount:" + ns + ":deployer"
+	refused := func(what string, err error) {
+		t.Helper()
+		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), user) || !strings.Contains(err.Error(), "release.web") {
+			t.Fatalf("%s: %v, want forbidden naming release.web and %s", what, err, user)
+		}
+	}
 
 	e, diags := Load(testOptions(c, dir))
 	if diags.HasErrors() {
@@ -172,25 +180,59 @@ func TestReleaseServiceAccount(t *testing.T) {
 	_, err = e.Plan(ctx)
 	e.Unlock(ctx)
 	e.Close()
-	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), user) || !strings.Contains(err.Error(), "release.web") {
-		t.Fatalf("plan without rights: %v, want forbidden naming release.web and %s", err, user)
-	}
+	refused("plan without rights", err)
 
 	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "deployer", Namespace: ns},
 		Rules: []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}}}}
 	if _, err := cs.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "deployer", Namespace: ns},
-		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "deployer"},
-		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "deployer", Namespace: ns}}}
-	if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	bind := func() {
+		t.Helper()
+		rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "deployer", Namespace: ns},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "deployer"},
+			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "deployer", Namespace: ns}}}
+		if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitAllowed(t, c, dir)
 	}
-	waitAllowed(t, c, dir)
+	unbind := func() {
+		t.Helper()
+		if err := cs.RbacV1().RoleBindings(ns).Delete(ctx, "deployer", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitForbidden(t, c, ns+"/deployer", ns)
+	}
+	// applyRevoked plans while the account has rights, revokes them and
+	// applies that plan: the apply must be refused.
+	applyRevoked := func(what string) {
+		t.Helper()
+		e, p := lockedPlan(t, testOptions(c, dir))
+		unbind()
+		_, err := e.Apply(ctx, p, ApplyOptions{})
+		refused(what, err)
+		e.Unlock(ctx)
+		e.Close()
+		bind()
+	}
+	configMap := func() bool {
+		t.Helper()
+		_, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "web-settings", metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+
+	bind()
+	applyRevoked("install after revoking the account")
+	if configMap() {
+		t.Fatal("the refused install created the release's ConfigMap")
+	}
 	applyStack(t, testOptions(c, dir))
-	if _, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "web-settings", metav1.GetOptions{}); err != nil {
-		t.Fatalf("the release's ConfigMap: %v", err)
+	if !configMap() {
+		t.Fatal("the release's ConfigMap was not installed")
 	}
 	if got := summary(checkDrift(t, testOptions(c, dir))); len(got) != 0 {
 		t.Errorf("drift right after the apply: %v", got)
@@ -198,10 +240,7 @@ func TestReleaseServiceAccount(t *testing.T) {
 
 	// Revoke the account's rights, then remove the block: the uninstall is
 	// the account's (recorded in the state), so it is refused.
-	if err := cs.RbacV1().RoleBindings(ns).Delete(ctx, "deployer", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitForbidden(t, c, ns+"/deployer", ns)
+	unbind()
 	// drift reads Helm's storage as the account too.
 	rep := checkDrift(t, testOptions(c, dir))
 	if len(rep.Blocks) != 1 || !strings.Contains(rep.Blocks[0].Error, user) {
@@ -219,10 +258,19 @@ func TestReleaseServiceAccount(t *testing.T) {
 	if err := e.Lock(ctx, "test", 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { e.Unlock(ctx); e.Close() }()
 	_, err = e.Plan(ctx)
-	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), user) || !strings.Contains(err.Error(), "release.web") {
-		t.Fatalf("removal of the release after revoking the account: %v, want forbidden naming release.web and %s", err, user)
+	e.Unlock(ctx)
+	e.Close()
+	refused("removal of the release after revoking the account", err)
+	// So is the uninstall of a removal planned while it had rights.
+	bind()
+	applyRevoked("uninstall after revoking the account")
+	if !configMap() {
+		t.Fatal("the refused uninstall deleted the release's ConfigMap")
+	}
+	applyStack(t, testOptions(c, dir))
+	if configMap() {
+		t.Error("the uninstall as the account left the release's ConfigMap")
 	}
 }
 
