@@ -23,15 +23,16 @@ import (
 // `E1130 23:37:33.939253    7974 memcache.go:381] "Couldn't get ..."`.
 var klogLine = regexp.MustCompile(`(?m)^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\]`)
 
-// unreachableStack writes a stack with one kustomization and a kubeconfig
-// whose API server is addr, and returns the stack directory and the
-// kubeconfig path.
+// unreachableStack writes a stack with one kustomization of two
+// ConfigMaps and a kubeconfig whose API server is addr, and returns the
+// stack directory and the kubeconfig path.
 func unreachableStack(t *testing.T, addr string) (dir, kubeconfig string) {
 	t.Helper()
 	dir = t.TempDir()
 	writeFiles(t, dir, map[string]string{
-		"main.hcl":    "kustomization \"app\" {\n  path = \"app\"\n}\n",
-		"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: default\ndata:\n  a: b\n",
+		"main.hcl": "kustomization \"app\" {\n  path = \"app\"\n}\n",
+		"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: default\ndata:\n  a: b\n" +
+			"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: d\n  namespace: default\n",
 		"kubeconfig": `apiVersion: v1
 kind: Config
 clusters:
@@ -88,7 +89,8 @@ func exitCode(t *testing.T, err error) int {
 
 // TestAPIServerDownPrintsOnlyTheError runs strata plan against a closed
 // port: client-go's klog lines (memcache.go: "Couldn't get current server
-// API group list") must not be printed, and the real error must be.
+// API group list") must not be printed, and the real error must be, once
+// (not once per object of the stack).
 func TestAPIServerDownPrintsOnlyTheError(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -106,8 +108,8 @@ func TestAPIServerDownPrintsOnlyTheError(t *testing.T) {
 	if klogLine.Match(out.Bytes()) {
 		t.Errorf("output has klog lines:\n%s", out.String())
 	}
-	if !bytes.Contains(out.Bytes(), []byte("Error: ")) || !bytes.Contains(out.Bytes(), []byte("connection refused")) {
-		t.Errorf("output lacks the error:\n%s", out.String())
+	if !bytes.Contains(out.Bytes(), []byte("Error: ")) || bytes.Count(out.Bytes(), []byte("connection refused")) != 1 {
+		t.Errorf("output does not have the error once:\n%s", out.String())
 	}
 }
 

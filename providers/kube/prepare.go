@@ -37,7 +37,10 @@ func (m *Manager) Prepare(ctx context.Context, obj *unstructured.Unstructured, o
 
 // prepare copies the objects, prepares them (Prepare) and resolves their
 // resources. Objects of a kind not served yet are placed by the scope of
-// their planned CRD, if any.
+// their planned CRD, if any. Any other discovery error ends it at once,
+// naming the first object: discovery is the cluster's, so every further
+// object would ask the API server again and fail the same way (a stack of
+// 400 objects printed the unreachable server's error 400 times).
 func (m *Manager) prepare(ctx context.Context, objs []*unstructured.Unstructured, owner Owner,
 	defs map[schema.GroupKind]*crdSchema) ([]*target, error) {
 	ts := make([]*target, 0, len(objs))
@@ -62,8 +65,7 @@ func (m *Manager) prepare(ctx context.Context, objs []*unstructured.Unstructured
 				SetDigest(obj)
 			}
 		default:
-			errs = append(errs, &ObjectError{Ref: RefOf(obj), Op: "discovery", Err: err})
-			continue
+			return nil, &ObjectError{Ref: RefOf(obj), Op: "discovery", Err: err}
 		}
 		t.ref = RefOf(obj)
 		if seen[keyOf(t.ref)] {
