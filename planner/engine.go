@@ -307,6 +307,10 @@ func (e *Engine) Lock(ctx context.Context, op string, timeout time.Duration) err
 	return nil
 }
 
+// LockID returns the ID of the lock taken by Lock, or "" when the engine
+// holds none.
+func (e *Engine) LockID() string { return e.lockID }
+
 // Unlock releases the lock taken by Lock, if any.
 func (e *Engine) Unlock(ctx context.Context) error {
 	if e.lockID == "" {

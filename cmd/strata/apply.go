@@ -90,7 +90,7 @@ func (a *app) planAndApply(ctx context.Context, f *stackFlags, opts planner.Opti
 		return err
 	}
 	defer eng.Close()
-	defer eng.Unlock(context.WithoutCancel(ctx))
+	defer a.unlock(ctx, eng)
 	if err := view.Human(a.stdout, p, view.HumanOptions{Color: color}); err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func (a *app) applySaved(ctx context.Context, f *stackFlags, file string, color 
 		if err := eng.Lock(ctx, op, f.lockTimeout); err != nil {
 			return lockError(err)
 		}
-		defer eng.Unlock(context.WithoutCancel(ctx))
+		defer a.unlock(ctx, eng)
 	}
 	if !p.HasChanges() {
 		fmt.Fprintln(a.stdout, "No changes. The cluster matches the stack.")

@@ -182,7 +182,7 @@ func (a *app) correctDrift(ctx context.Context, f *driftFlags, dir string, block
 		return err
 	}
 	defer eng.Close()
-	defer eng.Unlock(context.WithoutCancel(ctx))
+	defer a.unlock(ctx, eng)
 	if !p.HasChanges() && !p.HasErrors() {
 		fmt.Fprintln(a.stdout, "No changes. The cluster matches the stack.")
 		return nil

@@ -160,7 +160,7 @@ func (a *app) planEnvironment(ctx context.Context, f *stackFlags, opts planner.O
 		if err := eng.Lock(ctx, "plan", f.lockTimeout); err != nil {
 			return nil, lockError(err)
 		}
-		defer eng.Unlock(context.WithoutCancel(ctx))
+		defer a.unlock(ctx, eng)
 	}
 	return eng.Plan(ctx)
 }

@@ -99,6 +99,28 @@ func (a *app) interruptible(parent context.Context, msg string) (context.Context
 	return ctx, func() { signal.Stop(sig); cancel() }
 }
 
+// unlockGrace bounds the release of the state lock after an interrupt:
+// strata was asked to stop, and an API server that does not answer would
+// hold the run for the kubernetes backend's request timeout (30 seconds).
+const unlockGrace = 3 * time.Second
+
+// unlock releases the state lock of eng. When ctx was interrupted it waits
+// at most unlockGrace and, if the lock could not be released, says so on
+// stderr (the run fails with the interrupt already) and returns nil.
+func (a *app) unlock(ctx context.Context, eng *planner.Engine) error {
+	if ctx.Err() == nil {
+		return eng.Unlock(context.WithoutCancel(ctx))
+	}
+	id := eng.LockID()
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockGrace)
+	defer cancel()
+	if err := eng.Unlock(uctx); err != nil {
+		fmt.Fprintf(a.stderr, "Warning: the state lock %s was not released: %v\n\n"+
+			"The kubernetes backend's lock expires with its lease (a run with a --lock-timeout longer than the lease then takes it); strata force-unlock %s removes it at once.\n", id, err, id)
+	}
+	return nil
+}
+
 // planKeyEnv names the environment variable holding the secret that signs
 // saved plans (plan --out) and that apply FILE and show FILE then require.
 const planKeyEnv = "STRATA_PLAN_KEY"
@@ -181,7 +203,7 @@ func (a *app) makePlan(ctx context.Context, f *stackFlags, opts planner.Options,
 	}
 	p, err := eng.Plan(ctx)
 	if err != nil || !keepLock {
-		if uerr := eng.Unlock(context.WithoutCancel(ctx)); uerr != nil && err == nil {
+		if uerr := a.unlock(ctx, eng); uerr != nil && err == nil {
 			err = uerr
 		}
 	}

@@ -6,15 +6,20 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
 )
@@ -289,3 +294,125 @@ func (b *syncBuffer) String() string {
 }
 
 func (b *syncBuffer) contains(s string) bool { return strings.Contains(b.String(), s) }
+
+// freezeRule says when a freezingProxy stops answering: from the first
+// request before matches, or after a response after matches.
+type freezeRule struct {
+	before func(r *http.Request) bool
+	after  func(res *http.Response) bool
+}
+
+// freezingProxy is an API server in front of the test cluster that passes
+// requests on (with the cluster's admin credentials) until rule says to
+// freeze, and from then on accepts every request and never answers, like
+// an API server whose process was stopped. It returns its address and a
+// channel closed when the first request reached the frozen server.
+func freezingProxy(t *testing.T, c *testcluster.Cluster, rule freezeRule) (addr string, asked <-chan struct{}) {
+	t.Helper()
+	cfg := c.RESTConfig()
+	rt, err := rest.TransportFor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := url.Parse(cfg.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var frozen atomic.Bool
+	release, first := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.Transport = rt
+	rp.ModifyResponse = func(res *http.Response) error {
+		if rule.after != nil && rule.after(res) {
+			frozen.Store(true)
+		}
+		return nil
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rule.before != nil && rule.before(r) {
+			frozen.Store(true)
+		}
+		if !frozen.Load() {
+			r.Header.Del("Authorization")
+			rp.ServeHTTP(w, r)
+			return
+		}
+		once.Do(func() { close(first) })
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	srv.StartTLS()
+	t.Cleanup(func() {
+		close(release)
+		srv.Close()
+	})
+	return srv.Listener.Addr().String(), first
+}
+
+// TestSIGTERMWithLockHeldAgainstFrozenServer sends SIGTERM to strata plan
+// with the kubernetes backend when the API server froze while strata held
+// the lock: right after the Lease was taken (the lock's fence is not
+// written yet) or once the plan started (its first discovery request).
+// Releasing the lock used to wait for the backend's request timeout (30
+// seconds) after the interrupt; strata must stop within a few seconds and
+// say that the lock was not released.
+func TestSIGTERMWithLockHeldAgainstFrozenServer(t *testing.T) {
+	c := testcluster.Get(t)
+	tests := map[string]struct {
+		rule    freezeRule
+		warning string // what strata says about the lock it could not release
+	}{
+		"taking the lock": {rule: freezeRule{after: func(res *http.Response) bool {
+			r := res.Request
+			return (r.Method == http.MethodPost || r.Method == http.MethodPut) && strings.Contains(r.URL.Path, "/leases") && res.StatusCode < 300
+		}}, warning: "was not released, and expires with its lease"},
+		"planning": {rule: freezeRule{before: func(r *http.Request) bool {
+			return r.URL.Path == "/api" || r.URL.Path == "/apis"
+		}}, warning: "was not released: "},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			ns := c.Namespace(t, "frozenlock")
+			addr, asked := freezingProxy(t, c, tt.rule)
+			dir, kc := unreachableStack(t, addr)
+			writeFiles(t, dir, map[string]string{
+				"backend.hcl": "strata {\n  backend \"kubernetes\" {\n    namespace = \"" + ns + "\"\n    name = \"frozen\"\n  }\n}\n",
+			})
+			var out syncBuffer
+			cmd := startChild(t, &out, "plan", dir, "--kubeconfig", kc)
+			select {
+			case <-asked:
+			case <-time.After(60 * time.Second):
+				t.Fatalf("no request reached the frozen server in 60s\n%s", out.String())
+			}
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			sent := time.Now()
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				took := time.Since(sent)
+				t.Logf("stopped %s after SIGTERM\n%s", took.Round(time.Millisecond), out.String())
+				if code := exitCode(t, err); code != 1 {
+					t.Errorf("exit %d, want 1", code)
+				}
+				if took > 5*time.Second {
+					t.Errorf("took %s to stop after SIGTERM, want at most 5s", took)
+				}
+			case <-time.After(60 * time.Second):
+				t.Fatalf("still running 60s after SIGTERM\n%s", out.String())
+			}
+			if !out.contains(tt.warning) || !out.contains("expires with its lease") {
+				t.Errorf("output does not say that the lock was not released (%q) and expires", tt.warning)
+			}
+			if klogLine.MatchString(out.String()) {
+				t.Errorf("output has klog lines")
+			}
+		})
+	}
+}

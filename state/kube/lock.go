@@ -109,6 +109,10 @@ func (s *Store) LockStatus(ctx context.Context) (*state.LockInfo, error) {
 	return info, nil
 }
 
+// abandonTimeout bounds the release of a lease that Lock took but cannot
+// use.
+const abandonTimeout = 3 * time.Second
+
 // Lock implements state.Store. It takes the Lease when nobody holds it or
 // this store has seen it unchanged for its duration, writes the new lock
 // ID into the index as the fence, and renews the lease in the background
@@ -162,7 +166,15 @@ func (s *Store) Lock(ctx context.Context, info state.LockInfo) (string, error) {
 		return "", fmt.Errorf("locking %s: %w", s, err)
 	}
 	if err := s.setFence(ctx, info.ID); err != nil {
-		_ = s.release(context.WithoutCancel(ctx), info.ID)
+		// Best effort, and brief: the lease expires by itself, and an API
+		// server that stopped answering (the usual cause, with an
+		// interrupt) held an interrupted run here for the whole request
+		// timeout.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
+		defer cancel()
+		if rerr := s.release(rctx, info.ID); rerr != nil {
+			return "", fmt.Errorf("%w (the lock %s taken meanwhile was not released, and expires with its lease: %v)", err, info.ID, rerr)
+		}
 		return "", err
 	}
 	s.leases.Add(held)
