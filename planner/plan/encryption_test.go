@@ -64,4 +64,12 @@ func TestEncryptedFile(t *testing.T) {
 	if _, err := (Key{}).WithEncryption(key).ReadFile(enc); err != nil {
 		t.Errorf("signed and encrypted, read without a signing key: %v", err)
 	}
+	// Encryption is no signature: anyone who knows the recipients can
+	// encrypt a plan; with a signing key, only a signed one is read.
+	if err := (Key{}).WithEncryption(key).WriteFile(enc, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sk.WithEncryption(key).ReadFile(enc); !errors.Is(err, ErrSignature) {
+		t.Errorf("encrypted and unsigned, read with a signing key: %v, want ErrSignature", err)
+	}
 }
