@@ -3,9 +3,9 @@ package planner
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/strata-gitops/strata/internal/confine"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/providers/helm"
@@ -39,14 +39,14 @@ func (e *Engine) decryptor(addr config.Address, d *config.Decryption) (*sops.Dec
 		keys.PGP = append(keys.PGP, sops.Key{Name: "pgp_private_key", Data: d.PGPPrivateKey.Reveal()})
 	}
 	for _, f := range d.AgeIdentityFiles {
-		k, err := e.keyFile("age_identity_files", f)
+		k, err := e.stackKeyFile("age_identity_files", f)
 		if err != nil {
 			return nil, fmt.Errorf("%s: decryption: %w", addr, err)
 		}
 		keys.Age = append(keys.Age, k)
 	}
 	for _, f := range d.PGPPrivateKeyFiles {
-		k, err := e.keyFile("pgp_private_key_files", f)
+		k, err := e.stackKeyFile("pgp_private_key_files", f)
 		if err != nil {
 			return nil, fmt.Errorf("%s: decryption: %w", addr, err)
 		}
@@ -56,7 +56,7 @@ func (e *Engine) decryptor(addr config.Address, d *config.Decryption) (*sops.Dec
 		keys.Age = append(keys.Age, sops.Key{Name: envAgeKey, Data: v})
 	}
 	if f := e.opts.Getenv(envAgeKeyFile); f != "" {
-		k, err := e.keyFile(envAgeKeyFile, f)
+		k, err := envKeyFile(envAgeKeyFile, f, e.opts.Getenv)
 		if err != nil {
 			return nil, fmt.Errorf("%s: decryption: %w", addr, err)
 		}
@@ -74,15 +74,31 @@ func (e *Engine) decryptor(addr config.Address, d *config.Decryption) (*sops.Dec
 	return dec, nil
 }
 
-// keyFile reads the key file path, named by attr, relative to the stack
-// directory unless absolute ("~/" is the home directory). Key files may be
-// anywhere: they are usually kept out of the stack's repository.
-func (e *Engine) keyFile(attr, path string) (sops.Key, error) {
-	p := expandHome(path, e.opts.Getenv)
-	if !filepath.IsAbs(p) {
-		p = filepath.Join(e.dir, p)
-	}
+// stackKeyFile reads the key file path, named by attr of a decryption
+// block, inside the stack directory: like every file a stack names, it
+// may not lead outside (a pull request could otherwise read any file of
+// the machine as a key). Keys kept elsewhere come from the environment.
+func (e *Engine) stackKeyFile(attr, path string) (sops.Key, error) {
 	name := fmt.Sprintf("%s (%s)", attr, path)
+	if strings.HasPrefix(path, "~") {
+		return sops.Key{}, fmt.Errorf("key file %s: the home directory is outside the stack directory; name a key file outside the stack with %s", name, envAgeKeyFile)
+	}
+	p, err := confine.Resolve(e.dir, path)
+	if err != nil {
+		return sops.Key{}, fmt.Errorf("key file %s: %w", name, err)
+	}
+	return readKeyFile(name, p)
+}
+
+// envKeyFile reads the key file path named by the environment variable
+// env, anywhere on the machine ("~/" is the home directory): the operator
+// chose it, not the stack.
+func envKeyFile(env, path string, getenv func(string) string) (sops.Key, error) {
+	return readKeyFile(fmt.Sprintf("%s (%s)", env, path), expandHome(path, getenv))
+}
+
+// readKeyFile reads the key file at p, named name in errors.
+func readKeyFile(name, p string) (sops.Key, error) {
 	b, err := os.ReadFile(p)
 	if err != nil {
 		return sops.Key{}, fmt.Errorf("key file %s: %w", name, unwrapPath(err))

@@ -94,9 +94,9 @@ func TestDecryptorKeySources(t *testing.T) {
 	}{
 		"age_identity":                {dec: config.Decryption{AgeIdentity: config.NewSensitive(age.Identity)}, file: ageEnc, secret: age.Identity},
 		"age_identity_files relative": {dec: config.Decryption{AgeIdentityFiles: []string{"keys/age.txt"}}, file: ageEnc, secret: age.Identity},
-		"age_identity_files home":     {dec: config.Decryption{AgeIdentityFiles: []string{"~/.config/age.txt"}}, file: ageEnc, secret: age.Identity},
 		"SOPS_AGE_KEY":                {env: map[string]string{"SOPS_AGE_KEY": age.Identity}, file: ageEnc, secret: age.Identity},
 		"SOPS_AGE_KEY_FILE":           {env: map[string]string{"SOPS_AGE_KEY_FILE": age.File}, file: ageEnc, secret: age.Identity},
+		"SOPS_AGE_KEY_FILE home":      {env: map[string]string{"SOPS_AGE_KEY_FILE": "~/.config/age.txt"}, file: ageEnc, secret: age.Identity},
 		"pgp_private_key":             {dec: config.Decryption{PGPPrivateKey: config.NewSensitive(pgpPriv)}, file: pgpEnc},
 		"pgp_private_key_files":       {dec: config.Decryption{PGPPrivateKeyFiles: []string{"keys/ci.asc"}}, file: pgpEnc},
 	} {
@@ -139,6 +139,47 @@ func TestDecryptorKeySources(t *testing.T) {
 		&config.Decryption{Provider: config.DecryptionSOPS, AgeIdentityFiles: []string{"keys/missing.txt"}})
 	if err == nil || !strings.Contains(err.Error(), "kustomization.app") || !strings.Contains(err.Error(), "keys/missing.txt") {
 		t.Errorf("missing key file: err = %v, want one naming the block and the file", err)
+	}
+}
+
+// TestDecryptorKeyFilesConfined: the key files a decryption block names
+// are read only inside the stack directory, like every file a stack names
+// (a pull request could otherwise read any file of the machine as a key);
+// the file SOPS_AGE_KEY_FILE names may be anywhere.
+func TestDecryptorKeyFilesConfined(t *testing.T) {
+	age := sopstool.NewAgeKey(t)
+	stack := t.TempDir()
+	home := filepath.Dir(age.File)
+	if err := os.Symlink(age.File, filepath.Join(stack, "link.txt")); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(stack, age.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, dec := range map[string]config.Decryption{
+		"age absolute": {AgeIdentityFiles: []string{age.File}},
+		"age dotdot":   {AgeIdentityFiles: []string{rel}},
+		"age home":     {AgeIdentityFiles: []string{"~/" + filepath.Base(age.File)}},
+		"age link out": {AgeIdentityFiles: []string{"link.txt"}},
+		"pgp absolute": {PGPPrivateKeyFiles: []string{age.File}},
+		"pgp link out": {PGPPrivateKeyFiles: []string{"link.txt"}},
+		"pgp dotdot":   {PGPPrivateKeyFiles: []string{rel}},
+		"pgp home":     {PGPPrivateKeyFiles: []string{"~/" + filepath.Base(age.File)}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := &Engine{dir: stack, opts: Options{Getenv: func(k string) string {
+				return map[string]string{"HOME": home}[k]
+			}}, secrets: plan.NewSecrets()}
+			dec.Provider = config.DecryptionSOPS
+			_, err := e.decryptor(config.Address{Kind: config.KindKustomization, Name: "app"}, &dec)
+			if err == nil || !strings.Contains(err.Error(), "outside") {
+				t.Errorf("err = %v, want a key file outside the stack directory", err)
+			}
+			if e.secrets.Holds(age.Identity) {
+				t.Error("the key outside the stack was read")
+			}
+		})
 	}
 }
 

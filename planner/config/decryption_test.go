@@ -25,7 +25,7 @@ kustomization "app" {
   decryption {
     provider           = "sops"
     age_identity       = var.age_key
-    age_identity_files = ["~/.config/sops/age/keys.txt"]
+    age_identity_files = ["keys/age.txt"]
   }
 }
 release "web" {
@@ -43,7 +43,7 @@ release "plain" {
 	st := mustLoad(t, dir, config.LoadOptions{Vars: []config.VarArg{{Name: "age_key", Value: key}}})
 	k := st.Kustomizations["app"]
 	if k.Decryption == nil || k.Decryption.Provider != "sops" || k.Decryption.AgeIdentity.Reveal() != key ||
-		!cmp.Equal(k.Decryption.AgeIdentityFiles, []string{"~/.config/sops/age/keys.txt"}) {
+		!cmp.Equal(k.Decryption.AgeIdentityFiles, []string{"keys/age.txt"}) {
 		t.Fatalf("kustomization decryption = %+v", k.Decryption)
 	}
 	r := st.Releases["web"]

@@ -177,6 +177,43 @@ func TestPathsConfinedToStack(t *testing.T) {
 			files: map[string]string{"app/kustomization.yaml": "resources: []\n"},
 			links: map[string]string{"app/up": "..", ".strata/cache/git/x/kubeconfig": "SECRET"},
 		},
+		// Key files: a pull request could name any file of the machine as a
+		// key; keys kept elsewhere come from the environment.
+		"key file absolute": {
+			main:  "kustomization \"app\" {\n  path = \"app\"\n  decryption {\n    provider           = \"sops\"\n    age_identity_files = [\"SECRET\"]\n  }\n}\n",
+			files: map[string]string{"app/kustomization.yaml": "resources: []\n"},
+			want:  "5: Path outside the stack directory",
+		},
+		"key file in the home directory": {
+			main:  "release \"web\" {\n  chart = \"chart\"\n  decryption {\n    provider              = \"sops\"\n    pgp_private_key_files = [\"~/.gnupg/ci.asc\"]\n  }\n}\n",
+			files: map[string]string{"chart/Chart.yaml": chartYAML},
+			want:  "5: Path outside the stack directory",
+		},
+		"key file dotdot": {
+			main:  "kustomization \"app\" {\n  path = \"app\"\n  decryption {\n    provider           = \"sops\"\n    age_identity_files = [\"RELOUT/kubeconfig\"]\n  }\n}\n",
+			files: map[string]string{"app/kustomization.yaml": "resources: []\n"},
+			want:  "5: Path outside the stack directory",
+		},
+		"key file symlink out": {
+			main:  "kustomization \"app\" {\n  path = \"app\"\n  decryption {\n    provider           = \"sops\"\n    age_identity_files = [\"keys/age.txt\"]\n  }\n}\n",
+			files: map[string]string{"app/kustomization.yaml": "resources: []\n"},
+			links: map[string]string{"keys/age.txt": "SECRET"},
+			want:  "5: Path outside the stack directory",
+		},
+		// A key file that the job writes before the plan need not exist.
+		"key file within, not written yet": {
+			main:  "kustomization \"app\" {\n  path = \"app\"\n  decryption {\n    provider           = \"sops\"\n    age_identity_files = [\"keys/age.txt\"]\n  }\n}\n",
+			files: map[string]string{"app/kustomization.yaml": "resources: []\n"},
+		},
+		"environment var file dotdot": {
+			main: "environment \"prod\" {\n  var_files = [\"RELOUT/kubeconfig\"]\n}\n",
+			want: "2: Cannot read a variables file",
+		},
+		"environment var file symlink out": {
+			main:  "environment \"prod\" {\n  var_files = [\"prod.vars.hcl\"]\n}\n",
+			links: map[string]string{"prod.vars.hcl": "SECRET"},
+			want:  "2: Cannot read a variables file",
+		},
 		"auto vars file symlink out": {
 			main:  "variable \"x\" {\n  default = \"\"\n}\n",
 			links: map[string]string{"ci.auto.vars.hcl": "SECRET"},
@@ -214,7 +251,11 @@ func TestPathsConfinedToStack(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			_, diags := config.Load(dir, config.LoadOptions{Version: "0.1.0"})
+			opts := config.LoadOptions{Version: "0.1.0"}
+			if strings.Contains(tt.main, "environment \"prod\"") {
+				opts.Environment = "prod"
+			}
+			_, diags := config.Load(dir, opts)
 			var got []string
 			for _, d := range diags {
 				if d.Subject == nil {
