@@ -28,6 +28,10 @@ const (
 	sensitiveToken  = "tok-Zq81mWx4"
 	sensitiveUpper  = "TOK-ZQ81MWX4"
 	sensitiveRotate = "rot-Kp27vNa9"
+	// sensitivePort is variable "port", a number; the chart prints it as
+	// sensitivePortGo.
+	sensitivePort   = "7340033"
+	sensitivePortGo = "7.340033e+06"
 )
 
 // sensitiveStack copies testdata/sensitive into a directory with a unique
@@ -58,7 +62,7 @@ func sensitiveStack(t *testing.T, ns string) string {
 // could print it.
 func noSecret(t *testing.T, what, out string) {
 	t.Helper()
-	for _, s := range []string{sensitiveToken, sensitiveUpper, sensitiveRotate} {
+	for _, s := range []string{sensitiveToken, sensitiveUpper, sensitiveRotate, sensitivePort, sensitivePortGo} {
 		for _, form := range []string{s, base64.StdEncoding.EncodeToString([]byte(s))} {
 			if strings.Contains(out, form) {
 				t.Errorf("%s shows a sensitive value (%q):\n%s", what, form, out)
@@ -132,7 +136,7 @@ func TestSensitiveValuesNeverShown(t *testing.T) {
 		t.Fatalf("ConfigMap settings in the cluster: %v, %v", cm.Data, err)
 	}
 	rel, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "web-settings", metav1.GetOptions{})
-	if err != nil || rel.Labels["team"] != sensitiveUpper {
+	if err != nil || rel.Labels["team"] != sensitiveUpper || rel.Data["port"] != sensitivePortGo {
 		t.Fatalf("ConfigMap web-settings in the cluster: %v, %v", rel, err)
 	}
 	code, stdout, stderr = runCLI(t, "state", "pull", "--dir", dir)

@@ -1,9 +1,11 @@
 package config
 
 import (
+	"math/big"
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -147,13 +149,27 @@ func leafStrings(v cty.Value, out *[]string) {
 			*out = append(*out, s)
 		}
 	case ty == cty.Number:
-		*out = append(*out, v.AsBigFloat().Text('f', -1))
+		*out = append(*out, numberForms(v.AsBigFloat())...)
 	case ty.IsCollectionType() || ty.IsObjectType() || ty.IsTupleType():
 		for it := v.ElementIterator(); it.Next(); {
 			_, e := it.Element()
 			leafStrings(e, out)
 		}
 	}
+}
+
+// numberForms returns the texts a number takes in a rendered object: in
+// full, and as Go prints the float64 a chart's values hold (Helm prints a
+// release value of 1000000 as 1e+06).
+func numberForms(f *big.Float) []string {
+	out := []string{f.Text('f', -1)}
+	f64, _ := f.Float64()
+	for _, s := range []string{strconv.FormatFloat(f64, 'g', -1, 64), strconv.FormatFloat(f64, 'f', -1, 64)} {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // SensitiveValues returns, once each, every secret string of the stack:

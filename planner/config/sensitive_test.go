@@ -151,6 +151,36 @@ func TestStackJSONRedactsSecrets(t *testing.T) {
 // sensitive variable, whatever function or template made it, is known as
 // sensitive with its value, so that plans can mask what it becomes in
 // rendered objects.
+// TestSensitiveNumberForms: a sensitive number is masked in every form a
+// rendered object may show it: in full (substitution, 1000000) and as Go
+// prints the float64 of a chart's values (Helm renders 1e+06).
+func TestSensitiveNumberForms(t *testing.T) {
+	dir := writeStack(t, map[string]string{
+		"main.hcl": `
+variable "port" {
+  type      = number
+  sensitive = true
+  default   = 1000000
+}
+variable "big" {
+  type      = number
+  sensitive = true
+  default   = 12345678901234567890
+}
+release "r" {
+  chart  = "./chart"
+  values = { port = var.port, big = var.big, half = var.port / 2 }
+}
+`,
+		"chart/Chart.yaml": "name: x\n"})
+	got := mustLoad(t, dir, config.LoadOptions{}).SensitiveValues()
+	for _, want := range []string{"1000000", "1e+06", "500000", "12345678901234567890", "1.2345678901234567e+19", "12345678901234567000"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("SensitiveValues() = %q, missing %q", got, want)
+		}
+	}
+}
+
 func TestSensitiveValuesDerived(t *testing.T) {
 	dir := writeStack(t, map[string]string{
 		"main.hcl": `

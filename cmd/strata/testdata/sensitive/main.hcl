@@ -1,7 +1,7 @@
 # A stack whose sensitive variable reaches objects other than Secrets:
 # through kustomization substitutions (as is, and derived with upper())
 # into a Deployment's env var, a ConfigMap value and a label, and through
-# release values into a chart's ConfigMap. TestSensitiveValuesNeverShown
+# release values (a string and a number) into a chart's ConfigMap. TestSensitiveValuesNeverShown
 # checks that no output of strata shows it.
 
 variable "namespace" {
@@ -12,6 +12,13 @@ variable "token" {
   type      = string
   sensitive = true
   default   = "tok-Zq81mWx4"
+}
+
+# A number: Helm prints it from the chart's values as Go does (7.340033e+06).
+variable "port" {
+  type      = number
+  sensitive = true
+  default   = 7340033
 }
 
 # suffix = "!" makes the labels invalid: the API server then refuses them,
@@ -40,5 +47,6 @@ release "web" {
   values = {
     url  = "https://user:${var.token}@db.example.com"
     team = "${upper(var.token)}${var.suffix}"
+    port = var.port
   }
 }
