@@ -16,8 +16,8 @@ const minNeedle = 4
 
 // Secrets is a set of sensitive strings, with the forms they take in
 // rendered objects and error texts, to keep out of everything strata
-// shows: for each value, the value itself, its JSON and Go escaped forms,
-// and its base64 encoding (as a Secret's data and Helm's b64enc write it),
+// shows: for each value, the value itself, its JSON, Go and YAML
+// (single-quoted) escaped forms, and its base64 encoding (as a Secret's data and Helm's b64enc write it),
 // also inside a longer encoded string. A nil *Secrets holds none. It is
 // safe for concurrent use once built.
 type Secrets struct {
@@ -82,6 +82,11 @@ func encodings(v string) []string {
 	}
 	if b, err := json.Marshal(v); err == nil && string(b[1:len(b)-1]) != v {
 		out = append(out, string(b[1:len(b)-1]))
+	}
+	if strings.Contains(v, "'") {
+		// YAML's single-quoted style, which Helm's toYaml uses for a
+		// string that needs quoting ("it's: x" becomes 'it''s: x').
+		out = append(out, strings.ReplaceAll(v, "'", "''"))
 	}
 	out = append(out, base64.StdEncoding.EncodeToString([]byte(v)))
 	if len(v) < minNeedle {

@@ -163,6 +163,20 @@ func TestSecretsScrub(t *testing.T) {
 
 // TestPlanSecrets checks that a saved plan finds its secrets again from
 // the sensitive fields of its rendered objects, and only those.
+// TestSecretsYAMLQuoted: a value with a single quote, which YAML doubles
+// in its single-quoted style (Helm's toYaml of a string that needs
+// quoting), is recognised in that form too.
+func TestSecretsYAMLQuoted(t *testing.T) {
+	s := NewSecrets("it's: Zq9x-pw")
+	in := "password: 'it''s: Zq9x-pw'\n"
+	if got, want := s.Scrub(in), "password: '(sensitive value)'\n"; got != want {
+		t.Errorf("Scrub(%q) = %q, want %q", in, got, want)
+	}
+	if !s.HoldsValue(map[string]any{"cfg.yaml": in}) {
+		t.Error("HoldsValue does not find the YAML-quoted form")
+	}
+}
+
 func TestPlanSecrets(t *testing.T) {
 	s := NewSecrets(token)
 	obj := deployment("prefix-"+token+"-suffix", "plain")
