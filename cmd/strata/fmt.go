@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -15,6 +16,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/spf13/cobra"
 
+	"github.com/strata-gitops/strata/internal/confine"
 	"github.com/strata-gitops/strata/planner/config"
 )
 
@@ -150,13 +152,34 @@ func fmtTargets(target string, recursive bool) ([]string, error) {
 			}
 			return nil
 		}
-		if strings.HasSuffix(d.Name(), ".hcl") && !strings.HasPrefix(d.Name(), ".") {
-			files = append(files, p)
+		if !strings.HasSuffix(d.Name(), ".hcl") || strings.HasPrefix(d.Name(), ".") {
+			return nil
 		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			if err := linkInside(target, p); err != nil {
+				return err
+			}
+		}
+		files = append(files, p)
 		return nil
 	})
 	sort.Strings(files)
 	return files, err
+}
+
+// linkInside refuses the symbolic link p, found in the directory dir, when
+// it leads outside dir (or into .git), as the loader refuses such a stack
+// file: fmt would print the target's content in a diff or a diagnostic
+// and write through the link.
+func linkInside(dir, p string) error {
+	rel, err := filepath.Rel(dir, p)
+	if err != nil {
+		return err
+	}
+	if _, err := confine.Resolve(dir, rel); errors.Is(err, confine.ErrOutside) {
+		return fmt.Errorf("%s is a symbolic link that leads outside %s: strata fmt neither reads nor writes it; replace the link by the file", p, dir)
+	}
+	return nil
 }
 
 // writeUnifiedDiff prints a unified diff (3 lines of context) of a and b.

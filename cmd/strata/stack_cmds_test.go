@@ -139,6 +139,43 @@ func mustRead(t *testing.T, p string) []byte {
 	return b
 }
 
+// TestFmtRefusesLinksLeadingOut: a *.hcl symbolic link in the directory
+// that leads outside it is neither read nor written by fmt, which would
+// print the target in a diff or a diagnostic (a pull request could link a
+// kubeconfig or an .env file) and write through the link; a link that
+// stays inside is formatted.
+func TestFmtRefusesLinksLeadingOut(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "ci.env")
+	const env = "TOKEN=\"s3cret-env-value\"\n"
+	if err := os.WriteFile(outside, []byte(env), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	copyFile(t, "testdata/fmt/messy.hcl", filepath.Join(dir, "sub", "real.hcl"))
+	if err := os.Symlink(filepath.Join("sub", "real.hcl"), filepath.Join(dir, "inside.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runStrata(t, "", "fmt", "--check", dir)
+	if code != 3 || out != filepath.Join(dir, "inside.hcl")+"\n" {
+		t.Errorf("fmt --check with a link inside: exit %d, stdout %q", code, out)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "evil.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"fmt", "--check", "--diff", dir}, {"fmt", "--diff", dir}, {"fmt", "--recursive", dir}} {
+		code, out, errOut := runStrata(t, "", args...)
+		if code != 1 || !strings.Contains(errOut, "evil.hcl is a symbolic link that leads outside") {
+			t.Errorf("%v: exit %d, want 1 naming the link\n%s%s", args, code, out, errOut)
+		}
+		if strings.Contains(out+errOut, "s3cret") {
+			t.Errorf("%v shows the linked file's content:\n%s%s", args, out, errOut)
+		}
+	}
+	if b := mustRead(t, outside); string(b) != env {
+		t.Errorf("fmt wrote through the link: %q", b)
+	}
+}
+
 func TestFmtRecursiveStdinAndErrors(t *testing.T) {
 	dir := t.TempDir()
 	copyFile(t, "testdata/fmt/messy.hcl", filepath.Join(dir, "a.hcl"))
