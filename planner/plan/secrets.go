@@ -17,8 +17,8 @@ const minNeedle = 4
 // Secrets is a set of sensitive strings, with the forms they take in
 // rendered objects and error texts, to keep out of everything strata
 // shows: for each value, the value itself, its JSON, Go and YAML
-// (single-quoted) escaped forms, and its base64 encoding (as a Secret's data and Helm's b64enc write it),
-// also inside a longer encoded string. A nil *Secrets holds none. It is
+// (single-quoted) escaped forms, and its base64 encoding (as a Secret's
+// data and Helm's b64enc write it), also inside a longer encoded string. A nil *Secrets holds none. It is
 // safe for concurrent use once built.
 type Secrets struct {
 	long  []string // searched inside text, longest first
