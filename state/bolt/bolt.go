@@ -36,6 +36,10 @@ type Options struct {
 	// Key, when set, encrypts the state's records and history (see
 	// crypt.go); a state encrypted with it cannot be read without it.
 	Key *crypt.Key
+	// LockPoll is how often a held lock is checked in the file, so that a
+	// force-unlock by another process is noticed (see Store.Lease);
+	// default 500ms.
+	LockPoll time.Duration
 }
 
 // Store is a state.Store in a bbolt file. Its methods open the file for one
@@ -46,6 +50,11 @@ type Store struct {
 	now     func() time.Time
 	leases  state.Leases // the locks this store took
 	key     *crypt.Key   // nil: not encrypted
+	poll    time.Duration
+
+	watchMu  sync.Mutex
+	watching map[string]context.CancelFunc // by lock ID: stops its watchLock
+	watchWG  sync.WaitGroup
 
 	recMu      sync.Mutex
 	rec        *crypt.Records // the data key of the state, once opened
@@ -79,14 +88,29 @@ func Open(opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{path: opts.Path, timeout: opts.OpenTimeout, now: opts.Now, key: opts.Key}, nil
+	if opts.LockPoll <= 0 {
+		opts.LockPoll = 500 * time.Millisecond
+	}
+	return &Store{path: opts.Path, timeout: opts.OpenTimeout, now: opts.Now, key: opts.Key, poll: opts.LockPoll,
+		watching: map[string]context.CancelFunc{}}, nil
 }
 
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
 
 // Close implements state.Store; the file is only open during operations.
-func (s *Store) Close() error { return nil }
+// Close stops checking the locks this store holds (see Lease); it does not
+// release them.
+func (s *Store) Close() error {
+	s.watchMu.Lock()
+	for id, stop := range s.watching {
+		stop()
+		delete(s.watching, id)
+	}
+	s.watchMu.Unlock()
+	s.watchWG.Wait()
+	return nil
+}
 
 // errNoState is returned by view when the file does not exist yet.
 var errNoState = errors.New("no state file")

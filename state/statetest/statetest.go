@@ -362,14 +362,23 @@ func TestStore(t *testing.T, backend Backend) {
 			t.Errorf("Held() after Unlock: got %v, want ErrLockLost naming the lock", err)
 		}
 
-		// A holder whose lock was force-unlocked learns it by the time a
-		// state write under it is refused.
+		// A holder whose lock another process force-unlocked learns it
+		// within seconds, without a state write of its own, and its
+		// state writes are refused.
 		id, err = a.Lock(ctx, info("apply"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := b.ForceUnlock(ctx, id); err != nil {
 			t.Fatal(err)
+		}
+		select {
+		case <-a.Lease(id).Lost():
+		case <-time.After(10 * time.Second):
+			t.Error("the holder did not learn within 10s that its lock was force-unlocked")
+		}
+		if err := a.Lease(id).Held(); !errors.Is(err, state.ErrLockLost) || !strings.Contains(err.Error(), "force-unlock") {
+			t.Errorf("Held() after a force-unlock: got %v, want ErrLockLost saying it was force-unlocked", err)
 		}
 		if err := a.Write(ctx, Snapshot(1, 2, "a"), state.WriteOptions{LockID: id}); !errors.Is(err, state.ErrLockLost) {
 			t.Fatalf("write after force-unlock: got %v, want ErrLockLost", err)
