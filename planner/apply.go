@@ -289,8 +289,13 @@ func (a *applier) applyBlock(ctx context.Context, addr string) error {
 	a.res.Changed += changed
 	a.res.Destroyed += destroyed
 	a.mu.Unlock()
-	if cause := context.Cause(ctx); errors.Is(err, context.Canceled) && errors.Is(cause, state.ErrLockLost) {
-		err = fmt.Errorf("stopped, the state lock was lost: %w", err)
+	if err != nil && !errors.Is(err, state.ErrLockLost) {
+		// What failed after the loss failed because of it (a write the
+		// guard refused, a request cancelled), whatever the provider's
+		// error says: Helm does not keep the cause of a failed uninstall.
+		if lerr := a.e.lock.check(); lerr != nil {
+			err = fmt.Errorf("stopped, %w: %w", lerr, err)
+		}
 	}
 	ev := Event{Type: BlockDone, Block: addr, Elapsed: time.Since(start), Added: added, Changed: changed, Destroyed: destroyed}
 	if err != nil {

@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
@@ -211,5 +213,125 @@ func TestApplyStopsWhenLockLost(t *testing.T) {
 				t.Error("no LockLost event")
 			}
 		})
+	}
+}
+
+// TestEveryClusterWriteNeedsTheLock loses the state lock (its lease runs
+// out, as in a long stall) right as a block starts, after the walk let
+// the block go: the engine's own clients refuse every write from then on,
+// whatever the block sends. A prune deletes nothing, a Helm upgrade
+// writes no revision and changes no object, and an uninstall leaves the
+// release in place; each block fails saying the lock was lost.
+func TestEveryClusterWriteNeedsTheLock(t *testing.T) {
+	c := testcluster.Get(t)
+	chart := map[string]string{
+		"charts/web/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-settings\ndata:\n  color: {{ .Values.color | quote }}\n",
+	}
+	release := func(ns, color string) string {
+		return fmt.Sprintf("release \"web\" {\n  namespace = %q\n  chart     = \"charts/web\"\n  values    = { color = %q }\n}\n", ns, color)
+	}
+	for name, tc := range map[string]struct {
+		v1, v2 func(ns string) map[string]string
+		block  string
+		check  func(t *testing.T, ns string)
+	}{
+		"prune": {
+			v1: func(ns string) map[string]string {
+				return map[string]string{"main.hcl": "kustomization \"app\" {\n  path = \"app\"\n}\n",
+					"app/keep.yaml": configMap(ns, "keep"), "app/old.yaml": configMap(ns, "old")}
+			},
+			v2:    func(string) map[string]string { return map[string]string{"app/old.yaml": ""} },
+			block: "kustomization.app",
+			check: func(t *testing.T, ns string) {
+				if liveConfigMap(t, c, ns, "old") == nil {
+					t.Error("ConfigMap old was pruned after the lock was lost")
+				}
+			},
+		},
+		"release upgrade": {
+			v1:    func(ns string) map[string]string { return withFile(chart, "main.hcl", release(ns, "blue")) },
+			v2:    func(ns string) map[string]string { return map[string]string{"main.hcl": release(ns, "green")} },
+			block: "release.web",
+			check: func(t *testing.T, ns string) { checkRelease(t, c, ns, "blue") },
+		},
+		"release uninstall": {
+			v1:    func(ns string) map[string]string { return withFile(chart, "main.hcl", release(ns, "blue")) },
+			v2:    func(string) map[string]string { return map[string]string{"main.hcl": "# no blocks\n"} },
+			block: "release.web",
+			check: func(t *testing.T, ns string) { checkRelease(t, c, ns, "blue") },
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ns := c.Namespace(t, "lock-writes")
+			stateNS := c.Namespace(t, "lock-writes-state")
+			files := tc.v1(ns)
+			files["main.hcl"] = "strata {\n  backend \"kubernetes\" {\n    namespace = \"" + stateNS + "\"\n    name = \"writes\"\n  }\n}\n" + files["main.hcl"]
+			dir := writeStack(t, files)
+			applyStack(t, testOptions(c, dir))
+			v2 := tc.v2(ns)
+			if h, ok := v2["main.hcl"]; ok {
+				v2["main.hcl"] = strings.SplitAfterN(files["main.hcl"], "}\n}\n", 2)[0] + h
+			}
+			writeFiles(t, dir, v2)
+
+			var clock testClock
+			opts := testOptions(c, dir)
+			opts.Now = clock.now
+			opts.OnEvent = func(ev Event) {
+				if ev.Type == BlockStarted && ev.Block == tc.block {
+					clock.offset.Add(int64(time.Hour))
+				}
+			}
+			e, p := lockedPlan(t, opts)
+			if !p.HasChanges() {
+				t.Fatal("the plan has no changes")
+			}
+			res, err := e.Apply(context.Background(), p, ApplyOptions{})
+			if !errors.Is(err, state.ErrLockLost) {
+				t.Fatalf("Apply: got %v, want an error saying the lock was lost", err)
+			}
+			if ferr := res.Failed[tc.block]; !errors.Is(ferr, state.ErrLockLost) {
+				t.Errorf("block %s: got %v, want it failed because the lock was lost", tc.block, ferr)
+			}
+			tc.check(t, ns)
+		})
+	}
+}
+
+// withFile returns a copy of files with name set to content.
+func withFile(files map[string]string, name, content string) map[string]string {
+	out := map[string]string{name: content}
+	for k, v := range files {
+		out[k] = v
+	}
+	return out
+}
+
+// checkRelease fails t unless release web of ns is still at its first
+// revision, deployed, and its ConfigMap still has color.
+func checkRelease(t *testing.T, c *testcluster.Cluster, ns, color string) {
+	t.Helper()
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := cs.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "owner=helm,name=web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var revs []string
+	for _, s := range list.Items {
+		revs = append(revs, s.Labels["version"]+":"+s.Labels["status"])
+	}
+	if d := cmp.Diff([]string{"1:deployed"}, revs); d != "" {
+		t.Errorf("Helm's release records after the lock was lost (-want +got):\n%s", d)
+	}
+	cm := liveConfigMap(t, c, ns, "web-settings")
+	if cm == nil {
+		t.Fatal("the release's ConfigMap was deleted after the lock was lost")
+	}
+	if got, _, _ := unstructured.NestedString(cm.Object, "data", "color"); got != color {
+		t.Errorf("the release's ConfigMap has color %q, want %q", got, color)
 	}
 }
