@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
+	"github.com/strata-gitops/strata/state/bolt"
 )
 
 // TestKubernetesBackendPlanApply runs a quickstart-like stack (a Namespace
@@ -120,25 +121,53 @@ spec:
 }
 
 // TestApplyStopsWhenLockForceUnlocked: a colleague force-unlocks the state
-// (kubernetes backend) of a running apply while its first block waits for
-// a Deployment. The apply stops at once: the next block's ConfigMap is
-// never created, the output says that the lock was lost and that the
-// state may not record everything (never that it is recorded), and the
-// exit code is 1.
+// of a running apply while its first block waits for a Deployment, with
+// the kubernetes backend and with the local one. The apply stops at once:
+// the next block's ConfigMap is never created, the output says that the
+// lock was lost and that the state may not record everything (never that
+// it is recorded), and the exit code is 1.
 func TestApplyStopsWhenLockForceUnlocked(t *testing.T) {
 	c := testcluster.Get(t)
-	ctx := t.Context()
-	stateNS := c.Namespace(t, "kstate-lost")
-	appNS := c.Namespace(t, "kapp-lost")
-	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("lost"))
-	writeFiles(t, dir, map[string]string{
-		"main.hcl": `strata {
-  backend "kubernetes" {
-    namespace = "` + stateNS + `"
-    name      = "lost"
-  }
-}
-kustomization "slow" {
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each backend returns the stack's strata block and a function that
+	// returns the ID of the lock the apply holds ("" until it holds one).
+	for name, backend := range map[string]func(t *testing.T, dir string) (string, func() string){
+		"kubernetes": func(t *testing.T, _ string) (string, func() string) {
+			stateNS := c.Namespace(t, "kstate-lost")
+			return "strata {\n  backend \"kubernetes\" {\n    namespace = \"" + stateNS + "\"\n    name      = \"lost\"\n  }\n}\n",
+				func() string {
+					l, err := cs.CoordinationV1().Leases(stateNS).Get(t.Context(), "strata-lock-lost", metav1.GetOptions{})
+					if err != nil || l.Spec.HolderIdentity == nil {
+						return ""
+					}
+					return *l.Spec.HolderIdentity
+				}
+		},
+		"local": func(t *testing.T, dir string) (string, func() string) {
+			return "", func() string {
+				s, err := bolt.Open(bolt.Options{Path: filepath.Join(dir, bolt.DefaultPath)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				li, err := s.LockStatus(t.Context())
+				if err != nil || li == nil {
+					return ""
+				}
+				return li.ID
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			appNS := c.Namespace(t, "kapp-lost")
+			dir := filepath.Join(t.TempDir(), testcluster.UniqueName("lost"))
+			strataBlock, lockID := backend(t, dir)
+			writeFiles(t, dir, map[string]string{
+				"main.hcl": strataBlock + `kustomization "slow" {
   path    = "slow"
   wait    = true
   timeout = "2m"
@@ -148,8 +177,8 @@ kustomization "after" {
   depends_on = [kustomization.slow]
 }
 `,
-		// No node matches: the Deployment never becomes available.
-		"slow/deployment.yaml": `apiVersion: apps/v1
+				// No node matches: the Deployment never becomes available.
+				"slow/deployment.yaml": `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: stuck
@@ -167,60 +196,54 @@ spec:
         - name: app
           image: nginx:1.27
 `,
-		"after/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after\n  namespace: " + appNS + "\n",
-	})
-	kc := "--kubeconfig=" + c.Kubeconfig()
-	cs, err := c.Clientset()
-	if err != nil {
-		t.Fatal(err)
-	}
+				"after/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after\n  namespace: " + appNS + "\n",
+			})
+			kc := "--kubeconfig=" + c.Kubeconfig()
 
-	type result struct {
-		code           int
-		stdout, stderr string
-	}
-	done := make(chan result, 1)
-	go func() {
-		code, stdout, stderr := runCLI(t, "apply", dir, kc, "--auto-approve")
-		done <- result{code, stdout, stderr}
-	}()
-	// Wait until the apply holds the lock and waits for its Deployment.
-	var id string
-	for deadline := time.Now().Add(time.Minute); id == ""; time.Sleep(200 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the apply did not start waiting for its Deployment within a minute")
-		}
-		l, err := cs.CoordinationV1().Leases(stateNS).Get(ctx, "strata-lock-lost", metav1.GetOptions{})
-		if err != nil || l.Spec.HolderIdentity == nil {
-			continue
-		}
-		if _, err := cs.AppsV1().Deployments(appNS).Get(ctx, "stuck", metav1.GetOptions{}); err == nil {
-			id = *l.Spec.HolderIdentity
-		}
-	}
-	if code, stdout, stderr := runCLI(t, "force-unlock", id, "--force", "--dir", dir, kc); code != 0 {
-		t.Fatalf("force-unlock: exit %d\n%s%s", code, stdout, stderr)
-	}
-	var r result
-	select {
-	case r = <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the apply did not stop within 30s after its lock was force-unlocked")
-	}
-	t.Logf("apply after the force-unlock:\n%s%s", r.stdout, r.stderr)
-	if r.code != 1 {
-		t.Errorf("exit code %d, want 1", r.code)
-	}
-	for _, want := range []string{"Error: apply stopped", "the state lock was lost", "force-unlock"} {
-		if !strings.Contains(r.stderr, want) {
-			t.Errorf("stderr does not say %q:\n%s", want, r.stderr)
-		}
-	}
-	if !strings.Contains(r.stdout, "Apply stopped: the state lock was lost.") || !strings.Contains(r.stdout, "the state may not record all of it") ||
-		strings.Contains(r.stdout, "what was applied is recorded in the state") {
-		t.Errorf("the final message does not say that the lock was lost and the state may be incomplete:\n%s", r.stdout)
-	}
-	if _, err := cs.CoreV1().ConfigMaps(appNS).Get(ctx, "after", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("ConfigMap of the block after the loss: got %v, want it never created", err)
+			type result struct {
+				code           int
+				stdout, stderr string
+			}
+			done := make(chan result, 1)
+			go func() {
+				code, stdout, stderr := runCLI(t, "apply", dir, kc, "--auto-approve")
+				done <- result{code, stdout, stderr}
+			}()
+			// Wait until the apply holds the lock and waits for its Deployment.
+			var id string
+			for deadline := time.Now().Add(time.Minute); id == ""; time.Sleep(200 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the apply did not start waiting for its Deployment within a minute")
+				}
+				if _, err := cs.AppsV1().Deployments(appNS).Get(ctx, "stuck", metav1.GetOptions{}); err == nil {
+					id = lockID()
+				}
+			}
+			if code, stdout, stderr := runCLI(t, "force-unlock", id, "--force", "--dir", dir, kc); code != 0 {
+				t.Fatalf("force-unlock: exit %d\n%s%s", code, stdout, stderr)
+			}
+			var r result
+			select {
+			case r = <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the apply did not stop within 30s after its lock was force-unlocked")
+			}
+			t.Logf("apply after the force-unlock:\n%s%s", r.stdout, r.stderr)
+			if r.code != 1 {
+				t.Errorf("exit code %d, want 1", r.code)
+			}
+			for _, want := range []string{"Error: apply stopped", "the state lock was lost", "force-unlock"} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr does not say %q:\n%s", want, r.stderr)
+				}
+			}
+			if !strings.Contains(r.stdout, "Apply stopped: the state lock was lost.") || !strings.Contains(r.stdout, "the state may not record all of it") ||
+				strings.Contains(r.stdout, "what was applied is recorded in the state") {
+				t.Errorf("the final message does not say that the lock was lost and the state may be incomplete:\n%s", r.stdout)
+			}
+			if _, err := cs.CoreV1().ConfigMaps(appNS).Get(ctx, "after", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				t.Errorf("ConfigMap of the block after the loss: got %v, want it never created", err)
+			}
+		})
 	}
 }
