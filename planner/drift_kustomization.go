@@ -60,12 +60,12 @@ func (e *Engine) driftKustomization(ctx context.Context, snap *state.Snapshot, k
 	if sb.Status == state.StatusFailed {
 		blk.Notes = append(blk.Notes, "the last apply failed; objects are compared with what was applied")
 	}
-	if n := len(sb.Intents); n > 0 {
-		blk.Notes = append(blk.Notes, fmt.Sprintf("an apply was interrupted while writing %d objects it did not record: "+
-			"run strata plan, which prunes or records those it created", n))
-	}
 	m, err := e.kubeAs(k.ServiceAccount)
 	if err != nil {
+		blk.Error = err.Error()
+		return blk
+	}
+	if err := e.driftIntents(ctx, m, addr, sb.Intents, &blk); err != nil {
 		blk.Error = err.Error()
 		return blk
 	}
@@ -165,6 +165,36 @@ func decide(t *driftTarget, baseline *Baseline) (unverified bool) {
 		baseline.put(t.rec, t.owned)
 	}
 	return false
+}
+
+// driftIntents reports the objects that an interrupted apply of block
+// addr created and did not record (the block's intents): those that exist
+// with the stack's labels, the block's and the stack's id. strata plan
+// deletes them, or records them if the block still renders them.
+func (e *Engine) driftIntents(ctx context.Context, m Kube, addr string, intents []state.Intent, blk *drift.Block) error {
+	if len(intents) == 0 {
+		return nil
+	}
+	refs := make([]kube.ObjectRef, len(intents))
+	for i, in := range intents {
+		refs[i] = kube.ObjectRef{Group: in.Group, Version: in.Version, Kind: in.Kind, Namespace: in.Namespace, Name: in.Name}
+	}
+	selector := kube.LabelStack + "=" + e.name + "," + kube.LabelBlock + "=" + addr
+	if e.stackID != "" {
+		selector += "," + kube.LabelStackID + "=" + e.stackID
+	}
+	live, err := m.ScanMetadata(ctx, refs, kube.ScanOptions{Selector: selector})
+	if err != nil {
+		return err
+	}
+	blk.Checked += len(intents)
+	for i, o := range live {
+		if o.Exists && o.Listed {
+			blk.Items = append(blk.Items, drift.Item{Address: intents[i].Address(addr), Kind: drift.Unrecorded,
+				Message: "created by an interrupted apply and not recorded in the state (strata plan deletes it, or records it if the block still renders it)"})
+		}
+	}
+	return nil
 }
 
 // reportTargets adds the drift of the targets to blk: the deleted and

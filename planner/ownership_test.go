@@ -132,9 +132,9 @@ func dieAfterWrite(t *testing.T, c *testcluster.Cluster, dir string) {
 
 // TestInterruptedApply kills an apply right after it created an object and
 // before it recorded it, then reverts the change: the next plan deletes the
-// object the killed apply left behind (before the revert, a plan records
-// it), and after the apply nothing is left, neither in the cluster nor in
-// the state.
+// object the killed apply left behind (before the revert, drift reports it
+// and a plan records it), and after the apply nothing is left, neither in
+// the cluster nor in the state.
 func TestInterruptedApply(t *testing.T) {
 	c := testcluster.Get(t)
 	const v1 = "kustomization \"app\" {\n  path = \"app\"\n}\n"
@@ -179,6 +179,11 @@ func TestInterruptedApply(t *testing.T) {
 			}
 			addr := tt.block + "/ConfigMap/" + ns + "/" + tt.orphan
 
+			// Drift finds it.
+			if diff := cmp.Diff([]string{"unrecorded " + addr + " "}, summary(checkDrift(t, opts))); diff != "" {
+				t.Errorf("drift after the killed apply (-want +got):\n%s", diff)
+			}
+
 			// Still in the stack: the plan records it.
 			_, p := planStack(t, opts)
 			if !slices.Contains(p.Record, addr) || len(changed(p)) != 0 {
@@ -201,6 +206,9 @@ func TestInterruptedApply(t *testing.T) {
 			e, p := planStack(t, opts)
 			if p.HasChanges() {
 				t.Errorf("plan after the apply has changes: %v", changed(p))
+			}
+			if rep := checkDrift(t, opts); rep.HasDrift() {
+				t.Errorf("drift after the apply: %v", summary(rep))
 			}
 			want := []string{"kustomization.app/ConfigMap/" + ns + "/keep"}
 			if diff := cmp.Diff(want, stateObjects(t, e)); diff != "" {

@@ -35,8 +35,11 @@ func DriftHuman(w io.Writer, r *drift.Report, opts DriftOptions) error {
 		}
 		for _, it := range blk.Items {
 			sym := paint(yellow, "~")
-			if it.Kind == drift.Deleted {
+			switch it.Kind {
+			case drift.Deleted:
 				sym = paint(red, "-")
+			case drift.Unrecorded:
+				sym = paint(yellow, "+")
 			}
 			fmt.Fprintf(&b, "%s %s %s\n", sym, paint(bold, it.Address), it.Message)
 			for _, f := range it.Fields {

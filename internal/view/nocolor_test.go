@@ -20,6 +20,7 @@ func fixedDrift() *drift.Report {
 			{Address: "kustomization.app/ConfigMap/ns/a", Kind: drift.Modified, Message: "edited",
 				Fields: []drift.Field{{Path: "data.a", Live: "x", Applied: "y"}, {Path: "data.s", Sensitive: true}}},
 			{Address: "kustomization.app/ConfigMap/ns/b", Kind: drift.Deleted, Message: "deleted"},
+			{Address: "kustomization.app/ConfigMap/ns/c", Kind: drift.Unrecorded, Message: "created by an interrupted apply"},
 		}},
 		{Address: "release.web", Kind: "release", Error: "boom"},
 		{Address: "release.off", Kind: "release", Suspended: true},

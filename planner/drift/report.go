@@ -23,6 +23,9 @@ const (
 	Release Kind = "release"
 	// SourceMoved: the source has a newer revision than the one applied.
 	SourceMoved Kind = "source"
+	// Unrecorded: an apply that was interrupted created the object with
+	// the stack's labels and did not record it in the state.
+	Unrecorded Kind = "unrecorded"
 )
 
 // Report is the outcome of one drift check.
