@@ -349,6 +349,51 @@ func TestKeptObject(t *testing.T) {
 	}
 }
 
+// TestKeptObjectsOfRemovedBlock removes a block with an object annotated
+// strata.dev/prune: disabled and one whose labels were removed by hand (no
+// longer owned): the plan forgets both and deletes the block's other
+// object, the apply succeeds, both stay in the cluster, and the block
+// leaves the state.
+func TestKeptObjectsOfRemovedBlock(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "keptblock")
+	const app = "kustomization \"app\" {\n  path = \"app\"\n}\n"
+	dir := writeStack(t, map[string]string{
+		"main.hcl":         app + "kustomization \"other\" {\n  path = \"other\"\n}\n",
+		"app/web.yaml":     configMap(ns, "web"),
+		"other/keep.yaml":  configMap(ns, "keep", "annotations: {strata.dev/prune: disabled}"),
+		"other/loose.yaml": configMap(ns, "loose"),
+		"other/other.yaml": configMap(ns, "other"),
+	})
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+	c.Kubectl(t, "-n", ns, "label", "configmap", "loose", kube.LabelStack+"-", kube.LabelStackID+"-", kube.LabelBlock+"-")
+
+	writeFiles(t, dir, map[string]string{"main.hcl": app})
+	_, p := planStack(t, opts)
+	obj := "kustomization.other/ConfigMap/" + ns + "/"
+	want := []string{"[delete] " + obj + "other", "[forget] " + obj + "keep", "[forget] " + obj + "loose"}
+	if diff := cmp.Diff(want, changed(p)); diff != "" {
+		t.Fatalf("plan (-want +got):\n%s", diff)
+	}
+	applyStack(t, opts)
+	for _, name := range []string{"keep", "loose"} {
+		if liveConfigMap(t, c, ns, name) == nil {
+			t.Errorf("the kept ConfigMap %s was deleted", name)
+		}
+	}
+	if liveConfigMap(t, c, ns, "other") != nil {
+		t.Error("ConfigMap other of the removed block is still in the cluster")
+	}
+	e, p := planStack(t, opts)
+	if p.HasChanges() {
+		t.Errorf("plan after the apply has changes: %v", changed(p))
+	}
+	if diff := cmp.Diff([]string{"kustomization.app/ConfigMap/" + ns + "/web"}, stateObjects(t, e)); diff != "" {
+		t.Errorf("state (-want +got):\n%s", diff)
+	}
+}
+
 // TestKeptObjectOnDestroy destroys a stack whose object is annotated
 // strata.dev/prune: disabled: the destroy succeeds and keeps the object.
 func TestKeptObjectOnDestroy(t *testing.T) {
