@@ -103,11 +103,13 @@ spec: {interval: 10m, chart: {spec: {chart: web}}}
 	}
 	release := fmt.Sprintf("release \"web\" {\n  namespace = %q\n  chart     = \"charts/web\"\n}\n", ns)
 	// The release as helm-controller left it: installed (here by another
-	// stack), its storage labelled with its HelmRelease.
+	// stack, whose labels are then removed), its storage labelled with its
+	// HelmRelease.
 	helmDir := writeStack(t, merge(chart, map[string]string{"main.hcl": release}))
 	applyStack(t, testOptions(c, helmDir))
 	c.Kubectl(t, "-n", ns, "label", "secret", "-l", "owner=helm,name=web",
-		"helm.toolkit.fluxcd.io/name=web", "helm.toolkit.fluxcd.io/namespace="+ns)
+		"helm.toolkit.fluxcd.io/name=web", "helm.toolkit.fluxcd.io/namespace="+ns,
+		"strata.dev/stack-", "strata.dev/stack-id-", "strata.dev/block-")
 
 	dir := writeStack(t, merge(chart, map[string]string{
 		"main.hcl":          "kustomization \"app\" {\n  path = \"app\"\n}\n" + release,

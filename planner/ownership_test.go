@@ -564,3 +564,83 @@ func TestIntentOfSameNamedStack(t *testing.T) {
 		t.Fatal("the apply deleted the other stack's ConfigMap")
 	}
 }
+
+// TestReleasesOfStacksWithTheSameName applies two stacks whose
+// directories have the same name (teamA/app and teamB/app) and install a
+// Helm release of the same name and namespace: strata labels the release's
+// records with the stack id, so teamB's plan refuses the release, naming
+// teamA's stack id, instead of upgrading it; and with the release in
+// teamB's state (taken over by an older strata) and its block removed,
+// teamB's plan refuses to uninstall it.
+func TestReleasesOfStacksWithTheSameName(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "samerelease")
+	base := t.TempDir()
+	dirA, dirB := filepath.Join(base, "teamA", "app"), filepath.Join(base, "teamB", "app")
+	stack := func(team string) map[string]string {
+		return map[string]string{
+			"main.hcl":                     fmt.Sprintf("release \"web\" {\n  namespace = %q\n  chart     = \"charts/web\"\n  values    = { team = %q }\n}\n", ns, team),
+			"charts/web/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+			"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-settings\ndata:\n  team: {{ .Values.team | quote }}\n",
+		}
+	}
+	writeFiles(t, dirA, stack("a"))
+	writeFiles(t, dirB, stack("b"))
+	optsA, optsB := testOptions(c, dirA), testOptions(c, dirB)
+	applyStack(t, optsA)
+	idA := lineage(t, optsA)
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	teamA := func() {
+		t.Helper()
+		list, err := cs.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "owner=helm,name=web"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) != 1 || list.Items[0].Labels[kube.LabelStackID] != idA || list.Items[0].Labels["status"] != "deployed" {
+			t.Fatalf("Helm's records of web: %d, want one deployed revision labelled with teamA's stack id", len(list.Items))
+		}
+		if got, _, _ := unstructured.NestedString(liveConfigMap(t, c, ns, "web-settings").Object, "data", "team"); got != "a" {
+			t.Fatalf("the release's ConfigMap has team %q, want teamA's", got)
+		}
+	}
+	teamA()
+
+	e, p := planStack(t, optsB)
+	if len(p.Errors) != 1 || p.Errors[0].Address != "release.web" || !strings.Contains(p.Errors[0].Message, idA) ||
+		!strings.Contains(p.Errors[0].Message, "another stack") {
+		t.Fatalf("teamB's plan errors %+v; want one for release.web owned by teamA's stack id %s", p.Errors, idA)
+	}
+	if _, err := e.Apply(context.Background(), p, ApplyOptions{}); !errors.Is(err, ErrPlanErrors) {
+		t.Fatalf("apply of teamB's plan: err = %v, want ErrPlanErrors", err)
+	}
+	teamA()
+
+	// teamB's state lists the release, as after a takeover by an older
+	// strata; teamB then drops the block.
+	st, err := e.Store()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := &state.Snapshot{
+		Blocks:   []state.Block{{Address: "release.web", Kind: "release", Status: state.StatusApplied, AppliedAt: time.Now()}},
+		Releases: []state.Release{{Address: "release.web", Name: "web", Namespace: ns, Chart: "web", Version: "0.1.0", Revision: 1, Status: "deployed"}},
+	}
+	if err := st.Write(context.Background(), snap, state.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dirB, map[string]string{"main.hcl": "# no blocks\n"})
+	e, p = planStack(t, optsB)
+	if len(p.Errors) != 1 || p.Errors[0].Address != "release.web" || !strings.Contains(p.Errors[0].Message, "does not uninstall") {
+		t.Fatalf("teamB's plan without the block: errors %+v, releases %+v; want one refusing to uninstall release.web", p.Errors, p.Releases)
+	}
+	if _, err := e.Apply(context.Background(), p, ApplyOptions{}); !errors.Is(err, ErrPlanErrors) {
+		t.Fatalf("apply of teamB's plan: err = %v, want ErrPlanErrors", err)
+	}
+	teamA()
+	if _, p := planStack(t, optsA); p.HasChanges() || len(p.Errors) > 0 {
+		t.Errorf("teamA's plan: changes %+v, errors %+v", p.Releases, p.Errors)
+	}
+}

@@ -225,6 +225,10 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 	}
 	spec.UpstreamCRDs, _ = up.upstream(r.Address())
 	spec.Owner = e.owner(addr)
+	spec.Labels = map[string]string{kube.LabelStack: e.name, kube.LabelBlock: addr}
+	if e.stackID != "" {
+		spec.Labels[kube.LabelStackID] = e.stackID
+	}
 	hm, err := e.helmAs(r.ServiceAccount)
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
@@ -243,6 +247,9 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
+	}
+	if perr := e.releaseOwnerError(addr, rp.Owner, false); perr != nil {
+		p.Errors = append(p.Errors, *perr)
 	}
 	e.mu.Lock()
 	e.releases[addr] = rp
@@ -336,6 +343,40 @@ func renamedRelease(snap *state.Snapshot, addr, name, namespace string) string {
 		"To keep it, set name = %q and namespace = %q in %s; to replace it, remove the block (and its moved block) "+
 		"and apply, which uninstalls %s/%s, then add it back",
 		addr, namespace, name, sr.Namespace, sr.Name, sr.Namespace, sr.Name, sr.Name, sr.Namespace, addr, sr.Namespace, sr.Name)
+}
+
+// releaseOwnerError returns a plan error for release block addr when the
+// release's records name another stack as their owner (o, from strata's
+// labels on Helm's storage): strata never installs over, upgrades or
+// uninstalls (uninstall) another stack's release. A release without
+// strata's labels (installed by Helm, or by a strata before release
+// labels) is not refused.
+func (e *Engine) releaseOwnerError(addr string, o *kube.Owner, uninstall bool) *plan.Error {
+	if o == nil || o.StackID == "" || e.stackID == "" || o.StackID == e.stackID {
+		return nil
+	}
+	who := fmt.Sprintf("%s/%s (stack id %s)", o.Stack, o.Block, o.StackID)
+	msg := "the release belongs to another stack, " + who + ": strata does not change releases of another stack. " +
+		"Give the release another name or namespace, or remove it from one of the two stacks"
+	if uninstall {
+		msg = "the release belongs to another stack, " + who + ": strata does not uninstall releases of another stack. " +
+			"Run strata state rm " + addr + " to forget it"
+	}
+	return &plan.Error{Address: addr, Message: msg}
+}
+
+// removedReleaseOwner returns the owner strata's labels name on the
+// latest record of the release rs names, nil when it has none.
+func (e *Engine) removedReleaseOwner(ctx context.Context, rs releaseSettings) (*kube.Owner, error) {
+	hm, err := e.helmAs(rs.ServiceAccount)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := hm.History(ctx, rs.Name, rs.Namespace)
+	if err != nil || len(hist) == 0 {
+		return nil, err
+	}
+	return helm.OwnerOf(hist[len(hist)-1]), nil
 }
 
 // uninstallHooks lists the hooks an uninstall of the release runs.

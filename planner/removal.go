@@ -104,6 +104,14 @@ func (e *Engine) planRemovals(ctx context.Context, p *plan.Plan, snap *state.Sna
 			rel, ok := snap.Release(addr)
 			if ok {
 				rs := e.removedReleaseSettings(addr, rel)
+				owner, err := e.removedReleaseOwner(ctx, rs)
+				if err != nil {
+					return fmt.Errorf("%s: %w", addr, err)
+				}
+				if perr := e.releaseOwnerError(addr, owner, true); perr != nil {
+					p.Errors = append(p.Errors, *perr)
+					continue
+				}
 				hooks, err := e.uninstallHooks(ctx, rs)
 				if err != nil {
 					return fmt.Errorf("%s: %w", addr, err)

@@ -164,6 +164,7 @@ func (m *Manager) Apply(ctx context.Context, p *ReleasePlan, events chan<- Event
 			in.DisableHooks = spec.DisableHooks
 			in.Replace = cur != nil // reuse the name of an uninstalled release
 			in.TakeOwnership = spec.TakeOwnership
+			in.Labels = spec.Labels
 			rel, err = in.RunWithContext(ctx, ch, vals)
 		} else {
 			up := action.NewUpgrade(cfg)
@@ -177,6 +178,7 @@ func (m *Manager) Apply(ctx context.Context, p *ReleasePlan, events chan<- Event
 			up.CleanupOnFail = spec.CleanupOnFail
 			up.DisableHooks = spec.UpgradeDisableHooks
 			up.TakeOwnership = spec.TakeOwnership
+			up.Labels = spec.Labels
 			rel, err = up.RunWithContext(ctx, p.Name, ch, vals)
 		}
 		if err == nil {

@@ -27,6 +27,17 @@ func fluxOwnerOf(rel *release.Release) *strkube.FluxOwner {
 	return &strkube.FluxOwner{Kind: "HelmRelease", Namespace: ns, Name: name, Managers: []string{strkube.FluxHelmManager}}
 }
 
+// OwnerOf returns the owner that strata's labels on the record of rel name
+// (see ReleaseSpec.Labels), or nil when it carries none.
+func OwnerOf(rel *release.Release) *strkube.Owner {
+	l := rel.Labels
+	o := strkube.Owner{Stack: l[strkube.LabelStack], StackID: l[strkube.LabelStackID], Block: l[strkube.LabelBlock]}
+	if o == (strkube.Owner{}) {
+		return nil
+	}
+	return &o
+}
+
 // manifestLabel returns the first value of the label key in a rendered
 // manifest ("    key: value" lines), "" when there is none.
 func manifestLabel(manifest, key string) string {

@@ -110,6 +110,7 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 	if last != nil {
 		p.Revision, p.Status = last.Version, last.Info.Status.String()
 		p.Flux = fluxOwnerOf(last)
+		p.Owner = OwnerOf(last)
 		ro.revision, ro.upgrade = last.Version+1, last.Info.Status != release.StatusUninstalled
 	}
 	manifest, hooks, err := m.render(ch, vals, ro, caps)

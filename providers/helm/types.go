@@ -122,6 +122,10 @@ type ReleaseSpec struct {
 	// Uninstall configures uninstalls: a planned uninstall and the
 	// uninstall that remediates a failed install or upgrade.
 	Uninstall UninstallOptions `json:"uninstall,omitempty"`
+	// Labels are set on the release's records in Helm's storage by
+	// installs and upgrades (strata's ownership labels); Helm refuses its
+	// own label names (name, owner, status, version, ...).
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // RollbackOptions configure Helm's rollback action (Flux's spec.rollback).
@@ -224,6 +228,9 @@ type ReleasePlan struct {
 	// release in place, upgrading it (never reinstalling) when its spec
 	// differs.
 	Flux *kube.FluxOwner `json:"flux,omitempty"`
+	// Owner is the owner that strata's labels on the latest revision's
+	// record name (kube.Owner), nil when the record carries none.
+	Owner *kube.Owner `json:"owner,omitempty"`
 	// RollbackTo is the revision an ActionRollback returns to.
 	RollbackTo int `json:"rollback_to,omitempty"`
 	// Changes are the per-object changes, in apply order, no-ops left out:
