@@ -82,7 +82,7 @@ func (e *Engine) driftKustomization(ctx context.Context, snap *state.Snapshot, k
 		blk.Error = err.Error()
 		return blk
 	}
-	blk.Checked = len(targets)
+	blk.Checked += len(targets)
 	why := e.resolvePending(ctx, m, k, sb.Revision, targets, index, opts.Baseline, &blk)
 	e.reportTargets(ctx, m, addr, targets, index, why, &blk)
 	return blk

@@ -180,8 +180,12 @@ func TestInterruptedApply(t *testing.T) {
 			addr := tt.block + "/ConfigMap/" + ns + "/" + tt.orphan
 
 			// Drift finds it.
-			if diff := cmp.Diff([]string{"unrecorded " + addr + " "}, summary(checkDrift(t, opts))); diff != "" {
+			rep := checkDrift(t, opts)
+			if diff := cmp.Diff([]string{"unrecorded " + addr + " "}, summary(rep)); diff != "" {
 				t.Errorf("drift after the killed apply (-want +got):\n%s", diff)
+			}
+			if checked, _ := rep.Counts(); checked != 2 {
+				t.Errorf("drift checked %d objects, want 2 (keep and %s)", checked, tt.orphan)
 			}
 
 			// Still in the stack: the plan records it.
