@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/strata-gitops/strata/planner/config"
@@ -22,6 +26,28 @@ const (
 	childDieCode = 3
 )
 
+// childDieReleaseEnv ("namespace/name") makes the child exit with
+// childDieCode, as if killed, as soon as Helm's storage holds the release
+// it installs.
+const childDieReleaseEnv = "STRATA_PLANNER_TEST_DIE_DURING_INSTALL"
+
+// dieOnceInstalled exits with childDieCode once a record of release rel
+// ("namespace/name") exists.
+func dieOnceInstalled(cfg *rest.Config, rel string) {
+	ns, name, _ := strings.Cut(rel, "/")
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return
+	}
+	for {
+		list, err := cs.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "owner=helm,name=" + name})
+		if err == nil && len(list.Items) > 0 {
+			os.Exit(childDieCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // childMain plans and applies the stack in $STRATA_PLANNER_TEST_DIR against
 // the kubeconfig in $STRATA_PLANNER_TEST_KUBECONFIG, with the variables in
 // the arguments (NAME=VALUE).
@@ -36,6 +62,13 @@ func childMain() int {
 		opts.OnEvent = func(ev Event) {
 			if ev.Type == ObjectEvent && ev.Object.Type == ObjectApplied {
 				os.Exit(childDieCode) // no deferred call runs: the lock and the state stay as they are
+			}
+		}
+	}
+	if rel := os.Getenv(childDieReleaseEnv); rel != "" {
+		opts.OnEvent = func(ev Event) {
+			if ev.Type == ReleaseEvent && strings.HasPrefix(ev.Message, "started install") {
+				go dieOnceInstalled(cfg, rel)
 			}
 		}
 	}

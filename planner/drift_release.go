@@ -48,6 +48,14 @@ func (e *Engine) driftRelease(ctx context.Context, snap *state.Snapshot, r *conf
 		return blk
 	}
 	blk.Checked = 1
+	if rel.Revision == 0 && rel.Status == releasePendingInstall {
+		// An apply was killed while installing it (recordInstall).
+		if len(hist) > 0 {
+			blk.Items = append(blk.Items, drift.Item{Address: addr, Kind: drift.Unrecorded,
+				Message: fmt.Sprintf("Helm release %s/%s was installed by an interrupted apply and is not recorded in the state (strata apply records it; removing the block uninstalls it)", rel.Namespace, rel.Name)})
+		}
+		return blk
+	}
 	if len(hist) == 0 {
 		blk.Items = append(blk.Items, drift.Item{Address: addr, Kind: drift.Deleted,
 			Message: fmt.Sprintf("Helm release %s/%s was uninstalled outside strata", rel.Namespace, rel.Name)})

@@ -648,3 +648,86 @@ func TestReleasesOfStacksWithTheSameName(t *testing.T) {
 		t.Errorf("teamA's plan: changes %+v, errors %+v", p.Releases, p.Errors)
 	}
 }
+
+// TestInterruptedInstall kills an apply while Helm installs a new release
+// (its record exists, the apply waits for its Deployment), then removes the
+// release block: the state recorded the release before the install, so
+// drift reports it and the plan uninstalls it; nothing is left.
+func TestInterruptedInstall(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "orphanrel")
+	const v1 = "kustomization \"app\" {\n  path = \"app\"\n}\n"
+	dir := writeStack(t, map[string]string{"main.hcl": v1, "app/keep.yaml": configMap(ns, "keep")})
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+
+	writeFiles(t, dir, map[string]string{
+		"main.hcl":              v1 + fmt.Sprintf("release \"web\" {\n  namespace = %q\n  chart     = \"charts/web\"\n  timeout   = \"2m\"\n}\n", ns),
+		"charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		// No node matches: the Deployment never becomes available.
+		"charts/web/templates/deploy.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      nodeSelector: {strata.dev/no-such-node: "true"}
+      containers: [{name: web, image: nginx}]
+`,
+	})
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), childEnv+"=1", childDieReleaseEnv+"="+ns+"/web",
+		"STRATA_PLANNER_TEST_DIR="+dir, "STRATA_PLANNER_TEST_KUBECONFIG="+c.Kubeconfig())
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != childDieCode {
+		t.Fatalf("child apply: %v, want exit code %d\n%s", err, childDieCode, out)
+	}
+	forceUnlock(t, opts)
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := func() int {
+		t.Helper()
+		list, err := cs.CoreV1().Secrets(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "owner=helm,name=web"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list.Items)
+	}
+	if records() == 0 {
+		t.Fatal("the killed apply left no Helm release")
+	}
+	if diff := cmp.Diff([]string{"unrecorded release.web "}, summary(checkDrift(t, opts))); diff != "" {
+		t.Errorf("drift after the killed install (-want +got):\n%s", diff)
+	}
+
+	writeFiles(t, dir, map[string]string{"main.hcl": v1})
+	_, p := planStack(t, opts)
+	if len(p.Releases) != 1 || !p.Releases[0].Actions.Is(plan.Uninstall) {
+		t.Fatalf("plan after the revert: releases %+v, want release.web uninstalled", p.Releases)
+	}
+	applyStack(t, opts)
+	if n := records(); n != 0 {
+		t.Errorf("%d Helm records of web are left", n)
+	}
+	if _, err := cs.AppsV1().Deployments(ns).Get(context.Background(), "web", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("Deployment web of the release: got %v, want it deleted", err)
+	}
+	e, p := planStack(t, opts)
+	if p.HasChanges() {
+		t.Errorf("plan after the apply has changes: %v %+v", changed(p), p.Releases)
+	}
+	st, _ := e.Store()
+	snap, err := st.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := snap.Release("release.web"); ok {
+		t.Error("the state still lists release.web")
+	}
+}

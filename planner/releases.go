@@ -345,6 +345,33 @@ func renamedRelease(snap *state.Snapshot, addr, name, namespace string) string {
 		addr, namespace, name, sr.Namespace, sr.Name, sr.Namespace, sr.Name, sr.Name, sr.Namespace, addr, sr.Namespace, sr.Name)
 }
 
+// releasePendingInstall is the status of a release that the state records
+// before installing it (see recordInstall).
+const releasePendingInstall = "pending-install"
+
+// recordInstall writes to the state, before release block b installs a
+// release the state does not list, the release with revision 0 and status
+// pending-install (and a block applied for the first time as failed), so
+// that an apply killed during the install leaves a trace: removing the
+// block then uninstalls what the install created, and drift reports it.
+// The apply records the outcome over it.
+func (a *applier) recordInstall(b *plan.Block, rp *helm.ReleasePlan, settings releaseSettings) error {
+	a.mu.Lock()
+	_, known := a.snap.Release(b.Address)
+	a.mu.Unlock()
+	if known || rp.Action != helm.ActionInstall {
+		return nil
+	}
+	return a.record(func(s *state.Snapshot) {
+		s.PutRelease(settings.recorded(state.Release{Address: b.Address, Name: rp.Name, Namespace: rp.Namespace,
+			Chart: rp.Chart.New, Version: rp.ChartVersion.New, Status: releasePendingInstall}))
+		if _, ok := s.Block(b.Address); !ok {
+			s.PutBlock(state.Block{Address: b.Address, Kind: b.Kind, ConfigDigest: b.ConfigDigest, Revision: b.Revision,
+				AppliedAt: a.e.opts.Now().UTC(), Status: state.StatusFailed, DependsOn: b.DependsOn})
+		}
+	})
+}
+
 // releaseOwnerError returns a plan error for release block addr when the
 // release's records name another stack as their owner (o, from strata's
 // labels on Helm's storage): strata never installs over, upgrades or
@@ -472,6 +499,9 @@ func (a *applier) applyRelease(ctx context.Context, b *plan.Block) (added, chang
 			s.PutBlock(state.Block{Address: b.Address, Kind: b.Kind, ConfigDigest: b.ConfigDigest, Revision: b.Revision,
 				AppliedAt: a.e.opts.Now().UTC(), Status: state.StatusApplied, DependsOn: b.DependsOn})
 		})
+	}
+	if err := a.recordInstall(b, rp, settings); err != nil {
+		return 0, 0, 0, err
 	}
 	events, done := a.helmEvents(b.Address)
 	res, err := hm.Apply(ctx, rp, events)
