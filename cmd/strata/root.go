@@ -71,6 +71,7 @@ func quietKlog() {
 }
 
 func (a *app) run(args []string) int {
+	defer startProfiles(a.getenv, a.stderr)()
 	root := a.rootCmd()
 	root.SetArgs(args)
 	err := root.Execute()

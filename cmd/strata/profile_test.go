@@ -1,0 +1,39 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// TestProfileEnv checks that STRATA_CPUPROFILE and STRATA_TRACE write a
+// CPU profile (gzipped protobuf) and an execution trace of a whole
+// command, and that the command's output does not change.
+func TestProfileEnv(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cpu, tr := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "trace.out")
+	cmd := exec.Command(exe, "version")
+	cmd.Env = append(os.Environ(), cliChildEnv+"=1", cpuProfileEnv+"="+cpu, traceEnv+"="+tr)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("version: %v\n%s", err, out)
+	}
+	if !bytes.HasPrefix(out, []byte("strata ")) {
+		t.Errorf("output changed:\n%s", out)
+	}
+	for path, magic := range map[string]string{cpu: "\x1f\x8b", tr: "go 1."} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(b, []byte(magic)) {
+			t.Errorf("%s: starts with %q, want %q", filepath.Base(path), b[:min(len(b), 8)], magic)
+		}
+	}
+}
