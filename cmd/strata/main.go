@@ -3,8 +3,11 @@ package main
 
 import (
 	"os"
+
+	"github.com/strata-gitops/strata/internal/startgc"
 )
 
 func main() {
+	startgc.Done()
 	os.Exit(run(os.Args[1:]))
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/strata-gitops/strata/internal/startgc"
 	"github.com/strata-gitops/strata/internal/testcluster"
 )
 
@@ -12,6 +13,7 @@ import (
 const cliChildEnv = "STRATA_TEST_CLI_CHILD"
 
 func TestMain(m *testing.M) {
+	startgc.Done() // as main does
 	if os.Getenv(cliChildEnv) != "" {
 		os.Exit(run(os.Args[1:]))
 	}
