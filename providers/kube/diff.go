@@ -52,6 +52,13 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, o
 	}
 
 	namespaces, crdTargets, others := partition(ts, opts)
+	// The cluster's admission configuration is read while the live
+	// objects are listed: the requests overlap.
+	var admission chan *admissionScope
+	if !m.opts.ExactDiff {
+		admission = make(chan *admissionScope, 1)
+		go func() { admission <- m.admissionScope(ctx) }()
+	}
 	live := m.prefetch(ctx, ts, opts.Stack, opts.Block)
 	// Objects of the state may carry the stack's name without its id.
 	known := make(map[key]trust, len(opts.Previous)+len(opts.Intents))
@@ -66,8 +73,8 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, o
 	// against the planned schema, like those of upstream blocks.
 	changes := make([]Change, len(ts))
 	d := &differ{m: m, live: live, namespaces: namespaces, known: known, opts: opts}
-	if !m.opts.ExactDiff {
-		d.admission = m.admissionScope(ctx)
+	if admission != nil {
+		d.admission = <-admission
 	}
 	if err := d.run(ctx, ts, crdTargets, changes); err != nil {
 		return nil, err

@@ -4,10 +4,8 @@ import (
 	"context"
 	"sync"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 )
 
 // prefetch lists the live objects of the block, one request per resource and
@@ -34,16 +32,12 @@ func (m *Manager) prefetch(ctx context.Context, ts []*target, stack, block strin
 	selector := LabelStack + "=" + stack + "," + LabelBlock + "=" + block
 	_ = forEach(ctx, len(groups), m.opts.Concurrency, func(ctx context.Context, i int) error {
 		g := groups[i]
-		var ri dynamic.ResourceInterface = m.dyn.Resource(g.gvr)
-		if g.ns != "" {
-			ri = m.dyn.Resource(g.gvr).Namespace(g.ns)
-		}
-		list, err := ri.List(ctx, metav1.ListOptions{LabelSelector: selector})
+		items, err := m.listObjects(ctx, g.gvr, g.ns, selector)
 		if err != nil {
 			return nil // fall back to single gets
 		}
-		for i := range list.Items {
-			lc.put(&list.Items[i])
+		for _, u := range items {
+			lc.put(u)
 		}
 		return nil
 	})

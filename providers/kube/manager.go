@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -62,6 +63,7 @@ type Manager struct {
 	cfg    *rest.Config
 	opts   Options
 	dyn    dynamic.Interface
+	raw    rest.Interface // the client of dyn, for listObjects
 	mapper *mapper
 	// serviceAccount is "ns/name" when the manager impersonates.
 	serviceAccount string
@@ -88,11 +90,11 @@ func NewManager(cfg *rest.Config, opts Options) (*Manager, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = opts.RequestTimeout
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
+	dyn, raw, err := newClients(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("dynamic client: %w", err)
+		return nil, err
 	}
-	return &Manager{cfg: cfg, opts: opts, dyn: dyn, mapper: newMapper(dc), own: dyn}, nil
+	return &Manager{cfg: cfg, opts: opts, dyn: dyn, raw: raw, mapper: newMapper(dc), own: dyn}, nil
 }
 
 // Impersonate returns a Manager whose every request impersonates the service
@@ -108,11 +110,11 @@ func (m *Manager) Impersonate(serviceAccount string) (*Manager, error) {
 	}
 	cfg := rest.CopyConfig(m.cfg)
 	cfg.Impersonate = imp
-	dyn, err := dynamic.NewForConfig(cfg)
+	dyn, raw, err := newClients(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("dynamic client: %w", err)
+		return nil, err
 	}
-	return &Manager{cfg: cfg, opts: m.opts, dyn: dyn, mapper: m.mapper, serviceAccount: serviceAccount, own: m.own}, nil
+	return &Manager{cfg: cfg, opts: m.opts, dyn: dyn, raw: raw, mapper: m.mapper, serviceAccount: serviceAccount, own: m.own}, nil
 }
 
 // ImpersonationConfig returns the impersonation settings of a rest.Config
@@ -153,28 +155,52 @@ func (m *Manager) Get(ctx context.Context, resource schema.GroupVersionResource,
 // ResetMapping forgets the cached discovery, e.g. after CRDs were created.
 func (m *Manager) ResetMapping() { m.mapper.reset() }
 
-// mapper is a discovery-backed RESTMapper.
+// mapper is a discovery-backed RESTMapper. It is safe for concurrent use.
 type mapper struct {
-	rm *restmapper.DeferredDiscoveryRESTMapper // safe for concurrent use
+	rm *restmapper.DeferredDiscoveryRESTMapper
+
+	// found are the mappings of versioned kinds found since the last
+	// reset: the deferred mapper's own lookup (through its priority and
+	// multi mappers) cost more than the list requests of a large block
+	// when repeated for every object.
+	mu    sync.RWMutex
+	found map[schema.GroupVersionKind]*meta.RESTMapping
 }
 
 func newMapper(dc discovery.DiscoveryInterface) *mapper {
 	cached := memory.NewMemCacheClientWithContext(discovery.ToDiscoveryInterfaceWithContext(dc))
-	return &mapper{rm: restmapper.NewDeferredDiscoveryRESTMapperWithContext(cached)}
+	return &mapper{rm: restmapper.NewDeferredDiscoveryRESTMapperWithContext(cached), found: map[schema.GroupVersionKind]*meta.RESTMapping{}}
 }
 
-func (p *mapper) reset() { p.rm.Reset() }
+func (p *mapper) reset() {
+	p.mu.Lock()
+	p.found = map[schema.GroupVersionKind]*meta.RESTMapping{}
+	p.mu.Unlock()
+	p.rm.Reset()
+}
 
 func (p *mapper) mapping(ctx context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	p.mu.RLock()
+	mp := p.found[gvk]
+	p.mu.RUnlock()
+	if mp != nil {
+		return mp, nil
+	}
 	var versions []string
 	if gvk.Version != "" {
 		versions = []string{gvk.Version}
 	}
 	// The deferred mapper refreshes discovery once by itself when it meets
-	// an unknown kind and its cache is not fresh.
+	// an unknown kind and its cache is not fresh. Errors are not kept: the
+	// next lookup of an unknown kind may find it.
 	mp, err := p.rm.RESTMappingWithContext(ctx, gvk.GroupKind(), versions...)
 	if err != nil {
 		return nil, err
+	}
+	if gvk.Version != "" { // the preferred version may change with a refresh
+		p.mu.Lock()
+		p.found[gvk] = mp
+		p.mu.Unlock()
 	}
 	return mp, nil
 }
