@@ -279,12 +279,8 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 		if rc.Adopt {
 			settings.Adopt = true
 		}
-		desiredDigest := ""
-		if c.Desired != nil {
-			desiredDigest = kube.Digest(c.Desired)
-		}
 		switch {
-		case c.Action == kube.ActionUpdate && inState && so.Digest == desiredDigest:
+		case c.Action == kube.ActionUpdate && inState && so.Digest == desiredDigest(c):
 			rc.Reason = joinReason("changed in the cluster outside strata", rc.Reason)
 			p.Drift = append(p.Drift, plan.Drift{Address: rc.Address, Block: addr, Kind: plan.DriftModified,
 				Message: "changed in the cluster outside strata" + fieldList(rc.Diff)})
@@ -316,6 +312,16 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 	}
 	p.Blocks = append(p.Blocks, blk)
 	return nil
+}
+
+// desiredDigest returns the digest of the object c applies, "" for none.
+// Only updates need it, so a no-change plan does not encode every object
+// once more to hash it.
+func desiredDigest(c kube.Change) string {
+	if c.Desired == nil {
+		return ""
+	}
+	return kube.Digest(c.Desired)
 }
 
 // replaceRefused explains why a replace is a plan error without force,
