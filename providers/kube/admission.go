@@ -113,8 +113,15 @@ type admissionScope struct {
 	rules []admissionRule
 
 	mu         sync.Mutex
-	namespaces map[string]labels.Set // nil entry: not found
+	namespaces map[string]*namespaceEntry
 	get        func(ctx context.Context, ns string) (labels.Set, error)
+}
+
+// namespaceEntry holds the labels of one namespace, read once.
+type namespaceEntry struct {
+	once   sync.Once
+	labels labels.Set // nil: not found
+	err    error      // the read failed: the namespace matches every selector
 }
 
 // admissionRule is what one policy binding or webhook matches.
@@ -134,7 +141,7 @@ var (
 // manager's own identity (not the impersonated service account). When it
 // cannot (no permission to list it), every object is in scope.
 func (m *Manager) admissionScope(ctx context.Context) *admissionScope {
-	s := &admissionScope{namespaces: map[string]labels.Set{}, get: m.namespaceLabels}
+	s := &admissionScope{namespaces: map[string]*namespaceEntry{}, get: m.namespaceLabels}
 	policies := map[string]*admissionv1.ValidatingAdmissionPolicy{}
 	var vaps admissionv1.ValidatingAdmissionPolicyList
 	var bindings admissionv1.ValidatingAdmissionPolicyBindingList
@@ -244,20 +251,18 @@ func matchesAny(list []string, s string) bool {
 // namespaceMatches reports whether namespace ns matches every selector. A
 // namespace that cannot be read (or does not exist yet) matches.
 func (s *admissionScope) namespaceMatches(ctx context.Context, ns string, selectors []*metav1.LabelSelector) bool {
+	// One read per namespace: the parallel diffs of a namespace's objects
+	// wait for the first one's instead of each sending its own.
 	s.mu.Lock()
-	set, ok := s.namespaces[ns]
-	s.mu.Unlock()
-	if !ok {
-		var err error
-		set, err = s.get(ctx, ns)
-		if err != nil {
-			return true
-		}
-		s.mu.Lock()
-		s.namespaces[ns] = set
-		s.mu.Unlock()
+	e := s.namespaces[ns]
+	if e == nil {
+		e = &namespaceEntry{}
+		s.namespaces[ns] = e
 	}
-	if set == nil {
+	s.mu.Unlock()
+	e.once.Do(func() { e.labels, e.err = s.get(ctx, ns) })
+	set := e.labels
+	if e.err != nil || set == nil {
 		return true
 	}
 	for _, sel := range selectors {

@@ -9,8 +9,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
@@ -250,5 +253,55 @@ func TestMappingKeptUntilReset(t *testing.T) {
 	}
 	if _, err := m.Mapping(ctx, schema.GroupVersionKind{Group: "nothing.example", Version: "v1", Kind: "Thing"}); err == nil {
 		t.Error("an unknown kind mapped")
+	}
+}
+
+// TestAdmissionReadsEachNamespaceOnce checks that the parallel diffs of a
+// namespace's objects, all matched by an admission rule, read the
+// namespace's labels once: each diff used to send its own read while the
+// first one was under way, up to one per object.
+func TestAdmissionReadsEachNamespaceOnce(t *testing.T) {
+	var mu sync.Mutex
+	reads := map[string]int{}
+	s := &admissionScope{
+		namespaces: map[string]*namespaceEntry{},
+		rules: []admissionRule{{
+			rules: []admissionv1.RuleWithOperations{{Operations: []admissionv1.OperationType{admissionv1.OperationAll},
+				Rule: admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}}}},
+			namespaces: []*metav1.LabelSelector{{MatchLabels: map[string]string{"team": "a"}}},
+		}},
+		get: func(ctx context.Context, ns string) (labels.Set, error) {
+			mu.Lock()
+			reads[ns]++
+			mu.Unlock()
+			time.Sleep(20 * time.Millisecond) // an API server's answer
+			if ns == "team-a" {
+				return labels.Set{"team": "a"}, nil
+			}
+			return labels.Set{"team": "b"}, nil
+		},
+	}
+	cm := &meta.RESTMapping{Resource: schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}}
+	var wg sync.WaitGroup
+	covered := make([]bool, 64)
+	for i := range covered {
+		ns := "team-a"
+		if i%2 == 1 {
+			ns = "team-b"
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			covered[i] = s.covers(context.Background(), &target{ref: ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: ns, Name: "x"}, mapping: cm})
+		}()
+	}
+	wg.Wait()
+	for i, c := range covered {
+		if want := i%2 == 0; c != want {
+			t.Errorf("object %d: covered %v, want %v", i, c, want)
+		}
+	}
+	if reads["team-a"] != 1 || reads["team-b"] != 1 {
+		t.Errorf("namespace reads %v, want one each", reads)
 	}
 }
