@@ -1,0 +1,361 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/strata-gitops/strata/internal/buildinfo"
+	"github.com/strata-gitops/strata/internal/testcluster"
+	"github.com/strata-gitops/strata/planner"
+	"github.com/strata-gitops/strata/providers/kube"
+)
+
+// scalePerBlock is how many objects each kustomization of a scale stack
+// holds, and scalePerNamespace how many each namespace.
+const (
+	scalePerBlock     = 100
+	scalePerNamespace = 500
+)
+
+// scaleSet is one copy of a scale stack: its directory (main.hcl and
+// apps/kNNNN/objects.yaml, plain directories of manifests that strata
+// renders as Flux does and that kubectl reads with -f apps -R) and the
+// namespaces its objects live in (created by the benchmark).
+type scaleSet struct {
+	dir string
+	nss []string
+	c   *testcluster.Cluster
+}
+
+// apps is the directory of the set's manifests.
+func (s *scaleSet) apps() string { return filepath.Join(s.dir, "apps") }
+
+// newScaleSet creates the namespaces and writes a stack of n objects, in
+// kustomizations of scalePerBlock objects, with wait = false (as kubectl
+// apply, which does not wait either): half ConfigMaps, a quarter Services
+// (headless) and a quarter Deployments of 0 replicas.
+func newScaleSet(b *testing.B, c *testcluster.Cluster, n int) *scaleSet {
+	b.Helper()
+	s := &scaleSet{dir: filepath.Join(b.TempDir(), testcluster.UniqueName("scale")), c: c}
+	cs, err := c.Clientset()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < (n+scalePerNamespace-1)/scalePerNamespace; i++ {
+		name := testcluster.UniqueName("scale")
+		if _, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+			b.Fatalf("creating namespace %s: %v", name, err)
+		}
+		s.nss = append(s.nss, name)
+	}
+	files := map[string]string{}
+	var hcl, y strings.Builder
+	for i := 0; i < n; i++ {
+		ns := s.nss[i/scalePerNamespace]
+		blk := fmt.Sprintf("k%04d", i/scalePerBlock)
+		if i%scalePerBlock == 0 {
+			fmt.Fprintf(&hcl, "kustomization %q {\n  path = \"apps/%s\"\n  wait = false\n}\n", blk, blk)
+		}
+		switch i % 4 {
+		case 0, 1:
+			fmt.Fprintf(&y, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d, namespace: %s}\ndata: {key: value-%d, other: x}\n", i, ns, i)
+		case 2:
+			fmt.Fprintf(&y, "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc-%d, namespace: %s}\nspec: {clusterIP: None, selector: {app: a%d}, ports: [{port: 80, targetPort: 8080}]}\n", i, ns, i)
+		case 3:
+			fmt.Fprintf(&y, "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: dep-%d, namespace: %s}\nspec:\n  replicas: 0\n  selector: {matchLabels: {app: a%d}}\n  template:\n    metadata: {labels: {app: a%d}}\n    spec: {containers: [{name: app, image: nginx:1.27, env: [{name: INDEX, value: \"%d\"}]}]}\n", i, ns, i, i, i)
+		}
+		if (i+1)%scalePerBlock == 0 || i == n-1 {
+			files["apps/"+blk+"/objects.yaml"] = y.String()
+			y.Reset()
+		}
+	}
+	files["main.hcl"] = hcl.String()
+	writeFiles(b, s.dir, files)
+	return s
+}
+
+// delete deletes the set's namespaces and waits until they are gone, so
+// that the namespace controller's work does not overlap what is measured
+// next.
+func (s *scaleSet) delete(b *testing.B) {
+	b.Helper()
+	cs, err := s.c.Clientset()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	for _, ns := range s.nss {
+		if err := cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			b.Fatal(err)
+		}
+	}
+	for _, ns := range s.nss {
+		for {
+			_, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				break
+			}
+			if ctx.Err() != nil {
+				b.Fatalf("namespace %s not deleted in time", ns)
+			}
+			time.Sleep(time.Second)
+		}
+	}
+	s.nss = nil
+}
+
+// settle waits, untimed, until every Deployment of the set is Available
+// (their controller has written their status), so that no tool diffs while
+// the controllers are still busy with fresh objects.
+func (s *scaleSet) settle(b *testing.B) {
+	b.Helper()
+	for _, ns := range s.nss {
+		s.c.Kubectl(b, "wait", "-n", ns, "--for=condition=Available", "deployment", "--all", "--timeout=15m")
+	}
+}
+
+// scaleSizes are the stack sizes of BenchmarkScale: $STRATA_BENCH_SIZES
+// (comma-separated) or 1,000, 10,000 and 50,000.
+func scaleSizes(b *testing.B) []int {
+	return envInts(b, "STRATA_BENCH_SIZES", []int{1000, 10000, 50000})
+}
+
+// envInts reads a comma-separated list of numbers from the environment.
+func envInts(b *testing.B, name string, def []int) []int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			b.Fatalf("$%s: %q is not a positive number", name, f)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// envInt reads a number from the environment.
+func envInt(b *testing.B, name string, def int) int {
+	return envInts(b, name, []int{def})[0]
+}
+
+// samples collects the runs of one figure.
+type samples []time.Duration
+
+// median returns the median in seconds.
+func (s samples) median() float64 {
+	if len(s) == 0 {
+		return 0
+	}
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c[len(c)/2].Seconds()
+}
+
+// BenchmarkScale measures strata on stacks of 1,000, 10,000 and 50,000
+// objects (STRATA_BENCH_SIZES), in kustomizations of 100 objects (plain
+// directories of manifests), 500 objects per namespace. For each size the
+// set is applied once (strata apply, logged) and settled, then:
+//
+//   - plan: a no-change `strata plan --detailed-exitcode` (the whole
+//     command: a child process, client setup, stack load, render, state
+//     read, LISTs, comparison), with its peak RSS (getrusage of the child);
+//     beside it, in this process, the planner's Plan with the fast diff and
+//     with ExactDiff (a server-side dry run for every object), each with a
+//     new client; and, up to STRATA_BENCH_KUBECTL_MAX objects (default
+//     10,000), `kubectl diff --server-side -f apps -R` over the same files;
+//   - drift: `strata drift` (a child process) of the unchanged set;
+//   - apply, up to STRATA_BENCH_APPLY_MAX objects (default 10,000): a new
+//     copy of the set (new namespaces) applied by `strata apply
+//     --auto-approve` and another by `kubectl apply --server-side -f apps
+//     -R`; each copy is deleted (untimed) before the next run.
+//
+// Each figure is the median of the -benchtime runs (3x for the record);
+// the tools are interleaved in every run. Run with:
+//
+//	STRATA_TEST_CLUSTER=... go test ./cmd/strata -run '^$' -bench Scale -benchtime 3x
+func BenchmarkScale(b *testing.B) {
+	c := testcluster.Get(b)
+	kubectl := c.KubectlPath(b)
+	ver, _ := c.KubectlCommand(b, "version", "--client").Output()
+	b.Logf("strata %s (%s); kubectl %s (%s)", buildinfo.Read().Version, "the test binary, run as strata",
+		strings.TrimSpace(strings.ReplaceAll(string(ver), "\n", "; ")), kubectl)
+	kubectlMax := envInt(b, "STRATA_BENCH_KUBECTL_MAX", 10000)
+	applyMax := envInt(b, "STRATA_BENCH_APPLY_MAX", 10000)
+	for _, n := range scaleSizes(b) {
+		b.Run(fmt.Sprintf("objects=%d", n), func(b *testing.B) {
+			benchScale(b, c, n, n <= kubectlMax, n <= applyMax)
+		})
+	}
+}
+
+func benchScale(b *testing.B, c *testcluster.Cluster, n int, withKubectl, withApply bool) {
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	set := newScaleSet(b, c, n)
+	start := time.Now()
+	code, _, rss, out := runChild(b, "apply", "--auto-approve", kc, set.dir)
+	if code != 0 {
+		set.delete(b)
+		b.Fatalf("apply: exit %d\n%s", code, tail(out))
+	}
+	b.Logf("%d objects in %d kustomizations: set up by strata apply in %s (peak RSS %.0f MB); settled in %s",
+		n, (n+scalePerBlock-1)/scalePerBlock, time.Since(start).Round(time.Millisecond), rss, settleTime(b, set))
+	defer set.delete(b)
+
+	b.Run("plan", func(b *testing.B) { benchScalePlan(b, c, set, n, withKubectl) })
+	b.Run("drift", func(b *testing.B) { benchScaleDrift(b, set, kc) })
+	if withApply {
+		b.Run("apply", func(b *testing.B) { benchScaleApply(b, c, n) })
+	}
+}
+
+func settleTime(b *testing.B, s *scaleSet) time.Duration {
+	start := time.Now()
+	s.settle(b)
+	return time.Since(start).Round(time.Millisecond)
+}
+
+// benchScalePlan measures the no-change plan of set (see BenchmarkScale).
+func benchScalePlan(b *testing.B, c *testcluster.Cluster, set *scaleSet, n int, withKubectl bool) {
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	var plan, planCPU, fast, exact, kdiff samples
+	var peak float64
+	for b.Loop() {
+		code, d, cpu, rss, out := runChildCPU(b, "plan", "--lock=false", "--detailed-exitcode", kc, set.dir)
+		if code != 0 {
+			b.Fatalf("plan of the unchanged set: exit %d, want 0\n%s", code, tail(out))
+		}
+		plan, planCPU = append(plan, d), append(planCPU, cpu)
+		peak = max(peak, rss)
+		fast = append(fast, planInProcess(b, c, set, false))
+		exact = append(exact, planInProcess(b, c, set, true))
+		if withKubectl {
+			t0 := time.Now()
+			kubectlDiff(b, c, set)
+			kdiff = append(kdiff, time.Since(t0))
+		}
+	}
+	b.ReportMetric(plan.median(), "strata-plan-s")
+	b.ReportMetric(planCPU.median(), "strata-plan-cpu-s")
+	b.ReportMetric(peak, "strata-plan-peak-RSS-MB")
+	b.ReportMetric(fast.median(), "inprocess-plan-s")
+	b.ReportMetric(exact.median(), "inprocess-exact-plan-s")
+	msg := fmt.Sprintf("%d objects, no-change plan, median of %d: strata plan %.2fs (peak RSS %.0f MB); "+
+		"in-process plan %.2fs, with a dry run per object %.2fs", n, len(plan), plan.median(), peak, fast.median(), exact.median())
+	if withKubectl {
+		b.ReportMetric(kdiff.median(), "kubectl-diff-s")
+		b.ReportMetric(kdiff.median()/plan.median(), "speedup")
+		b.ReportMetric(kdiff.median()/exact.median(), "exact-speedup")
+		msg += fmt.Sprintf("; kubectl diff --server-side %.2fs: strata %.1fx faster, exact %.1fx",
+			kdiff.median(), kdiff.median()/plan.median(), kdiff.median()/exact.median())
+	}
+	b.Log(msg)
+}
+
+// planInProcess plans the set with the planner in this process, with a new
+// client (created inside the timed region) that diffs fast or exactly, and
+// fails unless the plan has no change.
+func planInProcess(b *testing.B, c *testcluster.Cluster, set *scaleSet, exact bool) time.Duration {
+	b.Helper()
+	start := time.Now()
+	m, err := kube.NewManager(c.RESTConfig(), kube.Options{ExactDiff: exact})
+	if err != nil {
+		b.Fatal(err)
+	}
+	eng, diags := planner.Load(planner.Options{Dir: set.dir, Kubeconfig: c.Kubeconfig(),
+		Providers: &planner.Providers{Kube: func(string) (planner.Kube, error) { return m, nil }}})
+	if diags.HasErrors() {
+		b.Fatal(diags)
+	}
+	defer eng.Close()
+	p, err := eng.Plan(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := time.Since(start)
+	if p.HasErrors() || p.HasChanges() {
+		b.Fatalf("in-process plan (exact %v) of the unchanged set: errors %v, changes %v", exact, p.Errors, p.Summary())
+	}
+	return d
+}
+
+// kubectlDiff runs `kubectl diff --server-side -f apps -R` on the set and
+// fails unless it finds no difference.
+func kubectlDiff(b *testing.B, c *testcluster.Cluster, set *scaleSet) {
+	b.Helper()
+	out, err := c.KubectlCommand(b, "diff", "--server-side", "-f", set.apps(), "-R").CombinedOutput()
+	if err != nil {
+		b.Fatalf("kubectl diff of the unchanged set: %v\n%s", err, tail(string(out)))
+	}
+}
+
+// benchScaleDrift measures `strata drift` of the unchanged set.
+func benchScaleDrift(b *testing.B, set *scaleSet, kc string) {
+	var drift, cpu samples
+	var peak float64
+	for b.Loop() {
+		code, d, c, rss, out := runChildCPU(b, "drift", kc, set.dir)
+		if code != 0 {
+			b.Fatalf("drift of the unchanged set: exit %d, want 0\n%s", code, tail(out))
+		}
+		drift, cpu = append(drift, d), append(cpu, c)
+		peak = max(peak, rss)
+	}
+	b.ReportMetric(drift.median(), "strata-drift-s")
+	b.ReportMetric(cpu.median(), "strata-drift-cpu-s")
+	b.ReportMetric(peak, "strata-drift-peak-RSS-MB")
+}
+
+// benchScaleApply measures the apply of a new copy of the set by each tool
+// (see BenchmarkScale).
+func benchScaleApply(b *testing.B, c *testcluster.Cluster, n int) {
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	var sApply, kApply samples
+	var peak float64
+	for b.Loop() {
+		b.StopTimer()
+		set := newScaleSet(b, c, n)
+		b.StartTimer()
+		code, d, rss, out := runChild(b, "apply", "--auto-approve", kc, set.dir)
+		if code != 0 {
+			set.delete(b)
+			b.Fatalf("apply: exit %d\n%s", code, tail(out))
+		}
+		sApply = append(sApply, d)
+		peak = max(peak, rss)
+		b.StopTimer()
+		set.delete(b)
+		set = newScaleSet(b, c, n)
+		b.StartTimer()
+		t0 := time.Now()
+		out2, err := c.KubectlCommand(b, "apply", "--server-side", "-f", set.apps(), "-R").CombinedOutput()
+		kApply = append(kApply, time.Since(t0))
+		b.StopTimer()
+		set.delete(b)
+		b.StartTimer()
+		if err != nil {
+			b.Fatalf("kubectl apply: %v\n%s", err, tail(string(out2)))
+		}
+	}
+	b.ReportMetric(sApply.median(), "strata-apply-s")
+	b.ReportMetric(peak, "strata-apply-peak-RSS-MB")
+	b.ReportMetric(kApply.median(), "kubectl-apply-s")
+	b.ReportMetric(kApply.median()/sApply.median(), "speedup")
+	b.Logf("%d objects, apply of a new set, median of %d: strata apply %.2fs (peak RSS %.0f MB); kubectl apply --server-side %.2fs: strata %.1fx faster",
+		n, len(sApply), sApply.median(), peak, kApply.median(), kApply.median()/sApply.median())
+}
