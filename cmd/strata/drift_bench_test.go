@@ -5,8 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -66,22 +66,23 @@ spec:
 }
 
 // runChild runs strata as a child process and returns its exit code, wall
-// time, peak resident memory (MB) and output; cpuTime gets its CPU time
-// (user and system), which a loaded machine changes less than the wall
-// time.
-func runChild(b *testing.B, args ...string) (int, time.Duration, float64, string) {
+// time, peak resident memory (MB: the child's own, see cliPeakRSSEnv) and
+// output; runChildCPU also returns its CPU time (user and system), which a
+// loaded machine changes less than the wall time.
+func runChild(b testing.TB, args ...string) (int, time.Duration, float64, string) {
 	code, d, _, rss, out := runChildCPU(b, args...)
 	return code, d, rss, out
 }
 
-func runChildCPU(b *testing.B, args ...string) (int, time.Duration, time.Duration, float64, string) {
+func runChildCPU(b testing.TB, args ...string) (int, time.Duration, time.Duration, float64, string) {
 	b.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
 	}
+	rssFile := filepath.Join(b.TempDir(), "peak-rss")
 	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), cliChildEnv+"=1")
+	cmd.Env = append(os.Environ(), cliChildEnv+"=1", cliPeakRSSEnv+"="+rssFile)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	d := time.Since(start)
@@ -93,8 +94,26 @@ func runChildCPU(b *testing.B, args ...string) (int, time.Duration, time.Duratio
 		}
 		code = ee.ExitCode()
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return code, d, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), float64(ru.Maxrss) / 1024, string(out)
+	rss, err := readPeakRSS(rssFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return code, d, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), rss, string(out)
+}
+
+// readPeakRSS reads the peak resident memory a child wrote to file (see
+// cliPeakRSSEnv), in MB.
+func readPeakRSS(file string) (float64, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return 0, fmt.Errorf("peak RSS of the child: %w", err)
+	}
+	kb, ok := strings.CutSuffix(strings.TrimSpace(string(raw)), " kB")
+	n, err := strconv.ParseFloat(strings.TrimSpace(kb), 64)
+	if !ok || err != nil {
+		return 0, fmt.Errorf("peak RSS of the child: %q is not a number of kB", raw)
+	}
+	return n / 1024, nil
 }
 
 // BenchmarkDrift5000 checks a stack of 5,000 applied objects for drift with
