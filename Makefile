@@ -71,18 +71,25 @@ fmt: ## format the code
 vet: ## go vet
 	$(GO) vet ./...
 
-# Each benchmark runs BENCHTIME times (medians of 3 where a benchmark takes
-# medians); docs/performance.md is generated from the output, with the
-# machine's load before and after the run.
+# Each benchmark runs BENCHTIME times (3x: the figures are medians of 3
+# runs; benchmarks use b.Loop, so that their setup runs once), one package
+# after the other (-p 1: two benchmarks never share the machine);
+# docs/performance.md is generated from the output by internal/cmd/benchdoc,
+# with the machine's load before and after the run and the Go version. The
+# cluster is started for the run (.cluster/bench). BenchmarkScale's sizes
+# and the sizes it compares with kubectl: STRATA_BENCH_SIZES (default
+# 1000,10000,50000), STRATA_BENCH_KUBECTL_MAX and STRATA_BENCH_APPLY_MAX
+# (default 10000).
 BENCHTIME ?= 3x
 BENCH_OUT := $(BIN)/bench.txt
-bench: $(CLUSTER) ## benchmarks (with their peers side by side) against a local cluster; writes docs/performance.md
+bench: $(CLUSTER) ## benchmarks (with their peers side by side) against a local cluster started for the run; writes docs/performance.md
 	@mkdir -p $(BIN)
-	@{ echo "source: make bench BENCHTIME=$(BENCHTIME)"; echo "date: $$(date -u +%FT%TZ)"; echo "load: $$(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at the start, $$(nproc) cores"; } > $(BENCH_OUT)
-	$(CLUSTER) run --dir .cluster/bench -- $(GO) test -v -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 120m $(PKGS) >> $(BENCH_OUT) 2>&1 \
+	@{ echo "source: make bench BENCHTIME=$(BENCHTIME)"; echo "date: $$(date -u +%FT%TZ)"; echo "go: $$($(GO) version)"; \
+		echo "load: $$(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at the start, $$(nproc) cores, $$(awk '/MemTotal/ {printf "%.0f GB", $$2/1048576}' /proc/meminfo) memory"; } > $(BENCH_OUT)
+	$(CLUSTER) run --dir .cluster/bench -- $(GO) test -p 1 -v -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 120m $(PKGS) >> $(BENCH_OUT) 2>&1 \
 		|| { tail -n 60 $(BENCH_OUT); exit 1; }
 	@echo "load: $$(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at the end" >> $(BENCH_OUT)
-	$(GO) run ./internal/cmd/benchdoc < $(BENCH_OUT) > docs/performance.md
+	$(GO) run ./internal/cmd/benchdoc -src . < $(BENCH_OUT) > docs/performance.md
 	@grep -E '^Benchmark' $(BENCH_OUT)
 
 clean:

@@ -1,50 +1,74 @@
 // Command benchdoc turns the output of `go test -bench -v` (as `make bench`
-// writes it) into docs/performance.md: one table per benchmark with its
-// reported figures, the lines the benchmarks log (the tools' versions, the
-// side-by-side summaries) and the machine's load during the run. The
-// document is generated: edit the benchmarks, not the document.
+// writes it) into docs/performance.md: the run (date, load, machine, the
+// tools' versions), a summary of every side-by-side comparison as a
+// speed-up ratio, then per benchmark what it measures (the doc comment of
+// its function, read from the package's source) and its figures as tables,
+// one row per case (objects=1000, objects=10000, ...), with the growth
+// between the sizes where the cases are sizes, and the lines the
+// benchmarks log. The document is generated: edit the benchmarks, not the
+// document.
 //
-//	benchdoc < bench.txt > docs/performance.md
+//	benchdoc [-src DIR] < bench.txt > docs/performance.md
+//
+// DIR (default ".") is the module's root, where the packages named by the
+// "pkg:" lines of the output are looked up for the doc comments.
 package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 )
 
 func main() {
-	if err := render(os.Stdin, os.Stdout); err != nil {
+	src := flag.String("src", ".", "the module's root, for the benchmarks' doc comments")
+	flag.Parse()
+	if err := render(os.Stdin, os.Stdout, moduleDocs(*src)); err != nil {
 		fmt.Fprintln(os.Stderr, "benchdoc:", err)
 		os.Exit(1)
 	}
 }
 
-// result is one benchmark's line: its name and figures (value, unit).
+// result is one benchmark's line: its name, package, figures (value, unit)
+// and the lines it logged.
 type result struct {
 	name    string
-	figures [][2]string
+	pkg     string
+	figures []figure
 	logs    []string
 }
 
-// render reads benchmark output from r and writes the document to w.
-func render(r io.Reader, w io.Writer) error {
-	var context []string
-	var results []*result
+// figure is one value a benchmark reported, in unit.
+type figure struct {
+	value float64
+	unit  string
+}
+
+// run is the parsed output: the context lines and the results in order.
+type run struct {
+	context  []string
+	versions []string
+	results  []*result
+}
+
+// parse reads benchmark output.
+func parse(r io.Reader) (*run, error) {
+	out := &run{}
 	byName := map[string]*result{}
-	section := func(name string) *result {
+	section := func(name, pkg string) *result {
 		if r, ok := byName[name]; ok {
 			return r
 		}
-		r := &result{name: name}
+		r := &result{name: name, pkg: pkg}
 		byName[name] = r
-		results = append(results, r)
+		out.results = append(out.results, r)
 		return r
 	}
 	var last *result
+	var pkg string
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -52,82 +76,98 @@ func render(r io.Reader, w io.Writer) error {
 		trimmed := strings.TrimSpace(line)
 		switch {
 		case strings.HasPrefix(line, "Benchmark") && strings.Contains(line, "\t"):
-			res := parseResult(line)
-			last = section(res.name)
-			last.figures = res.figures
+			name, figs := parseResult(line)
+			last = section(name, pkg)
+			last.figures = figs
 		case strings.HasPrefix(line, "Benchmark") && !strings.ContainsAny(trimmed, " \t"):
 			// The header -v prints before a benchmark's logs.
-			last = section(trimmed)
-		case hasAnyPrefix(line, "source:", "goos:", "goarch:", "cpu:", "load:", "date:"):
-			if !contains(context, line) {
-				context = append(context, line)
-			}
+			last = section(trimmed, pkg)
+		case strings.HasPrefix(line, "pkg:"):
+			pkg = strings.TrimSpace(strings.TrimPrefix(line, "pkg:"))
+		case hasAnyPrefix(line, "source:", "goos:", "goarch:", "cpu:", "load:", "date:", "go:"):
+			out.context = appendNew(out.context, line)
 		case last != nil && strings.Contains(trimmed, "_test.go:"):
 			_, msg, _ := strings.Cut(trimmed, ": ")
+			if strings.HasPrefix(msg, "strata v") {
+				out.versions = appendNew(out.versions, msg)
+				continue
+			}
 			last.logs = append(last.logs, msg)
 		}
 	}
 	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	var kept []*result
+	for _, r := range out.results {
+		if len(r.figures) > 0 || len(r.logs) > 0 {
+			kept = append(kept, r)
+		}
+	}
+	out.results = kept
+	if len(kept) == 0 {
+		return nil, fmt.Errorf("no benchmark results in the input")
+	}
+	return out, nil
+}
+
+// render reads benchmark output from r and writes the document to w; docs
+// maps a package path and benchmark function name to its doc comment.
+func render(r io.Reader, w io.Writer, docs func(pkg, fn string) string) error {
+	run, err := parse(r)
+	if err != nil {
 		return err
 	}
-	results = slices.DeleteFunc(results, func(r *result) bool { return len(r.figures) == 0 && len(r.logs) == 0 })
-	if len(results) == 0 {
-		return fmt.Errorf("no benchmark results in the input")
-	}
 	fmt.Fprint(w, header)
-	for _, c := range context {
+	for _, c := range run.context {
 		fmt.Fprintf(w, "- %s\n", c)
 	}
-	for _, res := range results {
-		fmt.Fprintf(w, "\n## %s\n", res.name)
-		if len(res.figures) > 0 {
-			fmt.Fprint(w, "\n| figure | value |\n| --- | --- |\n")
+	for _, v := range run.versions {
+		fmt.Fprintf(w, "- versions: %s\n", v)
+	}
+	writeSummary(w, run.results)
+	documented := map[string]bool{}
+	for _, g := range groupResults(run.results) {
+		doc := ""
+		if !documented[g.top] {
+			documented[g.top] = true
+			doc = docs(g.pkg, g.top)
 		}
-		for _, f := range res.figures {
-			fmt.Fprintf(w, "| %s | %s |\n", f[1], f[0])
-		}
-		if len(res.logs) > 0 {
-			fmt.Fprintln(w)
-			for _, l := range res.logs {
-				fmt.Fprintf(w, "- %s\n", l)
-			}
-		}
+		writeGroup(w, g, doc)
 	}
 	return nil
 }
 
 const header = `# Performance
 
-Generated from the benchmarks' output by internal/cmd/benchdoc (` + "`make bench`" + ` runs them
-all and writes this file): do not edit by hand. Each benchmark runs strata and its peer (the harness-built kubectl of the
-cluster's Kubernetes version) side by side in one run on the local cluster; absolute
-times depend on the machine and its load, the ratios less so. Figures named "-s" are
-seconds (medians of the runs where the benchmark says so), "speedup" is the peer's time
-over strata's.
+Generated from the output of ` + "`make bench`" + ` by internal/cmd/benchdoc: do not edit by hand.
+Each benchmark runs strata and its peer (the harness-built kubectl of the cluster's
+Kubernetes version, run as a user runs it) side by side in one run on a local cluster
+started for the run. Absolute times depend on the machine and its load (below), the
+ratios less so. Units: "-s" figures are seconds of wall time (the median of the runs
+where the benchmark says so), "-cpu-s" seconds of CPU time, "-MB" megabytes,
+"speedup" the peer's time over strata's; "time/op" is the Go benchmark timer's time
+per iteration (which may include untimed work the benchmark's own figures leave out).
 
-The run:
+## The run
+
 `
 
-// parseResult parses "BenchmarkX-2  \t 3\t 123 ns/op\t 4.5 unit ...".
-func parseResult(line string) *result {
-	fields := strings.Split(line, "\t")
-	name := strings.TrimSpace(fields[0])
-	if i := strings.LastIndex(name, "-"); i > 0 && isDigits(name[i+1:]) {
-		name = name[:i]
-	}
-	res := &result{name: name}
-	for _, f := range fields[1:] {
-		v, unit, ok := strings.Cut(strings.TrimSpace(f), " ")
-		if !ok {
-			continue // the iteration count
+// writeSummary writes every speed-up ratio in one table.
+func writeSummary(w io.Writer, results []*result) {
+	var rows []string
+	for _, r := range results {
+		for _, f := range r.figures {
+			if strings.Contains(f.unit, "speedup") {
+				rows = append(rows, fmt.Sprintf("| %s | %s | %s |", r.name, f.unit, formatValue(f)))
+			}
 		}
-		res.figures = append(res.figures, [2]string{v, strings.TrimSpace(unit)})
 	}
-	return res
-}
-
-func isDigits(s string) bool {
-	return s != "" && strings.Trim(s, "0123456789") == ""
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprint(w, "\n## Comparisons\n\nHow many times faster strata is than its peer (the peer's time over strata's; see each benchmark below for what is compared).\n\n| benchmark | figure | strata faster by |\n| --- | --- | --- |\n")
+	fmt.Fprintln(w, strings.Join(rows, "\n"))
 }
 
 func hasAnyPrefix(s string, prefixes ...string) bool {
@@ -139,11 +179,11 @@ func hasAnyPrefix(s string, prefixes ...string) bool {
 	return false
 }
 
-func contains(l []string, s string) bool {
+func appendNew(l []string, s string) []string {
 	for _, x := range l {
 		if x == s {
-			return true
+			return l
 		}
 	}
-	return false
+	return append(l, s)
 }
