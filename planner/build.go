@@ -90,9 +90,10 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 		if err := e.readValuesFrom(ctx, selected); err != nil {
 			return nil, e.scrubErr(err)
 		}
+		pre := e.prediff(ctx, snap, selected, g)
 		up := newUpcoming(g)
 		for _, b := range selected {
-			if err := e.planBlock(ctx, p, snap, b, up); err != nil {
+			if err := e.planBlock(ctx, p, snap, b, up, pre[b.Address()]); err != nil {
 				return nil, e.scrubErr(err)
 			}
 		}
@@ -183,10 +184,12 @@ func dependsOn(b config.Block) []string {
 	return out
 }
 
-func (e *Engine) planBlock(ctx context.Context, p *plan.Plan, snap *state.Snapshot, b config.Block, up *upcoming) error {
+// planBlock plans block b; pre is its render and diff when prediff made
+// them (nil otherwise).
+func (e *Engine) planBlock(ctx context.Context, p *plan.Plan, snap *state.Snapshot, b config.Block, up *upcoming, pre *kustomizationDiff) error {
 	switch b := b.(type) {
 	case *config.Kustomization:
-		return e.planKustomization(ctx, p, snap, b, up)
+		return e.planKustomization(ctx, p, snap, b, up, pre)
 	case *config.GitSource:
 		return e.planGitSource(ctx, p, snap, b)
 	case *config.HelmSource:
@@ -200,47 +203,34 @@ func (e *Engine) planBlock(ctx context.Context, p *plan.Plan, snap *state.Snapsh
 	return fmt.Errorf("%s: unknown block kind", b.Address())
 }
 
-func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *state.Snapshot, k *config.Kustomization, up *upcoming) error {
+// planKustomization plans kustomization k: its render and diff (pre, when
+// prediff made them ahead), then, in the plan's order, the check of what
+// its dependencies create and the plan's entries.
+func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *state.Snapshot, k *config.Kustomization, up *upcoming, pre *kustomizationDiff) error {
 	addr := k.Address().String()
 	if k.Suspend {
 		return nil
 	}
-	root := e.dir
-	revision := ""
-	if k.Source != nil {
-		art, err := e.artifact(k.Source)
-		if err != nil {
-			return fmt.Errorf("%s: %w", addr, err)
-		}
-		root, revision = art.Dir, art.Revision
+	d := pre
+	if d == nil {
+		d = e.renderForPlan(ctx, k)
 	}
-	objs, err := e.render(ctx, k, root)
-	if err != nil {
-		return err
+	if d.err != nil {
+		return d.err
 	}
-	prov, err := e.connectCluster()
-	if err != nil {
-		return err
-	}
-	mgr, err := prov.Kube(k.ServiceAccount)
-	if err != nil {
-		return fmt.Errorf("%s: %w", addr, err)
-	}
-
 	// CRDs and namespaces that the blocks this one depends on create or
 	// change first: the objects using them are planned against those.
 	crds, namespaces := up.upstream(k.Address())
-	if err := up.checkOrder(k.Address(), objs, crds, namespaces); err != nil {
+	if err := up.checkOrder(k.Address(), d.objs, crds, namespaces); err != nil {
 		return err
 	}
-	previous, intents := previousObjects(snap, addr)
-	owner := e.owner(addr)
-	sb, _ := snap.Block(addr)
-	cs, former, err := diffBlock(ctx, mgr, snap, objs, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr,
-		FormerBlocks: sb.MovedFrom, Previous: previous, Intents: intents, Prune: k.Prune, CRDs: crds, Namespaces: namespaces})
-	if err != nil {
-		return fmt.Errorf("%s: %w", addr, err)
+	if !d.diffed {
+		e.diffKustomization(ctx, snap, k, d, crds, namespaces)
 	}
+	if d.diffErr != nil {
+		return d.diffErr
+	}
+	cs, former, revision := d.cs, d.former, d.revision
 	up.record(addr, cs.Changes)
 
 	blk := plan.Block{Address: addr, Kind: string(config.KindKustomization), DependsOn: dependsOn(k),

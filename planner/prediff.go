@@ -1,0 +1,141 @@
+package planner
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/planner/graph"
+	"github.com/strata-gitops/strata/providers/kube"
+	"github.com/strata-gitops/strata/state"
+)
+
+// kustomizationDiff is the render and diff of one kustomization, made by
+// prediff ahead of the plan's pass over the blocks or in it.
+type kustomizationDiff struct {
+	objs     []*unstructured.Unstructured
+	revision string
+	mgr      Kube
+	err      error // of the source, the render or the client
+	diffed   bool
+	cs       *kube.ChangeSet
+	former   []string
+	diffErr  error
+}
+
+// renderForPlan fetches k's source (if any), renders k and connects the
+// client of its service account.
+func (e *Engine) renderForPlan(ctx context.Context, k *config.Kustomization) *kustomizationDiff {
+	addr := k.Address().String()
+	d := &kustomizationDiff{}
+	root := e.dir
+	if k.Source != nil {
+		art, err := e.artifact(k.Source)
+		if err != nil {
+			d.err = fmt.Errorf("%s: %w", addr, err)
+			return d
+		}
+		root, d.revision = art.Dir, art.Revision
+	}
+	if d.objs, d.err = e.render(ctx, k, root); d.err != nil {
+		return d
+	}
+	prov, err := e.connectCluster()
+	if err != nil {
+		d.err = err
+		return d
+	}
+	if d.mgr, err = prov.Kube(k.ServiceAccount); err != nil {
+		d.err = fmt.Errorf("%s: %w", addr, err)
+	}
+	return d
+}
+
+// diffKustomization diffs the rendered objects of d against the cluster,
+// with the CRDs and namespaces k's dependencies plan.
+func (e *Engine) diffKustomization(ctx context.Context, snap *state.Snapshot, k *config.Kustomization, d *kustomizationDiff,
+	crds []kube.PlannedCRD, namespaces map[string]string) {
+	addr := k.Address().String()
+	previous, intents := previousObjects(snap, addr)
+	owner := e.owner(addr)
+	sb, _ := snap.Block(addr)
+	d.diffed = true
+	d.cs, d.former, d.diffErr = diffBlock(ctx, d.mgr, snap, d.objs, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr,
+		FormerBlocks: sb.MovedFrom, Previous: previous, Intents: intents, Prune: k.Prune, CRDs: crds, Namespaces: namespaces})
+	if d.diffErr != nil {
+		d.diffErr = fmt.Errorf("%s: %w", addr, d.diffErr)
+	}
+}
+
+// prediff renders and diffs, Options.Parallelism at a time and each after
+// the blocks it depends on, the selected kustomizations that prediffable
+// accepts, so that a stack of many kustomizations does not wait for one
+// block's requests after the other. The plan's pass over the blocks then
+// takes these results in its own order, where it checks what other blocks
+// create and writes the plan's entries, so that the plan is the same as
+// when every block is rendered and diffed in that pass. Any error is left
+// to that pass: it meets it in the same place (a kustomization whose
+// dependency failed here is not diffed ahead).
+func (e *Engine) prediff(ctx context.Context, snap *state.Snapshot, selected []config.Block, g *graph.Graph) map[config.Address]*kustomizationDiff {
+	todo := prediffable(selected, g)
+	if len(todo) < 2 {
+		return nil
+	}
+	var mu sync.Mutex
+	out := map[config.Address]*kustomizationDiff{}
+	up := newUpcoming(g)
+	g.Walk(ctx, graph.WalkOptions{Parallelism: e.opts.Parallelism}, func(ctx context.Context, a config.Address) error {
+		k, ok := todo[a]
+		if !ok {
+			return nil
+		}
+		d := e.renderForPlan(ctx, k)
+		mu.Lock()
+		out[a] = d
+		crds, namespaces := up.upstream(a)
+		mu.Unlock()
+		if d.err != nil {
+			return d.err
+		}
+		e.diffKustomization(ctx, snap, k, d, crds, namespaces)
+		if d.diffErr != nil {
+			return d.diffErr
+		}
+		mu.Lock()
+		up.record(a.String(), d.cs.Changes)
+		mu.Unlock()
+		return nil
+	})
+	return out
+}
+
+// prediffable returns the selected kustomizations that prediff may render
+// and diff ahead: those of the stack's own tree (no source to fetch),
+// without decryption and not suspended, whose dependencies are all such
+// kustomizations (a release or a source upstream is planned in the plan's
+// pass only, and what it creates is known there only).
+func prediffable(selected []config.Block, g *graph.Graph) map[config.Address]*config.Kustomization {
+	plain := map[config.Address]*config.Kustomization{}
+	for _, b := range selected {
+		if k, ok := b.(*config.Kustomization); ok && k.Source == nil && k.Decryption == nil && !k.Suspend {
+			plain[k.Address()] = k
+		}
+	}
+	out := map[config.Address]*config.Kustomization{}
+	for a, k := range plain {
+		ok := true
+		for _, anc := range g.Ancestors(a) {
+			if plain[anc] == nil {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out[a] = k
+		}
+	}
+	return out
+}

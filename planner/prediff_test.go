@@ -1,0 +1,94 @@
+package planner_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/strata-gitops/strata/planner"
+	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/kube"
+)
+
+// slowDiff is a Kube whose Diff takes a while and notes when each block's
+// diff starts and ends, and how many run at once.
+type slowDiff struct {
+	planner.Kube
+	mu      sync.Mutex
+	running int
+	most    int
+	log     []string
+}
+
+func (s *slowDiff) Diff(ctx context.Context, objs []*unstructured.Unstructured, opts kube.DiffOptions) (*kube.ChangeSet, error) {
+	s.mu.Lock()
+	s.running++
+	s.most = max(s.most, s.running)
+	s.log = append(s.log, "diff "+opts.Block)
+	s.mu.Unlock()
+	time.Sleep(50 * time.Millisecond)
+	cs, err := s.Kube.Diff(ctx, objs, opts)
+	s.mu.Lock()
+	s.running--
+	s.log = append(s.log, "diffed "+opts.Block)
+	s.mu.Unlock()
+	return cs, err
+}
+
+// TestFakePlanDiffsKustomizationsInParallel plans eight independent
+// kustomizations and a chain: up to Parallelism blocks are diffed at once
+// (the plan used to diff one block after the other), a block only after
+// the blocks it depends on, and the plan is the same as with one block at
+// a time.
+func TestFakePlanDiffsKustomizationsInParallel(t *testing.T) {
+	files := map[string]string{"main.hcl": kustomizationBlock("b", "depends_on = [kustomization.a]") +
+		kustomizationBlock("c", "depends_on = [kustomization.b]")}
+	names := []string{"a", "b", "c"}
+	for i := 0; i < 8; i++ {
+		n := fmt.Sprint("free", i)
+		files["main.hcl"] += kustomizationBlock(n)
+		names = append(names, n)
+	}
+	files["main.hcl"] += kustomizationBlock("a")
+	for _, n := range names {
+		files[n+"/kustomization.yaml"] = kustomizationYAML("cm.yaml")
+		files[n+"/cm.yaml"] = configMap("cm-"+n, "ns", map[string]string{"k": n})
+	}
+	w := newWorld(t, files)
+	var plans []string
+	for _, par := range []int{4, 1} {
+		sd := &slowDiff{Kube: w.kube.As("")}
+		opts := w.options()
+		opts.Parallelism = par
+		opts.Providers.Kube = func(string) (planner.Kube, error) { return sd, nil }
+		_, p := w.plan(&opts)
+		if sd.most != par {
+			t.Errorf("parallelism %d: %d diffs at once at most, want %d", par, sd.most, par)
+		}
+		for _, pair := range [][2]string{{"a", "b"}, {"b", "c"}} {
+			if !before(sd.log, "diffed kustomization."+pair[0], "diff kustomization."+pair[1]) {
+				t.Errorf("parallelism %d: kustomization.%s diffed before kustomization.%s: %v", par, pair[1], pair[0], sd.log)
+			}
+		}
+		if len(p.Blocks) != len(names) || len(p.Changes) != len(names) {
+			t.Errorf("parallelism %d: %d blocks and %d changes, want %d", par, len(p.Blocks), len(p.Changes), len(names))
+		}
+		plans = append(plans, fmt.Sprint(changes(p), blockOrder(p)))
+	}
+	if plans[0] != plans[1] {
+		t.Errorf("plans differ with 4 blocks at once and one at a time:\n%s\n%s", plans[0], plans[1])
+	}
+}
+
+// blockOrder lists the addresses of the plan's blocks in order.
+func blockOrder(p *plan.Plan) []string {
+	var out []string
+	for _, b := range p.Blocks {
+		out = append(out, b.Address)
+	}
+	return out
+}
