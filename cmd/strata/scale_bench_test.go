@@ -43,8 +43,10 @@ func (s *scaleSet) apps() string { return filepath.Join(s.dir, "apps") }
 
 // newScaleSet creates the namespaces and writes a stack of n objects, in
 // kustomizations of scalePerBlock objects, with wait = false (as kubectl
-// apply, which does not wait either): half ConfigMaps, a quarter Services
-// (headless) and a quarter Deployments of 0 replicas.
+// apply, which does not wait either): half ConfigMaps, a fifth Services
+// (headless), a fifth RBAC (Roles and RoleBindings) and a tenth
+// Deployments of 0 replicas (few, so that the controllers' work on new
+// Deployments does not dominate the run at 50,000 objects).
 func newScaleSet(b *testing.B, c *testcluster.Cluster, n int) *scaleSet {
 	b.Helper()
 	s := &scaleSet{dir: filepath.Join(b.TempDir(), testcluster.UniqueName("scale")), c: c}
@@ -67,12 +69,16 @@ func newScaleSet(b *testing.B, c *testcluster.Cluster, n int) *scaleSet {
 		if i%scalePerBlock == 0 {
 			fmt.Fprintf(&hcl, "kustomization %q {\n  path = \"apps/%s\"\n  wait = false\n}\n", blk, blk)
 		}
-		switch i % 4 {
-		case 0, 1:
+		switch i % 10 {
+		case 0, 1, 2, 3, 4:
 			fmt.Fprintf(&y, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d, namespace: %s}\ndata: {key: value-%d, other: x}\n", i, ns, i)
-		case 2:
+		case 5, 6:
 			fmt.Fprintf(&y, "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc-%d, namespace: %s}\nspec: {clusterIP: None, selector: {app: a%d}, ports: [{port: 80, targetPort: 8080}]}\n", i, ns, i)
-		case 3:
+		case 7:
+			fmt.Fprintf(&y, "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: role-%d, namespace: %s}\nrules: [{apiGroups: [\"\"], resources: [configmaps], verbs: [get, list]}]\n", i, ns)
+		case 8:
+			fmt.Fprintf(&y, "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb-%d, namespace: %s}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: role-%d}\nsubjects: [{kind: ServiceAccount, name: default, namespace: %s}]\n", i, ns, i-1, ns)
+		case 9:
 			fmt.Fprintf(&y, "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: dep-%d, namespace: %s}\nspec:\n  replicas: 0\n  selector: {matchLabels: {app: a%d}}\n  template:\n    metadata: {labels: {app: a%d}}\n    spec: {containers: [{name: app, image: nginx:1.27, env: [{name: INDEX, value: \"%d\"}]}]}\n", i, ns, i, i, i)
 		}
 		if (i+1)%scalePerBlock == 0 || i == n-1 {
@@ -168,25 +174,38 @@ func (s samples) median() float64 {
 }
 
 // BenchmarkScale measures strata on stacks of 1,000, 10,000 and 50,000
-// objects (STRATA_BENCH_SIZES), in kustomizations of 100 objects (plain
-// directories of manifests), 500 objects per namespace. For each size the
-// set is applied once (strata apply, logged) and settled, then:
+// objects (STRATA_BENCH_SIZES) in kustomizations of 100 objects each (plain
+// directories of manifests: half ConfigMaps, a fifth headless Services, a
+// fifth Roles and RoleBindings, a tenth Deployments of 0 replicas), 500
+// objects per namespace. For each size the set is applied once by strata
+// apply (time and peak memory logged) and settled (every Deployment
+// Available), untimed; then each row of the tables measures:
 //
-//   - plan: a no-change `strata plan --detailed-exitcode` (the whole
-//     command: a child process, client setup, stack load, render, state
-//     read, LISTs, comparison), with its peak RSS (getrusage of the child);
-//     beside it, in this process, the planner's Plan with the fast diff and
-//     with ExactDiff (a server-side dry run for every object), each with a
-//     new client; and, up to STRATA_BENCH_KUBECTL_MAX objects (default
-//     10,000), `kubectl diff --server-side -f apps -R` over the same files;
-//   - drift: `strata drift` (a child process) of the unchanged set;
+//   - plan: `strata plan --detailed-exitcode` of the unchanged set (exit 0
+//     required), the whole command as a child process: process start, stack
+//     load, client setup, render, state read, LISTs, comparison; its wall
+//     and CPU time, and its peak resident memory (the child's own VmHWM;
+//     the child is this test binary running strata's main, which starts
+//     with some 10 MB more than bin/strata). Beside it, in this process,
+//     the planner's Plan with a new client each time (client setup timed):
+//     with the fast diff (inprocess-plan-s) and with ExactDiff, a
+//     server-side dry run for every object (inprocess-exact-plan-s); and,
+//     up to STRATA_BENCH_KUBECTL_MAX objects (default 10,000), the
+//     harness-built `kubectl diff --server-side -f apps -R` over the same
+//     files (exit 0 required), as a user runs it. speedup is kubectl's
+//     time over strata plan's, exact-speedup over the exact plan's.
+//   - drift: `strata drift` of the unchanged set (exit 0 required), a child
+//     process, with its CPU time and peak memory.
 //   - apply, up to STRATA_BENCH_APPLY_MAX objects (default 10,000): a new
 //     copy of the set (new namespaces) applied by `strata apply
-//     --auto-approve` and another by `kubectl apply --server-side -f apps
-//     -R`; each copy is deleted (untimed) before the next run.
+//     --auto-approve` (plan and apply, the whole command), and another by
+//     `kubectl apply --server-side -f apps -R`; speedup is kubectl's time
+//     over strata's. Each copy is deleted, untimed, before the next run.
+//     kubectl applies one object after the other (one PATCH each), so its
+//     time is the API server's round trip times the objects.
 //
-// Each figure is the median of the -benchtime runs (3x for the record);
-// the tools are interleaved in every run. Run with:
+// Each figure is the median of the -benchtime runs (3x for the record),
+// the tools interleaved in every run; the setup runs once (b.Loop). Run:
 //
 //	STRATA_TEST_CLUSTER=... go test ./cmd/strata -run '^$' -bench Scale -benchtime 3x
 func BenchmarkScale(b *testing.B) {
