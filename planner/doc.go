@@ -5,7 +5,10 @@
 // (ForPlan). Plan loads nothing more than it must: it resolves the sources,
 // renders every kustomization, reads the state and diffs against the live
 // cluster with server-side dry runs (providers/kube), and returns a
-// plan.Plan. Apply walks the plan's blocks in dependency order, independent
+// plan.Plan. Kustomizations of the stack's own tree are rendered and diffed
+// ahead, independent ones in parallel (Options.Parallelism), each after its
+// dependencies (prediff.go); the blocks are then planned one after the
+// other in dependency order, so the plan is the same as a serial one. Apply walks the plan's blocks in dependency order, independent
 // blocks in parallel (Options.Parallelism), and writes every finished block
 // to the state at once, so an interrupted apply loses nothing and running it
 // again converges. A failed block stops the blocks that depend on it and no

@@ -42,7 +42,8 @@ type Options struct {
 	// Adopt lists kustomization or object addresses whose objects that
 	// exist without strata's labels the plan takes over (apply --adopt).
 	Adopt []string
-	// Parallelism bounds how many blocks apply at once (default 4).
+	// Parallelism bounds how many blocks apply at once, and how many
+	// kustomizations Plan renders and diffs at once (default 4).
 	Parallelism int
 	// Kubeconfig and Context override the stack's cluster block.
 	Kubeconfig, Context string

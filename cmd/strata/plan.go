@@ -48,7 +48,7 @@ func (f *stackFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.targets, "target", nil, "limit to this block address and its dependencies (repeatable)")
 	fs.BoolVar(&f.lock, "lock", true, "lock the state while running")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to wait for the state lock")
-	fs.IntVar(&f.parallelism, "parallelism", planner.DefaultParallelism, "how many blocks to apply at once")
+	fs.IntVar(&f.parallelism, "parallelism", planner.DefaultParallelism, "how many blocks to plan and apply at once")
 	fs.BoolVar(&f.noColor, "no-color", false, "never colour the output")
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: the stack's cluster block, $KUBECONFIG, ~/.kube/config)")
 	fs.StringVar(&f.context, "context", "", "kubeconfig context")
