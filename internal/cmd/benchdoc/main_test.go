@@ -36,7 +36,7 @@ load: 16.0 15.0 14.0 (1, 5, 15 min) at the end
 func TestRender(t *testing.T) {
 	root := t.TempDir()
 	for name, content := range map[string]string{
-		"go.mod": "module example.com/m\n\ngo 1.26\n",
+		"go.mod":                    "module example.com/m\n\ngo 1.26\n",
 		"cmd/x/scale_bench_test.go": "package x\n\n// BenchmarkScale measures plans:\n//\n//   - plan: the plan.\nfunc BenchmarkScale(b *testing.B) {}\n",
 	} {
 		p := filepath.Join(root, name)
@@ -56,11 +56,11 @@ func TestRender(t *testing.T) {
 		"## The run\n\n- source: make bench BENCHTIME=3x\n- load: 15.2 14.0 13.1 (1, 5, 15 min) at the start, 2 cores\n- goos: linux\n- cpu: Intel(R) Xeon(R) Processor\n- load: 16.0 15.0 14.0 (1, 5, 15 min) at the end\n- versions: strata v1.2.3 (the test binary); kubectl v1.37.2\n",
 		"| benchmark | figure | strata faster by |\n| --- | --- | --- |\n| BenchmarkScale/objects=1000/plan | speedup | 8.0× |\n| BenchmarkScale/objects=10000/plan | speedup | 9.5× |\n",
 		"## BenchmarkScale: plan\n\n> BenchmarkScale measures plans:\n>\n>   - plan: the plan.\n\n" +
-			"| objects | time/op | strata-plan-s | strata-plan-peak-RSS-MB | speedup |\n| --- | --- | --- | --- | --- |\n" +
-			"| 1000 | 1.23 s | 0.50 s | 100 MB | 8.0× |\n| 10000 | 1.2 µs | 4.00 s | 150 MB | 9.5× |\n",
-		"- to objects=10000 (10×): time/op 0.0×, strata-plan-s 8.0×, strata-plan-peak-RSS-MB 1.5×\n\n- 1000 objects: plan 0.50s\n",
-		"## BenchmarkScale: drift\n\n| objects | time/op | strata-drift-s |",
-		"- to objects=10000 (10×): time/op 1.0×, strata-drift-s 7.5×\n",
+			"| objects | strata-plan-s | strata-plan-peak-RSS-MB | speedup | time/op |\n| --- | --- | --- | --- | --- |\n" +
+			"| 1000 | 0.50 s | 100 MB | 8.0× | 1.23 s |\n| 10000 | 4.00 s | 150 MB | 9.5× | 1.2 µs |\n",
+		"- to objects=10000 (10×): strata-plan-s 8.0×, strata-plan-peak-RSS-MB 1.5×\n\n- 1000 objects: plan 0.50s\n",
+		"## BenchmarkScale: drift\n\n| objects | strata-drift-s | time/op |",
+		"- to objects=10000 (10×): strata-drift-s 7.5×\n",
 		"## BenchmarkOther\n\n| case | time/op |\n| --- | --- |\n| — | 99 ns |\n",
 		"## BenchmarkBuild\n\n| objects | path | time/op |\n| --- | --- | --- |\n| 5000 | plain | 99 ns |\n| 5000 | kustomize | 990 ns |\n",
 	} {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -110,7 +111,9 @@ func quoteDoc(d string) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// units are the units of the group's figures in the order reported.
+// units are the units of the group's figures: strata's first, then the
+// others (the peers'), the speed-ups, and the Go timer's time last; in the
+// order reported (go test sorts them by name) within each.
 func (g *group) units() []string {
 	var out []string
 	for _, rw := range g.rows {
@@ -118,7 +121,23 @@ func (g *group) units() []string {
 			out = appendNew(out, f.unit)
 		}
 	}
+	slices.SortStableFunc(out, func(a, b string) int { return unitRank(a) - unitRank(b) })
 	return out
+}
+
+// unitRank orders the columns of a table.
+func unitRank(u string) int {
+	switch {
+	case u == "ns/op":
+		return 4
+	case strings.Contains(u, "speedup"):
+		return 3
+	case strings.HasPrefix(u, "strata"):
+		return 0
+	case strings.HasPrefix(u, "inprocess"):
+		return 1
+	}
+	return 2
 }
 
 // keyHeader is the header of the case columns: the keys when every row
@@ -177,7 +196,7 @@ func writeGrowth(w io.Writer, g *group, units []string) {
 	for i, rw := range g.rows[1:] {
 		var parts []string
 		for _, u := range units {
-			if strings.Contains(u, "speedup") {
+			if strings.Contains(u, "speedup") || u == "ns/op" {
 				continue
 			}
 			a, okA := lookup(base.res, u)
