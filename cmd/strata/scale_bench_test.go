@@ -135,11 +135,12 @@ func (s *scaleSet) settle(b *testing.B) {
 // scaleSizes are the stack sizes of BenchmarkScale: $STRATA_BENCH_SIZES
 // (comma-separated) or 1,000, 10,000 and 50,000.
 func scaleSizes(b *testing.B) []int {
-	return envInts(b, "STRATA_BENCH_SIZES", []int{1000, 10000, 50000})
+	return envInts(b, "STRATA_BENCH_SIZES", []int{1000, 10000, 50000}, 1)
 }
 
-// envInts reads a comma-separated list of numbers from the environment.
-func envInts(b *testing.B, name string, def []int) []int {
+// envInts reads a comma-separated list of numbers of at least least from
+// the environment.
+func envInts(b *testing.B, name string, def []int, least int) []int {
 	v := os.Getenv(name)
 	if v == "" {
 		return def
@@ -147,17 +148,17 @@ func envInts(b *testing.B, name string, def []int) []int {
 	var out []int
 	for _, f := range strings.Split(v, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			b.Fatalf("$%s: %q is not a positive number", name, f)
+		if err != nil || n < least {
+			b.Fatalf("$%s: %q is not a number of at least %d", name, f, least)
 		}
 		out = append(out, n)
 	}
 	return out
 }
 
-// envInt reads a number from the environment.
+// envInt reads a number from the environment (0 or more).
 func envInt(b *testing.B, name string, def int) int {
-	return envInts(b, name, []int{def})[0]
+	return envInts(b, name, []int{def}, 0)[0]
 }
 
 // samples collects the runs of one figure.
