@@ -76,8 +76,20 @@ func (b *Baseline) Save(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("drift baseline: %w", err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+	// A fresh temporary file (created exclusively, so never through a
+	// link), renamed over the baseline (which replaces a link, not its
+	// target).
+	f, err := os.CreateTemp(filepath.Dir(path), ".drift-baseline-*")
+	if err != nil {
+		return fmt.Errorf("drift baseline: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("drift baseline: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/strata-gitops/strata/internal/confine"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/drift"
 	"github.com/strata-gitops/strata/planner/plan"
@@ -66,6 +67,9 @@ func (e *Engine) Drift(ctx context.Context, opts DriftOptions) (*drift.Report, e
 	}
 	if opts.Baseline == nil {
 		path := filepath.Join(e.dir, BaselineFile)
+		if err := confine.InWorkDir(e.dir, path); err != nil {
+			return nil, fmt.Errorf("drift baseline: %w", err)
+		}
 		opts.Baseline = LoadBaseline(path)
 		defer func() { _ = opts.Baseline.Save(path) }() // only a cache
 	}

@@ -265,7 +265,7 @@ func (e *Engine) Store() (state.Store, error) {
 	if e.store != nil {
 		return e.store, nil
 	}
-	c := backend.Config{Type: e.backend.Type, Path: e.backend.Path, Namespace: e.backend.Namespace, Name: e.backend.Name,
+	c := backend.Config{Type: e.backend.Type, Path: e.backend.Path, Dir: e.dir, Namespace: e.backend.Namespace, Name: e.backend.Name,
 		Kubeconfig: e.backend.Kubeconfig, Context: e.backend.Context, Now: e.opts.Now, Key: e.key,
 		OnRenewError: func(id string, err error) {
 			e.emit(Event{Type: LockRenewFailed, Err: err, Message: "renewing the state lock " + id + " failed; retrying"})

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/strata-gitops/strata/internal/confine"
 	"github.com/strata-gitops/strata/providers/cache"
 	"github.com/strata-gitops/strata/providers/git"
 	"github.com/strata-gitops/strata/providers/helm"
@@ -134,7 +135,11 @@ func ClusterProviders(cfg *rest.Config) (kubeAs func(string) (Kube, error), helm
 // (the Git, Charts and OCI fields), which share the artifact cache under
 // the stack directory dir.
 func SourceProviders(dir string, now func() time.Time) (Providers, error) {
-	c, err := cache.Open(cache.Options{Dir: filepath.Join(dir, cache.DefaultDir), Now: now})
+	cdir := filepath.Join(dir, cache.DefaultDir)
+	if err := confine.InWorkDir(dir, cdir); err != nil {
+		return Providers{}, fmt.Errorf("artifact cache: %w", err)
+	}
+	c, err := cache.Open(cache.Options{Dir: cdir, Now: now})
 	if err != nil {
 		return Providers{}, err
 	}

@@ -4,6 +4,8 @@
 //
 // Resolve checks one path named by a stack (refusing absolute paths and
 // "..", then resolving links); Tree checks every link under a directory
-// that a reader such as Helm's chart loader walks and follows. Errors for
+// that a reader such as Helm's chart loader walks and follows; InWorkDir
+// checks a path of strata's own files under the stack's .strata directory,
+// where no symbolic link is followed at all. Errors for
 // paths that lead out wrap ErrOutside.
 package confine

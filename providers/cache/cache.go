@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"github.com/strata-gitops/strata/internal/confine"
 )
 
 // DefaultDir is the cache directory used when Options.Dir is empty,
@@ -80,6 +82,11 @@ func Open(opts Options) (*Cache, error) {
 		return nil, fmt.Errorf("open cache %s: %w", c.root, err)
 	}
 	c.root = abs
+	for _, d := range []string{"entries", "files", "tmp", "lock"} {
+		if err := confine.NoLinks(c.root, filepath.Join(c.root, d)); err != nil {
+			return nil, fmt.Errorf("open cache: %w", err)
+		}
+	}
 	for _, d := range []string{"entries", "files", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(c.root, d), 0o755); err != nil {
 			return nil, fmt.Errorf("open cache: %w", err)
@@ -129,7 +136,16 @@ func (c *Cache) Get(key string) (e *Entry, ok bool, err error) {
 
 func (c *Cache) lockPath() string { return filepath.Join(c.root, "lock") }
 
+// readMeta reads the entry in directory p. Neither p nor its files may be
+// symbolic links: a cache committed to a stack's repository could hold
+// links leading anywhere.
 func readMeta(p string) (*Entry, error) {
+	root := filepath.Dir(p)
+	for _, name := range []string{"meta.json", "data"} {
+		if err := confine.NoLinks(root, filepath.Join(p, name)); err != nil {
+			return nil, err
+		}
+	}
 	b, err := os.ReadFile(filepath.Join(p, "meta.json"))
 	if err != nil {
 		return nil, err
@@ -309,6 +325,9 @@ func (c *Cache) filePath(key string) string {
 // ReadFile returns the mutable file stored under key. The error wraps
 // fs.ErrNotExist when there is none.
 func (c *Cache) ReadFile(key string) ([]byte, error) {
+	if err := confine.NoLinks(c.root, c.filePath(key)); err != nil {
+		return nil, fmt.Errorf("cache file %s: %w", key, err)
+	}
 	b, err := os.ReadFile(c.filePath(key))
 	if err != nil {
 		return nil, fmt.Errorf("cache file %s: %w", key, err)

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/strata-gitops/strata/internal/confine"
 	"github.com/strata-gitops/strata/state"
 	"github.com/strata-gitops/strata/state/bolt"
 	"github.com/strata-gitops/strata/state/crypt"
@@ -25,7 +26,10 @@ type Config struct {
 	// Path is the local backend's file; relative paths are joined to Dir.
 	// Default bolt.DefaultPath.
 	Path string
-	// Dir is the stack directory.
+	// Dir is the stack directory. A local file in its .strata directory
+	// (the default) is opened only if no component of its path there is a
+	// symbolic link (see confine.InWorkDir); a file elsewhere is the
+	// user's choice and not checked.
 	Dir string
 	// Namespace and Name locate the kubernetes backend's state.
 	Namespace, Name string
@@ -65,6 +69,11 @@ func Open(c Config) (state.Store, error) {
 		}
 		if !filepath.IsAbs(p) && c.Dir != "" {
 			p = filepath.Join(c.Dir, p)
+		}
+		if c.Dir != "" {
+			if err := confine.InWorkDir(c.Dir, p); err != nil {
+				return nil, fmt.Errorf("state file: %w", err)
+			}
 		}
 		return bolt.Open(bolt.Options{Path: p, Now: c.Now, Key: c.Key})
 	case "kubernetes":
