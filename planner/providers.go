@@ -2,7 +2,9 @@ package planner
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -139,7 +141,7 @@ func SourceProviders(dir string, now func() time.Time) (Providers, error) {
 	if err := confine.InWorkDir(dir, cdir); err != nil {
 		return Providers{}, fmt.Errorf("artifact cache: %w", err)
 	}
-	c, err := cache.Open(cache.Options{Dir: cdir, Now: now})
+	c, err := cache.Open(cache.Options{Dir: cdir, Now: now, Secret: cacheSecret()})
 	if err != nil {
 		return Providers{}, err
 	}
@@ -266,4 +268,63 @@ func (e *Engine) loadRESTConfig() (*rest.Config, error) {
 		return nil, fmt.Errorf("cluster configuration: %w", err)
 	}
 	return c, nil
+}
+
+// cacheSecret returns the secret that authenticates the artifact cache
+// (cache.Options.Secret): a cache in the stack's .strata may have been
+// committed by a pull request, with any content under the keys strata
+// would look up. It is kept outside every stack, in the user's cache
+// directory (strata/cache-secret, created 0600 on first use); when that
+// cannot be read or created, a secret of this process only, so that no
+// cached content from before is trusted.
+func cacheSecret() []byte {
+	if d, err := os.UserCacheDir(); err == nil {
+		p := filepath.Join(d, "strata", "cache-secret")
+		if b, err := readSecret(p); err == nil {
+			return b
+		}
+		if b, err := createSecret(p); err == nil {
+			return b
+		}
+		if b, err := readSecret(p); err == nil { // created meanwhile
+			return b
+		}
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func readSecret(p string) ([]byte, error) {
+	if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("cache secret %s: not a regular file", p)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil || len(b) < 32 {
+		return nil, fmt.Errorf("cache secret %s: unreadable or short", p)
+	}
+	return b, nil
+}
+
+func createSecret(p string) ([]byte, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(p)
+		return nil, err
+	}
+	return b, nil
 }

@@ -1,11 +1,14 @@
 package cache
 
 import (
+	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -37,6 +40,12 @@ type Options struct {
 	MinAge time.Duration
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
+	// Secret, when set, authenticates what the cache holds: each entry's
+	// metadata and each file carries an HMAC-SHA256 under it, and what
+	// lacks a valid one (a cache committed to a stack's repository, or
+	// written with another secret) counts as absent and is replaced.
+	// Keep it outside the cache directory.
+	Secret []byte
 }
 
 // Cache is an on-disk artifact cache. See the package documentation.
@@ -45,6 +54,7 @@ type Cache struct {
 	maxBytes int64
 	minAge   time.Duration
 	now      func() time.Time
+	secret   []byte
 }
 
 // Entry is one immutable cached directory tree.
@@ -59,12 +69,17 @@ type Entry struct {
 	Size int64 `json:"size"`
 	// Created is when the entry was published.
 	Created time.Time `json:"created"`
+	// Tree is a digest of the content under Dir (names, modes, links and
+	// file contents), set when the cache has a secret.
+	Tree string `json:"tree,omitempty"`
+	// MAC authenticates the fields above (see Options.Secret).
+	MAC string `json:"mac,omitempty"`
 }
 
 // Open returns the cache rooted at opts.Dir, creating the directory if
 // needed.
 func Open(opts Options) (*Cache, error) {
-	c := &Cache{root: opts.Dir, maxBytes: opts.MaxBytes, minAge: opts.MinAge, now: opts.Now}
+	c := &Cache{root: opts.Dir, maxBytes: opts.MaxBytes, minAge: opts.MinAge, now: opts.Now, secret: opts.Secret}
 	if c.root == "" {
 		c.root = DefaultDir
 	}
@@ -129,6 +144,9 @@ func (c *Cache) Get(key string) (e *Entry, ok bool, err error) {
 	if e.Key != key {
 		return nil, false, fmt.Errorf("cache entry %s: stored under key %q (hash collision or corruption)", p, e.Key)
 	}
+	if !c.trusted(e) {
+		return nil, false, nil // not written by this cache: Put replaces it
+	}
 	now := c.now()
 	_ = os.Chtimes(filepath.Join(p, "meta.json"), now, now) // best effort: only affects pruning order
 	return e, true, nil
@@ -185,6 +203,12 @@ func (c *Cache) Put(key string, meta map[string]string, fill func(dir string) er
 		return nil, fmt.Errorf("cache put: %w", err)
 	}
 	e := &Entry{Key: key, Meta: meta, Size: size, Created: c.now().UTC()}
+	if c.secret != nil {
+		if e.Tree, err = treeDigest(data); err != nil {
+			return nil, fmt.Errorf("cache put: %w", err)
+		}
+	}
+	e.MAC = c.mac("entry", e.signed())
 	b, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("cache put: %w", err)
@@ -198,6 +222,7 @@ func (c *Cache) Put(key string, meta map[string]string, fill func(dir string) er
 		return nil, fmt.Errorf("cache put: %w", err)
 	}
 	dst := c.entryPath(key)
+	c.discardForged(dst)
 	if err := os.Rename(tmp, dst); err != nil {
 		// Lost a race with another writer: theirs is as good as ours.
 		if e, ok, gerr := c.Get(key); gerr == nil && ok {
@@ -332,7 +357,14 @@ func (c *Cache) ReadFile(key string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache file %s: %w", key, err)
 	}
-	return b, nil
+	if c.secret == nil {
+		return b, nil
+	}
+	sum, data, ok := bytes.Cut(b, []byte("\n"))
+	if !ok || !hmac.Equal(sum, []byte(c.mac("file", []byte(key+"\x00"), data))) {
+		return nil, fmt.Errorf("cache file %s: not written by this cache: %w", key, fs.ErrNotExist)
+	}
+	return data, nil
 }
 
 // WriteFile atomically replaces the mutable file stored under key.
@@ -342,6 +374,9 @@ func (c *Cache) WriteFile(key string, data []byte) error {
 		return fmt.Errorf("cache write %s: %w", key, err)
 	}
 	defer os.Remove(f.Name())
+	if c.secret != nil {
+		data = append([]byte(c.mac("file", []byte(key+"\x00"), data)+"\n"), data...)
+	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return fmt.Errorf("cache write %s: %w", key, err)
@@ -353,4 +388,101 @@ func (c *Cache) WriteFile(key string, data []byte) error {
 		return fmt.Errorf("cache write %s: %w", key, err)
 	}
 	return nil
+}
+
+// mac returns the HMAC-SHA256 of kind and parts under the secret, hex
+// encoded; "" without a secret.
+func (c *Cache) mac(kind string, parts ...[]byte) string {
+	if c.secret == nil {
+		return ""
+	}
+	h := hmac.New(sha256.New, c.secret)
+	h.Write([]byte(kind + "\x00"))
+	for _, p := range parts {
+		h.Write(p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// signed returns the fields of e that its MAC covers.
+func (e *Entry) signed() []byte {
+	b, _ := json.Marshal(Entry{Key: e.Key, Meta: e.Meta, Size: e.Size, Created: e.Created.UTC(), Tree: e.Tree})
+	return b
+}
+
+// trusted reports whether e was stored by a cache with this secret and
+// its content is as stored: a checkout can also add files to an existing
+// entry's directory.
+func (c *Cache) trusted(e *Entry) bool {
+	if c.secret == nil {
+		return true
+	}
+	if !hmac.Equal([]byte(e.MAC), []byte(c.mac("entry", e.signed()))) {
+		return false
+	}
+	tree, err := treeDigest(e.Dir)
+	return err == nil && tree == e.Tree
+}
+
+// discardForged moves the entry at dst out of the way when it is not
+// trusted (see Options.Secret), so that Put can publish its own.
+func (c *Cache) discardForged(dst string) {
+	e, err := readMeta(dst)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && c.trusted(e)) {
+		return
+	}
+	t, err := os.MkdirTemp(filepath.Join(c.root, "tmp"), "del-")
+	if err != nil {
+		return
+	}
+	if os.Rename(dst, filepath.Join(t, "entry")) == nil {
+		_ = os.RemoveAll(t)
+	}
+}
+
+// treeDigest returns a SHA-256 digest of the tree under dir: each entry's
+// path and type, a regular file's executable bit and content, a link's
+// target (not followed).
+func treeDigest(dir string) (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%q %v\n", filepath.ToSlash(rel), d.Type())
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "-> %q\n", target)
+		case d.Type().IsRegular():
+			return hashFile(h, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func hashFile(h io.Writer, p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(h, "x=%v %d\n", fi.Mode()&0o111 != 0, fi.Size())
+	_, err = io.Copy(h, f)
+	return err
 }
