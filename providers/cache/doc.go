@@ -22,5 +22,10 @@
 // looks an entry up and marks it used, so a lookup and a prune never
 // interleave.
 //
+// With Options.Secret, the cache trusts only what it wrote: entries and
+// files carry an HMAC under the secret (over an entry's metadata and a
+// digest of its content), and anything else counts as absent. No path in
+// the cache is followed through a symbolic link.
+//
 // A Cache is safe for concurrent use by multiple goroutines and processes.
 package cache
