@@ -1,6 +1,7 @@
 package kustomize
 
 import (
+	"fmt"
 	"testing"
 
 	securefs "github.com/fluxcd/pkg/kustomize/filesys"
@@ -31,4 +32,35 @@ func PlainAccepts(t *testing.T, o Options) bool {
 	}
 	_, ok := plainResources(&overlayFS{FileSystem: disk, root: root}, dir)
 	return ok && o.plain()
+}
+
+// ObjectJSONs renders the tree of o (before substitution) and returns, for
+// every object, its JSON by objectJSON and by kustomize's MarshalJSON.
+func ObjectJSONs(t *testing.T, o Options) (fast, kustomize []string) {
+	t.Helper()
+	root, dir, err := resolve(o.Root, o.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := o.fluxKustomization()
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk, err := securefs.MakeFsOnDiskSecure(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kustomizeMu.Lock()
+	defer kustomizeMu.Unlock()
+	rs, err := render(o, root, dir, disk, ks, newDecryption(root, o))
+	if err != nil {
+		return nil, nil
+	}
+	for _, r := range rs {
+		f, ferr := objectJSON(r)
+		k, kerr := r.MarshalJSON()
+		fast = append(fast, fmt.Sprint(string(f), ferr))
+		kustomize = append(kustomize, fmt.Sprint(string(k), kerr))
+	}
+	return fast, kustomize
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
@@ -156,4 +157,47 @@ func manifests(t *testing.T, objs []*unstructured.Unstructured) string {
 		b.Write(y)
 	}
 	return b.String()
+}
+
+// trickyValues are YAML values whose reading could differ between a node
+// decoded directly and the node written as YAML text and read back.
+var trickyValues = []string{
+	`"tab\there"`, `"trailing space "`, `"  leading"`, `"é ü 😀"`, `"\u0085 \u2028 \ufeff"`, `"a\r\nb"`,
+	`"` + strings.Repeat("long words ", 30) + `"`, "|\n    line 1\n    line 2\n", "|-\n    no newline\n", "|+\n    kept\n\n",
+	">\n    folded\n    text\n", `"1"`, `"true"`, `"null"`, `"~"`, `"0x1F"`, `"1_000"`, `".5"`, `"+1"`, `"0o17"`, `"1e3"`,
+	`"Yes"`, `"on"`, `""`, `"a: b"`, `"a #b"`, `'single ''quoted'''`, "0x1F", "0o17", "017", "1_000", ".5", "+1", "-0",
+	"1e3", "1E-7", "9223372036854775807", "9223372036854775808", "-9223372036854775809", "1e400", ".inf", "-.inf",
+	".nan", "!!binary aGVsbG8=", "!!str 123", `!!int "12"`, "!!float 1", "!foo bar", "!!null", "~", "null", "",
+	"yes", "no", "on", "off", "y", "n", "2001-12-14t21:59:43.10-05:00", "2002-12-14", "{}", "[]", "[[1, 2], [a]]",
+	"{1: a}", "{true: x}", "{a: {b: [c, {d: e}]}}", "[1.0, 2.50, -3.0e+2, 1e21, 123456789012345678901234567890]",
+	"@reserved", "`backtick", "*alias", "&anchor value", "? complex\n  : key",
+}
+
+// TestObjectJSONMatchesKustomize wants objectJSON to give, byte for byte,
+// the JSON (or the error) of kustomize's MarshalJSON for every object of
+// the corpus, of the generated trees and of objects holding tricky values
+// (anchors and merge keys among them).
+func TestObjectJSONMatchesKustomize(t *testing.T) {
+	trees := map[string]kustomize.Options{}
+	for name, tc := range kustomizetest.Corpus() {
+		tc.Options.Root = kustomize.WriteTree(t, tc.Files)
+		trees["corpus: "+name] = tc.Options
+	}
+	for seed := int64(1); seed <= 8; seed++ {
+		trees[fmt.Sprintf("generated %d", seed)] = kustomize.Options{Root: kustomize.WriteTree(t, generatedTree(seed, 60))}
+	}
+	for i, v := range trickyValues {
+		doc := fmt.Sprintf("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w%d}\nbase: &b {x: 1, y: [a]}\nspec:\n  <<: *b\n  value: %s\n  list: [%d, *b]\n", i, v, i)
+		trees[fmt.Sprintf("tricky %d: %s", i, v)] = kustomize.Options{Root: kustomize.WriteTree(t, map[string]string{
+			"kustomization.yaml": "resources: [w.yaml]\n", "w.yaml": doc,
+		})}
+	}
+	for name, opts := range trees {
+		t.Run(name, func(t *testing.T) {
+			fast, want := kustomize.ObjectJSONs(t, opts)
+			if diff := cmp.Diff(want, fast); diff != "" {
+				t.Errorf("objectJSON differs from kustomize's MarshalJSON (-kustomize +objectJSON):\n%s", diff)
+			}
+		})
+	}
 }
