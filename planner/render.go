@@ -2,7 +2,6 @@ package planner
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -63,22 +62,11 @@ func renderKustomization(ctx context.Context, k *config.Kustomization, root stri
 	for _, im := range k.Images {
 		opts.Images = append(opts.Images, kustomize.Image{Name: im.Name, NewName: im.NewName, NewTag: im.NewTag, Digest: im.Digest})
 	}
+	// Build's objects hold JSON values only (int64, float64), which the
+	// client libraries' deep copies need: no second JSON round trip here.
 	objs, err := kustomize.Build(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", k.Address(), err)
-	}
-	// Make the objects plain JSON values (int64, float64): the client
-	// libraries' deep copies accept nothing else.
-	for i, o := range objs {
-		b, err := json.Marshal(o.Object)
-		if err != nil {
-			return nil, fmt.Errorf("render %s: %w", k.Address(), err)
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(b); err != nil {
-			return nil, fmt.Errorf("render %s: %w", k.Address(), err)
-		}
-		objs[i] = u
 	}
 	return objs, nil
 }
