@@ -114,7 +114,12 @@ func (e *Engine) resolvePending(ctx context.Context, m Kube, k *config.Kustomiza
 	// Render the block as it was applied: the current configuration at the
 	// recorded source revision. Objects whose digest still matches the
 	// state are compared field by field; the others only for existence.
-	desired, rerr := e.renderApplied(ctx, m, k, revision)
+	wanted := make(map[objectName]bool, len(pending))
+	for _, i := range pending {
+		r := targets[i].rec
+		wanted[objectName{r.Group, r.Kind, r.Name}] = true
+	}
+	desired, rerr := e.renderApplied(ctx, m, k, revision, wanted)
 	if rerr != nil {
 		why = "the block cannot be rendered as applied"
 		blk.Notes = append(blk.Notes, "objects checked for deletion only: "+rerr.Error())
@@ -276,10 +281,17 @@ func asApplied(o *unstructured.Unstructured, digest string) *unstructured.Unstru
 	return nil
 }
 
+// objectName is an object's group, kind and name: what its address is
+// made of but the namespace, which Prepare may still set.
+type objectName struct{ group, kind, name string }
+
 // renderApplied renders the kustomization at the recorded revision of its
-// source and prepares the objects as apply does (ownership labels,
-// namespaces), so that their digests compare with the state's.
-func (e *Engine) renderApplied(ctx context.Context, m Kube, k *config.Kustomization, revision string) ([]*unstructured.Unstructured, error) {
+// source and prepares the objects named in wanted as apply does (ownership
+// labels, namespaces), so that their digests compare with the state's. It
+// returns those objects only: preparing (and digesting) all the objects of
+// a large block to check a few costs more than rendering it.
+func (e *Engine) renderApplied(ctx context.Context, m Kube, k *config.Kustomization, revision string,
+	wanted map[objectName]bool) ([]*unstructured.Unstructured, error) {
 	root := e.dir
 	if k.Source != nil {
 		art, err := e.fetchAt(ctx, k.Source.Addr, revision)
@@ -293,11 +305,16 @@ func (e *Engine) renderApplied(ctx context.Context, m Kube, k *config.Kustomizat
 		return nil, err
 	}
 	addr := k.Address().String()
+	var out []*unstructured.Unstructured
 	for _, o := range objs {
+		if !wanted[objectName{o.GroupVersionKind().Group, o.GetKind(), o.GetName()}] {
+			continue
+		}
 		// A kind not served cannot exist either: its error is irrelevant.
 		_, _ = m.Prepare(ctx, o, e.owner(addr))
+		out = append(out, o)
 	}
-	return objs, nil
+	return out, nil
 }
 
 // driftScan reads the live metadata of the targets (kube.Manager

@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -18,8 +19,19 @@ func (e *Engine) render(ctx context.Context, k *config.Kustomization, root strin
 	if err != nil {
 		return nil, err
 	}
-	return renderKustomization(ctx, k, root, renderOptions{decryptor: dec, onDecrypt: func(v []string) { e.addSecrets(v...) }})
+	ro := renderOptions{decryptor: dec, onDecrypt: func(v []string) { e.addSecrets(v...) }}
+	if k.Decryption == nil && len(k.SensitivePaths) == 0 && e.key == nil {
+		// Renders that may hold secret values are not written to disk, nor
+		// any render of a stack whose state is encrypted at rest.
+		ro.cache = kustomize.NewCache(filepath.Join(e.dir, RenderCacheDir))
+		ro.cacheSlot = e.opts.Environment + "/" + k.Address().String()
+	}
+	return renderKustomization(ctx, k, root, ro)
 }
+
+// RenderCacheDir is where plan and drift keep the last render of each
+// kustomization (kustomize.Cache), relative to the stack.
+const RenderCacheDir = ".strata/renders"
 
 // renderOptions are the settings of renderKustomization.
 type renderOptions struct {
@@ -30,6 +42,10 @@ type renderOptions struct {
 	// onDecrypt receives the values decrypted.
 	decryptor *sops.Decryptor
 	onDecrypt func([]string)
+	// cache, with cacheSlot, keeps the render between runs (see
+	// kustomize.Options.Cache).
+	cache     *kustomize.Cache
+	cacheSlot string
 }
 
 // renderKustomization builds the objects of a kustomization from root.
@@ -38,6 +54,8 @@ func renderKustomization(ctx context.Context, k *config.Kustomization, root stri
 		Origins:           ro.origins,
 		Decryptor:         ro.decryptor,
 		OnDecrypt:         ro.onDecrypt,
+		Cache:             ro.cache,
+		CacheSlot:         ro.cacheSlot,
 		Root:              root,
 		Path:              k.Path,
 		TargetNamespace:   k.TargetNamespace,

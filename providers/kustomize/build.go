@@ -67,6 +67,12 @@ type Options struct {
 	// OnDecrypt, when set, receives the plain texts of the values the
 	// build decrypted, to keep out of every output.
 	OnDecrypt func(values []string)
+	// Cache, when set with a CacheSlot, keeps the render between runs and
+	// returns it while no input changed (see Cache). CacheSlot names the
+	// kustomization (the stack, environment and block, say): one entry
+	// is kept per slot.
+	Cache     *Cache
+	CacheSlot string
 
 	// noPlain makes Build run kustomize even for a plain tree (tests).
 	noPlain bool
@@ -124,7 +130,14 @@ func Build(ctx context.Context, opts Options) ([]*unstructured.Unstructured, err
 	kustomizeMu.Lock()
 	defer kustomizeMu.Unlock()
 	dec := newDecryption(root, opts)
-	resources, err := render(opts, root, dir, disk, ks, dec)
+	var rec *recordingFS
+	if opts.cacheable() {
+		if objs, ok := opts.Cache.get(opts.CacheSlot, opts.inputs(root, dir), &overlayFS{FileSystem: disk, root: root, decrypt: dec}); ok {
+			return objs, nil
+		}
+		rec = &recordingFS{}
+	}
+	resources, err := render(opts, root, dir, disk, ks, dec, rec)
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +175,9 @@ func Build(ctx context.Context, opts Options) ([]*unstructured.Unstructured, err
 		setCommonMetadata(u, opts.CommonLabels, opts.CommonAnnotations)
 		out = append(out, u)
 	}
+	if rec != nil && rec.FileSystem != nil {
+		opts.Cache.put(opts.CacheSlot, opts.inputs(root, dir), rec.calls, out)
+	}
 	return out, nil
 }
 
@@ -190,10 +206,21 @@ func objectJSON(res *resource.Resource) ([]byte, error) {
 
 // render returns the objects of the kustomization in dir, before
 // substitution: by the plain path when the options and the tree allow it
-// (see plainResources), else by kustomize.
-func render(opts Options, root, dir string, disk filesys.FileSystem, ks unstructured.Unstructured, dec *decryption) ([]*resource.Resource, error) {
+// (see plainResources), else by kustomize. When rec is not nil and the
+// plain path renders, rec records its file system calls (and its
+// FileSystem is set); a render by kustomize leaves it as it is.
+func render(opts Options, root, dir string, disk filesys.FileSystem, ks unstructured.Unstructured, dec *decryption, rec *recordingFS) ([]*resource.Resource, error) {
 	if opts.plain() && !opts.noPlain {
-		if rs, ok := plainResources(&overlayFS{FileSystem: disk, root: root, decrypt: dec}, dir); ok {
+		var fs filesys.FileSystem = &overlayFS{FileSystem: disk, root: root, decrypt: dec}
+		var calls *recordingFS
+		if rec != nil {
+			calls = &recordingFS{FileSystem: fs}
+			fs = calls
+		}
+		if rs, ok := plainResources(fs, dir); ok {
+			if rec != nil {
+				rec.FileSystem, rec.calls = fs, calls.calls
+			}
 			return rs, nil
 		}
 	}

@@ -52,7 +52,7 @@ func ObjectJSONs(t *testing.T, o Options) (fast, kustomize []string) {
 	}
 	kustomizeMu.Lock()
 	defer kustomizeMu.Unlock()
-	rs, err := render(o, root, dir, disk, ks, newDecryption(root, o))
+	rs, err := render(o, root, dir, disk, ks, newDecryption(root, o), nil)
 	if err != nil {
 		return nil, nil
 	}
@@ -64,3 +64,6 @@ func ObjectJSONs(t *testing.T, o Options) (fast, kustomize []string) {
 	}
 	return fast, kustomize
 }
+
+// CacheHits returns how many Builds c served.
+func CacheHits(c *Cache) int64 { return c.hits.Load() }

@@ -1,0 +1,219 @@
+package kustomize
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// Cache keeps, on disk, the last render of each kustomization, so that a
+// plan or drift check of a tree that did not change since the last one
+// reads the objects instead of rendering them again. Each render is kept
+// in a slot the caller names (one per kustomization: the slot is
+// overwritten, so the cache does not grow with the revisions rendered),
+// with the digest of every input: the options, the strata binary, the
+// source tree's root and directory, and every file system test and file
+// the render made (a file's content by its SHA-256). A lookup checks them
+// all again, and any difference is a miss: a cached render is never stale.
+//
+// Only the plain path's renders are kept (see plainResources: its every
+// read goes through one file system, which Cache records), and never a
+// render that decrypts (Options.Decryptor set): decrypted values stay in
+// memory. A Cache is safe for concurrent use; two processes writing the
+// same slot each replace it whole.
+type Cache struct {
+	dir  string
+	hits atomic.Int64 // lookups served (tests)
+}
+
+// NewCache returns the cache kept in dir (created on the first write).
+func NewCache(dir string) *Cache { return &Cache{dir: dir} }
+
+// cacheFormat changes when the entry's layout or meaning does.
+const cacheFormat = "strata-render-1"
+
+// cacheEntry is the file of one slot.
+type cacheEntry struct {
+	// Inputs is the digest of the options, the binary and the paths.
+	Inputs string `json:"inputs"`
+	// Reads are the file system calls of the render, in order.
+	Reads []fsCall `json:"reads"`
+	// Objects are the rendered objects.
+	Objects []json.RawMessage `json:"objects"`
+}
+
+// fsCall is one file system call of a render and its result: Exists and
+// IsDir report a boolean, ReadFile the SHA-256 of the content.
+type fsCall struct {
+	Op     string `json:"op"`
+	Path   string `json:"path"`
+	Result string `json:"result"`
+}
+
+// cacheable reports whether a Build with o may use its Cache.
+func (o Options) cacheable() bool {
+	return o.Cache != nil && o.CacheSlot != "" && o.Decryptor == nil && o.plain() && !o.noPlain
+}
+
+// inputs returns the digest of what a render depends on besides the
+// files: the options that change the objects, the binary, the root and
+// the directory built.
+func (o Options) inputs(root, dir string) string {
+	in := struct {
+		Format, Binary, Root, Dir string
+		Substitute                map[string]string
+		Strict                    bool
+		Labels, Annotations       map[string]string
+	}{cacheFormat, binaryIdentity(), root, dir, o.Substitute, o.StrictSubstitute, o.CommonLabels, o.CommonAnnotations}
+	b, _ := json.Marshal(in) // maps marshal with sorted keys
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+var binaryOnce = sync.OnceValue(func() string {
+	id := ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		id = bi.Main.Path + "@" + bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
+				id += " " + s.Key + "=" + s.Value
+			}
+		}
+	}
+	// A development build keeps its version across changes of the code:
+	// the executable's size and time tell them apart.
+	if exe, err := os.Executable(); err == nil {
+		if fi, err := os.Stat(exe); err == nil {
+			id += fmt.Sprintf(" %s %d %d", exe, fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return id
+})
+
+// binaryIdentity names the strata binary that renders: a new build may
+// render differently.
+func binaryIdentity() string { return binaryOnce() }
+
+func (c *Cache) path(slot string) string {
+	s := sha256.Sum256([]byte(slot))
+	return filepath.Join(c.dir, hex.EncodeToString(s[:16])+".json")
+}
+
+// get returns the objects of slot when its inputs are inputs and every
+// recorded call on fs gives the recorded result.
+func (c *Cache) get(slot, inputs string, fs filesys.FileSystem) ([]*unstructured.Unstructured, bool) {
+	data, err := os.ReadFile(c.path(slot))
+	if err != nil {
+		return nil, false
+	}
+	var e cacheEntry
+	if json.Unmarshal(data, &e) != nil || e.Inputs != inputs {
+		return nil, false
+	}
+	for _, r := range e.Reads {
+		if call(fs, r.Op, r.Path) != r.Result {
+			return nil, false
+		}
+	}
+	out := make([]*unstructured.Unstructured, len(e.Objects))
+	for i, raw := range e.Objects {
+		u := &unstructured.Unstructured{}
+		if u.UnmarshalJSON(raw) != nil {
+			return nil, false
+		}
+		out[i] = u
+	}
+	c.hits.Add(1)
+	return out, true
+}
+
+// put replaces the entry of slot. Errors are ignored: it is only a cache.
+func (c *Cache) put(slot, inputs string, reads []fsCall, objs []*unstructured.Unstructured) {
+	e := cacheEntry{Inputs: inputs, Reads: reads, Objects: make([]json.RawMessage, len(objs))}
+	for i, o := range objs {
+		b, err := json.Marshal(o.Object)
+		if err != nil {
+			return
+		}
+		e.Objects[i] = b
+	}
+	data, err := json.Marshal(e)
+	if err != nil || os.MkdirAll(c.dir, 0o700) != nil {
+		return
+	}
+	f, err := os.CreateTemp(c.dir, ".tmp-*")
+	if err != nil {
+		return
+	}
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if werr != nil || cerr != nil || os.Rename(f.Name(), c.path(slot)) != nil {
+		_ = os.Remove(f.Name())
+	}
+}
+
+// call makes the file system call op on path and returns its result as
+// recorded in an fsCall.
+func call(fs filesys.FileSystem, op, path string) string {
+	switch op {
+	case "exists":
+		return fmt.Sprint(fs.Exists(path))
+	case "isdir":
+		return fmt.Sprint(fs.IsDir(path))
+	case "read":
+		data, err := fs.ReadFile(path)
+		if err != nil {
+			return "error"
+		}
+		s := sha256.Sum256(data)
+		return hex.EncodeToString(s[:])
+	}
+	return "unknown op " + op
+}
+
+// recordingFS records the calls the plain path makes (Exists, IsDir and
+// ReadFile: plainResources makes no other) and their results.
+type recordingFS struct {
+	filesys.FileSystem
+	mu    sync.Mutex
+	calls []fsCall
+}
+
+func (r *recordingFS) record(op, path, result string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, fsCall{Op: op, Path: path, Result: result})
+}
+
+func (r *recordingFS) Exists(p string) bool {
+	ok := r.FileSystem.Exists(p)
+	r.record("exists", p, fmt.Sprint(ok))
+	return ok
+}
+
+func (r *recordingFS) IsDir(p string) bool {
+	ok := r.FileSystem.IsDir(p)
+	r.record("isdir", p, fmt.Sprint(ok))
+	return ok
+}
+
+func (r *recordingFS) ReadFile(p string) ([]byte, error) {
+	data, err := r.FileSystem.ReadFile(p)
+	if err != nil {
+		r.record("read", p, "error")
+		return nil, err
+	}
+	s := sha256.Sum256(data)
+	r.record("read", p, hex.EncodeToString(s[:]))
+	return bytes.Clone(data), nil
+}
