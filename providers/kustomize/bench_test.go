@@ -28,26 +28,33 @@ func bigTree(n int) map[string]string {
 }
 
 // BenchmarkBuild renders one kustomization of 1,000 and 5,000 objects by
-// the plain path (what Build takes for such a tree) and by kustomize, side
-// by side. kustomize's resource map makes its time grow with the square of
+// the plain path (what Build takes for such a tree), from the render cache
+// of an earlier build of the same files, and by kustomize, side by side. kustomize's resource map makes its time grow with the square of
 // the objects (about a minute for 5,000 on a loaded machine); set
 // STRATA_BENCH_KUSTOMIZE=0 to leave it out.
 func BenchmarkBuild(b *testing.B) {
 	for _, n := range []int{1000, 5000} {
-		for _, path := range []string{"plain", "kustomize"} {
+		for _, path := range []string{"plain", "cached", "kustomize"} {
 			if path == "kustomize" && os.Getenv("STRATA_BENCH_KUSTOMIZE") == "0" {
 				continue
 			}
-			b.Run(fmt.Sprintf("objects=%d/path=%s", n, path), func(b *testing.B) { benchBuild(b, n, path == "kustomize") })
+			b.Run(fmt.Sprintf("objects=%d/path=%s", n, path), func(b *testing.B) { benchBuild(b, n, path) })
 		}
 	}
 }
 
-func benchBuild(b *testing.B, n int, full bool) {
+func benchBuild(b *testing.B, n int, path string) {
 	root := writeTree(b, bigTree(n))
+	opts := Options{Root: root, noPlain: path == "kustomize"}
+	if path == "cached" {
+		opts.Cache, opts.CacheSlot = NewCache(b.TempDir()), "bench"
+		if _, err := Build(context.Background(), opts); err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		objs, err := Build(context.Background(), Options{Root: root, noPlain: full})
+		objs, err := Build(context.Background(), opts)
 		if err != nil || len(objs) != n {
 			b.Fatalf("%d objects, %v", len(objs), err)
 		}
