@@ -131,6 +131,10 @@ type Engine struct {
 	secrets *plan.Secrets
 
 	evMu sync.Mutex
+
+	// renderSecret authenticates the render cache (kustomize.Cache): the
+	// secret of the artifact cache, read once.
+	renderSecret func() []byte
 }
 
 // Load loads the stack in opts.Dir. Errors in the stack come back as
@@ -145,7 +149,7 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 		Environment: opts.Environment})
 	e := &Engine{opts: opts, dir: dir, stack: st, name: StackName(dir),
 		artifacts: map[string]*source.Artifact{}, releases: map[string]*helm.ReleasePlan{}, valuesFrom: map[string]*valuesFrom{},
-		fluxAdopted: map[fluxKey][]string{}}
+		fluxAdopted: map[fluxKey][]string{}, renderSecret: sync.OnceValue(cacheSecret)}
 	e.useProviders()
 	if diags.HasErrors() {
 		return e, diags
@@ -198,7 +202,8 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 func ForPlan(p *plan.Plan, opts Options) (*Engine, error) {
 	opts = opts.withDefaults()
 	e := &Engine{opts: opts, dir: p.Dir, name: p.Stack, stackID: p.StackID, backend: p.Backend, cluster: p.Cluster,
-		releases: map[string]*helm.ReleasePlan{}, valuesFrom: map[string]*valuesFrom{}, key: opts.Encryption}
+		releases: map[string]*helm.ReleasePlan{}, valuesFrom: map[string]*valuesFrom{}, key: opts.Encryption,
+		renderSecret: sync.OnceValue(cacheSecret)}
 	e.useProviders()
 	if opts.StatePath != "" {
 		abs, err := filepath.Abs(opts.StatePath)

@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/strata-gitops/strata/internal/confine"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/providers/kustomize"
 	"github.com/strata-gitops/strata/providers/sops"
@@ -20,10 +21,17 @@ func (e *Engine) render(ctx context.Context, k *config.Kustomization, root strin
 		return nil, err
 	}
 	ro := renderOptions{decryptor: dec, onDecrypt: func(v []string) { e.addSecrets(v...) }}
-	if k.Decryption == nil && len(k.SensitivePaths) == 0 && e.key == nil {
+	if k.Decryption == nil && len(k.SensitivePaths) == 0 && e.key == nil && e.renderSecret != nil {
 		// Renders that may hold secret values are not written to disk, nor
 		// any render of a stack whose state is encrypted at rest.
-		ro.cache = kustomize.NewCache(filepath.Join(e.dir, RenderCacheDir))
+		// The cache lives in the stack's .strata, which a pull request can
+		// commit: no links are followed there, and entries count only with
+		// an HMAC under a secret kept outside every stack.
+		dir := filepath.Join(e.dir, RenderCacheDir)
+		if err := confine.InWorkDir(e.dir, dir); err != nil {
+			return nil, fmt.Errorf("render cache: %w", err)
+		}
+		ro.cache = kustomize.NewCache(dir, e.renderSecret())
 		ro.cacheSlot = e.opts.Environment + "/" + k.Address().String()
 	}
 	return renderKustomization(ctx, k, root, ro)

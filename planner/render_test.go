@@ -141,7 +141,7 @@ func TestRenderCacheKeepsNoSecrets(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			e := &Engine{dir: dir, name: "s"}
+			e := &Engine{dir: dir, name: "s", renderSecret: func() []byte { return []byte("a test secret of 32 bytes or so.") }}
 			if tc.encrypted {
 				key, err := EncryptionKey(&config.Encryption{Passphrase: config.NewSensitive("a long passphrase")})
 				if err != nil {
@@ -167,5 +167,35 @@ func TestRenderCacheKeepsNoSecrets(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRenderCacheFollowsNoLinks checks that a render cache directory that
+// is a symbolic link (committed in .strata by a pull request) is refused,
+// and nothing is written where it leads.
+func TestRenderCacheFollowsNoLinks(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "app"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for p, data := range map[string]string{"app/kustomization.yaml": "resources: [cm.yaml]\n",
+		"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"} {
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, ".strata"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, RenderCacheDir)); err != nil {
+		t.Fatal(err)
+	}
+	e := &Engine{dir: dir, name: "s", renderSecret: func() []byte { return []byte("a test secret of 32 bytes or so.") }}
+	_, err := e.render(context.Background(), &config.Kustomization{Name: "app", Path: "app"}, dir)
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Fatalf("render through a linked cache: %v, want a refusal", err)
+	}
+	if files, _ := os.ReadDir(outside); len(files) != 0 {
+		t.Errorf("the render cache wrote %d files through the link", len(files))
 	}
 }

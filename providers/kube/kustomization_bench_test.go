@@ -83,7 +83,7 @@ func BenchmarkOneKustomization5000(b *testing.B) {
 	opts := kube.DiffOptions{Stack: "bench", Block: "kustomization.app"}
 
 	// The render cache of a repeated plan (planner keeps one per stack).
-	cache := kustomize.NewCache(b.TempDir())
+	cache := kustomize.NewCache(b.TempDir(), []byte("bench secret, 32 bytes long....."))
 	plan := func(exact bool, cache *kustomize.Cache) *kube.ChangeSet {
 		m, err := kube.NewManager(c.RESTConfig(), kube.Options{ExactDiff: exact})
 		if err != nil {

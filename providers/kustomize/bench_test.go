@@ -47,7 +47,7 @@ func benchBuild(b *testing.B, n int, path string) {
 	root := writeTree(b, bigTree(n))
 	opts := Options{Root: root, noPlain: path == "kustomize"}
 	if path == "cached" {
-		opts.Cache, opts.CacheSlot = NewCache(b.TempDir()), "bench"
+		opts.Cache, opts.CacheSlot = NewCache(b.TempDir(), []byte("bench secret, 32 bytes long.....")), "bench"
 		if _, err := Build(context.Background(), opts); err != nil {
 			b.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package kustomize
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -31,13 +32,29 @@ import (
 // render that decrypts (Options.Decryptor set): decrypted values stay in
 // memory. A Cache is safe for concurrent use; two processes writing the
 // same slot each replace it whole.
+//
+// Every entry carries an HMAC under the cache's secret: the directory may
+// have been committed by a pull request, with entries whose inputs match
+// the tree and whose objects do not. An entry without a valid HMAC, or a
+// slot that is not a regular file, is a miss.
 type Cache struct {
-	dir  string
-	hits atomic.Int64 // lookups served (tests)
+	dir    string
+	secret []byte
+	hits   atomic.Int64 // lookups served (tests)
 }
 
-// NewCache returns the cache kept in dir (created on the first write).
-func NewCache(dir string) *Cache { return &Cache{dir: dir} }
+// NewCache returns the cache kept in dir (created on the first write),
+// whose entries are authenticated with secret (kept outside every stack;
+// see the artifact cache's). Without a secret nothing is cached.
+func NewCache(dir string, secret []byte) *Cache { return &Cache{dir: dir, secret: secret} }
+
+// mac returns the hex HMAC-SHA256 of data under the cache's secret.
+func (c *Cache) mac(data []byte) []byte {
+	h := hmac.New(sha256.New, c.secret)
+	h.Write([]byte(cacheFormat))
+	h.Write(data)
+	return []byte(hex.EncodeToString(h.Sum(nil)))
+}
 
 // cacheFormat changes when the entry's layout or meaning does.
 const cacheFormat = "strata-render-1"
@@ -112,8 +129,19 @@ func (c *Cache) path(slot string) string {
 // get returns the objects of slot when its inputs are inputs and every
 // recorded call on fs gives the recorded result.
 func (c *Cache) get(slot, inputs string, fs filesys.FileSystem) ([]*unstructured.Unstructured, bool) {
-	data, err := os.ReadFile(c.path(slot))
+	if len(c.secret) == 0 {
+		return nil, false
+	}
+	p := c.path(slot)
+	if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+		return nil, false
+	}
+	file, err := os.ReadFile(p)
 	if err != nil {
+		return nil, false
+	}
+	sum, data, ok := bytes.Cut(file, []byte("\n"))
+	if !ok || !hmac.Equal(sum, c.mac(data)) {
 		return nil, false
 	}
 	var e cacheEntry
@@ -139,6 +167,9 @@ func (c *Cache) get(slot, inputs string, fs filesys.FileSystem) ([]*unstructured
 
 // put replaces the entry of slot. Errors are ignored: it is only a cache.
 func (c *Cache) put(slot, inputs string, reads []fsCall, objs []*unstructured.Unstructured) {
+	if len(c.secret) == 0 {
+		return
+	}
 	e := cacheEntry{Inputs: inputs, Reads: reads, Objects: make([]json.RawMessage, len(objs))}
 	for i, o := range objs {
 		b, err := json.Marshal(o.Object)
@@ -155,7 +186,7 @@ func (c *Cache) put(slot, inputs string, reads []fsCall, objs []*unstructured.Un
 	if err != nil {
 		return
 	}
-	_, werr := f.Write(data)
+	_, werr := f.Write(append(append(c.mac(data), '\n'), data...))
 	cerr := f.Close()
 	if werr != nil || cerr != nil || os.Rename(f.Name(), c.path(slot)) != nil {
 		_ = os.Remove(f.Name())

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -86,7 +87,7 @@ func TestCacheNeverStale(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			root := writeTree(t, cacheTree())
-			c := NewCache(filepath.Join(t.TempDir(), "renders"))
+			c := NewCache(filepath.Join(t.TempDir(), "renders"), testSecret)
 			opts := Options{Root: root, Path: "app", Substitute: map[string]string{"v": "1"}, Cache: c, CacheSlot: "kustomization.app"}
 			first, err := Build(context.Background(), opts)
 			if err != nil {
@@ -143,7 +144,7 @@ func TestCacheKeepsJSONValues(t *testing.T) {
 		"kustomization.yaml": "resources: [w.yaml]\n",
 		"w.yaml":             "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {i: 3, f: 2.5, big: 12345678901234567890, e: 1e21, b: true, n: null, l: [1, a]}\n",
 	})
-	c := NewCache(t.TempDir())
+	c := NewCache(t.TempDir(), testSecret)
 	opts := Options{Root: root, Cache: c, CacheSlot: "s"}
 	built, err := Build(context.Background(), opts)
 	if err != nil {
@@ -155,5 +156,58 @@ func TestCacheKeepsJSONValues(t *testing.T) {
 	}
 	if d := cmp.Diff(objects(built), objects(served)); d != "" {
 		t.Errorf("(-built +served):\n%s", d)
+	}
+}
+
+var testSecret = []byte("a test secret of 32 bytes or so.")
+
+// TestCacheTrustsOnlyItsOwnEntries checks that an entry the cache did not
+// write under its secret is a miss: a .strata directory committed by a pull
+// request can hold an entry whose inputs match the tree and whose objects
+// do not (here: edited after the write, and written under another secret).
+func TestCacheTrustsOnlyItsOwnEntries(t *testing.T) {
+	root := writeTree(t, cacheTree())
+	dir := t.TempDir()
+	build := func(c *Cache) []*unstructured.Unstructured {
+		t.Helper()
+		objs, err := Build(context.Background(), Options{Root: root, Path: "app", Substitute: map[string]string{"v": "1"}, Cache: c, CacheSlot: "k"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return objs
+	}
+	want := build(NewCache(dir, testSecret))
+	// Another secret: the committer's cache.
+	other := NewCache(dir, []byte("the committer's own secret, 32 b"))
+	build(other)
+	if other.hits.Load() != 0 {
+		t.Fatal("an entry written under another secret was used")
+	}
+	// The entry of the other secret, now with its objects poisoned.
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("cache files %v", files)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	poisoned := strings.Replace(string(b), `"replicas":2`, `"replicas":9`, 1)
+	if poisoned == string(b) {
+		t.Fatalf("test entry holds no value to poison: %s", b)
+	}
+	if err := os.WriteFile(files[0], []byte(poisoned), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*Cache{"own secret": NewCache(dir, testSecret), "other secret": NewCache(dir, []byte("the committer's own secret, 32 b"))} {
+		got := build(c)
+		if c.hits.Load() != 0 {
+			t.Errorf("%s: a poisoned entry was used", name)
+		}
+		for i := range got {
+			if fmt.Sprint(got[i].Object) != fmt.Sprint(want[i].Object) {
+				t.Errorf("%s: object %d = %v, want %v", name, i, got[i].Object, want[i].Object)
+			}
+		}
 	}
 }
