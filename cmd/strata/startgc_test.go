@@ -73,15 +73,23 @@ func TestNoGCWhilePackagesInitialise(t *testing.T) {
 	}
 }
 
-// TestGCBackOn checks that the collector has its default setting again
-// in the tests' process, as in strata's after main started (TestMain and
-// main call startgc.Done).
+// TestGCBackOn checks that the collector has its setting again in the
+// tests' process, as in strata's after main started (TestMain and main call
+// startgc.Done): $GOGC's, or 100 by default.
 func TestGCBackOn(t *testing.T) {
-	if os.Getenv("GOGC") != "" {
-		t.Skip("GOGC is set")
+	want := 100
+	switch v := os.Getenv("GOGC"); {
+	case v == "off":
+		want = -1
+	case v != "":
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("GOGC=%q: %v", v, err)
+		}
+		want = n
 	}
-	prev := debug.SetGCPercent(100)
-	if prev != 100 {
-		t.Errorf("GC percent %d, want 100", prev)
+	prev := debug.SetGCPercent(want)
+	if prev != want {
+		t.Errorf("GC percent %d, want %d", prev, want)
 	}
 }
