@@ -13,7 +13,7 @@ import (
 // cliPeakRSSEnv.)
 func TestChildPeakRSS(t *testing.T) {
 	if runtime.GOOS != "linux" {
-		t.Skip("the child reads its peak from /proc/self/status")
+		t.Skip("peak RSS is read from /proc/self/status, which only Linux has")
 	}
 	// The parent holds 512 MB (a byte per page written, so that every
 	// page is resident), more than the child can need even as a -race
