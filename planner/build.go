@@ -86,6 +86,11 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 	if snap, err = e.planMoves(p, snap); err != nil {
 		return nil, err
 	}
+	// The blocks' diffs list the stack's live objects once per resource
+	// and namespace, and read the admission configuration once, between
+	// them; what the lists hold goes with the plan.
+	e.reads = kube.NewSharedReads()
+	defer func() { e.reads = nil }()
 	if !e.opts.Destroy {
 		if err := e.readValuesFrom(ctx, selected); err != nil {
 			return nil, e.scrubErr(err)

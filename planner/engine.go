@@ -135,6 +135,10 @@ type Engine struct {
 	// renderSecret authenticates the render cache (kustomize.Cache): the
 	// secret of the artifact cache, read once.
 	renderSecret func() []byte
+
+	// reads are the cluster reads that the diffs of the plan under way
+	// share (kube.SharedReads); nil outside Plan.
+	reads *kube.SharedReads
 }
 
 // Load loads the stack in opts.Dir. Errors in the stack come back as

@@ -64,7 +64,7 @@ func (e *Engine) diffKustomization(ctx context.Context, snap *state.Snapshot, k 
 	sb, _ := snap.Block(addr)
 	d.diffed = true
 	d.cs, d.former, d.diffErr = diffBlock(ctx, d.mgr, snap, d.objs, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr,
-		FormerBlocks: sb.MovedFrom, Previous: previous, Intents: intents, Prune: k.Prune, CRDs: crds, Namespaces: namespaces})
+		FormerBlocks: sb.MovedFrom, Previous: previous, Intents: intents, Prune: k.Prune, CRDs: crds, Namespaces: namespaces, Shared: e.reads})
 	if d.diffErr != nil {
 		d.diffErr = fmt.Errorf("%s: %w", addr, d.diffErr)
 	}

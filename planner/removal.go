@@ -167,7 +167,7 @@ func (e *Engine) planRemovedObjects(ctx context.Context, p *plan.Plan, snap *sta
 	}
 	owner := e.owner(addr)
 	cs, former, err := diffBlock(ctx, mgr, snap, nil, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr,
-		FormerBlocks: sb.MovedFrom, Previous: prev, Intents: intents, Prune: true})
+		FormerBlocks: sb.MovedFrom, Previous: prev, Intents: intents, Prune: true, Shared: e.reads})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", addr, err)
 	}

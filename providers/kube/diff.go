@@ -57,9 +57,9 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, o
 	var admission chan *admissionScope
 	if !m.opts.ExactDiff {
 		admission = make(chan *admissionScope, 1)
-		go func() { admission <- m.admissionScope(ctx) }()
+		go func() { admission <- opts.Shared.admissionScope(ctx, m) }()
 	}
-	live := m.prefetch(ctx, ts, opts.Stack, opts.Block)
+	live := m.prefetch(ctx, ts, opts)
 	// Objects of the state may carry the stack's name without its id.
 	known := make(map[key]trust, len(opts.Previous)+len(opts.Intents))
 	for _, r := range opts.Intents {

@@ -22,7 +22,8 @@ import (
 // for every object), and wants the same changes: before the apply (all
 // creates), after it (none), with objects edited in the plan (a label, a
 // data value, replicas) and with a field the apply set edited in the
-// cluster. (A field that another manager adds, such as a label of kubectl
+// cluster; the fast diff also with the reads of a plan shared
+// (DiffOptions.Shared). (A field that another manager adds, such as a label of kubectl
 // label, is no change for either: server-side apply keeps it.)
 func TestFastDiffMatchesExact(t *testing.T) {
 	c := testcluster.Get(t)
@@ -52,6 +53,20 @@ func TestFastDiffMatchesExact(t *testing.T) {
 				}
 				if n := strings.Count(changed(f), "\n"); n != want {
 					t.Fatalf("%s: %d changes, want %d:\n%s", step, n, want, changed(f))
+				}
+				// With the reads of a plan shared between its blocks: the
+				// live objects from the stack's list, then (taken by the
+				// first diff) read one by one.
+				sh := opts
+				sh.Shared = kube.NewSharedReads()
+				for _, pass := range []string{"shared list", "shared list taken"} {
+					s, err := fast.Diff(ctx, objs, sh)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if changed(s) != changed(e) {
+						t.Fatalf("%s, %s: fast diff:\n%s\nexact diff:\n%s", step, pass, changed(s), changed(e))
+					}
 				}
 			}
 			same("before the apply", objs, len(objs))

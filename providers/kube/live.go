@@ -10,28 +10,44 @@ import (
 
 // prefetch lists the live objects of the block, one request per resource and
 // namespace with at least two rendered objects. Objects it misses (not owned
-// yet, or the list was refused) are read one by one later.
-func (m *Manager) prefetch(ctx context.Context, ts []*target, stack, block string) *liveCache {
+// yet, or the list was refused) are read one by one later. With
+// opts.Shared, each list is one of the whole stack, made once for all the
+// blocks of the plan (see SharedReads), and the block takes its objects out
+// of it; without, the list selects the block's objects.
+func (m *Manager) prefetch(ctx context.Context, ts []*target, opts DiffOptions) *liveCache {
 	type group struct {
 		gvr schema.GroupVersionResource
 		ns  string
 	}
-	count := make(map[group]int)
+	members := make(map[group][]key)
 	for _, t := range ts {
 		if t.mapping != nil {
-			count[group{t.mapping.Resource, t.ref.Namespace}]++
+			g := group{t.mapping.Resource, t.ref.Namespace}
+			members[g] = append(members[g], keyOf(t.ref))
 		}
 	}
 	var groups []group
-	for g, n := range count {
-		if n >= 2 {
+	for g, keys := range members {
+		if len(keys) >= 2 {
 			groups = append(groups, g)
 		}
 	}
 	lc := &liveCache{objs: make(map[key]*unstructured.Unstructured)}
-	selector := LabelStack + "=" + stack + "," + LabelBlock + "=" + block
+	selector := LabelStack + "=" + opts.Stack
+	if opts.Shared == nil {
+		selector += "," + LabelBlock + "=" + opts.Block
+	}
 	_ = forEach(ctx, len(groups), m.opts.Concurrency, func(ctx context.Context, i int) error {
 		g := groups[i]
+		if opts.Shared != nil {
+			l := opts.Shared.list(ctx, m, g.gvr, g.ns, selector)
+			for _, k := range members[g] {
+				if u := l.take(k); u != nil {
+					lc.put(u)
+				}
+			}
+			return nil
+		}
 		items, err := m.listObjects(ctx, g.gvr, g.ns, selector)
 		if err != nil {
 			return nil // fall back to single gets

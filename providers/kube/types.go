@@ -257,6 +257,11 @@ type DiffOptions struct {
 	// in the same plan to the block creating each. Objects in them that the
 	// server cannot dry-run yet are creates "after Namespace".
 	Namespaces map[string]string
+	// Shared, when set, holds the reads that the diffs of the blocks of
+	// one plan share: the stack's live objects, listed once per resource
+	// and namespace for all the blocks, and the admission configuration
+	// (see SharedReads). Nil: each Diff makes its own.
+	Shared *SharedReads
 }
 
 // ApplyOptions configures Manager.Apply.

@@ -1,0 +1,113 @@
+package kube
+
+import (
+	"context"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// SharedReads holds the reads that the diffs of one plan share (see
+// DiffOptions.Shared): the live objects of the stack, listed once per
+// resource and namespace for all its blocks instead of once per block
+// (a stack of 100 kustomizations in one namespace made 100 lists of each
+// kind, each filtered by the API server over every object of that kind
+// and namespace), and the cluster's admission configuration, read once
+// instead of once per block. Each block takes its own objects out of the
+// lists, so that what they hold is released as the blocks are diffed. It
+// is safe for concurrent use. Create one per plan: what it read is not
+// read again.
+type SharedReads struct {
+	mu        sync.Mutex
+	lists     map[sharedListKey]*sharedList
+	admission map[string]*sharedAdmission
+}
+
+// NewSharedReads returns an empty SharedReads.
+func NewSharedReads() *SharedReads {
+	return &SharedReads{lists: map[sharedListKey]*sharedList{}, admission: map[string]*sharedAdmission{}}
+}
+
+// sharedListKey identifies one list: the identity that made it (the
+// cluster and the impersonated user: what one service account may read
+// is never handed to another), the resource, the namespace and the label
+// selector.
+type sharedListKey struct {
+	identity string
+	gvr      schema.GroupVersionResource
+	ns       string
+	selector string
+}
+
+// sharedList is the result of one list, from which the blocks take their
+// objects.
+type sharedList struct {
+	once sync.Once
+	err  error
+	mu   sync.Mutex
+	objs map[key]*unstructured.Unstructured
+}
+
+// take removes and returns the listed object of k (nil when the list did
+// not hold it, or another block took it already).
+func (l *sharedList) take(k key) *unstructured.Unstructured {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	u := l.objs[k]
+	delete(l.objs, k)
+	return u
+}
+
+// identity names who m reads as: the cluster and the impersonated user.
+func (m *Manager) identity() string {
+	return m.cfg.Host + "\x00" + m.cfg.Impersonate.UserName
+}
+
+// list returns the shared list of resource gvr in namespace ns matching
+// selector, as m, listing it on the first call.
+func (s *SharedReads) list(ctx context.Context, m *Manager, gvr schema.GroupVersionResource, ns, selector string) *sharedList {
+	k := sharedListKey{identity: m.identity(), gvr: gvr, ns: ns, selector: selector}
+	s.mu.Lock()
+	l := s.lists[k]
+	if l == nil {
+		l = &sharedList{}
+		s.lists[k] = l
+	}
+	s.mu.Unlock()
+	l.once.Do(func() {
+		items, err := m.listObjects(ctx, gvr, ns, selector)
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.err = err
+		l.objs = make(map[key]*unstructured.Unstructured, len(items))
+		for _, u := range items {
+			l.objs[keyOf(RefOf(u))] = u
+		}
+	})
+	return l
+}
+
+// sharedAdmission is the admission configuration read once.
+type sharedAdmission struct {
+	once  sync.Once
+	scope *admissionScope
+}
+
+// admissionScope returns m.admissionScope, read once per cluster and
+// shared (it is read as the manager's own identity, whichever service
+// account the manager impersonates). A nil s reads it anew.
+func (s *SharedReads) admissionScope(ctx context.Context, m *Manager) *admissionScope {
+	if s == nil {
+		return m.admissionScope(ctx)
+	}
+	s.mu.Lock()
+	a := s.admission[m.cfg.Host]
+	if a == nil {
+		a = &sharedAdmission{}
+		s.admission[m.cfg.Host] = a
+	}
+	s.mu.Unlock()
+	a.once.Do(func() { a.scope = m.admissionScope(ctx) })
+	return a.scope
+}
