@@ -101,6 +101,7 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 			if err := e.planBlock(ctx, p, snap, b, up, pre[b.Address()]); err != nil {
 				return nil, e.scrubErr(err)
 			}
+			delete(pre, b.Address()) // its objects are in the plan now
 		}
 	}
 	if err := e.planRemovals(ctx, p, snap); err != nil {
@@ -226,7 +227,7 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 	// CRDs and namespaces that the blocks this one depends on create or
 	// change first: the objects using them are planned against those.
 	crds, namespaces := up.upstream(k.Address())
-	if err := up.checkOrder(k.Address(), d.objs, crds, namespaces); err != nil {
+	if err := up.checkOrder(k.Address(), d.rendered, crds, namespaces); err != nil {
 		return err
 	}
 	if !d.diffed {

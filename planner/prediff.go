@@ -16,7 +16,11 @@ import (
 // kustomizationDiff is the render and diff of one kustomization, made by
 // prediff ahead of the plan's pass over the blocks or in it.
 type kustomizationDiff struct {
+	// objs are the rendered objects, released (nil) once diffed: the
+	// change set holds the prepared copies the plan needs, and rendered
+	// what the plan's check of the blocks' order needs.
 	objs     []*unstructured.Unstructured
+	rendered *renderedSet
 	revision string
 	mgr      Kube
 	err      error // of the source, the render or the client
@@ -43,6 +47,7 @@ func (e *Engine) renderForPlan(ctx context.Context, k *config.Kustomization) *ku
 	if d.objs, d.err = e.render(ctx, k, root); d.err != nil {
 		return d
 	}
+	d.rendered = newRenderedSet(d.objs)
 	prov, err := e.connectCluster()
 	if err != nil {
 		d.err = err
@@ -65,6 +70,7 @@ func (e *Engine) diffKustomization(ctx context.Context, snap *state.Snapshot, k 
 	d.diffed = true
 	d.cs, d.former, d.diffErr = diffBlock(ctx, d.mgr, snap, d.objs, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr,
 		FormerBlocks: sb.MovedFrom, Previous: previous, Intents: intents, Prune: k.Prune, CRDs: crds, Namespaces: namespaces, Shared: e.reads})
+	d.objs = nil
 	if d.diffErr != nil {
 		d.diffErr = fmt.Errorf("%s: %w", addr, d.diffErr)
 	}

@@ -3,7 +3,10 @@ package planner_test
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,4 +94,73 @@ func blockOrder(p *plan.Plan) []string {
 		out = append(out, b.Address)
 	}
 	return out
+}
+
+// collectingDiff is a Kube that notes, for every rendered object handed to
+// Diff, when the garbage collector frees it.
+type collectingDiff struct {
+	planner.Kube
+	mu        sync.Mutex
+	diffs     int
+	handed    int
+	freed     atomic.Int64
+	heldAtEnd int64 // rendered objects of the earlier blocks still live at the last diff
+	blocks    int
+}
+
+func (c *collectingDiff) Diff(ctx context.Context, objs []*unstructured.Unstructured, opts kube.DiffOptions) (*kube.ChangeSet, error) {
+	c.mu.Lock()
+	c.diffs++
+	last := c.diffs == c.blocks
+	earlier := int64(c.handed)
+	c.mu.Unlock()
+	if last {
+		// Every earlier block is diffed: its rendered objects must be
+		// garbage by now, while the plan goes on.
+		deadline := time.Now().Add(5 * time.Second)
+		for c.freed.Load() < earlier && time.Now().Before(deadline) {
+			runtime.GC()
+			time.Sleep(10 * time.Millisecond)
+		}
+		c.heldAtEnd = earlier - c.freed.Load()
+	}
+	for _, o := range objs {
+		runtime.AddCleanup(o, func(int) { c.freed.Add(1) }, 0)
+	}
+	c.mu.Lock()
+	c.handed += len(objs)
+	c.mu.Unlock()
+	return c.Kube.Diff(ctx, objs, opts)
+}
+
+// TestFakePlanReleasesRenderedObjects plans independent kustomizations
+// one at a time and wants the rendered objects of each released once it
+// is diffed (the plan keeps the change sets, which hold prepared copies):
+// the plan used to hold every block's render until its end, which made
+// its memory grow with the stack beyond what the plan itself needs.
+func TestFakePlanReleasesRenderedObjects(t *testing.T) {
+	files := map[string]string{"main.hcl": ""}
+	const blocks = 6
+	for i := 0; i < blocks; i++ {
+		n := fmt.Sprint("k", i)
+		files["main.hcl"] += kustomizationBlock(n)
+		files[n+"/kustomization.yaml"] = kustomizationYAML("cm.yaml")
+		var y strings.Builder
+		for j := 0; j < 5; j++ {
+			y.WriteString("---\n" + configMap(fmt.Sprintf("cm-%s-%d", n, j), "ns", map[string]string{"k": n}))
+		}
+		files[n+"/cm.yaml"] = y.String()
+	}
+	w := newWorld(t, files)
+	cd := &collectingDiff{Kube: w.kube.As(""), blocks: blocks}
+	opts := w.options()
+	opts.Parallelism = 1
+	opts.Providers.Kube = func(string) (planner.Kube, error) { return cd, nil }
+	_, p := w.plan(&opts)
+	if cd.diffs != blocks || len(p.Changes) != blocks*5 {
+		t.Fatalf("%d diffs and %d changes, want %d and %d", cd.diffs, len(p.Changes), blocks, blocks*5)
+	}
+	if cd.heldAtEnd != 0 {
+		t.Errorf("%d rendered objects of the blocks diffed earlier still live at the last diff, want 0", cd.heldAtEnd)
+	}
 }

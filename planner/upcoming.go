@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -79,29 +80,20 @@ func (u *upcoming) upstream(b config.Address) ([]kube.PlannedCRD, map[string]str
 // block creates in this plan defines, or whose namespace only another block
 // creates, when b does not depend on that block: the kind or namespace may
 // not exist yet when b applies. The error says which dependency to add.
-func (u *upcoming) checkOrder(b config.Address, objs []*unstructured.Unstructured, crds []kube.PlannedCRD, namespaces map[string]string) error {
-	kinds, own := map[schema.GroupKind]bool{}, map[string]bool{}
+func (u *upcoming) checkOrder(b config.Address, r *renderedSet, crds []kube.PlannedCRD, namespaces map[string]string) error {
+	kinds := maps.Clone(r.crdKinds)
 	for _, p := range crds {
 		kinds[kube.CRDKind(p.Object)] = true
 	}
-	for _, o := range objs {
-		switch r := kube.RefOf(o); {
-		case r.Group == "apiextensions.k8s.io" && r.Kind == "CustomResourceDefinition":
-			kinds[kube.CRDKind(o)] = true
-		case r.Group == "" && r.Kind == "Namespace":
-			own[r.Name] = true
-		}
-	}
 	var errs []string
-	for _, o := range objs {
-		ref := kube.RefOf(o)
+	for _, ref := range r.refs {
 		gk := ref.GroupKind()
 		if by, name := u.crdCreator(gk); by != "" && by != b.String() && !kinds[gk] {
 			errs = append(errs, fmt.Sprintf("%s is of kind %s, whose CRD %s is created by %s in this plan, "+
 				"but %s does not depend on %s: add it to depends_on", ref, gk, name, by, b, by))
 		}
-		ns := o.GetNamespace()
-		if by := u.namespaceCreator(ns); by != "" && by != b.String() && !own[ns] && namespaces[ns] == "" {
+		ns := ref.Namespace
+		if by := u.namespaceCreator(ns); by != "" && by != b.String() && !r.namespaces[ns] && namespaces[ns] == "" {
 			errs = append(errs, fmt.Sprintf("%s is in namespace %s, which %s creates in this plan, "+
 				"but %s does not depend on %s: add it to depends_on", ref, ns, by, b, by))
 		}
@@ -138,4 +130,30 @@ func (u *upcoming) crdCreator(gk schema.GroupKind) (string, string) {
 		}
 	}
 	return "", ""
+}
+
+// renderedSet is what checkOrder needs of a kustomization's render: the
+// references of its objects, the kinds its CRDs define and the namespaces
+// it creates. The plan keeps it, not the rendered objects, which are
+// released once the block is diffed.
+type renderedSet struct {
+	refs       []kube.ObjectRef
+	crdKinds   map[schema.GroupKind]bool
+	namespaces map[string]bool
+}
+
+// newRenderedSet summarises the rendered objects objs.
+func newRenderedSet(objs []*unstructured.Unstructured) *renderedSet {
+	r := &renderedSet{refs: make([]kube.ObjectRef, len(objs)), crdKinds: map[schema.GroupKind]bool{}, namespaces: map[string]bool{}}
+	for i, o := range objs {
+		ref := kube.RefOf(o)
+		r.refs[i] = ref
+		switch {
+		case ref.Group == "apiextensions.k8s.io" && ref.Kind == "CustomResourceDefinition":
+			r.crdKinds[kube.CRDKind(o)] = true
+		case ref.Group == "" && ref.Kind == "Namespace":
+			r.namespaces[ref.Name] = true
+		}
+	}
+	return r
 }
