@@ -76,6 +76,8 @@ type Options struct {
 
 	// noPlain makes Build run kustomize even for a plain tree (tests).
 	noPlain bool
+	// onRender is called as each render starts (tests).
+	onRender func()
 }
 
 // Patch is a kustomize patch: a strategic merge patch (YAML of a partial
@@ -127,21 +129,23 @@ func Build(ctx context.Context, opts Options) ([]*unstructured.Unstructured, err
 	if err != nil {
 		return nil, fmt.Errorf("source tree %s: %w", root, err)
 	}
-	kustomizeMu.Lock()
-	defer kustomizeMu.Unlock()
-	dec := newDecryption(root, opts)
-	var rec *recordingFS
-	if opts.cacheable() {
-		if objs, ok := opts.Cache.get(opts.CacheSlot, opts.inputs(root, dir), &overlayFS{FileSystem: disk, root: root, decrypt: dec}); ok {
-			return objs, nil
-		}
-		rec = &recordingFS{}
+	// Renders that kustomize's pipeline need not run run at once; one
+	// that needs it runs alone (see kustomizeMu).
+	kustomizeMu.RLock()
+	r, err := renderCached(opts, root, dir, disk, ks, false)
+	kustomizeMu.RUnlock()
+	if errors.Is(err, errNeedsKustomize) {
+		kustomizeMu.Lock()
+		defer kustomizeMu.Unlock()
+		r, err = renderCached(opts, root, dir, disk, ks, true)
 	}
-	resources, err := render(opts, root, dir, disk, ks, dec, rec)
 	if err != nil {
 		return nil, err
 	}
-
+	if r.cached != nil {
+		return r.cached, nil
+	}
+	resources, rec, dec := r.resources, r.rec, r.dec
 	var subst []fluxkustomize.SubstituteOption
 	subst = append(subst, fluxkustomize.SubstituteWithDryRun(true), fluxkustomize.SubstituteWithStrict(opts.StrictSubstitute))
 	out := make([]*unstructured.Unstructured, 0, len(resources))
@@ -204,12 +208,46 @@ func objectJSON(res *resource.Resource) ([]byte, error) {
 	return j, nil
 }
 
+// errNeedsKustomize is renderCached's answer, without full, for a
+// kustomization that only kustomize's pipeline renders.
+var errNeedsKustomize = errors.New("the kustomization needs kustomize's pipeline")
+
+// rendered is the result of renderCached: the objects from the cache, or
+// the resources rendered, with the decryption of the render and the
+// recording of its file system calls for the cache (nil: not cached).
+type rendered struct {
+	cached    []*unstructured.Unstructured
+	resources []*resource.Resource
+	dec       *decryption
+	rec       *recordingFS
+}
+
+// renderCached returns the objects of the kustomization in dir from
+// opts.Cache, or renders its resources. Without full, a kustomization
+// that needs kustomize's pipeline is errNeedsKustomize.
+func renderCached(opts Options, root, dir string, disk filesys.FileSystem, ks unstructured.Unstructured, full bool) (rendered, error) {
+	r := rendered{dec: newDecryption(root, opts)}
+	if opts.cacheable() {
+		if objs, ok := opts.Cache.get(opts.CacheSlot, opts.inputs(root, dir), &overlayFS{FileSystem: disk, root: root, decrypt: r.dec}); ok {
+			return rendered{cached: objs}, nil
+		}
+		r.rec = &recordingFS{}
+	}
+	var err error
+	r.resources, err = render(opts, root, dir, disk, ks, r.dec, r.rec, full)
+	return r, err
+}
+
 // render returns the objects of the kustomization in dir, before
 // substitution: by the plain path when the options and the tree allow it
 // (see plainResources), else by kustomize. When rec is not nil and the
 // plain path renders, rec records its file system calls (and its
-// FileSystem is set); a render by kustomize leaves it as it is.
-func render(opts Options, root, dir string, disk filesys.FileSystem, ks unstructured.Unstructured, dec *decryption, rec *recordingFS) ([]*resource.Resource, error) {
+// FileSystem is set); a render by kustomize leaves it as it is. Without
+// full, a kustomization that needs kustomize is errNeedsKustomize.
+func render(opts Options, root, dir string, disk filesys.FileSystem, ks unstructured.Unstructured, dec *decryption, rec *recordingFS, full bool) ([]*resource.Resource, error) {
+	if opts.onRender != nil {
+		opts.onRender()
+	}
 	if opts.plain() && !opts.noPlain {
 		var fs filesys.FileSystem = &overlayFS{FileSystem: disk, root: root, decrypt: dec}
 		var calls *recordingFS
@@ -248,6 +286,9 @@ func render(opts Options, root, dir string, disk filesys.FileSystem, ks unstruct
 		if manifest, err = withOrigins(manifest); err != nil {
 			return nil, fmt.Errorf("kustomization %s: %w", opts.Path, err)
 		}
+	}
+	if !full {
+		return nil, errNeedsKustomize
 	}
 	fs := &overlayFS{FileSystem: disk, path: filepath.Clean(kfile), data: manifest, root: root, decrypt: dec}
 	resMap, err := fluxkustomize.Build(fs, dir)

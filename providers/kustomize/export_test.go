@@ -13,6 +13,13 @@ var (
 	Summary   = summary
 )
 
+// OnRender returns o with f called as each render of Build starts, under
+// the lock that keeps kustomize's pipeline apart (kustomizeMu).
+func OnRender(o Options, f func()) Options {
+	o.onRender = f
+	return o
+}
+
 // NoPlain returns o with the plain path turned off: Build runs kustomize.
 func NoPlain(o Options) Options {
 	o.noPlain = true
@@ -52,7 +59,7 @@ func ObjectJSONs(t *testing.T, o Options) (fast, kustomize []string) {
 	}
 	kustomizeMu.Lock()
 	defer kustomizeMu.Unlock()
-	rs, err := render(o, root, dir, disk, ks, newDecryption(root, o), nil)
+	rs, err := render(o, root, dir, disk, ks, newDecryption(root, o), nil, true)
 	if err != nil {
 		return nil, nil
 	}

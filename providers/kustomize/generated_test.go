@@ -6,7 +6,10 @@ import (
 	"math/rand"
 	"path"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/strata-gitops/strata/providers/kustomize"
 )
@@ -102,5 +105,52 @@ func TestGeneratedKustomizationSkipsKustomize(t *testing.T) {
 	full := testing.AllocsPerRun(3, build(kustomize.NoPlain(opts)))
 	if plain*5 > full {
 		t.Errorf("the render of a directory without a kustomization file made %.0f allocations, kustomize's %.0f: want a fifth or less", plain, full)
+	}
+}
+
+// TestPlainRendersRunAtOnce renders two plain kustomizations at once and
+// wants both renders under way together: every render used to hold one
+// lock, so that a stack's kustomizations rendered one after the other
+// whatever the plan's parallelism; only kustomize's pipeline needs to run
+// alone.
+func TestPlainRendersRunAtOnce(t *testing.T) {
+	var wg sync.WaitGroup
+	inside := make(chan struct{}, 2)
+	both := make(chan struct{})
+	var once sync.Once
+	var alone atomic.Bool
+	meet := func() {
+		inside <- struct{}{}
+		if len(inside) == 2 {
+			once.Do(func() { close(both) })
+		}
+		select {
+		case <-both:
+		case <-time.After(5 * time.Second):
+			alone.Store(true)
+		}
+	}
+	errs := make(chan error, 2)
+	for _, layout := range []map[string]string{
+		{"kustomization.yaml": "resources: [a.yaml]\n", "a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n"},
+		{"b.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n"},
+	} {
+		opts := kustomize.OnRender(kustomize.Options{Root: kustomize.WriteTree(t, layout)}, meet)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := kustomize.Build(context.Background(), opts)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if alone.Load() {
+		t.Error("the two plain renders ran one after the other, want them at once")
 	}
 }

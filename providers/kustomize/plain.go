@@ -13,12 +13,14 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// kustomizeMu serializes the builds of this package. kustomize keeps its
-// OpenAPI schema in a global (which Flux's Build resets, under a lock of its
-// own that the plain path cannot take) and reads it for every resource's
-// ID; every build, plain or not, goes through Build, so this lock keeps a
-// plain build from reading the schema while a full one resets it.
-var kustomizeMu sync.Mutex
+// kustomizeMu keeps kustomize's pipeline apart from every other render.
+// kustomize keeps its OpenAPI schema in a global, which Flux's Build
+// resets (and a kustomization's openapi field replaces), under a lock of
+// its own that the plain path cannot take; the plain path reads it for
+// every resource's ID. So a render by kustomize holds this lock for
+// writing, and the renders that do not run kustomize's pipeline (plain,
+// from the cache) hold it for reading: any number of them at once.
+var kustomizeMu sync.RWMutex
 
 // plainResources renders the kustomization in dir without kustomize's
 // pipeline when the whole tree is plain: every kustomization file it
