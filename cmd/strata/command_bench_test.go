@@ -27,25 +27,29 @@ import (
 //
 //   - `strata plan --detailed-exitcode` (which exits 0: no change) and
 //     `strata drift` (exits 0: no drift) against
-//   - `kubectl diff --server-side -f objects.yaml` (exits 0: no difference).
+//   - `kubectl diff --server-side -f objects.yaml` (exits 0: no difference);
+//   - beside them the exact diff (a server-side dry run for every object),
+//     which the command has no flag for: the planner's Plan in this
+//     process with kube.Options.ExactDiff and a new client (its setup
+//     timed; process start and stack load, some 0.1 s, are not), with
+//     exact-plan-speedup kubectl's time over it.
 //
-// Each round runs the three in turn; each figure is the median of the
-// rounds (at least 3, more with -benchtime Nx for N > 3), with the
-// machine's load average logged before and after. The stack is applied
-// once, untimed, before the rounds. Run it with:
+// Each of the -benchtime rounds (3 for the record) runs the tools in turn,
+// a different one first each round; each figure is the median of the
+// rounds, the single runs are logged, with the machine's load before and
+// after. The stack is applied once, untimed, before the rounds. Run it with:
 //
 //	STRATA_TEST_CLUSTER=... go test ./cmd/strata -run '^$' -bench CommandVersusKubectl -benchtime 3x
 func BenchmarkCommandVersusKubectl(b *testing.B) {
 	c := testcluster.Get(b)
 	kubectl := c.KubectlPath(b)
 	exe := buildStrata(b)
-	ver, _ := exec.Command(exe, "version").Output()
-	kver, _ := c.KubectlCommand(b, "version", "--client").Output()
-	versions := fmt.Sprintf("strata %s; kubectl %s (%s)", firstLine(ver), strings.TrimSpace(strings.ReplaceAll(string(kver), "\n", "; ")), kubectl)
+	versions := benchVersions(b, c)
 
 	dir, file := benchStack1010(b, c)
 	kc := "--kubeconfig=" + c.Kubeconfig()
 	start := time.Now()
+	benchProgress("CommandVersusKubectl: applying the 1,010 objects (untimed)")
 	if r := runBinary(b, exe, "apply", "--auto-approve", kc, dir); r.code != 0 {
 		b.Fatalf("apply: exit %d\n%s", r.code, tail(r.out))
 	}
@@ -55,37 +59,56 @@ func BenchmarkCommandVersusKubectl(b *testing.B) {
 		b.Log(versions)
 		b.Logf("apply of the 1,010 objects before the rounds (untimed): %s", applied)
 		b.Logf("load before: %s", loadAvg())
-		var plan, drift, diff []time.Duration
+		var plan, drift, diff, exact []time.Duration
 		var planRSS, driftRSS float64
-		for range max(b.N, 3) {
-			r := runBinary(b, exe, "plan", "--detailed-exitcode", "--no-color", kc, dir)
-			if r.code != 0 {
-				b.Fatalf("plan: exit %d, want 0 (no change)\n%s", r.code, tail(r.out))
-			}
-			plan, planRSS = append(plan, r.wall), max(planRSS, r.rssMB)
-			r = runBinary(b, exe, "drift", "--no-color", kc, dir)
-			if r.code != 0 {
-				b.Fatalf("drift: exit %d, want 0 (no drift)\n%s", r.code, tail(r.out))
-			}
-			drift, driftRSS = append(drift, r.wall), max(driftRSS, r.rssMB)
-			r = runBinary(b, kubectl, "--kubeconfig", c.Kubeconfig(), "diff", "--server-side", "-f", file)
-			if r.code != 0 {
-				b.Fatalf("kubectl diff: exit %d, want 0 (no difference)\n%s", r.code, tail(r.out))
-			}
-			diff = append(diff, r.wall)
+		tools := []func(){
+			func() {
+				r := runBinary(b, exe, "plan", "--detailed-exitcode", "--no-color", kc, dir)
+				if r.code != 0 {
+					b.Fatalf("plan: exit %d, want 0 (no change)\n%s", r.code, tail(r.out))
+				}
+				plan, planRSS = append(plan, r.wall), max(planRSS, r.rssMB)
+			},
+			func() {
+				r := runBinary(b, exe, "drift", "--no-color", kc, dir)
+				if r.code != 0 {
+					b.Fatalf("drift: exit %d, want 0 (no drift)\n%s", r.code, tail(r.out))
+				}
+				drift, driftRSS = append(drift, r.wall), max(driftRSS, r.rssMB)
+			},
+			func() {
+				r := runBinary(b, kubectl, "--kubeconfig", c.Kubeconfig(), "diff", "--server-side", "-f", file)
+				if r.code != 0 {
+					b.Fatalf("kubectl diff: exit %d, want 0 (no difference)\n%s", r.code, tail(r.out))
+				}
+				diff = append(diff, r.wall)
+			},
+			func() { exact = append(exact, planInProcess(b, c, dir, true)) },
 		}
-		p, d, k := median(plan), median(drift), median(diff)
+		round := 0
+		for b.Loop() {
+			benchProgress("CommandVersusKubectl: round %d", round+1)
+			for _, run := range rotate(tools, round) {
+				run()
+			}
+			round++
+		}
+		p, d, k, e := median(plan), median(drift), median(diff), median(exact)
+		b.ReportMetric(float64(len(plan)), "runs")
 		b.ReportMetric(p.Seconds(), "strata-plan-s")
 		b.ReportMetric(d.Seconds(), "strata-drift-s")
+		b.ReportMetric(e.Seconds(), "strata-exact-plan-s")
 		b.ReportMetric(k.Seconds(), "kubectl-diff-s")
 		b.ReportMetric(k.Seconds()/p.Seconds(), "plan-speedup")
 		b.ReportMetric(k.Seconds()/d.Seconds(), "drift-speedup")
+		b.ReportMetric(k.Seconds()/e.Seconds(), "exact-plan-speedup")
 		b.ReportMetric(planRSS, "plan-peak-RSS-MB")
 		b.ReportMetric(driftRSS, "drift-peak-RSS-MB")
 		b.Logf("1,010 unchanged objects, whole commands, median of %d: strata plan %s (%.1fx), strata drift %s (%.1fx), "+
-			"kubectl diff --server-side %s; runs: plan %v, drift %v, kubectl %v",
+			"exact plan (a dry run per object, in process) %s (%.1fx), kubectl diff --server-side %s; runs: plan %v, drift %v, exact %v, kubectl %v",
 			len(plan), p.Round(time.Millisecond), k.Seconds()/p.Seconds(), d.Round(time.Millisecond), k.Seconds()/d.Seconds(),
-			k.Round(time.Millisecond), rounded(plan), rounded(drift), rounded(diff))
+			e.Round(time.Millisecond), k.Seconds()/e.Seconds(),
+			k.Round(time.Millisecond), rounded(plan), rounded(drift), rounded(exact), rounded(diff))
 		b.Logf("load after: %s", loadAvg())
 	})
 }

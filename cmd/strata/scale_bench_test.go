@@ -15,7 +15,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/strata-gitops/strata/internal/buildinfo"
 	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/planner"
 	"github.com/strata-gitops/strata/providers/kube"
@@ -91,10 +90,10 @@ func newScaleSet(b *testing.B, c *testcluster.Cluster, n int) *scaleSet {
 	return s
 }
 
-// delete deletes the set's namespaces and waits until they are gone, so
-// that the namespace controller's work does not overlap what is measured
-// next.
-func (s *scaleSet) delete(b *testing.B) {
+// delete deletes the set's namespaces and, with wait, waits until they are
+// gone, so that the namespace controller's work does not overlap what is
+// measured next (without: after the last measurement).
+func (s *scaleSet) delete(b *testing.B, wait bool) {
 	b.Helper()
 	cs, err := s.c.Clientset()
 	if err != nil {
@@ -108,7 +107,7 @@ func (s *scaleSet) delete(b *testing.B) {
 		}
 	}
 	for _, ns := range s.nss {
-		for {
+		for wait {
 			_, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
 				break
@@ -174,75 +173,93 @@ func (s samples) median() float64 {
 	return c[len(c)/2].Seconds()
 }
 
+// rounded returns the runs rounded to milliseconds, for the logs.
+func (s samples) rounded() []time.Duration { return rounded(s) }
+
 // BenchmarkScale measures strata on stacks of 1,000, 10,000 and 50,000
 // objects (STRATA_BENCH_SIZES) in kustomizations of 100 objects each (plain
 // directories of manifests: half ConfigMaps, a fifth headless Services, a
 // fifth Roles and RoleBindings, a tenth Deployments of 0 replicas), 500
-// objects per namespace. For each size the set is applied once by strata
-// apply (time and peak memory logged) and settled (every Deployment
-// Available), untimed; then each row of the tables measures:
+// objects per namespace. For each size, in this order:
 //
-//   - plan: `strata plan --detailed-exitcode` of the unchanged set (exit 0
+//   - apply, at the sizes of STRATA_BENCH_APPLY_SIZES (default 10,000): in
+//     each round a new copy of the set (new namespaces) applied by `strata
+//     apply --auto-approve` (plan and apply, the whole command, a child
+//     process: its peak RSS), and another by the harness-built `kubectl
+//     apply --server-side -f apps -R`, the two taking turns at going
+//     first; speedup-vs-kubectl-apply is kubectl's time over strata's.
+//     kubectl's copy, and strata's from the second round on, are deleted
+//     (untimed, waiting until they are gone) before the next run; strata's
+//     first copy is the set the plan and drift rows measure. At the other
+//     sizes that set is applied once by strata apply, untimed (its time
+//     logged).
+//   - plan: after the set settled (every Deployment Available, untimed),
+//     `strata plan --detailed-exitcode` of the unchanged set (exit 0
 //     required), the whole command as a child process: process start, stack
 //     load, client setup, render, state read, LISTs, comparison; its wall
 //     and CPU time, and its peak resident memory (the child's own VmHWM;
 //     the child is this test binary running strata's main, which starts
 //     with some 10 MB more than bin/strata). Up to
-//     STRATA_BENCH_KUBECTL_MAX objects (default 10,000), beside it: in this
-//     process, the planner's Plan with a new client each time (client setup
-//     timed), with the fast diff (inprocess-plan-s) and with ExactDiff, a
-//     server-side dry run for every object (inprocess-exact-plan-s); and
-//     the harness-built `kubectl diff --server-side -f apps -R` over the
-//     same files (exit 0 required), as a user runs it. speedup-vs-kubectl-diff
-//     is kubectl's time over strata plan's, exact-speedup-vs-kubectl-diff
-//     kubectl's over the exact plan's.
+//     STRATA_BENCH_KUBECTL_MAX objects (default 10,000), beside it, in
+//     turns: the exact diff, a server-side dry run for every object (the
+//     command has no flag for it: the planner's Plan in this process with
+//     kube.Options.ExactDiff and a new client, its setup timed:
+//     strata-exact-plan-s), and `kubectl diff --server-side -f apps -R` over
+//     the same files (exit 0 required), as a user runs it.
+//     speedup-vs-kubectl-diff is kubectl's time over strata plan's,
+//     exact-speedup-vs-kubectl-diff kubectl's over the exact plan's.
+//     Neither kubectl nor the exact diff runs at 50,000 objects by default.
 //   - drift: `strata drift` of the unchanged set (exit 0 required), a child
 //     process, with its CPU time and peak memory.
-//   - apply, up to STRATA_BENCH_APPLY_MAX objects (default 10,000): a new
-//     copy of the set (new namespaces) applied by `strata apply
-//     --auto-approve` (plan and apply, the whole command), and another by
-//     `kubectl apply --server-side -f apps -R`; speedup-vs-kubectl-apply is
-//     kubectl's time over strata's. Each copy is deleted, untimed, before the next run.
-//     kubectl applies one object after the other (one PATCH each), so its
-//     time is the API server's round trip times the objects.
 //
-// Each figure is the median of the -benchtime runs (3x for the record),
-// the tools interleaved in every run; the setup runs once (b.Loop). Run:
+// Each figure is the median of the -benchtime runs (3x for the record; the
+// runs column says how many), the single runs are logged; the setup runs
+// once (b.Loop). Run:
 //
 //	STRATA_TEST_CLUSTER=... go test ./cmd/strata -run '^$' -bench Scale -benchtime 3x
 func BenchmarkScale(b *testing.B) {
 	c := testcluster.Get(b)
-	kubectl := c.KubectlPath(b)
-	ver, _ := c.KubectlCommand(b, "version", "--client").Output()
-	b.Logf("strata %s (%s); kubectl %s (%s)", buildinfo.Read().Version, "the test binary, run as strata",
-		strings.TrimSpace(strings.ReplaceAll(string(ver), "\n", "; ")), kubectl)
+	b.Log(benchVersions(b, c))
 	kubectlMax := envInt(b, "STRATA_BENCH_KUBECTL_MAX", 10000)
-	applyMax := envInt(b, "STRATA_BENCH_APPLY_MAX", 10000)
-	for _, n := range scaleSizes(b) {
+	applySizes := envInts(b, "STRATA_BENCH_APPLY_SIZES", []int{10000}, 1)
+	sizes := scaleSizes(b)
+	for i, n := range sizes {
 		b.Run(fmt.Sprintf("objects=%d", n), func(b *testing.B) {
-			benchScale(b, c, n, n <= kubectlMax, n <= applyMax)
+			benchScale(b, c, n, n <= kubectlMax, slices.Contains(applySizes, n), i == len(sizes)-1)
 		})
 	}
 }
 
-func benchScale(b *testing.B, c *testcluster.Cluster, n int, withKubectl, withApply bool) {
+// benchScale measures one size (see BenchmarkScale); the namespaces of the
+// last size are deleted without waiting.
+func benchScale(b *testing.B, c *testcluster.Cluster, n int, withKubectl, withApply, last bool) {
 	kc := "--kubeconfig=" + c.Kubeconfig()
-	set := newScaleSet(b, c, n)
-	start := time.Now()
-	code, _, rss, out := runChild(b, "apply", "--auto-approve", kc, set.dir)
-	if code != 0 {
-		set.delete(b)
-		b.Fatalf("apply: exit %d\n%s", code, tail(out))
-	}
-	b.Logf("%d objects in %d kustomizations: set up by strata apply in %s (peak RSS %.0f MB); settled in %s",
-		n, (n+scalePerBlock-1)/scalePerBlock, time.Since(start).Round(time.Millisecond), rss, settleTime(b, set))
-	defer set.delete(b)
-
-	b.Run("plan", func(b *testing.B) { benchScalePlan(b, c, set, n, withKubectl) })
-	b.Run("drift", func(b *testing.B) { benchScaleDrift(b, set, kc) })
+	var set *scaleSet
 	if withApply {
-		b.Run("apply", func(b *testing.B) { benchScaleApply(b, c, n) })
+		b.Run("apply", func(b *testing.B) { set = benchScaleApply(b, c, n) })
+		if set == nil {
+			b.Fatalf("%d objects: no set to plan: the apply failed", n)
+		}
+	} else {
+		set = newScaleSet(b, c, n)
+		benchProgress("Scale: %d objects: applying the set (untimed)", n)
+		start := time.Now()
+		code, _, rss, out := runChild(b, "apply", "--auto-approve", kc, set.dir)
+		if code != 0 {
+			set.delete(b, false)
+			b.Fatalf("apply: exit %d\n%s", code, tail(out))
+		}
+		b.Logf("%d objects in %d kustomizations: set up by strata apply in %s (peak RSS %.0f MB), untimed",
+			n, (n+scalePerBlock-1)/scalePerBlock, time.Since(start).Round(time.Millisecond), rss)
 	}
+	defer func() {
+		benchProgress("Scale: %d objects: deleting the set", n)
+		set.delete(b, !last)
+	}()
+	benchProgress("Scale: %d objects: settling", n)
+	b.Logf("%d objects: settled (every Deployment Available) in %s, untimed", n, settleTime(b, set))
+	b.Run("plan", func(b *testing.B) { benchScalePlan(b, c, set, n, withKubectl) })
+	b.Run("drift", func(b *testing.B) { benchScaleDrift(b, set, n, kc) })
 }
 
 func settleTime(b *testing.B, s *scaleSet) time.Duration {
@@ -254,51 +271,62 @@ func settleTime(b *testing.B, s *scaleSet) time.Duration {
 // benchScalePlan measures the no-change plan of set (see BenchmarkScale).
 func benchScalePlan(b *testing.B, c *testcluster.Cluster, set *scaleSet, n int, compare bool) {
 	kc := "--kubeconfig=" + c.Kubeconfig()
-	var plan, planCPU, fast, exact, kdiff samples
+	var plan, planCPU, exact, kdiff samples
 	var peak float64
-	for b.Loop() {
+	tools := []func(){func() {
 		code, d, cpu, rss, out := runChildCPU(b, "plan", "--lock=false", "--detailed-exitcode", kc, set.dir)
 		if code != 0 {
 			b.Fatalf("plan of the unchanged set: exit %d, want 0\n%s", code, tail(out))
 		}
 		plan, planCPU = append(plan, d), append(planCPU, cpu)
 		peak = max(peak, rss)
-		if compare {
-			fast = append(fast, planInProcess(b, c, set, false))
-			exact = append(exact, planInProcess(b, c, set, true))
-			t0 := time.Now()
-			kubectlDiff(b, c, set)
-			kdiff = append(kdiff, time.Since(t0))
-		}
+	}}
+	if compare {
+		tools = append(tools,
+			func() { exact = append(exact, planInProcess(b, c, set.dir, true)) },
+			func() {
+				t0 := time.Now()
+				kubectlDiff(b, c, set)
+				kdiff = append(kdiff, time.Since(t0))
+			})
 	}
+	round := 0
+	for b.Loop() {
+		benchProgress("Scale: %d objects: plan, round %d", n, round+1)
+		for _, run := range rotate(tools, round) {
+			run()
+		}
+		round++
+	}
+	b.ReportMetric(float64(len(plan)), "runs")
 	b.ReportMetric(plan.median(), "strata-plan-s")
 	b.ReportMetric(planCPU.median(), "strata-plan-cpu-s")
 	b.ReportMetric(peak, "strata-plan-peak-RSS-MB")
 	msg := fmt.Sprintf("%d objects, no-change plan, median of %d: strata plan %.2fs (CPU %.2fs, peak RSS %.0f MB)",
 		n, len(plan), plan.median(), planCPU.median(), peak)
 	if compare {
-		b.ReportMetric(fast.median(), "inprocess-plan-s")
-		b.ReportMetric(exact.median(), "inprocess-exact-plan-s")
+		b.ReportMetric(exact.median(), "strata-exact-plan-s")
 		b.ReportMetric(kdiff.median(), "kubectl-diff-s")
 		b.ReportMetric(kdiff.median()/plan.median(), "speedup-vs-kubectl-diff")
 		b.ReportMetric(kdiff.median()/exact.median(), "exact-speedup-vs-kubectl-diff")
-		msg += fmt.Sprintf("; in-process plan %.2fs, with a dry run per object %.2fs; kubectl diff --server-side %.2fs: strata %.1fx faster, exact %.1fx",
-			fast.median(), exact.median(), kdiff.median(), kdiff.median()/plan.median(), kdiff.median()/exact.median())
+		msg += fmt.Sprintf("; exact plan (a dry run per object, in process) %.2fs; kubectl diff --server-side %.2fs: strata %.1fx faster, exact %.1fx",
+			exact.median(), kdiff.median(), kdiff.median()/plan.median(), kdiff.median()/exact.median())
 	}
 	b.Log(msg)
+	b.Logf("%d objects, plan runs: strata plan %v (CPU %v), exact %v, kubectl diff %v", n, plan.rounded(), planCPU.rounded(), exact.rounded(), kdiff.rounded())
 }
 
-// planInProcess plans the set with the planner in this process, with a new
-// client (created inside the timed region) that diffs fast or exactly, and
-// fails unless the plan has no change.
-func planInProcess(b *testing.B, c *testcluster.Cluster, set *scaleSet, exact bool) time.Duration {
+// planInProcess plans the stack in dir with the planner in this process,
+// with a new client (created inside the timed region) that diffs fast or
+// exactly, and fails unless the plan has no change.
+func planInProcess(b *testing.B, c *testcluster.Cluster, dir string, exact bool) time.Duration {
 	b.Helper()
 	start := time.Now()
 	m, err := kube.NewManager(c.RESTConfig(), kube.Options{ExactDiff: exact})
 	if err != nil {
 		b.Fatal(err)
 	}
-	eng, diags := planner.Load(planner.Options{Dir: set.dir, Kubeconfig: c.Kubeconfig(),
+	eng, diags := planner.Load(planner.Options{Dir: dir, Kubeconfig: c.Kubeconfig(),
 		Providers: &planner.Providers{Kube: func(string) (planner.Kube, error) { return m, nil }}})
 	if diags.HasErrors() {
 		b.Fatal(diags)
@@ -326,10 +354,13 @@ func kubectlDiff(b *testing.B, c *testcluster.Cluster, set *scaleSet) {
 }
 
 // benchScaleDrift measures `strata drift` of the unchanged set.
-func benchScaleDrift(b *testing.B, set *scaleSet, kc string) {
+func benchScaleDrift(b *testing.B, set *scaleSet, n int, kc string) {
 	var drift, cpu samples
 	var peak float64
+	round := 0
 	for b.Loop() {
+		round++
+		benchProgress("Scale: %d objects: drift, round %d", n, round)
 		code, d, c, rss, out := runChildCPU(b, "drift", kc, set.dir)
 		if code != 0 {
 			b.Fatalf("drift of the unchanged set: exit %d, want 0\n%s", code, tail(out))
@@ -337,46 +368,65 @@ func benchScaleDrift(b *testing.B, set *scaleSet, kc string) {
 		drift, cpu = append(drift, d), append(cpu, c)
 		peak = max(peak, rss)
 	}
+	b.ReportMetric(float64(len(drift)), "runs")
 	b.ReportMetric(drift.median(), "strata-drift-s")
 	b.ReportMetric(cpu.median(), "strata-drift-cpu-s")
 	b.ReportMetric(peak, "strata-drift-peak-RSS-MB")
+	b.Logf("%d objects, drift runs: %v (CPU %v), peak RSS %.0f MB", n, drift.rounded(), cpu.rounded(), peak)
 }
 
-// benchScaleApply measures the apply of a new copy of the set by each tool
-// (see BenchmarkScale).
-func benchScaleApply(b *testing.B, c *testcluster.Cluster, n int) {
+// benchScaleApply measures the apply of new copies of the set by each tool
+// (see BenchmarkScale) and returns strata's first copy, applied and kept.
+func benchScaleApply(b *testing.B, c *testcluster.Cluster, n int) *scaleSet {
 	kc := "--kubeconfig=" + c.Kubeconfig()
 	var sApply, kApply samples
 	var peak float64
-	for b.Loop() {
-		b.StopTimer()
-		set := newScaleSet(b, c, n)
-		b.StartTimer()
-		code, d, rss, out := runChild(b, "apply", "--auto-approve", kc, set.dir)
-		if code != 0 {
-			set.delete(b)
-			b.Fatalf("apply: exit %d\n%s", code, tail(out))
+	var kept *scaleSet
+	defer func() {
+		if b.Failed() && kept != nil {
+			kept.delete(b, false)
 		}
-		sApply = append(sApply, d)
-		peak = max(peak, rss)
-		b.StopTimer()
-		set.delete(b)
-		set = newScaleSet(b, c, n)
-		b.StartTimer()
-		t0 := time.Now()
-		out2, err := c.KubectlCommand(b, "apply", "--server-side", "-f", set.apps(), "-R").CombinedOutput()
-		kApply = append(kApply, time.Since(t0))
-		b.StopTimer()
-		set.delete(b)
-		b.StartTimer()
-		if err != nil {
-			b.Fatalf("kubectl apply: %v\n%s", err, tail(string(out2)))
-		}
+	}()
+	tools := []func(){
+		func() {
+			set := newScaleSet(b, c, n)
+			code, d, rss, out := runChild(b, "apply", "--auto-approve", kc, set.dir)
+			if code != 0 {
+				set.delete(b, false)
+				b.Fatalf("strata apply: exit %d\n%s", code, tail(out))
+			}
+			sApply, peak = append(sApply, d), max(peak, rss)
+			if kept == nil {
+				kept = set
+				return
+			}
+			set.delete(b, true)
+		},
+		func() {
+			set := newScaleSet(b, c, n)
+			t0 := time.Now()
+			out, err := c.KubectlCommand(b, "apply", "--server-side", "-f", set.apps(), "-R").CombinedOutput()
+			kApply = append(kApply, time.Since(t0))
+			set.delete(b, err == nil)
+			if err != nil {
+				b.Fatalf("kubectl apply: %v\n%s", err, tail(string(out)))
+			}
+		},
 	}
+	round := 0
+	for b.Loop() {
+		benchProgress("Scale: %d objects: apply, round %d", n, round+1)
+		for _, run := range rotate(tools, round) {
+			run()
+		}
+		round++
+	}
+	b.ReportMetric(float64(len(sApply)), "runs")
 	b.ReportMetric(sApply.median(), "strata-apply-s")
 	b.ReportMetric(peak, "strata-apply-peak-RSS-MB")
 	b.ReportMetric(kApply.median(), "kubectl-apply-s")
 	b.ReportMetric(kApply.median()/sApply.median(), "speedup-vs-kubectl-apply")
-	b.Logf("%d objects, apply of a new set, median of %d: strata apply %.2fs (peak RSS %.0f MB); kubectl apply --server-side %.2fs: strata %.1fx faster",
-		n, len(sApply), sApply.median(), peak, kApply.median(), kApply.median()/sApply.median())
+	b.Logf("%d objects, apply of a new set, median of %d: strata apply %.2fs (peak RSS %.0f MB); kubectl apply --server-side %.2fs: strata %.1fx faster; runs: strata %v, kubectl %v",
+		n, len(sApply), sApply.median(), peak, kApply.median(), kApply.median()/sApply.median(), sApply.rounded(), kApply.rounded())
+	return kept
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/strata-gitops/strata/internal/buildinfo"
 	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/providers/kube"
 	"github.com/strata-gitops/strata/providers/kustomize"
@@ -56,8 +55,10 @@ func writeKustomization(b testing.TB, dir string, n int, nss []string, edited in
 // setup included: a new Manager each time), the same with the render
 // cache filled by an earlier plan of the same files (strata-cached-plan-s:
 // a second plan of a commit), and the same with ExactDiff (a dry run for
-// every object); with no change and with 10 objects edited in the files. Each figure is the median of -benchtime
-// runs (3 or more for the record). Both tools' versions are logged.
+// every object); with no change and with 10 objects edited in the files. Each figure is the median of the -benchtime
+// runs (3 for the record; the runs column says how many; b.Loop: the
+// setup runs once), the single runs are logged. Both tools' versions are
+// logged.
 // kubectl diffs one object after the other: on a loaded machine its diff of
 // 5,000 objects takes many minutes; STRATA_BENCH_PEER=0 leaves it out (the
 // figures then have no peer, and say so).
@@ -65,9 +66,7 @@ func writeKustomization(b testing.TB, dir string, n int, nss []string, edited in
 //	STRATA_TEST_CLUSTER=... go test ./providers/kube -run '^$' -bench OneKustomization5000 -benchtime 3x
 func BenchmarkOneKustomization5000(b *testing.B) {
 	c := testcluster.Get(b)
-	kubectl := c.KubectlPath(b)
-	ver, _ := c.KubectlCommand(b, "version", "--client").Output()
-	b.Logf("strata %s; kubectl %s (%s)", buildinfo.Read().Version, strings.TrimSpace(strings.ReplaceAll(string(ver), "\n", "; ")), kubectl)
+	b.Log(benchVersions(b, c))
 	const n = 5000
 	peer := os.Getenv("STRATA_BENCH_PEER") != "0"
 	if !peer {
@@ -100,6 +99,7 @@ func BenchmarkOneKustomization5000(b *testing.B) {
 		return cs
 	}
 	start := time.Now()
+	benchProgress("OneKustomization5000: plan and apply of %d objects (untimed)", n)
 	cs := plan(false, nil)
 	m, err := kube.NewManager(c.RESTConfig(), kube.Options{})
 	if err != nil {
@@ -120,7 +120,8 @@ func BenchmarkOneKustomization5000(b *testing.B) {
 			}
 			plan(false, cache) // a first plan of these files fills the cache
 			var kd, sd, sc, se []time.Duration
-			for i := 0; i < b.N; i++ {
+			for b.Loop() {
+				benchProgress("OneKustomization5000: %d edited, round %d", edited, len(sd)+1)
 				t0 := time.Now()
 				if peer {
 					runKubectl(b, c, wantKubectl, "diff", "--server-side", "-k", dir)
@@ -140,6 +141,8 @@ func BenchmarkOneKustomization5000(b *testing.B) {
 					b.Fatalf("%d edited: fast diff changes:\n%s\nwith the render cache:\n%s\nexact diff changes:\n%s", edited, f, cf, e)
 				}
 			}
+			b.ReportMetric(float64(len(sd)), "runs")
+			b.Logf("%d edited, runs: kubectl %v, strata %v, render cached %v, exact %v", edited, roundAll(kd), roundAll(sd), roundAll(sc), roundAll(se))
 			if peer {
 				b.ReportMetric(median(kd), "kubectl-diff-s")
 				b.ReportMetric(median(kd)/median(sd), "speedup")
@@ -151,12 +154,12 @@ func BenchmarkOneKustomization5000(b *testing.B) {
 			b.ReportMetric(median(se), "strata-exact-plan-s")
 			if !peer {
 				b.Logf("%d objects in one kustomization, %d edited, median of %d: strata %.2fs, render cached %.2fs, exact %.2fs (kubectl left out)",
-					n, edited, b.N, median(sd), median(sc), median(se))
+					n, edited, len(sd), median(sd), median(sc), median(se))
 				return
 			}
 			b.Logf("%d objects in one kustomization, %d edited, median of %d: kubectl diff --server-side -k %.2fs, strata %.2fs (%.1fx), "+
 				"render cached %.2fs (%.1fx), exact %.2fs (%.1fx)",
-				n, edited, b.N, median(kd), median(sd), median(kd)/median(sd), median(sc), median(kd)/median(sc), median(se), median(kd)/median(se))
+				n, edited, len(sd), median(kd), median(sd), median(kd)/median(sd), median(sc), median(kd)/median(sc), median(se), median(kd)/median(se))
 		})
 	}
 }

@@ -39,6 +39,7 @@ type result struct {
 	pkg     string
 	figures []figure
 	logs    []string
+	failed  bool // go test reported it as failed ("--- FAIL:")
 }
 
 // figure is one value a benchmark reported, in unit.
@@ -52,6 +53,9 @@ type run struct {
 	context  []string
 	versions []string
 	results  []*result
+	failures []string // the benchmarks that failed, in order
+	problems []string // other failures: a package that failed, a step that exited non-zero, a panic
+	subset   []string // what makes the run differ from the whole set with its defaults
 }
 
 // parse reads benchmark output.
@@ -82,9 +86,21 @@ func parse(r io.Reader) (*run, error) {
 		case strings.HasPrefix(line, "Benchmark") && !strings.ContainsAny(trimmed, " \t"):
 			// The header -v prints before a benchmark's logs.
 			last = section(trimmed, pkg)
+		case strings.HasPrefix(line, "--- FAIL: "):
+			name := benchName(strings.TrimPrefix(line, "--- FAIL: "))
+			last = section(name, pkg)
+			if !last.failed && !hasFailedChild(out.failures, name) {
+				last.failed = true
+				out.failures = append(out.failures, name)
+			}
+		case hasAnyPrefix(line, "step-failed:", "panic:", "FAIL\t"):
+			out.problems = append(out.problems, line)
 		case strings.HasPrefix(line, "pkg:"):
 			pkg = strings.TrimSpace(strings.TrimPrefix(line, "pkg:"))
-		case hasAnyPrefix(line, "source:", "goos:", "goarch:", "cpu:", "load:", "date:", "go:"):
+		case hasAnyPrefix(line, "subset:", "setting:"):
+			out.subset = appendNew(out.subset, line)
+			out.context = appendNew(out.context, line)
+		case hasAnyPrefix(line, "source:", "goos:", "goarch:", "cpu:", "load:", "date:", "go:", "commit:"):
 			out.context = appendNew(out.context, line)
 		case last != nil && strings.Contains(trimmed, "_test.go:"):
 			_, msg, _ := strings.Cut(trimmed, ": ")
@@ -100,12 +116,12 @@ func parse(r io.Reader) (*run, error) {
 	}
 	var kept []*result
 	for _, r := range out.results {
-		if len(r.figures) > 0 || len(r.logs) > 0 {
+		if len(r.figures) > 0 || len(r.logs) > 0 || r.failed {
 			kept = append(kept, r)
 		}
 	}
 	out.results = kept
-	if len(kept) == 0 {
+	if len(kept) == 0 && len(out.failures) == 0 && len(out.problems) == 0 {
 		return nil, fmt.Errorf("no benchmark results in the input")
 	}
 	return out, nil
@@ -119,12 +135,16 @@ func render(r io.Reader, w io.Writer, docs func(pkg, fn string) string) error {
 		return err
 	}
 	fmt.Fprint(w, header)
+	writeWarnings(w, run)
+	writeTargets(w, run)
+	fmt.Fprint(w, "\n## The run\n\n")
 	for _, c := range run.context {
 		fmt.Fprintf(w, "- %s\n", c)
 	}
 	for _, v := range run.versions {
 		fmt.Fprintf(w, "- versions: %s\n", v)
 	}
+	writeFailures(w, run)
 	writeSummary(w, run.results)
 	documented := map[string]bool{}
 	for _, g := range groupResults(run.results) {
@@ -148,10 +168,61 @@ ratios less so. Units: "-s" figures are seconds of wall time (the median of the 
 where the benchmark says so), "-cpu-s" seconds of CPU time, "-MB" megabytes,
 "speedup" the peer's time over strata's; "time/op" is the Go benchmark timer's time
 per iteration (which may include untimed work the benchmark's own figures leave out).
-
-## The run
-
 `
+
+// writeWarnings says at the top when the run is a subset, has non-default
+// settings or had failures: its figures are then not the full record.
+func writeWarnings(w io.Writer, run *run) {
+	if len(run.subset) > 0 {
+		fmt.Fprintf(w, "\n**Not the full record: this run is a subset or has non-default settings** (%s).\n", strings.Join(run.subset, "; "))
+	}
+	if n := len(run.failures) + len(run.problems); n > 0 {
+		fmt.Fprintf(w, "\n**%d failure(s) in this run: see Failures below; the figures of a failed benchmark are left out.**\n", n)
+	}
+}
+
+// writeFailures lists the benchmarks that failed, with what they logged,
+// and the other failures of the run.
+func writeFailures(w io.Writer, run *run) {
+	if len(run.failures) == 0 && len(run.problems) == 0 {
+		return
+	}
+	fmt.Fprint(w, "\n## Failures\n\n")
+	for _, r := range run.results {
+		if !r.failed {
+			continue
+		}
+		fmt.Fprintf(w, "- %s failed", r.name)
+		if len(r.logs) > 0 {
+			fmt.Fprintf(w, ": %s", strings.Join(r.logs, " / "))
+		}
+		fmt.Fprintln(w)
+	}
+	for _, p := range run.problems {
+		fmt.Fprintf(w, "- %s\n", strings.ReplaceAll(p, "\t", " "))
+	}
+}
+
+// hasFailedChild tells whether a sub-benchmark of name failed (go test
+// reports the parents of a failed benchmark as failed too).
+func hasFailedChild(failures []string, name string) bool {
+	for _, f := range failures {
+		if strings.HasPrefix(f, name+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// benchName strips the fields after a benchmark's name and the -N suffix
+// of GOMAXPROCS from it ("BenchmarkX/a=1-2 (3.00s)": "BenchmarkX/a=1").
+func benchName(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), " ")
+	if i := strings.LastIndex(s, "-"); i > 0 && isDigits(s[i+1:]) {
+		s = s[:i]
+	}
+	return s
+}
 
 // writeSummary writes every speed-up ratio in one table.
 func writeSummary(w io.Writer, results []*result) {

@@ -129,6 +129,8 @@ func (g *group) units() []string {
 func unitRank(u string) int {
 	switch {
 	case u == "ns/op":
+		return 5
+	case u == "runs":
 		return 4
 	case strings.Contains(u, "speedup"):
 		return 3
@@ -176,37 +178,44 @@ func (g *group) sameKeys() bool {
 }
 
 // writeGrowth writes, for a group whose cases differ by one number (the
-// objects), how each figure grows from the smallest case to each larger
-// one, beside how the number grows: linear growth is the same factor.
+// objects), how each figure grows from each size to the next, and from the
+// smallest to the largest, beside how the number grows: linear growth is
+// the same factor.
 func writeGrowth(w io.Writer, g *group, units []string) {
 	if len(g.rows) < 2 || !g.sameKeys() || len(g.rows[0].keys) != 1 {
 		return
 	}
-	sizes := make([]float64, len(g.rows))
-	for i, rw := range g.rows {
-		n, err := strconv.ParseFloat(rw.values[0], 64)
-		if err != nil || n <= 0 {
+	for _, rw := range g.rows {
+		if n, err := strconv.ParseFloat(rw.values[0], 64); err != nil || n <= 0 {
 			return
 		}
-		sizes[i] = n
 	}
 	key := g.rows[0].keys[0]
-	base := g.rows[0]
-	fmt.Fprintf(w, "\nGrowth from %s=%s (each figure's factor; linear growth is the factor of %s):\n\n", key, base.values[0], key)
-	for i, rw := range g.rows[1:] {
-		var parts []string
-		for _, u := range units {
-			if strings.Contains(u, "speedup") || u == "ns/op" {
-				continue
-			}
-			a, okA := lookup(base.res, u)
-			b, okB := lookup(rw.res, u)
-			if okA && okB && a > 0 {
-				parts = append(parts, fmt.Sprintf("%s %.1f×", unitName(u), b/a))
-			}
-		}
-		fmt.Fprintf(w, "- to %s=%s (%s×): %s\n", key, rw.values[0], trimFloat(sizes[i+1]/sizes[0]), strings.Join(parts, ", "))
+	fmt.Fprintf(w, "\nGrowth (each figure's factor; linear growth is the factor of %s):\n\n", key)
+	for i := 1; i < len(g.rows); i++ {
+		writeStep(w, key, g.rows[i-1], g.rows[i], units)
 	}
+	if len(g.rows) > 2 {
+		writeStep(w, key, g.rows[0], g.rows[len(g.rows)-1], units)
+	}
+}
+
+// writeStep writes the growth of each figure from row a to row b.
+func writeStep(w io.Writer, key string, a, b row, units []string) {
+	na, _ := strconv.ParseFloat(a.values[0], 64)
+	nb, _ := strconv.ParseFloat(b.values[0], 64)
+	var parts []string
+	for _, u := range units {
+		if strings.Contains(u, "speedup") || u == "ns/op" || u == "runs" {
+			continue
+		}
+		va, okA := lookup(a.res, u)
+		vb, okB := lookup(b.res, u)
+		if okA && okB && va > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.1f×", unitName(u), vb/va))
+		}
+	}
+	fmt.Fprintf(w, "- %s %s → %s (%s×): %s\n", key, a.values[0], b.values[0], trimFloat(nb/na), strings.Join(parts, ", "))
 }
 
 func lookup(r *result, unit string) (float64, bool) {
