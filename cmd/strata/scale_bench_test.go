@@ -34,26 +34,37 @@ const (
 type scaleSet struct {
 	dir string
 	nss []string
+	n   int // objects
 	c   *testcluster.Cluster
 }
 
 // apps is the directory of the set's manifests.
 func (s *scaleSet) apps() string { return filepath.Join(s.dir, "apps") }
 
-// newScaleSet creates the namespaces and writes a stack of n objects, in
-// kustomizations of scalePerBlock objects, with wait = false (as kubectl
-// apply, which does not wait either): half ConfigMaps, a fifth Services
-// (headless), a fifth RBAC (Roles and RoleBindings) and a tenth
-// Deployments of 0 replicas (few, so that the controllers' work on new
-// Deployments does not dominate the run at 50,000 objects).
-func newScaleSet(b *testing.B, c *testcluster.Cluster, n int) *scaleSet {
+// newScaleSet creates the namespaces and writes, into a new directory in
+// root (which must outlive the set), a stack of n objects (see grow).
+func newScaleSet(b *testing.B, c *testcluster.Cluster, n int, root string) *scaleSet {
 	b.Helper()
-	s := &scaleSet{dir: filepath.Join(b.TempDir(), testcluster.UniqueName("scale")), c: c}
-	cs, err := c.Clientset()
+	s := &scaleSet{dir: filepath.Join(root, testcluster.UniqueName("scale")), c: c}
+	s.grow(b, n)
+	return s
+}
+
+// grow creates the namespaces the set lacks and writes its stack for n
+// objects, in kustomizations of scalePerBlock objects, with wait = false
+// (as kubectl apply, which does not wait either): half ConfigMaps, a fifth
+// Services (headless), a fifth RBAC (Roles and RoleBindings) and a tenth
+// Deployments of 0 replicas (few, so that the controllers' work on new
+// Deployments does not dominate the run at 50,000 objects). The first
+// objects are the same as those of a smaller set before: applied, only the
+// new ones are created.
+func (s *scaleSet) grow(b *testing.B, n int) {
+	b.Helper()
+	cs, err := s.c.Clientset()
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i := 0; i < (n+scalePerNamespace-1)/scalePerNamespace; i++ {
+	for len(s.nss) < (n+scalePerNamespace-1)/scalePerNamespace {
 		name := testcluster.UniqueName("scale")
 		if _, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
 			b.Fatalf("creating namespace %s: %v", name, err)
@@ -68,18 +79,7 @@ func newScaleSet(b *testing.B, c *testcluster.Cluster, n int) *scaleSet {
 		if i%scalePerBlock == 0 {
 			fmt.Fprintf(&hcl, "kustomization %q {\n  path = \"apps/%s\"\n  wait = false\n}\n", blk, blk)
 		}
-		switch i % 10 {
-		case 0, 1, 2, 3, 4:
-			fmt.Fprintf(&y, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d, namespace: %s}\ndata: {key: value-%d, other: x}\n", i, ns, i)
-		case 5, 6:
-			fmt.Fprintf(&y, "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc-%d, namespace: %s}\nspec: {clusterIP: None, selector: {app: a%d}, ports: [{port: 80, targetPort: 8080}]}\n", i, ns, i)
-		case 7:
-			fmt.Fprintf(&y, "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: role-%d, namespace: %s}\nrules: [{apiGroups: [\"\"], resources: [configmaps], verbs: [get, list]}]\n", i, ns)
-		case 8:
-			fmt.Fprintf(&y, "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb-%d, namespace: %s}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: role-%d}\nsubjects: [{kind: ServiceAccount, name: default, namespace: %s}]\n", i, ns, i-1, ns)
-		case 9:
-			fmt.Fprintf(&y, "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: dep-%d, namespace: %s}\nspec:\n  replicas: 0\n  selector: {matchLabels: {app: a%d}}\n  template:\n    metadata: {labels: {app: a%d}}\n    spec: {containers: [{name: app, image: nginx:1.27, env: [{name: INDEX, value: \"%d\"}]}]}\n", i, ns, i, i, i)
-		}
+		scaleObject(&y, i, ns)
 		if (i+1)%scalePerBlock == 0 || i == n-1 {
 			files["apps/"+blk+"/objects.yaml"] = y.String()
 			y.Reset()
@@ -87,7 +87,23 @@ func newScaleSet(b *testing.B, c *testcluster.Cluster, n int) *scaleSet {
 	}
 	files["main.hcl"] = hcl.String()
 	writeFiles(b, s.dir, files)
-	return s
+	s.n = n
+}
+
+// scaleObject writes object i of a scale set, in namespace ns.
+func scaleObject(y *strings.Builder, i int, ns string) {
+	switch i % 10 {
+	case 0, 1, 2, 3, 4:
+		fmt.Fprintf(y, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d, namespace: %s}\ndata: {key: value-%d, other: x}\n", i, ns, i)
+	case 5, 6:
+		fmt.Fprintf(y, "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc-%d, namespace: %s}\nspec: {clusterIP: None, selector: {app: a%d}, ports: [{port: 80, targetPort: 8080}]}\n", i, ns, i)
+	case 7:
+		fmt.Fprintf(y, "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: role-%d, namespace: %s}\nrules: [{apiGroups: [\"\"], resources: [configmaps], verbs: [get, list]}]\n", i, ns)
+	case 8:
+		fmt.Fprintf(y, "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb-%d, namespace: %s}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: role-%d}\nsubjects: [{kind: ServiceAccount, name: default, namespace: %s}]\n", i, ns, i-1, ns)
+	case 9:
+		fmt.Fprintf(y, "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: dep-%d, namespace: %s}\nspec:\n  replicas: 0\n  selector: {matchLabels: {app: a%d}}\n  template:\n    metadata: {labels: {app: a%d}}\n    spec: {containers: [{name: app, image: nginx:1.27, env: [{name: INDEX, value: \"%d\"}]}]}\n", i, ns, i, i, i)
+	}
 }
 
 // delete deletes the set's namespaces and, with wait, waits until they are
@@ -191,8 +207,9 @@ func (s samples) rounded() []time.Duration { return rounded(s) }
 //     kubectl's copy, and strata's from the second round on, are deleted
 //     (untimed, waiting until they are gone) before the next run; strata's
 //     first copy is the set the plan and drift rows measure. At the other
-//     sizes that set is applied once by strata apply, untimed (its time
-//     logged).
+//     sizes that set is applied by strata apply, untimed (its time logged):
+//     the set of the size before grown (its first objects are the same;
+//     only the new ones are created), or a new one.
 //   - plan: after the set settled (every Deployment Available, untimed),
 //     `strata plan --detailed-exitcode` of the unchanged set (exit 0
 //     required), the whole command as a child process: process start, stack
@@ -222,44 +239,71 @@ func BenchmarkScale(b *testing.B) {
 	b.Log(benchVersions(b, c))
 	kubectlMax := envInt(b, "STRATA_BENCH_KUBECTL_MAX", 10000)
 	applySizes := envInts(b, "STRATA_BENCH_APPLY_SIZES", []int{10000}, 1)
-	sizes := scaleSizes(b)
-	for i, n := range sizes {
+	root := b.TempDir() // the sets' files, kept until the last size is done
+	var prev *scaleSet
+	for _, n := range scaleSizes(b) {
+		cur := prev // benchScale owns it: deletes it, or grows it into its set
+		prev = nil
 		b.Run(fmt.Sprintf("objects=%d", n), func(b *testing.B) {
-			benchScale(b, c, n, n <= kubectlMax, slices.Contains(applySizes, n), i == len(sizes)-1)
+			prev = benchScale(b, c, n, cur, root, n <= kubectlMax, slices.Contains(applySizes, n))
 		})
+	}
+	if prev != nil {
+		benchProgress("Scale: deleting the last set (not waiting)")
+		prev.delete(b, false)
 	}
 }
 
-// benchScale measures one size (see BenchmarkScale); the namespaces of the
-// last size are deleted without waiting.
-func benchScale(b *testing.B, c *testcluster.Cluster, n int, withKubectl, withApply, last bool) {
+// benchScale measures one size (see BenchmarkScale) and returns the set it
+// measured, for the next size. prev is the set of the size before: grown
+// into this size's set (strata apply creates the new objects only) unless
+// this size measures apply, which creates sets of its own; else deleted.
+func benchScale(b *testing.B, c *testcluster.Cluster, n int, prev *scaleSet, root string, withKubectl, withApply bool) (kept *scaleSet) {
 	kc := "--kubeconfig=" + c.Kubeconfig()
 	var set *scaleSet
-	if withApply {
-		b.Run("apply", func(b *testing.B) { set = benchScaleApply(b, c, n) })
+	defer func() {
+		if b.Failed() {
+			for _, s := range []*scaleSet{prev, set} {
+				if s != nil {
+					s.delete(b, false)
+				}
+			}
+			kept = nil
+		}
+	}()
+	if prev != nil && (withApply || prev.n >= n) {
+		benchProgress("Scale: %d objects: deleting the set of %d objects", n, prev.n)
+		prev.delete(b, true)
+		prev = nil
+	}
+	switch {
+	case withApply:
+		b.Run("apply", func(b *testing.B) { set = benchScaleApply(b, c, n, root) })
 		if set == nil {
 			b.Fatalf("%d objects: no set to plan: the apply failed", n)
 		}
-	} else {
-		set = newScaleSet(b, c, n)
-		benchProgress("Scale: %d objects: applying the set (untimed)", n)
+	default:
+		from := 0
+		if set, prev = prev, nil; set != nil {
+			from = set.n
+			set.grow(b, n)
+		} else {
+			set = newScaleSet(b, c, n, root)
+		}
+		benchProgress("Scale: %d objects: applying the set (untimed; %d objects there before)", n, from)
 		start := time.Now()
 		code, _, rss, out := runChild(b, "apply", "--auto-approve", kc, set.dir)
 		if code != 0 {
-			set.delete(b, false)
 			b.Fatalf("apply: exit %d\n%s", code, tail(out))
 		}
-		b.Logf("%d objects in %d kustomizations: set up by strata apply in %s (peak RSS %.0f MB), untimed",
-			n, (n+scalePerBlock-1)/scalePerBlock, time.Since(start).Round(time.Millisecond), rss)
+		b.Logf("%d objects in %d kustomizations: set up by strata apply in %s (peak RSS %.0f MB; %d of the objects applied before), untimed",
+			n, (n+scalePerBlock-1)/scalePerBlock, time.Since(start).Round(time.Millisecond), rss, from)
 	}
-	defer func() {
-		benchProgress("Scale: %d objects: deleting the set", n)
-		set.delete(b, !last)
-	}()
 	benchProgress("Scale: %d objects: settling", n)
 	b.Logf("%d objects: settled (every Deployment Available) in %s, untimed", n, settleTime(b, set))
 	b.Run("plan", func(b *testing.B) { benchScalePlan(b, c, set, n, withKubectl) })
 	b.Run("drift", func(b *testing.B) { benchScaleDrift(b, set, n, kc) })
+	return set
 }
 
 func settleTime(b *testing.B, s *scaleSet) time.Duration {
@@ -377,7 +421,7 @@ func benchScaleDrift(b *testing.B, set *scaleSet, n int, kc string) {
 
 // benchScaleApply measures the apply of new copies of the set by each tool
 // (see BenchmarkScale) and returns strata's first copy, applied and kept.
-func benchScaleApply(b *testing.B, c *testcluster.Cluster, n int) *scaleSet {
+func benchScaleApply(b *testing.B, c *testcluster.Cluster, n int, root string) *scaleSet {
 	kc := "--kubeconfig=" + c.Kubeconfig()
 	var sApply, kApply samples
 	var peak float64
@@ -389,7 +433,7 @@ func benchScaleApply(b *testing.B, c *testcluster.Cluster, n int) *scaleSet {
 	}()
 	tools := []func(){
 		func() {
-			set := newScaleSet(b, c, n)
+			set := newScaleSet(b, c, n, root)
 			code, d, rss, out := runChild(b, "apply", "--auto-approve", kc, set.dir)
 			if code != 0 {
 				set.delete(b, false)
@@ -403,7 +447,7 @@ func benchScaleApply(b *testing.B, c *testcluster.Cluster, n int) *scaleSet {
 			set.delete(b, true)
 		},
 		func() {
-			set := newScaleSet(b, c, n)
+			set := newScaleSet(b, c, n, root)
 			t0 := time.Now()
 			out, err := c.KubectlCommand(b, "apply", "--server-side", "-f", set.apps(), "-R").CombinedOutput()
 			kApply = append(kApply, time.Since(t0))

@@ -161,13 +161,19 @@ func render(r io.Reader, w io.Writer, docs func(pkg, fn string) string) error {
 const header = `# Performance
 
 Generated from the output of ` + "`make bench`" + ` by internal/cmd/benchdoc: do not edit by hand.
-Each benchmark runs strata and its peer (the harness-built kubectl of the cluster's
-Kubernetes version, run as a user runs it) side by side in one run on a local cluster
-started for the run. Absolute times depend on the machine and its load (below), the
-ratios less so. Units: "-s" figures are seconds of wall time (the median of the runs
-where the benchmark says so), "-cpu-s" seconds of CPU time, "-MB" megabytes,
-"speedup" the peer's time over strata's; "time/op" is the Go benchmark timer's time
-per iteration (which may include untimed work the benchmark's own figures leave out).
+Each benchmark runs strata and its peer side by side in one run on a local cluster
+started for the run, the tools taking turns at going first in each round. The peer is
+kubectl, built by the test-cluster harness (internal/testcluster) from
+k8s.io/kubernetes/cmd/kubectl at the Kubernetes version of the API server it runs, and
+run by path as a user runs it; both tools' versions are listed under the run. strata's
+client setup (API discovery included) is inside every timed region; wherever a plan is
+compared, the exact diff (a server-side dry run for every object) is reported beside
+the fast path. Absolute times depend on the machine and its load (below), the ratios
+less so. Units: "-s" figures are seconds of wall time, the median of the runs ("runs"
+says how many; the single runs are listed under each benchmark), "-cpu-s" seconds of
+CPU time, "-MB" megabytes (peak resident memory), "speedup" the peer's time over
+strata's; "time/op" is the Go benchmark timer's time per iteration (which includes
+untimed work the benchmark's own figures leave out).
 `
 
 // writeWarnings says at the top when the run is a subset, has non-default

@@ -142,7 +142,7 @@ func TestTargets(t *testing.T) {
 // leaving them out.
 func TestTargetsFailedOrMissing(t *testing.T) {
 	in := strings.Replace(full, "source: make bench BENCHTIME=3x\n",
-		"source: make bench BENCHTIME=1x BENCH=Scale\nsubset: BENCH=Scale: the benchmarks that match, not the set of issue 19\nsetting: STRATA_BENCH_SIZES=1000 (not the default)\n", 1)
+		"source: make bench BENCHTIME=1x BENCH=Scale|Drift\nsetting: STRATA_BENCH_SIZES=1000 (not the default)\nsubset: BENCH=Scale|Drift: the benchmarks that match, not the set of issue 19\n", 1)
 	// OneKustomization5000 with 10 edits failed; Drift5000 is missing.
 	in = strings.Replace(in, "BenchmarkOneKustomization5000/edited=10-2 \t3", "--- FAIL: BenchmarkOneKustomization5000/edited=10\n    kustomization_bench_test.go:140: kubectl diff: exit 2\n--- FAIL: BenchmarkOneKustomization5000\nFAIL\nBenchmarkOneKustomization5000/edited=10-2 \t3", 1)
 	in = strings.Replace(in, "FAIL\nBenchmarkOneKustomization5000/edited=10-2", "FAIL\texample.com/m/cmd/x\t9.1s\nstep-failed: go test ./cmd/x -bench 'x' exited with 1\nBenchmarkOneKustomization5000/edited=10-2", 1)
@@ -157,7 +157,8 @@ func TestTargetsFailedOrMissing(t *testing.T) {
 	in = strings.Replace(in, "2.000 exact-speedup-vs-kubectl-diff\t3.000 runs", "2.000 exact-speedup-vs-kubectl-diff\t1.000 runs", 1)
 	out := renderString(t, in)
 	for _, want := range []string{
-		"**Not the full record: this run is a subset or has non-default settings** (subset: BENCH=Scale: the benchmarks that match, not the set of issue 19; setting: STRATA_BENCH_SIZES=1000 (not the default)).\n",
+		"setting: STRATA_BENCH_SIZES=1000 (not the default); subset: BENCH=Scale\\|Drift: the benchmarks that match",
+		"**Not the full record: this run is a subset or has non-default settings** (setting: STRATA_BENCH_SIZES=1000 (not the default); subset: BENCH=Scale|Drift: the benchmarks that match, not the set of issue 19).\n",
 		"**3 failure(s) in this run: see Failures below",
 		"| 1. plan of one kustomization of 5,000 objects, 10 edited | ≥ 3× faster than `kubectl diff --server-side -k` | not measured: BenchmarkOneKustomization5000/edited=10 is missing from the output (failed or not run) | no: missing |\n",
 		"| 1. `strata drift`, 5,000 objects in one kustomization, 50 edited | < 5 s | not measured: BenchmarkDrift5000/drift-50-edited-cold is missing from the output (failed or not run) | no: missing |\n",

@@ -320,6 +320,10 @@ func writeTargets(w io.Writer, run *run) {
 	fmt.Fprint(w, "\n## Targets of issue 19\n\nComputed from the figures below (medians of the runs): what the issue asks, what this run measured, and whether it is met.\n\n")
 	fmt.Fprint(w, "| target | asked | measured | met |\n| --- | --- | --- | --- |\n")
 	for _, r := range targetRows(run) {
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r.target, r.asked, r.measured, r.met)
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", cell(r.target), cell(r.asked), cell(r.measured), r.met)
 	}
 }
+
+// cell escapes the table separator in a table cell's text (a BENCH
+// regular expression may hold one).
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
