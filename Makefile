@@ -88,7 +88,7 @@ BENCH     ?=
 BENCH_OUT := $(BIN)/bench.txt
 
 bench: $(CLUSTER) ## the benchmarks of issue 19, each side by side with its peer, against a local cluster started for the run; writes docs/performance.md (BENCH=regexp: a subset)
-	@mkdir -p $(BIN)
+	@mkdir -p $(BIN); rm -f $(BENCH_OUT)
 	@$(CLUSTER) run --dir .cluster/bench -- env GO="$(GO)" BENCHTIME="$(BENCHTIME)" BENCH="$(BENCH)" OUT="$(BENCH_OUT)" \
 		sh internal/cmd/benchdoc/bench.sh; rc=$$?; \
 	$(GO) run ./internal/cmd/benchdoc -src . < $(BENCH_OUT) > docs/performance.md || exit 1; \
