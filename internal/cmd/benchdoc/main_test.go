@@ -155,6 +155,8 @@ func TestTargetsFailedOrMissing(t *testing.T) {
 	in = strings.Join(kept, "\n")
 	in = strings.Replace(in, "0.2000 strata-drift-s\t80.00 strata-drift-peak-RSS-MB\t3.000 runs", "0.2000 strata-drift-s\t80.00 strata-drift-peak-RSS-MB\t1.000 runs", 1)
 	in = strings.Replace(in, "2.000 exact-speedup-vs-kubectl-diff\t3.000 runs", "2.000 exact-speedup-vs-kubectl-diff\t1.000 runs", 1)
+	// The 10,000-object plan ran without kubectl.
+	in = strings.Replace(in, "20.00 kubectl-diff-s\t10.00 speedup-vs-kubectl-diff", "", 1)
 	out := renderString(t, in)
 	for _, want := range []string{
 		"setting: STRATA_BENCH_SIZES=1000 (not the default); subset: BENCH=Scale\\|Drift: the benchmarks that match",
@@ -163,6 +165,7 @@ func TestTargetsFailedOrMissing(t *testing.T) {
 		"| 1. plan of one kustomization of 5,000 objects, 10 edited | ≥ 3× faster than `kubectl diff --server-side -k` | not measured: BenchmarkOneKustomization5000/edited=10 is missing from the output (failed or not run) | no: missing |\n",
 		"| 1. `strata drift`, 5,000 objects in one kustomization, 50 edited | < 5 s | not measured: BenchmarkDrift5000/drift-50-edited-cold is missing from the output (failed or not run) | no: missing |\n",
 		"a ratio rests on 1 run(s)",
+		"| 2. no-change plan, 10,000 objects | ≥ 5× faster than `kubectl diff --server-side` | not measured: BenchmarkScale/objects=10000/plan ran without kubectl-diff-s, speedup-vs-kubectl-diff | no: missing |\n",
 		"3 failure(s), see Failures",
 		"## Failures\n\n- BenchmarkOneKustomization5000/edited=10 failed: kubectl diff: exit 2\n- FAIL example.com/m/cmd/x 9.1s\n- step-failed: go test ./cmd/x -bench 'x' exited with 1\n",
 	} {
