@@ -37,7 +37,7 @@ fi
 	echo "source: make bench BENCHTIME=$benchtime${bench:+ BENCH=$bench}"
 	echo "date: $(date -u +%FT%TZ)"
 	echo "go: $($go version)"
-	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ', with uncommitted changes')"
+	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- . ':!docs/performance.md' 2>/dev/null || echo ', with uncommitted changes')"
 	[ -z "$bench" ] || echo "subset: BENCH=$bench: the benchmarks that match, not the set of issue 19"
 	env | grep '^STRATA_BENCH_' | sort | sed 's/^/setting: /; s/$/ (not the default)/'
 	echo "load: $(load) at the start, $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo) memory"
