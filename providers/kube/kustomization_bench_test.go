@@ -55,10 +55,11 @@ func writeKustomization(b testing.TB, dir string, n int, nss []string, edited in
 // setup included: a new Manager each time), the same with the render
 // cache filled by an earlier plan of the same files (strata-cached-plan-s:
 // a second plan of a commit), and the same with ExactDiff (a dry run for
-// every object); with no change and with 10 objects edited in the files. Each figure is the median of the -benchtime
-// runs (3 for the record; the runs column says how many; b.Loop: the
-// setup runs once), the single runs are logged. Both tools' versions are
-// logged.
+// every object); with no change and with 10 objects edited in the files.
+// The four take turns at going first, round by round. Each figure is the
+// median of the -benchtime runs (3 for the record; the runs column says
+// how many; b.Loop: the setup runs once), the single runs are logged.
+// Both tools' versions are logged.
 // kubectl diffs one object after the other: on a loaded machine its diff of
 // 5,000 objects takes many minutes; STRATA_BENCH_PEER=0 leaves it out (the
 // figures then have no peer, and say so).
@@ -120,22 +121,33 @@ func BenchmarkOneKustomization5000(b *testing.B) {
 			}
 			plan(false, cache) // a first plan of these files fills the cache
 			var kd, sd, sc, se []time.Duration
-			for b.Loop() {
-				benchProgress("OneKustomization5000: %d edited, round %d", edited, len(sd)+1)
-				t0 := time.Now()
-				if peer {
-					runKubectl(b, c, wantKubectl, "diff", "--server-side", "-k", dir)
+			var fast, cached, exact *kube.ChangeSet
+			timed := func(into *[]time.Duration, f func()) func() {
+				return func() {
+					t0 := time.Now()
+					f()
+					*into = append(*into, time.Since(t0))
 				}
-				kd = append(kd, time.Since(t0))
-				t0 = time.Now()
-				fast := plan(false, nil)
-				sd = append(sd, time.Since(t0))
-				t0 = time.Now()
-				cached := plan(false, cache)
-				sc = append(sc, time.Since(t0))
-				t0 = time.Now()
-				exact := plan(true, nil)
-				se = append(se, time.Since(t0))
+			}
+			// The tools take turns at going first, round by round.
+			tools := []func(){
+				timed(&sd, func() { fast = plan(false, nil) }),
+				timed(&sc, func() { cached = plan(false, cache) }),
+				timed(&se, func() { exact = plan(true, nil) }),
+			}
+			if peer {
+				tools = append(tools, timed(&kd, func() { runKubectl(b, c, wantKubectl, "diff", "--server-side", "-k", dir) }))
+			}
+			round := 0
+			for b.Loop() {
+				benchProgress("OneKustomization5000: %d edited, round %d", edited, round+1)
+				for _, run := range tools[round%len(tools):] {
+					run()
+				}
+				for _, run := range tools[:round%len(tools)] {
+					run()
+				}
+				round++
 				f, cf, e := changed(fast), changed(cached), changed(exact)
 				if f != e || cf != e || strings.Count(f, "\n") != edited {
 					b.Fatalf("%d edited: fast diff changes:\n%s\nwith the render cache:\n%s\nexact diff changes:\n%s", edited, f, cf, e)
