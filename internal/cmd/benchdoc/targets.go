@@ -123,7 +123,7 @@ func target1(fs figures) []targetRow {
 	}{{"0", 5}, {"10", 3}} {
 		name := benchOneKust + c.edited
 		t := fmt.Sprintf("1. plan of one kustomization of 5,000 objects, %s edited", c.edited)
-		asked := fmt.Sprintf("≥ %.0f× faster than `kubectl diff --server-side -k`", c.least)
+		asked := fmt.Sprintf("≥ %.0f× faster than `kubectl diff --server-side --force-conflicts -k`", c.least)
 		units := []string{"strata-plan-s", "kubectl-diff-s", "speedup"}
 		v, ok := fs.get(name, units...)
 		if !ok {
