@@ -202,7 +202,7 @@ func (d *differ) diffOne(ctx context.Context, t *target) (Change, error) {
 	if live := lc.get(keyOf(t.ref)); live != nil && !m.opts.ExactDiff && unchanged(t.obj, live) && !d.admission.covers(ctx, t) {
 		m.fillLive(&c, live, opts, known)
 		c.Action = ActionNoop
-		c.Before = mask(normalize(live))
+		c.Before = mask(normalizeShared(live))
 		c.After = c.Before
 		return c, nil
 	}

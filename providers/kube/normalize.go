@@ -26,7 +26,7 @@ func normalize(u *unstructured.Unstructured) *unstructured.Unstructured {
 	c := u.DeepCopy()
 	md, ok := c.Object["metadata"].(map[string]any)
 	if ok {
-		for _, k := range []string{"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink"} {
+		for _, k := range normalizedFields {
 			delete(md, k)
 		}
 		// strata's own bookkeeping is not part of a change.
@@ -39,6 +39,52 @@ func normalize(u *unstructured.Unstructured) *unstructured.Unstructured {
 	}
 	delete(c.Object, "status")
 	return c
+}
+
+// normalizedFields are the metadata fields that normalize drops.
+var normalizedFields = []string{"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink"}
+
+// normalizeShared returns what normalize returns without copying what it
+// keeps: the object's and its metadata's maps (and the annotations', when
+// it drops AnnotationDigest) are new, every other value is u's. Neither u
+// nor the result may be changed afterwards. The fast path of an unchanged
+// object, where the copy of every live object was a tenth of a no-change
+// plan's CPU time, uses it.
+func normalizeShared(u *unstructured.Unstructured) *unstructured.Unstructured {
+	if u == nil {
+		return nil
+	}
+	c := make(map[string]any, len(u.Object))
+	for k, v := range u.Object {
+		if k != "status" {
+			c[k] = v
+		}
+	}
+	if md, ok := u.Object["metadata"].(map[string]any); ok {
+		m := make(map[string]any, len(md))
+		for k, v := range md {
+			m[k] = v
+		}
+		for _, k := range normalizedFields {
+			delete(m, k)
+		}
+		if ann, ok := md["annotations"].(map[string]any); ok {
+			if _, ok := ann[AnnotationDigest]; ok {
+				a := make(map[string]any, len(ann))
+				for k, v := range ann {
+					if k != AnnotationDigest {
+						a[k] = v
+					}
+				}
+				m["annotations"] = a
+				if len(a) == 0 {
+					delete(m, "annotations")
+				}
+			}
+		}
+		c["metadata"] = m
+	}
+	return &unstructured.Unstructured{Object: c}
 }
 
 // isSecret reports whether the object is a core Secret.

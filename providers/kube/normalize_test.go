@@ -287,3 +287,38 @@ func TestSetDigestIdempotent(t *testing.T) {
 		t.Error("a Secret got a digest annotation")
 	}
 }
+
+// TestNormalizeSharedMatchesNormalize: the fast path's normalizeShared
+// gives what normalize gives, leaves its input as it was, and copies only
+// the maps it changes (the live object's spec and data are shared).
+func TestNormalizeSharedMatchesNormalize(t *testing.T) {
+	for _, y := range []string{
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n, uid: u, resourceVersion: '7', creationTimestamp: '2026-01-01T00:00:00Z', managedFields: [{manager: m}]}\ndata: {k: v}\n",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, annotations: {" + AnnotationDigest + ": d}}\ndata: {k: v}\n",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, generation: 3, selfLink: /x, annotations: {" + AnnotationDigest + ": d, keep: me}, labels: {l: v}}\n",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, annotations: {keep: me}}\n",
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 0, template: {spec: {containers: [{name: c, image: i}]}}}\nstatus: {replicas: 0}\n",
+		"apiVersion: v1\nkind: Secret\nmetadata: {name: s, annotations: {" + lastApplied + ": x}}\ndata: {k: dg==}\n",
+		"kind: Odd\nmetadata: not-a-map\n",
+		"kind: NoMetadata\n",
+	} {
+		u := obj(t, y)
+		before := u.DeepCopy()
+		want, got := normalize(u), normalizeShared(u)
+		if diff := cmp.Diff(want.Object, got.Object); diff != "" {
+			t.Errorf("normalizeShared of\n%s differs from normalize (-want +got):\n%s", y, diff)
+		}
+		if diff := cmp.Diff(before.Object, u.Object); diff != "" {
+			t.Errorf("normalizeShared changed its input\n%s(-before +after):\n%s", y, diff)
+		}
+		if diff := cmp.Diff(mask(want).Object, mask(got).Object); diff != "" {
+			t.Errorf("masked normalizeShared of\n%s differs (-want +got):\n%s", y, diff)
+		}
+	}
+	u := obj(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n")
+	got := normalizeShared(u)
+	got.Object["data"].(map[string]any)["probe"] = "x"
+	if u.Object["data"].(map[string]any)["probe"] != "x" {
+		t.Error("normalizeShared copied the data map")
+	}
+}
