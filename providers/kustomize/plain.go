@@ -1,6 +1,7 @@
 package kustomize
 
 import (
+	"bytes"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"sigs.k8s.io/kustomize/api/provider"
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"sigs.k8s.io/yaml"
 )
 
@@ -125,7 +128,7 @@ func (p *plain) resource(path string) bool {
 	if err != nil {
 		return false
 	}
-	rs, err := p.rf.SliceFromBytes(data)
+	rs, err := sliceFromBytes(p.rf, data)
 	if err != nil {
 		return false
 	}
@@ -153,4 +156,108 @@ func (p *plain) add(r *resource.Resource) bool {
 	p.ids[key] = true
 	p.out = append(p.out, r)
 	return true
+}
+
+// sliceFromBytes gives what rf.SliceFromBytes gives, without kyaml's
+// de-anchoring of the documents that it leaves as they are. kyaml
+// de-anchors every document it reads: for every mapping it copies the
+// mapping twice and sets each of its fields again, which was a third of
+// the CPU time of a plain render. That changes a document only where it
+// has an anchor, an alias, a merge key ("<<") or a key twice in one
+// mapping (see needsDeAnchor); documents with any of these, and files
+// with anything else that SliceFromBytes treats specially (lists, local
+// configuration, empty items, bad metadata), go through SliceFromBytes
+// itself. TestSliceFromBytesMatchesKustomize checks both give the same.
+func sliceFromBytes(rf *resource.Factory, data []byte) ([]*resource.Resource, error) {
+	nodes, err := (&kio.ByteReader{OmitReaderAnnotations: true, Reader: bytes.NewBuffer(data)}).Read()
+	if err != nil {
+		return rf.SliceFromBytes(data)
+	}
+	keep := make([]*kyaml.RNode, 0, len(nodes))
+	for _, n := range nodes {
+		if needsDeAnchor(n.YNode()) {
+			if err := n.DeAnchor(); err != nil {
+				return rf.SliceFromBytes(data)
+			}
+		}
+		if n.IsNilOrEmpty() {
+			continue
+		}
+		if strings.HasSuffix(n.GetKind(), "List") || len(n.GetAnnotations()) > 0 && special(n.GetAnnotations()) {
+			return rf.SliceFromBytes(data)
+		}
+		if found, _ := n.HasNilEntryInList(); found {
+			return rf.SliceFromBytes(data)
+		}
+		keep = append(keep, n)
+	}
+	rs, err := rf.ResourcesFromRNodes(keep)
+	if err != nil || len(rs) != len(keep) {
+		return rf.SliceFromBytes(data)
+	}
+	return rs, nil
+}
+
+// special reports whether annotations hold one of kustomize's own, which
+// ResourcesFromRNodes may act on (local configuration) where
+// SliceFromBytes does not.
+func special(annotations map[string]string) bool {
+	for a := range annotations {
+		if strings.Contains(a, "config.kubernetes.io/") || strings.Contains(a, "config.k8s.io/") {
+			return true
+		}
+	}
+	return false
+}
+
+// needsDeAnchor reports whether kyaml's DeAnchor could change the node:
+// whether it or a node under it has an anchor or is an alias, or is a
+// mapping with a merge key ("<<", tagged or not) or with two keys of the
+// same value (DeAnchor sets every field again by key: the later value
+// would replace the earlier one). Otherwise DeAnchor leaves a copy that is
+// equal in every field.
+func needsDeAnchor(n *kyaml.Node) bool {
+	if n == nil {
+		return false
+	}
+	if n.Anchor != "" || n.Kind == kyaml.AliasNode {
+		return true
+	}
+	if n.Kind == kyaml.MappingNode && mergesOrRepeats(n.Content) {
+		return true
+	}
+	for _, c := range n.Content {
+		if needsDeAnchor(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// mergesOrRepeats reports whether the keys of a mapping's content hold a
+// merge key or a value twice.
+func mergesOrRepeats(content []*kyaml.Node) bool {
+	var seen map[string]bool
+	if len(content) > 32 {
+		seen = make(map[string]bool, len(content)/2)
+	}
+	for i := 0; i < len(content); i += 2 {
+		k := content[i]
+		if k.Tag == kyaml.MergeTag || k.Value == "<<" {
+			return true
+		}
+		if seen != nil {
+			if seen[k.Value] {
+				return true
+			}
+			seen[k.Value] = true
+			continue
+		}
+		for j := 0; j < i; j += 2 {
+			if content[j].Value == k.Value {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -103,6 +103,8 @@ func TestPlainMatchesKustomize(t *testing.T) {
 	for name, files := range map[string]map[string]string{
 		"empty resources":         {"kustomization.yaml": "resources: []\n"},
 		"same name in namespaces": {"kustomization.yaml": "resources: [a.yaml]\n", "a.yaml": one + "---\n" + strings.Replace(one, "one}", "one, namespace: x}", 1)},
+		"merge keys and aliases": {"kustomization.yaml": "resources: [a.yaml]\n", "a.yaml": one + "base: &b {x: '1'}\ndata:\n  <<: *b\n  y: '2'\n---\n" +
+			"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: two}\ndata: {cron: '*/5 * * * *', amp: 'a&b', \"<<\": q}\n"},
 	} {
 		tests[name] = tcase{files: files, plain: true}
 	}
