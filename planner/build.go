@@ -219,7 +219,7 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 	}
 	d := pre
 	if d == nil {
-		d = e.renderForPlan(ctx, k)
+		d = e.renderForPlan(ctx, snap, k)
 	}
 	if d.err != nil {
 		return d.err

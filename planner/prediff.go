@@ -30,9 +30,10 @@ type kustomizationDiff struct {
 	diffErr  error
 }
 
-// renderForPlan fetches k's source (if any), renders k and connects the
-// client of its service account.
-func (e *Engine) renderForPlan(ctx context.Context, k *config.Kustomization) *kustomizationDiff {
+// renderForPlan fetches k's source (if any), connects the client of its
+// service account, starts the lists of the objects snap records for k
+// (kube.Manager.StartPrefetch) and renders k.
+func (e *Engine) renderForPlan(ctx context.Context, snap *state.Snapshot, k *config.Kustomization) *kustomizationDiff {
 	addr := k.Address().String()
 	d := &kustomizationDiff{}
 	root := e.dir
@@ -44,19 +45,50 @@ func (e *Engine) renderForPlan(ctx context.Context, k *config.Kustomization) *ku
 		}
 		root, d.revision = art.Dir, art.Revision
 	}
+	// The client first, so that the lists of the objects the state
+	// records for k start while k renders (errors as before: the
+	// render's first).
+	mgr, connErr := e.kubeFor(k)
+	if connErr == nil {
+		e.startPrefetch(ctx, snap, mgr, addr)
+	}
 	if d.objs, d.err = e.render(ctx, k, root); d.err != nil {
 		return d
 	}
 	d.rendered = newRenderedSet(d.objs)
+	d.mgr, d.err = mgr, connErr
+	return d
+}
+
+// kubeFor connects the client of k's service account.
+func (e *Engine) kubeFor(k *config.Kustomization) (Kube, error) {
 	prov, err := e.connectCluster()
 	if err != nil {
-		d.err = err
-		return d
+		return nil, err
 	}
-	if d.mgr, err = prov.Kube(k.ServiceAccount); err != nil {
-		d.err = fmt.Errorf("%s: %w", addr, err)
+	mgr, err := prov.Kube(k.ServiceAccount)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", k.Address(), err)
 	}
-	return d
+	return mgr, nil
+}
+
+// earlyPrefetcher is the Kube that can start a block's lists early
+// (kube.Manager.StartPrefetch).
+type earlyPrefetcher interface {
+	StartPrefetch(ctx context.Context, s *kube.SharedReads, refs []kube.ObjectRef, stack string)
+}
+
+// startPrefetch starts the plan's shared lists of the objects that snap
+// records for the block addr, when mgr can.
+func (e *Engine) startPrefetch(ctx context.Context, snap *state.Snapshot, mgr Kube, addr string) {
+	ep, ok := mgr.(earlyPrefetcher)
+	if !ok || snap == nil || e.reads == nil {
+		return
+	}
+	if recorded, _ := previousObjects(snap, addr); len(recorded) >= 2 {
+		ep.StartPrefetch(ctx, e.reads, recorded, e.owner(addr).Stack)
+	}
 }
 
 // diffKustomization diffs the rendered objects of d against the cluster,
@@ -98,7 +130,7 @@ func (e *Engine) prediff(ctx context.Context, snap *state.Snapshot, selected []c
 		if !ok {
 			return nil
 		}
-		d := e.renderForPlan(ctx, k)
+		d := e.renderForPlan(ctx, snap, k)
 		mu.Lock()
 		out[a] = d
 		crds, namespaces := up.upstream(a)

@@ -68,6 +68,21 @@ func TestFastDiffMatchesExact(t *testing.T) {
 						t.Fatalf("%s, %s: fast diff:\n%s\nexact diff:\n%s", step, pass, changed(s), changed(e))
 					}
 				}
+				// The same with the shared lists started before the diff
+				// (as a plan starts them while it renders).
+				refs := make([]kube.ObjectRef, len(objs))
+				for i, o := range objs {
+					refs[i] = kube.RefOf(o)
+				}
+				sh.Shared = kube.NewSharedReads()
+				fast.StartPrefetch(ctx, sh.Shared, refs, sh.Stack)
+				s, err := fast.Diff(ctx, objs, sh)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if changed(s) != changed(e) {
+					t.Fatalf("%s, early shared lists: fast diff:\n%s\nexact diff:\n%s", step, changed(s), changed(e))
+				}
 			}
 			same("before the apply", objs, len(objs))
 			cs, err := fast.Diff(ctx, objs, opts)

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -304,4 +305,108 @@ func TestAdmissionReadsEachNamespaceOnce(t *testing.T) {
 	if reads["team-a"] != 1 || reads["team-b"] != 1 {
 		t.Errorf("namespace reads %v, want one each", reads)
 	}
+}
+
+// TestDiffTakesEarlyLists checks that the shared lists StartPrefetch
+// starts are under way before Diff is called, that Diff takes them instead
+// of listing again (one list of the stack's ConfigMaps in all) and gives
+// the same changes as without them.
+func TestDiffTakesEarlyLists(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "earlylists")
+	lt := &listCounter{}
+	cfg := c.RESTConfig()
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { lt.next = rt; return lt })
+	m, err := NewManager(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var objs []*unstructured.Unstructured
+	var refs []ObjectRef
+	for _, name := range []string{"a", "b", "c"} {
+		o := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"name": name, "namespace": ns}, "data": map[string]any{"k": "v"}}}
+		objs, refs = append(objs, o), append(refs, RefOf(o))
+	}
+	opts := DiffOptions{Stack: "test-" + ns, Block: "kustomization.early"}
+	cs, err := m.Diff(ctx, objs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Apply(ctx, cs, ApplyOptions{Stack: opts.Stack, Block: opts.Block}, nil); err != nil {
+		t.Fatal(err)
+	}
+	without, err := m.Diff(ctx, objs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := lt.count()
+	next := lt.next1()
+	withEarly := opts
+	withEarly.Shared = NewSharedReads()
+	m.StartPrefetch(ctx, withEarly.Shared, refs, opts.Stack)
+	select {
+	case <-next:
+	case <-time.After(10 * time.Second):
+		t.Fatal("StartPrefetch sent no list of the ConfigMaps")
+	}
+	got, err := m.Diff(ctx, objs, withEarly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := lt.count() - before; n != 1 {
+		t.Errorf("%d lists of the ConfigMaps for StartPrefetch and Diff, want 1", n)
+	}
+	if diff := cmp.Diff(summaries(without), summaries(got)); diff != "" {
+		t.Errorf("Diff with early lists differs (-without +with):\n%s", diff)
+	}
+	for _, ch := range got.Changes {
+		if ch.Action != ActionNoop {
+			t.Errorf("%s: %s, want no change", ch.Ref, ch.Action)
+		}
+	}
+}
+
+func summaries(cs *ChangeSet) []string {
+	var out []string
+	for _, c := range cs.Changes {
+		out = append(out, fmt.Sprintf("%s %s %v", c.Ref, c.Action, c.Fields))
+	}
+	return out
+}
+
+// listCounter counts the lists of ConfigMaps by label.
+type listCounter struct {
+	next    http.RoundTripper
+	mu      sync.Mutex
+	n       int
+	waiting chan struct{} // closed at the next list
+}
+
+// next1 returns a channel closed at the next list.
+func (l *listCounter) next1() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.waiting = make(chan struct{})
+	return l.waiting
+}
+
+func (l *listCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/configmaps") && r.URL.Query().Get("labelSelector") != "" {
+		l.mu.Lock()
+		l.n++
+		if l.waiting != nil {
+			close(l.waiting)
+			l.waiting = nil
+		}
+		l.mu.Unlock()
+	}
+	return l.next.RoundTrip(r)
+}
+
+func (l *listCounter) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n
 }

@@ -111,3 +111,43 @@ func (s *SharedReads) admissionScope(ctx context.Context, m *Manager) *admission
 	a.once.Do(func() { a.scope = m.admissionScope(ctx) })
 	return a.scope
 }
+
+// StartPrefetch starts, in the background, the shared lists that the
+// diffs of a block will take their objects from if its rendered objects
+// are of the kinds and namespaces of refs (the objects the state records
+// for the block): one per resource and namespace with two objects or
+// more, as Diff's prefetch makes them, discovery included. A plan calls it
+// before it renders the block, so that the render and the lists overlap
+// instead of following each other (a no-change plan waited for both).
+// Diff then finds each list made or under way (SharedReads lists each
+// once) and waits for it; a list no diff needs is never waited for. The
+// lists read the same objects as Diff's own, only earlier: what Diff
+// compares is the cluster as it was at some moment during the plan, as
+// before. A nil s starts nothing.
+func (m *Manager) StartPrefetch(ctx context.Context, s *SharedReads, refs []ObjectRef, stack string) {
+	if s == nil {
+		return
+	}
+	count := make(map[schema.GroupVersionKind]map[string]int)
+	for _, r := range refs {
+		gvk := r.GroupVersionKind()
+		if count[gvk] == nil {
+			count[gvk] = map[string]int{}
+		}
+		count[gvk][r.Namespace]++
+	}
+	selector := LabelStack + "=" + stack
+	go func() {
+		for gvk, byNS := range count {
+			mp, err := m.Mapping(ctx, gvk)
+			if err != nil {
+				continue // Diff finds out
+			}
+			for ns, n := range byNS {
+				if n >= 2 {
+					go s.list(ctx, m, mp.Resource, ns, selector)
+				}
+			}
+		}
+	}()
+}
