@@ -164,3 +164,65 @@ func TestFakePlanReleasesRenderedObjects(t *testing.T) {
 		t.Errorf("%d rendered objects of the blocks diffed earlier still live at the last diff, want 0", cd.heldAtEnd)
 	}
 }
+
+// earlyKube is a Kube that can start a block's lists early: it notes the
+// calls of StartPrefetch and of Diff, and the shared reads each was given.
+type earlyKube struct {
+	planner.Kube
+	mu     sync.Mutex
+	log    []string
+	early  map[string]*kube.SharedReads
+	passed map[string]*kube.SharedReads
+}
+
+func (k *earlyKube) StartPrefetch(ctx context.Context, s *kube.SharedReads, refs []kube.ObjectRef, stack string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	block := refs[0].Name[len("one-"):] // one-NAME, two-NAME
+	k.log = append(k.log, fmt.Sprintf("prefetch kustomization.%s %d", block, len(refs)))
+	k.early["kustomization."+block] = s
+}
+
+func (k *earlyKube) Diff(ctx context.Context, objs []*unstructured.Unstructured, opts kube.DiffOptions) (*kube.ChangeSet, error) {
+	k.mu.Lock()
+	k.log = append(k.log, "diff "+opts.Block)
+	k.passed[opts.Block] = opts.Shared
+	k.mu.Unlock()
+	return k.Kube.Diff(ctx, objs, opts)
+}
+
+// TestFakePlanStartsListsBeforeDiff: the plan of an applied kustomization
+// starts the lists of the objects the state records for it (while it
+// renders, before its diff) in the plan's shared reads, which its Diff is
+// given, with one kustomization and with several (prediff); a
+// kustomization without state starts none.
+func TestFakePlanStartsListsBeforeDiff(t *testing.T) {
+	for _, names := range [][]string{{"a"}, {"a", "b"}} {
+		files := map[string]string{"main.hcl": ""}
+		for _, n := range names {
+			files["main.hcl"] += kustomizationBlock(n)
+			files[n+"/kustomization.yaml"] = kustomizationYAML("cm.yaml")
+			files[n+"/cm.yaml"] = configMap("one-"+n, "ns", map[string]string{"k": n}) + "---\n" + configMap("two-"+n, "ns", map[string]string{"k": n})
+		}
+		w := newWorld(t, files)
+		ek := &earlyKube{Kube: w.kube.As(""), early: map[string]*kube.SharedReads{}, passed: map[string]*kube.SharedReads{}}
+		opts := w.options()
+		opts.Providers.Kube = func(string) (planner.Kube, error) { return ek, nil }
+		w.plan(&opts)
+		if len(ek.early) != 0 {
+			t.Errorf("%v: lists started for blocks without state: %v", names, ek.log)
+		}
+		w.mustApply(nil)
+		ek.log, ek.passed = nil, map[string]*kube.SharedReads{}
+		w.plan(&opts)
+		for _, n := range names {
+			block := "kustomization." + n
+			if !before(ek.log, "prefetch "+block+" 2", "diff "+block) {
+				t.Errorf("%v: the lists of %s did not start before its diff with its 2 objects: %v", names, block, ek.log)
+			}
+			if ek.passed[block] == nil || ek.passed[block] != ek.early[block] {
+				t.Errorf("%v: the diff of %s was not given the shared reads its lists started in", names, block)
+			}
+		}
+	}
+}
