@@ -25,8 +25,10 @@ import (
 // of providers/kube/testdata (10 namespaces, 500 ConfigMaps, 250
 // Deployments, 250 Services) applied by strata and unchanged:
 //
-//   - `strata plan --detailed-exitcode` (which exits 0: no change) and
-//     `strata drift` (exits 0: no drift) against
+//   - `strata plan --detailed-exitcode` (which exits 0: no change), with
+//     the render cache that the apply and the earlier rounds left, and
+//     again without it (.strata/renders removed first: a fresh clone, as
+//     in CI), and `strata drift` (exits 0: no drift) against
 //   - `kubectl diff --server-side -f objects.yaml` (exits 0: no difference);
 //   - beside them the exact diff (a server-side dry run for every object),
 //     which the command has no flag for: the planner's Plan in this
@@ -59,9 +61,19 @@ func BenchmarkCommandVersusKubectl(b *testing.B) {
 		b.Log(versions)
 		b.Logf("apply of the 1,010 objects before the rounds (untimed): %s", applied)
 		b.Logf("load before: %s", loadAvg())
-		var plan, drift, diff, exact []time.Duration
-		var planRSS, driftRSS float64
+		var plan, cold, drift, diff, exact []time.Duration
+		var planRSS, coldRSS, driftRSS float64
 		tools := []func(){
+			func() {
+				if err := os.RemoveAll(filepath.Join(dir, ".strata", "renders")); err != nil {
+					b.Fatal(err)
+				}
+				r := runBinary(b, exe, "plan", "--detailed-exitcode", "--no-color", kc, dir)
+				if r.code != 0 {
+					b.Fatalf("plan without render cache: exit %d, want 0 (no change)\n%s", r.code, tail(r.out))
+				}
+				cold, coldRSS = append(cold, r.wall), max(coldRSS, r.rssMB)
+			},
 			func() {
 				r := runBinary(b, exe, "plan", "--detailed-exitcode", "--no-color", kc, dir)
 				if r.code != 0 {
@@ -93,9 +105,12 @@ func BenchmarkCommandVersusKubectl(b *testing.B) {
 			}
 			round++
 		}
-		p, d, k, e := median(plan), median(drift), median(diff), median(exact)
+		p, pc, d, k, e := median(plan), median(cold), median(drift), median(diff), median(exact)
 		b.ReportMetric(float64(len(plan)), "runs")
 		b.ReportMetric(p.Seconds(), "strata-plan-s")
+		b.ReportMetric(pc.Seconds(), "strata-plan-cold-s")
+		b.ReportMetric(k.Seconds()/pc.Seconds(), "plan-cold-speedup")
+		b.ReportMetric(coldRSS, "plan-cold-peak-RSS-MB")
 		b.ReportMetric(d.Seconds(), "strata-drift-s")
 		b.ReportMetric(e.Seconds(), "strata-exact-plan-s")
 		b.ReportMetric(k.Seconds(), "kubectl-diff-s")
@@ -104,11 +119,12 @@ func BenchmarkCommandVersusKubectl(b *testing.B) {
 		b.ReportMetric(k.Seconds()/e.Seconds(), "exact-plan-speedup")
 		b.ReportMetric(planRSS, "plan-peak-RSS-MB")
 		b.ReportMetric(driftRSS, "drift-peak-RSS-MB")
-		b.Logf("1,010 unchanged objects, whole commands, median of %d: strata plan %s (%.1fx), strata drift %s (%.1fx), "+
-			"exact plan (a dry run per object, in process) %s (%.1fx), kubectl diff --server-side %s; runs: plan %v, drift %v, exact %v, kubectl %v",
-			len(plan), p.Round(time.Millisecond), k.Seconds()/p.Seconds(), d.Round(time.Millisecond), k.Seconds()/d.Seconds(),
+		b.Logf("1,010 unchanged objects, whole commands, median of %d: strata plan %s (%.1fx), without render cache %s (%.1fx), strata drift %s (%.1fx), "+
+			"exact plan (a dry run per object, in process) %s (%.1fx), kubectl diff --server-side %s; runs: plan %v, plan without render cache %v, drift %v, exact %v, kubectl %v",
+			len(plan), p.Round(time.Millisecond), k.Seconds()/p.Seconds(), pc.Round(time.Millisecond), k.Seconds()/pc.Seconds(),
+			d.Round(time.Millisecond), k.Seconds()/d.Seconds(),
 			e.Round(time.Millisecond), k.Seconds()/e.Seconds(),
-			k.Round(time.Millisecond), rounded(plan), rounded(drift), rounded(exact), rounded(diff))
+			k.Round(time.Millisecond), rounded(plan), rounded(cold), rounded(drift), rounded(exact), rounded(diff))
 		b.Logf("load after: %s", loadAvg())
 	})
 }

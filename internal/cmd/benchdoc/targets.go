@@ -111,6 +111,16 @@ func target0(fs figures) []targetRow {
 			m += fmt.Sprintf(" (exact diff: %s, %s)", secs(e[0]), ratio(e[1]))
 		}
 		rows = append(rows, targetRow{t, asked, m, met(v[2] >= 15)})
+		if cmd != "plan" {
+			continue
+		}
+		t = "0. no-change `strata plan`, 1,010 objects, no render cache (a fresh clone)"
+		units = []string{"strata-plan-cold-s", "kubectl-diff-s", "plan-cold-speedup"}
+		if v, ok := fs.get(benchCommand, units...); ok {
+			rows = append(rows, targetRow{t, asked, fmt.Sprintf("%s vs %s: %s", secs(v[0]), secs(v[1]), ratio(v[2])), met(v[2] >= 15)})
+		} else {
+			rows = append(rows, fs.lacking(t, asked, benchCommand, units...))
+		}
 	}
 	return rows
 }
