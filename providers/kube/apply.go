@@ -199,7 +199,7 @@ func (m *Manager) applyOne(ctx context.Context, c Change, opts ApplyOptions) (Ap
 	default:
 		return Applied{}, fmt.Errorf("unexpected action %q", c.Action)
 	}
-	got, err := ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	got, err := m.serverApply(ctx, obj)
 	// A controller writing status between the check and the apply moves
 	// the resourceVersion without changing what the plan was made against.
 	for try := 0; try < 3 && err != nil && opts.IfUnchanged && c.Action == ActionUpdate && c.LiveDigest != "" && apierrors.IsConflict(err); try++ {
@@ -208,7 +208,7 @@ func (m *Manager) applyOne(ctx context.Context, c Change, opts ApplyOptions) (Ap
 			break
 		}
 		obj.SetResourceVersion(live.GetResourceVersion())
-		got, err = ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+		got, err = m.serverApply(ctx, obj)
 	}
 	if err != nil {
 		if opts.IfUnchanged && apierrors.IsConflict(err) {
@@ -217,12 +217,12 @@ func (m *Manager) applyOne(ctx context.Context, c Change, opts ApplyOptions) (Ap
 		return Applied{}, err
 	}
 	obj.SetResourceVersion("")
-	_, fields := FieldSets(got.GetManagedFields())
+	_, fields := FieldSets(got.Metadata.ManagedFields)
 	return Applied{
-		Ref:             RefOf(got),
+		Ref:             got.ref(),
 		Action:          c.Action,
-		UID:             string(got.GetUID()),
-		ResourceVersion: got.GetResourceVersion(),
+		UID:             got.Metadata.UID,
+		ResourceVersion: got.Metadata.ResourceVersion,
 		Digest:          Digest(obj),
 		FieldsHash:      fields,
 	}, nil
