@@ -89,7 +89,7 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 	// The blocks' diffs list the stack's live objects once per resource
 	// and namespace, and read the admission configuration once, between
 	// them; what the lists hold goes with the plan.
-	e.reads = kube.NewSharedReads()
+	e.reads = kube.NewSharedReads(kustomizationLabels(selected)...)
 	defer func() { e.reads = nil }()
 	if !e.opts.Destroy {
 		if err := e.readValuesFrom(ctx, selected); err != nil {
@@ -117,6 +117,18 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 		p.PolicyResults[i].Message = e.secrets.Scrub(p.PolicyResults[i].Message)
 	}
 	return p, nil
+}
+
+// kustomizationLabels returns the block labels of the kustomizations
+// among blocks, which the plan diffs.
+func kustomizationLabels(blocks []config.Block) []string {
+	var out []string
+	for _, b := range blocks {
+		if k, ok := b.(*config.Kustomization); ok && !k.Suspend {
+			out = append(out, k.Address().String())
+		}
+	}
+	return out
 }
 
 // variables lists the stack's input variables, sensitive ones without value.

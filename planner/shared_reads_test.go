@@ -13,8 +13,9 @@ import (
 // requestLog counts the requests a client sends, by method and path
 // (namespaces folded into NS).
 type requestLog struct {
-	mu     sync.Mutex
-	counts map[string]int
+	mu        sync.Mutex
+	counts    map[string]int
+	selectors map[string]bool // the label selectors of the lists
 }
 
 func (l *requestLog) wrap(rt http.RoundTripper) http.RoundTripper {
@@ -28,6 +29,9 @@ func (l *requestLog) wrap(rt http.RoundTripper) http.RoundTripper {
 		}
 		l.mu.Lock()
 		l.counts[r.Method+" "+p]++
+		if sel := r.URL.Query().Get("labelSelector"); sel != "" && l.selectors != nil {
+			l.selectors[sel] = true
+		}
 		l.mu.Unlock()
 		return rt.RoundTrip(r)
 	})
@@ -45,7 +49,8 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // each filtered by the API server over every object of the kind in the
 // namespace) and to read the admission configuration again (32 requests),
 // which made a stack of 100 kustomizations send 900 requests where 106
-// do.
+// do. A plan of one target lists the objects of that block only, not
+// every block's of the namespace.
 func TestPlanSharesReadsBetweenBlocks(t *testing.T) {
 	c := testcluster.Get(t)
 	nss := []string{c.Namespace(t, "shared-a"), c.Namespace(t, "shared-b")}
@@ -86,5 +91,19 @@ func TestPlanSharesReadsBetweenBlocks(t *testing.T) {
 	if lists != 4 || admission != 4 {
 		t.Errorf("%d lists of the stack's objects (want 4: one per kind and namespace), %d reads of the admission configuration (want 4: once)\n%v",
 			lists, admission, log.counts)
+	}
+
+	target := &requestLog{counts: map[string]int{}, selectors: map[string]bool{}}
+	opts = testOptions(c, dir)
+	opts.RESTConfig.WrapTransport = target.wrap
+	opts.Targets = []string{"kustomization.k0"}
+	if _, p = planStack(t, opts); p.HasChanges() || p.HasErrors() {
+		t.Fatalf("plan of kustomization.k0: changes %v, errors %v", changed(p), p.Errors)
+	}
+	for sel := range target.selectors {
+		if strings.HasPrefix(sel, "strata.dev/stack=") && !strings.HasSuffix(sel, "strata.dev/block in (kustomization.k0)") &&
+			!strings.HasSuffix(sel, "strata.dev/block=kustomization.k0") {
+			t.Errorf("the plan of kustomization.k0 listed with the selector %q, want its objects only", sel)
+		}
 	}
 }

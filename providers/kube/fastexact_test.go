@@ -58,7 +58,7 @@ func TestFastDiffMatchesExact(t *testing.T) {
 				// live objects from the stack's list, then (taken by the
 				// first diff) read one by one.
 				sh := opts
-				sh.Shared = kube.NewSharedReads()
+				sh.Shared = kube.NewSharedReads(opts.Block, "kustomization.other")
 				for _, pass := range []string{"shared list", "shared list taken"} {
 					s, err := fast.Diff(ctx, objs, sh)
 					if err != nil {

@@ -13,7 +13,8 @@ import (
 // yet, or the list was refused) are read one by one later. With
 // opts.Shared, each list is one of the whole stack, made once for all the
 // blocks of the plan (see SharedReads), and the block takes its objects out
-// of it; without, the list selects the block's objects.
+// of it (when the block is one of opts.Shared's); without, the list
+// selects the block's objects.
 func (m *Manager) prefetch(ctx context.Context, ts []*target, opts DiffOptions) *liveCache {
 	type group struct {
 		gvr schema.GroupVersionResource
@@ -33,14 +34,12 @@ func (m *Manager) prefetch(ctx context.Context, ts []*target, opts DiffOptions) 
 		}
 	}
 	lc := &liveCache{objs: make(map[key]*unstructured.Unstructured)}
-	selector := LabelStack + "=" + opts.Stack
-	if opts.Shared == nil {
-		selector += "," + LabelBlock + "=" + opts.Block
-	}
+	shared := opts.Shared.selector(opts.Stack, opts.Block)
+	selector := LabelStack + "=" + opts.Stack + "," + LabelBlock + "=" + opts.Block
 	_ = forEach(ctx, len(groups), m.opts.Concurrency, func(ctx context.Context, i int) error {
 		g := groups[i]
-		if opts.Shared != nil {
-			l := opts.Shared.list(ctx, m, g.gvr, g.ns, selector)
+		if shared != "" {
+			l := opts.Shared.list(ctx, m, g.gvr, g.ns, shared)
 			for _, k := range members[g] {
 				if u := l.take(k); u != nil {
 					lc.put(u)

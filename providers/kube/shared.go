@@ -2,6 +2,9 @@ package kube
 
 import (
 	"context"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -9,8 +12,8 @@ import (
 )
 
 // SharedReads holds the reads that the diffs of one plan share (see
-// DiffOptions.Shared): the live objects of the stack, listed once per
-// resource and namespace for all its blocks instead of once per block
+// DiffOptions.Shared): the live objects of the plan's blocks, listed once
+// per resource and namespace for all of them instead of once per block
 // (a stack of 100 kustomizations in one namespace made 100 lists of each
 // kind, each filtered by the API server over every object of that kind
 // and namespace), and the cluster's admission configuration, read once
@@ -19,14 +22,44 @@ import (
 // is safe for concurrent use. Create one per plan: what it read is not
 // read again.
 type SharedReads struct {
+	blocks    map[string]bool
+	inBlocks  string // the label selector's requirement on LabelBlock, "" for any block
 	mu        sync.Mutex
 	lists     map[sharedListKey]*sharedList
 	admission map[string]*sharedAdmission
 }
 
-// NewSharedReads returns an empty SharedReads.
-func NewSharedReads() *SharedReads {
-	return &SharedReads{lists: map[sharedListKey]*sharedList{}, admission: map[string]*sharedAdmission{}}
+// NewSharedReads returns an empty SharedReads for the diffs of blocks (the
+// values of LabelBlock): its lists select the objects of those blocks only
+// (a plan of some of a stack's blocks lists no other block's objects), and
+// the diff of any other block lists its own. Without blocks, the lists
+// select all the stack's objects, for the diff of any block.
+func NewSharedReads(blocks ...string) *SharedReads {
+	s := &SharedReads{blocks: map[string]bool{}, lists: map[sharedListKey]*sharedList{}, admission: map[string]*sharedAdmission{}}
+	for _, b := range blocks {
+		s.blocks[b] = true
+	}
+	if len(s.blocks) > 0 {
+		names := slices.Sorted(maps.Keys(s.blocks))
+		s.inBlocks = "," + LabelBlock + " in (" + strings.Join(names, ",") + ")"
+	}
+	return s
+}
+
+// stackSelector returns the label selector of the shared lists of
+// stack's objects.
+func (s *SharedReads) stackSelector(stack string) string {
+	return LabelStack + "=" + stack + s.inBlocks
+}
+
+// selector returns the label selector of the shared lists that the diff
+// of block takes its objects from, or "" when block has none (not one of
+// s's blocks, or a nil s).
+func (s *SharedReads) selector(stack, block string) string {
+	if s == nil || len(s.blocks) > 0 && !s.blocks[block] {
+		return ""
+	}
+	return s.stackSelector(stack)
 }
 
 // sharedListKey identifies one list: the identity that made it (the
@@ -136,7 +169,7 @@ func (m *Manager) StartPrefetch(ctx context.Context, s *SharedReads, refs []Obje
 		}
 		count[gvk][r.Namespace]++
 	}
-	selector := LabelStack + "=" + stack
+	selector := s.stackSelector(stack)
 	go func() {
 		for gvk, byNS := range count {
 			mp, err := m.Mapping(ctx, gvk)
