@@ -104,14 +104,22 @@ func TestListObjectsAsDynamicList(t *testing.T) {
 		{nsr, "", "kubernetes.io/metadata.name=" + ns, 1},
 		{cm, ns, "test=none", 0},
 	} {
-		got, err := m.listObjects(ctx, tc.gvr, tc.ns, tc.sel)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ri := m.dyn.Resource(tc.gvr).Namespace(tc.ns)
-		want, err := ri.List(ctx, metav1.ListOptions{LabelSelector: tc.sel})
-		if err != nil {
-			t.Fatal(err)
+		// The controllers may update the Deployment's status between the
+		// two lists: list again until both saw the same versions.
+		var got []*unstructured.Unstructured
+		var want *unstructured.UnstructuredList
+		for try := 0; ; try++ {
+			got, err = m.listObjects(ctx, tc.gvr, tc.ns, tc.sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err = m.dyn.Resource(tc.gvr).Namespace(tc.ns).List(ctx, metav1.ListOptions{LabelSelector: tc.sel})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if try == 4 || sameVersions(got, want.Items) {
+				break
+			}
 		}
 		if len(got) != len(want.Items) || len(got) < tc.atLeast {
 			t.Fatalf("%s: %d objects, the dynamic client lists %d (want at least %d)", tc.gvr.Resource, len(got), len(want.Items), tc.atLeast)
@@ -409,4 +417,18 @@ func (l *listCounter) count() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.n
+}
+
+// sameVersions reports whether two lists hold the same objects at the
+// same resource versions, in the same order.
+func sameVersions(a []*unstructured.Unstructured, b []unstructured.Unstructured) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].GetUID() != b[i].GetUID() || a[i].GetResourceVersion() != b[i].GetResourceVersion() {
+			return false
+		}
+	}
+	return true
 }
