@@ -46,12 +46,12 @@ func BenchmarkCommandVersusKubectl(b *testing.B) {
 	c := testcluster.Get(b)
 	kubectl := c.KubectlPath(b)
 	exe := buildStrata(b)
-	versions := benchVersions(b, c)
+	versions := c.BenchVersions(b)
 
 	dir, file := benchStack1010(b, c)
 	kc := "--kubeconfig=" + c.Kubeconfig()
 	start := time.Now()
-	benchProgress("CommandVersusKubectl: applying the 1,010 objects (untimed)")
+	testcluster.BenchProgress("CommandVersusKubectl: applying the 1,010 objects (untimed)")
 	if r := runBinary(b, exe, "apply", "--auto-approve", kc, dir); r.code != 0 {
 		b.Fatalf("apply: exit %d\n%s", r.code, tail(r.out))
 	}
@@ -99,7 +99,7 @@ func BenchmarkCommandVersusKubectl(b *testing.B) {
 		}
 		round := 0
 		for b.Loop() {
-			benchProgress("CommandVersusKubectl: round %d", round+1)
+			testcluster.BenchProgress("CommandVersusKubectl: round %d", round+1)
 			for _, run := range rotate(tools, round) {
 				run()
 			}

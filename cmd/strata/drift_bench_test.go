@@ -133,7 +133,7 @@ func BenchmarkDrift5000(b *testing.B) {
 	dir, nss := benchObjects(b, c, 5000, 1)
 	kc := "--kubeconfig=" + c.Kubeconfig()
 	start := time.Now()
-	benchProgress("Drift5000: applying 5,000 objects (untimed)")
+	testcluster.BenchProgress("Drift5000: applying 5,000 objects (untimed)")
 	if code, _, rss, out := runChild(b, "apply", "--auto-approve", kc, dir); code != 0 {
 		b.Fatalf("apply: exit %d\n%s", code, tail(out))
 	} else {
@@ -144,7 +144,7 @@ func BenchmarkDrift5000(b *testing.B) {
 			var peak float64
 			var walls, cpus []time.Duration
 			for b.Loop() {
-				benchProgress("Drift5000: %s, round %d", name, len(walls)+1)
+				testcluster.BenchProgress("Drift5000: %s, round %d", name, len(walls)+1)
 				switch name {
 				case "drift-cold":
 					_ = os.Remove(filepath.Join(dir, planner.BaselineFile))

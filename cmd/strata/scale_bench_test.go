@@ -236,7 +236,7 @@ func (s samples) rounded() []time.Duration { return rounded(s) }
 //	STRATA_TEST_CLUSTER=... go test ./cmd/strata -run '^$' -bench Scale -benchtime 3x
 func BenchmarkScale(b *testing.B) {
 	c := testcluster.Get(b)
-	b.Log(benchVersions(b, c))
+	b.Log(c.BenchVersions(b))
 	kubectlMax := envInt(b, "STRATA_BENCH_KUBECTL_MAX", 10000)
 	applySizes := envInts(b, "STRATA_BENCH_APPLY_SIZES", []int{10000}, 1)
 	root := b.TempDir() // the sets' files, kept until the last size is done
@@ -249,7 +249,7 @@ func BenchmarkScale(b *testing.B) {
 		})
 	}
 	if prev != nil {
-		benchProgress("Scale: deleting the last set (not waiting)")
+		testcluster.BenchProgress("Scale: deleting the last set (not waiting)")
 		prev.delete(b, false)
 	}
 }
@@ -272,7 +272,7 @@ func benchScale(b *testing.B, c *testcluster.Cluster, n int, prev *scaleSet, roo
 		}
 	}()
 	if prev != nil && (withApply || prev.n >= n) {
-		benchProgress("Scale: %d objects: deleting the set of %d objects", n, prev.n)
+		testcluster.BenchProgress("Scale: %d objects: deleting the set of %d objects", n, prev.n)
 		prev.delete(b, true)
 		prev = nil
 	}
@@ -290,7 +290,7 @@ func benchScale(b *testing.B, c *testcluster.Cluster, n int, prev *scaleSet, roo
 		} else {
 			set = newScaleSet(b, c, n, root)
 		}
-		benchProgress("Scale: %d objects: applying the set (untimed; %d objects there before)", n, from)
+		testcluster.BenchProgress("Scale: %d objects: applying the set (untimed; %d objects there before)", n, from)
 		start := time.Now()
 		code, _, rss, out := runChild(b, "apply", "--auto-approve", kc, set.dir)
 		if code != 0 {
@@ -299,7 +299,7 @@ func benchScale(b *testing.B, c *testcluster.Cluster, n int, prev *scaleSet, roo
 		b.Logf("%d objects in %d kustomizations: set up by strata apply in %s (peak RSS %.0f MB; %d of the objects applied before), untimed",
 			n, (n+scalePerBlock-1)/scalePerBlock, time.Since(start).Round(time.Millisecond), rss, from)
 	}
-	benchProgress("Scale: %d objects: settling", n)
+	testcluster.BenchProgress("Scale: %d objects: settling", n)
 	b.Logf("%d objects: settled (every Deployment Available) in %s, untimed", n, settleTime(b, set))
 	b.Run("plan", func(b *testing.B) { benchScalePlan(b, c, set, n, withKubectl) })
 	b.Run("drift", func(b *testing.B) { benchScaleDrift(b, set, n, kc) })
@@ -336,7 +336,7 @@ func benchScalePlan(b *testing.B, c *testcluster.Cluster, set *scaleSet, n int, 
 	}
 	round := 0
 	for b.Loop() {
-		benchProgress("Scale: %d objects: plan, round %d", n, round+1)
+		testcluster.BenchProgress("Scale: %d objects: plan, round %d", n, round+1)
 		for _, run := range rotate(tools, round) {
 			run()
 		}
@@ -408,7 +408,7 @@ func benchScaleDrift(b *testing.B, set *scaleSet, n int, kc string) {
 	round := 0
 	for b.Loop() {
 		round++
-		benchProgress("Scale: %d objects: drift, round %d", n, round)
+		testcluster.BenchProgress("Scale: %d objects: drift, round %d", n, round)
 		code, d, c, rss, out := runChildCPU(b, "drift", kc, set.dir)
 		if code != 0 {
 			b.Fatalf("drift of the unchanged set: exit %d, want 0\n%s", code, tail(out))
@@ -463,7 +463,7 @@ func benchScaleApply(b *testing.B, c *testcluster.Cluster, n int, root string) *
 	}
 	round := 0
 	for b.Loop() {
-		benchProgress("Scale: %d objects: apply, round %d", n, round+1)
+		testcluster.BenchProgress("Scale: %d objects: apply, round %d", n, round+1)
 		for _, run := range rotate(tools, round) {
 			run()
 		}

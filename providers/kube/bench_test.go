@@ -9,8 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
-	"github.com/strata-gitops/strata/internal/buildinfo"
 	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/providers/kube"
 )
@@ -221,40 +218,6 @@ func settle(b *testing.B, m *kube.Manager, objs []*unstructured.Unstructured) {
 	if err := m.Wait(context.Background(), refs, kube.WaitOptions{Timeout: 10 * time.Minute, Interval: 2 * time.Second}, nil); err != nil {
 		b.Fatal(err)
 	}
-}
-
-// benchVersions returns the line, logged by every benchmark that compares
-// with kubectl, that names both tools' versions: strata's (and the Go
-// toolchain that built it: the benchmarks run this package's code) and the
-// harness's kubectl, which internal/testcluster builds from
-// k8s.io/kubernetes/cmd/kubectl at the Kubernetes version of the API server
-// it runs (never a kubectl found on PATH), with the version the API server
-// reports beside it. internal/cmd/benchdoc lists the line under the run.
-// (cmd/strata has the same for its benchmarks.)
-func benchVersions(b *testing.B, c *testcluster.Cluster) string {
-	b.Helper()
-	kubectl := c.KubectlPath(b)
-	out, err := c.KubectlCommand(b, "version", "--client").Output()
-	if err != nil {
-		b.Fatalf("kubectl version: %v", err)
-	}
-	server := "unknown"
-	if cs, err := c.Clientset(); err == nil {
-		if v, err := cs.Discovery().ServerVersion(); err == nil {
-			server = v.GitVersion
-		}
-	}
-	return fmt.Sprintf("strata %s (%s, %s/%s); kubectl: %s, built by internal/testcluster from k8s.io/kubernetes/cmd/kubectl "+
-		"at the API server's Kubernetes version (the server reports %s), run by path (%s)",
-		buildinfo.Read().Version, runtime.Version(), runtime.GOOS, runtime.GOARCH,
-		strings.ReplaceAll(strings.TrimSpace(string(out)), "\n", "; "), server, kubectl)
-}
-
-// benchProgress prints a timestamped progress line on standard error, at
-// once (a benchmark's logs are printed when it ends), for whoever runs
-// `make bench`; internal/cmd/benchdoc ignores the lines.
-func benchProgress(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "progress %s %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
 
 // roundAll returns ds rounded to milliseconds, for the logs.

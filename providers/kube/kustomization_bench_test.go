@@ -70,7 +70,7 @@ func writeKustomization(b testing.TB, dir string, n int, nss []string, edited in
 //	STRATA_TEST_CLUSTER=... go test ./providers/kube -run '^$' -bench OneKustomization5000 -benchtime 3x
 func BenchmarkOneKustomization5000(b *testing.B) {
 	c := testcluster.Get(b)
-	b.Log(benchVersions(b, c))
+	b.Log(c.BenchVersions(b))
 	const n = 5000
 	peer := os.Getenv("STRATA_BENCH_PEER") != "0"
 	if !peer {
@@ -103,7 +103,7 @@ func BenchmarkOneKustomization5000(b *testing.B) {
 		return cs
 	}
 	start := time.Now()
-	benchProgress("OneKustomization5000: plan and apply of %d objects (untimed)", n)
+	testcluster.BenchProgress("OneKustomization5000: plan and apply of %d objects (untimed)", n)
 	cs := plan(false, nil)
 	m, err := kube.NewManager(c.RESTConfig(), kube.Options{})
 	if err != nil {
@@ -143,7 +143,7 @@ func BenchmarkOneKustomization5000(b *testing.B) {
 			}
 			round := 0
 			for b.Loop() {
-				benchProgress("OneKustomization5000: %d edited, round %d", edited, round+1)
+				testcluster.BenchProgress("OneKustomization5000: %d edited, round %d", edited, round+1)
 				for _, run := range tools[round%len(tools):] {
 					run()
 				}
