@@ -261,6 +261,15 @@ func render(opts Options, root, dir string, disk filesys.FileSystem, ks unstruct
 			}
 			return rs, nil
 		}
+		// A directory without a kustomization file, read and parsed once
+		// (Flux's generator parses every manifest, and the plain path
+		// again); one holding strata's directory is Flux's generator's
+		// (ignore patterns).
+		if !holdsStrataDir(dir) {
+			if rs, ok := generatedResources(disk, &overlayFS{FileSystem: disk, root: root, decrypt: dec}, dir); ok {
+				return rs, nil
+			}
+		}
 	}
 	gen := fluxkustomize.NewGenerator(root, ks)
 	if holdsStrataDir(dir) {

@@ -3,6 +3,7 @@ package kustomize
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -237,4 +238,33 @@ func TestBuildRefusesSOPSFiles(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestBuildDecryptsSOPSFilesOfGeneratedKustomization wants the encrypted
+// manifests of a directory without a kustomization file decrypted, as
+// those a kustomization file names, and the objects kustomize gives.
+func TestBuildDecryptsSOPSFilesOfGeneratedKustomization(t *testing.T) {
+	key := sopstool.NewAgeKey(t)
+	root := sopsTree(t, key, map[string]string{
+		"app/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: generated-secret-1\n",
+		"app/cm.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  k: v\n",
+	}, map[string][]string{"app/secret.yaml": {"--encrypted-regex", "^(data|stringData)$"}})
+	opts := Options{Root: root, Path: "app", Decryptor: decryptorFor(t, key)}
+	objs, err := Build(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db := find(objs, "Secret", "db"); db == nil || secretValue(t, db, "password") != "generated-secret-1" {
+		t.Fatalf("Secret db: %v", db)
+	}
+	opts.noPlain = true
+	want, err := Build(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := json.Marshal(objs)
+	w, _ := json.Marshal(want)
+	if string(g) != string(w) {
+		t.Errorf("objects:\n%s\nkustomize's:\n%s", g, w)
+	}
 }

@@ -2,9 +2,12 @@ package kustomize
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 
+	fluxkustomize "github.com/fluxcd/pkg/kustomize"
 	securefs "github.com/fluxcd/pkg/kustomize/filesys"
+	"sigs.k8s.io/kustomize/api/resource"
 )
 
 // Test helpers for the external tests (package kustomize_test).
@@ -74,3 +77,44 @@ func ObjectJSONs(t *testing.T, o Options) (fast, kustomize []string) {
 
 // CacheHits returns how many Builds c served.
 func CacheHits(c *Cache) int64 { return c.hits.Load() }
+
+// GeneratedWays renders the directory of o, which has no kustomization
+// file, both ways the plain path takes it: by generatedResources (scan)
+// and over the kustomization Flux's generator writes for it (flux). Each
+// is the JSON of every object, or nil when that way does not take the
+// tree.
+func GeneratedWays(t *testing.T, o Options) (scan, flux []string) {
+	t.Helper()
+	root, dir, err := resolve(o.Root, o.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := o.fluxKustomization()
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk, err := securefs.MakeFsOnDiskSecure(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kustomizeMu.RLock()
+	defer kustomizeMu.RUnlock()
+	jsons := func(rs []*resource.Resource, ok bool) []string {
+		if !ok {
+			return nil
+		}
+		out := []string{}
+		for _, r := range rs {
+			j, err := r.MarshalJSON()
+			out = append(out, fmt.Sprint(string(j), err))
+		}
+		return out
+	}
+	scan = jsons(generatedResources(disk, &overlayFS{FileSystem: disk, root: root, decrypt: newDecryption(root, o)}, dir))
+	manifest, kfile, action, err := fluxkustomize.NewGenerator(root, ks).GenerateManifest(dir)
+	if err != nil || action != fluxkustomize.CreatedAction {
+		return scan, nil
+	}
+	gfs := &overlayFS{FileSystem: disk, path: filepath.Clean(kfile), data: manifest, root: root, decrypt: newDecryption(root, o)}
+	return scan, jsons(plainResources(gfs, dir))
+}

@@ -40,10 +40,20 @@ var kustomizeMu sync.RWMutex
 // the caller then runs kustomize, which gives the same objects or the error.
 // TestPlainMatchesKustomize checks that both give the same objects.
 func plainResources(fs filesys.FileSystem, dir string) (out []*resource.Resource, ok bool) {
-	p := &plain{fs: fs, rf: provider.NewDefaultDepProvider().GetResourceFactory(), seen: map[string]bool{}, ids: map[idKey]bool{}}
+	p := newPlain(fs)
 	if !p.dir(dir) {
 		return nil, false
 	}
+	return p.finish()
+}
+
+func newPlain(fs filesys.FileSystem) *plain {
+	return &plain{fs: fs, rf: provider.NewDefaultDepProvider().GetResourceFactory(), seen: map[string]bool{}, ids: map[idKey]bool{}}
+}
+
+// finish returns the objects accumulated, without kustomize's build
+// annotations, as kustomize's build leaves them.
+func (p *plain) finish() ([]*resource.Resource, bool) {
 	for _, r := range p.out {
 		r.RemoveBuildAnnotations()
 		if r.SetOrigin(nil) != nil || r.ClearTransformations() != nil {
