@@ -25,7 +25,10 @@
 // checks that IDs are unique, and the objects stay in the order read, as
 // in Flux's build (which does not sort). Anything else, and any tree
 // kustomize would refuse, goes to kustomize. TestPlainMatchesKustomize
-// checks both paths give the same objects byte for byte.
+// checks both paths give the same objects byte for byte. A directory
+// without a kustomization file is read the same way: strata scans it as
+// Flux's generator does and keeps each manifest's objects, so that every
+// manifest is read and parsed once (TestGeneratedKustomizationMatchesKustomize).
 //
 // The Flux-compatible parts come from github.com/fluxcd/pkg/kustomize, which
 // the kustomize-controller itself uses. Build only reads the tree: the
