@@ -77,7 +77,7 @@ func TestGeneratedKustomizationMatchesKustomize(t *testing.T) {
 	} {
 		tests[name] = tcase{files: files}
 	}
-	var once atomic.Int64
+	var once atomic.Int64 // trees read once, for the log
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			tc.opts.Root = kustomize.WriteTree(t, tc.files)
@@ -93,15 +93,17 @@ func TestGeneratedKustomizationMatchesKustomize(t *testing.T) {
 			if scan != nil && (flux == nil || strings.Join(scan, "\n") != strings.Join(flux, "\n")) {
 				t.Errorf("read once:\n%s\nover Flux's kustomization:\n%s", strings.Join(scan, "\n"), strings.Join(flux, "\n"))
 			}
+			// A directory named as a kustomization file is left to Flux's
+			// generator on purpose.
+			if flux != nil && scan == nil && name != "kustomization a directory" {
+				t.Error("the plain path takes the tree over Flux's kustomization, but not read once")
+			}
 			if scan != nil {
 				once.Add(1)
 			}
 		})
 	}
 	t.Logf("%d of %d trees read once", once.Load(), len(tests))
-	if once.Load() < int64(len(tests))/2 {
-		t.Errorf("%d of %d trees read once, want most", once.Load(), len(tests))
-	}
 }
 
 // TestGeneratedKustomizationSkipsKustomize wants a directory of plain
@@ -182,7 +184,7 @@ func TestPlainRendersRunAtOnce(t *testing.T) {
 // the plain path then read and parsed each one again, a fifth of the CPU
 // time of a no-change plan of 100 such directories. The render makes
 // about as many allocations as that of the same files listed by a
-// kustomization file (with the second parse, some 1.5 times as many).
+// kustomization file (with the second parse, twice as many).
 func TestGeneratedKustomizationParsesOnce(t *testing.T) {
 	files := map[string]string{}
 	var names []string
