@@ -7,7 +7,9 @@ import (
 
 	fluxkustomize "github.com/fluxcd/pkg/kustomize"
 	securefs "github.com/fluxcd/pkg/kustomize/filesys"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/resource"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 // Test helpers for the external tests (package kustomize_test).
@@ -44,22 +46,28 @@ func PlainAccepts(t *testing.T, o Options) bool {
 	return ok && o.plain()
 }
 
-// ObjectJSONs renders the tree of o (before substitution) and returns, for
-// every object, its JSON by objectJSON and by kustomize's MarshalJSON.
-func ObjectJSONs(t *testing.T, o Options) (fast, kustomize []string) {
+// renderInputs returns what render takes for the tree of o: its root and
+// directory, the kustomization Flux would use and the secure disk.
+func renderInputs(t *testing.T, o Options) (root, dir string, ks unstructured.Unstructured, disk filesys.FileSystem) {
 	t.Helper()
 	root, dir, err := resolve(o.Root, o.Path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ks, err := o.fluxKustomization()
-	if err != nil {
+	if ks, err = o.fluxKustomization(); err != nil {
 		t.Fatal(err)
 	}
-	disk, err := securefs.MakeFsOnDiskSecure(root)
-	if err != nil {
+	if disk, err = securefs.MakeFsOnDiskSecure(root); err != nil {
 		t.Fatal(err)
 	}
+	return root, dir, ks, disk
+}
+
+// ObjectJSONs renders the tree of o (before substitution) and returns, for
+// every object, its JSON by objectJSON and by kustomize's MarshalJSON.
+func ObjectJSONs(t *testing.T, o Options) (fast, kustomize []string) {
+	t.Helper()
+	root, dir, ks, disk := renderInputs(t, o)
 	kustomizeMu.Lock()
 	defer kustomizeMu.Unlock()
 	rs, err := render(o, root, dir, disk, ks, newDecryption(root, o), nil, true)
@@ -85,18 +93,7 @@ func CacheHits(c *Cache) int64 { return c.hits.Load() }
 // tree.
 func GeneratedWays(t *testing.T, o Options) (scan, flux []string) {
 	t.Helper()
-	root, dir, err := resolve(o.Root, o.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ks, err := o.fluxKustomization()
-	if err != nil {
-		t.Fatal(err)
-	}
-	disk, err := securefs.MakeFsOnDiskSecure(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, dir, ks, disk := renderInputs(t, o)
 	kustomizeMu.RLock()
 	defer kustomizeMu.RUnlock()
 	jsons := func(rs []*resource.Resource, ok bool) []string {
