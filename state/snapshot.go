@@ -62,8 +62,8 @@ func (s *Snapshot) Validate() error {
 	for i, o := range s.Objects {
 		if o.Kind == "" || o.Name == "" || o.Block == "" {
 			errs = append(errs, fmt.Errorf("object %q: kind, name and block must be set", o.Address))
-		} else if want := o.Addr().Address(o.Block); o.Address != want {
-			errs = append(errs, fmt.Errorf("object %q: address does not match its fields (want %q)", o.Address, want))
+		} else if !o.Addr().IsAddress(o.Block, o.Address) {
+			errs = append(errs, fmt.Errorf("object %q: address does not match its fields (want %q)", o.Address, o.Addr().Address(o.Block)))
 		}
 		if i > 0 && s.Objects[i-1].Address >= o.Address {
 			errs = append(errs, fmt.Errorf("object %q: duplicate or unsorted address", o.Address))

@@ -2,6 +2,7 @@ package addrs_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -149,5 +150,38 @@ func TestGroupOf(t *testing.T) {
 	}
 	if got := (addrs.Object{Kind: "Ingress", Group: addrs.GroupOf("networking.k8s.io/v1")}).KindGroup(); got != "Ingress.networking.k8s.io" {
 		t.Errorf("KindGroup() = %q", got)
+	}
+}
+
+// TestIsAddressMatchesAddress checks that IsAddress accepts exactly the
+// address that Address builds.
+func TestIsAddressMatchesAddress(t *testing.T) {
+	objs := []addrs.Object{
+		{Kind: "ConfigMap", Namespace: "web", Name: "settings"},
+		{Group: "apps", Kind: "Deployment", Namespace: "web", Name: "api"},
+		{Kind: "Namespace", Name: "web"},
+		{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "view"},
+		{Group: "g", Kind: "K", Namespace: "n", Name: ""},
+	}
+	blocks := []string{"kustomization.app", "release.x", ""}
+	for _, o := range objs {
+		for _, b := range blocks {
+			addr := o.Address(b)
+			if !o.IsAddress(b, addr) {
+				t.Errorf("%+v.IsAddress(%q, %q) = false, want true", o, b, addr)
+			}
+			for _, other := range objs {
+				for _, ob := range blocks {
+					if a := other.Address(ob); a != addr && o.IsAddress(b, a) {
+						t.Errorf("%+v.IsAddress(%q, %q) = true, want false", o, b, a)
+					}
+				}
+			}
+			for _, bad := range []string{addr + "x", addr[:len(addr)-1], "x" + addr, strings.Replace(addr, "/", ".", 1)} {
+				if bad != addr && o.IsAddress(b, bad) {
+					t.Errorf("%+v.IsAddress(%q, %q) = true, want false", o, b, bad)
+				}
+			}
+		}
 	}
 }

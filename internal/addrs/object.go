@@ -53,6 +53,33 @@ func (o Object) Address(block string) string {
 	return b.String()
 }
 
+// IsAddress reports whether addr is the address of the object inside
+// block (Address(block) == addr), without building the address.
+func (o Object) IsAddress(block, addr string) bool {
+	rest, ok := cutPrefix(addr, block, '/')
+	if !ok {
+		return false
+	}
+	if o.Group == "" {
+		rest, ok = cutPrefix(rest, o.Kind, '/')
+	} else if rest, ok = cutPrefix(rest, o.Kind, '.'); ok {
+		rest, ok = cutPrefix(rest, o.Group, '/')
+	}
+	if ok && o.Namespace != "" {
+		rest, ok = cutPrefix(rest, o.Namespace, '/')
+	}
+	return ok && rest == o.Name
+}
+
+// cutPrefix returns s without the prefix p followed by sep, and whether s
+// starts with both.
+func cutPrefix(s, p string, sep byte) (string, bool) {
+	if len(s) <= len(p) || s[len(p)] != sep || s[:len(p)] != p {
+		return s, false
+	}
+	return s[len(p)+1:], true
+}
+
 func (o Object) write(b *strings.Builder) {
 	b.WriteString(o.Kind)
 	if o.Group != "" {

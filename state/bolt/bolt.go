@@ -59,6 +59,9 @@ type Store struct {
 	recMu      sync.Mutex
 	rec        *crypt.Records // the data key of the state, once opened
 	recWrapped []byte         // rec encrypted, as stored
+
+	memoMu sync.Mutex
+	memo   *memo // what this store last wrote; nil: compare with the file
 }
 
 var _ state.Store = (*Store)(nil)
@@ -323,20 +326,31 @@ func decodeAll[T any](c codec, name []byte, b *bbolt.Bucket, out *[]T) error {
 	})
 }
 
-// Write implements state.Store.
+// Write implements state.Store. It stores only the records that differ
+// from the file's (see memo): in one transaction, under the lock check and
+// the lineage and serial checks.
 func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.WriteOptions) error {
 	snap.Normalize()
 	snap.Version = state.SchemaVersion
 	if err := snap.Validate(); err != nil {
 		return err
 	}
-	// Encode outside the transaction: it is the slow part.
-	blocks, err := encode(snap.Blocks, func(b *state.Block) string { return b.Address })
-	if err != nil {
-		return err
+	// The memo is this write's until it ends: a concurrent write of the
+	// same store compares with the file.
+	s.memoMu.Lock()
+	m := s.memo
+	s.memo = nil
+	s.memoMu.Unlock()
+	// Encode outside the transaction: what changed since the memo, or,
+	// without one, everything (the slow part).
+	var d delta
+	var full *fullEncoding
+	var err error
+	if m != nil {
+		d, err = m.deltaTo(snap)
+	} else {
+		full, err = encodeFull(snap)
 	}
-	objects := encodeObjects(snap.Objects)
-	releases, err := encode(snap.Releases, func(r *state.Release) string { return r.Address })
 	if err != nil {
 		return err
 	}
@@ -346,6 +360,7 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 	}
 	var lineage string
 	var serial uint64
+	var wrapped []byte
 	err = s.update(ctx, func(tx *bbolt.Tx) error {
 		meta, bb, ob, rb, hb, err := buckets(tx)
 		if err != nil {
@@ -355,7 +370,6 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 		if err != nil {
 			return err
 		}
-		blocks, objects, releases := c.seal(bucketBlocks, blocks), c.seal(bucketObjects, objects), c.seal(bucketReleases, releases)
 		h, err := readHead(meta)
 		if err != nil {
 			return err
@@ -367,10 +381,23 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 		if err := state.CheckLock(held, opts.LockID); err != nil {
 			return err
 		}
-		dBlocks, dObjects, dReleases := diff(bb, blocks), diff(ob, objects), diff(rb, releases)
-		same := dBlocks.empty() && dObjects.empty() && dReleases.empty()
+		wrapped = bytes.Clone(meta.Get(keyEncryption))
+		var stored delta
+		if m.valid(h, wrapped) {
+			stored = delta{blocks: c.sealChanges(bucketBlocks, d.blocks), objects: c.sealChanges(bucketObjects, d.objects),
+				releases: c.sealChanges(bucketReleases, d.releases)}
+		} else {
+			if full == nil {
+				if full, err = encodeFull(snap); err != nil {
+					return err
+				}
+			}
+			m = nil
+			stored = delta{blocks: diff(bb, c.seal(bucketBlocks, full.blocks)), objects: diff(ob, c.seal(bucketObjects, full.objects)),
+				releases: diff(rb, c.seal(bucketReleases, full.releases))}
+		}
 		var changed bool
-		lineage, serial, changed, err = state.CheckWrite(h.lineage, h.serial, same, snap, opts.Force)
+		lineage, serial, changed, err = state.CheckWrite(h.lineage, h.serial, stored.empty(), snap, opts.Force)
 		if err != nil {
 			return err
 		}
@@ -378,21 +405,7 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 			return errRollback
 		}
 		if changed {
-			for _, x := range []struct {
-				b *bbolt.Bucket
-				d changes
-			}{{bb, dBlocks}, {ob, dObjects}, {rb, dReleases}} {
-				if err := x.d.apply(x.b); err != nil {
-					return err
-				}
-			}
-			if err := meta.Put(keyVersion, []byte(strconv.Itoa(state.SchemaVersion))); err != nil {
-				return err
-			}
-			if err := meta.Put(keyLineage, []byte(lineage)); err != nil {
-				return err
-			}
-			if err := meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, serial)); err != nil {
+			if err := writeChanges(meta, bb, ob, rb, stored, lineage, serial); err != nil {
 				return err
 			}
 		}
@@ -408,7 +421,51 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 		return fmt.Errorf("writing state %s: %w", s.path, err)
 	}
 	snap.Lineage, snap.Serial = lineage, serial
+	if m != nil {
+		m.apply(d, snap, lineage, serial)
+	} else {
+		m = newMemo(snap, full.blocks, full.releases, lineage, serial, wrapped)
+	}
+	s.memoMu.Lock()
+	s.memo = m
+	s.memoMu.Unlock()
 	return nil
+}
+
+// fullEncoding is every record of a snapshot, in plaintext, sorted by key.
+type fullEncoding struct {
+	blocks, objects, releases []kv
+}
+
+func encodeFull(snap *state.Snapshot) (*fullEncoding, error) {
+	blocks, err := encode(snap.Blocks, func(b *state.Block) string { return b.Address })
+	if err != nil {
+		return nil, err
+	}
+	releases, err := encode(snap.Releases, func(r *state.Release) string { return r.Address })
+	if err != nil {
+		return nil, err
+	}
+	return &fullEncoding{blocks: blocks, objects: encodeObjects(snap.Objects), releases: releases}, nil
+}
+
+// writeChanges stores the changes d and the new head.
+func writeChanges(meta, bb, ob, rb *bbolt.Bucket, d delta, lineage string, serial uint64) error {
+	for _, x := range []struct {
+		b *bbolt.Bucket
+		d changes
+	}{{bb, d.blocks}, {ob, d.objects}, {rb, d.releases}} {
+		if err := x.d.apply(x.b); err != nil {
+			return err
+		}
+	}
+	if err := meta.Put(keyVersion, []byte(strconv.Itoa(state.SchemaVersion))); err != nil {
+		return err
+	}
+	if err := meta.Put(keyLineage, []byte(lineage)); err != nil {
+		return err
+	}
+	return meta.Put(keySerial, binary.BigEndian.AppendUint64(nil, serial))
 }
 
 func (s *Store) appendHistory(c codec, hb *bbolt.Bucket, e *state.HistoryEntry, serial uint64) error {

@@ -242,6 +242,9 @@ func (s *Store) MigrateEncryption(ctx context.Context, lockID string, encrypt bo
 	if err != nil {
 		return fmt.Errorf("migrating state %s: %w", s.path, err)
 	}
+	s.memoMu.Lock()
+	s.memo = nil // the records are stored under another key now
+	s.memoMu.Unlock()
 	s.recMu.Lock()
 	s.rec, s.recWrapped = nil, nil
 	if fresh != nil {
