@@ -171,6 +171,21 @@ func envInts(b *testing.B, name string, def []int, least int) []int {
 	return out
 }
 
+// componentCPU reads the CPU time the cluster's API server and etcd, and
+// its controller manager, have used so far.
+func componentCPU(b *testing.B, c *testcluster.Cluster) (server, controllers time.Duration) {
+	b.Helper()
+	server, err := c.ComponentCPU("kube-apiserver", "etcd")
+	if err != nil {
+		b.Fatal(err)
+	}
+	controllers, err = c.ComponentCPU("kube-controller-manager")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return server, controllers
+}
+
 // envInt reads a number from the environment (0 or more).
 func envInt(b *testing.B, name string, def int) int {
 	return envInts(b, name, []int{def}, 0)[0]
@@ -204,6 +219,11 @@ func (s samples) rounded() []time.Duration { return rounded(s) }
 //     process: its peak RSS), and another by the harness-built `kubectl
 //     apply --server-side -f apps -R`, the two taking turns at going
 //     first; speedup-vs-kubectl-apply is kubectl's time over strata's.
+//     Beside the times, CPU seconds: strata's process (strata-apply-cpu-s)
+//     and the cluster's API server and etcd during each tool's run
+//     (strata-apply-server-cpu-s, kubectl-apply-server-cpu-s; read from
+//     /proc, so anything else the cluster serves meanwhile counts too),
+//     with the controller manager's logged.
 //     kubectl's copy, and strata's from the second round on, are deleted
 //     (untimed, waiting until they are gone) before the next run; strata's
 //     first copy is the set the plan and drift rows measure. At the other
@@ -427,9 +447,17 @@ func benchScaleDrift(b *testing.B, set *scaleSet, n int, kc string) {
 // (see BenchmarkScale) and returns strata's first copy, applied and kept.
 func benchScaleApply(b *testing.B, c *testcluster.Cluster, n int, root string) *scaleSet {
 	kc := "--kubeconfig=" + c.Kubeconfig()
-	var sApply, kApply samples
+	var sApply, kApply, sCPU, sServer, kServer, sCtrl, kCtrl samples
 	var peak float64
 	var kept *scaleSet
+	// server measures what the API server and etcd, and the controller
+	// manager, spent while fn ran.
+	server := func(fn func()) (time.Duration, time.Duration) {
+		a0, c0 := componentCPU(b, c)
+		fn()
+		a1, c1 := componentCPU(b, c)
+		return a1 - a0, c1 - c0
+	}
 	defer func() {
 		if b.Failed() && kept != nil {
 			kept.delete(b, false)
@@ -438,12 +466,17 @@ func benchScaleApply(b *testing.B, c *testcluster.Cluster, n int, root string) *
 	tools := []func(){
 		func() {
 			set := newScaleSet(b, c, n, root)
-			code, d, rss, out := runChild(b, "apply", "--auto-approve", kc, set.dir)
+			var code int
+			var d, cpu time.Duration
+			var rss float64
+			var out string
+			api, ctrl := server(func() { code, d, cpu, rss, out = runChildCPU(b, "apply", "--auto-approve", kc, set.dir) })
 			if code != 0 {
 				set.delete(b, false)
 				b.Fatalf("strata apply: exit %d\n%s", code, tail(out))
 			}
 			sApply, peak = append(sApply, d), max(peak, rss)
+			sCPU, sServer, sCtrl = append(sCPU, cpu), append(sServer, api), append(sCtrl, ctrl)
 			if kept == nil {
 				kept = set
 				return
@@ -453,8 +486,13 @@ func benchScaleApply(b *testing.B, c *testcluster.Cluster, n int, root string) *
 		func() {
 			set := newScaleSet(b, c, n, root)
 			t0 := time.Now()
-			out, err := c.KubectlCommand(b, "apply", "--server-side", "-f", set.apps(), "-R").CombinedOutput()
+			var out []byte
+			var err error
+			api, ctrl := server(func() {
+				out, err = c.KubectlCommand(b, "apply", "--server-side", "-f", set.apps(), "-R").CombinedOutput()
+			})
 			kApply = append(kApply, time.Since(t0))
+			kServer, kCtrl = append(kServer, api), append(kCtrl, ctrl)
 			set.delete(b, err == nil)
 			if err != nil {
 				b.Fatalf("kubectl apply: %v\n%s", err, tail(string(out)))
@@ -474,6 +512,11 @@ func benchScaleApply(b *testing.B, c *testcluster.Cluster, n int, root string) *
 	b.ReportMetric(peak, "strata-apply-peak-RSS-MB")
 	b.ReportMetric(kApply.median(), "kubectl-apply-s")
 	b.ReportMetric(kApply.median()/sApply.median(), "speedup-vs-kubectl-apply")
+	b.ReportMetric(sCPU.median(), "strata-apply-cpu-s")
+	b.ReportMetric(sServer.median(), "strata-apply-server-cpu-s")
+	b.ReportMetric(kServer.median(), "kubectl-apply-server-cpu-s")
+	b.Logf("%d objects, CPU seconds during each apply, median of %d: strata's process %.1f, the API server and etcd %.1f (kubectl's run: %.1f), the controller manager %.1f (kubectl's run: %.1f); runs: strata %v, API server and etcd %v (kubectl's run: %v)",
+		n, len(sApply), sCPU.median(), sServer.median(), kServer.median(), sCtrl.median(), kCtrl.median(), sCPU.rounded(), sServer.rounded(), kServer.rounded())
 	b.Logf("%d objects, apply of a new set, median of %d: strata apply %.2fs (peak RSS %.0f MB); kubectl apply --server-side %.2fs: strata %.1fx faster; runs: strata %v, kubectl %v",
 		n, len(sApply), sApply.median(), peak, kApply.median(), kApply.median()/sApply.median(), sApply.rounded(), kApply.rounded())
 	return kept
