@@ -72,3 +72,54 @@ func TestPlanErrorsAndAdopt(t *testing.T) {
 		t.Fatalf("plan after the adoption: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestErrorsLinePrintedOnce: the line that counts a plan's errors is
+// printed once by plan and apply (it was on stdout after the errors and
+// again on stderr): on stderr, in every format, with exit 1; stdout keeps
+// the errors themselves, -o json stays pure JSON and the Markdown comment
+// keeps its own caution.
+func TestErrorsLinePrintedOnce(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "errline")
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(context.Background(),
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "existing"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("errline"))
+	writeFiles(t, dir, map[string]string{
+		"main.hcl":          "kustomization \"app\" {\n  path = \"app\"\n}\n",
+		"app/existing.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: existing\n  namespace: " + ns + "\ndata:\n  k: v\n",
+	})
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	const line = "The plan has 1 error: apply refuses it until they are resolved."
+	errorAt := "Error: kustomization.app/ConfigMap/" + ns + "/existing"
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		stdoutWant string // what stdout holds instead of the line
+		inStdout   int    // times the line is part of the output document
+	}{
+		{name: "plan", args: []string{"plan", dir, kc}, stdoutWant: errorAt},
+		{name: "plan --out", args: []string{"plan", dir, kc, "--out", filepath.Join(t.TempDir(), "p")}, stdoutWant: errorAt},
+		{name: "apply", args: []string{"apply", dir, kc, "--auto-approve"}, stdoutWant: errorAt},
+		{name: "plan -o json", args: []string{"plan", dir, kc, "-o", "json"}, stdoutWant: `"errors": [`},
+		{name: "plan -o markdown", args: []string{"plan", dir, kc, "-o", "markdown"}, stdoutWant: "> [!CAUTION]", inStdout: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tc.args...)
+			if code != 1 || !strings.Contains(stdout, tc.stdoutWant) {
+				t.Fatalf("exit %d, want 1 and %q on stdout\n%s%s", code, tc.stdoutWant, stdout, stderr)
+			}
+			if n := strings.Count(stdout, line); n != tc.inStdout {
+				t.Errorf("stdout holds the errors line %d times, want %d:\n%s", n, tc.inStdout, stdout)
+			}
+			if n := strings.Count(stderr, "The plan has"); n != 1 || !strings.Contains(stderr, line) {
+				t.Errorf("stderr holds the errors line %d times, want 1:\n%s", n, stderr)
+			}
+		})
+	}
+}

@@ -137,18 +137,18 @@ func (h humanRenderer) flux(p *plan.Plan) {
 const FluxActiveNote = "still reconciling; apply refuses until it is suspended (flux suspend), or with --allow-flux-managed"
 
 // errors prints the plan's errors, after everything else, as Terraform
-// prints diagnostics.
+// prints diagnostics. The line that counts them (ErrorsLine) is not part
+// of the plan: the command prints it once, on stderr, in every format.
 func (h humanRenderer) errors(p *plan.Plan) {
 	for _, e := range p.Errors {
 		h.printf("\n%s %s\n\n", h.c.paint(bold+red, "Error:"), h.c.paint(bold, e.Address))
 		h.printf("  %s\n", e.Message)
 	}
-	if p.HasErrors() {
-		h.printf("\n%s\n", h.c.paint(bold+red, ErrorsLine(p)))
-	}
 }
 
-// ErrorsLine says how many errors the plan has and that apply refuses it.
+// ErrorsLine says how many errors the plan has and that apply refuses it:
+// plan and apply print it on stderr, the Markdown comment in its caution
+// and the --all-environments summary beside the environment.
 func ErrorsLine(p *plan.Plan) string {
 	n := len(p.Errors)
 	what := "1 error"
