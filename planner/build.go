@@ -264,6 +264,10 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 			Condition: h.Condition})
 	}
 	for _, c := range cs.Changes {
+		if c.Schema != nil {
+			p.AddError(c.Ref.Address(addr), e.secrets.Scrub(schemaRefused(c.Schema)))
+			continue
+		}
 		if c.Action == kube.ActionReplace && !k.Force {
 			p.AddError(c.Ref.Address(addr), e.secrets.Scrub(replaceRefused(addr, c)))
 			continue
@@ -334,6 +338,13 @@ func desiredDigest(c kube.Change) string {
 
 // replaceRefused explains why a replace is a plan error without force,
 // what a replace would destroy and the ways out.
+// schemaRefused explains an object that its planned CRD's schema refuses
+// (kube.Change.Schema): apply would fail at its dry run.
+func schemaRefused(se *kube.SchemaError) string {
+	return "The object is " + se.Error() + ". Its CRD is created or changed by this plan, so the object was checked " +
+		"offline against the planned schema, and apply would fail; fix the object (or the CRD) and plan again."
+}
+
 func replaceRefused(block string, c kube.Change) string {
 	reason := c.Reason
 	if reason != "" {

@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,6 +91,26 @@ func planErr(t *testing.T, opts Options) error {
 	return err
 }
 
+// schemaPlanError plans a stack where the planned CRD's schema refuses the
+// object at address: the plan is made, with one error at that object
+// naming want, and every block planned; apply refuses it and writes nothing.
+func schemaPlanError(t *testing.T, opts Options, address, want string) {
+	t.Helper()
+	e, p := lockedPlan(t, opts)
+	if len(p.Errors) != 1 || p.Errors[0].Address != address || !strings.Contains(p.Errors[0].Message, want) {
+		t.Fatalf("plan errors %q, want one at %s naming %s", planErrors(p), address, want)
+	}
+	if len(p.Blocks) == 0 || (len(p.Changes) == 0 && len(p.Releases) == 0) {
+		t.Errorf("the rest of the plan is missing: %d blocks, changes %v, %d releases", len(p.Blocks), changed(p), len(p.Releases))
+	}
+	if _, err := e.Apply(context.Background(), p, ApplyOptions{}); !errors.Is(err, ErrPlanErrors) {
+		t.Fatalf("apply of the plan: %v, want %v", err, ErrPlanErrors)
+	}
+	if err := e.Unlock(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // deleteGadgets removes what a gadget test leaves in the cluster: the CRDs
 // (Helm keeps CRDs on uninstall) and the release's namespace (if any).
 func deleteGadgets(t *testing.T, c *testcluster.Cluster, uniq, relns string) {
@@ -145,14 +166,11 @@ func TestCRDFromRelease(t *testing.T) {
 	// A typo is caught at plan time, with the object and the field.
 	good := gadgetYAML(uniq, "v1", "g1", relns, "size: 2")
 	writeFile(t, filepath.Join(dir, "things/gadget.yaml"), gadgetYAML(uniq, "v1", "g1", relns, "size: 2, colour: red"))
-	err := planErr(t, opts)
-	if err == nil || !strings.Contains(err.Error(), group+"/"+relns+"/g1") || !strings.Contains(err.Error(), "spec.colour: unknown field") {
-		t.Fatalf("plan with a typo: %v, want an error naming %s/%s/g1 and spec.colour", err, group, relns)
-	}
+	// It is an error at the object; the rest of the plan is made and apply
+	// refuses it.
+	schemaPlanError(t, opts, "kustomization.things/"+group+"/"+relns+"/g1", "spec.colour: unknown field")
 	writeFile(t, filepath.Join(dir, "things/gadget.yaml"), gadgetYAML(uniq, "v1", "g1", relns, "size: many"))
-	if err := planErr(t, opts); err == nil || !strings.Contains(err.Error(), "spec.size") {
-		t.Fatalf("plan with a wrong type: %v, want an error naming spec.size", err)
-	}
+	schemaPlanError(t, opts, "kustomization.things/"+group+"/"+relns+"/g1", "spec.size")
 	writeFile(t, filepath.Join(dir, "things/gadget.yaml"), good)
 
 	_, p := planStack(t, opts)
@@ -285,9 +303,7 @@ kustomization "b_users" {
 	}
 
 	writeFile(t, filepath.Join(dir, "users/gadget.yaml"), gadgetYAML(uniq, "v1", "g1", ns, "color: red"))
-	if err := planErr(t, opts); err == nil || !strings.Contains(err.Error(), "spec.size: Required value") {
-		t.Fatalf("plan without a required field: %v, want an error naming spec.size", err)
-	}
+	schemaPlanError(t, opts, "kustomization.b_users/Gadget."+uniq+".strata.test/"+ns+"/g1", "spec.size: Required value")
 
 	// Applied, then the CRD gains a field that the other block uses in the
 	// same plan: the live CRD would drop it, the planned one checks it.
@@ -297,9 +313,7 @@ kustomization "b_users" {
 	writeFile(t, filepath.Join(dir, "crds/gadgets.yaml"), strings.ReplaceAll(string(crd), "UNIQ", uniq)+
 		"              shape: {type: string, enum: [round, square]}\n")
 	writeFile(t, filepath.Join(dir, "users/gadget.yaml"), gadgetYAML(uniq, "v1", "g1", ns, "size: 3, color: red, shape: oval"))
-	if err := planErr(t, opts); err == nil || !strings.Contains(err.Error(), "spec.shape: Unsupported value") {
-		t.Fatalf("plan with a value the changed CRD refuses: %v, want an error naming spec.shape", err)
-	}
+	schemaPlanError(t, opts, "kustomization.b_users/Gadget."+uniq+".strata.test/"+ns+"/g1", "spec.shape: Unsupported value")
 	writeFile(t, filepath.Join(dir, "users/gadget.yaml"), gadgetYAML(uniq, "v1", "g1", ns, "size: 3, color: red, shape: square"))
 	_, p = planStack(t, opts)
 	g1 = findChange(t, p, "kustomization.b_users/Gadget."+uniq+".strata.test/"+ns+"/g1")
@@ -349,9 +363,7 @@ release "user" {
 	opts := testOptions(c, dir)
 	tmpl := filepath.Join(dir, "charts/user/templates/gadget.yaml")
 	writeFile(t, tmpl, gadgetYAML(uniq, "v1", "g1", ns, "size: 1, colr: red"))
-	if err := planErr(t, opts); err == nil || !strings.Contains(err.Error(), "spec.colr: unknown field") {
-		t.Fatalf("plan with a typo in the chart: %v, want an error naming spec.colr", err)
-	}
+	schemaPlanError(t, opts, "release.user/Gadget."+uniq+".strata.test/"+ns+"/g1", "spec.colr: unknown field")
 	writeFile(t, tmpl, gadgetYAML(uniq, "v1", "g1", ns, "size: 1"))
 
 	_, p := planStack(t, opts)

@@ -240,6 +240,11 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 			Message: e.secrets.Scrub(r.Message + " (" + admissionSubject(err) + ")"), Source: plan.SourceAdmission})
 		return nil
 	}
+	if ref, se := kube.SchemaRefusalOf(err); se != nil {
+		// The rest of the plan is still shown; the error refuses it.
+		p.AddError(ref.Address(addr), e.secrets.Scrub(schemaRefused(se)))
+		return nil
+	}
 	if r := kube.ImmutableRefusalOf(err); r != nil {
 		// The rest of the plan is still shown; the error refuses it.
 		p.AddError(r.Ref.Address(addr), e.secrets.Scrub(releaseImmutable(addr, r)))

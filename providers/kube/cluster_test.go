@@ -406,9 +406,28 @@ func TestCRDChangeInSameSet(t *testing.T) {
 
 	files["crd.yaml"] += "              weight: {type: integer}\n"
 	files["widget.yaml"] = strings.Replace(widget, "spec: {color: red}", "spec: {color: red, wieght: 3}", 1)
-	_, err = m.Diff(ctx, render(t, files, ns, uniq), opts)
-	if err == nil || !strings.Contains(err.Error(), "spec.wieght: unknown field") {
-		t.Fatalf("Diff with a typo: %v, want spec.wieght: unknown field", err)
+	// A typo is the refusal of that object, not a failed Diff: the rest of
+	// the set is diffed, and Apply refuses the set before writing.
+	cs, err = m.Diff(ctx, render(t, files, ns, uniq), opts)
+	if err != nil {
+		t.Fatalf("Diff with a typo: %v, want the refusal in the change", err)
+	}
+	var refused, crdUpdate bool
+	for _, c := range cs.Changes {
+		switch {
+		case c.Ref.Kind == "Widget":
+			refused = c.Schema != nil && c.SchemaOnly && c.Action == kube.ActionUpdate &&
+				strings.Contains(c.Schema.Error(), "spec.wieght: unknown field")
+		case c.Ref.Kind == "CustomResourceDefinition":
+			crdUpdate = c.Action == kube.ActionUpdate
+		}
+	}
+	if !refused || !crdUpdate {
+		t.Fatalf("Diff with a typo: Widget refused %v, CRD update %v: %+v", refused, crdUpdate, cs.Changes)
+	}
+	if _, err := m.Apply(ctx, cs, kube.ApplyOptions{Stack: stack, Block: block}, nil); err == nil ||
+		!strings.Contains(err.Error(), "spec.wieght: unknown field") {
+		t.Fatalf("Apply of a refused object: %v", err)
 	}
 }
 

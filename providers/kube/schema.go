@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -181,6 +182,18 @@ type SchemaError struct {
 
 func (e *SchemaError) Error() string {
 	return fmt.Sprintf("refused by the schema of CRD %s: %s", e.CRD, strings.Join(e.Problems, "; "))
+}
+
+// SchemaRefusalOf returns the object and the refusal of err when it is
+// the *ObjectError of an object that its planned CRD's schema refused; the
+// refusal is nil otherwise.
+func SchemaRefusalOf(err error) (ObjectRef, *SchemaError) {
+	var oe *ObjectError
+	var se *SchemaError
+	if !errors.As(err, &oe) || !errors.As(oe.Err, &se) {
+		return ObjectRef{}, nil
+	}
+	return oe.Ref, se
 }
 
 // CRDKind returns the group and kind a CustomResourceDefinition object

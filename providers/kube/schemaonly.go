@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -51,6 +52,14 @@ func (d *differ) diffSchemaOnly(ctx context.Context, t *target, def *crdSchema) 
 	}
 	reason += "; " + ReasonSchemaOnly
 	after, err := def.check(t.obj)
+	var refused *SchemaError
+	if errors.As(err, &refused) {
+		// The rest of the set is still diffed: the planner shows the
+		// refusal as an error at this object.
+		c, err := d.diffRefused(ctx, t, nil)
+		c.AfterCRD, c.SchemaOnly, c.Schema, c.Reason = def.name, true, refused, joinReasons(c.Reason, reason)
+		return c, err
+	}
 	if err != nil {
 		return c, &ObjectError{Ref: t.ref, Op: "schema check", Err: err}
 	}

@@ -171,6 +171,12 @@ type Change struct {
 	// of the object: the change is what the object would become, and
 	// applying it would fail.
 	Admission *AdmissionRefusal `json:"admission,omitempty"`
+	// Schema is set (with SchemaOnly) when the offline check against the
+	// planned CRD's schema refused the object (an unknown field, a wrong
+	// type): the change is what the object would become without the
+	// schema's defaults, and applying it would fail. The planner makes it
+	// an error at the object.
+	Schema *SchemaError `json:"schema,omitempty"`
 	// Desired is the object Apply sends, ownership labels included, Secret
 	// values in clear. It is never marshalled; do not print it.
 	Desired *unstructured.Unstructured `json:"-"`
