@@ -278,7 +278,10 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 		// Helm installs over the objects the plan adopts only when it
 		// takes ownership; any other object it would have to take is a
 		// plan error above.
-		rp.Spec.TakeOwnership = rp.Spec.TakeOwnership || orc.Adopt
+		if orc.Adopt {
+			rp.Spec.TakeOwnership = true
+			rp.Spec.Adopted = append(rp.Spec.Adopted, helm.AdoptedObject{Ref: c.Ref, UID: c.LiveUID, Claim: helm.ClaimOf(c.Before)})
+		}
 		rc.Changes = append(rc.Changes, orc)
 	}
 	rc.Hooks = toHooks(rp.Hooks)

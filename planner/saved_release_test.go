@@ -1,14 +1,24 @@
 package planner
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/internal/testserver/helmserver"
 	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/kube"
 )
 
 // TestSavedPlanReleaseFromRepository saves a plan that upgrades a release
@@ -80,5 +90,96 @@ release "hello" {
 	}
 	if _, p := planStack(t, testOptions(c, dir)); p.HasChanges() {
 		t.Errorf("plan pinned to 1.1.0 after apply FILE has changes: %+v", p.Releases)
+	}
+}
+
+// TestSavedAdoptionRefusedWhenClaimed saves a plan in which a release from
+// a chart repository adopts an existing object (adopt = true): Helm takes
+// such objects with its take-ownership option, which would also take the
+// object from whoever claimed it between plan and apply. Apply FILE
+// refuses, changing nothing, when another Helm release claimed the object
+// since, or when it was deleted and created again; once it is as planned,
+// the same file applies.
+func TestSavedAdoptionRefusedWhenClaimed(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "savedadopt")
+	srv := helmserver.New(t, helmserver.Options{})
+	srv.AddChart(t, helmserver.Chart("hello", "1.0.0"))
+	createConfigMap(t, c, ns, "web-hello")
+	dir := writeStack(t, map[string]string{"main.hcl": fmt.Sprintf(`source "helm" "charts" {
+  url = %q
+}
+release "web" {
+  namespace = %q
+  chart     = "hello"
+  version   = "1.0.0"
+  source    = source.helm.charts
+  adopt     = true
+}
+`, srv.URL(), ns)})
+	addr := "release.web/ConfigMap/" + ns + "/web-hello"
+	savePlan := func() string {
+		t.Helper()
+		_, p := planStack(t, testOptions(c, dir))
+		if rc, ok := objectOfRelease(p, addr); p.HasErrors() || !ok || !rc.Adopt {
+			t.Fatalf("plan: errors %q, releases %+v; want %s adopted", planErrors(p), p.Releases, addr)
+		}
+		file := filepath.Join(t.TempDir(), "plan.out")
+		if err := plan.WriteFile(file, p); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	dyn, err := dynamic.NewForConfig(c.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cms := dyn.Resource(gvrConfigMap).Namespace(ns)
+	secrets := dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "secrets"}).Namespace(ns)
+	setClaim := func(annotations map[string]any, labels map[string]any) {
+		t.Helper()
+		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": annotations, "labels": labels}})
+		if _, err := cms.Patch(t.Context(), "web-hello", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refused := func(file, want string) {
+		t.Helper()
+		before := liveConfigMap(t, c, ns, "web-hello")
+		_, err := applySaved(t, c, file)
+		if !errors.Is(err, ErrStalePlan) || !strings.Contains(err.Error(), "ConfigMap/"+ns+"/web-hello") || !strings.Contains(err.Error(), want) {
+			t.Fatalf("apply FILE: %v, want a refusal naming the ConfigMap and %q", err, want)
+		}
+		after := liveConfigMap(t, c, ns, "web-hello")
+		if after.GetResourceVersion() != before.GetResourceVersion() {
+			t.Errorf("the refused apply changed the ConfigMap: %v %v", after.GetAnnotations(), after.Object["data"])
+		}
+		if _, err := secrets.Get(t.Context(), "sh.helm.release.v1.web.v1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("the refused apply installed the release")
+		}
+	}
+
+	// Another Helm release claims the object after the plan.
+	file := savePlan()
+	setClaim(map[string]any{kube.HelmReleaseNameAnnotation: "other", kube.HelmReleaseNSAnnotation: ns},
+		map[string]any{kube.HelmManagedByLabel: "Helm"})
+	refused(file, "was unclaimed when planned and is now claimed by app.kubernetes.io/managed-by=Helm, meta.helm.sh/release-name=other")
+
+	// Unclaimed again, but deleted and created again.
+	setClaim(map[string]any{kube.HelmReleaseNameAnnotation: nil, kube.HelmReleaseNSAnnotation: nil},
+		map[string]any{kube.HelmManagedByLabel: nil})
+	if err := cms.Delete(t.Context(), "web-hello", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	createConfigMap(t, c, ns, "web-hello")
+	refused(file, "was deleted and created again since the plan was made")
+
+	// As planned: the saved plan applies and Helm owns the object.
+	file = savePlan()
+	if _, err := applySaved(t, c, file); err != nil {
+		t.Fatalf("apply FILE of the adoption: %v", err)
+	}
+	if live := liveConfigMap(t, c, ns, "web-hello"); !kube.HelmOwns(live, "web", ns) {
+		t.Errorf("adopted ConfigMap: labels %v, annotations %v", live.GetLabels(), live.GetAnnotations())
 	}
 }

@@ -92,6 +92,9 @@ func (m *Manager) Apply(ctx context.Context, p *ReleasePlan, events chan<- Event
 	default:
 		return nil, fmt.Errorf("release %s/%s: unknown action %q", p.Namespace, p.Name, p.Action)
 	}
+	if err := m.checkAdopted(ctx, p); err != nil {
+		return nil, err
+	}
 	ch, err := loadChart(spec)
 	if err != nil {
 		return nil, err

@@ -46,9 +46,10 @@ func LoadChartArchive(b []byte) (*chart.Chart, error) {
 
 // Check reports whether Apply would refuse p: it returns an error wrapping
 // ErrStalePlan, naming the release, when the release got another revision
-// since p was made (an upgrade, rollback or uninstall by someone else), or
-// when the chart or values of p.Spec are not those planned. It changes
-// nothing.
+// since p was made (an upgrade, rollback or uninstall by someone else),
+// when an object p adopts was replaced or claimed by someone else since
+// (ReleaseSpec.Adopted), or when the chart or values of p.Spec are not
+// those planned. It changes nothing.
 func (m *Manager) Check(ctx context.Context, p *ReleasePlan) error {
 	cfg, err := m.readConfig(ctx, p.Namespace)
 	if err != nil {
@@ -67,6 +68,9 @@ func (m *Manager) Check(ctx context.Context, p *ReleasePlan) error {
 	}
 	if p.Action != ActionInstall && p.Action != ActionUpgrade {
 		return nil
+	}
+	if err := m.checkAdopted(ctx, p); err != nil {
+		return err
 	}
 	ch, err := loadChart(p.Spec)
 	if err != nil {

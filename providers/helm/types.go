@@ -92,6 +92,10 @@ type ReleaseSpec struct {
 	// no Helm release's metadata (Helm's --take-ownership): the adoption the
 	// plan showed. Objects of another release are plan errors, never taken.
 	TakeOwnership bool `json:"take_ownership,omitempty"`
+	// Adopted are the objects the plan adopts, with who claimed them when
+	// planned: Apply refuses to take ownership (ErrStalePlan) once one was
+	// replaced or claimed by someone else.
+	Adopted []AdoptedObject `json:"adopted,omitempty"`
 	// DisableWait skips waiting for the release's objects to be Current.
 	DisableWait bool `json:"disable_wait,omitempty"`
 	// Timeout bounds each Helm operation and its wait (default 5m).
