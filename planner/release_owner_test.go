@@ -214,3 +214,71 @@ func TestMovedReleaseWithoutName(t *testing.T) {
 		t.Errorf("plan after the move: moves %+v, releases %+v, errors %q", p.Moves, p.Releases, planErrors(p))
 	}
 }
+
+// TestUnnamedHookOfInstalledRelease: a release is installed (its install
+// runs no hook) from a chart whose post-upgrade and pre-delete hooks have a
+// generateName only. The upgrade of the installed release, and its
+// uninstall once the block leaves the stack, would fail at apply when Helm
+// looks the hook up by its empty name: each is a plan error at the release
+// naming the hook and the disable_hooks that skips it, with the rest of the
+// plan made, and apply refuses the plan; with that setting the plan is
+// clean.
+func TestUnnamedHookOfInstalledRelease(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "relgenhook")
+	hook := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: ran-\n" +
+		"  annotations: {\"helm.sh/hook\": \"post-upgrade,pre-delete\", \"helm.sh/hook-delete-policy\": hook-succeeded}\ndata: {ran: \"yes\"}\n"
+	files := merge(map[string]string{
+		"main.hcl":                        releaseBlock("web", ns) + "kustomization \"app\" {\n  path = \"app\"\n}\n",
+		"charts/web/templates/hook.yaml":  hook,
+		"charts/web/templates/other.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\ndata:\n  k: {{ .Values.k | default \"v\" | quote }}\n",
+		"app/cm.yaml":                     configMap(ns, "app"),
+	}, chartFiles("web"))
+	dir := writeStack(t, files)
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+
+	refused := func(want ...string) {
+		t.Helper()
+		e, p := lockedPlan(t, opts)
+		if errs := planErrors(p); len(errs) != 1 || !strings.HasPrefix(errs[0], "release.web: The ") {
+			t.Fatalf("plan errors %q, want one at release.web", errs)
+		}
+		for _, w := range want {
+			if !strings.Contains(p.Errors[0].Message, w) {
+				t.Errorf("plan error %q lacks %q", p.Errors[0].Message, w)
+			}
+		}
+		if len(changed(p)) == 0 {
+			t.Errorf("the rest of the plan is missing")
+		}
+		if _, err := e.Apply(context.Background(), p, ApplyOptions{}); !errors.Is(err, ErrPlanErrors) {
+			t.Fatalf("apply: err = %v, want ErrPlanErrors", err)
+		}
+		if err := e.Unlock(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clean := func() {
+		t.Helper()
+		if _, p := planStack(t, opts); p.HasErrors() {
+			t.Fatalf("plan errors %q", planErrors(p))
+		}
+	}
+
+	// The upgrade of the installed release runs the post-upgrade hook.
+	withValues := strings.Replace(files["main.hcl"], "}\nkustomization", "  values    = { k = \"w\" }\n}\nkustomization", 1)
+	writeFiles(t, dir, map[string]string{"main.hcl": withValues, "app/cm.yaml": configMap(ns, "app") + "  more: x\n"})
+	refused("post-upgrade hook ConfigMap from web/templates/hook.yaml has no metadata.name", "upgrade.disable_hooks = true")
+	writeFiles(t, dir, map[string]string{"main.hcl": strings.Replace(withValues, "  values", "  upgrade {\n    disable_hooks = true\n  }\n  values", 1)})
+	clean()
+
+	// The uninstall of the installed release runs the pre-delete hook.
+	writeFiles(t, dir, map[string]string{"main.hcl": "kustomization \"app\" {\n  path = \"app\"\n}\n"})
+	refused("pre-delete hook ConfigMap from web/templates/hook.yaml has no metadata.name", "uninstall.disable_hooks = true")
+	writeFiles(t, dir, map[string]string{"main.hcl": strings.Replace(files["main.hcl"], "}\nkustomization",
+		"  uninstall {\n    disable_hooks = true\n  }\n}\nkustomization", 1)})
+	opts.Destroy = true
+	clean()
+	applyStack(t, opts)
+}

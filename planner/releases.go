@@ -245,6 +245,12 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 		p.AddError(ref.Address(addr), e.secrets.Scrub(schemaRefused(se)))
 		return nil
 	}
+	var uh *helm.UnnamedHookError
+	if errors.As(err, &uh) {
+		// The rest of the plan is still shown; the error refuses it.
+		p.AddError(addr, e.secrets.Scrub(capitalized(uh.Error())+"."))
+		return nil
+	}
 	if r := kube.ImmutableRefusalOf(err); r != nil {
 		// The rest of the plan is still shown; the error refuses it.
 		p.AddError(r.Ref.Address(addr), e.secrets.Scrub(releaseImmutable(addr, r)))
@@ -322,10 +328,19 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 // replace, which the API server refuses just the same), so the object
 // must go before the upgrade can create it again.
 func releaseImmutable(block string, r *kube.ImmutableRefusal) string {
-	msg := strings.ToUpper(r.Message[:1]) + r.Message[1:]
+	msg := capitalized(r.Message)
 	return msg + ". Helm cannot upgrade " + block + ": it updates objects in place, and upgrade.force only makes it send a replace, " +
 		"which the API server refuses too. Delete the object by hand (for a workload, kubectl delete --cascade=orphan keeps its pods running; " +
 		"a StatefulSet's PersistentVolumeClaims are kept) and plan again: the upgrade then creates it."
+}
+
+// capitalized returns s with its first letter upper case, to start a
+// sentence of a plan error.
+func capitalized(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // createdNamespace reports whether c is the namespace that the install of

@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -113,6 +114,11 @@ func (e *Engine) planRemovals(ctx context.Context, p *plan.Plan, snap *state.Sna
 					continue
 				}
 				hooks, err := e.uninstallHooks(ctx, rs)
+				var uh *helm.UnnamedHookError
+				if errors.As(err, &uh) {
+					p.AddError(addr, e.secrets.Scrub(capitalized(uh.Error())+"."))
+					continue
+				}
 				if err != nil {
 					return fmt.Errorf("%s: %w", addr, err)
 				}

@@ -69,18 +69,32 @@ var disableHooksSetting = map[Action]string{
 	ActionRollback: "rollback.disable_hooks", ActionUninstall: "uninstall.disable_hooks",
 }
 
-// unnamedHook returns an error naming the first hook that action runs
-// without a metadata.name (a generateName only): Helm creates such a hook
-// and then fails the action looking it up by its empty name ("resource
-// name may not be empty"), so a plan that lists it would fail at apply.
+// UnnamedHookError is a hook that an action runs without a metadata.name
+// (a generateName only): Helm creates such a hook and then fails the
+// action looking it up by its empty name ("resource name may not be
+// empty"), so a plan that lists it would fail at apply.
+type UnnamedHookError struct {
+	Action Action
+	// Kind, Path and Events describe the hook: its kind, its template and
+	// the events of Action it runs at.
+	Kind, Path string
+	Events     []string
+}
+
+func (e *UnnamedHookError) Error() string {
+	return fmt.Sprintf("the %s hook %s from %s has no metadata.name (a generateName only): Helm would create it and then fail the %s looking it up by name; give the hook a name, or set %s = true",
+		strings.Join(e.Events, ", "), e.Kind, e.Path, e.Action, disableHooksSetting[e.Action])
+}
+
+// unnamedHook returns the *UnnamedHookError of the first hook that action
+// runs without a metadata.name, nil when there is none.
 func unnamedHook(hooks []*release.Hook, action Action, disabled bool) error {
 	for _, h := range hooks {
 		if h.Name != "" {
 			continue
 		}
 		for _, run := range hooksRun([]*release.Hook{h}, action, disabled) {
-			return fmt.Errorf("the %s hook %s from %s has no metadata.name (a generateName only): Helm would create it and then fail the %s looking it up by name; give the hook a name, or set %s = true",
-				strings.Join(run.Events, ", "), h.Kind, h.Path, action, disableHooksSetting[action])
+			return &UnnamedHookError{Action: action, Kind: h.Kind, Path: h.Path, Events: run.Events}
 		}
 	}
 	return nil

@@ -320,6 +320,7 @@ func (m *Manager) missingCRDs(ctx context.Context, ch *chart.Chart, policy CRDPo
 // UninstallHooks lists the hooks an uninstall of the release runs: the
 // pre-delete and post-delete hooks of its latest revision, none when
 // disabled. A release that does not exist (or was uninstalled) has none.
+// A hook it would run without a name is an *UnnamedHookError.
 func (m *Manager) UninstallHooks(ctx context.Context, name, namespace string, disabled bool) ([]Hook, error) {
 	cfg, err := m.actionConfig(ctx, namespace)
 	if err != nil {
@@ -328,6 +329,9 @@ func (m *Manager) UninstallHooks(ctx context.Context, name, namespace string, di
 	last, _, err := releases(cfg, name)
 	if err != nil || last == nil || last.Info.Status == release.StatusUninstalled {
 		return nil, err
+	}
+	if err := unnamedHook(last.Hooks, ActionUninstall, disabled); err != nil {
+		return nil, fmt.Errorf("release %s/%s: %w", namespace, name, err)
 	}
 	return hooksRun(last.Hooks, ActionUninstall, disabled), nil
 }
