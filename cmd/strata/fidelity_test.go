@@ -512,3 +512,51 @@ spec:
 		t.Errorf("StatefulSet after the upgrade: %v", err)
 	}
 }
+
+// TestSchemaTypoIsAPlanError plans a kustomization that creates a CRD and
+// a custom resource of it with a mistyped field: the offline check against
+// the planned schema refuses the resource, which is an error at the object
+// printed after the rest of the plan (the CRD and a ConfigMap are still
+// planned), not a failed plan; plan and apply exit 1 and nothing is
+// created.
+func TestSchemaTypoIsAPlanError(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "schematypo")
+	group := testcluster.UniqueName("typo") + ".strata.test"
+	crd := "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets." + group + "\nspec:\n" +
+		"  group: " + group + "\n  scope: Namespaced\n  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}\n" +
+		"  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n" +
+		"        properties:\n          spec:\n            type: object\n            properties:\n              color: {type: string}\n"
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("schematypo"))
+	writeFiles(t, dir, map[string]string{
+		"main.hcl":        "kustomization \"app\" {\n  path = \"app\"\n  wait = false\n}\n",
+		"app/crd.yaml":    crd,
+		"app/widget.yaml": "apiVersion: " + group + "/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: " + ns + "\nspec:\n  colr: red\n",
+		"app/cm.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: " + ns + "\ndata:\n  k: v\n",
+	})
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	addr := "kustomization.app/Widget." + group + "/" + ns + "/w"
+
+	code, stdout, stderr := runCLI(t, "plan", dir, kc)
+	summary, errAt := strings.Index(stdout, "Plan: 2 to add, 0 to change, 0 to destroy."), strings.Index(stdout, "Error: "+addr)
+	if code != 1 || summary < 0 || errAt < summary ||
+		!strings.Contains(stdout[errAt:], "refused by the schema of CRD widgets."+group+": spec.colr: unknown field") ||
+		!strings.Contains(stdout, "kustomization.app/CustomResourceDefinition.apiextensions.k8s.io/widgets."+group+" will be created") ||
+		!strings.Contains(stderr, "The plan has 1 error") {
+		t.Fatalf("plan: exit %d, want 1, the plan, then the error at %s\n%s%s", code, addr, stdout, stderr)
+	}
+	_, got, _ := jsonPlan(t, dir, kc)
+	if errs, _ := got["errors"].([]any); len(errs) != 1 || errs[0].(map[string]any)["address"] != addr {
+		t.Errorf("JSON errors = %v", got["errors"])
+	}
+	if code, stdout, stderr := runCLI(t, "apply", dir, kc, "--auto-approve"); code != 1 || !strings.Contains(stderr, "The plan has 1 error") {
+		t.Errorf("apply: exit %d, want 1 and the refusal\n%s%s", code, stdout, stderr)
+	}
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().ConfigMaps(ns).Get(context.Background(), "settings", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the refused apply created the ConfigMap: %v", err)
+	}
+}
