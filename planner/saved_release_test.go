@@ -172,7 +172,7 @@ release "web" {
 		t.Fatal(err)
 	}
 	createConfigMap(t, c, ns, "web-hello")
-	refused(file, "was deleted and created again since the plan was made")
+	refused(file, "which the plan adopts, was deleted and created again")
 
 	// As planned: the saved plan applies and Helm owns the object.
 	file = savePlan()

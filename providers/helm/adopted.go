@@ -82,11 +82,11 @@ func (m *Manager) checkAdopted(ctx context.Context, p *ReleasePlan) error {
 		now := ClaimOf(live)
 		switch {
 		case string(live.GetUID()) != a.UID:
-			return fmt.Errorf("release %s/%s: %s, which the plan adopts, was deleted and created again since the plan was made; "+
-				"plan again to see who claims it now: %w", p.Namespace, p.Name, a.Ref, ErrStalePlan)
+			return fmt.Errorf("release %s/%s: %s, which the plan adopts, was deleted and created again: %w",
+				p.Namespace, p.Name, a.Ref, ErrStalePlan)
 		case now != a.Claim:
-			return fmt.Errorf("release %s/%s: %s, which the plan adopts, was %s when planned and is now %s; "+
-				"strata does not take it over; plan again: %w", p.Namespace, p.Name, a.Ref, describeClaim(a.Claim), describeClaim(now), ErrStalePlan)
+			return fmt.Errorf("release %s/%s: %s, which the plan adopts, was %s when planned and is now %s, and strata does not take it over: %w",
+				p.Namespace, p.Name, a.Ref, describeClaim(a.Claim), describeClaim(now), ErrStalePlan)
 		}
 	}
 	return nil
