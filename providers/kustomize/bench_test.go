@@ -43,10 +43,24 @@ func BenchmarkBuild(b *testing.B) {
 	}
 }
 
+// BenchmarkBuildGenerated renders a directory of 1,000 objects without a
+// kustomization file (the kustomization Flux generates for it, read by the
+// plain path), afresh and from the render cache of an earlier build of
+// the same files.
+func BenchmarkBuildGenerated(b *testing.B) {
+	for _, path := range []string{"generated", "generated-cached"} {
+		b.Run("objects=1000/path="+path, func(b *testing.B) { benchBuild(b, 1000, path) })
+	}
+}
+
 func benchBuild(b *testing.B, n int, path string) {
-	root := writeTree(b, bigTree(n))
+	tree := bigTree(n)
+	if strings.HasPrefix(path, "generated") {
+		delete(tree, "kustomization.yaml")
+	}
+	root := writeTree(b, tree)
 	opts := Options{Root: root, noPlain: path == "kustomize"}
-	if path == "cached" {
+	if strings.HasSuffix(path, "cached") {
 		opts.Cache, opts.CacheSlot = NewCache(b.TempDir(), []byte("bench secret, 32 bytes long.....")), "bench"
 		if _, err := Build(context.Background(), opts); err != nil {
 			b.Fatal(err)

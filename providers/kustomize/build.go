@@ -179,7 +179,7 @@ func Build(ctx context.Context, opts Options) ([]*unstructured.Unstructured, err
 		setCommonMetadata(u, opts.CommonLabels, opts.CommonAnnotations)
 		out = append(out, u)
 	}
-	if rec != nil && rec.FileSystem != nil {
+	if rec != nil && rec.kept {
 		opts.Cache.put(opts.CacheSlot, opts.inputs(root, dir), rec.calls, out)
 	}
 	return out, nil
@@ -219,7 +219,7 @@ type rendered struct {
 	cached    []*unstructured.Unstructured
 	resources []*resource.Resource
 	dec       *decryption
-	rec       *recordingFS
+	rec       *callLog
 }
 
 // renderCached returns the objects of the kustomization in dir from
@@ -231,7 +231,7 @@ func renderCached(opts Options, root, dir string, disk filesys.FileSystem, ks un
 		if objs, ok := opts.Cache.get(opts.CacheSlot, opts.inputs(root, dir), &overlayFS{FileSystem: disk, root: root, decrypt: r.dec}); ok {
 			return rendered{cached: objs}, nil
 		}
-		r.rec = &recordingFS{}
+		r.rec = &callLog{}
 	}
 	var err error
 	r.resources, err = render(opts, root, dir, disk, ks, r.dec, r.rec, full)
@@ -240,33 +240,30 @@ func renderCached(opts Options, root, dir string, disk filesys.FileSystem, ks un
 
 // render returns the objects of the kustomization in dir, before
 // substitution: by the plain path when the options and the tree allow it
-// (see plainResources), else by kustomize. When rec is not nil and the
-// plain path renders, rec records its file system calls (and its
-// FileSystem is set); a render by kustomize leaves it as it is. Without
-// full, a kustomization that needs kustomize is errNeedsKustomize.
-func render(opts Options, root, dir string, disk filesys.FileSystem, ks unstructured.Unstructured, dec *decryption, rec *recordingFS, full bool) ([]*resource.Resource, error) {
+// (see plainResources), or for a directory without a kustomization file
+// by the generated path (see generatedResources), else by kustomize. When
+// rec is not nil it records the file system calls of the plain and the
+// generated path, and is kept when one of them renders; a render by
+// kustomize leaves it unkept. Without full, a kustomization that needs
+// kustomize is errNeedsKustomize.
+func render(opts Options, root, dir string, disk filesys.FileSystem, ks unstructured.Unstructured, dec *decryption, rec *callLog, full bool) ([]*resource.Resource, error) {
 	if opts.onRender != nil {
 		opts.onRender()
 	}
 	if opts.plain() && !opts.noPlain {
-		var fs filesys.FileSystem = &overlayFS{FileSystem: disk, root: root, decrypt: dec}
-		var calls *recordingFS
-		if rec != nil {
-			calls = &recordingFS{FileSystem: fs}
-			fs = calls
-		}
-		if rs, ok := plainResources(fs, dir); ok {
-			if rec != nil {
-				rec.FileSystem, rec.calls = fs, calls.calls
-			}
+		if rs, ok := plainResources(recorded(&overlayFS{FileSystem: disk, root: root, decrypt: dec}, rec), dir); ok {
+			rec.keep()
 			return rs, nil
 		}
 		// A directory without a kustomization file, read and parsed once
 		// (Flux's generator parses every manifest, and the plain path
 		// again); one holding strata's directory is Flux's generator's
 		// (ignore patterns).
-		if !holdsStrataDir(dir) {
-			if rs, ok := generatedResources(disk, &overlayFS{FileSystem: disk, root: root, decrypt: dec}, dir); ok {
+		held := holdsStrataDir(dir)
+		rec.record("strata", dir, fmt.Sprint(held))
+		if !held {
+			if rs, ok := generatedResources(recorded(disk, rec), recorded(&overlayFS{FileSystem: disk, root: root, decrypt: dec}, rec), dir); ok {
+				rec.keep()
 				return rs, nil
 			}
 		}
@@ -308,6 +305,14 @@ func render(opts Options, root, dir string, disk filesys.FileSystem, ks unstruct
 		return nil, buildError(opts.Path, root, err)
 	}
 	return resMap.Resources(), nil
+}
+
+// recorded returns fs, its calls recorded in rec when rec is not nil.
+func recorded(fs filesys.FileSystem, rec *callLog) filesys.FileSystem {
+	if rec == nil {
+		return fs
+	}
+	return &recordingFS{FileSystem: fs, log: rec}
 }
 
 // plain reports whether the options leave kustomize's output as it is:

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -23,14 +24,18 @@ import (
 // in a slot the caller names (one per kustomization: the slot is
 // overwritten, so the cache does not grow with the revisions rendered),
 // with the digest of every input: the options, the strata binary, the
-// source tree's root and directory, and every file system test and file
-// the render made (a file's content by its SHA-256). A lookup checks them
-// all again, and any difference is a miss: a cached render is never stale.
+// source tree's root and directory, and every file system test, directory
+// listing and file the render made (a file's content by its SHA-256; a
+// listing by the names and types of the entries, see listing). A lookup
+// checks them all again, and any difference is a miss: a cached render is
+// never stale. For a directory without a kustomization file, whose
+// generated kustomization takes every manifest below it, the listings of
+// the directories walked make a file added, removed or renamed a miss.
 //
-// Only the plain path's renders are kept (see plainResources: its every
-// read goes through one file system, which Cache records), and never a
-// render that decrypts (Options.Decryptor set): decrypted values stay in
-// memory. A Cache is safe for concurrent use; two processes writing the
+// Only the renders of the plain and the generated path are kept (see
+// plainResources and generatedResources: their every read goes through
+// file systems that Cache records), and never a render that decrypts
+// (Options.Decryptor set): decrypted values stay in memory. A Cache is safe for concurrent use; two processes writing the
 // same slot each replace it whole.
 //
 // Every entry carries an HMAC under the cache's secret: the directory may
@@ -57,7 +62,7 @@ func (c *Cache) mac(data []byte) []byte {
 }
 
 // cacheFormat changes when the entry's layout or meaning does.
-const cacheFormat = "strata-render-1"
+const cacheFormat = "strata-render-2"
 
 // cacheEntry is the file of one slot.
 type cacheEntry struct {
@@ -70,7 +75,10 @@ type cacheEntry struct {
 }
 
 // fsCall is one file system call of a render and its result: Exists and
-// IsDir report a boolean, ReadFile the SHA-256 of the content.
+// IsDir report a boolean, ReadFile the SHA-256 of the content, a walk's
+// entry into a directory ("list") the digest of its listing, and the
+// check for strata's own directory ("strata", see holdsStrataDir) a
+// boolean.
 type fsCall struct {
 	Op     string `json:"op"`
 	Path   string `json:"path"`
@@ -195,14 +203,18 @@ func (c *Cache) put(slot, inputs string, reads []fsCall, objs []*unstructured.Un
 
 // call makes the file system call op on path and returns its result as
 // recorded in an fsCall.
-func call(fs filesys.FileSystem, op, path string) string {
+func call(fsys filesys.FileSystem, op, path string) string {
 	switch op {
 	case "exists":
-		return fmt.Sprint(fs.Exists(path))
+		return fmt.Sprint(fsys.Exists(path))
 	case "isdir":
-		return fmt.Sprint(fs.IsDir(path))
+		return fmt.Sprint(fsys.IsDir(path))
+	case "list":
+		return listing(path)
+	case "strata":
+		return fmt.Sprint(holdsStrataDir(path))
 	case "read":
-		data, err := fs.ReadFile(path)
+		data, err := fsys.ReadFile(path)
 		if err != nil {
 			return "error"
 		}
@@ -212,39 +224,112 @@ func call(fs filesys.FileSystem, op, path string) string {
 	return "unknown op " + op
 }
 
-// recordingFS records the calls the plain path makes (Exists, IsDir and
-// ReadFile: plainResources makes no other) and their results.
-type recordingFS struct {
-	filesys.FileSystem
+// callLog collects the file system calls of one render, in order, for
+// the cache. kept is set once a render that the calls decide took the
+// tree: the plain path, or the generated one (see render).
+type callLog struct {
 	mu    sync.Mutex
 	calls []fsCall
+	kept  bool
 }
 
-func (r *recordingFS) record(op, path, result string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.calls = append(r.calls, fsCall{Op: op, Path: path, Result: result})
+// record appends a call; a nil log records nothing.
+func (l *callLog) record(op, path, result string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls = append(l.calls, fsCall{Op: op, Path: path, Result: result})
+}
+
+// keep marks the calls as deciding the render; a nil log ignores it.
+func (l *callLog) keep() {
+	if l != nil {
+		l.kept = true
+	}
+}
+
+// recordingFS records in log the calls that the plain and the generated
+// path make (Exists, IsDir, ReadFile and Walk: they make no other) and
+// their results.
+type recordingFS struct {
+	filesys.FileSystem
+	log *callLog
 }
 
 func (r *recordingFS) Exists(p string) bool {
 	ok := r.FileSystem.Exists(p)
-	r.record("exists", p, fmt.Sprint(ok))
+	r.log.record("exists", p, fmt.Sprint(ok))
 	return ok
 }
 
 func (r *recordingFS) IsDir(p string) bool {
 	ok := r.FileSystem.IsDir(p)
-	r.record("isdir", p, fmt.Sprint(ok))
+	r.log.record("isdir", p, fmt.Sprint(ok))
 	return ok
 }
 
 func (r *recordingFS) ReadFile(p string) ([]byte, error) {
 	data, err := r.FileSystem.ReadFile(p)
 	if err != nil {
-		r.record("read", p, "error")
+		r.log.record("read", p, "error")
 		return nil, err
 	}
 	s := sha256.Sum256(data)
-	r.record("read", p, hex.EncodeToString(s[:]))
+	r.log.record("read", p, hex.EncodeToString(s[:]))
 	return bytes.Clone(data), nil
+}
+
+// Walk records the listing of every directory the walk enters (see
+// listing), before the calls walkFn makes below it: the listings and
+// those calls decide every path walkFn sees, and so what a walk of the
+// same tree finds (a directory without a kustomization file: adding,
+// removing or renaming a file anywhere below it changes a listing).
+func (r *recordingFS) Walk(path string, walkFn filepath.WalkFunc) error {
+	return r.FileSystem.Walk(path, func(p string, info os.FileInfo, err error) error {
+		werr := walkFn(p, info, err)
+		if err == nil && werr == nil && info != nil && info.IsDir() {
+			r.log.record("list", p, listing(p))
+		}
+		return werr
+	})
+}
+
+// listing returns the digest of the entries of the directory dir, as a
+// walk sees them: each name (in order) with its type, and for a
+// symbolic link where it leads (the secure file system checks that it
+// stays in the tree) and whether that is a directory. "error" when the
+// directory cannot be read.
+func listing(dir string) string {
+	entries, err := os.ReadDir(dir) // sorted by name, as a walk reads them
+	if err != nil {
+		return "error"
+	}
+	h := sha256.New()
+	for _, e := range entries {
+		fmt.Fprintf(h, "%q %s\n", e.Name(), entryType(filepath.Join(dir, e.Name()), e.Type()))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// entryType describes the directory entry path of type t for listing.
+func entryType(path string, t fs.FileMode) string {
+	switch {
+	case t.IsDir():
+		return "dir"
+	case t.IsRegular():
+		return "file"
+	case t&fs.ModeSymlink == 0:
+		return "other " + t.String()
+	}
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "link error"
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "link " + target + " error"
+	}
+	return fmt.Sprintf("link %s %t", target, fi.IsDir())
 }

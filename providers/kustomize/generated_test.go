@@ -2,6 +2,7 @@ package kustomize_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"path"
@@ -10,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/strata-gitops/strata/providers/kustomize"
 )
@@ -32,15 +35,19 @@ func withoutKustomizations(files map[string]string, seed int64) map[string]strin
 	return out
 }
 
-// TestGeneratedKustomizationMatchesKustomize wants the render of a
-// directory without a kustomization file (Flux's generated kustomization,
-// rendered by the plain path) to give the objects, in order, or the error
-// that kustomize gives, over varied trees.
-func TestGeneratedKustomizationMatchesKustomize(t *testing.T) {
-	type tcase struct {
-		files map[string]string
-		opts  kustomize.Options
-	}
+// generatedCase is a tree with directories without a kustomization file
+// (the root's always) and the options to build it with.
+type generatedCase struct {
+	files map[string]string
+	opts  kustomize.Options
+}
+
+// generatedCases returns varied trees whose root has no kustomization
+// file: random trees of plain kustomizations with some kustomization
+// files removed, and trees of the cases that the generated path leaves
+// to Flux's generator or to kustomize.
+func generatedCases() map[string]generatedCase {
+	type tcase = generatedCase
 	tests := map[string]tcase{}
 	for seed := int64(1); seed <= 8; seed++ {
 		files := withoutKustomizations(generatedTree(seed, 20+int(seed)*15), seed)
@@ -77,6 +84,15 @@ func TestGeneratedKustomizationMatchesKustomize(t *testing.T) {
 	} {
 		tests[name] = tcase{files: files}
 	}
+	return tests
+}
+
+// TestGeneratedKustomizationMatchesKustomize wants the render of a
+// directory without a kustomization file (Flux's generated kustomization,
+// rendered by the plain path) to give the objects, in order, or the error
+// that kustomize gives, over varied trees.
+func TestGeneratedKustomizationMatchesKustomize(t *testing.T) {
+	tests := generatedCases()
 	var once atomic.Int64 // trees read once, for the log
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -104,6 +120,61 @@ func TestGeneratedKustomizationMatchesKustomize(t *testing.T) {
 		})
 	}
 	t.Logf("%d of %d trees read once", once.Load(), len(tests))
+}
+
+// TestGeneratedKustomizationCachedMatchesFresh builds each tree of
+// generatedCases twice with a render cache and wants the second build
+// served from the cache whenever the generated path read the tree, with
+// the objects of a build without cache byte for byte, in order (or its
+// error): a directory without a kustomization file used to be rendered
+// again by every plan, the listing of its files being no part of the
+// cache's key.
+func TestGeneratedKustomizationCachedMatchesFresh(t *testing.T) {
+	var served atomic.Int64
+	tests := generatedCases()
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			tc.opts.Root = kustomize.WriteTree(t, tc.files)
+			fresh, freshErr := kustomize.Build(context.Background(), tc.opts)
+			c := kustomize.NewCache(t.TempDir(), []byte("a test secret of 32 bytes or so."))
+			cached := tc.opts
+			cached.Cache, cached.CacheSlot = c, "kustomization.k"
+			if _, err := kustomize.Build(context.Background(), cached); fmt.Sprint(err) != fmt.Sprint(freshErr) {
+				t.Fatalf("first build with the cache: error %v, without cache %v", err, freshErr)
+			}
+			got, gotErr := kustomize.Build(context.Background(), cached)
+			if fmt.Sprint(gotErr) != fmt.Sprint(freshErr) {
+				t.Fatalf("second build with the cache: error %v, without cache %v", gotErr, freshErr)
+			}
+			if g, w := objectJSONs(t, got), objectJSONs(t, fresh); g != w {
+				t.Errorf("served from the cache:\n%s\nwithout cache:\n%s", g, w)
+			}
+			scan, _ := kustomize.GeneratedWays(t, tc.opts)
+			hit := kustomize.CacheHits(c) == 1
+			if want := scan != nil && freshErr == nil; hit != want {
+				t.Errorf("served from the cache: %v, want %v (the generated path reads the tree: %v)", hit, want, scan != nil)
+			}
+			if hit {
+				served.Add(1)
+			}
+		})
+	}
+	t.Logf("%d of %d trees served from the cache", served.Load(), len(tests))
+}
+
+// objectJSONs returns the objects as JSON, one a line.
+func objectJSONs(t *testing.T, objs []*unstructured.Unstructured) string {
+	t.Helper()
+	var b strings.Builder
+	for _, o := range objs {
+		j, err := json.Marshal(o.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(j)
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // TestGeneratedKustomizationSkipsKustomize wants a directory of plain
