@@ -8,18 +8,19 @@ import (
 	"testing"
 )
 
-// TestProfileEnv checks that STRATA_CPUPROFILE and STRATA_TRACE write a
-// CPU profile (gzipped protobuf) and an execution trace of a whole
-// command, and that the command's output does not change.
+// TestProfileEnv checks that STRATA_CPUPROFILE, STRATA_MEMPROFILE and
+// STRATA_TRACE write a CPU profile, an allocation profile (gzipped
+// protobuf) and an execution trace of a whole command, and that the
+// command's output does not change.
 func TestProfileEnv(t *testing.T) {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	cpu, tr := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "trace.out")
+	cpu, mem, tr := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "mem.pprof"), filepath.Join(dir, "trace.out")
 	cmd := exec.Command(exe, "version")
-	cmd.Env = append(os.Environ(), cliChildEnv+"=1", cpuProfileEnv+"="+cpu, traceEnv+"="+tr)
+	cmd.Env = append(os.Environ(), cliChildEnv+"=1", cpuProfileEnv+"="+cpu, allocProfileEnv+"="+mem, traceEnv+"="+tr)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("version: %v\n%s", err, out)
@@ -27,7 +28,7 @@ func TestProfileEnv(t *testing.T) {
 	if !bytes.HasPrefix(out, []byte("strata ")) {
 		t.Errorf("output changed:\n%s", out)
 	}
-	for path, magic := range map[string]string{cpu: "\x1f\x8b", tr: "go 1."} {
+	for path, magic := range map[string]string{cpu: "\x1f\x8b", mem: "\x1f\x8b", tr: "go 1."} {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
