@@ -64,14 +64,17 @@ func (c *Cache) mac(data []byte) []byte {
 // cacheFormat changes when the entry's layout or meaning does.
 const cacheFormat = "strata-render-2"
 
-// cacheEntry is the file of one slot.
+// cacheEntry is the head of the file of one slot. The file is the HMAC
+// of the rest (hex) and a newline, then this head as JSON and a newline,
+// then the JSON of each object and a newline: no object is scanned as
+// part of the head, and each is decoded once, by decodeObject (see get).
 type cacheEntry struct {
 	// Inputs is the digest of the options, the binary and the paths.
 	Inputs string `json:"inputs"`
 	// Reads are the file system calls of the render, in order.
 	Reads []fsCall `json:"reads"`
-	// Objects are the rendered objects.
-	Objects []json.RawMessage `json:"objects"`
+	// Objects is how many objects follow.
+	Objects int `json:"objects"`
 }
 
 // fsCall is one file system call of a render and its result: Exists and
@@ -152,8 +155,9 @@ func (c *Cache) get(slot, inputs string, fs filesys.FileSystem) ([]*unstructured
 	if !ok || !hmac.Equal(sum, c.mac(data)) {
 		return nil, false
 	}
+	head, rest, ok := bytes.Cut(data, []byte("\n"))
 	var e cacheEntry
-	if json.Unmarshal(data, &e) != nil || e.Inputs != inputs {
+	if !ok || json.Unmarshal(head, &e) != nil || e.Inputs != inputs {
 		return nil, false
 	}
 	for _, r := range e.Reads {
@@ -161,13 +165,18 @@ func (c *Cache) get(slot, inputs string, fs filesys.FileSystem) ([]*unstructured
 			return nil, false
 		}
 	}
-	out := make([]*unstructured.Unstructured, len(e.Objects))
-	for i, raw := range e.Objects {
-		u := &unstructured.Unstructured{}
-		if u.UnmarshalJSON(raw) != nil {
+	out := make([]*unstructured.Unstructured, 0, e.Objects)
+	for len(rest) > 0 {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\n"))
+		m, err := decodeObject(line)
+		if err != nil {
 			return nil, false
 		}
-		out[i] = u
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+	if len(out) != e.Objects {
+		return nil, false
 	}
 	c.hits.Add(1)
 	return out, true
@@ -178,15 +187,16 @@ func (c *Cache) put(slot, inputs string, reads []fsCall, objs []*unstructured.Un
 	if len(c.secret) == 0 {
 		return
 	}
-	e := cacheEntry{Inputs: inputs, Reads: reads, Objects: make([]json.RawMessage, len(objs))}
-	for i, o := range objs {
-		b, err := json.Marshal(o.Object)
-		if err != nil {
+	data, err := json.Marshal(cacheEntry{Inputs: inputs, Reads: reads, Objects: len(objs)})
+	data = append(data, '\n')
+	for _, o := range objs {
+		// encoding/json writes no newline but escaped in a string.
+		b, merr := json.Marshal(o.Object)
+		if merr != nil {
 			return
 		}
-		e.Objects[i] = b
+		data = append(append(data, b...), '\n')
 	}
-	data, err := json.Marshal(e)
 	if err != nil || os.MkdirAll(c.dir, 0o700) != nil {
 		return
 	}
