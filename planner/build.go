@@ -15,6 +15,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/strata-gitops/strata/internal/addrs"
+	"github.com/strata-gitops/strata/internal/jsonvalue"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/graph"
 	"github.com/strata-gitops/strata/planner/plan"
@@ -307,7 +308,7 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 		}
 		p.Changes = append(p.Changes, rc)
 		if c.Desired != nil && c.Action != kube.ActionDelete {
-			raw, err := json.Marshal(c.Desired.Object)
+			raw, err := jsonvalue.Marshal(c.Desired.Object)
 			if err != nil {
 				return fmt.Errorf("%s: %w", rc.Address, err)
 			}

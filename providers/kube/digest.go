@@ -7,6 +7,8 @@ import (
 	"sort"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/strata-gitops/strata/internal/jsonvalue"
 )
 
 // SetDigest records Digest of the object's configuration (ownership labels
@@ -93,8 +95,9 @@ func contains(have, want any) bool {
 // Digest returns "sha256:<hex>" of the canonical JSON of obj. Two objects with
 // the same content have the same digest; the digest does not reveal values.
 func Digest(obj *unstructured.Unstructured) string {
-	// encoding/json sorts map keys: the encoding is canonical.
-	b, err := json.Marshal(obj.Object)
+	// encoding/json sorts map keys: the encoding is canonical (jsonvalue
+	// writes the same bytes, faster).
+	b, err := jsonvalue.Marshal(obj.Object)
 	if err != nil {
 		return ""
 	}

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/strata-gitops/strata/internal/confine"
+	"github.com/strata-gitops/strata/internal/jsonvalue"
 	"github.com/strata-gitops/strata/providers/sops"
 )
 
@@ -201,7 +202,7 @@ func objectJSON(res *resource.Resource) ([]byte, error) {
 	if err := n.Decode(&m); err != nil {
 		return res.MarshalJSON()
 	}
-	j, err := json.Marshal(m)
+	j, err := jsonvalue.Marshal(m)
 	if err != nil {
 		return res.MarshalJSON()
 	}

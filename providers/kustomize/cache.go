@@ -16,6 +16,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/strata-gitops/strata/internal/jsonvalue"
 )
 
 // Cache keeps, on disk, the last render of each kustomization, so that a
@@ -190,12 +192,11 @@ func (c *Cache) put(slot, inputs string, reads []fsCall, objs []*unstructured.Un
 	data, err := json.Marshal(cacheEntry{Inputs: inputs, Reads: reads, Objects: len(objs)})
 	data = append(data, '\n')
 	for _, o := range objs {
-		// encoding/json writes no newline but escaped in a string.
-		b, merr := json.Marshal(o.Object)
-		if merr != nil {
+		// JSON has no newline but escaped in a string.
+		if data, err = jsonvalue.Append(data, o.Object); err != nil {
 			return
 		}
-		data = append(append(data, b...), '\n')
+		data = append(data, '\n')
 	}
 	if err != nil || os.MkdirAll(c.dir, 0o700) != nil {
 		return
