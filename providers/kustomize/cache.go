@@ -37,8 +37,9 @@ import (
 // Only the renders of the plain and the generated path are kept (see
 // plainResources and generatedResources: their every read goes through
 // file systems that Cache records), and never a render that decrypts
-// (Options.Decryptor set): decrypted values stay in memory. A Cache is safe for concurrent use; two processes writing the
-// same slot each replace it whole.
+// (Options.Decryptor set): decrypted values stay in memory. A Cache is
+// safe for concurrent use; two processes writing the same slot each
+// replace it whole.
 //
 // Every entry carries an HMAC under the cache's secret: the directory may
 // have been committed by a pull request, with entries whose inputs match
@@ -190,6 +191,9 @@ func (c *Cache) put(slot, inputs string, reads []fsCall, objs []*unstructured.Un
 		return
 	}
 	data, err := json.Marshal(cacheEntry{Inputs: inputs, Reads: reads, Objects: len(objs)})
+	if err != nil {
+		return
+	}
 	data = append(data, '\n')
 	for _, o := range objs {
 		// JSON has no newline but escaped in a string.
@@ -198,7 +202,7 @@ func (c *Cache) put(slot, inputs string, reads []fsCall, objs []*unstructured.Un
 		}
 		data = append(data, '\n')
 	}
-	if err != nil || os.MkdirAll(c.dir, 0o700) != nil {
+	if os.MkdirAll(c.dir, 0o700) != nil {
 		return
 	}
 	f, err := os.CreateTemp(c.dir, ".tmp-*")
