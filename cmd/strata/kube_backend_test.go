@@ -104,8 +104,9 @@ spec:
 	if diff := cmp.Diff(want, stdout); diff != "" {
 		t.Errorf("state list (-want +got):\n%s", diff)
 	}
-	if _, err := os.Stat(filepath.Join(dir, ".strata")); !os.IsNotExist(err) {
-		t.Errorf("a local state directory exists beside a kubernetes backend: %v", err)
+	// .strata may hold caches (renders, artifacts); the state must not be there.
+	if _, err := os.Stat(filepath.Join(dir, bolt.DefaultPath)); !os.IsNotExist(err) {
+		t.Errorf("a local state file exists beside a kubernetes backend: %v", err)
 	}
 	if secrets := c.Kubectl(t, "-n", stateNS, "get", "secrets", "-o", "name"); !strings.Contains(secrets, "strata-state-quickstart") {
 		t.Errorf("no state Secrets in %s:\n%s", stateNS, secrets)
