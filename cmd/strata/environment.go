@@ -109,30 +109,41 @@ func (a *app) renderEnvironments(envs []view.EnvironmentPlan, s allEnvironments)
 }
 
 // environmentsExit is the exit status of plan --all-environments: 1 when an
-// environment failed (named on stderr) or its plan violates a mandatory
-// policy, else 2 with --detailed-exitcode when any environment has
-// changes.
+// environment could not be planned, its plan has errors (both named on
+// stderr, apart) or violates a mandatory policy, as plan -e NAME exits for
+// that environment; else 2 with --detailed-exitcode when any environment
+// has changes.
 func environmentsExit(envs []view.EnvironmentPlan, detailed bool) error {
-	var failed, refused []string
+	var noPlan, withErrors, refused []string
 	changes := false
 	for _, e := range envs {
-		if e.Failed() {
-			failed = append(failed, e.Name)
+		switch {
+		case e.Plan == nil:
+			noPlan = append(noPlan, e.Name)
 			continue
+		case e.Plan.HasErrors():
+			withErrors = append(withErrors, e.Name)
 		}
 		changes = changes || e.Plan.HasChanges()
 		if len(e.Plan.PolicyViolations(plan.Mandatory)) > 0 {
 			refused = append(refused, e.Name)
 		}
 	}
-	switch {
-	case len(failed) == len(envs):
-		return fmt.Errorf("planning failed for every environment (%s)", strings.Join(failed, ", "))
-	case len(failed) > 0:
-		return fmt.Errorf("planning failed for the environment(s) %s; the other environments' plans are shown", strings.Join(failed, ", "))
+	if len(noPlan) == len(envs) {
+		return fmt.Errorf("planning failed for every environment (%s)", strings.Join(noPlan, ", "))
+	}
+	var why []string
+	if len(noPlan) > 0 {
+		why = append(why, "planning failed for the environment(s) "+strings.Join(noPlan, ", "))
+	}
+	if len(withErrors) > 0 {
+		why = append(why, "the plans of the environment(s) "+strings.Join(withErrors, ", ")+" have errors: apply refuses them until they are resolved")
 	}
 	if len(refused) > 0 {
-		return fmt.Errorf("the plans of the environment(s) %s violate mandatory policies: apply refuses them (see docs/policy.md)", strings.Join(refused, ", "))
+		why = append(why, "the plans of the environment(s) "+strings.Join(refused, ", ")+" violate mandatory policies: apply refuses them (see docs/policy.md)")
+	}
+	if len(why) > 0 {
+		return errors.New(strings.Join(why, "; "))
 	}
 	if detailed && changes {
 		return &exitError{code: 2}

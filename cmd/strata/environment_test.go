@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/state"
@@ -428,6 +431,57 @@ func TestConfirmPromptNamesEnvironment(t *testing.T) {
 	} {
 		if got := confirmPrompt(&tt.p); !strings.Contains(got, tt.want) {
 			t.Errorf("confirmPrompt(%+v) = %q, want it to contain %q", tt.p, got, tt.want)
+		}
+	}
+}
+
+// TestAllEnvironmentsPlanErrors checks that plan --all-environments exits 1,
+// also with --detailed-exitcode and in every output format, when the plan
+// of one environment holds plan errors (in staging only: a custom resource
+// that the offline check against its planned CRD's schema refuses, and an
+// object that exists without strata's labels), the same exit status as plan -e staging, and that the summary and
+// the closing error name that environment and not the other.
+func TestAllEnvironmentsPlanErrors(t *testing.T) {
+	c := testcluster.Get(t)
+	nsDev, nsStg := c.Namespace(t, "enverrdev"), c.Namespace(t, "enverrstg")
+	group := testcluster.UniqueName("enverr") + ".strata.test"
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("enverr"))
+	files := envStackFiles(c.Kubeconfig(), nsDev, nsStg)
+	files["main.hcl"] = strings.Replace(files["main.hcl"], "variables = { replicas = 2 }", `variables = { replicas = 2, field = "colr" }`, 1)
+	files["main.hcl"] = strings.Replace(files["main.hcl"], "substitute = { ns = var.namespace,", "substitute = { field = var.field, ns = var.namespace,", 1)
+	files["main.hcl"] = "variable \"field\" {\n  type    = string\n  default = \"color\"\n}\n" + files["main.hcl"]
+	files["base/crd.yaml"] = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets." + group + "\nspec:\n" +
+		"  group: " + group + "\n  scope: Namespaced\n  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}\n" +
+		"  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n" +
+		"        properties:\n          spec:\n            type: object\n            properties:\n              color: {type: string}\n"
+	files["base/widget.yaml"] = "apiVersion: " + group + "/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: ${ns}\nspec:\n  ${field}: red\n"
+	writeFiles(t, dir, files)
+	// An object of staging that exists without strata's labels: an
+	// adoption conflict.
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().ConfigMaps(nsStg).Create(t.Context(), &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "settings", Namespace: nsStg}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	if code, stdout, stderr := runCLI(t, "plan", dir, "-e", "staging", "--detailed-exitcode"); code != 1 || !strings.Contains(stderr, "The plan has 2 errors") {
+		t.Fatalf("plan -e staging: exit %d, want 1\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := runCLI(t, "plan", dir, "-e", "development", "--detailed-exitcode"); code != 2 {
+		t.Fatalf("plan -e development: exit %d, want 2\n%s%s", code, stdout, stderr)
+	}
+	for _, args := range [][]string{
+		{"--detailed-exitcode"}, {}, {"--detailed-exitcode", "-o", "json"}, {"--detailed-exitcode", "-o", "markdown"},
+	} {
+		code, stdout, stderr := runCLI(t, append([]string{"plan", dir, "--all-environments"}, args...)...)
+		if code != 1 || !strings.Contains(stderr, "Error: the plans of the environment(s) staging have errors: apply refuses them") ||
+			strings.Contains(stderr, "planning failed") || strings.Contains(stderr, "development") {
+			t.Errorf("plan --all-environments %v: exit %d, want 1 naming staging only\n%s%s", args, code, stdout, stderr)
+		}
+		if len(args) < 2 && !strings.Contains(stdout, "staging      failed: The plan has 2 errors") {
+			t.Errorf("plan --all-environments %v: the summary does not name staging as failed:\n%s", args, stdout)
 		}
 	}
 }

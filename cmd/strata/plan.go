@@ -268,9 +268,10 @@ cluster, values and state); --all-environments plans every one, each with
 its own connection, state and lock, and prints them together (-o markdown:
 one pull-request comment with a row and a collapsible plan per
 environment; -o json: an array of {"environment", "plan", "error"}). An
-environment that cannot be planned is reported in its place and the
-command exits 1; --detailed-exitcode exits 2 when any environment has
-changes.`,
+environment that cannot be planned is reported in its place; the command
+exits 1 when one could not be planned or its plan has errors or violates a
+mandatory policy, naming those environments, and otherwise with
+--detailed-exitcode 2 when any environment has changes.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
