@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
+	"strings"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -122,53 +124,95 @@ func appendObject(b []byte, o *state.Object) []byte {
 // uncompressed content); cache may be nil. seal, when not nil, encrypts
 // each compressed segment (the ID is the digest of what is stored).
 func encodeSegments(p *payload, chunkSize int, cache map[[32]byte]segment, seal func([]byte) []byte) ([]segment, error) {
-	raws, err := splitSegments(p, chunkSize)
+	segs, _, err := encodeSegmentsAfter(p, chunkSize, cache, seal, nil)
+	return segs, err
+}
+
+// encodeSegmentsAfter is encodeSegments after the write that m describes
+// (nil: none known): the blocks whose objects are those m holds are not
+// encoded again, and the segments made only of such blocks are m's, not
+// joined, hashed or compressed again. It also returns the memo of the
+// segments it returns (its objects not bound yet).
+func encodeSegmentsAfter(p *payload, chunkSize int, cache map[[32]byte]segment, seal func([]byte) []byte, m *segmentMemo) ([]segment, *segmentMemo, error) {
+	raws, next, err := splitSegmentsAfter(p, chunkSize, m)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	segs := make([]segment, len(raws))
-	for i, raw := range raws {
-		key := sha256.Sum256(raw)
-		if sg, ok := cache[key]; ok {
+	for i, r := range raws {
+		if sg, ok := m.reuse(r); ok {
 			segs[i] = sg
+			next.keep(r, sg)
 			continue
 		}
-		if segs[i], err = newSegment(raw); err != nil {
-			return nil, err
+		key := sha256.Sum256(r.raw)
+		if sg, ok := cache[key]; ok {
+			segs[i] = sg
+			next.keep(r, sg)
+			continue
+		}
+		if segs[i], err = newSegment(r.raw); err != nil {
+			return nil, nil, err
 		}
 		if seal != nil {
 			segs[i].data = seal(segs[i].data)
 			segs[i].id = segmentID(segs[i].data)
 		}
+		next.keep(r, segs[i])
 	}
-	return segs, nil
+	return segs, next, nil
 }
 
 // splitSegments returns the uncompressed segments of p, the header first.
 func splitSegments(p *payload, chunkSize int) ([][]byte, error) {
-	segmentTarget, segmentMax := chunkSize/3, chunkSize*2/3
-	h, err := json.Marshal(header{Blocks: p.Snapshot.Blocks, Releases: p.Snapshot.Releases, History: p.History, Objects: len(p.Snapshot.Objects)})
+	raws, _, err := splitSegmentsAfter(p, chunkSize, nil)
 	if err != nil {
 		return nil, err
 	}
+	out := make([][]byte, len(raws))
+	for i, r := range raws {
+		out[i] = r.raw
+	}
+	return out, nil
+}
+
+// rawSegment is one uncompressed segment. An object segment has a key
+// naming the blocks (or the piece of one block) it holds; when every one
+// of them is unchanged since the write the memo describes, raw is nil and
+// the memo's segment of that key is the segment.
+type rawSegment struct {
+	raw       []byte
+	key       string
+	unchanged bool
+}
+
+// splitSegmentsAfter returns the uncompressed segments of p, the header
+// first, and the memo of its blocks, reusing the encoding of those blocks
+// whose objects are those m holds (m may be nil).
+func splitSegmentsAfter(p *payload, chunkSize int, m *segmentMemo) ([]rawSegment, *segmentMemo, error) {
+	segmentTarget, segmentMax := chunkSize/3, chunkSize*2/3
+	h, err := json.Marshal(header{Blocks: p.Snapshot.Blocks, Releases: p.Snapshot.Releases, History: p.History, Objects: len(p.Snapshot.Objects)})
+	if err != nil {
+		return nil, nil, err
+	}
 	// The header may be large (a long history): it takes as many segments
 	// as it needs, the first of which starts with their number.
-	var segs [][]byte
+	var segs []rawSegment
 	n := (len(h) + segmentTarget - 1) / segmentTarget
 	for i := range max(n, 1) {
 		piece := h[min(i*segmentTarget, len(h)):min((i+1)*segmentTarget, len(h))]
 		if i == 0 {
 			piece = append(binary.AppendUvarint(nil, uint64(max(n, 1))), piece...)
 		}
-		segs = append(segs, piece)
+		segs = append(segs, rawSegment{raw: piece})
 	}
-	var run []byte
-	flush := func() error {
-		if len(run) > 0 {
-			segs = append(segs, run)
-			run = nil
+	next := newSegmentMemo()
+	var r run
+	flush := func() {
+		if sg, ok := r.segment(m); ok {
+			segs = append(segs, sg)
 		}
-		return nil
+		r = run{}
 	}
 	objs := p.Snapshot.Objects
 	for start := 0; start < len(objs); {
@@ -176,47 +220,84 @@ func splitSegments(p *payload, chunkSize int) ([][]byte, error) {
 		for end < len(objs) && objs[end].Block == objs[start].Block {
 			end++
 		}
-		var blk []byte
-		cuts := []int{0}
-		for i := start; i < end; i++ {
-			blk = appendObject(blk, &objs[i])
-			if len(blk)-cuts[len(cuts)-1] >= segmentTarget && i+1 < end {
-				cuts = append(cuts, len(blk))
-			}
+		addr := objs[start].Block
+		be, unchanged := m.block(addr, objs[start:end])
+		if !unchanged {
+			be = encodeBlock(objs[start:end], segmentTarget)
 		}
-		if len(blk) > segmentTarget {
+		next.blocks[addr] = blockEncoding{data: be.data, cuts: be.cuts, start: start, end: end}
+		if len(be.data) > segmentTarget {
 			// A large block: segments of its own, cut by its own content.
-			if err := flush(); err != nil {
-				return nil, err
-			}
-			cuts = append(cuts, len(blk))
+			flush()
+			cuts := append(slices.Clip(be.cuts), len(be.data))
 			for i := 0; i+1 < len(cuts); i++ {
-				run = blk[cuts[i]:cuts[i+1]]
-				if err := flush(); err != nil {
-					return nil, err
-				}
+				r.add(fmt.Sprintf("%s\x01%d", addr, i), be.data[cuts[i]:cuts[i+1]], unchanged)
+				flush()
 			}
 		} else {
-			if len(run)+len(blk) > segmentMax {
-				if err := flush(); err != nil {
-					return nil, err
-				}
+			if r.size+len(be.data) > segmentMax {
+				flush()
 			}
-			run = append(run, blk...)
+			r.add(addr, be.data, unchanged)
 			f := fnv.New32a()
-			f.Write([]byte(objs[start].Block))
+			f.Write([]byte(addr))
 			if f.Sum32()%segmentEvery == 0 {
-				if err := flush(); err != nil {
-					return nil, err
-				}
+				flush()
 			}
 		}
 		start = end
 	}
-	if err := flush(); err != nil {
-		return nil, err
+	flush()
+	return segs, next, nil
+}
+
+// encodeBlock returns the encoding of the objects of one block and where
+// a block too large for one segment is cut: after the object that brings
+// the current piece to segmentTarget bytes.
+func encodeBlock(objs []state.Object, segmentTarget int) blockEncoding {
+	var blk []byte
+	cuts := []int{0}
+	for i := range objs {
+		blk = appendObject(blk, &objs[i])
+		if len(blk)-cuts[len(cuts)-1] >= segmentTarget && i+1 < len(objs) {
+			cuts = append(cuts, len(blk))
+		}
 	}
-	return segs, nil
+	return blockEncoding{data: blk, cuts: cuts}
+}
+
+// run is the object segment being filled: the encodings of consecutive
+// blocks (or one piece of a large block).
+type run struct {
+	parts     [][]byte
+	keys      []string
+	size      int
+	unchanged bool
+}
+
+func (r *run) add(key string, data []byte, unchanged bool) {
+	if len(r.parts) == 0 {
+		r.unchanged = true
+	}
+	r.parts = append(r.parts, data)
+	r.keys = append(r.keys, key)
+	r.size += len(data)
+	r.unchanged = r.unchanged && unchanged
+}
+
+// segment returns the run as a segment, joined unless m holds it already;
+// false for an empty run.
+func (r *run) segment(m *segmentMemo) (rawSegment, bool) {
+	if r.size == 0 {
+		return rawSegment{}, false
+	}
+	sg := rawSegment{key: strings.Join(r.keys, "\x00"), unchanged: r.unchanged}
+	if sg.unchanged && m.holds(sg.key) {
+		return sg, true
+	}
+	sg.unchanged = false
+	sg.raw = bytes.Join(r.parts, nil)
+	return sg, true
 }
 
 // decodeSegments decodes the uncompressed segments of a payload, header

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -279,5 +280,96 @@ func TestSegmentsLongHistory(t *testing.T) {
 	}
 	if len(got.History) != 20000 || got.History[19999].Who != "ci@runner-19999" || len(got.Snapshot.Objects) != 10 {
 		t.Errorf("read back %d history entries, %d objects", len(got.History), len(got.Snapshot.Objects))
+	}
+}
+
+// TestSegmentsAfterMatchFullEncoding checks that the segments a write
+// makes from the memo of the previous write are those of a full encoding
+// of the same payload, byte for byte (the format is unchanged), with
+// small blocks, large blocks cut into pieces of their own, and blocks
+// changed, added and removed, and that the segments of unchanged blocks
+// come from the memo.
+func TestSegmentsAfterMatchFullEncoding(t *testing.T) {
+	for _, tc := range []struct{ blocks, objects int }{{300, 3000}, {3, 30000}, {40, 4000}} {
+		snap := statetest.Snapshot(tc.blocks, tc.objects, "a")
+		p := &payload{Snapshot: snap}
+		_, memo, err := encodeSegmentsAfter(p, 64<<10, nil, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for round := range 4 {
+			memo.bind(slices.Clone(snap.Objects), "set", nil)
+			block := snap.Objects[(round+1)*len(snap.Objects)/5].Block
+			objs := append([]state.Object(nil), snap.BlockObjects(block)...)
+			for i := range objs {
+				objs[i].ResourceVersion += strconv.Itoa(round)
+			}
+			switch round {
+			case 1:
+				objs = objs[1:]
+			case 2:
+				snap.Remove(snap.Objects[0].Block)
+			case 3:
+				more := state.Object{Block: "kustomization.zz", Version: "v1", Kind: "ConfigMap", Namespace: "ns", Name: "x"}
+				more.Address = more.Addr().Address(more.Block)
+				snap.SetBlockObjects(more.Block, []state.Object{more})
+			}
+			snap.SetBlockObjects(block, objs)
+			p.History = append(p.History, state.HistoryEntry{Serial: uint64(round), Operation: "apply"})
+			full, err := encodeSegments(p, 64<<10, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []segment
+			got, memo, err = encodeSegmentsAfter(p, 64<<10, nil, nil, memo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(full) {
+				t.Fatalf("%d blocks, round %d: %d segments after the memo, %d in full", tc.blocks, round, len(got), len(full))
+			}
+			for i := range full {
+				if got[i].id != full[i].id || !bytes.Equal(got[i].data, full[i].data) || got[i].key != full[i].key {
+					t.Errorf("%d blocks, round %d: segment %d differs from the full encoding's", tc.blocks, round, i)
+				}
+			}
+		}
+	}
+}
+
+// TestSegmentMemoReuses checks that a write after one block changed
+// encodes and joins only the segments that hold that block: the others
+// are the memo's.
+func TestSegmentMemoReuses(t *testing.T) {
+	snap := statetest.Snapshot(100, 10000, "a")
+	p := &payload{Snapshot: snap}
+	_, memo, err := encodeSegmentsAfter(p, 64<<10, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	memo.bind(slices.Clone(snap.Objects), "set", nil)
+	objs := append([]state.Object(nil), snap.BlockObjects("kustomization.k007")...)
+	for i := range objs {
+		objs[i].ResourceVersion += "1"
+	}
+	snap.SetBlockObjects("kustomization.k007", objs)
+	raws, _, err := splitSegmentsAfter(p, 64<<10, memo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := 0
+	for _, r := range raws {
+		if r.raw != nil {
+			joined++
+		}
+	}
+	alone, _, err := splitSegmentsAfter(&payload{Snapshot: &state.Snapshot{Objects: objs}}, 64<<10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The header, and the block's own segments or its run (alone holds a
+	// header too).
+	if limit := len(alone) + 1; joined > limit {
+		t.Errorf("after one block changed, %d of %d segments were encoded again, want at most %d", joined, len(raws), limit)
 	}
 }

@@ -34,6 +34,14 @@ func (c *segmentCipher) seal() func([]byte) []byte {
 	return func(b []byte) []byte { return c.rec.Seal(segmentPlace, b) }
 }
 
+// wrappedKey returns the data key as stored (nil when not encrypted).
+func (c *segmentCipher) wrappedKey() []byte {
+	if c == nil {
+		return nil
+	}
+	return c.wrapped
+}
+
 func (c *segmentCipher) open(b []byte) ([]byte, error) {
 	if c == nil || c.rec == nil {
 		return b, nil
@@ -152,15 +160,15 @@ func (s *Store) MigrateEncryption(ctx context.Context, lockID string, encrypt bo
 	// Segments cached or named by the index are in the old form: write
 	// every segment anew, then delete the old ones.
 	s.mu.Lock()
-	s.segCache, s.rec, s.recWrapped = nil, nil, nil
+	s.segCache, s.rec, s.recWrapped, s.memo = nil, nil, nil, nil
 	s.mu.Unlock()
 	next := ix
 	next.set, next.encoding, next.segments, next.encryption = "", "", nil, nil
-	set, err := s.writePayload(ctx, next, p, ix.lineage, ix.serial, to)
+	set, memo, err := s.writePayload(ctx, next, p, ix.lineage, ix.serial, to)
 	if err != nil {
 		return fmt.Errorf("migrating %s: %w", s, err)
 	}
-	s.remember(set, p)
+	s.rememberWrite(set, p, memo, to)
 	dctx := context.WithoutCancel(ctx)
 	switch {
 	case ix.encoding == payloadEncodingSegments:

@@ -117,8 +117,15 @@ func (s *Store) readSegments(ctx context.Context, ix index, rec *segmentCipher) 
 }
 
 // read returns a consistent index and payload, retrying when a writer
-// replaced the chunks in between.
+// replaced the chunks in between. The payload is the caller's.
 func (s *Store) read(ctx context.Context) (index, *payload, error) {
+	return s.readShared(ctx, false)
+}
+
+// readShared is read; when shared, the payload may be the store's cache,
+// which the caller must not change (Write, which only compares with it and
+// builds a new payload).
+func (s *Store) readShared(ctx context.Context, shared bool) (index, *payload, error) {
 	for attempt := 0; ; attempt++ {
 		ix, err := s.getIndex(ctx)
 		if err != nil {
@@ -127,7 +134,7 @@ func (s *Store) read(ctx context.Context) (index, *payload, error) {
 		if _, err := s.readEncryption(ix); err != nil {
 			return index{}, nil, err
 		}
-		if p := s.cached(ix); p != nil {
+		if p := s.cached(ix, shared); p != nil {
 			return ix, p, nil
 		}
 		p, err := s.readPayload(ctx, ix)
@@ -141,24 +148,30 @@ func (s *Store) read(ctx context.Context) (index, *payload, error) {
 	}
 }
 
-// cached returns a copy of the cached payload when it is the one ix names.
-func (s *Store) cached(ix index) *payload {
+// cached returns a copy of the cached payload (the cache itself when
+// shared) when it is the one ix names.
+func (s *Store) cached(ix index, shared bool) *payload {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ix.set == "" || ix.set != s.cacheSet {
 		return nil
+	}
+	if shared {
+		return s.cache
 	}
 	p := &payload{Snapshot: s.cache.Snapshot.Clone(), History: slices.Clone(s.cache.History)}
 	p.Snapshot.Version, p.Snapshot.Lineage, p.Snapshot.Serial = state.SchemaVersion, ix.lineage, ix.serial
 	return p
 }
 
-// remember caches a copy of p as the payload of set.
-func (s *Store) remember(set string, p *payload) {
+// remember caches a copy of p as the payload of set and returns the copy,
+// which nothing changes.
+func (s *Store) remember(set string, p *payload) *payload {
 	c := &payload{Snapshot: p.Snapshot.Clone(), History: slices.Clone(p.History)}
 	s.mu.Lock()
 	s.cacheSet, s.cache = set, c
 	s.mu.Unlock()
+	return c
 }
 
 // rememberSegments replaces the segment cache with segs.

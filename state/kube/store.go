@@ -95,7 +95,10 @@ type Store struct {
 	// The segments of that payload, by the SHA-256 of their uncompressed
 	// content, so that a write compresses only the segments that changed.
 	segCache map[[32]byte]segment
-	wg       sync.WaitGroup
+	// What this store last wrote, so that the next write encodes only what
+	// changed since (see segmentMemo).
+	memo *segmentMemo
+	wg   sync.WaitGroup
 
 	key        *crypt.Key     // nil: not encrypted
 	rec        *crypt.Records // the state's data key, once opened; guarded by mu

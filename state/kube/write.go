@@ -24,7 +24,7 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 	if err := snap.Validate(); err != nil {
 		return err
 	}
-	ix, p, err := s.read(ctx)
+	ix, stored, err := s.readShared(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -38,13 +38,15 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 	if opts.LockID != "" && ix.fence != opts.LockID {
 		return s.writeRefused(opts.LockID, fmt.Errorf("writing %s: lock %s was superseded by lock %s: %w", s, opts.LockID, ix.fence, state.ErrLockLost))
 	}
-	lineage, serial, changed, err := state.CheckWrite(ix.lineage, ix.serial, state.SameContent(p.Snapshot, snap), snap, opts.Force)
+	lineage, serial, changed, err := state.CheckWrite(ix.lineage, ix.serial, state.SameContent(stored.Snapshot, snap), snap, opts.Force)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", s, err)
 	}
 	if !changed && opts.History == nil {
 		return nil
 	}
+	// stored may be the store's cache: the write builds a new payload.
+	p := &payload{Snapshot: stored.Snapshot, History: slices.Clip(stored.History)}
 	if changed {
 		p.Snapshot = snap
 	}
@@ -61,13 +63,24 @@ func (s *Store) Write(ctx context.Context, snap *state.Snapshot, opts state.Writ
 	if err != nil {
 		return err
 	}
-	set, err := s.writePayload(ctx, ix, p, lineage, serial, enc)
+	set, memo, err := s.writePayload(ctx, ix, p, lineage, serial, enc)
 	if err != nil {
 		return s.writeRefused(opts.LockID, err)
 	}
 	snap.Lineage, snap.Serial = lineage, serial
-	s.remember(set, p)
+	s.rememberWrite(set, p, memo, enc)
 	return nil
+}
+
+// rememberWrite caches p as the payload of set, which the write of memo
+// and the cipher enc just created, and keeps memo, bound to the cached
+// copy of p's objects, for the next write.
+func (s *Store) rememberWrite(set string, p *payload, memo *segmentMemo, enc *segmentCipher) {
+	c := s.remember(set, p)
+	memo.bind(c.Snapshot.Objects, set, enc.wrappedKey())
+	s.mu.Lock()
+	s.memo = memo
+	s.mu.Unlock()
 }
 
 // writeRefused marks lock id lost when err says that it is, and returns
@@ -81,14 +94,18 @@ func (s *Store) writeRefused(id string, err error) error {
 
 // writePayload stores p as segments, creating only those the current
 // index does not name already, flips the index to them and returns the
-// new set ID (a digest of the segment list).
-func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage string, serial uint64, enc *segmentCipher) (string, error) {
+// new set ID (a digest of the segment list) and the memo of what it wrote
+// (see segmentMemo), to be bound to p's objects.
+func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage string, serial uint64, enc *segmentCipher) (string, *segmentMemo, error) {
 	s.mu.Lock()
-	cache := s.segCache
+	cache, memo := s.segCache, s.memo
 	s.mu.Unlock()
-	segs, err := encodeSegments(p, s.chunkSize, cache, enc.seal())
+	if !memo.valid(ix, enc.wrappedKey()) {
+		memo = nil
+	}
+	segs, written, err := encodeSegmentsAfter(p, s.chunkSize, cache, enc.seal(), memo)
 	if err != nil {
-		return "", fmt.Errorf("encoding %s: %w", s, err)
+		return "", nil, fmt.Errorf("encoding %s: %w", s, err)
 	}
 	// An index entry is "ID-WRITE": the content ID, and the write that
 	// created the Secret. Segments the current index names are kept; new
@@ -135,7 +152,7 @@ func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage 
 	})
 	if err != nil {
 		s.deleteSegments(context.WithoutCancel(ctx), todoNames)
-		return "", fmt.Errorf("writing %s: %w", s, err)
+		return "", nil, fmt.Errorf("writing %s: %w", s, err)
 	}
 
 	// The flip: one update with the resourceVersion read above.
@@ -157,11 +174,11 @@ func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage 
 			s.deleteSegments(context.WithoutCancel(ctx), todoNames)
 			now, gerr := s.getIndex(ctx)
 			if gerr == nil && now.fence != ix.fence {
-				return "", fmt.Errorf("writing %s: lock %s was superseded by lock %s while writing: %w", s, ix.fence, now.fence, state.ErrLockLost)
+				return "", nil, fmt.Errorf("writing %s: lock %s was superseded by lock %s while writing: %w", s, ix.fence, now.fence, state.ErrLockLost)
 			}
-			return "", fmt.Errorf("writing %s: another writer changed the state while writing: %w", s, state.ErrStaleSerial)
+			return "", nil, fmt.Errorf("writing %s: another writer changed the state while writing: %w", s, state.ErrStaleSerial)
 		}
-		return "", fmt.Errorf("writing %s: %w", s, err)
+		return "", nil, fmt.Errorf("writing %s: %w", s, err)
 	}
 	// What the old index named and the new one does not is garbage now.
 	dctx := context.WithoutCancel(ctx)
@@ -179,7 +196,7 @@ func (s *Store) writePayload(ctx context.Context, ix index, p *payload, lineage 
 	}
 	s.rememberSegments(segs)
 	s.setRecords(enc)
-	return next.set, nil
+	return next.set, written, nil
 }
 
 func randomSet() string {
