@@ -29,8 +29,9 @@
 // store.go (Options, Open, Close), index.go (the index Secret), read.go
 // (Read, History and the payload cache), write.go (Write and the flip of
 // the index), gc.go (deleting segments and chunk sets no index names),
-// lock.go (Lock, Unlock and the Lease's renewal) and codec.go (the
-// payload's encodings).
+// lock.go (Lock, Unlock and the Lease's renewal), codec.go (the
+// payload's encodings) and memo.go (what the store last wrote, so that a
+// write encodes only the blocks that changed since).
 //
 // # Consistency
 //
