@@ -96,13 +96,8 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 		if err := e.readValuesFrom(ctx, selected); err != nil {
 			return nil, e.scrubErr(err)
 		}
-		pre := e.prediff(ctx, snap, selected, g)
-		up := newUpcoming(g)
-		for _, b := range selected {
-			if err := e.planBlock(ctx, p, snap, b, up, pre[b.Address()]); err != nil {
-				return nil, e.scrubErr(err)
-			}
-			delete(pre, b.Address()) // its objects are in the plan now
+		if err := e.planBlocks(ctx, p, snap, selected, g); err != nil {
+			return nil, e.scrubErr(err)
 		}
 	}
 	if err := e.planRemovals(ctx, p, snap); err != nil {
@@ -118,6 +113,20 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 		p.PolicyResults[i].Message = e.secrets.Scrub(p.PolicyResults[i].Message)
 	}
 	return p, nil
+}
+
+// planBlocks plans the selected blocks in their order, taking the renders
+// and diffs that prediff makes beside it as they are ready.
+func (e *Engine) planBlocks(ctx context.Context, p *plan.Plan, snap *state.Snapshot, selected []config.Block, g *graph.Graph) error {
+	pre := e.prediff(ctx, snap, selected, g)
+	defer pre.stop()
+	up := newUpcoming(g)
+	for _, b := range selected {
+		if err := e.planBlock(ctx, p, snap, b, up, pre.take(b.Address())); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // kustomizationLabels returns the block labels of the kustomizations

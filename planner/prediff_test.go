@@ -165,6 +165,86 @@ func TestFakePlanReleasesRenderedObjects(t *testing.T) {
 	}
 }
 
+// changeSetsDiff is a Kube that notes, for every desired object of the
+// change sets its Diff returns, when the garbage collector frees it, and
+// at the last block's diff how many of the earlier blocks' are still live.
+type changeSetsDiff struct {
+	planner.Kube
+	mu        sync.Mutex
+	diffs     int
+	returned  int
+	freed     atomic.Int64
+	heldAtEnd int64
+	blocks    int
+}
+
+func (c *changeSetsDiff) Diff(ctx context.Context, objs []*unstructured.Unstructured, opts kube.DiffOptions) (*kube.ChangeSet, error) {
+	c.mu.Lock()
+	c.diffs++
+	last := c.diffs == c.blocks
+	earlier := int64(c.returned)
+	c.mu.Unlock()
+	if last {
+		// The plan's pass can take every earlier block's change set into
+		// the plan by now: their desired objects must become garbage
+		// while this block is diffed.
+		deadline := time.Now().Add(5 * time.Second)
+		for c.freed.Load() < earlier && time.Now().Before(deadline) {
+			runtime.GC()
+			time.Sleep(10 * time.Millisecond)
+		}
+		c.heldAtEnd = earlier - c.freed.Load()
+	}
+	cs, err := c.Kube.Diff(ctx, objs, opts)
+	if err != nil {
+		return cs, err
+	}
+	for _, ch := range cs.Changes {
+		if ch.Desired != nil {
+			runtime.AddCleanup(ch.Desired, func(int) { c.freed.Add(1) }, 0)
+			c.mu.Lock()
+			c.returned++
+			c.mu.Unlock()
+		}
+	}
+	return cs, nil
+}
+
+// TestFakePlanTakesChangeSetsAsTheyAreReady plans independent
+// kustomizations one at a time and wants the change sets of the blocks
+// diffed earlier released (their entries written into the plan) while the
+// last one is diffed: the plan's pass used to start after every block was
+// diffed, so that the change sets of the whole stack (a prepared copy of
+// every object and its live counterpart) were held at once, which made a
+// 50,000-object plan's memory peak, and the collector's work, grow with
+// the stack beyond what the plan itself holds.
+func TestFakePlanTakesChangeSetsAsTheyAreReady(t *testing.T) {
+	files := map[string]string{"main.hcl": ""}
+	const blocks = 6
+	for i := 0; i < blocks; i++ {
+		n := fmt.Sprint("k", i)
+		files["main.hcl"] += kustomizationBlock(n)
+		files[n+"/kustomization.yaml"] = kustomizationYAML("cm.yaml")
+		var y strings.Builder
+		for j := 0; j < 5; j++ {
+			y.WriteString("---\n" + configMap(fmt.Sprintf("cm-%s-%d", n, j), "ns", map[string]string{"k": n}))
+		}
+		files[n+"/cm.yaml"] = y.String()
+	}
+	w := newWorld(t, files)
+	cd := &changeSetsDiff{Kube: w.kube.As(""), blocks: blocks}
+	opts := w.options()
+	opts.Parallelism = 1
+	opts.Providers.Kube = func(string) (planner.Kube, error) { return cd, nil }
+	_, p := w.plan(&opts)
+	if cd.diffs != blocks || len(p.Changes) != blocks*5 || cd.returned != blocks*5 {
+		t.Fatalf("%d diffs, %d changes and %d desired objects, want %d, %d and %d", cd.diffs, len(p.Changes), cd.returned, blocks, blocks*5, blocks*5)
+	}
+	if cd.heldAtEnd != 0 {
+		t.Errorf("%d desired objects of the blocks diffed earlier still live at the last diff, want 0", cd.heldAtEnd)
+	}
+}
+
 // earlyKube is a Kube that can start a block's lists early: it notes the
 // calls of StartPrefetch and of Diff, and the shared reads each was given.
 type earlyKube struct {
