@@ -2,6 +2,7 @@ package kube
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -134,5 +135,76 @@ func TestOwnsAll(t *testing.T) {
 				t.Errorf("hash %q for operation %s", hash, op)
 			}
 		})
+	}
+}
+
+// deploymentFieldsV1 is the field set the API server records for strata's
+// apply of a Deployment, in its own (canonical) form.
+const deploymentFieldsV1 = `{"f:metadata":{"f:annotations":{"f:strata.dev/digest":{}},"f:labels":{"f:strata.dev/block":{},"f:strata.dev/stack":{},"f:strata.dev/stack-id":{}}},` +
+	`"f:spec":{"f:replicas":{},"f:selector":{},"f:template":{"f:metadata":{"f:labels":{"f:app":{}}},"f:spec":{"f:containers":{"k:{\"name\":\"app\"}":{".":{},` +
+	`"f:env":{"k:{\"name\":\"INDEX\"}":{".":{},"f:name":{},"f:value":{}}},"f:image":{},"f:name":{},"f:ports":{"k:{\"containerPort\":8080,\"protocol\":\"TCP\"}":{".":{},"f:containerPort":{}}}}}}}}}`
+
+// fieldSetsByEncodingJSON is what FieldSets did with every set: decode it
+// with encoding/json and hash json.Marshal's encoding of it.
+func fieldSetsByEncodingJSON(raw []byte) (map[string]any, []byte, bool) {
+	var fs map[string]any
+	if err := json.Unmarshal(raw, &fs); err != nil {
+		return nil, nil, false
+	}
+	canon, err := json.Marshal(fs)
+	return fs, canon, err == nil
+}
+
+// TestDecodeFieldsV1MatchesEncodingJSON: the one-pass read of a field set
+// in the server's canonical form gives the set and the canonical bytes
+// that encoding/json gives (so that the hashes recorded in states stay
+// the same), and every other form, valid or not, gives encoding/json's
+// result too.
+func TestDecodeFieldsV1MatchesEncodingJSON(t *testing.T) {
+	cases := []string{
+		deploymentFieldsV1,
+		`{}`,
+		`{"f:data":{".":{},"f:mode":{}}}`,
+		`{"f:metadata":{"f:labels":{"f:tier":{}}},"f:data":{"f:mode":{},".":{}}}`, // keys out of order
+		`{"f:data":{".":{},".":{}}}`,                                              // a duplicate key
+		`{"f:data": {".":{}}}`,                                                    // a space
+		`{"f:a":{},"f:a\"b":{},"f:a\\b":{}}`,                                      // escaped keys, in order of the decoded keys
+		`{"f:a\\b":{},"f:a\"b":{}}`,                                               // escaped keys out of order
+		`{"f:a\u0062":{}}`,                                                        // another escape
+		`{"f:a\/b":{}}`,                                                           // an escaped slash
+		`{"f:<x>&":{}}`,                                                           // bytes json.Marshal escapes
+		`{"f:é":{},"f:z":{}}`,                                                     // not ASCII
+		`{"f:a":1}`,                                                               // a value that is not a set
+		`{"f:a":{"f:b":[]}}`,                                                      // an array
+		`{"f:a":{}}x`,                                                             // trailing bytes
+		`{"f:a":{}`, `{"f:a"`, `{"f:a":`, `{`, `"f:a"`, ``, `null`, `{"f:a":{},}`, // broken
+	}
+	for _, raw := range cases {
+		fs, canon, ok := decodeFieldsV1([]byte(raw))
+		wantFS, wantCanon, wantOK := fieldSetsByEncodingJSON([]byte(raw))
+		if ok != wantOK || !reflect.DeepEqual(fs, wantFS) || string(canon) != string(wantCanon) {
+			t.Errorf("%s: got %v %s %v, want %v %s %v", raw, fs, canon, ok, wantFS, wantCanon, wantOK)
+		}
+	}
+}
+
+// TestFieldSetsAllocations: the field set of a Deployment, as the server
+// writes it, is read in one pass (a drift check reads one per object; it
+// was decoded by encoding/json and encoded again: 212 allocations, 54 now).
+func TestFieldSetsAllocations(t *testing.T) {
+	entries := []metav1.ManagedFieldsEntry{{Manager: FieldManager, Operation: metav1.ManagedFieldsOperationApply,
+		FieldsV1: &metav1.FieldsV1{Raw: []byte(deploymentFieldsV1)}}}
+	allocs := testing.AllocsPerRun(100, func() { FieldSets(entries) })
+	if allocs > 70 {
+		t.Errorf("FieldSets of a Deployment's set: %.0f allocations, want at most 70", allocs)
+	}
+}
+
+func BenchmarkFieldSets(b *testing.B) {
+	entries := []metav1.ManagedFieldsEntry{{Manager: FieldManager, Operation: metav1.ManagedFieldsOperationApply,
+		FieldsV1: &metav1.FieldsV1{Raw: []byte(deploymentFieldsV1)}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		FieldSets(entries)
 	}
 }
