@@ -47,6 +47,7 @@ func startProfiles(getenv func(string) string, stderr io.Writer) (stop func()) {
 	if path := getenv(allocProfileEnv); path != "" {
 		stops = append(stops, func() { writeAllocProfile(path, stderr) })
 	}
+	stops = append(stops, startHeapProfile(getenv, stderr))
 	return func() {
 		for _, s := range stops {
 			s()
