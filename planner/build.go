@@ -90,7 +90,7 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 	// The blocks' diffs list the stack's live objects once per resource
 	// and namespace, and read the admission configuration once, between
 	// them; what the lists hold goes with the plan.
-	e.reads = kube.NewSharedReads(kustomizationLabels(selected)...)
+	e.reads = e.sharedReads(selected)
 	defer func() { e.reads = nil }()
 	if !e.opts.Destroy {
 		if err := e.readValuesFrom(ctx, selected); err != nil {
@@ -127,6 +127,22 @@ func (e *Engine) planBlocks(ctx context.Context, p *plan.Plan, snap *state.Snaps
 		}
 	}
 	return nil
+}
+
+// sharedReads returns the shared reads of a plan of the selected blocks:
+// lists of the objects of the selected kustomizations, or, for a plan of
+// the whole stack whose blocks are all kustomizations that are not
+// suspended, lists of all the stack's objects (the same objects but those
+// of blocks removed from the stack, which no diff takes): a selector
+// naming every block grew with the stack and went with every list, so
+// that its cost grew with blocks x namespaces (some 5 KB per request, each
+// encoded five times by the client, at 500 kustomizations).
+func (e *Engine) sharedReads(selected []config.Block) *kube.SharedReads {
+	labels := kustomizationLabels(selected)
+	if len(e.opts.Targets) == 0 && len(labels) == len(selected) {
+		return kube.NewSharedReads()
+	}
+	return kube.NewSharedReads(labels...)
 }
 
 // kustomizationLabels returns the block labels of the kustomizations

@@ -49,8 +49,10 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // each filtered by the API server over every object of the kind in the
 // namespace) and to read the admission configuration again (32 requests),
 // which made a stack of 100 kustomizations send 900 requests where 106
-// do. A plan of one target lists the objects of that block only, not
-// every block's of the namespace.
+// do. The lists of a plan of the whole stack select the stack's objects
+// without naming each of its blocks (a selector that grew with the stack
+// and went with every list); a plan of one target lists the objects of
+// that block only, not every block's of the namespace.
 func TestPlanSharesReadsBetweenBlocks(t *testing.T) {
 	c := testcluster.Get(t)
 	nss := []string{c.Namespace(t, "shared-a"), c.Namespace(t, "shared-b")}
@@ -70,7 +72,7 @@ func TestPlanSharesReadsBetweenBlocks(t *testing.T) {
 	dir := writeStack(t, files)
 	applyStack(t, testOptions(c, dir))
 
-	log := &requestLog{counts: map[string]int{}}
+	log := &requestLog{counts: map[string]int{}, selectors: map[string]bool{}}
 	opts := testOptions(c, dir)
 	opts.RESTConfig.WrapTransport = log.wrap
 	_, p := planStack(t, opts)
@@ -91,6 +93,12 @@ func TestPlanSharesReadsBetweenBlocks(t *testing.T) {
 	if lists != 4 || admission != 4 {
 		t.Errorf("%d lists of the stack's objects (want 4: one per kind and namespace), %d reads of the admission configuration (want 4: once)\n%v",
 			lists, admission, log.counts)
+	}
+
+	for sel := range log.selectors {
+		if strings.Contains(sel, " in (") {
+			t.Errorf("the plan of the whole stack listed with the selector %q, want the stack's objects without naming every block", sel)
+		}
 	}
 
 	target := &requestLog{counts: map[string]int{}, selectors: map[string]bool{}}
