@@ -122,6 +122,7 @@ func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 
 	a := &applier{e: e, p: p, store: store, snap: snap, wctx: wctx, prov: prov, saved: opts.Saved,
 		res: &Result{Failed: map[string]error{}, Skipped: map[string]string{}}}
+	a.changes = changesByBlock(p)
 	if len(p.Moves) > 0 {
 		// The moves first, as the plan made them: the blocks apply to
 		// their new addresses.
@@ -250,6 +251,9 @@ type applier struct {
 	wctx  context.Context
 	prov  *Providers // connected before the walk: its goroutines only read it
 	saved bool
+	// changes indexes p.Changes by block address, so that each block
+	// takes its own changes without a pass over the whole plan.
+	changes map[string][]int
 
 	mu   sync.Mutex // guards snap and res
 	snap *state.Snapshot
@@ -317,4 +321,14 @@ func (a *applier) record(fn func(*state.Snapshot)) error {
 		return fmt.Errorf("write state: %w", err)
 	}
 	return nil
+}
+
+// changesByBlock maps each block address to the indexes of its changes in
+// p.Changes, in plan order.
+func changesByBlock(p *plan.Plan) map[string][]int {
+	m := make(map[string][]int, len(p.Blocks))
+	for i := range p.Changes {
+		m[p.Changes[i].Block] = append(m[p.Changes[i].Block], i)
+	}
+	return m
 }

@@ -34,10 +34,8 @@ func (a *applier) changeSet(b *plan.Block) (*kube.ChangeSet, error) {
 		desired[refKey(kube.RefOf(u))] = u
 	}
 	cs := &kube.ChangeSet{}
-	for _, rc := range a.p.Changes {
-		if rc.Block != b.Address {
-			continue
-		}
+	for _, i := range a.changes[b.Address] {
+		rc := &a.p.Changes[i]
 		gv, err := schema.ParseGroupVersion(rc.APIVersion)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", rc.Address, err)
