@@ -294,6 +294,10 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 			p.AddError(c.Ref.Address(addr), e.secrets.Scrub(schemaRefused(c.Schema)))
 			continue
 		}
+		if c.Invalid != nil {
+			p.AddError(c.Ref.Address(addr), e.secrets.Scrub(invalidRefused(c.Invalid)))
+			continue
+		}
 		if c.Action == kube.ActionReplace && !k.Force {
 			p.AddError(c.Ref.Address(addr), e.secrets.Scrub(replaceRefused(addr, c)))
 			continue
@@ -362,8 +366,6 @@ func desiredDigest(c kube.Change) string {
 	return kube.Digest(c.Desired)
 }
 
-// replaceRefused explains why a replace is a plan error without force,
-// what a replace would destroy and the ways out.
 // schemaRefused explains an object that its planned CRD's schema refuses
 // (kube.Change.Schema): apply would fail at its dry run.
 func schemaRefused(se *kube.SchemaError) string {
@@ -371,6 +373,14 @@ func schemaRefused(se *kube.SchemaError) string {
 		"offline against the planned schema, and apply would fail; fix the object (or the CRD) and plan again."
 }
 
+// invalidRefused explains an object that the API server's dry run refused
+// as invalid (kube.Change.Invalid): apply would fail on it.
+func invalidRefused(r *kube.InvalidRefusal) string {
+	return "The API server refuses the object as invalid: " + r.Message + ". Apply would fail on it; fix the object and plan again."
+}
+
+// replaceRefused explains why a replace is a plan error without force,
+// what a replace would destroy and the ways out.
 func replaceRefused(block string, c kube.Change) string {
 	reason := c.Reason
 	if reason != "" {

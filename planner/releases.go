@@ -256,6 +256,11 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 		p.AddError(r.Ref.Address(addr), e.secrets.Scrub(releaseImmutable(addr, r)))
 		return nil
 	}
+	if r := kube.InvalidRefusalOf(err); r != nil {
+		// The rest of the plan is still shown; the error refuses it.
+		p.AddError(r.Ref.Address(addr), e.secrets.Scrub(invalidRefused(r)))
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)
 	}

@@ -560,3 +560,96 @@ func TestSchemaTypoIsAPlanError(t *testing.T) {
 		t.Errorf("the refused apply created the ConfigMap: %v", err)
 	}
 }
+
+// TestServerRefusalIsAPlanError plans a kustomization whose objects the API
+// server's dry run refuses as invalid: a new ConfigMap with an invalid data
+// key, a new Service with a port out of range, and an applied ConfigMap
+// changed to an invalid key. Each is an error at the object, with the
+// server's reason, printed after the rest of the plan (a valid change of
+// another object is still planned), not a failed plan; plan (human, JSON,
+// markdown), plan --out and apply exit 1, the plan is not saved, and
+// nothing is created or changed.
+func TestServerRefusalIsAPlanError(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "refusal")
+	cm := func(name, data string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\n  namespace: " + ns + "\ndata:\n  " + data + "\n"
+	}
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("refusal"))
+	writeFiles(t, dir, map[string]string{
+		"main.hcl":          "kustomization \"app\" {\n  path = \"app\"\n  wait = false\n}\n",
+		"app/settings.yaml": cm("settings", "k: v"),
+		"app/upd.yaml":      cm("upd", "k: v"),
+	})
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	if code, stdout, stderr := runCLI(t, "apply", dir, kc, "--auto-approve"); code != 0 {
+		t.Fatalf("first apply: exit %d\n%s%s", code, stdout, stderr)
+	}
+	writeFiles(t, dir, map[string]string{
+		"app/settings.yaml": cm("settings", "k: v2"),
+		"app/upd.yaml":      cm("upd", "\"also bad!\": v"),
+		"app/bad.yaml":      cm("bad", "\"bad key!\": v"),
+		"app/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: badsvc\n  namespace: " + ns + "\nspec:\n" +
+			"  selector: {app: x}\n  ports:\n  - port: 70000\n",
+	})
+	block := "kustomization.app/"
+	want := map[string]string{
+		block + "ConfigMap/" + ns + "/bad":  "data[bad key!]: a valid config key must consist of",
+		block + "ConfigMap/" + ns + "/upd":  "data[also bad!]: a valid config key must consist of",
+		block + "Service/" + ns + "/badsvc": "spec.ports[0].port: must be between 1 and 65535",
+	}
+
+	code, stdout, stderr := runCLI(t, "plan", dir, kc)
+	summary := strings.Index(stdout, "Plan: 0 to add, 1 to change, 0 to destroy.")
+	if code != 1 || summary < 0 || !strings.Contains(stdout, block+"ConfigMap/"+ns+"/settings will be updated") ||
+		!strings.Contains(stderr, "The plan has 3 error") || strings.Contains(stderr, "diff failed") {
+		t.Fatalf("plan: exit %d, want 1, the plan, then 3 errors\n%s%s", code, stdout, stderr)
+	}
+	for addr, reason := range want {
+		at := strings.Index(stdout, "Error: "+addr)
+		if at < summary || !strings.Contains(stdout[at:], "The API server refuses the object as invalid: "+reason) {
+			t.Errorf("plan: no error at %s naming %q after the plan\n%s", addr, reason, stdout)
+		}
+	}
+
+	code, got, _ := jsonPlan(t, dir, kc)
+	errs, _ := got["errors"].([]any)
+	if code != 1 || len(errs) != 3 {
+		t.Errorf("plan -o json: exit %d, errors %v", code, got["errors"])
+	}
+	for _, e := range errs {
+		e := e.(map[string]any)
+		if reason, ok := want[e["address"].(string)]; !ok || !strings.Contains(e["message"].(string), reason) {
+			t.Errorf("plan -o json: error %v", e)
+		}
+	}
+	code, stdout, _ = runCLI(t, "plan", dir, kc, "-o", "markdown")
+	if code != 1 || !strings.Contains(stdout, "> [!CAUTION]") || !strings.Contains(stdout, "`"+block+"Service/"+ns+"/badsvc`: ") {
+		t.Errorf("plan -o markdown: exit %d, want 1 and the errors\n%s", code, stdout)
+	}
+
+	saved := filepath.Join(t.TempDir(), "refused.plan")
+	if code, stdout, stderr := runCLI(t, "plan", dir, kc, "--out", saved); code != 1 || !strings.Contains(stderr, "It was not saved") {
+		t.Errorf("plan --out: exit %d, want 1 and the plan not saved\n%s%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(saved); !os.IsNotExist(err) {
+		t.Errorf("plan --out saved a plan with errors: %v", err)
+	}
+	if code, stdout, stderr := runCLI(t, "apply", dir, kc, "--auto-approve"); code != 1 || !strings.Contains(stderr, "The plan has 3 error") {
+		t.Errorf("apply: exit %d, want 1 and the refusal\n%s%s", code, stdout, stderr)
+	}
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "bad", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the refused apply created ConfigMap bad: %v", err)
+	}
+	if _, err := cs.CoreV1().Services(ns).Get(ctx, "badsvc", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the refused apply created Service badsvc: %v", err)
+	}
+	if got, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "settings", metav1.GetOptions{}); err != nil || got.Data["k"] != "v" {
+		t.Errorf("the refused apply changed ConfigMap settings: %v %v", got.Data, err)
+	}
+}

@@ -64,6 +64,10 @@ func (m *Manager) Apply(ctx context.Context, cs *ChangeSet, opts ApplyOptions, e
 			errs = append(errs, &ObjectError{Ref: c.Ref, Op: "schema check", Err: c.Schema})
 			continue
 		}
+		if c.Invalid != nil {
+			errs = append(errs, &ObjectError{Ref: c.Ref, Op: "apply", Err: c.Invalid})
+			continue
+		}
 		if c.Action == ActionReplace && !opts.Force {
 			errs = append(errs, &ObjectError{Ref: c.Ref, Op: "replace", Err: ErrReplaceNotForced})
 			continue

@@ -229,6 +229,9 @@ func (d *differ) diffOne(ctx context.Context, t *target) (Change, error) {
 			if r := admissionRefusal(err); r != nil {
 				return d.diffRefused(ctx, t, r)
 			}
+			if r := invalidRefusal(t.ref, err); r != nil {
+				return d.diffInvalid(ctx, t, r)
+			}
 			return c, &ObjectError{Ref: t.ref, Op: "diff", Err: err}
 		}
 		if res.GetResourceVersion() == "" {

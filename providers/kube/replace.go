@@ -173,6 +173,13 @@ func isImmutable(err error) bool {
 // immutableMessage extracts the server's reason from an Invalid error: the
 // causes when it has them, otherwise the message.
 func immutableMessage(err error) string {
+	return "immutable field changes: " + invalidCauses(err)
+}
+
+// invalidCauses returns the server's reasons of an Invalid error: its
+// causes ("FIELD: REASON; ...", without the refused values) when it has
+// them, otherwise its message.
+func invalidCauses(err error) string {
 	var se apierrors.APIStatus
 	if errors.As(err, &se) {
 		if d := se.Status().Details; d != nil && len(d.Causes) > 0 {
@@ -184,10 +191,10 @@ func immutableMessage(err error) string {
 					parts = append(parts, trimValue(c.Message))
 				}
 			}
-			return "immutable field changes: " + strings.Join(parts, "; ")
+			return strings.Join(parts, "; ")
 		}
 	}
-	return "immutable field changes: " + err.Error()
+	return err.Error()
 }
 
 // immutableFields returns the fields an Invalid error names.

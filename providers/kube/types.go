@@ -177,6 +177,11 @@ type Change struct {
 	// schema's defaults, and applying it would fail. The planner makes it
 	// an error at the object.
 	Schema *SchemaError `json:"schema,omitempty"`
+	// Invalid is set when the API server's dry run refused the object
+	// itself as invalid (a malformed data key, a port out of range): the
+	// change is what the object would become, and applying it would fail.
+	// The planner makes it an error at the object.
+	Invalid *InvalidRefusal `json:"invalid,omitempty"`
 	// Desired is the object Apply sends, ownership labels included, Secret
 	// values in clear. It is never marshalled; do not print it.
 	Desired *unstructured.Unstructured `json:"-"`
