@@ -564,7 +564,8 @@ func TestSchemaTypoIsAPlanError(t *testing.T) {
 // TestServerRefusalIsAPlanError plans a kustomization whose objects the API
 // server's dry run refuses as invalid: a new ConfigMap with an invalid data
 // key, a new Service with a port out of range, and an applied ConfigMap
-// changed to an invalid key. Each is an error at the object, with the
+// changed to an invalid key; and a new release whose chart renders a
+// ConfigMap with an invalid key. Each is an error at the object, with the
 // server's reason, printed after the rest of the plan (a valid change of
 // another object is still planned), not a failed plan; plan (human, JSON,
 // markdown), plan --out and apply exit 1, the plan is not saved, and
@@ -591,19 +592,25 @@ func TestServerRefusalIsAPlanError(t *testing.T) {
 		"app/bad.yaml":      cm("bad", "\"bad key!\": v"),
 		"app/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: badsvc\n  namespace: " + ns + "\nspec:\n" +
 			"  selector: {app: x}\n  ports:\n  - port: 70000\n",
+		// A release's object the server refuses: an error at that object.
+		"main.hcl": "kustomization \"app\" {\n  path = \"app\"\n  wait = false\n}\n" +
+			"release \"rel\" {\n  namespace = \"" + ns + "\"\n  chart = \"chart\"\n  wait = false\n}\n",
+		"chart/Chart.yaml":        "apiVersion: v2\nname: rel\nversion: 0.1.0\n",
+		"chart/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: relbad}\ndata:\n  \"rel key!\": v\n",
 	})
 	block := "kustomization.app/"
 	want := map[string]string{
-		block + "ConfigMap/" + ns + "/bad":  "data[bad key!]: a valid config key must consist of",
-		block + "ConfigMap/" + ns + "/upd":  "data[also bad!]: a valid config key must consist of",
-		block + "Service/" + ns + "/badsvc": "spec.ports[0].port: must be between 1 and 65535",
+		block + "ConfigMap/" + ns + "/bad":        "data[bad key!]: a valid config key must consist of",
+		block + "ConfigMap/" + ns + "/upd":        "data[also bad!]: a valid config key must consist of",
+		block + "Service/" + ns + "/badsvc":       "spec.ports[0].port: must be between 1 and 65535",
+		"release.rel/ConfigMap/" + ns + "/relbad": "data[rel key!]: a valid config key must consist of",
 	}
 
 	code, stdout, stderr := runCLI(t, "plan", dir, kc)
 	summary := strings.Index(stdout, "Plan: 0 to add, 1 to change, 0 to destroy.")
 	if code != 1 || summary < 0 || !strings.Contains(stdout, block+"ConfigMap/"+ns+"/settings will be updated") ||
-		!strings.Contains(stderr, "The plan has 3 error") || strings.Contains(stderr, "diff failed") {
-		t.Fatalf("plan: exit %d, want 1, the plan, then 3 errors\n%s%s", code, stdout, stderr)
+		!strings.Contains(stderr, "The plan has 4 error") || strings.Contains(stderr, "diff failed") {
+		t.Fatalf("plan: exit %d, want 1, the plan, then 4 errors\n%s%s", code, stdout, stderr)
 	}
 	for addr, reason := range want {
 		at := strings.Index(stdout, "Error: "+addr)
@@ -614,7 +621,7 @@ func TestServerRefusalIsAPlanError(t *testing.T) {
 
 	code, got, _ := jsonPlan(t, dir, kc)
 	errs, _ := got["errors"].([]any)
-	if code != 1 || len(errs) != 3 {
+	if code != 1 || len(errs) != 4 {
 		t.Errorf("plan -o json: exit %d, errors %v", code, got["errors"])
 	}
 	for _, e := range errs {
@@ -635,7 +642,7 @@ func TestServerRefusalIsAPlanError(t *testing.T) {
 	if _, err := os.Stat(saved); !os.IsNotExist(err) {
 		t.Errorf("plan --out saved a plan with errors: %v", err)
 	}
-	if code, stdout, stderr := runCLI(t, "apply", dir, kc, "--auto-approve"); code != 1 || !strings.Contains(stderr, "The plan has 3 error") {
+	if code, stdout, stderr := runCLI(t, "apply", dir, kc, "--auto-approve"); code != 1 || !strings.Contains(stderr, "The plan has 4 error") {
 		t.Errorf("apply: exit %d, want 1 and the refusal\n%s%s", code, stdout, stderr)
 	}
 	cs, err := c.Clientset()
@@ -651,5 +658,8 @@ func TestServerRefusalIsAPlanError(t *testing.T) {
 	}
 	if got, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "settings", metav1.GetOptions{}); err != nil || got.Data["k"] != "v" {
 		t.Errorf("the refused apply changed ConfigMap settings: %v %v", got.Data, err)
+	}
+	if _, err := cs.CoreV1().Secrets(ns).Get(ctx, "sh.helm.release.v1.rel.v1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the refused apply installed release rel: %v", err)
 	}
 }
