@@ -989,3 +989,52 @@ func TestFakeSomeProviders(t *testing.T) {
 		t.Errorf("the fake Git was asked %d times, want 1", w.git.Fetches())
 	}
 }
+
+// TestFakeInvalidObject: an object whose change the server refuses as
+// invalid is a plan error at the object, the rest of the plan is made,
+// apply refuses the plan; drift of an applied object the server now
+// refuses is the block's error, not a modification.
+func TestFakeInvalidObject(t *testing.T) {
+	w := newWorld(t, oneBlock())
+	w.mustApply(nil)
+	w.kube.Invalid["two"] = "data[bad key!]: a valid config key must consist of alphanumeric characters"
+	w.write(map[string]string{
+		"a/one.yaml": configMap("one", "ns", map[string]string{"color": "green"}),
+		"a/two.yaml": configMap("two", "ns", map[string]string{"bad key!": "v"}),
+	})
+	e, p := w.lockedPlan(nil)
+	if len(p.Errors) != 1 || p.Errors[0].Address != addrTwo || !strings.Contains(p.Errors[0].Message, "data[bad key!]") {
+		t.Fatalf("plan errors = %+v, want one at %s", p.Errors, addrTwo)
+	}
+	if got, want := changes(p), []string{"[update] " + addrOne}; !slices.Equal(got, want) {
+		t.Errorf("plan = %v, want %v", got, want)
+	}
+	if _, err := e.Apply(context.Background(), p, planner.ApplyOptions{}); !errors.Is(err, planner.ErrPlanErrors) {
+		t.Fatalf("apply err = %v, want ErrPlanErrors", err)
+	}
+	if err := e.Unlock(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	// Drift: two, as applied, edited in the cluster and now refused.
+	w.write(oneBlock())
+	if err := w.kube.Edit("", "ConfigMap", "ns", "two", func(u *unstructured.Unstructured) {
+		_ = unstructured.SetNestedField(u.Object, "red", "data", "color")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	d, diags := planner.Load(w.options())
+	if diags.HasErrors() {
+		t.Fatalf("load: %v", diags)
+	}
+	defer d.Close()
+	rep, err := d.Drift(context.Background(), planner.DriftOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range rep.Blocks {
+		if len(b.Items) > 0 || !strings.Contains(b.Error, "refused by the API server as invalid") {
+			t.Errorf("drift of %s: items %+v, error %q; want the refusal as the block's error", b.Address, b.Items, b.Error)
+		}
+	}
+}

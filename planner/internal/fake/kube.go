@@ -40,6 +40,9 @@ type Cluster struct {
 	FailApply map[string]error
 	// NotReady makes waiting for the object with this name fail.
 	NotReady map[string]bool
+	// Invalid makes the dry run of a change of the object with this name
+	// refused as invalid, with this message (kube.Change.Invalid).
+	Invalid map[string]string
 
 	mu   sync.Mutex
 	objs map[key]*unstructured.Unstructured
@@ -56,7 +59,7 @@ func keyOf(r kube.ObjectRef) key { return key{r.Group, r.Kind, r.Namespace, r.Na
 // NewCluster returns an empty cluster.
 func NewCluster() *Cluster {
 	return &Cluster{Immutable: map[string][]string{}, FailApply: map[string]error{}, NotReady: map[string]bool{},
-		objs: map[key]*unstructured.Unstructured{}}
+		Invalid: map[string]string{}, objs: map[key]*unstructured.Unstructured{}}
 }
 
 // Put stores obj as it is (e.g. an object created outside strata),
@@ -216,10 +219,17 @@ func (k *Client) Diff(ctx context.Context, objs []*unstructured.Unstructured, op
 	return cs, nil
 }
 
-func (c *Cluster) diffOne(ref kube.ObjectRef, desired *unstructured.Unstructured, opts kube.DiffOptions) kube.Change {
+func (c *Cluster) diffOne(ref kube.ObjectRef, desired *unstructured.Unstructured, opts kube.DiffOptions) (ch kube.Change) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ch := kube.Change{Ref: ref, Desired: desired, After: normalize(desired)}
+	ch = kube.Change{Ref: ref, Desired: desired, After: normalize(desired)}
+	if msg, ok := c.Invalid[ref.Name]; ok {
+		defer func() {
+			if ch.Action != kube.ActionNoop {
+				ch.Invalid = &kube.InvalidRefusal{Ref: ref, Message: msg}
+			}
+		}()
+	}
 	live := c.objs[keyOf(ref)]
 	if live == nil {
 		ch.Action = kube.ActionCreate
