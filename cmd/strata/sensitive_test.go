@@ -193,7 +193,8 @@ func TestSensitiveValuesNeverShown(t *testing.T) {
 	}
 	noSecret(t, "apply with another token", stdout+stderr)
 
-	// Errors of the API server quote the refused label value.
+	// Errors of the API server quote the refused label value; the plan
+	// error at the object gives the server's reason without it.
 	for _, args := range [][]string{
 		{"plan", dir, kc},
 		{"plan", dir, kc, "-o", "json"},
@@ -201,7 +202,7 @@ func TestSensitiveValuesNeverShown(t *testing.T) {
 		{"plan", dir, kc, "--target", "release.web"},
 	} {
 		code, stdout, stderr := runCLI(t, append(args, "--var", "suffix=!")...)
-		if code != 1 || !strings.Contains(stderr, "Invalid value") {
+		if code != 1 || !strings.Contains(stdout+stderr, "refuses the object as invalid: metadata.labels: a valid label must") {
 			t.Fatalf("%s with an invalid label: exit %d, want 1 and the server's refusal\n%s%s", args[0], code, stdout, stderr)
 		}
 		noSecret(t, strings.Join(args[:1], " ")+" with an invalid label", stdout+stderr)
