@@ -9,7 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	kjson "sigs.k8s.io/json"
+
+	"github.com/strata-gitops/strata/internal/jsonvalue"
 )
 
 // newClients returns the dynamic client of cfg and a REST client for
@@ -52,26 +53,42 @@ func (m *Manager) listObjects(ctx context.Context, gvr schema.GroupVersionResour
 	return decodeList(data)
 }
 
-// decodeList decodes a list of objects in JSON.
+// decodeList decodes a list of objects in JSON. It reads the list with
+// jsonvalue.DecodeObject, which gives the values of the dynamic client's
+// decoder without reflection and with a third of the allocations of
+// sigs.k8s.io/json (a LIST of 10,000 objects was a quarter of the CPU time
+// of a no-change plan): TestDecodeListAsDynamicClient,
+// TestDecodeListAllocations.
 func decodeList(data []byte) ([]*unstructured.Unstructured, error) {
-	var list struct {
-		APIVersion string           `json:"apiVersion"`
-		Kind       string           `json:"kind"`
-		Items      []map[string]any `json:"items"`
-	}
-	if err := kjson.UnmarshalCaseSensitivePreserveInts(data, &list); err != nil {
+	var dec jsonvalue.Decoder
+	list, err := dec.DecodeObject(data)
+	if err != nil {
 		return nil, fmt.Errorf("decode list: %w", err)
 	}
-	itemKind := strings.TrimSuffix(list.Kind, "List")
-	out := make([]*unstructured.Unstructured, len(list.Items))
-	for i, item := range list.Items {
-		if item == nil {
+	var items []any
+	switch v := list["items"].(type) {
+	case nil:
+	case []any:
+		items = v
+	default:
+		return nil, fmt.Errorf("decode list: items is a %T, not an array", v)
+	}
+	apiVersion, _ := list["apiVersion"].(string)
+	kind, _ := list["kind"].(string)
+	itemKind := strings.TrimSuffix(kind, "List")
+	out := make([]*unstructured.Unstructured, len(items))
+	for i, v := range items {
+		item, ok := v.(map[string]any)
+		switch {
+		case v == nil:
 			item = map[string]any{}
+		case !ok:
+			return nil, fmt.Errorf("decode list: item %d is a %T, not an object", i, v)
 		}
 		u := &unstructured.Unstructured{Object: item}
 		if u.GetKind() == "" && u.GetAPIVersion() == "" {
 			u.SetKind(itemKind)
-			u.SetAPIVersion(list.APIVersion)
+			u.SetAPIVersion(apiVersion)
 		}
 		out[i] = u
 	}

@@ -37,6 +37,13 @@ func TestDecodeListAsDynamicClient(t *testing.T) {
 		"empty":       `{"apiVersion":"v1","kind":"ServiceList","metadata":{},"items":[]}`,
 		"no items":    `{"apiVersion":"v1","kind":"ServiceList"}`,
 		"null values": `{"apiVersion":"v1","kind":"ConfigMapList","items":[{"metadata":{"name":"a","annotations":null},"data":null}]}`,
+		"escapes": `{"apiVersion":"v1","kind":"ConfigMapList","items":[{"metadata":{"name":"a","labels":{"k\u00e9y":"v"}},` +
+			`"data":{"s":"\u003c\u0026\u003e \ud83d\ude00 \ud800 \"q\" \\ \/ \t","u":"日本 é","bad":"` + "\xff" + `"}},` +
+			`{"metadata":{"name":"b","labels":{"k\u00e9y":"w","kéy2":"x"}},"data":{}}]}`,
+		"empty values": `{"apiVersion":"v1","kind":"ConfigMapList","metadata":{"continue":"c","remainingItemCount":3},` +
+			`"items":[{"metadata":{"name":"a","labels":{},"finalizers":[]},"data":{"":""}},{}]}`,
+		"repeated keys": `{"apiVersion":"v1","kind":"ConfigMapList","items":[{"metadata":{"name":"a"},"data":{"k":1}},` +
+			`{"metadata":{"name":"b"},"data":{"k":-9223372036854775808,"big":9223372036854775808,"f":1.0,"e":2E-3}}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			var want unstructured.UnstructuredList
@@ -54,11 +61,16 @@ func TestDecodeListAsDynamicClient(t *testing.T) {
 				if diff := cmp.Diff(want.Items[i].Object, got[i].Object); diff != "" {
 					t.Errorf("item %d (-want +got):\n%s", i, diff)
 				}
+				if w, g := fmt.Sprintf("%#v", want.Items[i].Object), fmt.Sprintf("%#v", got[i].Object); w != g {
+					t.Errorf("item %d: value types differ:\n%s\nwant\n%s", i, g, w)
+				}
 			}
 		})
 	}
-	if _, err := decodeList([]byte(`{"items":{}}`)); err == nil {
-		t.Error("a list whose items are not an array decoded without error")
+	for _, bad := range []string{`{"items":{}}`, `{"items":[1]}`, `{"items":["s"]}`, `[]`, `{"items":[{}]`, `{"items":[{}]} x`} {
+		if _, err := decodeList([]byte(bad)); err == nil {
+			t.Errorf("%s decoded without error", bad)
+		}
 	}
 }
 

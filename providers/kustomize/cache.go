@@ -70,7 +70,7 @@ const cacheFormat = "strata-render-2"
 // cacheEntry is the head of the file of one slot. The file is the HMAC
 // of the rest (hex) and a newline, then this head as JSON and a newline,
 // then the JSON of each object and a newline: no object is scanned as
-// part of the head, and each is decoded once, by decodeObject (see get).
+// part of the head, and each is decoded once, by jsonvalue.DecodeObject (see get).
 type cacheEntry struct {
 	// Inputs is the digest of the options, the binary and the paths.
 	Inputs string `json:"inputs"`
@@ -169,10 +169,11 @@ func (c *Cache) get(slot, inputs string, fs filesys.FileSystem) ([]*unstructured
 		}
 	}
 	out := make([]*unstructured.Unstructured, 0, e.Objects)
+	var dec jsonvalue.Decoder // the objects share their keys
 	for len(rest) > 0 {
 		var line []byte
 		line, rest, _ = bytes.Cut(rest, []byte("\n"))
-		m, err := decodeObject(line)
+		m, err := dec.DecodeObject(line)
 		if err != nil {
 			return nil, false
 		}

@@ -1,4 +1,4 @@
-package kustomize
+package jsonvalue
 
 import (
 	"encoding/json"
@@ -12,7 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
-// TestDecodeObjectMatchesUnstructured wants decodeObject to give what
+// TestDecodeObjectMatchesUnstructured wants DecodeObject and
+// Decoder.DecodeObject (keys shared among the inputs) to give what
 // unstructured.Unstructured's UnmarshalJSON gives, value types included,
 // for varied JSON (written by hand and by encoding/json from random
 // values), and an error wherever that gives one.
@@ -35,11 +36,13 @@ func TestDecodeObjectMatchesUnstructured(t *testing.T) {
 		"{\"kind\":\"K\",\"a\":\"tab\tin string\"}", `{"kind":"K","a":"\x"}`, `{"kind":"K","a":"\u12"}`, `{"kind":"K","a":"open}`,
 		`{"kind":"K" "a":1}`, `{"kind" "K"}`, `{kind:"K"}`, `{"kind":"K","a":[1 2]}`,
 	}
+	// Keys seen before, plain and escaped, then again.
+	inputs = append(inputs, `{"kind":"K","k\u00e9":1,"ké":2,"a\"b":3}`, `{"kind":"K","k\u00e9":1,"ké":2,"a\"b":3}`, `{"kind":"K","kind":"L"}`)
 	r := rand.New(rand.NewSource(1))
 	for i := 0; i < 300; i++ {
 		m := map[string]any{"kind": "K"}
 		for j := r.Intn(6); j > 0; j-- {
-			m[randomString(r)] = randomValue(r, 3)
+			m[decodeInputString(r)] = decodeInputValue(r, 3)
 		}
 		b, err := json.Marshal(m)
 		if err != nil {
@@ -47,10 +50,15 @@ func TestDecodeObjectMatchesUnstructured(t *testing.T) {
 		}
 		inputs = append(inputs, string(b))
 	}
-	for _, in := range inputs {
+	var dec Decoder // one for all the inputs, as a list's objects
+	for i, in := range inputs {
 		u := &unstructured.Unstructured{}
 		wantErr := u.UnmarshalJSON([]byte(in))
-		got, err := decodeObject([]byte(in))
+		decode := DecodeObject
+		if i%2 == 1 {
+			decode = dec.DecodeObject
+		}
+		got, err := decode([]byte(in))
 		if (err != nil) != (wantErr != nil) {
 			t.Errorf("%q: error %v, UnmarshalJSON's %v", in, err, wantErr)
 			continue
@@ -59,7 +67,7 @@ func TestDecodeObjectMatchesUnstructured(t *testing.T) {
 			continue
 		}
 		if d := cmp.Diff(u.Object, got); d != "" {
-			t.Errorf("%q (-UnmarshalJSON +decodeObject):\n%s", in, d)
+			t.Errorf("%q (-UnmarshalJSON +DecodeObject):\n%s", in, d)
 		}
 		if fmt.Sprintf("%#v", u.Object) != fmt.Sprintf("%#v", got) {
 			t.Errorf("%q: value types differ: %#v, UnmarshalJSON's %#v", in, got, u.Object)
@@ -67,19 +75,19 @@ func TestDecodeObjectMatchesUnstructured(t *testing.T) {
 	}
 }
 
-// randomValue returns a random JSON value of depth at most depth.
-func randomValue(r *rand.Rand, depth int) any {
+// decodeInputValue returns a random JSON value of depth at most depth.
+func decodeInputValue(r *rand.Rand, depth int) any {
 	switch k := r.Intn(10); {
 	case k == 0 && depth > 0:
 		m := map[string]any{}
 		for j := r.Intn(4); j > 0; j-- {
-			m[randomString(r)] = randomValue(r, depth-1)
+			m[decodeInputString(r)] = decodeInputValue(r, depth-1)
 		}
 		return m
 	case k == 1 && depth > 0:
 		l := []any{}
 		for j := r.Intn(4); j > 0; j-- {
-			l = append(l, randomValue(r, depth-1))
+			l = append(l, decodeInputValue(r, depth-1))
 		}
 		return l
 	case k == 2:
@@ -93,13 +101,13 @@ func randomValue(r *rand.Rand, depth int) any {
 	case k == 6:
 		return nil
 	default:
-		return randomString(r)
+		return decodeInputString(r)
 	}
 }
 
-// randomString returns a random string of ASCII, escapes, multi-byte
+// decodeInputString returns a random string of ASCII, escapes, multi-byte
 // characters and invalid UTF-8.
-func randomString(r *rand.Rand) string {
+func decodeInputString(r *rand.Rand) string {
 	parts := []string{"a", "Z", "9", " ", "\"", "\\", "/", "<", ">", "&", "\n", "\t", "\x00", "\x1f", "\u2028", "é", "日", "😀", "\xff", "\xc3", "${v}", "key: value"}
 	var b strings.Builder
 	for j := r.Intn(8); j > 0; j-- {

@@ -1,4 +1,4 @@
-package kustomize
+package jsonvalue
 
 import (
 	"encoding/json"
@@ -8,42 +8,64 @@ import (
 	"unicode/utf8"
 )
 
-// decodeObject decodes the JSON of an object that the cache wrote (see
-// Cache.put: encoding/json's output for the object) into the values that
+// DecodeObject decodes the JSON of one object into the values that
 // unstructured.Unstructured's UnmarshalJSON gives: map[string]any, []any
 // (empty ones not nil), string, bool, nil, and numbers as int64 when they
 // have no decimal point and fit, float64 otherwise. It is that decoding
 // without its validating pre-scan and its reflection, in a third of the
-// time: the load of a render from the cache was mostly this. A string
-// with an escape or other than plain UTF-8 is decoded by encoding/json.
-// The input must be one object; anything else is an error (a miss).
-// TestDecodeObjectMatchesUnstructured checks both give the same.
-func decodeObject(data []byte) (map[string]any, error) {
-	d := objectDecoder{data: data}
+// time: the load of a render from the cache and the decoding of the
+// cluster's lists were mostly this. A string with an escape or other than
+// plain UTF-8 is decoded by encoding/json. The input must be one object;
+// anything else is an error. TestDecodeObjectMatchesUnstructured checks
+// both give the same.
+func DecodeObject(data []byte) (map[string]any, error) {
+	return decodeObject(objectDecoder{data: data})
+}
+
+// Decoder decodes objects as DecodeObject does, giving keys of equal text
+// one string among all the objects it decodes: the objects of a list or
+// of a render repeat their keys (metadata, labels, managed fields), which
+// were then a third of the allocations. The zero Decoder is ready to use;
+// it is not safe for concurrent use.
+type Decoder struct {
+	keys map[string]string
+}
+
+// DecodeObject decodes data as the package's DecodeObject does.
+func (dec *Decoder) DecodeObject(data []byte) (map[string]any, error) {
+	if dec.keys == nil {
+		dec.keys = make(map[string]string, 64)
+	}
+	return decodeObject(objectDecoder{data: data, keys: dec.keys})
+}
+
+func decodeObject(d objectDecoder) (map[string]any, error) {
 	d.space()
 	if d.i >= len(d.data) || d.data[d.i] != '{' {
-		return nil, errNotObject
+		return nil, ErrNotObject
 	}
 	m, err := d.object()
 	if err != nil {
 		return nil, err
 	}
 	if d.space(); d.i != len(d.data) {
-		return nil, fmt.Errorf("cache entry: data after the object at %d", d.i)
+		return nil, fmt.Errorf("json: data after the object at %d", d.i)
 	}
 	return m, nil
 }
 
-var errNotObject = errors.New("cache entry: not a JSON object")
+// ErrNotObject is the error of DecodeObject for data that is not an object.
+var ErrNotObject = errors.New("json: not an object")
 
 // objectDecoder reads JSON values from data, from offset i.
 type objectDecoder struct {
 	data []byte
 	i    int
+	keys map[string]string // the keys met so far, if interned
 }
 
 func (d *objectDecoder) errorf(what string) error {
-	return fmt.Errorf("cache entry: %s at %d", what, d.i)
+	return fmt.Errorf("json: %s at %d", what, d.i)
 }
 
 func (d *objectDecoder) space() {
@@ -97,7 +119,7 @@ func (d *objectDecoder) object() (map[string]any, error) {
 		if d.space(); d.i >= len(d.data) || d.data[d.i] != '"' {
 			return nil, d.errorf("expected a key")
 		}
-		k, err := d.string()
+		k, err := d.key()
 		if err != nil {
 			return nil, err
 		}
@@ -154,6 +176,33 @@ func (d *objectDecoder) array() ([]any, error) {
 	}
 }
 
+// key reads the key at d.i, which is '"', as the string of keys equal to
+// it met before, if the decoder interns keys.
+func (d *objectDecoder) key() (string, error) {
+	if d.keys == nil {
+		return d.string()
+	}
+	start := d.i
+	for j := start + 1; j < len(d.data); j++ {
+		c := d.data[j]
+		if c == '"' {
+			if k, ok := d.keys[string(d.data[start+1:j])]; ok {
+				d.i = j + 1
+				return k, nil
+			}
+			break
+		}
+		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			break
+		}
+	}
+	k, err := d.string()
+	if err == nil {
+		d.keys[k] = k
+	}
+	return k, err
+}
+
 // string reads the string at d.i, which is '"'.
 func (d *objectDecoder) string() (string, error) {
 	start := d.i
@@ -167,7 +216,7 @@ func (d *objectDecoder) string() (string, error) {
 			}
 			var s string
 			if err := json.Unmarshal(d.data[start:d.i], &s); err != nil {
-				return "", fmt.Errorf("cache entry: string at %d: %w", start, err)
+				return "", fmt.Errorf("json: string at %d: %w", start, err)
 			}
 			return s, nil
 		case c == '\\':
@@ -195,7 +244,7 @@ func (d *objectDecoder) number() (any, error) {
 	}
 	text := string(d.data[start:d.i])
 	if !validNumber(text) {
-		return nil, fmt.Errorf("cache entry: invalid number %q at %d", text, start)
+		return nil, fmt.Errorf("json: invalid number %q at %d", text, start)
 	}
 	if !dot {
 		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
@@ -204,7 +253,7 @@ func (d *objectDecoder) number() (any, error) {
 	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil {
-		return nil, fmt.Errorf("cache entry: number %q at %d: %w", text, start, err)
+		return nil, fmt.Errorf("json: number %q at %d: %w", text, start, err)
 	}
 	return f, nil
 }
