@@ -17,7 +17,8 @@ import (
 // prediff ahead of the plan's pass over the blocks or in it.
 type kustomizationDiff struct {
 	// objs are the rendered objects, released (nil) once diffed: the
-	// change set holds the prepared copies the plan needs, and rendered
+	// change set holds them, prepared in place (kube.DiffOptions.InPlace),
+	// as the plan needs them, and rendered
 	// what the plan's check of the blocks' order needs.
 	objs     []*unstructured.Unstructured
 	rendered *renderedSet
@@ -101,7 +102,8 @@ func (e *Engine) diffKustomization(ctx context.Context, snap *state.Snapshot, k 
 	sb, _ := snap.Block(addr)
 	d.diffed = true
 	d.cs, d.former, d.diffErr = diffBlock(ctx, d.mgr, snap, d.objs, kube.DiffOptions{Stack: owner.Stack, StackID: owner.StackID, Block: addr,
-		FormerBlocks: sb.MovedFrom, Previous: previous, Intents: intents, Prune: k.Prune, CRDs: crds, Namespaces: namespaces, Shared: e.reads})
+		FormerBlocks: sb.MovedFrom, Previous: previous, Intents: intents, Prune: k.Prune, CRDs: crds, Namespaces: namespaces, Shared: e.reads,
+		InPlace: true}) // d.objs are dropped here: no copy of them
 	d.objs = nil
 	if d.diffErr != nil {
 		d.diffErr = fmt.Errorf("%s: %w", addr, d.diffErr)

@@ -46,7 +46,7 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, o
 	defs := make(map[schema.GroupKind]*crdSchema, len(upstream)+len(own))
 	maps.Copy(defs, upstream)
 	maps.Copy(defs, own)
-	ts, err := m.prepare(ctx, objs, opts.owner(), defs)
+	ts, err := m.prepare(ctx, objs, opts.owner(), defs, opts.InPlace)
 	if err != nil {
 		return nil, err
 	}

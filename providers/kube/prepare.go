@@ -35,19 +35,22 @@ func (m *Manager) Prepare(ctx context.Context, obj *unstructured.Unstructured, o
 	return mp, err
 }
 
-// prepare copies the objects, prepares them (Prepare) and resolves their
-// resources. Objects of a kind not served yet are placed by the scope of
+// prepare copies the objects (unless inPlace: see DiffOptions.InPlace),
+// prepares them (Prepare) and resolves their resources. Objects of a kind not served yet are placed by the scope of
 // their planned CRD, if any. Any other discovery error ends it at once,
 // naming the first object: discovery is the cluster's, so every further
 // object would ask the API server again and fail the same way (a stack of
 // 400 objects printed the unreachable server's error 400 times).
 func (m *Manager) prepare(ctx context.Context, objs []*unstructured.Unstructured, owner Owner,
-	defs map[schema.GroupKind]*crdSchema) ([]*target, error) {
+	defs map[schema.GroupKind]*crdSchema, inPlace bool) ([]*target, error) {
 	ts := make([]*target, 0, len(objs))
 	seen := make(map[key]bool, len(objs))
 	var errs []error
 	for _, o := range objs {
-		obj := o.DeepCopy()
+		obj := o
+		if !inPlace {
+			obj = o.DeepCopy()
+		}
 		mp, err := m.Prepare(ctx, obj, owner)
 		t := &target{obj: obj}
 		switch {

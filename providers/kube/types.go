@@ -273,6 +273,13 @@ type DiffOptions struct {
 	// and namespace for all the blocks, and the admission configuration
 	// (see SharedReads). Nil: each Diff makes its own.
 	Shared *SharedReads
+	// InPlace lets Diff prepare the objects given to it (Prepare) in place
+	// instead of copies, and hand them on in the change set: for a caller
+	// that drops them after the diff (a plan's render), which saves a copy
+	// of every object. The objects may then be given again, to a Diff of
+	// the same block (preparing them again changes nothing). Without it
+	// Diff leaves them as they are.
+	InPlace bool
 }
 
 // ApplyOptions configures Manager.Apply.
