@@ -13,27 +13,6 @@ import (
 	"github.com/strata-gitops/strata/state/statetest"
 )
 
-// partialChange changes snap as an apply of a few blocks does: one block's
-// objects change and one is added, one object and one block are removed,
-// one block's intents change, and the release changes.
-func partialChange(snap *state.Snapshot, round int) {
-	objs := append([]state.Object(nil), snap.BlockObjects("kustomization.k003")...)
-	for i := range objs {
-		objs[i].ResourceVersion = fmt.Sprint("r", round, "-", i)
-	}
-	extra := state.Object{Block: "kustomization.k003", Version: "v1", Kind: "ConfigMap", Namespace: "ns-new", Name: fmt.Sprint("new-", round)}
-	extra.Address = extra.Addr().Address(extra.Block)
-	objs = append(objs[1:], extra) // one gone, one new
-	snap.SetBlockObjects("kustomization.k003", objs)
-	snap.Remove(fmt.Sprintf("kustomization.k%03d", 10+round))
-	b, _ := snap.Block("kustomization.k001")
-	b.Intents = []state.Intent{{Version: "v1", Kind: "Secret", Namespace: "ns", Name: fmt.Sprint("intent-", round)}}
-	snap.PutBlock(b)
-	r, _ := snap.Release("release.kafka")
-	r.Revision += 1
-	snap.PutRelease(r)
-}
-
 // TestWriteAfterPartialChangeRoundTrip checks that writes which store only
 // what changed (the store's memo of what it wrote) leave exactly the
 // written snapshot in the file, also when another store wrote in between,
@@ -71,7 +50,7 @@ func TestWriteAfterPartialChangeRoundTrip(t *testing.T) {
 			}
 			write(s, snap)
 			for round := range 3 {
-				partialChange(snap, round)
+				statetest.PartialChange(snap, round)
 				write(s, snap)
 			}
 			// Another store writes: s's memo no longer matches the file.
@@ -79,7 +58,7 @@ func TestWriteAfterPartialChangeRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			partialChange(theirs, 5)
+			statetest.PartialChange(theirs, 5)
 			write(other, theirs)
 			if err := s.Write(t.Context(), snap, state.WriteOptions{}); err == nil {
 				t.Fatal("a write of a stale snapshot succeeded")
@@ -88,7 +67,7 @@ func TestWriteAfterPartialChangeRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			partialChange(snap, 6)
+			statetest.PartialChange(snap, 6)
 			write(s, snap)
 			write(s, snap) // no change: serial kept
 		})

@@ -481,3 +481,27 @@ func mustWrite(t *testing.T, s state.Store, snap *state.Snapshot, opts state.Wri
 		t.Fatalf("Write: %v", err)
 	}
 }
+
+// PartialChange changes snap (made by Snapshot, with more than 10+round
+// blocks) as an apply of a few blocks does: one block's objects change and
+// one is added, one object and one block are removed, one block's intents
+// change, and the release changes; round makes each call's changes its
+// own. The backends' tests use it to check that writes storing only what
+// changed since the last one round-trip.
+func PartialChange(snap *state.Snapshot, round int) {
+	objs := append([]state.Object(nil), snap.BlockObjects("kustomization.k003")...)
+	for i := range objs {
+		objs[i].ResourceVersion = fmt.Sprint("r", round, "-", i)
+	}
+	extra := state.Object{Block: "kustomization.k003", Version: "v1", Kind: "ConfigMap", Namespace: "ns-new", Name: fmt.Sprint("new-", round)}
+	extra.Address = extra.Addr().Address(extra.Block)
+	objs = append(objs[1:], extra) // one gone, one new
+	snap.SetBlockObjects("kustomization.k003", objs)
+	snap.Remove(fmt.Sprintf("kustomization.k%03d", 10+round))
+	b, _ := snap.Block("kustomization.k001")
+	b.Intents = []state.Intent{{Version: "v1", Kind: "Secret", Namespace: "ns", Name: fmt.Sprint("intent-", round)}}
+	snap.PutBlock(b)
+	r, _ := snap.Release("release.kafka")
+	r.Revision += 1
+	snap.PutRelease(r)
+}
