@@ -96,27 +96,33 @@ func blockOrder(p *plan.Plan) []string {
 	return out
 }
 
-// collectingDiff is a Kube that notes, for every rendered object handed to
-// Diff, when the garbage collector frees it.
-type collectingDiff struct {
+// freeWatchingDiff is a Kube that notes, for every object it watches, when
+// the garbage collector frees it, and at the last block's Diff how many of
+// the earlier blocks' are still live. It watches the rendered objects
+// handed to Diff or, with desired set, the desired objects of the change
+// sets Diff returns.
+type freeWatchingDiff struct {
 	planner.Kube
+	blocks  int
+	desired bool
+
 	mu        sync.Mutex
 	diffs     int
-	handed    int
+	watched   int
 	freed     atomic.Int64
-	heldAtEnd int64 // rendered objects of the earlier blocks still live at the last diff
-	blocks    int
+	heldAtEnd int64 // watched objects of the earlier blocks still live at the last diff
 }
 
-func (c *collectingDiff) Diff(ctx context.Context, objs []*unstructured.Unstructured, opts kube.DiffOptions) (*kube.ChangeSet, error) {
+func (c *freeWatchingDiff) Diff(ctx context.Context, objs []*unstructured.Unstructured, opts kube.DiffOptions) (*kube.ChangeSet, error) {
 	c.mu.Lock()
 	c.diffs++
 	last := c.diffs == c.blocks
-	earlier := int64(c.handed)
+	earlier := int64(c.watched)
 	c.mu.Unlock()
 	if last {
-		// Every earlier block is diffed: its rendered objects must be
-		// garbage by now, while the plan goes on.
+		// Every earlier block is diffed, and the plan's pass can take its
+		// change set into the plan by now: its watched objects must become
+		// garbage while this block is diffed.
 		deadline := time.Now().Add(5 * time.Second)
 		for c.freed.Load() < earlier && time.Now().Before(deadline) {
 			runtime.GC()
@@ -124,23 +130,36 @@ func (c *collectingDiff) Diff(ctx context.Context, objs []*unstructured.Unstruct
 		}
 		c.heldAtEnd = earlier - c.freed.Load()
 	}
+	if !c.desired {
+		c.watch(objs...)
+	}
+	cs, err := c.Kube.Diff(ctx, objs, opts)
+	if err != nil || !c.desired {
+		return cs, err
+	}
+	for _, ch := range cs.Changes {
+		if ch.Desired != nil {
+			c.watch(ch.Desired)
+		}
+	}
+	return cs, nil
+}
+
+func (c *freeWatchingDiff) watch(objs ...*unstructured.Unstructured) {
 	for _, o := range objs {
 		runtime.AddCleanup(o, func(int) { c.freed.Add(1) }, 0)
 	}
 	c.mu.Lock()
-	c.handed += len(objs)
+	c.watched += len(objs)
 	c.mu.Unlock()
-	return c.Kube.Diff(ctx, objs, opts)
 }
 
-// TestFakePlanReleasesRenderedObjects plans independent kustomizations
-// one at a time and wants the rendered objects of each released once it
-// is diffed (the plan keeps the change sets, which hold prepared copies):
-// the plan used to hold every block's render until its end, which made
-// its memory grow with the stack beyond what the plan itself needs.
-func TestFakePlanReleasesRenderedObjects(t *testing.T) {
+// independentBlocksPlan plans, one block at a time, a stack of blocks
+// independent kustomizations of 5 ConfigMaps each through d, whose Kube it
+// sets, and returns the plan.
+func independentBlocksPlan(t *testing.T, blocks int, d *freeWatchingDiff) *plan.Plan {
+	t.Helper()
 	files := map[string]string{"main.hcl": ""}
-	const blocks = 6
 	for i := 0; i < blocks; i++ {
 		n := fmt.Sprint("k", i)
 		files["main.hcl"] += kustomizationBlock(n)
@@ -152,62 +171,29 @@ func TestFakePlanReleasesRenderedObjects(t *testing.T) {
 		files[n+"/cm.yaml"] = y.String()
 	}
 	w := newWorld(t, files)
-	cd := &collectingDiff{Kube: w.kube.As(""), blocks: blocks}
+	d.Kube, d.blocks = w.kube.As(""), blocks
 	opts := w.options()
 	opts.Parallelism = 1
-	opts.Providers.Kube = func(string) (planner.Kube, error) { return cd, nil }
+	opts.Providers.Kube = func(string) (planner.Kube, error) { return d, nil }
 	_, p := w.plan(&opts)
+	return p
+}
+
+// TestFakePlanReleasesRenderedObjects plans independent kustomizations
+// one at a time and wants the rendered objects of each released once it
+// is diffed (the plan keeps the change sets, which hold prepared copies):
+// the plan used to hold every block's render until its end, which made
+// its memory grow with the stack beyond what the plan itself needs.
+func TestFakePlanReleasesRenderedObjects(t *testing.T) {
+	const blocks = 6
+	cd := &freeWatchingDiff{}
+	p := independentBlocksPlan(t, blocks, cd)
 	if cd.diffs != blocks || len(p.Changes) != blocks*5 {
 		t.Fatalf("%d diffs and %d changes, want %d and %d", cd.diffs, len(p.Changes), blocks, blocks*5)
 	}
 	if cd.heldAtEnd != 0 {
 		t.Errorf("%d rendered objects of the blocks diffed earlier still live at the last diff, want 0", cd.heldAtEnd)
 	}
-}
-
-// changeSetsDiff is a Kube that notes, for every desired object of the
-// change sets its Diff returns, when the garbage collector frees it, and
-// at the last block's diff how many of the earlier blocks' are still live.
-type changeSetsDiff struct {
-	planner.Kube
-	mu        sync.Mutex
-	diffs     int
-	returned  int
-	freed     atomic.Int64
-	heldAtEnd int64
-	blocks    int
-}
-
-func (c *changeSetsDiff) Diff(ctx context.Context, objs []*unstructured.Unstructured, opts kube.DiffOptions) (*kube.ChangeSet, error) {
-	c.mu.Lock()
-	c.diffs++
-	last := c.diffs == c.blocks
-	earlier := int64(c.returned)
-	c.mu.Unlock()
-	if last {
-		// The plan's pass can take every earlier block's change set into
-		// the plan by now: their desired objects must become garbage
-		// while this block is diffed.
-		deadline := time.Now().Add(5 * time.Second)
-		for c.freed.Load() < earlier && time.Now().Before(deadline) {
-			runtime.GC()
-			time.Sleep(10 * time.Millisecond)
-		}
-		c.heldAtEnd = earlier - c.freed.Load()
-	}
-	cs, err := c.Kube.Diff(ctx, objs, opts)
-	if err != nil {
-		return cs, err
-	}
-	for _, ch := range cs.Changes {
-		if ch.Desired != nil {
-			runtime.AddCleanup(ch.Desired, func(int) { c.freed.Add(1) }, 0)
-			c.mu.Lock()
-			c.returned++
-			c.mu.Unlock()
-		}
-	}
-	return cs, nil
 }
 
 // TestFakePlanTakesChangeSetsAsTheyAreReady plans independent
@@ -219,26 +205,11 @@ func (c *changeSetsDiff) Diff(ctx context.Context, objs []*unstructured.Unstruct
 // 50,000-object plan's memory peak, and the collector's work, grow with
 // the stack beyond what the plan itself holds.
 func TestFakePlanTakesChangeSetsAsTheyAreReady(t *testing.T) {
-	files := map[string]string{"main.hcl": ""}
 	const blocks = 6
-	for i := 0; i < blocks; i++ {
-		n := fmt.Sprint("k", i)
-		files["main.hcl"] += kustomizationBlock(n)
-		files[n+"/kustomization.yaml"] = kustomizationYAML("cm.yaml")
-		var y strings.Builder
-		for j := 0; j < 5; j++ {
-			y.WriteString("---\n" + configMap(fmt.Sprintf("cm-%s-%d", n, j), "ns", map[string]string{"k": n}))
-		}
-		files[n+"/cm.yaml"] = y.String()
-	}
-	w := newWorld(t, files)
-	cd := &changeSetsDiff{Kube: w.kube.As(""), blocks: blocks}
-	opts := w.options()
-	opts.Parallelism = 1
-	opts.Providers.Kube = func(string) (planner.Kube, error) { return cd, nil }
-	_, p := w.plan(&opts)
-	if cd.diffs != blocks || len(p.Changes) != blocks*5 || cd.returned != blocks*5 {
-		t.Fatalf("%d diffs, %d changes and %d desired objects, want %d, %d and %d", cd.diffs, len(p.Changes), cd.returned, blocks, blocks*5, blocks*5)
+	cd := &freeWatchingDiff{desired: true}
+	p := independentBlocksPlan(t, blocks, cd)
+	if cd.diffs != blocks || len(p.Changes) != blocks*5 || cd.watched != blocks*5 {
+		t.Fatalf("%d diffs, %d changes and %d desired objects, want %d, %d and %d", cd.diffs, len(p.Changes), cd.watched, blocks, blocks*5, blocks*5)
 	}
 	if cd.heldAtEnd != 0 {
 		t.Errorf("%d desired objects of the blocks diffed earlier still live at the last diff, want 0", cd.heldAtEnd)
