@@ -123,11 +123,9 @@ func (m *memo) apply(d delta, snap *state.Snapshot, lineage string, serial uint6
 	for _, k := range d.objects.dels {
 		delete(m.objects, string(k))
 	}
-	if len(d.objects.puts) > 0 {
-		for _, p := range d.objects.puts {
-			i, _ := slices.BinarySearchFunc(snap.Objects, p.k, func(o state.Object, k string) int { return strings.Compare(o.Address, k) })
-			m.objects[p.k] = snap.Objects[i]
-		}
+	for _, p := range d.objects.puts {
+		i, _ := slices.BinarySearchFunc(snap.Objects, p.k, func(o state.Object, k string) int { return strings.Compare(o.Address, k) })
+		m.objects[p.k] = snap.Objects[i]
 	}
 	m.lineage, m.serial = lineage, serial
 }
