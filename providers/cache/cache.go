@@ -222,13 +222,21 @@ func (c *Cache) Put(key string, meta map[string]string, fill func(dir string) er
 		return nil, fmt.Errorf("cache put: %w", err)
 	}
 	dst := c.entryPath(key)
-	c.discardForged(dst)
-	if err := os.Rename(tmp, dst); err != nil {
+	for attempt := 0; ; attempt++ {
+		c.discardForged(dst)
+		err := os.Rename(tmp, dst)
+		if err == nil {
+			break
+		}
 		// Lost a race with another writer: theirs is as good as ours.
 		if e, ok, gerr := c.Get(key); gerr == nil && ok {
 			return e, nil
 		}
-		return nil, fmt.Errorf("cache put: %w", err)
+		// Theirs was pruned between our rename and Get (another
+		// process's Prune): the place is free again, so try once more.
+		if attempt == 2 {
+			return nil, fmt.Errorf("cache put: %w", err)
+		}
 	}
 	e.Dir = filepath.Join(dst, "data")
 	if c.maxBytes > 0 {
