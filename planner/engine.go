@@ -100,7 +100,10 @@ type Engine struct {
 	name    string        // the strata.dev/stack label value
 	stackID string        // the strata.dev/stack-id label value: the state lineage, set by Plan and Drift
 	backend plan.Backend
-	cluster plan.Cluster
+	// stateAnywhere: backend's file was named by the person running strata
+	// (--state) or by a saved plan, so it is not confined to the stack.
+	stateAnywhere bool
+	cluster       plan.Cluster
 
 	store  state.Store
 	lockID string
@@ -150,7 +153,7 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid stack directory", Detail: err.Error()}}
 	}
 	st, diags := config.Load(opts.Dir, config.LoadOptions{Vars: opts.Vars, Getenv: opts.Getenv, Version: opts.Version,
-		Environment: opts.Environment})
+		Environment: opts.Environment, StatePathUnused: opts.StatePath != ""})
 	e := &Engine{opts: opts, dir: dir, stack: st, name: StackName(dir),
 		artifacts: map[string]*source.Artifact{}, releases: map[string]*helm.ReleasePlan{}, valuesFrom: map[string]*valuesFrom{},
 		fluxAdopted: map[fluxKey][]string{}, renderSecret: sync.OnceValue(cacheSecret)}
@@ -191,6 +194,7 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 			p = filepath.Join(base, p)
 		}
 		e.backend.Path = p
+		e.stateAnywhere = opts.StatePath != ""
 	default:
 		be := st.Strata.Backend
 		e.backend.Namespace, e.backend.Name = be.Namespace, be.Name
@@ -207,7 +211,7 @@ func ForPlan(p *plan.Plan, opts Options) (*Engine, error) {
 	opts = opts.withDefaults()
 	e := &Engine{opts: opts, dir: p.Dir, name: p.Stack, stackID: p.StackID, backend: p.Backend, cluster: p.Cluster,
 		releases: map[string]*helm.ReleasePlan{}, valuesFrom: map[string]*valuesFrom{}, key: opts.Encryption,
-		renderSecret: sync.OnceValue(cacheSecret)}
+		renderSecret: sync.OnceValue(cacheSecret), stateAnywhere: true}
 	e.useProviders()
 	if opts.StatePath != "" {
 		abs, err := filepath.Abs(opts.StatePath)
@@ -274,7 +278,7 @@ func (e *Engine) Store() (state.Store, error) {
 	if e.store != nil {
 		return e.store, nil
 	}
-	c := backend.Config{Type: e.backend.Type, Path: e.backend.Path, Dir: e.dir, Namespace: e.backend.Namespace, Name: e.backend.Name,
+	c := backend.Config{Type: e.backend.Type, Path: e.backend.Path, Dir: e.dir, Anywhere: e.stateAnywhere, Namespace: e.backend.Namespace, Name: e.backend.Name,
 		Kubeconfig: e.backend.Kubeconfig, Context: e.backend.Context, Now: e.opts.Now, Key: e.key,
 		OnRenewError: func(id string, err error) {
 			e.emit(Event{Type: LockRenewFailed, Err: err, Message: "renewing the state lock " + id + " failed; retrying"})

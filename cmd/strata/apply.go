@@ -183,7 +183,7 @@ func (a *app) applySaved(ctx context.Context, f *stackFlags, file string, color 
 	if err != nil {
 		// A saved plan holds no notification URLs (they are credentials):
 		// they come from the stack's configuration, where it still is.
-		st, diags := config.Load(p.Dir, config.LoadOptions{Vars: f.vars, Getenv: a.getenv, Partial: true, Environment: p.Environment})
+		st, diags := config.Load(p.Dir, config.LoadOptions{Vars: f.vars, Getenv: a.getenv, Partial: true, Environment: p.Environment, StatePathUnused: true})
 		if diags.HasErrors() {
 			st = nil
 		}

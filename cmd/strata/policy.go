@@ -44,7 +44,7 @@ func (a *app) policyNotes(p *plan.Plan, output string) {
 // plan was made from on that plan, and prints the results. A stack that
 // cannot be loaded refuses the apply: its policies would go unchecked.
 func (a *app) reevaluatePolicies(f *stackFlags, p *plan.Plan, color bool) error {
-	st, diags := config.Load(p.Dir, config.LoadOptions{Vars: f.vars, Getenv: a.getenv, Partial: true, Environment: p.Environment})
+	st, diags := config.Load(p.Dir, config.LoadOptions{Vars: f.vars, Getenv: a.getenv, Partial: true, Environment: p.Environment, StatePathUnused: true})
 	if errs := st.PolicyErrors(diags); len(errs) > 0 {
 		a.writeDiags(errs, st.Files)
 		return fmt.Errorf("the policies of the stack in %s cannot be loaded, so they cannot be checked against the saved plan: fix them, or plan again", p.Dir)

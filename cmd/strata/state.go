@@ -64,7 +64,8 @@ func (a *app) backendConfig(f *stateFlags) (backend.Config, error) {
 		}
 		return c, nil // no stack here: the default file
 	}
-	st, diags := config.Load(f.dir, config.LoadOptions{Getenv: a.getenv, Partial: true, Environment: f.environment})
+	st, diags := config.Load(f.dir, config.LoadOptions{Getenv: a.getenv, Partial: true, Environment: f.environment,
+		StatePathUnused: f.statePath != ""})
 	if diags.HasErrors() {
 		if f.statePath != "" {
 			// --state names the file; the stack only gives its key.
@@ -192,7 +193,7 @@ func (a *app) stackEncryption(dir string, quiet bool) (*crypt.Key, error) {
 	if len(matches) == 0 {
 		return nil, nil
 	}
-	st, diags := config.Load(dir, config.LoadOptions{Getenv: a.getenv, Partial: true})
+	st, diags := config.Load(dir, config.LoadOptions{Getenv: a.getenv, Partial: true, StatePathUnused: true})
 	if diags.HasErrors() {
 		if quiet {
 			return nil, nil

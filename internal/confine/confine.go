@@ -131,3 +131,50 @@ func tree(root, dir string, skip, seen map[string]bool) error {
 		return nil
 	})
 }
+
+// ResolveNew is Resolve for a file that strata is about to create or
+// write (a state file): name need not exist. It checks the deepest part of
+// the path that exists, through its symbolic links, and returns that real
+// path with the missing components joined to it. A symbolic link that
+// leads nowhere is refused: writing through it would create its target,
+// wherever that is.
+func ResolveNew(root, name string) (string, error) {
+	if filepath.IsAbs(name) {
+		return "", fmt.Errorf("%q is an absolute path, %w", name, ErrOutside)
+	}
+	r, err := Root(root)
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(r, name)
+	if !Within(r, p) {
+		return "", fmt.Errorf("%q climbs out with \"..\", %w", name, ErrOutside)
+	}
+	existing, missing := p, ""
+	for {
+		_, err := os.Lstat(existing)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("%q: %w", name, err)
+		}
+		missing = filepath.Join(filepath.Base(existing), missing)
+		existing = filepath.Dir(existing)
+	}
+	real, err := filepath.EvalSymlinks(existing)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("%q: a symbolic link that leads nowhere counts as %w", name, ErrOutside)
+	}
+	if err != nil {
+		return "", fmt.Errorf("%q: %w", name, err)
+	}
+	real = filepath.Join(real, missing)
+	if !Within(r, real) {
+		return "", fmt.Errorf("%q: a symbolic link leads %w", name, ErrOutside)
+	}
+	if InGitDir(r, real) {
+		return "", fmt.Errorf("%q is in Git's metadata directory (.git), which can hold credentials, and counts as %w", name, ErrOutside)
+	}
+	return real, nil
+}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/strata-gitops/strata/internal/confine"
@@ -80,6 +81,54 @@ func TestResolve(t *testing.T) {
 		if want == nil && err != nil || want != nil && !errors.Is(err, want) {
 			t.Errorf("Resolve(%q) = %v, want %v", name, err, want)
 		}
+	}
+}
+
+// TestResolveNew: a file about to be written may not exist yet, but the
+// part of its path that exists must stay inside through its links, and a
+// link that leads nowhere is refused (writing creates its target).
+func TestResolveNew(t *testing.T) {
+	root, outside := tree(t)
+	if err := os.Symlink(filepath.Join(outside, "new"), filepath.Join(root, "dangling-out")); err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]string{ // name -> the real path, "" when refused
+		"data/file":         filepath.Join(root, "data", "file"),
+		"new.db":            filepath.Join(root, "new.db"),
+		"a/b/new.db":        filepath.Join(root, "a", "b", "new.db"),
+		"in":                filepath.Join(root, "data", "file"),
+		"data/up/x.db":      filepath.Join(root, "x.db"),
+		"out":               "",
+		"outdir/new.db":     "",
+		"outdir/a/b/new.db": "",
+		"../outside/new.db": "",
+		"/etc/new.db":       "",
+		"dangling":          "",
+		"dangling-out":      "",
+		"dangling/x.db":     "",
+		"data/sub/up/x.db":  "",
+		".git/x.db":         "",
+		"data/file/x.db":    "", // not a directory
+	}
+	real, err := confine.Root(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Dir(root)
+	for name, want := range tests {
+		got, err := confine.ResolveNew(root, name)
+		if want != "" {
+			want = filepath.Join(real, strings.TrimPrefix(want, root))
+		}
+		if got != want || (want == "") != (err != nil) {
+			t.Errorf("ResolveNew(%q) = %q, %v; want %q", name, got, err, want)
+		}
+		if want == "" && err != nil && !strings.Contains(name, "file/") && !errors.Is(err, confine.ErrOutside) {
+			t.Errorf("ResolveNew(%q) = %v, want ErrOutside", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(base, "outside", "new")); err == nil {
+		t.Error("a target outside was created")
 	}
 }
 

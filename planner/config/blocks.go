@@ -27,7 +27,10 @@ var localBackendBody = body[Backend]{
 	attrs: []attr[Backend]{
 		{name: "path", decode: text(func(b *Backend) *string { return &b.Path })},
 	},
-	check: func(_ *decoder, _ *hcl.BodyContent, b *Backend) {
+	check: func(d *decoder, c *hcl.BodyContent, b *Backend) {
+		if a, ok := c.Attributes["path"]; ok && b.Path != "" {
+			d.statePath(a, b.Path)
+		}
 		if b.Path == "" {
 			b.Path = DefaultStatePath
 		}

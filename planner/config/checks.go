@@ -500,3 +500,20 @@ func notificationHeaders(d *decoder, attrs hcl.Attributes, name string, n *Notif
 		}
 	}
 }
+
+// statePath checks the local backend's path p, set by attribute a: strata
+// creates, locks and writes that file, so a stack (a pull request on which
+// CI runs plan) must not name one outside its directory, directly or
+// through a symbolic link. The person running strata names one anywhere
+// with --state, and then the stack's path is not used
+// (LoadOptions.StatePathUnused).
+func (d *decoder) statePath(a *hcl.Attribute, p string) {
+	if d.l.opts.StatePathUnused {
+		return
+	}
+	if _, err := confine.ResolveNew(d.l.dir, p); err != nil {
+		d.l.errf(a.Expr.Range(), "State file outside the stack directory",
+			"State file %s. A stack names its state file only inside its directory, because strata creates and writes it; to keep the state elsewhere, name the file on the command line with --state FILE.",
+			strings.Replace(err.Error(), confine.ErrOutside.Error(), "outside the stack directory", 1))
+	}
+}

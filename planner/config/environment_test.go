@@ -42,7 +42,7 @@ environment "production" {
     kubeconfig = "/prod/kubeconfig"
     context    = "prod"
   }
-  backend "local" { path = "/var/strata/prod.db" }
+  backend "local" { path = "state/prod.db" }
 }
 `
 
@@ -119,7 +119,7 @@ func TestEnvironmentClusterAndBackend(t *testing.T) {
 			wantBackend: config.Backend{Type: "kubernetes", Namespace: "strata-system", Name: "shop-staging"}},
 		{name: "own backend block", env: "production", extra: kubeBackend,
 			wantCluster: config.Cluster{Kubeconfig: "/prod/kubeconfig", Context: "prod"},
-			wantBackend: config.Backend{Type: "local", Path: "/var/strata/prod.db"}},
+			wantBackend: config.Backend{Type: "local", Path: "state/prod.db"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

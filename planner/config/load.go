@@ -40,6 +40,11 @@ type LoadOptions struct {
 	// (validate, graph): every environment's values and blocks are
 	// checked, none is applied.
 	AnyEnvironment bool
+	// StatePathUnused says that the state file is not the one the stack
+	// names: the person running strata names it (--state), or a saved
+	// plan does. The local backends' paths of the stack are then not
+	// checked to stay inside the stack directory.
+	StatePathUnused bool
 }
 
 // VarArg is one --var NAME=VALUE (Name and Value set) or --var-file FILE

@@ -210,7 +210,8 @@ type Backend struct {
 	Meta
 	Type string
 	// Path of the bbolt file for the local backend, relative to the stack
-	// directory unless absolute. Default DefaultStatePath.
+	// directory and inside it (checked at load, see statePath). Default
+	// DefaultStatePath.
 	Path string
 	// Namespace and Name of the state Secret and lock Lease for the
 	// kubernetes backend.

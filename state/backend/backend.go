@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -26,11 +27,16 @@ type Config struct {
 	// Path is the local backend's file; relative paths are joined to Dir.
 	// Default bolt.DefaultPath.
 	Path string
-	// Dir is the stack directory. A local file in its .strata directory
+	// Dir is the stack directory, which the stack's local file must stay
+	// inside, also through symbolic links (see confine.ResolveNew): the
+	// stack may come from a pull request. A file in its .strata directory
 	// (the default) is opened only if no component of its path there is a
-	// symbolic link (see confine.InWorkDir); a file elsewhere is the
-	// user's choice and not checked.
+	// symbolic link (see confine.InWorkDir).
 	Dir string
+	// Anywhere says that Path was named by the person running strata
+	// (--state) or by a saved plan, not by the stack: it is not confined
+	// to Dir.
+	Anywhere bool
 	// Namespace and Name locate the kubernetes backend's state.
 	Namespace, Name string
 	// Kubeconfig and Context select the cluster of the kubernetes backend;
@@ -73,6 +79,9 @@ func Open(c Config) (state.Store, error) {
 		if c.Dir != "" {
 			if err := confine.InWorkDir(c.Dir, p); err != nil {
 				return nil, fmt.Errorf("state file: %w", err)
+			}
+			if err := confined(c, p); err != nil {
+				return nil, err
 			}
 		}
 		return bolt.Open(bolt.Options{Path: p, Now: c.Now, Key: c.Key})
@@ -118,4 +127,25 @@ func Describe(c Config) string {
 		p = filepath.Join(c.Dir, p)
 	}
 	return p
+}
+
+// confined checks that the stack's local file p (absolute) stays inside
+// the stack directory, unless c.Anywhere.
+func confined(c Config, p string) error {
+	if c.Anywhere {
+		return nil
+	}
+	dir, err := filepath.Abs(c.Dir)
+	if err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(dir, p)
+	if err != nil {
+		return fmt.Errorf("state file: %w", err)
+	}
+	if _, err := confine.ResolveNew(dir, rel); err != nil {
+		return fmt.Errorf("state file %s: a stack names its state file only inside its directory, because strata creates and writes it; name a file elsewhere with --state FILE",
+			strings.Replace(err.Error(), confine.ErrOutside.Error(), "outside the stack directory", 1))
+	}
+	return nil
 }
