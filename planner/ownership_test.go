@@ -731,3 +731,95 @@ spec:
 		t.Error("the state still lists release.web")
 	}
 }
+
+// TestReleaseOfAnotherStackWithoutLabels: a release that another stack
+// installed is refused by a second stack whose state does not list it
+// also when its latest record lacks strata's labels (a rollback to a
+// revision an older strata or the Helm CLI wrote copies that revision's
+// labels): an earlier record names the owner. With no labels on any record
+// (installed by an older strata), the second stack takes it only when it
+// adopts it. Nothing changes in the cluster.
+func TestReleaseOfAnotherStackWithoutLabels(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "unlabelledrel")
+	base := t.TempDir()
+	dirA, dirB := filepath.Join(base, "teamA", "app"), filepath.Join(base, "teamB", "app")
+	stack := func(team string) map[string]string {
+		return map[string]string{
+			"main.hcl":                     fmt.Sprintf("release \"web\" {\n  namespace = %q\n  chart     = \"charts/web\"\n  values    = { team = %q }\n}\n", ns, team),
+			"charts/web/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+			"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-settings\ndata:\n  team: {{ .Values.team | quote }}\n",
+		}
+	}
+	writeFiles(t, dirA, stack("a1"))
+	writeFiles(t, dirB, stack("b"))
+	optsA, optsB := testOptions(c, dirA), testOptions(c, dirB)
+	applyStack(t, optsA)
+	writeFiles(t, dirA, stack("a2"))
+	applyStack(t, optsA)
+	idA := lineage(t, optsA)
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	unlabel := func(rev int) {
+		t.Helper()
+		name := fmt.Sprintf("sh.helm.release.v1.web.v%d", rev)
+		s, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range []string{kube.LabelStack, kube.LabelStackID, kube.LabelBlock} {
+			delete(s.Labels, l)
+		}
+		if _, err := cs.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unchanged := func() {
+		t.Helper()
+		list, err := cs.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: "owner=helm,name=web"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Items) != 2 {
+			t.Fatalf("Helm's records of web: %d, want teamA's 2", len(list.Items))
+		}
+		if got, _, _ := unstructured.NestedString(liveConfigMap(t, c, ns, "web-settings").Object, "data", "team"); got != "a2" {
+			t.Fatalf("the release's ConfigMap has team %q, want teamA's a2", got)
+		}
+	}
+	refusedB := func(want ...string) {
+		t.Helper()
+		e, p := planStack(t, optsB)
+		if len(p.Errors) != 1 || p.Errors[0].Address != "release.web" {
+			t.Fatalf("teamB's plan errors %+v; want one for release.web", p.Errors)
+		}
+		for _, w := range want {
+			if !strings.Contains(p.Errors[0].Message, w) {
+				t.Errorf("teamB's plan error %q does not say %q", p.Errors[0].Message, w)
+			}
+		}
+		if _, err := e.Apply(ctx, p, ApplyOptions{}); !errors.Is(err, ErrPlanErrors) {
+			t.Fatalf("apply of teamB's plan: err = %v, want ErrPlanErrors", err)
+		}
+		unchanged()
+	}
+
+	unlabel(2)
+	refusedB("another stack", idA, "app/release.web")
+
+	unlabel(1)
+	refusedB("not in this stack's state", "adopt = true", "strata apply --adopt release.web")
+	if _, p := planStack(t, optsA); p.HasChanges() || len(p.Errors) > 0 {
+		t.Errorf("teamA's plan: changes %+v, errors %+v", p.Releases, p.Errors)
+	}
+
+	// Asked to adopt it, teamB upgrades it, and labels it as its own.
+	optsB.Adopt = []string{"release.web"}
+	_, p := planStack(t, optsB)
+	if len(p.Errors) > 0 || len(p.Releases) != 1 || !strings.Contains(p.Releases[0].Reason, "adopted") {
+		t.Fatalf("teamB's plan with --adopt release.web: errors %+v, releases %+v; want the release adopted", p.Errors, p.Releases)
+	}
+}

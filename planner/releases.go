@@ -304,6 +304,16 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 			p.Record = append(p.Record, addr) // the apply records it in the state
 		}
 	}
+	if _, ours := snap.Release(addr); !ours && unclaimedRelease(rp) {
+		if !e.adopts(owning{addr: addr, adopt: r.Adopt}, addr) {
+			p.AddError(addr, unclaimedReleaseError(addr, rp))
+		} else {
+			rc.Reason = joinReason("installed outside strata: adopted", rc.Reason)
+			if rp.Action == helm.ActionNoop {
+				p.Record = append(p.Record, addr) // the apply records it in the state
+			}
+		}
+	}
 	if rp.Drift {
 		msg := "objects of the release were changed in the cluster outside strata"
 		if rp.Action == helm.ActionNoop {
@@ -400,19 +410,39 @@ func (a *applier) recordInstall(b *plan.Block, rp *helm.ReleasePlan, settings re
 	})
 }
 
+// unclaimedRelease reports whether the release rp plans exists in the
+// cluster and no record of it names an owner: neither a strata stack (its
+// labels, see helm.OwnerOfHistory) nor Flux. Such a release may be another
+// stack's (installed by an older strata, or relabelled by hand), so a
+// stack whose state does not list it takes it only when asked to adopt it,
+// as it does objects.
+func unclaimedRelease(rp *helm.ReleasePlan) bool {
+	return rp.Revision > 0 && rp.Action != helm.ActionInstall && rp.Owner == nil && rp.Flux == nil
+}
+
+// unclaimedReleaseError is the plan error for an unclaimedRelease that the
+// plan does not adopt.
+func unclaimedReleaseError(addr string, rp *helm.ReleasePlan) string {
+	return fmt.Sprintf("Helm release %s/%s exists in the cluster (revision %d) but is not in this stack's state, and none of its records "+
+		"carries a strata stack's labels: it was installed with the Helm CLI, by another tool or by an older strata, possibly for another stack. "+
+		"To take it over, set adopt = true in %s or run strata apply --adopt %s; otherwise give the release another name or namespace",
+		rp.Namespace, rp.Name, rp.Revision, addr, addr)
+}
+
 // releaseOwnerError returns a plan error for release block addr when the
 // release's records name another stack as their owner (o, from strata's
 // labels on Helm's storage): strata never installs over, upgrades or
 // uninstalls (uninstall) another stack's release. A release without
 // strata's labels (installed by Helm, or by a strata before release
-// labels) is not refused.
+// labels) is refused unless adopted (see unclaimedRelease).
 func (e *Engine) releaseOwnerError(addr string, o *kube.Owner, uninstall bool) *plan.Error {
 	if o == nil || o.StackID == "" || e.stackID == "" || o.StackID == e.stackID {
 		return nil
 	}
 	who := fmt.Sprintf("%s/%s (stack id %s)", o.Stack, o.Block, o.StackID)
 	msg := "the release belongs to another stack, " + who + ": strata does not change releases of another stack. " +
-		"Give the release another name or namespace, or remove it from one of the two stacks"
+		"Give the release another name or namespace, or remove it from one of the two stacks; if that stack no longer exists, "+
+		"remove the strata.dev labels from the release's records in Helm's storage and adopt it"
 	if uninstall {
 		msg = "the release belongs to another stack, " + who + ": strata does not uninstall releases of another stack. " +
 			"Run strata state rm " + addr + " to forget it"
@@ -421,7 +451,8 @@ func (e *Engine) releaseOwnerError(addr string, o *kube.Owner, uninstall bool) *
 }
 
 // removedReleaseOwner returns the owner strata's labels name on the
-// latest record of the release rs names, nil when it has none.
+// latest record of the release rs names that carries them, nil when none
+// does.
 func (e *Engine) removedReleaseOwner(ctx context.Context, rs releaseSettings) (*kube.Owner, error) {
 	hm, err := e.helmAs(rs.ServiceAccount)
 	if err != nil {
@@ -431,7 +462,7 @@ func (e *Engine) removedReleaseOwner(ctx context.Context, rs releaseSettings) (*
 	if err != nil || len(hist) == 0 {
 		return nil, err
 	}
-	return helm.OwnerOf(hist[len(hist)-1]), nil
+	return helm.OwnerOfHistory(hist), nil
 }
 
 // uninstallHooks lists the hooks an uninstall of the release runs.

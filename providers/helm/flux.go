@@ -2,9 +2,14 @@ package helm
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
+	"sort"
 	"strings"
 
+	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
 
 	strkube "github.com/strata-gitops/strata/providers/kube"
 )
@@ -36,6 +41,35 @@ func OwnerOf(rel *release.Release) *strkube.Owner {
 		return nil
 	}
 	return &o
+}
+
+// OwnerOfHistory returns the owner that strata's labels name on the latest
+// record of hist (oldest first) that carries them, nil when none does. A
+// record without them after one with them (a rollback to a revision that
+// an older strata or the Helm CLI wrote: Helm's rollback copies that
+// revision's labels) does not make the release nobody's.
+func OwnerOfHistory(hist []*release.Release) *strkube.Owner {
+	for i := len(hist) - 1; i >= 0; i-- {
+		if o := OwnerOf(hist[i]); o != nil {
+			return o
+		}
+	}
+	return nil
+}
+
+// ownerOfRelease returns the owner of the release whose latest record is
+// last (see OwnerOfHistory), reading the history only when last carries no
+// labels.
+func ownerOfRelease(cfg *action.Configuration, last *release.Release) (*strkube.Owner, error) {
+	if o := OwnerOf(last); o != nil {
+		return o, nil
+	}
+	hist, err := cfg.Releases.History(last.Name)
+	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil, fmt.Errorf("read release %s: %w", last.Name, err)
+	}
+	sort.Slice(hist, func(i, j int) bool { return hist[i].Version < hist[j].Version })
+	return OwnerOfHistory(hist), nil
 }
 
 // manifestLabel returns the first value of the label key in a rendered

@@ -110,7 +110,9 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 	if last != nil {
 		p.Revision, p.Status = last.Version, last.Info.Status.String()
 		p.Flux = fluxOwnerOf(last)
-		p.Owner = OwnerOf(last)
+		if p.Owner, err = ownerOfRelease(cfg, last); err != nil {
+			return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
+		}
 		ro.revision, ro.upgrade = last.Version+1, last.Info.Status != release.StatusUninstalled
 	}
 	manifest, hooks, err := m.render(ch, vals, ro, caps)

@@ -232,8 +232,9 @@ type ReleasePlan struct {
 	// release in place, upgrading it (never reinstalling) when its spec
 	// differs.
 	Flux *kube.FluxOwner `json:"flux,omitempty"`
-	// Owner is the owner that strata's labels on the latest revision's
-	// record name (kube.Owner), nil when the record carries none.
+	// Owner is the owner that strata's labels on the latest record that
+	// carries them name (kube.Owner, see OwnerOfHistory), nil when no
+	// record does.
 	Owner *kube.Owner `json:"owner,omitempty"`
 	// RollbackTo is the revision an ActionRollback returns to.
 	RollbackTo int `json:"rollback_to,omitempty"`
