@@ -441,7 +441,7 @@ func (e *Engine) releaseOwnerError(addr string, o *kube.Owner, uninstall bool) *
 	}
 	who := fmt.Sprintf("%s/%s (stack id %s)", o.Stack, o.Block, o.StackID)
 	msg := "the release belongs to another stack, " + who + ": strata does not change releases of another stack. " +
-		"Give the release another name or namespace, or remove it from one of the two stacks; if that stack no longer exists, "+
+		"Give the release another name or namespace, or remove it from one of the two stacks; if that stack no longer exists, " +
 		"remove the strata.dev labels from the release's records in Helm's storage and adopt it"
 	if uninstall {
 		msg = "the release belongs to another stack, " + who + ": strata does not uninstall releases of another stack. " +
