@@ -282,3 +282,55 @@ func TestUnnamedHookOfInstalledRelease(t *testing.T) {
 	clean()
 	applyStack(t, opts)
 }
+
+// TestUnnamedRollbackHookOfDeployedRevision: an upgrade whose failure is
+// rolled back (upgrade.remediation) returns to the deployed revision and
+// runs its rollback hooks; one with a generateName only would fail that
+// rollback, so the plan is an error at the release naming the revision and
+// rollback.disable_hooks. With Flux's defaults (a failed upgrade without
+// retries is kept, not rolled back) and with that setting the plan is
+// clean.
+func TestUnnamedRollbackHookOfDeployedRevision(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "relrbgen")
+	hook := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: rolledback-\n" +
+		"  annotations: {\"helm.sh/hook\": pre-rollback, \"helm.sh/hook-delete-policy\": hook-succeeded}\ndata: {ran: \"yes\"}\n"
+	files := merge(map[string]string{
+		"main.hcl":                        releaseBlock("web", ns),
+		"charts/web/templates/hook.yaml":  hook,
+		"charts/web/templates/other.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\ndata:\n  k: {{ .Values.k | default \"v\" | quote }}\n",
+	}, chartFiles("web"))
+	dir := writeStack(t, files)
+	opts := testOptions(c, dir)
+	applyStack(t, opts)
+
+	upgrade := func(settings ...string) {
+		t.Helper()
+		writeFiles(t, dir, map[string]string{"main.hcl": releaseBlock("web", ns, append([]string{"  values = { k = \"w\" }"}, settings...)...)})
+	}
+	clean := func() {
+		t.Helper()
+		if _, p := planStack(t, opts); p.HasErrors() || len(p.Releases) != 1 || p.Releases[0].Actions[0] != plan.Upgrade {
+			t.Fatalf("plan errors %q, releases %+v; want a clean upgrade", planErrors(p), p.Releases)
+		}
+	}
+	upgrade()
+	clean() // Flux's default: a failed upgrade without retries is kept
+
+	remediated := "  upgrade {\n    remediation { retries = 1 }\n  }"
+	upgrade(remediated)
+	e, p := lockedPlan(t, opts)
+	if errs := planErrors(p); len(errs) != 1 || !strings.HasPrefix(errs[0], "release.web: The pre-rollback hook ConfigMap from web/templates/hook.yaml of revision 1 has no metadata.name") ||
+		!strings.Contains(errs[0], "rollback.disable_hooks = true") {
+		t.Fatalf("plan errors %q, want one at release.web naming revision 1 and rollback.disable_hooks", errs)
+	}
+	if _, err := e.Apply(context.Background(), p, ApplyOptions{}); !errors.Is(err, ErrPlanErrors) {
+		t.Fatalf("apply: err = %v, want ErrPlanErrors", err)
+	}
+	if err := e.Unlock(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	upgrade(remediated, "  rollback {\n    disable_hooks = true\n  }")
+	clean()
+}

@@ -1,6 +1,7 @@
 package helm
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -79,9 +80,22 @@ type UnnamedHookError struct {
 	// the events of Action it runs at.
 	Kind, Path string
 	Events     []string
+	// RollbackTo, when not 0, says that the hook is not one of the planned
+	// action's but a rollback hook of revision RollbackTo, the deployed
+	// revision, which the rollback that remediates a failed upgrade
+	// returns to (Helm runs the hooks of the revision it rolls back to).
+	RollbackTo int
 }
 
 func (e *UnnamedHookError) Error() string {
+	if e.RollbackTo > 0 {
+		return fmt.Sprintf("the %s hook %s from %s of revision %d has no metadata.name (a generateName only): "+
+			"if the upgrade fails, the rollback that remediates it (upgrade.remediation, strategy rollback) returns to revision %d, "+
+			"and Helm would create the hook and then fail the rollback looking it up by name, leaving the release failed; "+
+			"set rollback.disable_hooks = true (until a revision whose hooks have names is deployed), "+
+			"or keep failed upgrades instead of rolling them back (upgrade.remediation: retries = 0, remediate_last_failure = false)",
+			strings.Join(e.Events, ", "), e.Kind, e.Path, e.RollbackTo, e.RollbackTo)
+	}
 	return fmt.Sprintf("the %s hook %s from %s has no metadata.name (a generateName only): Helm would create it and then fail the %s looking it up by name; give the hook a name, or set %s = true",
 		strings.Join(e.Events, ", "), e.Kind, e.Path, e.Action, disableHooksSetting[e.Action])
 }
@@ -98,4 +112,28 @@ func unnamedHook(hooks []*release.Hook, action Action, disabled bool) error {
 		}
 	}
 	return nil
+}
+
+// rollsBackFailedUpgrade reports whether a failed upgrade of spec is
+// rolled back (Apply's remediation): the strategy is rollback (the
+// default) and some failure is remediated, an earlier attempt (retries) or
+// the last one (not KeepLastFailure).
+func rollsBackFailedUpgrade(spec ReleaseSpec) bool {
+	u := spec.Upgrade
+	return (u.Strategy == "" || u.Strategy == RemediateRollback) && (u.Retries > 0 || !u.KeepLastFailure)
+}
+
+// unnamedRollbackHook returns the *UnnamedHookError of the first rollback
+// hook without a metadata.name of deployed, the revision that the rollback
+// remediating a failed upgrade of spec returns to; nil when there is none,
+// hooks of rollbacks are disabled, or a failed upgrade is not rolled back.
+func unnamedRollbackHook(deployed *release.Release, spec ReleaseSpec) error {
+	if deployed == nil || !rollsBackFailedUpgrade(spec) {
+		return nil
+	}
+	err := unnamedHook(deployed.Hooks, ActionRollback, spec.Rollback.DisableHooks)
+	if uh := (*UnnamedHookError)(nil); errors.As(err, &uh) {
+		uh.RollbackTo = deployed.Version
+	}
+	return err
 }

@@ -70,3 +70,24 @@ func TestUnnamedHook(t *testing.T) {
 		})
 	}
 }
+
+// TestRollsBackFailedUpgrade: which upgrade remediations roll back, and so
+// run the deployed revision's rollback hooks.
+func TestRollsBackFailedUpgrade(t *testing.T) {
+	tests := map[string]struct {
+		u    UpgradeRemediation
+		want bool
+	}{
+		"default strategy, last failure remediated": {UpgradeRemediation{}, true},
+		"last failure kept, no retries":             {UpgradeRemediation{KeepLastFailure: true}, false},
+		"last failure kept, retries rolled back":    {UpgradeRemediation{KeepLastFailure: true, Retries: 1}, true},
+		"rollback strategy":                         {UpgradeRemediation{Strategy: RemediateRollback}, true},
+		"uninstall strategy":                        {UpgradeRemediation{Strategy: RemediateUninstall, Retries: 2}, false},
+		"no remediation":                            {UpgradeRemediation{Strategy: RemediateNone, Retries: 2}, false},
+	}
+	for name, tc := range tests {
+		if got := rollsBackFailedUpgrade(ReleaseSpec{Upgrade: tc.u}); got != tc.want {
+			t.Errorf("%s: rollsBackFailedUpgrade = %v, want %v", name, got, tc.want)
+		}
+	}
+}

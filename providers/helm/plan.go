@@ -75,8 +75,9 @@ func chartVersion(ch *chart.Chart) (string, string) {
 
 // Plan renders spec and compares it with the deployed release and the live
 // cluster. It changes nothing. A release installed with the Helm CLI under
-// the same name and namespace is planned as an upgrade or a no-op: strata
-// adopts it.
+// the same name and namespace is planned as an upgrade or a no-op; its
+// Owner (nil) and Flux tell the caller whose it is (the planner takes one
+// nobody claims only when it is adopted).
 func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, error) {
 	if err := validate(spec); err != nil {
 		return nil, err
@@ -212,6 +213,11 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 	}
 	if err := unnamedHook(run, p.Action, disabled); err != nil {
 		return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
+	}
+	if p.Action == ActionUpgrade {
+		if err := unnamedRollbackHook(deployed, spec); err != nil {
+			return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
+		}
 	}
 	p.Hooks = hooksRun(run, p.Action, disabled)
 	return p, nil

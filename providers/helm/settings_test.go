@@ -523,3 +523,86 @@ func TestUnnamedHookIsAPlanError(t *testing.T) {
 		t.Fatalf("plan of an object without a name: %v", err)
 	}
 }
+
+// rollbackGenChart has a pre-rollback hook with a generateName only, and
+// a pre-upgrade hook with an invalid name when fail is set: the upgrade
+// then fails at once.
+func rollbackGenChart() *chart.Chart {
+	hook := `apiVersion: v1
+kind: ConfigMap
+metadata:
+  generateName: {{ .Release.Name }}-rolledback-
+  annotations: {"helm.sh/hook": pre-rollback, "helm.sh/hook-delete-policy": hook-succeeded}
+data: {ran: "yes"}
+`
+	fail := `{{- if .Values.fail }}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: Not_A_Valid_Name
+  annotations: {"helm.sh/hook": pre-upgrade}
+{{- end }}
+`
+	return &chart.Chart{
+		Metadata: &chart.Metadata{APIVersion: chart.APIVersionV2, Name: "rbgen", Version: "0.1.0"},
+		Values:   map[string]any{"greeting": "hello", "fail": false},
+		Templates: []*chart.File{
+			{Name: "templates/configmap.yaml", Data: []byte(configMapTmpl)},
+			{Name: "templates/hook.yaml", Data: []byte(hook)},
+			{Name: "templates/fail.yaml", Data: []byte(fail)},
+		},
+	}
+}
+
+// TestUnnamedRollbackHookOfDeployedRevision: when a failed upgrade is
+// rolled back (upgrade remediation), Helm runs the rollback hooks of the
+// deployed revision it returns to; one with a generateName only fails that
+// rollback with real Helm and leaves the release failed. So the plan of
+// such an upgrade is an error naming the hook, the revision and
+// rollback.disable_hooks; with that setting the failed upgrade is rolled
+// back, and an upgrade that is not rolled back (the last failure kept) is
+// planned as before.
+func TestUnnamedRollbackHookOfDeployedRevision(t *testing.T) {
+	t.Parallel()
+	m, c := newManager(t)
+	ns := c.Namespace(t, "helm-rbgen")
+	ctx := context.Background()
+	spec := helm.ReleaseSpec{Name: "rb", Namespace: ns, Chart: rollbackGenChart(), Timeout: time.Minute}
+	apply(t, m, plan(t, m, spec))
+	bad := spec
+	bad.Values = map[string]any{"fail": true}
+
+	_, err := m.Plan(ctx, bad)
+	var uh *helm.UnnamedHookError
+	if !errors.As(err, &uh) || uh.RollbackTo != 1 ||
+		!strings.Contains(err.Error(), "the pre-rollback hook ConfigMap from rbgen/templates/hook.yaml of revision 1 has no metadata.name") ||
+		!strings.Contains(err.Error(), "set rollback.disable_hooks = true") {
+		t.Fatalf("plan of an upgrade rolled back to a revision with an unnamed rollback hook: %v", err)
+	}
+
+	// What the error spares: with the hook run, Helm's rollback fails.
+	withHooks := bad
+	withHooks.Rollback.DisableHooks = true
+	p := plan(t, m, withHooks)
+	p.Spec.Rollback.DisableHooks = false
+	res, err := m.Apply(ctx, p, nil)
+	if err == nil || !strings.Contains(err.Error(), "remediation (rollback) failed: resource name may not be empty") || res.Remediated != "" {
+		t.Fatalf("failed upgrade rolled back with the unnamed hook: %+v, %v; want the rollback to fail", res, err)
+	}
+	t.Logf("Helm's rollback with the unnamed hook: %v", err)
+
+	// Another release, with the setting the error names.
+	spec.Name = "rb2"
+	apply(t, m, plan(t, m, spec))
+	bad.Name = "rb2"
+	kept := bad
+	kept.Upgrade = helm.UpgradeRemediation{KeepLastFailure: true}
+	if _, err := m.Plan(ctx, kept); err != nil {
+		t.Fatalf("plan of an upgrade whose failure is kept: %v", err)
+	}
+	bad.Rollback.DisableHooks = true
+	res, err = m.Apply(ctx, plan(t, m, bad), nil)
+	if err == nil || res.Remediated != helm.RemediateRollback || res.Status != "deployed" {
+		t.Fatalf("failed upgrade with rollback.disable_hooks: %+v, %v; want it rolled back", res, err)
+	}
+}
