@@ -80,24 +80,36 @@ type UnnamedHookError struct {
 	// the events of Action it runs at.
 	Kind, Path string
 	Events     []string
-	// RollbackTo, when not 0, says that the hook is not one of the planned
-	// action's but a rollback hook of revision RollbackTo, the deployed
-	// revision, which the rollback that remediates a failed upgrade
-	// returns to (Helm runs the hooks of the revision it rolls back to).
+	// Remediates, when set, says that the hook is not one of the planned
+	// action's but one that the remediation of a failed Remediates
+	// (install or upgrade) runs: the rollback to revision RollbackTo, the
+	// deployed revision (Helm runs the hooks of the revision it rolls back
+	// to), or, when RollbackTo is 0, the uninstall of the failed revision.
+	Remediates Action
 	RollbackTo int
 }
 
 func (e *UnnamedHookError) Error() string {
-	if e.RollbackTo > 0 {
-		return fmt.Sprintf("the %s hook %s from %s of revision %d has no metadata.name (a generateName only): "+
-			"if the upgrade fails, the rollback that remediates it (upgrade.remediation, strategy rollback) returns to revision %d, "+
-			"and Helm would create the hook and then fail the rollback looking it up by name, leaving the release failed; "+
-			"set rollback.disable_hooks = true (until a revision whose hooks have names is deployed), "+
-			"or keep failed upgrades instead of rolling them back (upgrade.remediation: retries = 0, remediate_last_failure = false)",
-			strings.Join(e.Events, ", "), e.Kind, e.Path, e.RollbackTo, e.RollbackTo)
+	if e.Remediates != "" {
+		return e.remediationError()
 	}
 	return fmt.Sprintf("the %s hook %s from %s has no metadata.name (a generateName only): Helm would create it and then fail the %s looking it up by name; give the hook a name, or set %s = true",
 		strings.Join(e.Events, ", "), e.Kind, e.Path, e.Action, disableHooksSetting[e.Action])
+}
+
+// remediationError is Error for a hook that a remediation runs.
+func (e *UnnamedHookError) remediationError() string {
+	of, by, setting := "", fmt.Sprintf("the uninstall that remediates it (%s.remediation)", e.Remediates), "uninstall.disable_hooks"
+	if e.RollbackTo > 0 {
+		of = fmt.Sprintf(" of revision %d", e.RollbackTo)
+		by = fmt.Sprintf("the rollback that remediates it (upgrade.remediation, strategy rollback) returns to revision %d, and it", e.RollbackTo)
+		setting = "rollback.disable_hooks"
+	}
+	return fmt.Sprintf("the %s hook %s from %s%s has no metadata.name (a generateName only): if the %s fails, %s "+
+		"would create the hook and then fail looking it up by name, leaving the release failed; "+
+		"set %s = true (until a revision whose hooks have names is deployed), "+
+		"or keep a failed %s instead of remediating it (%s.remediation: retries = 0, remediate_last_failure = false)",
+		strings.Join(e.Events, ", "), e.Kind, e.Path, of, e.Remediates, by, setting, e.Remediates, e.Remediates)
 }
 
 // unnamedHook returns the *UnnamedHookError of the first hook that action
@@ -114,26 +126,45 @@ func unnamedHook(hooks []*release.Hook, action Action, disabled bool) error {
 	return nil
 }
 
-// rollsBackFailedUpgrade reports whether a failed upgrade of spec is
-// rolled back (Apply's remediation): the strategy is rollback (the
-// default) and some failure is remediated, an earlier attempt (retries) or
-// the last one (not KeepLastFailure).
-func rollsBackFailedUpgrade(spec ReleaseSpec) bool {
+// remediation returns how a failed action (install or upgrade) of spec is
+// remediated by Apply: RemediateNone when no failure is, because the last
+// one is kept and there are no retries.
+func remediation(spec ReleaseSpec, action Action) Remediation {
+	if action == ActionInstall {
+		if spec.Install.Retries == 0 && spec.Install.KeepLastFailure {
+			return RemediateNone
+		}
+		return RemediateUninstall
+	}
 	u := spec.Upgrade
-	return (u.Strategy == "" || u.Strategy == RemediateRollback) && (u.Retries > 0 || !u.KeepLastFailure)
+	if u.Retries == 0 && u.KeepLastFailure {
+		return RemediateNone
+	}
+	if u.Strategy == "" {
+		return RemediateRollback
+	}
+	return u.Strategy
 }
 
-// unnamedRollbackHook returns the *UnnamedHookError of the first rollback
-// hook without a metadata.name of deployed, the revision that the rollback
-// remediating a failed upgrade of spec returns to; nil when there is none,
-// hooks of rollbacks are disabled, or a failed upgrade is not rolled back.
-func unnamedRollbackHook(deployed *release.Release, spec ReleaseSpec) error {
-	if deployed == nil || !rollsBackFailedUpgrade(spec) {
-		return nil
+// unnamedRemediationHook returns the *UnnamedHookError of the first hook
+// without a metadata.name that the remediation of a failed action
+// (install or upgrade) of spec runs, nil when there is none: the delete
+// hooks of the failed revision (hooks, the chart's) for an uninstall, the
+// rollback hooks of deployed, the revision a rollback returns to.
+func unnamedRemediationHook(spec ReleaseSpec, action Action, hooks []*release.Hook, deployed *release.Release) error {
+	var err error
+	rollbackTo := 0
+	switch remediation(spec, action) {
+	case RemediateUninstall:
+		err = unnamedHook(hooks, ActionUninstall, spec.Uninstall.DisableHooks)
+	case RemediateRollback:
+		if deployed == nil {
+			return nil // nothing to roll back to
+		}
+		err, rollbackTo = unnamedHook(deployed.Hooks, ActionRollback, spec.Rollback.DisableHooks), deployed.Version
 	}
-	err := unnamedHook(deployed.Hooks, ActionRollback, spec.Rollback.DisableHooks)
 	if uh := (*UnnamedHookError)(nil); errors.As(err, &uh) {
-		uh.RollbackTo = deployed.Version
+		uh.Remediates, uh.RollbackTo = action, rollbackTo
 	}
 	return err
 }

@@ -71,23 +71,54 @@ func TestUnnamedHook(t *testing.T) {
 	}
 }
 
-// TestRollsBackFailedUpgrade: which upgrade remediations roll back, and so
-// run the deployed revision's rollback hooks.
-func TestRollsBackFailedUpgrade(t *testing.T) {
+// TestRemediation: how a failed install or upgrade is remediated, and so
+// which hooks the remediation runs.
+func TestRemediation(t *testing.T) {
 	tests := map[string]struct {
-		u    UpgradeRemediation
-		want bool
+		spec   ReleaseSpec
+		action Action
+		want   Remediation
 	}{
-		"default strategy, last failure remediated": {UpgradeRemediation{}, true},
-		"last failure kept, no retries":             {UpgradeRemediation{KeepLastFailure: true}, false},
-		"last failure kept, retries rolled back":    {UpgradeRemediation{KeepLastFailure: true, Retries: 1}, true},
-		"rollback strategy":                         {UpgradeRemediation{Strategy: RemediateRollback}, true},
-		"uninstall strategy":                        {UpgradeRemediation{Strategy: RemediateUninstall, Retries: 2}, false},
-		"no remediation":                            {UpgradeRemediation{Strategy: RemediateNone, Retries: 2}, false},
+		"upgrade: default strategy, last failure remediated": {ReleaseSpec{}, ActionUpgrade, RemediateRollback},
+		"upgrade: last failure kept, no retries":             {ReleaseSpec{Upgrade: UpgradeRemediation{KeepLastFailure: true}}, ActionUpgrade, RemediateNone},
+		"upgrade: last failure kept, retries rolled back":    {ReleaseSpec{Upgrade: UpgradeRemediation{KeepLastFailure: true, Retries: 1}}, ActionUpgrade, RemediateRollback},
+		"upgrade: uninstall strategy":                        {ReleaseSpec{Upgrade: UpgradeRemediation{Strategy: RemediateUninstall, Retries: 2}}, ActionUpgrade, RemediateUninstall},
+		"upgrade: no remediation":                            {ReleaseSpec{Upgrade: UpgradeRemediation{Strategy: RemediateNone, Retries: 2}}, ActionUpgrade, RemediateNone},
+		"install: last failure remediated":                   {ReleaseSpec{}, ActionInstall, RemediateUninstall},
+		"install: last failure kept, no retries":             {ReleaseSpec{Install: InstallRemediation{KeepLastFailure: true}}, ActionInstall, RemediateNone},
+		"install: last failure kept, retries":                {ReleaseSpec{Install: InstallRemediation{KeepLastFailure: true, Retries: 1}}, ActionInstall, RemediateUninstall},
 	}
 	for name, tc := range tests {
-		if got := rollsBackFailedUpgrade(ReleaseSpec{Upgrade: tc.u}); got != tc.want {
-			t.Errorf("%s: rollsBackFailedUpgrade = %v, want %v", name, got, tc.want)
+		if got := remediation(tc.spec, tc.action); got != tc.want {
+			t.Errorf("%s: remediation = %q, want %q", name, got, tc.want)
+		}
+	}
+}
+
+// TestUnnamedRemediationHook: the hooks each remediation runs, and the
+// setting each error names.
+func TestUnnamedRemediationHook(t *testing.T) {
+	hooks := []*release.Hook{{Kind: "Job", Path: "web/templates/cleanup.yaml", Events: []release.HookEvent{release.HookPreDelete, release.HookPreRollback}}}
+	deployed := &release.Release{Version: 3, Hooks: hooks}
+	kept := InstallRemediation{KeepLastFailure: true}
+	tests := map[string]struct {
+		spec   ReleaseSpec
+		action Action
+		want   string
+	}{
+		"failed install uninstalled": {ReleaseSpec{}, ActionInstall, "the pre-delete hook Job from web/templates/cleanup.yaml has no metadata.name (a generateName only): " +
+			"if the install fails, the uninstall that remediates it (install.remediation) would create the hook and then fail looking it up by name, leaving the release failed; " +
+			"set uninstall.disable_hooks = true"},
+		"failed install kept":        {ReleaseSpec{Install: kept}, ActionInstall, ""},
+		"uninstall hooks disabled":   {ReleaseSpec{Uninstall: UninstallOptions{DisableHooks: true}}, ActionInstall, ""},
+		"failed upgrade rolled back": {ReleaseSpec{}, ActionUpgrade, "the pre-rollback hook Job from web/templates/cleanup.yaml of revision 3 has no metadata.name"},
+		"failed upgrade uninstalled": {ReleaseSpec{Upgrade: UpgradeRemediation{Strategy: RemediateUninstall}}, ActionUpgrade, "(upgrade.remediation: retries = 0"},
+		"rollback hooks disabled":    {ReleaseSpec{Rollback: RollbackOptions{DisableHooks: true}}, ActionUpgrade, ""},
+	}
+	for name, tc := range tests {
+		err := unnamedRemediationHook(tc.spec, tc.action, hooks, deployed)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: unnamedRemediationHook = %v, want %q", name, err, tc.want)
 		}
 	}
 }

@@ -134,6 +134,9 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 		if err := unnamedHook(hooks, ActionInstall, spec.DisableHooks); err != nil {
 			return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
 		}
+		if err := unnamedRemediationHook(spec, ActionInstall, hooks, nil); err != nil {
+			return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
+		}
 		p.Hooks = hooksRun(hooks, ActionInstall, spec.DisableHooks)
 		if spec.CreateNamespace {
 			nc, err := m.namespaceChange(ctx, spec.Namespace)
@@ -215,7 +218,7 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 		return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
 	}
 	if p.Action == ActionUpgrade {
-		if err := unnamedRollbackHook(deployed, spec); err != nil {
+		if err := unnamedRemediationHook(spec, ActionUpgrade, hooks, deployed); err != nil {
 			return nil, fmt.Errorf("release %s/%s: %w", spec.Namespace, spec.Name, err)
 		}
 	}

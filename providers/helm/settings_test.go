@@ -606,3 +606,50 @@ func TestUnnamedRollbackHookOfDeployedRevision(t *testing.T) {
 		t.Fatalf("failed upgrade with rollback.disable_hooks: %+v, %v; want it rolled back", res, err)
 	}
 }
+
+// TestUnnamedDeleteHookOfFailedInstall: the uninstall that remediates a
+// failed install runs the failed revision's delete hooks; one with a
+// generateName only fails that uninstall with real Helm. So the plan of
+// such an install is an error naming uninstall.disable_hooks; with it, or
+// with the failed install kept, it is planned.
+func TestUnnamedDeleteHookOfFailedInstall(t *testing.T) {
+	t.Parallel()
+	m, c := newManager(t)
+	ns := c.Namespace(t, "helm-delgen")
+	ctx := context.Background()
+	ch := rollbackGenChart()
+	ch.Templates[1].Data = []byte(strings.Replace(string(ch.Templates[1].Data), "pre-rollback", "pre-delete", 1))
+	ch.Templates[2].Data = []byte(strings.Replace(string(ch.Templates[2].Data), "pre-upgrade", "pre-install", 1))
+	spec := helm.ReleaseSpec{Name: "del", Namespace: ns, Chart: ch, Timeout: time.Minute, Values: map[string]any{"fail": true}}
+
+	_, err := m.Plan(ctx, spec)
+	var uh *helm.UnnamedHookError
+	if !errors.As(err, &uh) || uh.Remediates != helm.ActionInstall ||
+		!strings.Contains(err.Error(), "the pre-delete hook ConfigMap from rbgen/templates/hook.yaml has no metadata.name") ||
+		!strings.Contains(err.Error(), "set uninstall.disable_hooks = true") {
+		t.Fatalf("plan of an install whose failure is uninstalled, with an unnamed delete hook: %v", err)
+	}
+	kept := spec
+	kept.Install = helm.InstallRemediation{KeepLastFailure: true}
+	if _, err := m.Plan(ctx, kept); err != nil {
+		t.Fatalf("plan of an install whose failure is kept: %v", err)
+	}
+
+	// What the error spares: with the hook run, Helm's uninstall fails.
+	withHooks := spec
+	withHooks.Uninstall.DisableHooks = true
+	p := plan(t, m, withHooks)
+	p.Spec.Uninstall.DisableHooks = false
+	res, err := m.Apply(ctx, p, nil)
+	if err == nil || !strings.Contains(err.Error(), "remediation (uninstall) failed: resource name may not be empty") || res.Remediated != "" {
+		t.Fatalf("failed install uninstalled with the unnamed hook: %+v, %v; want the uninstall to fail", res, err)
+	}
+	t.Logf("Helm's uninstall with the unnamed hook: %v", err)
+
+	spec.Name = "del2"
+	spec.Uninstall.DisableHooks = true
+	res, err = m.Apply(ctx, plan(t, m, spec), nil)
+	if err == nil || res.Remediated != helm.RemediateUninstall {
+		t.Fatalf("failed install with uninstall.disable_hooks: %+v, %v; want it uninstalled", res, err)
+	}
+}
