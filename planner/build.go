@@ -290,12 +290,7 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 			Condition: h.Condition})
 	}
 	for _, c := range cs.Changes {
-		if c.Schema != nil {
-			p.AddError(c.Ref.Address(addr), e.secrets.Scrub(schemaRefused(c.Schema)))
-			continue
-		}
-		if c.Invalid != nil {
-			p.AddError(c.Ref.Address(addr), e.secrets.Scrub(invalidRefused(c.Invalid)))
+		if c.Refusal != nil && e.planRefusal(p, c.Ref.Address(addr), c.Refusal, c.Action == kube.ActionNoop) {
 			continue
 		}
 		if c.Action == kube.ActionReplace && !k.Force {
@@ -303,9 +298,6 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 			continue
 		}
 		rc := e.resourceChange(addr, c)
-		if c.Admission != nil {
-			p.PolicyResults = append(p.PolicyResults, e.admissionResult(rc.Address, c))
-		}
 		if c.Action == kube.ActionReplace {
 			rc.Reason = joinReason("force = true", rc.Reason)
 			rc.Warning = "replace: " + kube.ReplaceEffect(replaced(c))
@@ -364,19 +356,6 @@ func desiredDigest(c kube.Change) string {
 		return ""
 	}
 	return kube.Digest(c.Desired)
-}
-
-// schemaRefused explains an object that its planned CRD's schema refuses
-// (kube.Change.Schema): apply would fail at its dry run.
-func schemaRefused(se *kube.SchemaError) string {
-	return "The object is " + se.Error() + ". Its CRD is created or changed by this plan, so the object was checked " +
-		"offline against the planned schema, and apply would fail; fix the object (or the CRD) and plan again."
-}
-
-// invalidRefused explains an object that the API server's dry run refused
-// as invalid (kube.Change.Invalid): apply would fail on it.
-func invalidRefused(r *kube.InvalidRefusal) string {
-	return "The API server refuses the object as invalid: " + r.Message + ". Apply would fail on it; fix the object and plan again."
 }
 
 // replaceRefused explains why a replace is a plan error without force,

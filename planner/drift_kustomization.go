@@ -232,10 +232,10 @@ func (e *Engine) reportTargets(ctx context.Context, m Kube, addr string, targets
 		return
 	}
 	for _, c := range cs.Changes {
-		if c.Invalid != nil {
+		if c.Refusal != nil && c.Refusal.Kind == kube.RefusedAsInvalid {
 			// The server refuses the object as applied: its drift is
 			// unknown, and the block could not be checked.
-			blk.Error = (&kube.ObjectError{Ref: c.Ref, Op: "diff", Err: c.Invalid}).Error()
+			blk.Error = (&kube.ObjectError{Ref: c.Ref, Op: "diff", Err: c.Refusal}).Error()
 			return
 		}
 		if c.Action == kube.ActionNoop {

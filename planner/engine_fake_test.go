@@ -997,7 +997,8 @@ func TestFakeSomeProviders(t *testing.T) {
 func TestFakeInvalidObject(t *testing.T) {
 	w := newWorld(t, oneBlock())
 	w.mustApply(nil)
-	w.kube.Invalid["two"] = "data[bad key!]: a valid config key must consist of alphanumeric characters"
+	w.kube.Refused["two"] = &kube.Refusal{Kind: kube.RefusedAsInvalid,
+		Message: "data[bad key!]: a valid config key must consist of alphanumeric characters"}
 	w.write(map[string]string{
 		"a/one.yaml": configMap("one", "ns", map[string]string{"color": "green"}),
 		"a/two.yaml": configMap("two", "ns", map[string]string{"bad key!": "v"}),

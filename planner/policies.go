@@ -52,14 +52,14 @@ func checkPolicies(p *plan.Plan, approved []string) error {
 	return nil
 }
 
-// admissionResult turns the admission refusal of change c into a policy
-// result on the object at address: mandatory, as applying the change
+// admissionResult turns the admission refusal a into a policy result on
+// the object (or release) at address: mandatory, as applying the change
 // would fail; advisory for an object that does not change (apply does not
 // send it, but the cluster would refuse it as it is now).
-func (e *Engine) admissionResult(address string, c kube.Change) plan.PolicyResult {
-	r := plan.PolicyResult{Policy: c.Admission.By, Enforcement: plan.Mandatory, Address: address,
-		Message: e.secrets.Scrub(c.Admission.Message), Source: plan.SourceAdmission}
-	if c.Action == kube.ActionNoop {
+func (e *Engine) admissionResult(address string, a *kube.Refusal, unchanged bool) plan.PolicyResult {
+	r := plan.PolicyResult{Policy: a.By, Enforcement: plan.Mandatory, Address: address,
+		Message: e.secrets.Scrub(a.Message), Source: plan.SourceAdmission}
+	if unchanged {
 		r.Enforcement = plan.Advisory
 		r.Message = "the cluster now refuses this unchanged object (apply does not send it): " + r.Message
 	}

@@ -234,15 +234,15 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 		return fmt.Errorf("%s: %w", addr, err)
 	}
 	rp, err := hm.Plan(ctx, spec)
-	if r := kube.AdmissionRefusalOf(err); r != nil {
-		// The rest of the plan is still shown; the verdict refuses it.
-		p.PolicyResults = append(p.PolicyResults, plan.PolicyResult{Policy: r.By, Enforcement: plan.Mandatory, Address: addr,
-			Message: e.secrets.Scrub(r.Message + " (" + admissionSubject(err) + ")"), Source: plan.SourceAdmission})
-		return nil
-	}
-	if ref, se := kube.SchemaRefusalOf(err); se != nil {
-		// The rest of the plan is still shown; the error refuses it.
-		p.AddError(ref.Address(addr), e.secrets.Scrub(schemaRefused(se)))
+	if r := kube.RefusalOf(err); r != nil {
+		// The rest of the plan is still shown; the error (or the verdict)
+		// refuses it. An admission verdict is the release's, naming the
+		// refused object.
+		address := r.Ref.Address(addr)
+		if r.Kind == kube.RefusedByAdmission {
+			address, r.Message = addr, r.Message+" ("+admissionSubject(err)+")"
+		}
+		e.planRefusal(p, address, r, false)
 		return nil
 	}
 	var uh *helm.UnnamedHookError
@@ -254,11 +254,6 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 	if r := kube.ImmutableRefusalOf(err); r != nil {
 		// The rest of the plan is still shown; the error refuses it.
 		p.AddError(r.Ref.Address(addr), e.secrets.Scrub(releaseImmutable(addr, r)))
-		return nil
-	}
-	if r := kube.InvalidRefusalOf(err); r != nil {
-		// The rest of the plan is still shown; the error refuses it.
-		p.AddError(r.Ref.Address(addr), e.secrets.Scrub(invalidRefused(r)))
 		return nil
 	}
 	if err != nil {

@@ -16,7 +16,25 @@ import (
 // the API server enforces it.
 func maxReplicasPolicy(t *testing.T, c *testcluster.Cluster, value, probeNS string) string {
 	t.Helper()
-	name := testcluster.UniqueName("max-replicas")
+	return admissionPolicy(t, c, denyRule{name: "max-replicas", group: "apps", resource: "deployments",
+		expression: "object.spec.replicas <= 5", message: "Deployments may have at most 5 replicas",
+		probe: deploymentYAML(probeNS, "probe", 10)}, value)
+}
+
+// denyRule is what admissionPolicy installs: a policy on the creates and
+// updates of one resource, and a probe object that it refuses.
+type denyRule struct {
+	name, group, resource string
+	expression, message   string
+	probe                 string // manifest the policy refuses
+}
+
+// admissionPolicy installs a ValidatingAdmissionPolicy of rule, bound only
+// to namespaces labelled strata-test/admission=<value> (the cluster is
+// shared), and waits until the API server enforces it.
+func admissionPolicy(t *testing.T, c *testcluster.Cluster, rule denyRule, value string) string {
+	t.Helper()
+	name := testcluster.UniqueName(rule.name)
 	dir := t.TempDir()
 	manifest := `apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
@@ -26,13 +44,13 @@ spec:
   failurePolicy: Fail
   matchConstraints:
     resourceRules:
-    - apiGroups: ["apps"]
+    - apiGroups: ["` + rule.group + `"]
       apiVersions: ["v1"]
       operations: ["CREATE", "UPDATE"]
-      resources: ["deployments"]
+      resources: ["` + rule.resource + `"]
   validations:
-  - expression: "object.spec.replicas <= 5"
-    message: "Deployments may have at most 5 replicas"
+  - expression: "` + rule.expression + `"
+    message: "` + rule.message + `"
 ---
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicyBinding
@@ -46,7 +64,7 @@ spec:
       matchLabels:
         strata-test/admission: ` + value + `
 `
-	writeFiles(t, dir, map[string]string{"vap.yaml": manifest, "probe.yaml": deploymentYAML(probeNS, "probe", 10)})
+	writeFiles(t, dir, map[string]string{"vap.yaml": manifest, "probe.yaml": rule.probe})
 	c.Kubectl(t, "apply", "-f", filepath.Join(dir, "vap.yaml"))
 	t.Cleanup(func() {
 		c.KubectlCommand(t, "delete", "validatingadmissionpolicybinding,validatingadmissionpolicy", name, "--ignore-not-found").Run()
@@ -55,7 +73,7 @@ spec:
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		out, err := c.KubectlCommand(t, "apply", "--server-side", "--dry-run=server", "-f", filepath.Join(dir, "probe.yaml")).CombinedOutput()
-		if err != nil && strings.Contains(string(out), "at most 5 replicas") {
+		if err != nil && strings.Contains(string(out), rule.message) {
 			return name
 		}
 		if time.Now().After(deadline) {

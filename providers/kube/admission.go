@@ -2,104 +2,16 @@ package kube
 
 import (
 	"context"
-	"errors"
-	"regexp"
 	"slices"
 	"sync"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
-
-// AdmissionRefusal is the cluster's admission chain refusing the dry run
-// of an object.
-type AdmissionRefusal struct {
-	// By names what refused: ValidatingAdmissionPolicy/NAME, webhook/NAME.
-	By string `json:"by"`
-	// Message is the refusal's message.
-	Message string `json:"message"`
-}
-
-var (
-	vapDenied     = regexp.MustCompile(`ValidatingAdmissionPolicy '([^']+)'(?: with binding '([^']+)')? denied request: (?s)(.*)$`)
-	policyDenied  = regexp.MustCompile(`policy '([^']+)'(?: with binding '([^']+)')? denied request: (?s)(.*)$`)
-	webhookDenied = regexp.MustCompile(`admission webhook "([^"]+)" denied the request(?:: (?s)(.*)| without explanation)$`)
-)
-
-// AdmissionRefusalOf returns the refusal err is (or wraps), or nil when
-// err is not the admission chain refusing an object.
-func AdmissionRefusalOf(err error) *AdmissionRefusal { return admissionRefusal(err) }
-
-// admissionRefusal returns the refusal err is, or nil when err is not
-// the admission chain refusing the object.
-func admissionRefusal(err error) *AdmissionRefusal {
-	var se apierrors.APIStatus
-	if err == nil || !errors.As(err, &se) {
-		return nil
-	}
-	msg := se.Status().Message
-	if m := vapDenied.FindStringSubmatch(msg); m != nil {
-		return &AdmissionRefusal{By: "ValidatingAdmissionPolicy/" + m[1], Message: withBinding(m[3], m[2])}
-	}
-	if m := webhookDenied.FindStringSubmatch(msg); m != nil {
-		text := m[2]
-		if text == "" {
-			text = "denied without explanation"
-		}
-		return &AdmissionRefusal{By: "webhook/" + m[1], Message: text}
-	}
-	if m := policyDenied.FindStringSubmatch(msg); m != nil {
-		return &AdmissionRefusal{By: "policy/" + m[1], Message: withBinding(m[3], m[2])}
-	}
-	return nil
-}
-
-func withBinding(msg, binding string) string {
-	if binding == "" {
-		return msg
-	}
-	return msg + " (binding " + binding + ")"
-}
-
-// diffRefused describes the change of an object whose dry run the
-// admission chain refused: the server gave no answer, so After is the
-// live object with the desired fields laid over it (or the desired
-// object for a create), as for a schema-only check.
-func (d *differ) diffRefused(ctx context.Context, t *target, r *AdmissionRefusal) (Change, error) {
-	c := Change{Ref: t.ref, Desired: t.obj, Admission: r}
-	live, err := d.liveOf(ctx, t)
-	if err != nil {
-		return c, err
-	}
-	if live == nil {
-		c.Action, c.After = ActionCreate, mask(normalize(t.obj))
-		return c, nil
-	}
-	d.m.fillLive(&c, live, d.opts, d.known[keyOf(t.ref)])
-	before := normalize(live)
-	if unchanged(t.obj, live) {
-		c.Action, c.Before, c.After = ActionNoop, mask(before), mask(before)
-		return c, nil
-	}
-	merged := &unstructured.Unstructured{Object: overlay(before.DeepCopy().Object, normalize(t.obj).Object).(map[string]any)}
-	c.Fields = diffFields(before.Object, merged.Object)
-	if isSecret(t.obj) {
-		maskFields(c.Fields)
-	}
-	c.Before, c.After = mask(before), mask(merged)
-	c.Action = ActionUpdate
-	if len(c.Fields) == 0 {
-		c.Action = ActionNoop
-	} else {
-		c.LiveDigest = liveDigest(live, before)
-	}
-	return c, nil
-}
 
 // admissionScope says which objects the cluster's admission chain may
 // judge differently from when they were last applied: those a

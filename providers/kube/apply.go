@@ -60,12 +60,8 @@ func (m *Manager) Apply(ctx context.Context, cs *ChangeSet, opts ApplyOptions, e
 			errs = append(errs, &ObjectError{Ref: c.Ref, Op: "apply", Err: ErrNotOwned})
 			continue
 		}
-		if c.Schema != nil {
-			errs = append(errs, &ObjectError{Ref: c.Ref, Op: "schema check", Err: c.Schema})
-			continue
-		}
-		if c.Invalid != nil {
-			errs = append(errs, &ObjectError{Ref: c.Ref, Op: "apply", Err: c.Invalid})
+		if c.Refusal != nil {
+			errs = append(errs, &ObjectError{Ref: c.Ref, Op: c.Refusal.op(), Err: c.Refusal})
 			continue
 		}
 		if c.Action == ActionReplace && !opts.Force {

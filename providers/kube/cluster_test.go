@@ -416,8 +416,8 @@ func TestCRDChangeInSameSet(t *testing.T) {
 	for _, c := range cs.Changes {
 		switch {
 		case c.Ref.Kind == "Widget":
-			refused = c.Schema != nil && c.SchemaOnly && c.Action == kube.ActionUpdate &&
-				strings.Contains(c.Schema.Error(), "spec.wieght: unknown field")
+			refused = c.Refusal != nil && c.Refusal.Kind == kube.RefusedBySchema && c.SchemaOnly && c.Action == kube.ActionUpdate &&
+				strings.Contains(c.Refusal.Error(), "spec.wieght: unknown field")
 		case c.Ref.Kind == "CustomResourceDefinition":
 			crdUpdate = c.Action == kube.ActionUpdate
 		}

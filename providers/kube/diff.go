@@ -226,11 +226,8 @@ func (d *differ) diffOne(ctx context.Context, t *target) (Change, error) {
 			case isImmutable(err):
 				return m.diffReplace(ctx, t, err, opts, known)
 			}
-			if r := admissionRefusal(err); r != nil {
+			if r := refusalOf(t.ref, err); r != nil {
 				return d.diffRefused(ctx, t, r)
-			}
-			if r := invalidRefusal(t.ref, err); r != nil {
-				return d.diffInvalid(ctx, t, r)
 			}
 			return c, &ObjectError{Ref: t.ref, Op: "diff", Err: err}
 		}

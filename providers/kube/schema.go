@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -148,7 +147,7 @@ func (cs *crdSchema) check(obj *unstructured.Unstructured) (*unstructured.Unstru
 		errs = append(errs, fieldError(e))
 	}
 	if len(errs) > 0 {
-		return nil, &SchemaError{CRD: cs.name, Problems: errs}
+		return nil, schemaRefusal(cs.name, errs)
 	}
 	return out, nil
 }
@@ -169,31 +168,6 @@ func fieldError(e *field.Error) string {
 		return e.Field + ": Required value"
 	}
 	return e.Error()
-}
-
-// SchemaError is an object that its planned CRD's schema refuses.
-type SchemaError struct {
-	// CRD is the name of the CustomResourceDefinition.
-	CRD string
-	// Problems lists each refused field with why: "spec.replicas: unknown
-	// field", "spec.size: Invalid value: \"string\": ...".
-	Problems []string
-}
-
-func (e *SchemaError) Error() string {
-	return fmt.Sprintf("refused by the schema of CRD %s: %s", e.CRD, strings.Join(e.Problems, "; "))
-}
-
-// SchemaRefusalOf returns the object and the refusal of err when it is
-// the *ObjectError of an object that its planned CRD's schema refused; the
-// refusal is nil otherwise.
-func SchemaRefusalOf(err error) (ObjectRef, *SchemaError) {
-	var oe *ObjectError
-	var se *SchemaError
-	if !errors.As(err, &oe) || !errors.As(oe.Err, &se) {
-		return ObjectRef{}, nil
-	}
-	return oe.Ref, se
 }
 
 // CRDKind returns the group and kind a CustomResourceDefinition object

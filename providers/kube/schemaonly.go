@@ -52,12 +52,13 @@ func (d *differ) diffSchemaOnly(ctx context.Context, t *target, def *crdSchema) 
 	}
 	reason += "; " + ReasonSchemaOnly
 	after, err := def.check(t.obj)
-	var refused *SchemaError
+	var refused *Refusal
 	if errors.As(err, &refused) {
 		// The rest of the set is still diffed: the planner shows the
 		// refusal as an error at this object.
-		c, err := d.diffRefused(ctx, t, nil)
-		c.AfterCRD, c.SchemaOnly, c.Schema, c.Reason = def.name, true, refused, joinReasons(c.Reason, reason)
+		refused.Ref = t.ref
+		c, err := d.diffRefused(ctx, t, refused)
+		c.AfterCRD, c.SchemaOnly, c.Reason = def.name, true, joinReasons(c.Reason, reason)
 		return c, err
 	}
 	if err != nil {

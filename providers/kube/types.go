@@ -166,22 +166,15 @@ type Change struct {
 	LiveResourceVersion string `json:"live_resource_version,omitempty"`
 	// LiveDigest is LiveDigest of that live object ("" for Secrets).
 	LiveDigest string `json:"live_digest,omitempty"`
-	// Admission is set when the cluster's admission chain (a
-	// ValidatingAdmissionPolicy, a validating webhook) refused the dry run
-	// of the object: the change is what the object would become, and
-	// applying it would fail.
-	Admission *AdmissionRefusal `json:"admission,omitempty"`
-	// Schema is set (with SchemaOnly) when the offline check against the
-	// planned CRD's schema refused the object (an unknown field, a wrong
-	// type): the change is what the object would become without the
-	// schema's defaults, and applying it would fail. The planner makes it
-	// an error at the object.
-	Schema *SchemaError `json:"schema,omitempty"`
-	// Invalid is set when the API server's dry run refused the object
-	// itself as invalid (a malformed data key, a port out of range): the
-	// change is what the object would become, and applying it would fail.
-	// The planner makes it an error at the object.
-	Invalid *InvalidRefusal `json:"invalid,omitempty"`
+	// Refusal is set when applying the change would fail: the cluster's
+	// admission chain or the API server refused the object's dry run, or
+	// (with SchemaOnly) the offline check against the planned CRD's schema
+	// refused it. The change is then what the object would become (the
+	// desired object laid over the live one, without a schema's defaults).
+	// Apply refuses a change set that holds one; the planner makes an
+	// admission refusal a policy result and the others errors at the
+	// object.
+	Refusal *Refusal `json:"refusal,omitempty"`
 	// Desired is the object Apply sends, ownership labels included, Secret
 	// values in clear. It is never marshalled; do not print it.
 	Desired *unstructured.Unstructured `json:"-"`

@@ -40,9 +40,9 @@ type Cluster struct {
 	FailApply map[string]error
 	// NotReady makes waiting for the object with this name fail.
 	NotReady map[string]bool
-	// Invalid makes the dry run of a change of the object with this name
-	// refused as invalid, with this message (kube.Change.Invalid).
-	Invalid map[string]string
+	// Refused makes the dry run of the object with this name refused
+	// (kube.Change.Refusal, set as kube.Change.Refuse does).
+	Refused map[string]*kube.Refusal
 
 	mu   sync.Mutex
 	objs map[key]*unstructured.Unstructured
@@ -59,7 +59,7 @@ func keyOf(r kube.ObjectRef) key { return key{r.Group, r.Kind, r.Namespace, r.Na
 // NewCluster returns an empty cluster.
 func NewCluster() *Cluster {
 	return &Cluster{Immutable: map[string][]string{}, FailApply: map[string]error{}, NotReady: map[string]bool{},
-		Invalid: map[string]string{}, objs: map[key]*unstructured.Unstructured{}}
+		Refused: map[string]*kube.Refusal{}, objs: map[key]*unstructured.Unstructured{}}
 }
 
 // Put stores obj as it is (e.g. an object created outside strata),
@@ -223,11 +223,11 @@ func (c *Cluster) diffOne(ref kube.ObjectRef, desired *unstructured.Unstructured
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ch = kube.Change{Ref: ref, Desired: desired, After: normalize(desired)}
-	if msg, ok := c.Invalid[ref.Name]; ok {
+	if r, ok := c.Refused[ref.Name]; ok {
 		defer func() {
-			if ch.Action != kube.ActionNoop {
-				ch.Invalid = &kube.InvalidRefusal{Ref: ref, Message: msg}
-			}
+			refused := *r
+			refused.Ref = ref
+			ch.Refuse(&refused)
 		}()
 	}
 	live := c.objs[keyOf(ref)]

@@ -39,16 +39,16 @@ func TestInvalidRefusal(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			r := InvalidRefusalOf(&ObjectError{Ref: ref, Op: "diff", Err: tc.err})
+			r := RefusalOf(&ObjectError{Ref: ref, Op: "diff", Err: tc.err})
 			switch {
 			case tc.want == "" && r != nil:
 				t.Fatalf("refusal %q, want none", r.Message)
-			case tc.want != "" && (r == nil || r.Message != tc.want || r.Ref != ref):
+			case tc.want != "" && (r == nil || r.Kind != RefusedAsInvalid || r.Message != tc.want || r.Ref != ref):
 				t.Fatalf("refusal %+v, want %q at %s", r, tc.want, ref)
 			}
 		})
 	}
-	if InvalidRefusalOf(invalid()) != nil {
+	if RefusalOf(invalid()) != nil {
 		t.Error("an Invalid error of no object is a refusal")
 	}
 }
