@@ -8,6 +8,7 @@ package planner
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -231,17 +232,21 @@ func (e *Engine) reportTargets(ctx context.Context, m Kube, addr string, targets
 		blk.Error = err.Error()
 		return
 	}
+	var refused []string
 	for _, c := range cs.Changes {
-		if c.Refusal != nil && c.Refusal.Kind == kube.RefusedAsInvalid {
-			// The server refuses the object as applied: its drift is
-			// unknown, and the block could not be checked.
-			blk.Error = (&kube.ObjectError{Ref: c.Ref, Op: "diff", Err: c.Refusal}).Error()
-			return
-		}
 		if c.Action == kube.ActionNoop {
+			continue // the live object holds the applied one: no drift
+		}
+		if c.Refusal != nil {
+			// The cluster refuses the object as applied: its drift is
+			// unknown, and the block could not be checked.
+			refused = append(refused, e.driftRefusal(c.Refusal))
 			continue
 		}
 		blk.Items = append(blk.Items, changeItem(c, addr, targets, index))
+	}
+	if len(refused) > 0 {
+		blk.Error = strings.Join(refused, "; ")
 	}
 }
 

@@ -217,3 +217,46 @@ func TestAdmissionVerdictOnRelease(t *testing.T) {
 		t.Errorf("plan: exit %d, want 1 with the verdict on release.big and the rest of the plan\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestAdmissionRefusalInDrift: an applied object whose dry run the
+// cluster's admission chain now refuses is reported by strata drift as the
+// refusal (the block could not be checked: exit 1), not as changed with
+// fields made up from the applied object, while the real drift of the
+// block's other objects is still reported. The Secret sets stringData,
+// which drift always dry-runs once the object changed (here: an
+// annotation added by hand, which is not drift).
+func TestAdmissionRefusalInDrift(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "admdrift")
+	value := testcluster.UniqueName("v")
+	c.Kubectl(t, "label", "namespace", ns, "strata-test/admission="+value)
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("admdrift"))
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	writeFiles(t, dir, map[string]string{
+		"main.hcl": "kustomization \"app\" {\n  path = \"app\"\n}\n",
+		"app/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: " + ns +
+			"\ntype: Opaque\nstringData:\n  user: admin\n",
+		"app/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: " + ns + "\ndata:\n  a: b\n",
+		"app/kustomization.yaml": "resources: [secret.yaml, cm.yaml]\n",
+	})
+	if code, stdout, stderr := runCLI(t, "apply", dir, kc, "--auto-approve"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", code, stdout, stderr)
+	}
+	c.Kubectl(t, "annotate", "secret", "creds", "-n", ns, "note=by-hand")
+	c.Kubectl(t, "patch", "configmap", "settings", "-n", ns, "--type=merge", "-p", `{"data":{"a":"edited"}}`)
+	// Then the cluster starts refusing the Secret as it was applied.
+	vap := admissionPolicy(t, c, denyRule{name: "locked-secrets", resource: "secrets",
+		expression: "object.type != 'Opaque'", message: "Opaque secrets are locked",
+		probe: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: probe\n  namespace: " + ns + "\ntype: Opaque\n"}, value)
+
+	code, stdout, stderr := runCLI(t, "drift", dir, kc)
+	secret := "kustomization.app/Secret/" + ns + "/creds"
+	if code != 1 || strings.Contains(stdout, secret) ||
+		!strings.Contains(stdout, "Secret/"+ns+"/creds: refused by ValidatingAdmissionPolicy/"+vap+": Opaque secrets are locked") ||
+		!strings.Contains(stdout, "its drift cannot be known") {
+		t.Errorf("drift: exit %d, want 1 with the refusal of the Secret and no drift of it\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "~ kustomization.app/ConfigMap/"+ns+"/settings changed in the cluster outside strata") {
+		t.Errorf("drift: the edited ConfigMap is not reported\n%s%s", stdout, stderr)
+	}
+}
