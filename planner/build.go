@@ -106,6 +106,7 @@ func (e *Engine) Plan(ctx context.Context) (*plan.Plan, error) {
 	if err := e.planFlux(ctx, p); err != nil {
 		return nil, e.scrubErr(err)
 	}
+	e.locateErrors(ctx, p)
 	e.scrubPlan(p)
 	// After the scrub: policies see masked objects only.
 	EvaluatePolicies(p, e.stack)

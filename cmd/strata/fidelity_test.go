@@ -631,7 +631,7 @@ func TestServerRefusalIsAPlanError(t *testing.T) {
 		}
 	}
 	code, stdout, _ = runCLI(t, "plan", dir, kc, "-o", "markdown")
-	if code != 1 || !strings.Contains(stdout, "> [!CAUTION]") || !strings.Contains(stdout, "`"+block+"Service/"+ns+"/badsvc`: ") {
+	if code != 1 || !strings.Contains(stdout, "> [!CAUTION]") || !strings.Contains(stdout, "`"+block+"Service/"+ns+"/badsvc` (`app/svc.yaml`): ") {
 		t.Errorf("plan -o markdown: exit %d, want 1 and the errors\n%s", code, stdout)
 	}
 
@@ -661,5 +661,79 @@ func TestServerRefusalIsAPlanError(t *testing.T) {
 	}
 	if _, err := cs.CoreV1().Secrets(ns).Get(ctx, "sh.helm.release.v1.rel.v1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the refused apply installed release rel: %v", err)
+	}
+}
+
+// TestPlanErrorsNameTheFile: a plan error at an object of a kustomization
+// names the file the object comes from, in every format: from a directory
+// without a kustomization file (an object without a namespace too, which
+// the plan places in "default"), and through a kustomization file's
+// resources in a subdirectory; so does the admission chain's refusal of
+// an object.
+func TestPlanErrorsNameTheFile(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "errfile")
+	value := testcluster.UniqueName("v")
+	c.Kubectl(t, "label", "namespace", ns, "strata-test/admission="+value)
+	maxReplicasPolicy(t, c, value, ns)
+	uniq := testcluster.UniqueName("nons")
+	cm := func(name, namespace string) string {
+		meta := "  name: " + name + "\n"
+		if namespace != "" {
+			meta += "  namespace: " + namespace + "\n"
+		}
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n" + meta + "data:\n  \"bad key!\": v\n"
+	}
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("errfile"))
+	writeFiles(t, dir, map[string]string{
+		"main.hcl": "kustomization \"app\" {\n  path = \"apps/app\"\n  wait = false\n}\n" +
+			"kustomization \"web\" {\n  path = \"apps/web\"\n  wait = false\n}\n",
+		"apps/app/cm.yaml":                 cm("bad", ns),
+		"apps/app/more/nons.yaml":          cm(uniq, ""),
+		"apps/app/ok.yaml":                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n  namespace: " + ns + "\n",
+		"apps/web/kustomization.yaml":      "resources: [base]\n",
+		"apps/web/base/kustomization.yaml": "resources: [svc.yaml, deploy.yaml]\n",
+		"apps/web/base/deploy.yaml":        deploymentYAML(ns, "big", 10),
+		"apps/web/base/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: badsvc\n  namespace: " + ns + "\nspec:\n" +
+			"  selector: {app: x}\n  ports:\n  - port: 70000\n",
+	})
+	want := map[string]string{
+		"kustomization.app/ConfigMap/" + ns + "/bad":  "apps/app/cm.yaml",
+		"kustomization.app/ConfigMap/default/" + uniq: "apps/app/more/nons.yaml",
+		"kustomization.web/Service/" + ns + "/badsvc": "apps/web/base/svc.yaml",
+	}
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	code, stdout, stderr := runCLI(t, "plan", dir, kc)
+	if code != 1 || !strings.Contains(stderr, "The plan has 3 errors") {
+		t.Fatalf("plan: exit %d, want 1 and 3 errors\n%s%s", code, stdout, stderr)
+	}
+	for addr, file := range want {
+		if !strings.Contains(stdout, "Error: "+addr+" ("+file+")\n") {
+			t.Errorf("plan: the error at %s does not name %s\n%s", addr, file, stdout)
+		}
+	}
+	code, got, _ := jsonPlan(t, dir, kc)
+	errs, _ := got["errors"].([]any)
+	if code != 1 || len(errs) != len(want) {
+		t.Fatalf("plan -o json: exit %d, errors %v", code, got["errors"])
+	}
+	for _, e := range errs {
+		e := e.(map[string]any)
+		if file := want[e["address"].(string)]; e["file"] != file {
+			t.Errorf("plan -o json: error at %v has file %v, want %q", e["address"], e["file"], file)
+		}
+	}
+	deploy := "kustomization.web/Deployment.apps/" + ns + "/big"
+	if !strings.Contains(stdout, "Policy violation: "+deploy+" (apps/web/base/deploy.yaml)\n") {
+		t.Errorf("plan: the admission refusal of %s does not name its file\n%s", deploy, stdout)
+	}
+	results, _ := got["policy_results"].([]any)
+	if len(results) != 1 || results[0].(map[string]any)["file"] != "apps/web/base/deploy.yaml" {
+		t.Errorf("plan -o json: policy results %v, want the refusal of %s with its file", results, deploy)
+	}
+	code, stdout, _ = runCLI(t, "plan", dir, kc, "-o", "markdown")
+	if code != 1 || !strings.Contains(stdout, "`kustomization.web/Service/"+ns+"/badsvc` (`apps/web/base/svc.yaml`): ") ||
+		!strings.Contains(stdout, "`"+deploy+"` (`apps/web/base/deploy.yaml`): refused by") {
+		t.Errorf("plan -o markdown: exit %d, want the error with its file\n%s", code, stdout)
 	}
 }

@@ -141,9 +141,18 @@ const FluxActiveNote = "still reconciling; apply refuses until it is suspended (
 // of the plan: the command prints it once, on stderr, in every format.
 func (h humanRenderer) errors(p *plan.Plan) {
 	for _, e := range p.Errors {
-		h.printf("\n%s %s\n\n", h.c.paint(bold+red, "Error:"), h.c.paint(bold, e.Address))
+		h.printf("\n%s %s%s\n\n", h.c.paint(bold+red, "Error:"), h.c.paint(bold, e.Address), inFile(e.File))
 		h.printf("  %s\n", e.Message)
 	}
+}
+
+// inFile is " (FILE)" after the address of an error at an object whose
+// file is known, else "".
+func inFile(file string) string {
+	if file == "" {
+		return ""
+	}
+	return " (" + file + ")"
 }
 
 // ErrorsLine says how many errors the plan has and that apply refuses it:

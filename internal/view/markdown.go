@@ -190,7 +190,7 @@ func writeErrorsMD(b *strings.Builder, p *plan.Plan) {
 	}
 	fmt.Fprintf(b, "> [!CAUTION]\n> **%s**\n>\n", ErrorsLine(p))
 	for _, e := range p.Errors {
-		fmt.Fprintf(b, "> - `%s`: %s\n", e.Address, htmlEscape(e.Message))
+		fmt.Fprintf(b, "> - `%s`%s: %s\n", e.Address, mdFile(e.File), htmlEscape(e.Message))
 	}
 	b.WriteString("\n")
 }
@@ -341,4 +341,13 @@ func mdDetails(summary string, lines []string) string {
 
 func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// mdFile is " (`FILE`)" after the address of an error at an object whose
+// file is known, else "".
+func mdFile(file string) string {
+	if file == "" {
+		return ""
+	}
+	return " (`" + htmlEscape(file) + "`)"
 }

@@ -163,9 +163,12 @@ type Move struct {
 
 // Error is a problem the plan found with one object, block or release that
 // apply must not attempt: Address names it, Message says in full sentences
-// what is wrong and the way out.
+// what is wrong and the way out. File, when known, is the file the object
+// comes from, relative to its block's tree (the stack directory, or the
+// tree of the block's source): "apps/web/deploy.yaml".
 type Error struct {
 	Address string `json:"address"`
+	File    string `json:"file,omitempty"`
 	Message string `json:"message"`
 }
 
@@ -202,6 +205,9 @@ type PolicyResult struct {
 	Enforcement string `json:"enforcement"`
 	// Address is the object's or release's address.
 	Address string `json:"address"`
+	// File is, for an admission refusal of an object of a kustomization,
+	// the file the object comes from (as Error.File).
+	File string `json:"file,omitempty"`
 	// Message says what is wrong.
 	Message string `json:"message"`
 	// Source is empty for a policy block and SourceAdmission for the
