@@ -1,15 +1,18 @@
 package planner
 
-// This file names, in the plan's errors at an object of a kustomization,
-// the file the object comes from.
+// This file names, in the plan's errors at an object of a kustomization
+// or a release, the file the object comes from.
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
+	"strings"
 
 	"github.com/strata-gitops/strata/internal/addrs"
 	"github.com/strata-gitops/strata/planner/config"
 	"github.com/strata-gitops/strata/planner/plan"
+	"github.com/strata-gitops/strata/providers/kube"
 	"github.com/strata-gitops/strata/providers/kustomize"
 )
 
@@ -99,4 +102,26 @@ func (e *Engine) origins(ctx context.Context, block string) objectFiles {
 		files[addrs.Object{Group: addrs.GroupOf(u.GetAPIVersion()), Kind: u.GetKind(), Namespace: u.GetNamespace(), Name: u.GetName()}] = file
 	}
 	return files
+}
+
+// inTemplate sets the File of errs, the errors at the object of a
+// release r that err names, to the chart's template the object comes from
+// (kube.ObjectError.File): relative to the release's tree for a chart in
+// one (the stack directory, a Git source), as Helm names it
+// (CHART/templates/x.yaml) for a chart from a repository.
+func inTemplate(errs []plan.Error, r *config.Release, err error) {
+	var oe *kube.ObjectError
+	if len(errs) == 0 || !errors.As(err, &oe) || oe.File == "" {
+		return
+	}
+	file := oe.File
+	if r.Source == nil || r.Source.Addr.Kind == config.KindSource && r.Source.Addr.Type == config.SourceGit {
+		// Helm names a template CHART_NAME/templates/...: the chart's
+		// directory holds templates/...
+		_, rest, _ := strings.Cut(oe.File, "/")
+		file = filepath.ToSlash(filepath.Join(r.Chart, rest))
+	}
+	for i := range errs {
+		errs[i].File = file
+	}
 }

@@ -234,15 +234,17 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 		return fmt.Errorf("%s: %w", addr, err)
 	}
 	rp, err := hm.Plan(ctx, spec)
-	if r := kube.RefusalOf(err); r != nil {
+	if rf := kube.RefusalOf(err); rf != nil {
 		// The rest of the plan is still shown; the error (or the verdict)
 		// refuses it. An admission verdict is the release's, naming the
 		// refused object.
-		address := r.Ref.Address(addr)
-		if r.Kind == kube.RefusedByAdmission {
-			address, r.Message = addr, r.Message+" ("+admissionSubject(err)+")"
+		address := rf.Ref.Address(addr)
+		if rf.Kind == kube.RefusedByAdmission {
+			address, rf.Message = addr, rf.Message+" ("+admissionSubject(err)+")"
 		}
-		e.planRefusal(p, address, r, false)
+		n := len(p.Errors)
+		e.planRefusal(p, address, rf, false)
+		inTemplate(p.Errors[n:], r, err)
 		return nil
 	}
 	var uh *helm.UnnamedHookError
@@ -251,9 +253,10 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 		p.AddError(addr, e.secrets.Scrub(capitalized(uh.Error())+"."))
 		return nil
 	}
-	if r := kube.ImmutableRefusalOf(err); r != nil {
+	if ir := kube.ImmutableRefusalOf(err); ir != nil {
 		// The rest of the plan is still shown; the error refuses it.
-		p.AddError(r.Ref.Address(addr), e.secrets.Scrub(releaseImmutable(addr, r)))
+		p.AddError(ir.Ref.Address(addr), e.secrets.Scrub(releaseImmutable(addr, ir)))
+		inTemplate(p.Errors[len(p.Errors)-1:], r, err)
 		return nil
 	}
 	if err != nil {

@@ -668,8 +668,8 @@ func TestServerRefusalIsAPlanError(t *testing.T) {
 // names the file the object comes from, in every format: from a directory
 // without a kustomization file (an object without a namespace too, which
 // the plan places in "default"), and through a kustomization file's
-// resources in a subdirectory; so does the admission chain's refusal of
-// an object.
+// resources in a subdirectory, and a local chart's template; so does the
+// admission chain's refusal of an object.
 func TestPlanErrorsNameTheFile(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := c.Namespace(t, "errfile")
@@ -687,7 +687,11 @@ func TestPlanErrorsNameTheFile(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("errfile"))
 	writeFiles(t, dir, map[string]string{
 		"main.hcl": "kustomization \"app\" {\n  path = \"apps/app\"\n  wait = false\n}\n" +
-			"kustomization \"web\" {\n  path = \"apps/web\"\n  wait = false\n}\n",
+			"kustomization \"web\" {\n  path = \"apps/web\"\n  wait = false\n}\n" +
+			"release \"rel\" {\n  namespace = \"" + ns + "\"\n  chart = \"charts/rel\"\n  wait = false\n}\n",
+		"charts/rel/Chart.yaml":            "apiVersion: v2\nname: rel\nversion: 0.1.0\n",
+		"charts/rel/templates/ok.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: relok}\n",
+		"charts/rel/templates/cm.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: relbad}\ndata:\n  \"rel key!\": v\n",
 		"apps/app/cm.yaml":                 cm("bad", ns),
 		"apps/app/more/nons.yaml":          cm(uniq, ""),
 		"apps/app/ok.yaml":                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n  namespace: " + ns + "\n",
@@ -700,12 +704,13 @@ func TestPlanErrorsNameTheFile(t *testing.T) {
 	want := map[string]string{
 		"kustomization.app/ConfigMap/" + ns + "/bad":  "apps/app/cm.yaml",
 		"kustomization.app/ConfigMap/default/" + uniq: "apps/app/more/nons.yaml",
+		"release.rel/ConfigMap/" + ns + "/relbad":     "charts/rel/templates/cm.yaml",
 		"kustomization.web/Service/" + ns + "/badsvc": "apps/web/base/svc.yaml",
 	}
 	kc := "--kubeconfig=" + c.Kubeconfig()
 	code, stdout, stderr := runCLI(t, "plan", dir, kc)
-	if code != 1 || !strings.Contains(stderr, "The plan has 3 errors") {
-		t.Fatalf("plan: exit %d, want 1 and 3 errors\n%s%s", code, stdout, stderr)
+	if code != 1 || !strings.Contains(stderr, "The plan has 4 errors") {
+		t.Fatalf("plan: exit %d, want 1 and 4 errors\n%s%s", code, stdout, stderr)
 	}
 	for addr, file := range want {
 		if !strings.Contains(stdout, "Error: "+addr+" ("+file+")\n") {

@@ -43,6 +43,9 @@ type object struct {
 	ref  strkube.ObjectRef
 	info *resource.Info
 	raw  *unstructured.Unstructured
+	// template is the chart's template the object comes from (the
+	// manifest's "# Source:" comment), "" when not said.
+	template string
 }
 
 // buildManifest splits a release manifest into objects, in manifest order.
@@ -68,14 +71,26 @@ func buildManifest(kc kube.Interface, manifest string) ([]object, error) {
 			if len(u.Object) == 0 {
 				continue
 			}
-			out = append(out, object{ref: strkube.RefOf(u), raw: u})
+			out = append(out, object{ref: strkube.RefOf(u), raw: u, template: templateOf(doc)})
 			continue
 		}
 		for _, info := range infos {
-			out = append(out, object{ref: refOfInfo(info), info: info})
+			out = append(out, object{ref: refOfInfo(info), info: info, template: templateOf(doc)})
 		}
 	}
 	return out, nil
+}
+
+// templateOf returns the template a document of a release manifest comes
+// from: its leading "# Source: CHART/templates/x.yaml" comment.
+func templateOf(doc string) string {
+	doc = strings.TrimLeft(doc, "-\n")
+	rest, ok := strings.CutPrefix(doc, "# Source: ")
+	if !ok {
+		return ""
+	}
+	line, _, _ := strings.Cut(rest, "\n")
+	return strings.TrimSpace(line)
 }
 
 func isNoMatch(err error) bool {
@@ -148,6 +163,10 @@ func (m *Manager) diffRelease(ctx context.Context, kc kube.Interface, name, name
 	_ = g.Wait()
 	for i, c := range results {
 		if errs[i] != nil {
+			var oe *strkube.ObjectError
+			if i < len(targets) && errors.As(errs[i], &oe) && oe.File == "" {
+				oe.File = targets[i].template
+			}
 			return nil, 0, errs[i]
 		}
 		if c.Action == strkube.ActionNoop || c.Action == "" {

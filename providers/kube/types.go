@@ -453,6 +453,9 @@ type ObjectError struct {
 	Ref ObjectRef
 	Op  string // "diff", "apply", "delete", "get"
 	Err error
+	// File is the file the object comes from, when the caller knows it:
+	// the template of a Helm chart ("CHART/templates/x.yaml").
+	File string
 }
 
 // Error implements error.
