@@ -35,9 +35,11 @@ func keyOf(r ObjectRef) key { return key{r.GroupKind(), r.Namespace, r.Name} }
 // named in opts. It sends one server-side apply dry run per object (in
 // parallel) and changes nothing. Objects of a kind whose CRD the plan
 // creates or changes first (in objs, or opts.CRDs) are checked offline
-// against that CRD's schema instead (Change.SchemaOnly). The error lists
-// every object that failed, each with its reference and the server's (or
-// the schema's) message.
+// against that CRD's schema instead (Change.SchemaOnly). An object that
+// the admission chain, the API server (as invalid) or the planned schema
+// refuses is not an error: its change carries the refusal
+// (Change.Refusal). The error lists every object that failed otherwise,
+// each with its reference and the server's message.
 func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, opts DiffOptions) (*ChangeSet, error) {
 	if err := checkOwner(opts.owner()); err != nil {
 		return nil, err

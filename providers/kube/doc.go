@@ -39,7 +39,10 @@
 // CRD's OpenAPI v3 schema with the API server's own structural pruning
 // (unknown fields are errors), defaulting and validation packages, and
 // marked Change.SchemaOnly; Apply waits for the CRD to be Established and
-// dry-runs it for real before writing.
+// dry-runs it for real before writing. An object that applying would fail
+// on (the admission chain or the API server refuses its dry run, or the
+// planned schema refuses it) is not a failed Diff: its change carries the
+// Refusal (Change.Refusal), and Apply refuses a change set holding one.
 // Secret values are masked (Masked) in everything a ChangeSet exposes except
 // the Desired objects, which are what Apply sends and must not be printed.
 //
