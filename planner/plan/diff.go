@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strings"
@@ -164,44 +165,94 @@ func joinPath(p, k string) string {
 }
 
 // pathLess orders paths so that list items sort by index, not by text.
+// It compares the paths segment by segment (pathSegments) without
+// splitting them: Diff sorts every field of a new object with it, and the
+// split paths and fmt.Sscanf were most of a create's diff.
 func pathLess(a, b string) bool {
-	ta, tb := splitPath(a), splitPath(b)
-	for i := 0; i < len(ta) && i < len(tb); i++ {
-		if ta[i] == tb[i] {
+	ia, ib := pathSegments{p: a}, pathSegments{p: b}
+	for {
+		sa, okA := ia.next()
+		sb, okB := ib.next()
+		switch {
+		case !okA || !okB:
+			return !okA && okB
+		case sa == sb:
 			continue
 		}
-		var na, nb int
-		if _, err := fmt.Sscanf(ta[i], "[%d]", &na); err == nil {
-			if _, err := fmt.Sscanf(tb[i], "[%d]", &nb); err == nil {
+		if na, ok := listIndex(sa); ok {
+			if nb, ok := listIndex(sb); ok {
 				return na < nb
 			}
 		}
-		return ta[i] < tb[i]
+		return sa < sb
 	}
-	return len(ta) < len(tb)
 }
 
-// splitPath splits a flattened path into its segments.
-func splitPath(p string) []string {
-	var out []string
-	start := 0
-	inQuote := false
-	for i := 0; i < len(p); i++ {
-		switch c := p[i]; {
-		case c == '"' && (i == 0 || p[i-1] != '\\'):
-			inQuote = !inQuote
-		case inQuote:
+// listIndex returns the index of a list item's segment "[N]" (as
+// fmt.Sscanf(seg, "[%d]") reads it: a sign allowed, anything after the
+// closing bracket ignored).
+func listIndex(seg string) (int, bool) {
+	if len(seg) < 3 || seg[0] != '[' {
+		return 0, false
+	}
+	i, neg := 1, false
+	if seg[i] == '+' || seg[i] == '-' {
+		neg = seg[i] == '-'
+		i++
+	}
+	start := i
+	n := 0
+	for ; i < len(seg) && seg[i] >= '0' && seg[i] <= '9'; i++ {
+		if n > (math.MaxInt-9)/10 {
+			return 0, false // out of range: Sscanf fails too
+		}
+		n = n*10 + int(seg[i]-'0')
+	}
+	if i == start || i >= len(seg) || seg[i] != ']' {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// pathSegments iterates over the segments of a flattened path: its keys
+// ("metadata", `["app.kubernetes.io/name"]`) and list indexes ("[0]").
+type pathSegments struct {
+	p        string
+	start, i int
+	inQuote  bool
+	done     bool
+}
+
+// next returns the next segment, false after the last.
+func (s *pathSegments) next() (string, bool) {
+	if s.done {
+		return "", false
+	}
+	for ; s.i < len(s.p); s.i++ {
+		switch c := s.p[s.i]; {
+		case c == '"' && (s.i == 0 || s.p[s.i-1] != '\\'):
+			s.inQuote = !s.inQuote
+		case s.inQuote:
 		case c == '.':
-			out = append(out, p[start:i])
-			start = i + 1
+			seg := s.p[s.start:s.i]
+			s.i++
+			s.start = s.i
+			return seg, true
 		case c == '[':
-			if i > start {
-				out = append(out, p[start:i])
+			if s.i > s.start {
+				seg := s.p[s.start:s.i]
+				s.start = s.i
+				s.i++
+				return seg, true
 			}
-			start = i
+			s.start = s.i
 		}
 	}
-	return append(out, p[start:])
+	s.done = true
+	return s.p[s.start:], true
 }
 
 func deepCopy(v any) any {
