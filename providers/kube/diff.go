@@ -218,7 +218,7 @@ func (d *differ) diffOne(ctx context.Context, t *target) (Change, error) {
 	for attempt := 0; ; attempt++ {
 		var err error
 		as := dryRunAs(live, opts)
-		res, err = t.ri.Apply(ctx, t.ref.Name, t.obj, as)
+		res, err = m.dryRun(ctx, t, as)
 		if err != nil {
 			switch {
 			case isNamespaceNotFound(err) && d.namespaces[t.ref.Namespace] != "":
@@ -235,7 +235,7 @@ func (d *differ) diffOne(ctx context.Context, t *target) (Change, error) {
 		}
 		if res.GetResourceVersion() == "" {
 			c.Action = ActionCreate
-			after := normalize(res)
+			after := normalizeOwn(res) // res is this dry run's own
 			markUnknown(after, t.obj, nil)
 			c.After = mask(after)
 			return c, nil
@@ -255,7 +255,7 @@ func (d *differ) diffOne(ctx context.Context, t *target) (Change, error) {
 		}
 	}
 	m.fillLive(&c, live, opts, known)
-	before, after := normalize(live), normalize(res)
+	before, after := normalize(live), normalizeOwn(res)
 	markUnknown(after, t.obj, live)
 	c.Fields = diffFields(before.Object, after.Object)
 	if isSecret(res) {

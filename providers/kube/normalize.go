@@ -23,7 +23,16 @@ func normalize(u *unstructured.Unstructured) *unstructured.Unstructured {
 	if u == nil {
 		return nil
 	}
-	c := u.DeepCopy()
+	return normalizeOwn(u.DeepCopy())
+}
+
+// normalizeOwn is normalize without the copy: it drops those fields from u
+// itself, which nothing else may hold (a dry run's fresh answer), and
+// returns it.
+func normalizeOwn(c *unstructured.Unstructured) *unstructured.Unstructured {
+	if c == nil {
+		return nil
+	}
 	md, ok := c.Object["metadata"].(map[string]any)
 	if ok {
 		for _, k := range normalizedFields {
