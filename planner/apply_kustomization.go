@@ -179,7 +179,12 @@ func (a *applier) recordKustomization(b *plan.Block, cs *kube.ChangeSet, res *ku
 			objs[o.Address] = o
 		}
 		if applyErr == nil {
-			// Everything planned is now true: start from the plan.
+			// Everything planned is now true: start from the plan (the
+			// objects written now are recorded from res below).
+			written := make(map[string]bool, len(res.Objects))
+			for _, ap := range res.Objects {
+				written[ap.Ref.Address(b.Address)] = ap.Action != kube.ActionDelete
+			}
 			prev := objs
 			objs = map[string]state.Object{}
 			for _, c := range cs.Changes {
@@ -188,6 +193,10 @@ func (a *applier) recordKustomization(b *plan.Block, cs *kube.ChangeSet, res *ku
 				}
 				addr := c.Ref.Address(b.Address)
 				o, ok := prev[addr]
+				if written[addr] {
+					objs[addr] = o // replaced below
+					continue
+				}
 				if !ok || c.Action == kube.ActionNoop && o.Digest != kube.Digest(c.Desired) {
 					o = stateObject(b.Address, c.Ref)
 					o.Digest = kube.Digest(c.Desired)

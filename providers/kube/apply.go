@@ -220,14 +220,20 @@ func (m *Manager) applyOne(ctx context.Context, c Change, opts ApplyOptions) (Ap
 		}
 		return Applied{}, err
 	}
-	obj.SetResourceVersion("")
+	digest := got.digest // of the object as sent
+	if obj.GetResourceVersion() != "" {
+		// Sent with a resourceVersion precondition: the digest is of the
+		// object without it.
+		obj.SetResourceVersion("")
+		digest = Digest(obj)
+	}
 	_, fields := FieldSets(got.Metadata.ManagedFields)
 	return Applied{
 		Ref:             got.ref(),
 		Action:          c.Action,
 		UID:             got.Metadata.UID,
 		ResourceVersion: got.Metadata.ResourceVersion,
-		Digest:          Digest(obj),
+		Digest:          digest,
 		FieldsHash:      fields,
 	}, nil
 }

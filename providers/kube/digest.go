@@ -101,6 +101,11 @@ func Digest(obj *unstructured.Unstructured) string {
 	if err != nil {
 		return ""
 	}
+	return digestOf(b)
+}
+
+// digestOf returns the Digest of an object whose JSON is b.
+func digestOf(b []byte) string {
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
 }

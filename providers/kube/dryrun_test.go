@@ -183,3 +183,43 @@ func TestDiffDecodesDryRunOnce(t *testing.T) {
 		t.Errorf("the diff of a new object allocated %.0f times, the dynamic client's dry run alone %.0f", diff, dynamic)
 	}
 }
+
+// TestApplySendsAndDigestsTheSameBytes checks that an apply sends the
+// bytes json.Marshal gives for the object and records the digest of the
+// object without its resourceVersion precondition, also when it sent one.
+func TestApplySendsAndDigestsTheSameBytes(t *testing.T) {
+	desired, answer := bigDryRunAnswer(t, 20)
+	cfg, seen := fakeDryRunServer(t, answer)
+	m, err := NewManager(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := ApplyOptions{Stack: "s", StackID: "id", Block: "kustomization.k"}
+	want := desired.DeepCopy()
+	SetOwner([]*unstructured.Unstructured{want}, opts.owner())
+	SetDigest(want)
+	for _, c := range []struct {
+		action      Action
+		ifUnchanged bool
+		rv          string
+	}{{ActionCreate, false, ""}, {ActionUpdate, false, ""}, {ActionUpdate, true, "7"}} {
+		opts.IfUnchanged = c.ifUnchanged
+		got, err := m.applyOne(context.Background(), Change{Ref: RefOf(desired), Action: c.action, Desired: desired, LiveResourceVersion: c.rv}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Digest != Digest(want) {
+			t.Errorf("%s (if unchanged %v): digest %s, want %s", c.action, c.ifUnchanged, got.Digest, Digest(want))
+		}
+		sent := want.DeepCopy()
+		sent.SetResourceVersion(c.rv)
+		body, err := json.Marshal(sent.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs := seen()
+		if last := reqs[len(reqs)-1]; last.Body != string(body) {
+			t.Errorf("%s (if unchanged %v): sent %s, want %s", c.action, c.ifUnchanged, last.Body, body)
+		}
+	}
+}

@@ -29,6 +29,9 @@ type appliedObject struct {
 		ResourceVersion string                      `json:"resourceVersion"`
 		ManagedFields   []metav1.ManagedFieldsEntry `json:"managedFields"`
 	} `json:"metadata"`
+	// digest is the Digest of the object sent, computed from the very
+	// bytes of the request.
+	digest string
 }
 
 // ref returns the reference of the applied object.
@@ -41,7 +44,8 @@ func (a *appliedObject) ref() ObjectRef {
 }
 
 // serverApply sends obj as a server-side apply by strata's field manager,
-// taking over conflicting fields, as the dynamic client's Apply does, and
+// taking over conflicting fields, as the dynamic client's Apply does (the
+// same bytes, encoded by jsonvalue, whose digest it keeps), and
 // decodes of the answer only what Apply records: the dynamic client
 // decodes the whole object into maps, which was most of the CPU time of
 // an apply after the request itself. Errors are the API server's, as the
@@ -62,7 +66,7 @@ func (m *Manager) serverApply(ctx context.Context, obj *unstructured.Unstructure
 	if msgs := rest.IsValidPathSegmentName(ref.Name); ref.Name == "" || len(msgs) > 0 {
 		return nil, fmt.Errorf("invalid resource name %q: %v", ref.Name, msgs)
 	}
-	body, err := json.Marshal(obj.Object)
+	body, err := jsonvalue.Marshal(obj.Object) // json.Marshal's bytes
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", ref, err)
 	}
@@ -75,7 +79,7 @@ func (m *Manager) serverApply(ctx context.Context, obj *unstructured.Unstructure
 	if err != nil {
 		return nil, err
 	}
-	var got appliedObject
+	got := appliedObject{digest: digestOf(body)}
 	if err := json.Unmarshal(data, &got); err != nil {
 		return nil, fmt.Errorf("decode the answer to the apply of %s: %w", ref, err)
 	}
