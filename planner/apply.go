@@ -57,6 +57,11 @@ type Result struct {
 // of the stack, and those the plan's blocks locate (a saved plan). A plan
 // that holds errors is refused before anything changes (ErrPlanErrors).
 //
+// Apply releases what it no longer needs of p as it goes: the rendered
+// objects of each kustomization it applied, and the objects and field
+// diffs of that block's changes (Before, After, Diff); p's blocks and
+// changes stay otherwise as they were.
+//
 // When the lock is lost during the apply, Apply stops at once: requests in
 // flight are cancelled, no further request that can change the cluster is
 // sent and no further block starts. What was done is still written to the
@@ -278,6 +283,7 @@ func (a *applier) applyBlock(ctx context.Context, addr string) error {
 	switch {
 	case b.Kind == "kustomization":
 		added, changed, destroyed, err = a.applyKustomization(ctx, b)
+		a.release(b)
 	case b.Kind == "release":
 		added, changed, destroyed, err = a.applyRelease(ctx, b)
 	case b.Remove:
@@ -307,6 +313,20 @@ func (a *applier) applyBlock(ctx context.Context, addr string) error {
 	}
 	a.e.emit(ev)
 	return err
+}
+
+// release drops what the apply of kustomization b no longer needs of the
+// plan once b is done: its rendered objects and, of each of its changes,
+// the objects before and after and the field diff (the plan's summary,
+// the actions and addresses, stays). A 50,000-object apply held some
+// 180 MB of them until its end, which the collector scanned again and
+// again; the blocks still to apply hold theirs.
+func (a *applier) release(b *plan.Block) {
+	b.Objects = nil
+	for _, i := range a.changes[b.Address] {
+		rc := &a.p.Changes[i]
+		rc.Before, rc.After, rc.Diff = nil, nil, nil
+	}
 }
 
 // record changes the snapshot and writes it at once.

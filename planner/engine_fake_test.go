@@ -1039,3 +1039,58 @@ func TestFakeInvalidObject(t *testing.T) {
 		}
 	}
 }
+
+// TestFakeApplyReleasesAppliedBlocks checks that the apply drops the
+// objects and field diffs of each kustomization once it applied it, while
+// the blocks still to apply keep theirs: when kustomization.b starts,
+// kustomization.a's are gone and b's and c's are there.
+func TestFakeApplyReleasesAppliedBlocks(t *testing.T) {
+	w := chain(t)
+	var p *plan.Plan
+	held := func(block string) (objects, details int) {
+		objects = len(p.Block(block).Objects)
+		for _, rc := range p.Changes {
+			if rc.Block == block && (rc.After != nil || rc.Before != nil || len(rc.Diff) > 0) {
+				details++
+			}
+		}
+		return objects, details
+	}
+	var atB [3][2]int
+	opts := w.options()
+	opts.OnEvent = func(ev planner.Event) {
+		if ev.Type == planner.BlockStarted && ev.Block == "kustomization.b" {
+			for i, blk := range []string{"kustomization.a", "kustomization.b", "kustomization.c"} {
+				atB[i][0], atB[i][1] = held(blk)
+			}
+		}
+	}
+	e, pl := w.lockedPlan(&opts)
+	p = pl
+	for _, blk := range []string{"kustomization.a", "kustomization.b", "kustomization.c"} {
+		if o, d := held(blk); o == 0 || d == 0 {
+			t.Fatalf("the plan holds %d objects and %d changes with details for %s, want some", o, d, blk)
+		}
+	}
+	if _, err := e.Apply(context.Background(), p, planner.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Unlock(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_ = e.Close()
+	if atB[0] != [2]int{} {
+		t.Errorf("when kustomization.b started, kustomization.a still held %d objects and %d changes with details", atB[0][0], atB[0][1])
+	}
+	if atB[1][0] == 0 || atB[1][1] == 0 || atB[2][0] == 0 || atB[2][1] == 0 {
+		t.Errorf("when kustomization.b started, b and c held %v objects and changes with details, want theirs", atB[1:])
+	}
+	for _, blk := range []string{"kustomization.a", "kustomization.b", "kustomization.c", "kustomization.d"} {
+		if o, d := held(blk); o != 0 || d != 0 {
+			t.Errorf("after the apply %s still holds %d objects and %d changes with details", blk, o, d)
+		}
+	}
+	if len(p.Changes) != 4 || !p.HasChanges() {
+		t.Errorf("after the apply the plan has %d changes (has changes: %v), want its 4 creates", len(p.Changes), p.HasChanges())
+	}
+}
