@@ -29,6 +29,8 @@ type DriftOptions struct {
 	// Baseline remembers strata's field sets between checks. Nil loads
 	// BaselineFile of the stack (local backend) and saves it after the check.
 	Baseline *Baseline
+
+	scan *kube.SharedScan // the check's shared lists (see prefetchScan)
 }
 
 // Drift compares the live cluster with what the state says strata applied,
@@ -37,7 +39,8 @@ type DriftOptions struct {
 // another value in the cluster (or is gone), or when the object is gone.
 //
 // It is fast on large stacks: the live objects are listed (metadata only)
-// with one request per kind and namespace; an object whose resourceVersion
+// with one request per kind and namespace for all the blocks, started
+// before the first block is checked (see prefetchScan); an object whose resourceVersion
 // is the one recorded at apply time is unchanged, and one whose field
 // manager "strata" still owns every field of the manifest was not edited
 // (server-side apply moves the ownership of a field to whoever changes
@@ -75,6 +78,9 @@ func (e *Engine) Drift(ctx context.Context, opts DriftOptions) (*drift.Report, e
 	}
 	e.stackID = snap.Lineage
 	e.maskValuesFrom(ctx)
+	ctx, cancel := context.WithCancel(ctx) // stops the lists no block took
+	defer cancel()
+	opts.scan = e.prefetchScan(ctx, snap, opts)
 	rep := &drift.Report{FormatVersion: drift.FormatVersion, Stack: e.name, Environment: e.opts.Environment, CheckedAt: start.UTC()}
 	want := func(addr string) bool { return len(opts.Blocks) == 0 || slices.Contains(opts.Blocks, addr) }
 	for _, b := range e.stack.Blocks() {

@@ -8,6 +8,7 @@ package planner
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -339,7 +340,7 @@ func (e *Engine) driftScan(ctx context.Context, m Kube, targets []driftTarget, o
 		refs[i] = kube.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
 	}
 	selector := kube.LabelStack + "=" + e.name + "," + kube.LabelBlock + "=" + targets[0].rec.Block
-	live, err := m.ScanMetadata(ctx, refs, kube.ScanOptions{Selector: selector, Concurrency: opts.Concurrency})
+	live, err := m.ScanMetadata(ctx, refs, kube.ScanOptions{Selector: selector, Concurrency: opts.Concurrency, Shared: opts.scan})
 	if err != nil {
 		return err
 	}
@@ -347,6 +348,66 @@ func (e *Engine) driftScan(ctx context.Context, m Kube, targets []driftTarget, o
 		classify(&targets[i], live[i], opts.Baseline)
 	}
 	return nil
+}
+
+// scanPrefetcher is the Kube that can start the shared lists of a drift
+// check early (kube.Manager.PrefetchScan).
+type scanPrefetcher interface {
+	PrefetchScan(ctx context.Context, s *kube.SharedScan, refs []kube.ObjectRef)
+}
+
+// prefetchScan returns the shared lists of the kustomizations that the
+// check opts covers (nil for fewer than two: a block lists its own) and
+// starts them, in the order of the blocks, as each block's service
+// account: one list per resource and namespace, with the stack's label
+// (and, when opts names blocks, the checked blocks') as selector, instead
+// of one per block each waited for in turn (kube.SharedScan). The lists
+// start while the first blocks are checked; each block waits only for
+// its own.
+func (e *Engine) prefetchScan(ctx context.Context, snap *state.Snapshot, opts DriftOptions) *kube.SharedScan {
+	var blocks []*config.Kustomization
+	for _, b := range e.stack.Blocks() {
+		k, ok := b.(*config.Kustomization)
+		addr := b.Address().String()
+		if ok && !k.Suspend && (len(opts.Blocks) == 0 || slices.Contains(opts.Blocks, addr)) && len(snap.BlockObjects(addr)) > 0 {
+			blocks = append(blocks, k)
+		}
+	}
+	if len(blocks) < 2 {
+		return nil
+	}
+	selector := kube.LabelStack + "=" + e.name
+	if len(opts.Blocks) > 0 {
+		names := make([]string, len(blocks))
+		for i, k := range blocks {
+			names[i] = k.Address().String()
+		}
+		slices.Sort(names)
+		selector += "," + kube.LabelBlock + " in (" + strings.Join(names, ",") + ")"
+	}
+	s := kube.NewSharedScan(selector, opts.Concurrency)
+	// The refs of each service account's client, in the order of the blocks.
+	var order []string
+	refs := map[string][]kube.ObjectRef{}
+	clients := map[string]scanPrefetcher{}
+	for _, k := range blocks {
+		m, err := e.kubeAs(k.ServiceAccount)
+		p, ok := m.(scanPrefetcher)
+		if err != nil || !ok {
+			continue // the block's check finds out
+		}
+		if _, seen := clients[k.ServiceAccount]; !seen {
+			order = append(order, k.ServiceAccount)
+			clients[k.ServiceAccount] = p
+		}
+		for _, r := range snap.BlockObjects(k.Address().String()) {
+			refs[k.ServiceAccount] = append(refs[k.ServiceAccount], kube.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})
+		}
+	}
+	for _, sa := range order {
+		clients[sa].PrefetchScan(ctx, s, refs[sa])
+	}
+	return s
 }
 
 // classify sets the scan status of t from its live metadata.

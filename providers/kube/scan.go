@@ -7,6 +7,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/metadata"
 )
@@ -20,6 +21,10 @@ type ScanOptions struct {
 	// Concurrency bounds parallel list requests (default
 	// Options.Concurrency of the manager).
 	Concurrency int
+	// Shared, if set, holds the lists of the whole check that the scan
+	// takes its objects from instead of listing them itself (see
+	// SharedScan); Selector then chooses among them.
+	Shared *SharedScan
 }
 
 // LiveMetadata is what ScanMetadata found of one object.
@@ -40,7 +45,8 @@ type LiveMetadata struct {
 
 // ScanMetadata reads the metadata of the objects refs name, with one list
 // request (metadata only, paginated) per resource and namespace, and a
-// get for each object the list does not return. The result has one entry
+// get for each object the list does not return; with opts.Shared, the
+// lists of the whole check (see SharedScan). The result has one entry
 // per ref, in order. A ref whose kind the cluster does not serve is not an
 // error: its object does not exist. The manager's impersonation applies.
 func (m *Manager) ScanMetadata(ctx context.Context, refs []ObjectRef, opts ScanOptions) ([]LiveMetadata, error) {
@@ -50,6 +56,12 @@ func (m *Manager) ScanMetadata(ctx context.Context, refs []ObjectRef, opts ScanO
 	mc, err := metadata.NewForConfig(m.cfg)
 	if err != nil {
 		return nil, fmt.Errorf("metadata client: %w", err)
+	}
+	var sel labels.Selector // matches the shared lists' objects
+	if opts.Shared != nil {
+		if sel, err = labels.Parse(opts.Selector); err != nil {
+			return nil, fmt.Errorf("selector %q: %w", opts.Selector, err)
+		}
 	}
 	type group struct {
 		gvr schema.GroupVersionResource
@@ -78,13 +90,9 @@ func (m *Manager) ScanMetadata(ctx context.Context, refs []ObjectRef, opts ScanO
 	}
 	err = forEach(ctx, len(keys), opts.Concurrency, func(ctx context.Context, gi int) error {
 		g := keys[gi]
-		var rif metadata.ResourceInterface = mc.Resource(g.gvr)
-		if g.ns != "" {
-			rif = mc.Resource(g.gvr).Namespace(g.ns)
-		}
 		// Each index belongs to one group: no two calls write the same
 		// entry of out.
-		return scanGroup(ctx, rif, g.gvr.Resource, opts.Selector, refs, groups[g], out)
+		return m.scanGroup(ctx, mc, g.gvr, g.ns, opts.Shared, sel, opts.Selector, refs, groups[g], out)
 	})
 	if err != nil {
 		return nil, err
@@ -92,27 +100,37 @@ func (m *Manager) ScanMetadata(ctx context.Context, refs []ObjectRef, opts ScanO
 	return out, nil
 }
 
-// scanGroup lists the objects of one resource and namespace and fills the
+// scanGroup lists the objects of one resource and namespace that selector
+// matches (or takes those that sel matches from shared) and fills the
 // entries of out at idx.
-func scanGroup(ctx context.Context, rif metadata.ResourceInterface, resource, selector string, refs []ObjectRef, idx []int, out []LiveMetadata) error {
-	live := map[string]*metav1.PartialObjectMetadata{}
-	cont := ""
-	for {
-		list, err := rif.List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: 2000, Continue: cont})
-		if err != nil {
-			return fmt.Errorf("list %s: %w", resource, err)
+func (m *Manager) scanGroup(ctx context.Context, mc metadata.Interface, gvr schema.GroupVersionResource, ns string,
+	shared *SharedScan, sel labels.Selector, selector string, refs []ObjectRef, idx []int, out []LiveMetadata) error {
+	rif := scanResource(mc, gvr, ns)
+	var live, other map[string]*metav1.PartialObjectMetadata
+	if shared != nil {
+		l := shared.list(ctx, m, mc, gvr, ns)
+		if l.err != nil {
+			return fmt.Errorf("list %s: %w", gvr.Resource, l.err)
 		}
-		for j := range list.Items {
-			live[list.Items[j].Name] = &list.Items[j]
+		names := make([]string, len(idx))
+		for j, i := range idx {
+			names[j] = refs[i].Name
 		}
-		if cont = list.Continue; cont == "" {
-			break
+		live, other = l.take(names, sel)
+	} else {
+		var err error
+		if live, err = listMetadata(ctx, rif, selector); err != nil {
+			return fmt.Errorf("list %s: %w", gvr.Resource, err)
 		}
 	}
 	for _, i := range idx {
 		o, ok := live[refs[i].Name]
 		if !ok {
 			// Not listed: deleted, or its labels were changed.
+			if o := other[refs[i].Name]; o != nil {
+				out[i] = LiveMetadata{Exists: true, UID: string(o.UID)}
+				continue
+			}
 			got, err := rif.Get(ctx, refs[i].Name, metav1.GetOptions{})
 			switch {
 			case apierrors.IsNotFound(err):
@@ -128,4 +146,32 @@ func scanGroup(ctx context.Context, rif metadata.ResourceInterface, resource, se
 			FieldSets: sets, FieldsHash: hash}
 	}
 	return nil
+}
+
+// scanResource is the metadata client of resource gvr in namespace ns ("":
+// cluster-scoped).
+func scanResource(mc metadata.Interface, gvr schema.GroupVersionResource, ns string) metadata.ResourceInterface {
+	if ns != "" {
+		return mc.Resource(gvr).Namespace(ns)
+	}
+	return mc.Resource(gvr)
+}
+
+// listMetadata lists the metadata of the objects of rif that selector
+// matches, by name, in pages of 2,000.
+func listMetadata(ctx context.Context, rif metadata.ResourceInterface, selector string) (map[string]*metav1.PartialObjectMetadata, error) {
+	live := map[string]*metav1.PartialObjectMetadata{}
+	cont := ""
+	for {
+		list, err := rif.List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: 2000, Continue: cont})
+		if err != nil {
+			return nil, err
+		}
+		for j := range list.Items {
+			live[list.Items[j].Name] = &list.Items[j]
+		}
+		if cont = list.Continue; cont == "" {
+			return live, nil
+		}
+	}
 }

@@ -19,7 +19,8 @@ import (
 // TestScanMetadata checks the live metadata scan: a listed object carries
 // its resourceVersion and strata's field sets, a relabelled one is found
 // by name, a deleted one and one of a kind the cluster does not serve do
-// not exist, and the scan impersonates as the manager does.
+// not exist, the same from the lists a whole check shares (SharedScan), and
+// the scan impersonates as the manager does.
 func TestScanMetadata(t *testing.T) {
 	ctx := context.Background()
 	m := newManager(t)
@@ -73,6 +74,24 @@ func TestScanMetadata(t *testing.T) {
 	for i, name := range []string{"gone", "unknown kind"} {
 		if o := got[2+i]; o.Exists {
 			t.Errorf("%s: %+v, want not existing", name, o)
+		}
+	}
+
+	// The same scan from the lists of a whole check (the stack's objects)
+	// finds the same: b, which the stack's list holds but the block's
+	// selector no longer matches, by name.
+	shared := kube.NewSharedScan(kube.LabelStack+"="+stack, 2)
+	m.PrefetchScan(ctx, shared, refs)
+	sopts := opts
+	sopts.Shared = shared
+	fromShared, err := m.ScanMetadata(ctx, refs, sopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range refs {
+		if got, want := fromShared[i], got[i]; got.Exists != want.Exists || got.Listed != want.Listed || got.UID != want.UID ||
+			got.ResourceVersion != want.ResourceVersion || got.FieldsHash != want.FieldsHash {
+			t.Errorf("%s from the shared lists: %+v, want %+v", refs[i].Name, got, want)
 		}
 	}
 
