@@ -30,7 +30,7 @@ type DriftOptions struct {
 	// BaselineFile of the stack (local backend) and saves it after the check.
 	Baseline *Baseline
 
-	scan *kube.SharedScan // the check's shared lists (see prefetchScan)
+	ahead *scanAhead // the check's shared lists (see prefetchScan)
 }
 
 // Drift compares the live cluster with what the state says strata applied,
@@ -39,9 +39,10 @@ type DriftOptions struct {
 // another value in the cluster (or is gone), or when the object is gone.
 //
 // It is fast on large stacks: the live objects are listed (metadata only)
-// with one request per kind and namespace for all the blocks, started
-// before the first block is checked (see prefetchScan); an object whose resourceVersion
-// is the one recorded at apply time is unchanged, and one whose field
+// with one request per kind and namespace for all the blocks, started a
+// few blocks ahead of the block being checked (see prefetchScan); an
+// object whose resourceVersion is the one recorded at apply time is
+// unchanged, and one whose field
 // manager "strata" still owns every field of the manifest was not edited
 // (server-side apply moves the ownership of a field to whoever changes
 // it). Only the remaining suspects get the same server-side dry run as
@@ -80,7 +81,7 @@ func (e *Engine) Drift(ctx context.Context, opts DriftOptions) (*drift.Report, e
 	e.maskValuesFrom(ctx)
 	ctx, cancel := context.WithCancel(ctx) // stops the lists no block took
 	defer cancel()
-	opts.scan = e.prefetchScan(ctx, snap, opts)
+	opts.ahead = e.prefetchScan(snap, opts)
 	rep := &drift.Report{FormatVersion: drift.FormatVersion, Stack: e.name, Environment: e.opts.Environment, CheckedAt: start.UTC()}
 	want := func(addr string) bool { return len(opts.Blocks) == 0 || slices.Contains(opts.Blocks, addr) }
 	for _, b := range e.stack.Blocks() {
@@ -91,6 +92,7 @@ func (e *Engine) Drift(ctx context.Context, opts DriftOptions) (*drift.Report, e
 		var blk drift.Block
 		switch b := b.(type) {
 		case *config.Kustomization:
+			opts.ahead.reach(ctx, addr)
 			blk = e.driftKustomization(ctx, snap, b, opts)
 		case *config.Release:
 			blk = e.driftRelease(ctx, snap, b)

@@ -340,7 +340,7 @@ func (e *Engine) driftScan(ctx context.Context, m Kube, targets []driftTarget, o
 		refs[i] = kube.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
 	}
 	selector := kube.LabelStack + "=" + e.name + "," + kube.LabelBlock + "=" + targets[0].rec.Block
-	live, err := m.ScanMetadata(ctx, refs, kube.ScanOptions{Selector: selector, Concurrency: opts.Concurrency, Shared: opts.scan})
+	live, err := m.ScanMetadata(ctx, refs, kube.ScanOptions{Selector: selector, Concurrency: opts.Concurrency, Shared: opts.ahead.sharedScan()})
 	if err != nil {
 		return err
 	}
@@ -356,15 +356,62 @@ type scanPrefetcher interface {
 	PrefetchScan(ctx context.Context, s *kube.SharedScan, refs []kube.ObjectRef)
 }
 
+// scanLookahead is how many kustomizations ahead of the one being checked
+// a drift check lists (see prefetchScan).
+const scanLookahead = 16
+
+// scanAhead starts the shared lists of a drift check's kustomizations a
+// few blocks ahead of the block being checked (see prefetchScan).
+type scanAhead struct {
+	shared *kube.SharedScan
+	blocks []aheadBlock   // the kustomizations to check, in order
+	index  map[string]int // of blocks, by address
+	next   int            // the first block whose lists are not started
+}
+
+// aheadBlock is one kustomization of a scanAhead: its client (nil when it
+// cannot prefetch) and the objects the state records for it.
+type aheadBlock struct {
+	m    scanPrefetcher
+	refs []kube.ObjectRef
+}
+
+// sharedScan returns the shared lists (nil for none).
+func (a *scanAhead) sharedScan() *kube.SharedScan {
+	if a == nil {
+		return nil
+	}
+	return a.shared
+}
+
+// reach starts the lists of the blocks from addr's to scanLookahead after
+// it that are not started yet.
+func (a *scanAhead) reach(ctx context.Context, addr string) {
+	if a == nil {
+		return
+	}
+	i, ok := a.index[addr]
+	if !ok {
+		return
+	}
+	for ; a.next < len(a.blocks) && a.next <= i+scanLookahead; a.next++ {
+		if b := a.blocks[a.next]; b.m != nil {
+			b.m.PrefetchScan(ctx, a.shared, b.refs)
+		}
+	}
+}
+
 // prefetchScan returns the shared lists of the kustomizations that the
-// check opts covers (nil for fewer than two: a block lists its own) and
-// starts them, in the order of the blocks, as each block's service
-// account: one list per resource and namespace, with the stack's label
-// (and, when opts names blocks, the checked blocks') as selector, instead
-// of one per block each waited for in turn (kube.SharedScan). The lists
-// start while the first blocks are checked; each block waits only for
-// its own.
-func (e *Engine) prefetchScan(ctx context.Context, snap *state.Snapshot, opts DriftOptions) *kube.SharedScan {
+// check opts covers (nil for fewer than two: a block lists its own): one
+// list per resource and namespace, as each block's service account, with
+// the stack's label (and, when opts names blocks, the checked blocks') as
+// selector, instead of one per block each waited for in turn
+// (kube.SharedScan). Drift starts them (scanAhead.reach) up to
+// scanLookahead blocks ahead of the block it checks, so that each block
+// finds its lists made or under way while what the lists hold stays
+// bounded (a 50,000-object check held every list at once, some 60 MB more
+// at its peak).
+func (e *Engine) prefetchScan(snap *state.Snapshot, opts DriftOptions) *scanAhead {
 	var blocks []*config.Kustomization
 	for _, b := range e.stack.Blocks() {
 		k, ok := b.(*config.Kustomization)
@@ -385,29 +432,20 @@ func (e *Engine) prefetchScan(ctx context.Context, snap *state.Snapshot, opts Dr
 		slices.Sort(names)
 		selector += "," + kube.LabelBlock + " in (" + strings.Join(names, ",") + ")"
 	}
-	s := kube.NewSharedScan(selector, opts.Concurrency)
-	// The refs of each service account's client, in the order of the blocks.
-	var order []string
-	refs := map[string][]kube.ObjectRef{}
-	clients := map[string]scanPrefetcher{}
-	for _, k := range blocks {
+	a := &scanAhead{shared: kube.NewSharedScan(selector, opts.Concurrency), blocks: make([]aheadBlock, len(blocks)),
+		index: make(map[string]int, len(blocks))}
+	for i, k := range blocks {
+		addr := k.Address().String()
+		a.index[addr] = i
 		m, err := e.kubeAs(k.ServiceAccount)
-		p, ok := m.(scanPrefetcher)
-		if err != nil || !ok {
-			continue // the block's check finds out
+		if p, ok := m.(scanPrefetcher); ok && err == nil { // else the block's check finds out
+			a.blocks[i].m = p
 		}
-		if _, seen := clients[k.ServiceAccount]; !seen {
-			order = append(order, k.ServiceAccount)
-			clients[k.ServiceAccount] = p
-		}
-		for _, r := range snap.BlockObjects(k.Address().String()) {
-			refs[k.ServiceAccount] = append(refs[k.ServiceAccount], kube.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})
+		for _, r := range snap.BlockObjects(addr) {
+			a.blocks[i].refs = append(a.blocks[i].refs, kube.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})
 		}
 	}
-	for _, sa := range order {
-		clients[sa].PrefetchScan(ctx, s, refs[sa])
-	}
-	return s
+	return a
 }
 
 // classify sets the scan status of t from its live metadata.

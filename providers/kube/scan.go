@@ -57,9 +57,9 @@ func (m *Manager) ScanMetadata(ctx context.Context, refs []ObjectRef, opts ScanO
 	if err != nil {
 		return nil, fmt.Errorf("metadata client: %w", err)
 	}
-	var sel labels.Selector // matches the shared lists' objects
+	from := scanFrom{selector: opts.Selector, shared: opts.Shared}
 	if opts.Shared != nil {
-		if sel, err = labels.Parse(opts.Selector); err != nil {
+		if from.sel, err = labels.Parse(opts.Selector); err != nil {
 			return nil, fmt.Errorf("selector %q: %w", opts.Selector, err)
 		}
 	}
@@ -92,7 +92,7 @@ func (m *Manager) ScanMetadata(ctx context.Context, refs []ObjectRef, opts ScanO
 		g := keys[gi]
 		// Each index belongs to one group: no two calls write the same
 		// entry of out.
-		return m.scanGroup(ctx, mc, g.gvr, g.ns, opts.Shared, sel, opts.Selector, refs, groups[g], out)
+		return m.scanGroup(ctx, mc, g.gvr, g.ns, from, refs, groups[g], out)
 	})
 	if err != nil {
 		return nil, err
@@ -100,15 +100,22 @@ func (m *Manager) ScanMetadata(ctx context.Context, refs []ObjectRef, opts ScanO
 	return out, nil
 }
 
-// scanGroup lists the objects of one resource and namespace that selector
-// matches (or takes those that sel matches from shared) and fills the
-// entries of out at idx.
-func (m *Manager) scanGroup(ctx context.Context, mc metadata.Interface, gvr schema.GroupVersionResource, ns string,
-	shared *SharedScan, sel labels.Selector, selector string, refs []ObjectRef, idx []int, out []LiveMetadata) error {
+// scanFrom is where a scan takes its objects from: its own lists with
+// selector, or the lists of shared, matching them with sel.
+type scanFrom struct {
+	selector string
+	shared   *SharedScan
+	sel      labels.Selector
+}
+
+// scanGroup lists the objects of one resource and namespace (or takes
+// them from the shared lists) and fills the entries of out at idx.
+func (m *Manager) scanGroup(ctx context.Context, mc metadata.Interface, gvr schema.GroupVersionResource, ns string, from scanFrom,
+	refs []ObjectRef, idx []int, out []LiveMetadata) error {
 	rif := scanResource(mc, gvr, ns)
-	var live, other map[string]*metav1.PartialObjectMetadata
-	if shared != nil {
-		l := shared.list(ctx, m, mc, gvr, ns)
+	var live, other map[string]*scanned
+	if from.shared != nil {
+		l := from.shared.list(ctx, m, mc, gvr, ns)
 		if l.err != nil {
 			return fmt.Errorf("list %s: %w", gvr.Resource, l.err)
 		}
@@ -116,34 +123,31 @@ func (m *Manager) scanGroup(ctx context.Context, mc metadata.Interface, gvr sche
 		for j, i := range idx {
 			names[j] = refs[i].Name
 		}
-		live, other = l.take(names, sel)
+		live, other = l.take(names, from.sel)
 	} else {
 		var err error
-		if live, err = listMetadata(ctx, rif, selector); err != nil {
+		if live, err = listMetadata(ctx, rif, from.selector); err != nil {
 			return fmt.Errorf("list %s: %w", gvr.Resource, err)
 		}
 	}
 	for _, i := range idx {
-		o, ok := live[refs[i].Name]
-		if !ok {
-			// Not listed: deleted, or its labels were changed.
-			if o := other[refs[i].Name]; o != nil {
-				out[i] = LiveMetadata{Exists: true, UID: string(o.UID)}
-				continue
-			}
-			got, err := rif.Get(ctx, refs[i].Name, metav1.GetOptions{})
-			switch {
-			case apierrors.IsNotFound(err):
-			case err != nil:
-				return fmt.Errorf("get %s: %w", refs[i], err)
-			default:
-				out[i] = LiveMetadata{Exists: true, UID: string(got.UID)}
-			}
+		if o := live[refs[i].Name]; o != nil {
+			out[i] = o.meta
 			continue
 		}
-		sets, hash := FieldSets(o.ManagedFields)
-		out[i] = LiveMetadata{Exists: true, Listed: true, UID: string(o.UID), ResourceVersion: o.ResourceVersion,
-			FieldSets: sets, FieldsHash: hash}
+		// Not listed: deleted, or its labels were changed.
+		if o := other[refs[i].Name]; o != nil {
+			out[i] = LiveMetadata{Exists: true, UID: o.meta.UID}
+			continue
+		}
+		got, err := rif.Get(ctx, refs[i].Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return fmt.Errorf("get %s: %w", refs[i], err)
+		default:
+			out[i] = LiveMetadata{Exists: true, UID: string(got.UID)}
+		}
 	}
 	return nil
 }
@@ -157,10 +161,21 @@ func scanResource(mc metadata.Interface, gvr schema.GroupVersionResource, ns str
 	return mc.Resource(gvr)
 }
 
+// scanned is what a list found of one object: its metadata as a scan
+// that lists it reports it, and its labels (which the scans of a shared
+// list match).
+type scanned struct {
+	meta   LiveMetadata
+	labels map[string]string
+}
+
 // listMetadata lists the metadata of the objects of rif that selector
-// matches, by name, in pages of 2,000.
-func listMetadata(ctx context.Context, rif metadata.ResourceInterface, selector string) (map[string]*metav1.PartialObjectMetadata, error) {
-	live := map[string]*metav1.PartialObjectMetadata{}
+// matches, by name, in pages of 2,000. It keeps of each object only what
+// a scan reports (its field sets read here, as each page arrives), not
+// the listed metadata: the lists of a whole check are held until their
+// blocks are checked.
+func listMetadata(ctx context.Context, rif metadata.ResourceInterface, selector string) (map[string]*scanned, error) {
+	live := map[string]*scanned{}
 	cont := ""
 	for {
 		list, err := rif.List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: 2000, Continue: cont})
@@ -168,7 +183,10 @@ func listMetadata(ctx context.Context, rif metadata.ResourceInterface, selector 
 			return nil, err
 		}
 		for j := range list.Items {
-			live[list.Items[j].Name] = &list.Items[j]
+			o := &list.Items[j]
+			sets, hash := FieldSets(o.ManagedFields)
+			live[o.Name] = &scanned{labels: o.Labels, meta: LiveMetadata{Exists: true, Listed: true, UID: string(o.UID),
+				ResourceVersion: o.ResourceVersion, FieldSets: sets, FieldsHash: hash}}
 		}
 		if cont = list.Continue; cont == "" {
 			return live, nil

@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/metadata"
@@ -53,22 +52,22 @@ type scanList struct {
 	once sync.Once
 	err  error
 	mu   sync.Mutex
-	objs map[string]*metav1.PartialObjectMetadata // by name
+	objs map[string]*scanned // by name
 }
 
 // take returns the listed objects of names: those that sel matches are
 // taken out of the list (listed), the others stay for a scan whose
 // selector matches them (found by name only). A name the list does not
 // hold is in neither.
-func (l *scanList) take(names []string, sel labels.Selector) (listed, other map[string]*metav1.PartialObjectMetadata) {
-	listed, other = map[string]*metav1.PartialObjectMetadata{}, map[string]*metav1.PartialObjectMetadata{}
+func (l *scanList) take(names []string, sel labels.Selector) (listed, other map[string]*scanned) {
+	listed, other = map[string]*scanned{}, map[string]*scanned{}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, n := range names {
 		o := l.objs[n]
 		switch {
 		case o == nil:
-		case sel.Matches(labels.Set(o.Labels)):
+		case sel.Matches(labels.Set(o.labels)):
 			listed[n] = o
 			delete(l.objs, n)
 		default:
