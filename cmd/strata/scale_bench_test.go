@@ -230,8 +230,8 @@ func (s samples) rounded() []time.Duration { return rounded(s) }
 //     sizes that set is applied by strata apply, untimed (its time logged):
 //     the set of the size before grown (its first objects are the same;
 //     only the new ones are created), or a new one.
-//   - plan: after the set settled (every Deployment Available, untimed),
-//     `strata plan --detailed-exitcode` of the unchanged set (exit 0
+//   - plan: after the set settled (every Deployment Available, untimed)
+//     and the cluster is quiet (see below), `strata plan --detailed-exitcode` of the unchanged set (exit 0
 //     required), the whole command as a child process: process start, stack
 //     load, client setup, render, state read, LISTs, comparison; its wall
 //     and CPU time, and its peak resident memory (the child's own VmHWM;
@@ -246,8 +246,19 @@ func (s samples) rounded() []time.Duration { return rounded(s) }
 //     speedup-vs-kubectl-diff is kubectl's time over strata plan's,
 //     exact-speedup-vs-kubectl-diff kubectl's over the exact plan's.
 //     Neither kubectl nor the exact diff runs at 50,000 objects by default.
-//   - drift: `strata drift` of the unchanged set (exit 0 required), a child
-//     process, with its CPU time and peak memory.
+//   - drift: once the cluster is quiet again, `strata drift` of the
+//     unchanged set (exit 0 required), a child process, with its CPU time
+//     and peak memory.
+//
+// Before the plan rows and again before the drift rows, untimed and the
+// same at every size, the benchmark waits until the cluster is quiet: the
+// API server, etcd and the controller manager together using less than
+// 15% of a core over 5 seconds (read from /proc; at most 3 minutes, the
+// wait and the last reading logged). Without it the rows of the larger
+// sizes were timed while the controllers still worked through the
+// objects just created (ReplicaSets, EndpointSlices, status) and the API
+// server through the requests of the rounds before, which the smaller
+// sizes never waited for: not like with like.
 //
 // Each figure is the median of the -benchtime runs (3x for the record; the
 // runs column says how many), the single runs are logged; the setup runs
@@ -321,9 +332,52 @@ func benchScale(b *testing.B, c *testcluster.Cluster, n int, prev *scaleSet, roo
 	}
 	testcluster.BenchProgress("Scale: %d objects: settling", n)
 	b.Logf("%d objects: settled (every Deployment Available) in %s, untimed", n, settleTime(b, set))
+	quiet(b, c, n, "plan")
 	b.Run("plan", func(b *testing.B) { benchScalePlan(b, c, set, n, withKubectl) })
+	quiet(b, c, n, "drift")
 	b.Run("drift", func(b *testing.B) { benchScaleDrift(b, set, n, kc) })
 	return set
+}
+
+// Waiting for a quiet cluster (see quiet): the cluster's components (the
+// API server, etcd and the controller manager together) count as quiet
+// once they used less than quietShare of one core over quietWindow, and
+// quiet gives up after quietMax.
+const (
+	quietWindow = 5 * time.Second
+	quietShare  = 0.15
+	quietMax    = 3 * time.Minute
+)
+
+// quiet waits, untimed, until the cluster's components are quiet, so that
+// the rows of every size are timed on a cluster that has finished with
+// what came before (the controllers' work on the new objects of the
+// apply, the requests of the rounds before) instead of one that is still
+// busy with it, which the rows of the larger sizes would pay for. It logs
+// how long it waited and what the components used in the last window; a
+// cluster that does not get quiet in quietMax (one shared with other
+// runs) is logged as such and measured as it is.
+func quiet(b *testing.B, c *testcluster.Cluster, n int, before string) {
+	b.Helper()
+	testcluster.BenchProgress("Scale: %d objects: waiting for a quiet cluster before %s", n, before)
+	start := time.Now()
+	for {
+		a0, c0 := componentCPU(b, c)
+		time.Sleep(quietWindow)
+		a1, c1 := componentCPU(b, c)
+		share := (a1 - a0 + c1 - c0).Seconds() / quietWindow.Seconds()
+		waited := time.Since(start).Round(time.Second)
+		if share < quietShare {
+			b.Logf("%d objects: cluster quiet before %s after %s (API server, etcd and controller manager: %.0f%% of a core over %s), untimed",
+				n, before, waited, 100*share, quietWindow)
+			return
+		}
+		if waited >= quietMax {
+			b.Logf("%d objects: cluster not quiet before %s after %s (API server, etcd and controller manager: %.0f%% of a core over %s): measured as it is",
+				n, before, waited, 100*share, quietWindow)
+			return
+		}
+	}
 }
 
 func settleTime(b *testing.B, s *scaleSet) time.Duration {
