@@ -364,16 +364,17 @@ const scanLookahead = 16
 // few blocks ahead of the block being checked (see prefetchScan).
 type scanAhead struct {
 	shared *kube.SharedScan
+	snap   *state.Snapshot
 	blocks []aheadBlock   // the kustomizations to check, in order
 	index  map[string]int // of blocks, by address
 	next   int            // the first block whose lists are not started
 }
 
-// aheadBlock is one kustomization of a scanAhead: its client (nil when it
-// cannot prefetch) and the objects the state records for it.
+// aheadBlock is one kustomization of a scanAhead: its address and client
+// (nil when it cannot prefetch).
 type aheadBlock struct {
+	addr string
 	m    scanPrefetcher
-	refs []kube.ObjectRef
 }
 
 // sharedScan returns the shared lists (nil for none).
@@ -395,9 +396,16 @@ func (a *scanAhead) reach(ctx context.Context, addr string) {
 		return
 	}
 	for ; a.next < len(a.blocks) && a.next <= i+scanLookahead; a.next++ {
-		if b := a.blocks[a.next]; b.m != nil {
-			b.m.PrefetchScan(ctx, a.shared, b.refs)
+		b := a.blocks[a.next]
+		if b.m == nil {
+			continue
 		}
+		recs := a.snap.BlockObjects(b.addr)
+		refs := make([]kube.ObjectRef, len(recs))
+		for i, r := range recs {
+			refs[i] = kube.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+		}
+		b.m.PrefetchScan(ctx, a.shared, refs)
 	}
 }
 
@@ -432,17 +440,14 @@ func (e *Engine) prefetchScan(snap *state.Snapshot, opts DriftOptions) *scanAhea
 		slices.Sort(names)
 		selector += "," + kube.LabelBlock + " in (" + strings.Join(names, ",") + ")"
 	}
-	a := &scanAhead{shared: kube.NewSharedScan(selector, opts.Concurrency), blocks: make([]aheadBlock, len(blocks)),
+	a := &scanAhead{shared: kube.NewSharedScan(selector, opts.Concurrency), snap: snap, blocks: make([]aheadBlock, len(blocks)),
 		index: make(map[string]int, len(blocks))}
 	for i, k := range blocks {
-		addr := k.Address().String()
-		a.index[addr] = i
+		a.blocks[i].addr = k.Address().String()
+		a.index[a.blocks[i].addr] = i
 		m, err := e.kubeAs(k.ServiceAccount)
 		if p, ok := m.(scanPrefetcher); ok && err == nil { // else the block's check finds out
 			a.blocks[i].m = p
-		}
-		for _, r := range snap.BlockObjects(addr) {
-			a.blocks[i].refs = append(a.blocks[i].refs, kube.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name})
 		}
 	}
 	return a

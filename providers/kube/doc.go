@@ -54,7 +54,8 @@
 // a channel the caller reads; a nil channel discards them.
 //
 // For a drift check, ScanMetadata reads the metadata of a block's objects
-// (one list request per resource and namespace, metadata only) and
+// (one list request per resource and namespace, metadata only, or the
+// lists that all the blocks of a check share: SharedScan, PrefetchScan) and
 // FieldSets and OwnsAll tell from the managed fields whether anyone else
 // changed a field strata applied, so that only the remaining objects need a
 // dry run.
@@ -67,12 +68,12 @@
 // of a block's live objects a Diff starts with), diff_prune.go (what Diff
 // says of objects no longer rendered), replace.go (immutable-field
 // replaces), schemaonly.go and schema.go (offline checks against a planned
-// CRD), apply.go (Apply), prune.go (Prune), wait.go (Wait), scan.go
-// (ScanMetadata). The helpers they share: owner.go (ownership labels and who
-// owns a live object), digest.go (configuration digests), normalize.go,
-// allocated.go and compare.go (what a plan shows of an object), fields.go
-// (managed-fields ownership), order.go (stages) and types.go (the plain data
-// of a ChangeSet). Object addresses are formatted by internal/addrs.
+// CRD), apply.go (Apply), prune.go (Prune), wait.go (Wait), scan.go and
+// scan_shared.go (ScanMetadata, SharedScan). The helpers they share:
+// owner.go (ownership labels and who owns a live object), digest.go
+// (configuration digests), normalize.go, allocated.go and compare.go (what
+// a plan shows of an object), fields.go (managed-fields ownership),
+// order.go (stages) and types.go (the plain data of a ChangeSet). Object addresses are formatted by internal/addrs.
 //
 // This package uses client-go directly rather than github.com/fluxcd/pkg/ssa:
 // ssa's ResourceManager diffs one object at a time with a get and a dry run
