@@ -365,16 +365,10 @@ const scanLookahead = 16
 type scanAhead struct {
 	shared *kube.SharedScan
 	snap   *state.Snapshot
-	blocks []aheadBlock   // the kustomizations to check, in order
-	index  map[string]int // of blocks, by address
-	next   int            // the first block whose lists are not started
-}
-
-// aheadBlock is one kustomization of a scanAhead: its address and client
-// (nil when it cannot prefetch).
-type aheadBlock struct {
-	addr string
-	m    scanPrefetcher
+	kubeAs func(serviceAccount string) (Kube, error)
+	blocks []*config.Kustomization // the kustomizations to check, in order
+	index  map[string]int          // of blocks, by address
+	next   int                     // the first block whose lists are not started
 }
 
 // sharedScan returns the shared lists (nil for none).
@@ -396,16 +390,18 @@ func (a *scanAhead) reach(ctx context.Context, addr string) {
 		return
 	}
 	for ; a.next < len(a.blocks) && a.next <= i+scanLookahead; a.next++ {
-		b := a.blocks[a.next]
-		if b.m == nil {
-			continue
+		k := a.blocks[a.next]
+		m, err := a.kubeAs(k.ServiceAccount)
+		p, ok := m.(scanPrefetcher)
+		if err != nil || !ok {
+			continue // the block's check finds out
 		}
-		recs := a.snap.BlockObjects(b.addr)
+		recs := a.snap.BlockObjects(k.Address().String())
 		refs := make([]kube.ObjectRef, len(recs))
-		for i, r := range recs {
-			refs[i] = kube.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+		for j, r := range recs {
+			refs[j] = kube.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
 		}
-		b.m.PrefetchScan(ctx, a.shared, refs)
+		p.PrefetchScan(ctx, a.shared, refs)
 	}
 }
 
@@ -440,15 +436,10 @@ func (e *Engine) prefetchScan(snap *state.Snapshot, opts DriftOptions) *scanAhea
 		slices.Sort(names)
 		selector += "," + kube.LabelBlock + " in (" + strings.Join(names, ",") + ")"
 	}
-	a := &scanAhead{shared: kube.NewSharedScan(selector, opts.Concurrency), snap: snap, blocks: make([]aheadBlock, len(blocks)),
+	a := &scanAhead{shared: kube.NewSharedScan(selector, opts.Concurrency), snap: snap, kubeAs: e.kubeAs, blocks: blocks,
 		index: make(map[string]int, len(blocks))}
 	for i, k := range blocks {
-		a.blocks[i].addr = k.Address().String()
-		a.index[a.blocks[i].addr] = i
-		m, err := e.kubeAs(k.ServiceAccount)
-		if p, ok := m.(scanPrefetcher); ok && err == nil { // else the block's check finds out
-			a.blocks[i].m = p
-		}
+		a.index[k.Address().String()] = i
 	}
 	return a
 }
