@@ -412,9 +412,9 @@ func (a *scanAhead) reach(ctx context.Context, addr string) {
 // selector, instead of one per block each waited for in turn
 // (kube.SharedScan). Drift starts them (scanAhead.reach) up to
 // scanLookahead blocks ahead of the block it checks, so that each block
-// finds its lists made or under way while what the lists hold stays
-// bounded (a 50,000-object check held every list at once, some 60 MB more
-// at its peak).
+// finds its lists made or under way while what the lists hold is bounded
+// by the look-ahead, not by the stack (a stack in one namespace is listed
+// at once all the same).
 func (e *Engine) prefetchScan(snap *state.Snapshot, opts DriftOptions) *scanAhead {
 	var blocks []*config.Kustomization
 	for _, b := range e.stack.Blocks() {
