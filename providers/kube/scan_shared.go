@@ -18,7 +18,7 @@ import (
 // the API server over every object of its kind and namespace (a stack of
 // many kustomizations in one namespace: as many times over as it has
 // blocks), and waited for each block's lists in turn; shared, it makes
-// 500, which PrefetchScan starts before the first block is checked. A
+// 500, which PrefetchScan starts ahead of the blocks that need them. A
 // scan finds an object there with its own selector (ScanOptions.Selector,
 // matched here instead of by the API server) and takes it out, so that
 // the lists are released as the blocks are checked; an object that the
