@@ -315,7 +315,7 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 			settings.Adopt = true
 		}
 		switch {
-		case c.Action == kube.ActionUpdate && inState && so.Digest == desiredDigest(c):
+		case c.Action == kube.ActionUpdate && inState && so.Digest == desiredDigest(c) && c.Refusal == nil:
 			rc.Reason = joinReason("changed in the cluster outside strata", rc.Reason)
 			p.Drift = append(p.Drift, plan.Drift{Address: rc.Address, Block: addr, Kind: plan.DriftModified,
 				Message: "changed in the cluster outside strata" + fieldList(rc.Diff)})
@@ -327,6 +327,9 @@ func (e *Engine) planKustomization(ctx context.Context, p *plan.Plan, snap *stat
 			p.Record = append(p.Record, rc.Address)
 		case c.Action == kube.ActionDelete && rc.Reason == "":
 			rc.Reason = "no longer rendered by " + addr
+		}
+		if c.Refusal != nil && c.Action != kube.ActionNoop {
+			e.refusedChange(&rc, c.Refusal)
 		}
 		p.Changes = append(p.Changes, rc)
 		if c.Desired != nil && c.Action != kube.ActionDelete {

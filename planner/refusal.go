@@ -14,9 +14,9 @@ import (
 // applying the object's change would meet, and reports whether the change
 // is left out of the plan. An admission refusal is a policy result
 // (admissionResult): mandatory, so that apply refuses the plan, or
-// advisory for an unchanged object; the change stays in the plan, showing
-// what the object would become. Any other refusal is an error at the
-// object, and the change is left out.
+// advisory for an unchanged object; the change stays in the plan, shown
+// as refused without a diff when the object changes (refusedChange). Any
+// other refusal is an error at the object, and the change is left out.
 func (e *Engine) planRefusal(p *plan.Plan, address string, r *kube.Refusal, unchanged bool) (omitted bool) {
 	if r.Kind == kube.RefusedByAdmission {
 		p.PolicyResults = append(p.PolicyResults, e.admissionResult(address, r, unchanged))
@@ -24,6 +24,20 @@ func (e *Engine) planRefusal(p *plan.Plan, address string, r *kube.Refusal, unch
 	}
 	p.AddError(address, e.secrets.Scrub(refusedMessage(r)))
 	return true
+}
+
+// refusedChange shows rc, a change whose dry run the admission chain
+// refused (r), as refused. For an object that exists the server never said
+// what it would become, so rc keeps the live object (Before) and no After
+// or field diff made up from the manifest laid over it, as drift reports
+// such an object (driftRefusal); a create keeps the rendered manifest, the
+// object strata would send. The policy result (planRefusal) makes apply
+// refuse the plan.
+func (e *Engine) refusedChange(rc *plan.ResourceChange, r *kube.Refusal) {
+	rc.Refused = &plan.Refused{By: r.By, Message: e.secrets.Scrub(r.Message)}
+	if rc.Before != nil {
+		rc.After, rc.Diff = nil, nil
+	}
 }
 
 // refusedMessage explains the plan error of a refusal other than the

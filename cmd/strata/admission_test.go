@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -258,5 +260,74 @@ func TestAdmissionRefusalInDrift(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "~ kustomization.app/ConfigMap/"+ns+"/settings changed in the cluster outside strata") {
 		t.Errorf("drift: the edited ConfigMap is not reported\n%s%s", stdout, stderr)
+	}
+}
+
+// TestAdmissionRefusedChangeShowsNoDiff: a change of an applied Secret
+// whose dry run the cluster's admission chain refuses is shown as refused
+// (the policy and its message) in the text, Markdown and JSON plans, with
+// no field diff and no after, since the server never said what the object
+// would become; plan exits 1 and apply refuses the plan and writes
+// nothing.
+func TestAdmissionRefusedChangeShowsNoDiff(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "admref")
+	value := testcluster.UniqueName("v")
+	c.Kubectl(t, "label", "namespace", ns, "strata-test/admission="+value)
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("admref"))
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	secretYAML := func(user string) string {
+		return "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: " + ns +
+			"\ntype: Opaque\nstringData:\n  user: " + user + "\n"
+	}
+	writeFiles(t, dir, map[string]string{
+		"main.hcl":               "kustomization \"app\" {\n  path = \"app\"\n}\n",
+		"app/secret.yaml":        secretYAML("admin"),
+		"app/kustomization.yaml": "resources: [secret.yaml]\n",
+	})
+	if code, stdout, stderr := runCLI(t, "apply", dir, kc, "--auto-approve"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", code, stdout, stderr)
+	}
+	vap := admissionPolicy(t, c, denyRule{name: "locked-secrets", resource: "secrets",
+		expression: "object.type != 'Opaque'", message: "Opaque secrets are locked",
+		probe: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: probe\n  namespace: " + ns + "\ntype: Opaque\n"}, value)
+	writeFiles(t, dir, map[string]string{"app/secret.yaml": secretYAML("root")})
+
+	addr := "kustomization.app/Secret/" + ns + "/creds"
+	verdict := "refused by ValidatingAdmissionPolicy/" + vap + " (admission): Opaque secrets are locked"
+	code, stdout, stderr := runCLI(t, "plan", dir, kc, "--detailed-exitcode")
+	if code != 1 || !strings.Contains(stdout, verdict) || !strings.Contains(stdout, "Policy violation: "+addr) ||
+		!strings.Contains(stdout, "the server computed no diff") || strings.Contains(stdout, "stringData") {
+		t.Errorf("plan: exit %d, want 1 with the refusal of %s and no field diff\n%s%s", code, addr, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "plan", dir, kc, "-o", "markdown")
+	if code != 1 || !strings.Contains(stdout, "Opaque secrets are locked") ||
+		!strings.Contains(stdout, "the server computed no diff") || strings.Contains(stdout, "stringData") {
+		t.Errorf("plan -o markdown: exit %d, want 1 with the refusal and no field diff\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "plan", dir, kc, "-o", "json")
+	var p struct {
+		ResourceChanges []map[string]any `json:"resource_changes"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &p); code != 1 || err != nil {
+		t.Fatalf("plan -o json: exit %d, %v\n%s%s", code, err, stdout, stderr)
+	}
+	var rc map[string]any
+	for _, r := range p.ResourceChanges {
+		if r["address"] == addr {
+			rc = r
+		}
+	}
+	refused, _ := rc["refused"].(map[string]any)
+	if refused["by"] != "ValidatingAdmissionPolicy/"+vap || !strings.HasPrefix(fmt.Sprint(refused["message"]), "Opaque secrets are locked") ||
+		rc["diff"] != nil || rc["after"] != nil || rc["before"] == nil {
+		t.Errorf("plan -o json: %s is %v, want refused by %s with before and without diff or after", addr, rc, vap)
+	}
+
+	if code, stdout, stderr = runCLI(t, "apply", dir, kc, "--auto-approve"); code != 1 || !strings.Contains(stderr, "mandatory violation") {
+		t.Errorf("apply: exit %d, want 1\n%s%s", code, stdout, stderr)
+	}
+	if got := c.Kubectl(t, "get", "secret", "creds", "-n", ns, "-o", "jsonpath={.data.user}"); got != "YWRtaW4=" {
+		t.Errorf("the refused apply changed the Secret: user is %q", got)
 	}
 }

@@ -260,6 +260,11 @@ func Verb(a plan.Actions) string {
 	return "is unchanged"
 }
 
+// RefusedNote stands for the field diff of a change whose dry run the
+// cluster's admission chain refused (ResourceChange.Refused), for an object
+// that exists.
+const RefusedNote = "# no diff: the cluster refused the dry run, so the server computed no diff"
+
 // ChangeVerb is Verb for an object's change, saying when it is an
 // adoption.
 func ChangeVerb(c plan.ResourceChange) string {
@@ -287,7 +292,9 @@ func (h humanRenderer) object(c plan.ResourceChange, indent string) {
 	}
 	h.policyMarks(c.Address, indent)
 	h.printf("%s%s %s\n", indent, h.symbol(c.Actions), objectName(c))
-	if !c.Actions.Is(plan.Delete) && !c.Actions.Is(plan.Forget) {
+	if c.Refused != nil && c.After == nil {
+		h.printf("%s      %s\n", indent, RefusedNote)
+	} else if !c.Actions.Is(plan.Delete) && !c.Actions.Is(plan.Forget) {
 		h.fields(shownDiff(c), indent+"      ")
 	}
 	h.printf("\n")

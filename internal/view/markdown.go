@@ -272,8 +272,14 @@ func mdObject(c plan.ResourceChange) string {
 	if c.Reason != "" {
 		summary += " (" + htmlEscape(c.Reason) + ")"
 	}
+	if c.Refused != nil {
+		summary += ": refused by " + htmlEscape(c.Refused.By)
+	}
 	var lines []string
-	if !c.Actions.Is(plan.Delete) && !c.Actions.Is(plan.Forget) {
+	switch {
+	case c.Refused != nil && c.After == nil:
+		lines = []string{RefusedNote}
+	case !c.Actions.Is(plan.Delete) && !c.Actions.Is(plan.Forget):
 		lines = diffLines(shownDiff(c))
 	}
 	return mdDetails(summary, lines)

@@ -346,6 +346,22 @@ type ResourceChange struct {
 	// any object of its stage, so that the cluster's admission chain
 	// refuses it before anything else of the block is written.
 	AfterNamespace string `json:"after_namespace,omitempty"`
+	// Refused is set when the cluster's admission chain refused the dry
+	// run of the change: the server did not say what the object would
+	// become, so for an object that exists After and Diff are left out
+	// (Before is the live object); a create keeps the rendered manifest
+	// as After. A mandatory policy result on the address makes apply refuse the
+	// plan.
+	Refused *Refused `json:"refused,omitempty"`
+}
+
+// Refused is what refused the dry run of a change, and why.
+type Refused struct {
+	// By is what refused: ValidatingAdmissionPolicy/NAME, webhook/NAME or
+	// policy/NAME.
+	By string `json:"by"`
+	// Message is the admission chain's message (masked).
+	Message string `json:"message"`
 }
 
 // FieldDiff is the change of one field. Path uses dots and [i] for list
