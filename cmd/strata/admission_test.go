@@ -330,4 +330,13 @@ func TestAdmissionRefusedChangeShowsNoDiff(t *testing.T) {
 	if got := c.Kubectl(t, "get", "secret", "creds", "-n", ns, "-o", "jsonpath={.data.user}"); got != "YWRtaW4=" {
 		t.Errorf("the refused apply changed the Secret: user is %q", got)
 	}
+
+	// Back to the applied manifest: the refused Secret is not reported as
+	// changed in the cluster outside strata (the server gave no answer to
+	// compare with).
+	writeFiles(t, dir, map[string]string{"app/secret.yaml": secretYAML("admin")})
+	code, stdout, stderr = runCLI(t, "plan", dir, kc, "--detailed-exitcode")
+	if code != 1 || !strings.Contains(stdout, verdict) || strings.Contains(stdout, "outside strata") {
+		t.Errorf("plan of the applied manifest: exit %d, want 1 with the refusal and no drift\n%s%s", code, stdout, stderr)
+	}
 }
