@@ -388,3 +388,34 @@ func TestMovesRendered(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedChange: a change whose dry run the admission chain refused
+// shows the refusal and no field diff in the human and Markdown plans; a
+// refused create still shows the manifest.
+func TestRefusedChange(t *testing.T) {
+	live := obj("v1", "ConfigMap", "demo", "old", map[string]any{"data": map[string]any{"k": "v"}})
+	upd := change("kustomization.app", plan.Actions{plan.Update}, "", live, nil)
+	upd.Diff = []plan.FieldDiff{{Path: "data.k", Op: plan.OpChange, Before: "v", After: "made-up"}}
+	upd.Refused = &plan.Refused{By: "ValidatingAdmissionPolicy/locked", Message: "locked"}
+	upd.After, upd.Diff = nil, nil
+	created := obj("v1", "ConfigMap", "demo", "new", map[string]any{"data": map[string]any{"n": "m"}})
+	cr := change("kustomization.app", plan.Actions{plan.Create}, "", nil, created)
+	cr.Refused = upd.Refused
+	p := &plan.Plan{FormatVersion: plan.FormatVersion, Changes: []plan.ResourceChange{upd, cr}}
+	var b bytes.Buffer
+	if err := Human(&b, p, HumanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "  ~ ConfigMap demo/old\n      "+RefusedNote+"\n") || strings.Contains(b.String(), "made-up") ||
+		!strings.Contains(b.String(), "+ data.n: \"m\"") {
+		t.Errorf("human plan:\n%s", b.String())
+	}
+	b.Reset()
+	if err := Markdown(&b, p, MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "<code>kustomization.app/ConfigMap/demo/old</code> will be updated in-place: refused by ValidatingAdmissionPolicy/locked") ||
+		!strings.Contains(b.String(), RefusedNote) || !strings.Contains(b.String(), "data.n") {
+		t.Errorf("markdown plan:\n%s", b.String())
+	}
+}
