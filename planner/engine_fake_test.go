@@ -1058,6 +1058,10 @@ func TestFakeApplyReleasesAppliedBlocks(t *testing.T) {
 	}
 	var atB [3][2]int
 	opts := w.options()
+	// One block at a time: held reads every block's changes, which
+	// kustomization.d (independent of the chain) would otherwise release
+	// while kustomization.b starts.
+	opts.Parallelism = 1
 	opts.OnEvent = func(ev planner.Event) {
 		if ev.Type == planner.BlockStarted && ev.Block == "kustomization.b" {
 			for i, blk := range []string{"kustomization.a", "kustomization.b", "kustomization.c"} {
