@@ -100,7 +100,9 @@ func parse(r io.Reader) (*run, error) {
 		case hasAnyPrefix(line, "subset:", "setting:"):
 			out.subset = appendNew(out.subset, line)
 			out.context = appendNew(out.context, line)
-		case hasAnyPrefix(line, "source:", "goos:", "goarch:", "cpu:", "load:", "date:", "go:", "commit:"):
+		case hasAnyPrefix(line, "source:", "goos:", "goarch:", "cpu:", "load:", "date:", "go: go version", "commit:"):
+			// "go: go version ..." is bench.sh's; go's own "go: downloading
+			// MODULE" lines (a cold module cache) are not the run's context.
 			out.context = appendNew(out.context, line)
 		case last != nil && strings.Contains(trimmed, "_test.go:"):
 			_, msg, _ := strings.Cut(trimmed, ": ")

@@ -8,6 +8,8 @@ import (
 )
 
 const input = `source: make bench BENCHTIME=3x
+go: go version go1.26.8 linux/amd64
+go: downloading example.com/dep v1.0.0
 load: 15.2 14.0 13.1 (1, 5, 15 min) at the start, 2 cores
 goos: linux
 pkg: example.com/m/cmd/x
@@ -53,7 +55,7 @@ func TestRender(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"## The run\n\n- source: make bench BENCHTIME=3x\n- load: 15.2 14.0 13.1 (1, 5, 15 min) at the start, 2 cores\n- goos: linux\n- cpu: Intel(R) Xeon(R) Processor\n- load: 16.0 15.0 14.0 (1, 5, 15 min) at the end\n- versions: strata v1.2.3 (the test binary); kubectl v1.37.2\n",
+		"## The run\n\n- source: make bench BENCHTIME=3x\n- go: go version go1.26.8 linux/amd64\n- load: 15.2 14.0 13.1 (1, 5, 15 min) at the start, 2 cores\n- goos: linux\n- cpu: Intel(R) Xeon(R) Processor\n- load: 16.0 15.0 14.0 (1, 5, 15 min) at the end\n- versions: strata v1.2.3 (the test binary); kubectl v1.37.2\n",
 		"| benchmark | figure | strata faster by |\n| --- | --- | --- |\n| BenchmarkScale/objects=1000/plan | speedup | 8.0× |\n| BenchmarkScale/objects=10000/plan | speedup | 9.5× |\n",
 		"## BenchmarkScale: plan\n\n> BenchmarkScale measures plans:\n>\n>   - plan: the plan.\n\n" +
 			"| objects | strata-plan-s | strata-plan-peak-RSS-MB | speedup | time/op |\n| --- | --- | --- | --- | --- |\n" +
@@ -67,6 +69,9 @@ func TestRender(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "downloading") {
+		t.Errorf("go's module download lines are in the run's context:\n%s", out)
 	}
 	if strings.Count(out, "goos: linux") != 1 || strings.Count(out, "> BenchmarkScale measures") != 1 {
 		t.Errorf("context or doc comment repeated:\n%s", out)
