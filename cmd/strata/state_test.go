@@ -283,6 +283,37 @@ func TestStateFromStackBackend(t *testing.T) {
 	}
 }
 
+// TestStateCommandsRelativeDir runs the state commands on a stack named
+// by a relative --dir, as `strata state list` in the stack directory
+// (--dir .) and `strata state list --dir examples/quickstart` do: the
+// stack's default state file is found (reads) and locked (edits).
+func TestStateCommandsRelativeDir(t *testing.T) {
+	path, s := stateFile(t)
+	s.Close()
+	dir := filepath.Dir(filepath.Dir(path))
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte("kustomization \"k000\" {\n  path = \".\"\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(wd, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, "state", "list", "--dir", rel, "release."); strings.TrimSpace(out) != "release.kafka" {
+		t.Errorf("state list --dir %s: %q", rel, out)
+	}
+	mustRun(t, "state", "rm", "--dir", rel, "release.kafka")
+	if out := mustRun(t, "state", "list", "--dir", rel, "release."); out != "" {
+		t.Errorf("state list after state rm: %q", out)
+	}
+	if out := mustRun(t, "state", "history", "--dir", rel); !strings.Contains(out, "state rm") {
+		t.Errorf("state history --dir %s does not show the rm:\n%s", rel, out)
+	}
+}
+
 // BenchmarkStateList runs `strata state list` on a state of 100,000
 // objects, output discarded.
 func BenchmarkStateList(b *testing.B) {

@@ -129,8 +129,9 @@ func Describe(c Config) string {
 	return p
 }
 
-// confined checks that the stack's local file p (absolute) stays inside
-// the stack directory, unless c.Anywhere.
+// confined checks that the stack's local file p (relative to the working
+// directory, as c.Dir may be, or absolute) stays inside the stack
+// directory, unless c.Anywhere.
 func confined(c Config, p string) error {
 	if c.Anywhere {
 		return nil
@@ -139,7 +140,11 @@ func confined(c Config, p string) error {
 	if err != nil {
 		return err
 	}
-	rel, err := filepath.Rel(dir, p)
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(dir, abs)
 	if err != nil {
 		return fmt.Errorf("state file: %w", err)
 	}
