@@ -242,9 +242,9 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 		if rf.Kind == kube.RefusedByAdmission {
 			address, rf.Message = addr, rf.Message+" ("+admissionSubject(err)+")"
 		}
-		n := len(p.Errors)
+		n, m := len(p.Errors), len(p.PolicyResults)
 		e.planRefusal(p, address, rf, false)
-		inTemplate(p.Errors[n:], r, err)
+		inTemplate(p, n, m, r, err)
 		return nil
 	}
 	var uh *helm.UnnamedHookError
@@ -255,8 +255,9 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 	}
 	if ir := kube.ImmutableRefusalOf(err); ir != nil {
 		// The rest of the plan is still shown; the error refuses it.
+		n := len(p.Errors)
 		p.AddError(ir.Ref.Address(addr), e.secrets.Scrub(releaseImmutable(addr, ir)))
-		inTemplate(p.Errors[len(p.Errors)-1:], r, err)
+		inTemplate(p, n, len(p.PolicyResults), r, err)
 		return nil
 	}
 	if err != nil {

@@ -196,7 +196,8 @@ func TestAdmissionVerdictInPlan(t *testing.T) {
 
 // TestAdmissionVerdictOnRelease: a release whose chart renders an object
 // the admission chain refuses gets the verdict on its address, with the
-// refused object named; the rest of the plan is shown and plan exits 1.
+// refused object named and its template as the file (no line: one in a
+// template says little); the rest of the plan is shown and plan exits 1.
 func TestAdmissionVerdictOnRelease(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := c.Namespace(t, "admrel")
@@ -212,11 +213,17 @@ func TestAdmissionVerdictOnRelease(t *testing.T) {
 		"charts/big/Chart.yaml":       "apiVersion: v2\nname: big\nversion: 0.1.0\n",
 		"charts/big/templates/d.yaml": deploymentYAML(ns, "big", 10),
 	})
-	code, stdout, stderr := runCLI(t, "plan", dir, "--kubeconfig="+c.Kubeconfig())
-	if code != 1 || !strings.Contains(stdout, "Policy violation: release.big") ||
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	code, stdout, stderr := runCLI(t, "plan", dir, kc)
+	if code != 1 || !strings.Contains(stdout, "Policy violation: release.big (charts/big/templates/d.yaml)\n") ||
 		!strings.Contains(stdout, "refused by ValidatingAdmissionPolicy/"+vap+" (admission): Deployments may have at most 5 replicas") ||
 		!strings.Contains(stdout, "kustomization.app/ConfigMap/"+ns+"/settings will be created") {
 		t.Errorf("plan: exit %d, want 1 with the verdict on release.big and the rest of the plan\n%s%s", code, stdout, stderr)
+	}
+	_, got, _ := jsonPlan(t, dir, kc)
+	results, _ := got["policy_results"].([]any)
+	if len(results) != 1 || results[0].(map[string]any)["file"] != "charts/big/templates/d.yaml" || results[0].(map[string]any)["line"] != nil {
+		t.Errorf("plan -o json: policy results %v, want the verdict on release.big with its template and no line", results)
 	}
 }
 

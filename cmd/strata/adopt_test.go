@@ -39,7 +39,7 @@ func TestPlanErrorsAndAdopt(t *testing.T) {
 
 	code, stdout, stderr := runCLI(t, "plan", dir, kc, "--out", out)
 	if code != 1 || !strings.Contains(stdout, "Plan: 1 to add, 0 to change, 0 to destroy.") ||
-		!strings.Contains(stdout, "Error: "+addr+" (app/existing.yaml)\n\n  the object exists in the cluster without strata's labels") ||
+		!strings.Contains(stdout, "Error: "+addr+" (app/existing.yaml:1)\n\n  the object exists in the cluster without strata's labels") ||
 		!strings.Contains(stdout, "strata apply --adopt "+addr) || !strings.Contains(stderr, "It was not saved") {
 		t.Fatalf("plan: exit %d\n%s%s", code, stdout, stderr)
 	}

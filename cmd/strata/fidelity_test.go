@@ -631,7 +631,7 @@ func TestServerRefusalIsAPlanError(t *testing.T) {
 		}
 	}
 	code, stdout, _ = runCLI(t, "plan", dir, kc, "-o", "markdown")
-	if code != 1 || !strings.Contains(stdout, "> [!CAUTION]") || !strings.Contains(stdout, "`"+block+"Service/"+ns+"/badsvc` (`app/svc.yaml`): ") {
+	if code != 1 || !strings.Contains(stdout, "> [!CAUTION]") || !strings.Contains(stdout, "`"+block+"Service/"+ns+"/badsvc` (`app/svc.yaml:1`): ") {
 		t.Errorf("plan -o markdown: exit %d, want 1 and the errors\n%s", code, stdout)
 	}
 
@@ -665,11 +665,13 @@ func TestServerRefusalIsAPlanError(t *testing.T) {
 }
 
 // TestPlanErrorsNameTheFile: a plan error at an object of a kustomization
-// names the file the object comes from, in every format: from a directory
-// without a kustomization file (an object without a namespace too, which
-// the plan places in "default"), and through a kustomization file's
-// resources in a subdirectory, and a local chart's template; so does the
-// admission chain's refusal of an object.
+// names the file the object comes from and the line where it is declared
+// there, in every format: from a directory without a kustomization file
+// (after a comment and another document; an object without a namespace
+// too, which the plan places in "default"), and through a kustomization
+// file's resources in a subdirectory, with a namePrefix (the only Service
+// of its file); a local chart's template (no line); so does the admission
+// chain's refusal of an object.
 func TestPlanErrorsNameTheFile(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := c.Namespace(t, "errfile")
@@ -684,37 +686,52 @@ func TestPlanErrorsNameTheFile(t *testing.T) {
 		}
 		return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n" + meta + "data:\n  \"bad key!\": v\n"
 	}
+	okCM := func(name string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\n  namespace: " + ns + "\n"
+	}
 	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("errfile"))
 	writeFiles(t, dir, map[string]string{
 		"main.hcl": "kustomization \"app\" {\n  path = \"apps/app\"\n  wait = false\n}\n" +
 			"kustomization \"web\" {\n  path = \"apps/web\"\n  wait = false\n}\n" +
 			"release \"rel\" {\n  namespace = \"" + ns + "\"\n  chart = \"charts/rel\"\n  wait = false\n}\n",
-		"charts/rel/Chart.yaml":            "apiVersion: v2\nname: rel\nversion: 0.1.0\n",
-		"charts/rel/templates/ok.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: relok}\n",
-		"charts/rel/templates/cm.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: relbad}\ndata:\n  \"rel key!\": v\n",
-		"apps/app/cm.yaml":                 cm("bad", ns),
+		"charts/rel/Chart.yaml":        "apiVersion: v2\nname: rel\nversion: 0.1.0\n",
+		"charts/rel/templates/ok.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: relok}\n",
+		"charts/rel/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: relbad}\ndata:\n  \"rel key!\": v\n",
+		// bad is declared on line 9.
+		"apps/app/cm.yaml":                 "# settings\n---\n" + okCM("first") + "---\n" + cm("bad", ns),
 		"apps/app/more/nons.yaml":          cm(uniq, ""),
-		"apps/app/ok.yaml":                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n  namespace: " + ns + "\n",
-		"apps/web/kustomization.yaml":      "resources: [base]\n",
+		"apps/app/ok.yaml":                 okCM("ok"),
+		"apps/web/kustomization.yaml":      "namePrefix: pre-\nresources: [base]\n",
 		"apps/web/base/kustomization.yaml": "resources: [svc.yaml, deploy.yaml]\n",
 		"apps/web/base/deploy.yaml":        deploymentYAML(ns, "big", 10),
-		"apps/web/base/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: badsvc\n  namespace: " + ns + "\nspec:\n" +
+		// badsvc (pre-badsvc once prefixed) is declared on line 7.
+		"apps/web/base/svc.yaml": okCM("svc-settings") + "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: badsvc\n  namespace: " + ns + "\nspec:\n" +
 			"  selector: {app: x}\n  ports:\n  - port: 70000\n",
 	})
-	want := map[string]string{
-		"kustomization.app/ConfigMap/" + ns + "/bad":  "apps/app/cm.yaml",
-		"kustomization.app/ConfigMap/default/" + uniq: "apps/app/more/nons.yaml",
-		"release.rel/ConfigMap/" + ns + "/relbad":     "charts/rel/templates/cm.yaml",
-		"kustomization.web/Service/" + ns + "/badsvc": "apps/web/base/svc.yaml",
+	type at struct {
+		file string
+		line int
+	}
+	want := map[string]at{
+		"kustomization.app/ConfigMap/" + ns + "/bad":      {"apps/app/cm.yaml", 9},
+		"kustomization.app/ConfigMap/default/" + uniq:     {"apps/app/more/nons.yaml", 1},
+		"release.rel/ConfigMap/" + ns + "/relbad":         {"charts/rel/templates/cm.yaml", 0},
+		"kustomization.web/Service/" + ns + "/pre-badsvc": {"apps/web/base/svc.yaml", 7},
+	}
+	shown := func(a at) string {
+		if a.line == 0 {
+			return a.file
+		}
+		return a.file + ":" + itoa(a.line)
 	}
 	kc := "--kubeconfig=" + c.Kubeconfig()
 	code, stdout, stderr := runCLI(t, "plan", dir, kc)
 	if code != 1 || !strings.Contains(stderr, "The plan has 4 errors") {
 		t.Fatalf("plan: exit %d, want 1 and 4 errors\n%s%s", code, stdout, stderr)
 	}
-	for addr, file := range want {
-		if !strings.Contains(stdout, "Error: "+addr+" ("+file+")\n") {
-			t.Errorf("plan: the error at %s does not name %s\n%s", addr, file, stdout)
+	for addr, a := range want {
+		if !strings.Contains(stdout, "Error: "+addr+" ("+shown(a)+")\n") {
+			t.Errorf("plan: the error at %s does not name %s\n%s", addr, shown(a), stdout)
 		}
 	}
 	code, got, _ := jsonPlan(t, dir, kc)
@@ -724,21 +741,23 @@ func TestPlanErrorsNameTheFile(t *testing.T) {
 	}
 	for _, e := range errs {
 		e := e.(map[string]any)
-		if file := want[e["address"].(string)]; e["file"] != file {
-			t.Errorf("plan -o json: error at %v has file %v, want %q", e["address"], e["file"], file)
+		a := want[e["address"].(string)]
+		line, _ := e["line"].(float64)
+		if e["file"] != a.file || int(line) != a.line {
+			t.Errorf("plan -o json: error at %v has file %v, line %v, want %q, %d", e["address"], e["file"], e["line"], a.file, a.line)
 		}
 	}
-	deploy := "kustomization.web/Deployment.apps/" + ns + "/big"
-	if !strings.Contains(stdout, "Policy violation: "+deploy+" (apps/web/base/deploy.yaml)\n") {
-		t.Errorf("plan: the admission refusal of %s does not name its file\n%s", deploy, stdout)
+	deploy := "kustomization.web/Deployment.apps/" + ns + "/pre-big"
+	if !strings.Contains(stdout, "Policy violation: "+deploy+" (apps/web/base/deploy.yaml:1)\n") {
+		t.Errorf("plan: the admission refusal of %s does not name its file and line\n%s", deploy, stdout)
 	}
 	results, _ := got["policy_results"].([]any)
-	if len(results) != 1 || results[0].(map[string]any)["file"] != "apps/web/base/deploy.yaml" {
-		t.Errorf("plan -o json: policy results %v, want the refusal of %s with its file", results, deploy)
+	if len(results) != 1 || results[0].(map[string]any)["file"] != "apps/web/base/deploy.yaml" || results[0].(map[string]any)["line"] != 1.0 {
+		t.Errorf("plan -o json: policy results %v, want the refusal of %s with its file and line", results, deploy)
 	}
 	code, stdout, _ = runCLI(t, "plan", dir, kc, "-o", "markdown")
-	if code != 1 || !strings.Contains(stdout, "`kustomization.web/Service/"+ns+"/badsvc` (`apps/web/base/svc.yaml`): ") ||
-		!strings.Contains(stdout, "`"+deploy+"` (`apps/web/base/deploy.yaml`): refused by") {
-		t.Errorf("plan -o markdown: exit %d, want the error with its file\n%s", code, stdout)
+	if code != 1 || !strings.Contains(stdout, "`kustomization.web/Service/"+ns+"/pre-badsvc` (`apps/web/base/svc.yaml:7`): ") ||
+		!strings.Contains(stdout, "`"+deploy+"` (`apps/web/base/deploy.yaml:1`): refused by") {
+		t.Errorf("plan -o markdown: exit %d, want the error with its file and line\n%s", code, stdout)
 	}
 }

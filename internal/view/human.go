@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/strata-gitops/strata/internal/addrs"
@@ -141,18 +142,26 @@ const FluxActiveNote = "still reconciling; apply refuses until it is suspended (
 // of the plan: the command prints it once, on stderr, in every format.
 func (h humanRenderer) errors(p *plan.Plan) {
 	for _, e := range p.Errors {
-		h.printf("\n%s %s%s\n\n", h.c.paint(bold+red, "Error:"), h.c.paint(bold, e.Address), inFile(e.File))
+		h.printf("\n%s %s%s\n\n", h.c.paint(bold+red, "Error:"), h.c.paint(bold, e.Address), inFile(e.File, e.Line))
 		h.printf("  %s\n", e.Message)
 	}
 }
 
-// inFile is " (FILE)" after the address of an error at an object whose
-// file is known, else "".
-func inFile(file string) string {
+// inFile is " (FILE)", or " (FILE:LINE)" when the line is known, after
+// the address of an error at an object whose file is known, else "".
+func inFile(file string, line int) string {
 	if file == "" {
 		return ""
 	}
-	return " (" + file + ")"
+	return " (" + fileLine(file, line) + ")"
+}
+
+// fileLine is FILE:LINE, or FILE when line is 0.
+func fileLine(file string, line int) string {
+	if line <= 0 {
+		return file
+	}
+	return file + ":" + strconv.Itoa(line)
 }
 
 // ErrorsLine says how many errors the plan has and that apply refuses it:

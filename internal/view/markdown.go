@@ -190,7 +190,7 @@ func writeErrorsMD(b *strings.Builder, p *plan.Plan) {
 	}
 	fmt.Fprintf(b, "> [!CAUTION]\n> **%s**\n>\n", ErrorsLine(p))
 	for _, e := range p.Errors {
-		fmt.Fprintf(b, "> - `%s`%s: %s\n", e.Address, mdFile(e.File), htmlEscape(e.Message))
+		fmt.Fprintf(b, "> - `%s`%s: %s\n", e.Address, mdFile(e.File, e.Line), htmlEscape(e.Message))
 	}
 	b.WriteString("\n")
 }
@@ -349,11 +349,11 @@ func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
-// mdFile is " (`FILE`)" after the address of an error at an object whose
-// file is known, else "".
-func mdFile(file string) string {
+// mdFile is " (`FILE`)", or " (`FILE:LINE`)" when the line is known,
+// after the address of an error at an object whose file is known, else "".
+func mdFile(file string, line int) string {
 	if file == "" {
 		return ""
 	}
-	return " (`" + htmlEscape(file) + "`)"
+	return " (`" + htmlEscape(fileLine(file, line)) + "`)"
 }

@@ -92,7 +92,7 @@ func (h humanRenderer) policies(p *plan.Plan) {
 		{plan.Advisory, "Policy warning:", yellow},
 	} {
 		for _, r := range p.PolicyViolations(g.enforcement) {
-			h.printf("\n%s %s%s\n\n", h.c.paint(bold+g.colour, g.label), h.c.paint(bold, r.Address), inFile(r.File))
+			h.printf("\n%s %s%s\n\n", h.c.paint(bold+g.colour, g.label), h.c.paint(bold, r.Address), inFile(r.File, r.Line))
 			h.printf("  %s\n", PolicyLine(r))
 		}
 	}
@@ -116,7 +116,7 @@ func writePoliciesMD(b *strings.Builder, p *plan.Plan) {
 		}
 		fmt.Fprintf(b, "> [!%s]\n> **%s**\n>\n", g.callout, g.title)
 		for _, r := range rs {
-			fmt.Fprintf(b, "> - `%s`%s: %s\n", r.Address, mdFile(r.File), htmlEscape(PolicyLine(r)))
+			fmt.Fprintf(b, "> - `%s`%s: %s\n", r.Address, mdFile(r.File, r.Line), htmlEscape(PolicyLine(r)))
 		}
 		b.WriteString("\n")
 	}

@@ -157,13 +157,15 @@ func TestGolden(t *testing.T) {
 	}
 	onlyErrors := &plan.Plan{FormatVersion: plan.FormatVersion, StrataVersion: "v0.1.0-test",
 		CreatedAt: time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC),
-		Errors:    []plan.Error{{Address: "kustomization.db/StatefulSet.apps/demo/cassandra", Message: "Immutable field changes."}}}
+		Errors: []plan.Error{{Address: "kustomization.db/StatefulSet.apps/demo/cassandra", File: "apps/db/statefulset.yaml", Line: 12,
+			Message: "Immutable field changes."}, {Address: "release.redis/ConfigMap/demo/redis", File: "redis/templates/cm.yaml",
+			Message: "The API server refuses the object as invalid."}}}
 	policies := fixedPlan()
 	web := policies.Changes[0].Address
 	policies.PolicyResults = []plan.PolicyResult{
 		{Policy: "no_latest", Enforcement: plan.Mandatory, Address: web, Message: "image tag latest is not allowed"},
 		{Policy: "ValidatingAdmissionPolicy/max-replicas", Enforcement: plan.Mandatory, Address: web, Source: plan.SourceAdmission,
-			Message: "failed expression: object.spec.replicas <= 5"},
+			File: "apps/web/deploy.yaml", Line: 3, Message: "failed expression: object.spec.replicas <= 5"},
 		{Policy: "minor_only", Enforcement: plan.Approval, Address: "release.redis", Message: "major upgrade of redis"},
 		{Policy: "limits", Enforcement: plan.Advisory, Address: web, Message: "containers should set resource limits"},
 	}

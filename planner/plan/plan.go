@@ -165,10 +165,13 @@ type Move struct {
 // apply must not attempt: Address names it, Message says in full sentences
 // what is wrong and the way out. File, when known, is the file the object
 // comes from, relative to its block's tree (the stack directory, or the
-// tree of the block's source): "apps/web/deploy.yaml".
+// tree of the block's source): "apps/web/deploy.yaml". Line, when known
+// (an object of a kustomization), is the line of File where the object is
+// declared, from 1.
 type Error struct {
 	Address string `json:"address"`
 	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
 	Message string `json:"message"`
 }
 
@@ -205,9 +208,13 @@ type PolicyResult struct {
 	Enforcement string `json:"enforcement"`
 	// Address is the object's or release's address.
 	Address string `json:"address"`
-	// File is, for an admission refusal of an object of a kustomization,
-	// the file the object comes from (as Error.File).
+	// File is, for a mandatory admission refusal of an object of a
+	// kustomization, the file the object comes from, and of a release,
+	// the chart's template of the refused object (as Error.File).
 	File string `json:"file,omitempty"`
+	// Line is the line of File where the object is declared, when known
+	// (as Error.Line).
+	Line int `json:"line,omitempty"`
 	// Message says what is wrong.
 	Message string `json:"message"`
 	// Source is empty for a policy block and SourceAdmission for the

@@ -143,6 +143,9 @@ func testPlan() *Plan {
 func TestFileRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "plan.out")
 	want := testPlan()
+	want.Errors = []Error{{Address: "kustomization.app/ConfigMap/demo/c", File: "app/cm.yaml", Line: 7, Message: "refused"}}
+	want.PolicyResults = []PolicyResult{{Policy: "webhook/w", Enforcement: Mandatory, Address: "kustomization.app/ConfigMap/demo/c",
+		File: "app/cm.yaml", Line: 7, Message: "denied", Source: SourceAdmission}}
 	if err := WriteFile(path, want); err != nil {
 		t.Fatal(err)
 	}

@@ -688,14 +688,23 @@ func withOrigins(manifest []byte) ([]byte, error) {
 }
 
 // Origin returns the file an object of a Build with Options.Origins comes
-// from, relative to Options.Root (path is Options.Path), or "" when
-// kustomize did not say (e.g. an object a generator made).
+// from, relative to Options.Root (path is Options.Path): for an object a
+// generator made, the kustomization file that configures the generator
+// (also in a base); "" when kustomize did not say.
 func Origin(path string, u *unstructured.Unstructured) string {
 	var o struct {
-		Path string `json:"path"`
+		Path         string `json:"path"`
+		ConfiguredIn string `json:"configuredIn"`
 	}
-	if err := yaml.Unmarshal([]byte(u.GetAnnotations()[OriginAnnotation]), &o); err != nil || o.Path == "" {
+	if err := yaml.Unmarshal([]byte(u.GetAnnotations()[OriginAnnotation]), &o); err != nil {
 		return ""
 	}
-	return filepath.ToSlash(filepath.Join(path, o.Path))
+	file := o.Path
+	if file == "" {
+		file = o.ConfiguredIn
+	}
+	if file == "" {
+		return ""
+	}
+	return filepath.ToSlash(filepath.Join(path, file))
 }

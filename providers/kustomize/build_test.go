@@ -206,14 +206,15 @@ func TestBuildJSONTypes(t *testing.T) {
 
 // TestBuildOrigins checks that Origins names each object's file relative to
 // the root, also for a base, and for a kustomization that asks for origin
-// annotations itself.
+// annotations itself; an object a generator of a base makes is the base's
+// kustomization file's.
 func TestBuildOrigins(t *testing.T) {
 	for name, own := range map[string]string{"generated": "", "own build metadata": "buildMetadata: [originAnnotations]\n"} {
 		t.Run(name, func(t *testing.T) {
 			root := writeTree(t, map[string]string{
 				"app/kustomization.yaml":  own + "resources: [../base, deploy.yaml]\n",
 				"app/deploy.yaml":         deployment,
-				"base/kustomization.yaml": "resources: [cm.yaml]\n",
+				"base/kustomization.yaml": "resources: [cm.yaml]\nsecretGenerator:\n- name: creds\n  literals: [a=b]\n",
 				"base/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n",
 			})
 			objs, err := Build(context.Background(), Options{Root: root, Path: "app", Origins: true})
@@ -224,7 +225,7 @@ func TestBuildOrigins(t *testing.T) {
 			for _, o := range objs {
 				got[o.GetKind()] = Origin("app", o)
 			}
-			want := map[string]string{"ConfigMap": "base/cm.yaml", "Deployment": "app/deploy.yaml"}
+			want := map[string]string{"ConfigMap": "base/cm.yaml", "Deployment": "app/deploy.yaml", "Secret": "base/kustomization.yaml"}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("origins (-want +got):\n%s", diff)
 			}
