@@ -165,7 +165,7 @@ func TestGolden(t *testing.T) {
 	policies.PolicyResults = []plan.PolicyResult{
 		{Policy: "no_latest", Enforcement: plan.Mandatory, Address: web, Message: "image tag latest is not allowed"},
 		{Policy: "ValidatingAdmissionPolicy/max-replicas", Enforcement: plan.Mandatory, Address: web, Source: plan.SourceAdmission,
-			File: "apps/web/deploy.yaml", Line: 3, Message: "failed expression: object.spec.replicas <= 5"},
+			File: "apps/config/settings.yaml", Line: 3, Message: "failed expression: object.spec.replicas <= 5"},
 		{Policy: "minor_only", Enforcement: plan.Approval, Address: "release.redis", Message: "major upgrade of redis"},
 		{Policy: "limits", Enforcement: plan.Advisory, Address: web, Message: "containers should set resource limits"},
 	}
