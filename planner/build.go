@@ -184,9 +184,12 @@ func (e *Engine) variables() []plan.Variable {
 // the targets and their dependencies when targets are given, and the
 // stack's graph.
 func (e *Engine) selectBlocks() ([]config.Block, *graph.Graph, error) {
-	g, err := stackGraph(e.stack)
-	if err != nil {
-		return nil, nil, err
+	g := e.graph
+	if g == nil {
+		var err error
+		if g, err = stackGraph(e.stack); err != nil {
+			return nil, nil, err
+		}
 	}
 	order := g.TopoOrder()
 	if len(e.opts.Targets) > 0 {

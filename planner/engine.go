@@ -16,6 +16,7 @@ import (
 
 	"github.com/strata-gitops/strata/internal/buildinfo"
 	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/planner/graph"
 	"github.com/strata-gitops/strata/planner/plan"
 	"github.com/strata-gitops/strata/providers/helm"
 	"github.com/strata-gitops/strata/providers/kube"
@@ -97,6 +98,7 @@ type Engine struct {
 	opts    Options
 	dir     string        // absolute stack directory
 	stack   *config.Stack // nil for an engine opened on a saved plan
+	graph   *graph.Graph  // the stack's dependency graph, built by Load
 	name    string        // the strata.dev/stack label value
 	stackID string        // the strata.dev/stack-id label value: the state lineage, set by Plan and Drift
 	backend plan.Backend
@@ -161,6 +163,13 @@ func Load(opts Options) (*Engine, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return e, diags
 	}
+	// A cycle is an error in the stack's files, reported like the others
+	// (file:line and the source), not one line at plan time.
+	g, gd := graph.Build(st)
+	if diags = append(diags, gd...); gd.HasErrors() {
+		return e, diags
+	}
+	e.graph = g
 	e.secrets = plan.NewSecrets(st.SensitiveValues()...)
 	if enc := st.Strata.Encryption; enc != nil {
 		// Each private key of an identity file is a secret of its own.
