@@ -36,6 +36,11 @@ func TestValidateRendersLocalBlocks(t *testing.T) {
 				"app/kustomization.yaml": "resources: [cm.yaml]\n", "app/cm.yaml": "data: [\n"},
 			want: []string{"main.hcl:2:", "Kustomization does not build", "cm.yaml"},
 		},
+		"broken kustomization.yaml": {
+			files: map[string]string{"main.hcl": validateKust,
+				"app/kustomization.yaml": "resources: [cm.yaml\nnamePrefix: x-\n", "app/cm.yaml": validateCM},
+			want: []string{"main.hcl:2:", "Kustomization does not build", "app/kustomization.yaml: error converting YAML to JSON: yaml: line 1:"},
+		},
 		"object without kind": {
 			files: map[string]string{"main.hcl": validateKust,
 				"app/kustomization.yaml": "resources: [cm.yaml]\n", "app/cm.yaml": "apiVersion: v1\nmetadata:\n  name: x\n"},

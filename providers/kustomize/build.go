@@ -275,7 +275,7 @@ func render(opts Options, root, dir string, disk filesys.FileSystem, ks unstruct
 	}
 	manifest, kfile, action, err := gen.GenerateManifest(dir)
 	if err != nil {
-		return nil, buildError(opts.Path, root, err)
+		return nil, buildError(opts.Path, root, inKustomizationFile(disk, dir, err))
 	}
 	if action == fluxkustomize.CreatedAction && opts.plain() && !opts.noPlain {
 		// A directory without a kustomization file: Flux's generated one
@@ -383,6 +383,22 @@ func resolve(root, path string) (string, string, error) {
 func within(root, p string) bool {
 	rel, err := filepath.Rel(root, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// inKustomizationFile names the kustomization file of dir in err, an
+// error of reading it (such as "error converting YAML to JSON: yaml: line
+// 3: ..."), unless err names it already.
+func inKustomizationFile(disk filesys.FileSystem, dir string, err error) error {
+	for _, n := range konfig.RecognizedKustomizationFileNames() {
+		p := filepath.Join(dir, n)
+		if disk.Exists(p) {
+			if strings.Contains(err.Error(), n) {
+				return err
+			}
+			return fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	return err
 }
 
 // buildError maps the secure file system's refusals to ErrOutsideRoot and
