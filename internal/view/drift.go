@@ -51,14 +51,42 @@ func DriftHuman(w io.Writer, r *drift.Report, opts DriftOptions) error {
 	if b.Len() > 0 {
 		b.WriteByte('\n')
 	}
-	if drifted == 0 {
+	failed := uncheckedBlocks(r)
+	switch {
+	case drifted == 0 && failed > 0:
+		// Not "No drift": what was not checked may have drifted.
+		fmt.Fprintf(&b, "%s %s could not be checked (see the errors above); %d objects checked without drift in %s.\n",
+			paint(red, "Drift unknown:"), blocksPhrase(failed), checked, r.Duration.Round(time.Millisecond))
+	case drifted == 0:
 		fmt.Fprintf(&b, "%s %d objects checked in %s.\n", paint(green, "No drift:"), checked, r.Duration.Round(time.Millisecond))
-	} else {
+	default:
 		fmt.Fprintf(&b, "%s %d of %d objects differ from what strata applied (%s). Run strata plan to see how to undo it.\n",
 			paint(red, "Drift:"), drifted, checked, r.Duration.Round(time.Millisecond))
+		if failed > 0 {
+			fmt.Fprintf(&b, "%s could not be checked (see the errors above).\n", blocksPhrase(failed))
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// uncheckedBlocks counts the blocks of r that could not be checked.
+func uncheckedBlocks(r *drift.Report) int {
+	n := 0
+	for _, blk := range r.Blocks {
+		if blk.Error != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// blocksPhrase is "1 block" or "N blocks".
+func blocksPhrase(n int) string {
+	if n == 1 {
+		return "1 block"
+	}
+	return fmt.Sprintf("%d blocks", n)
 }
 
 // driftValue renders a field value; live is the cluster side.
@@ -103,9 +131,13 @@ func DriftMarkdown(w io.Writer, r *drift.Report) error {
 		b.WriteString(" (environment `" + r.Environment + "`)")
 	}
 	b.WriteString("\n\n")
-	if drifted == 0 {
+	failed := uncheckedBlocks(r)
+	switch {
+	case drifted == 0 && failed > 0:
+		fmt.Fprintf(&b, "**Drift unknown**: %s could not be checked (see below); %d objects checked without drift.\n", blocksPhrase(failed), checked)
+	case drifted == 0:
 		fmt.Fprintf(&b, "**No drift**: %d objects checked.\n", checked)
-	} else {
+	default:
 		fmt.Fprintf(&b, "**Drift**: %d of %d objects differ from what strata applied.\n\n", drifted, checked)
 		b.WriteString("| Block | Object | Drift | Fields |\n|---|---|---|---|\n")
 		for _, blk := range r.Blocks {
