@@ -246,6 +246,9 @@ func (r *remote) explain(op string, err error) error {
 	case strings.Contains(msg, "unable to authenticate"):
 		return r.scrub(fmt.Errorf("%s %s: the ssh server rejected the key: %w", op, r.display, ErrAuthentication))
 	case errors.Is(err, transport.ErrRepositoryNotFound):
+		if strings.Contains(msg, transport.ErrRepositoryNotFound.Error()) {
+			return r.scrub(fmt.Errorf("%s %s: %w", op, r.display, err))
+		}
 		return r.scrub(fmt.Errorf("%s %s: repository not found: %w", op, r.display, err))
 	case errors.As(err, &opErr) || errors.As(err, &netErr) || strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such host"):
 		return r.scrub(fmt.Errorf("%s %s: cannot reach the server: %w", op, r.display, err))

@@ -310,7 +310,14 @@ func TestErrors(t *testing.T) {
 		spec    func() git.Spec
 		is      error
 		mention []string
+		once    string // said exactly once
 	}{
+		"missing repository": {
+			spec: func() git.Spec {
+				return git.Spec{URL: "file://" + filepath.Join(t.TempDir(), "nothere.git"), Ref: git.Ref{Branch: "main"}}
+			},
+			once: "repository not found",
+		},
 		"wrong password": {
 			spec: func() git.Spec {
 				s := f.httpSpec(git.Ref{Branch: "main"})
@@ -431,6 +438,9 @@ func TestErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), m) {
 					t.Errorf("err = %q, want it to mention %q", err, m)
 				}
+			}
+			if tt.once != "" && strings.Count(err.Error(), tt.once) != 1 {
+				t.Errorf("err = %q, want it to say %q once", err, tt.once)
 			}
 			for _, secret := range []string{pass, "wrong-password-123", "key-passphrase", "wrong-passphrase"} {
 				if strings.Contains(err.Error(), secret) {
