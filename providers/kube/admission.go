@@ -165,13 +165,7 @@ func matchesAny(list []string, s string) bool {
 func (s *admissionScope) namespaceMatches(ctx context.Context, ns string, selectors []*metav1.LabelSelector) bool {
 	// One read per namespace: the parallel diffs of a namespace's objects
 	// wait for the first one's instead of each sending its own.
-	s.mu.Lock()
-	e := s.namespaces[ns]
-	if e == nil {
-		e = &namespaceEntry{}
-		s.namespaces[ns] = e
-	}
-	s.mu.Unlock()
+	e := entryOf(&s.mu, s.namespaces, ns)
 	e.once.Do(func() { e.labels, e.err = s.get(ctx, ns) })
 	set := e.labels
 	if e.err != nil || set == nil {

@@ -81,13 +81,7 @@ func (l *scanList) take(names []string, sel labels.Selector) (listed, other map[
 // listing it on the first call.
 func (s *SharedScan) list(ctx context.Context, m *Manager, mc metadata.Interface, gvr schema.GroupVersionResource, ns string) *scanList {
 	k := sharedListKey{identity: m.identity(), gvr: gvr, ns: ns, selector: s.selector}
-	s.mu.Lock()
-	l := s.lists[k]
-	if l == nil {
-		l = &scanList{}
-		s.lists[k] = l
-	}
-	s.mu.Unlock()
+	l := entryOf(&s.mu, s.lists, k)
 	l.once.Do(func() {
 		items, err := listMetadata(ctx, scanResource(mc, gvr, ns), s.selector)
 		l.mu.Lock()

@@ -92,6 +92,21 @@ func (l *sharedList) take(k key) *unstructured.Unstructured {
 	return u
 }
 
+// entryOf returns the entry of k in m, which mu guards, adding a new one
+// on the first call: the one place where the shared reads of a plan or a
+// check (lists, admission configuration, namespaces) are made once for
+// all who ask for them; the caller fills the entry once (its sync.Once).
+func entryOf[K comparable, T any](mu *sync.Mutex, m map[K]*T, k K) *T {
+	mu.Lock()
+	defer mu.Unlock()
+	e := m[k]
+	if e == nil {
+		e = new(T)
+		m[k] = e
+	}
+	return e
+}
+
 // identity names who m reads as: the cluster and the impersonated user.
 func (m *Manager) identity() string {
 	return m.cfg.Host + "\x00" + m.cfg.Impersonate.UserName
@@ -101,13 +116,7 @@ func (m *Manager) identity() string {
 // selector, as m, listing it on the first call.
 func (s *SharedReads) list(ctx context.Context, m *Manager, gvr schema.GroupVersionResource, ns, selector string) *sharedList {
 	k := sharedListKey{identity: m.identity(), gvr: gvr, ns: ns, selector: selector}
-	s.mu.Lock()
-	l := s.lists[k]
-	if l == nil {
-		l = &sharedList{}
-		s.lists[k] = l
-	}
-	s.mu.Unlock()
+	l := entryOf(&s.mu, s.lists, k)
 	l.once.Do(func() {
 		items, err := m.listObjects(ctx, gvr, ns, selector)
 		l.mu.Lock()
@@ -134,13 +143,7 @@ func (s *SharedReads) admissionScope(ctx context.Context, m *Manager) *admission
 	if s == nil {
 		return m.admissionScope(ctx)
 	}
-	s.mu.Lock()
-	a := s.admission[m.cfg.Host]
-	if a == nil {
-		a = &sharedAdmission{}
-		s.admission[m.cfg.Host] = a
-	}
-	s.mu.Unlock()
+	a := entryOf(&s.mu, s.admission, m.cfg.Host)
 	a.once.Do(func() { a.scope = m.admissionScope(ctx) })
 	return a.scope
 }
