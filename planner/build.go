@@ -395,12 +395,12 @@ func previousObjects(snap *state.Snapshot, addr string) (recorded, intents []kub
 	seen := map[string]bool{}
 	for _, so := range snap.BlockObjects(addr) {
 		seen[so.Address] = true
-		recorded = append(recorded, kube.ObjectRef{Group: so.Group, Version: so.Version, Kind: so.Kind, Namespace: so.Namespace, Name: so.Name})
+		recorded = append(recorded, recordRef(so))
 	}
 	sb, _ := snap.Block(addr)
 	for _, in := range sb.Intents {
 		if !seen[in.Address(addr)] {
-			intents = append(intents, kube.ObjectRef{Group: in.Group, Version: in.Version, Kind: in.Kind, Namespace: in.Namespace, Name: in.Name})
+			intents = append(intents, intentRef(in))
 		}
 	}
 	return recorded, intents
@@ -535,4 +535,14 @@ func forcesReplace(path string, immutable []string) bool {
 		}
 	}
 	return false
+}
+
+// recordRef is the reference of the object o the state records.
+func recordRef(o state.Object) kube.ObjectRef {
+	return kube.ObjectRef{Group: o.Group, Version: o.Version, Kind: o.Kind, Namespace: o.Namespace, Name: o.Name}
+}
+
+// intentRef is the reference of the object of the intent in.
+func intentRef(in state.Intent) kube.ObjectRef {
+	return kube.ObjectRef{Group: in.Group, Version: in.Version, Kind: in.Kind, Namespace: in.Namespace, Name: in.Name}
 }

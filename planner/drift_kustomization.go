@@ -184,7 +184,7 @@ func (e *Engine) driftIntents(ctx context.Context, m Kube, addr string, intents 
 	}
 	refs := make([]kube.ObjectRef, len(intents))
 	for i, in := range intents {
-		refs[i] = kube.ObjectRef{Group: in.Group, Version: in.Version, Kind: in.Kind, Namespace: in.Namespace, Name: in.Name}
+		refs[i] = intentRef(in)
 	}
 	selector := kube.LabelStack + "=" + e.name + "," + kube.LabelBlock + "=" + addr
 	if e.stackID != "" {
@@ -336,8 +336,7 @@ func (e *Engine) renderApplied(ctx context.Context, m Kube, k *config.Kustomizat
 func (e *Engine) driftScan(ctx context.Context, m Kube, targets []driftTarget, opts DriftOptions) error {
 	refs := make([]kube.ObjectRef, len(targets))
 	for i, t := range targets {
-		r := t.rec
-		refs[i] = kube.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+		refs[i] = recordRef(t.rec)
 	}
 	selector := kube.LabelStack + "=" + e.name + "," + kube.LabelBlock + "=" + targets[0].rec.Block
 	live, err := m.ScanMetadata(ctx, refs, kube.ScanOptions{Selector: selector, Concurrency: opts.Concurrency, Shared: opts.ahead.sharedScan()})
@@ -399,7 +398,7 @@ func (a *scanAhead) reach(ctx context.Context, addr string) {
 		recs := a.snap.BlockObjects(k.Address().String())
 		refs := make([]kube.ObjectRef, len(recs))
 		for j, r := range recs {
-			refs[j] = kube.ObjectRef{Group: r.Group, Version: r.Version, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+			refs[j] = recordRef(r)
 		}
 		p.PrefetchScan(ctx, a.shared, refs)
 	}
