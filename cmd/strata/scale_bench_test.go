@@ -234,7 +234,9 @@ func (s samples) rounded() []time.Duration { return rounded(s) }
 //     and the cluster is quiet (see below), `strata plan --detailed-exitcode` of the unchanged set (exit 0
 //     required), the whole command as a child process: process start, stack
 //     load, client setup, render, state read, LISTs, comparison; its wall
-//     and CPU time, and its peak resident memory (the child's own VmHWM;
+//     and CPU time, the CPU time the API server and etcd spent meanwhile
+//     (strata-plan-server-cpu-s, from /proc), and its peak resident
+//     memory (the child's own VmHWM;
 //     the child is this test binary running strata's main, which starts
 //     with some 10 MB more than bin/strata). Up to
 //     STRATA_BENCH_KUBECTL_MAX objects (default 10,000), beside it, in
@@ -247,8 +249,9 @@ func (s samples) rounded() []time.Duration { return rounded(s) }
 //     exact-speedup-vs-kubectl-diff kubectl's over the exact plan's.
 //     Neither kubectl nor the exact diff runs at 50,000 objects by default.
 //   - drift: once the cluster is quiet again, `strata drift` of the
-//     unchanged set (exit 0 required), a child process, with its CPU time
-//     and peak memory.
+//     unchanged set (exit 0 required), a child process, with its CPU time,
+//     the API server's and etcd's (strata-drift-server-cpu-s), and its
+//     peak memory.
 //
 // Before the plan rows and again before the drift rows, untimed and the
 // same at every size, the benchmark waits until the cluster is quiet: the
@@ -434,16 +437,18 @@ func settleTime(b *testing.B, s *scaleSet) time.Duration {
 // benchScalePlan measures the no-change plan of set (see BenchmarkScale).
 func benchScalePlan(b *testing.B, c *testcluster.Cluster, set *scaleSet, n int, compare bool) {
 	kc := "--kubeconfig=" + c.Kubeconfig()
-	var plan, planCPU, exact, kdiff samples
+	var plan, planCPU, planServer, exact, kdiff samples
 	var peak float64
 	q := quietRuns{b: b, c: c}
 	tools := []func(){func() {
 		q.before()
+		a0, _ := componentCPU(b, c)
 		code, d, cpu, rss, out := runChildCPU(b, "plan", "--lock=false", "--detailed-exitcode", kc, set.dir)
+		a1, _ := componentCPU(b, c)
 		if code != 0 {
 			b.Fatalf("plan of the unchanged set: exit %d, want 0\n%s", code, tail(out))
 		}
-		plan, planCPU = append(plan, d), append(planCPU, cpu)
+		plan, planCPU, planServer = append(plan, d), append(planCPU, cpu), append(planServer, a1-a0)
 		peak = max(peak, rss)
 	}}
 	if compare {
@@ -470,6 +475,7 @@ func benchScalePlan(b *testing.B, c *testcluster.Cluster, set *scaleSet, n int, 
 	b.ReportMetric(float64(len(plan)), "runs")
 	b.ReportMetric(plan.median(), "strata-plan-s")
 	b.ReportMetric(planCPU.median(), "strata-plan-cpu-s")
+	b.ReportMetric(planServer.median(), "strata-plan-server-cpu-s")
 	b.ReportMetric(peak, "strata-plan-peak-RSS-MB")
 	msg := fmt.Sprintf("%d objects, no-change plan, median of %d: strata plan %.2fs (CPU %.2fs, peak RSS %.0f MB)",
 		n, len(plan), plan.median(), planCPU.median(), peak)
@@ -482,7 +488,7 @@ func benchScalePlan(b *testing.B, c *testcluster.Cluster, set *scaleSet, n int, 
 			exact.median(), kdiff.median(), kdiff.median()/plan.median(), kdiff.median()/exact.median())
 	}
 	b.Log(msg)
-	runs := fmt.Sprintf("%d objects, plan runs: strata plan %v (CPU %v)", n, plan.rounded(), planCPU.rounded())
+	runs := fmt.Sprintf("%d objects, plan runs: strata plan %v (CPU %v; API server and etcd CPU %v)", n, plan.rounded(), planCPU.rounded(), planServer.rounded())
 	if compare {
 		runs += fmt.Sprintf(", exact %v, kubectl diff %v", exact.rounded(), kdiff.rounded())
 	}
@@ -529,7 +535,7 @@ func kubectlDiff(b *testing.B, c *testcluster.Cluster, set *scaleSet) {
 
 // benchScaleDrift measures `strata drift` of the unchanged set.
 func benchScaleDrift(b *testing.B, c *testcluster.Cluster, set *scaleSet, n int, kc string) {
-	var drift, cpu samples
+	var drift, cpu, server samples
 	var peak float64
 	q := quietRuns{b: b, c: c}
 	round := 0
@@ -537,18 +543,21 @@ func benchScaleDrift(b *testing.B, c *testcluster.Cluster, set *scaleSet, n int,
 		round++
 		testcluster.BenchProgress("Scale: %d objects: drift, round %d", n, round)
 		q.before()
-		code, d, c, rss, out := runChildCPU(b, "drift", kc, set.dir)
+		a0, _ := componentCPU(b, c)
+		code, d, ccpu, rss, out := runChildCPU(b, "drift", kc, set.dir)
+		a1, _ := componentCPU(b, c)
 		if code != 0 {
 			b.Fatalf("drift of the unchanged set: exit %d, want 0\n%s", code, tail(out))
 		}
-		drift, cpu = append(drift, d), append(cpu, c)
+		drift, cpu, server = append(drift, d), append(cpu, ccpu), append(server, a1-a0)
 		peak = max(peak, rss)
 	}
 	b.ReportMetric(float64(len(drift)), "runs")
 	b.ReportMetric(drift.median(), "strata-drift-s")
 	b.ReportMetric(cpu.median(), "strata-drift-cpu-s")
+	b.ReportMetric(server.median(), "strata-drift-server-cpu-s")
 	b.ReportMetric(peak, "strata-drift-peak-RSS-MB")
-	b.Logf("%d objects, drift runs: %v (CPU %v), peak RSS %.0f MB", n, drift.rounded(), cpu.rounded(), peak)
+	b.Logf("%d objects, drift runs: %v (CPU %v; API server and etcd CPU %v), peak RSS %.0f MB", n, drift.rounded(), cpu.rounded(), server.rounded(), peak)
 	q.log(n, "drift")
 }
 
