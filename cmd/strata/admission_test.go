@@ -304,8 +304,9 @@ func TestAdmissionRefusedChangeShowsNoDiff(t *testing.T) {
 	verdict := "refused by ValidatingAdmissionPolicy/" + vap + " (admission): Opaque secrets are locked"
 	code, stdout, stderr := runCLI(t, "plan", dir, kc, "--detailed-exitcode")
 	if code != 1 || !strings.Contains(stdout, verdict) || !strings.Contains(stdout, "Policy violation: "+addr) ||
-		!strings.Contains(stdout, "the server computed no diff") || strings.Contains(stdout, "stringData") {
-		t.Errorf("plan: exit %d, want 1 with the refusal of %s and no field diff\n%s%s", code, addr, stdout, stderr)
+		!strings.Contains(stdout, "the server computed no diff") || strings.Contains(stdout, "stringData") ||
+		!strings.Contains(stdout, "Plan: 0 to add, 0 to change, 0 to destroy, 1 refused.") {
+		t.Errorf("plan: exit %d, want 1 with the refusal of %s, no field diff and 1 refused (not to change)\n%s%s", code, addr, stdout, stderr)
 	}
 	code, stdout, stderr = runCLI(t, "plan", dir, kc, "-o", "markdown")
 	if code != 1 || !strings.Contains(stdout, "Opaque secrets are locked") ||
@@ -315,9 +316,13 @@ func TestAdmissionRefusedChangeShowsNoDiff(t *testing.T) {
 	code, stdout, stderr = runCLI(t, "plan", dir, kc, "-o", "json")
 	var p struct {
 		ResourceChanges []map[string]any `json:"resource_changes"`
+		Summary         map[string]int   `json:"summary"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &p); code != 1 || err != nil {
 		t.Fatalf("plan -o json: exit %d, %v\n%s%s", code, err, stdout, stderr)
+	}
+	if p.Summary["change"] != 0 || p.Summary["refused"] != 1 {
+		t.Errorf("plan -o json: summary %v, want 1 refused and 0 to change", p.Summary)
 	}
 	var rc map[string]any
 	for _, r := range p.ResourceChanges {

@@ -163,6 +163,8 @@ func mdOutcome(e EnvironmentPlan) string {
 	switch {
 	case e.Plan.HasErrors():
 		return ":x: errors"
+	case e.Plan.Summary().Refused > 0:
+		return ":x: refused"
 	case e.Plan.HasChanges():
 		return "changes"
 	}

@@ -406,12 +406,17 @@ func (h humanRenderer) drift(p *plan.Plan) {
 
 // SummaryLine is the plan's last line:
 // "Plan: 1 to add, 2 to change, 0 to destroy.", with ", 1 to forget" before
-// the dot when objects leave the state but stay in the cluster.
+// the dot when objects leave the state but stay in the cluster, and
+// ", 1 refused" when the cluster's admission chain refused changes (they
+// count in none of the others: apply refuses the plan).
 func SummaryLine(p *plan.Plan) string {
 	s := p.Summary()
 	line := fmt.Sprintf("Plan: %d to add, %d to change, %d to destroy", s.Add, s.Change, s.Destroy)
 	if s.Forget > 0 {
 		line += fmt.Sprintf(", %d to forget", s.Forget)
+	}
+	if s.Refused > 0 {
+		line += fmt.Sprintf(", %d refused", s.Refused)
 	}
 	return line + "."
 }

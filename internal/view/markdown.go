@@ -56,8 +56,8 @@ func Markdown(w io.Writer, p *plan.Plan, opts MarkdownOptions) error {
 }
 
 type blockRow struct {
-	name                 string
-	add, change, destroy int
+	name                          string
+	add, change, destroy, refused int
 }
 
 // markdownParts returns the comment's fixed head and one <details> section
@@ -108,7 +108,11 @@ func markdownParts(p *plan.Plan) (string, []string) {
 		}
 	}
 	for _, c := range p.Changes {
-		if !c.Actions.IsNoOp() {
+		switch {
+		case c.Actions.IsNoOp():
+		case c.Refused != nil:
+			row(c.Block).refused++
+		default:
 			count(row(c.Block), c.Actions)
 		}
 	}
@@ -117,7 +121,15 @@ func markdownParts(p *plan.Plan) (string, []string) {
 			count(row(r.Address), r.Actions)
 		}
 	}
-	if len(rows) > 0 {
+	switch {
+	case len(rows) > 0 && p.Summary().Refused > 0:
+		// Refused changes are counted apart, as in the summary line.
+		b.WriteString("| Block | Add | Change | Destroy | Refused |\n|---|--:|--:|--:|--:|\n")
+		for _, r := range rows {
+			fmt.Fprintf(&b, "| `%s` | %d | %d | %d | %d |\n", r.name, r.add, r.change, r.destroy, r.refused)
+		}
+		b.WriteString("\n")
+	case len(rows) > 0:
 		b.WriteString("| Block | Add | Change | Destroy |\n|---|--:|--:|--:|\n")
 		for _, r := range rows {
 			fmt.Fprintf(&b, "| `%s` | %d | %d | %d |\n", r.name, r.add, r.change, r.destroy)

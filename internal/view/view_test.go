@@ -421,3 +421,50 @@ func TestRefusedChange(t *testing.T) {
 		t.Errorf("markdown plan:\n%s", b.String())
 	}
 }
+
+// TestRefusedChangeSummary: a change the admission chain refused is not
+// counted as to add or to change: the human and Markdown summary lines,
+// the Markdown block table, the JSON summary and the all-environments
+// table count it as refused, apart from the changes apply would make.
+func TestRefusedChangeSummary(t *testing.T) {
+	live := obj("v1", "ConfigMap", "demo", "old", map[string]any{"data": map[string]any{"k": "v"}})
+	upd := change("kustomization.app", plan.Actions{plan.Update}, "", live, nil)
+	upd.Refused = &plan.Refused{By: "ValidatingAdmissionPolicy/locked", Message: "locked"}
+	created := obj("v1", "ConfigMap", "demo", "new", map[string]any{"data": map[string]any{"n": "m"}})
+	cr := change("kustomization.app", plan.Actions{plan.Create}, "", nil, created)
+	cr.Refused = upd.Refused
+	ok := change("kustomization.app", plan.Actions{plan.Create}, "", nil,
+		obj("v1", "ConfigMap", "demo", "fine", map[string]any{"data": map[string]any{"a": "b"}}))
+	p := &plan.Plan{FormatVersion: plan.FormatVersion, Changes: []plan.ResourceChange{upd, cr, ok}}
+
+	const want = "Plan: 1 to add, 0 to change, 0 to destroy, 2 refused."
+	var b bytes.Buffer
+	if err := Human(&b, p, HumanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("human plan, want %q:\n%s", want, b.String())
+	}
+	b.Reset()
+	if err := Markdown(&b, p, MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "**"+want+"**") ||
+		!strings.Contains(b.String(), "| Block | Add | Change | Destroy | Refused |\n|---|--:|--:|--:|--:|\n| `kustomization.app` | 1 | 0 | 0 | 2 |\n") {
+		t.Errorf("markdown plan, want %q and a Refused column:\n%s", want, b.String())
+	}
+	got := ToJSON(p).Summary
+	if diff := cmp.Diff(plan.Summary{Add: 1, Refused: 2}, got); diff != "" {
+		t.Errorf("JSON summary (-want +got):\n%s", diff)
+	}
+	if !ToJSON(p).HasChanges {
+		t.Error("JSON has_changes is false for a plan with refused changes")
+	}
+	b.Reset()
+	if err := EnvironmentsMarkdown(&b, []EnvironmentPlan{{Name: "prod", Plan: p}}, MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "| `prod` | 1 | 0 | 0 | 0 | :x: refused |") {
+		t.Errorf("environments table, want 1 to add and the outcome refused:\n%s", b.String())
+	}
+}

@@ -481,7 +481,10 @@ type ObjectRef struct {
 
 // Summary counts a plan's changes as Terraform does: a replace counts as
 // one to add and one to destroy; releases count too (install: add; upgrade
-// and rollback: change; uninstall: destroy).
+// and rollback: change; uninstall: destroy). A change whose dry run the
+// cluster's admission chain refused (ResourceChange.Refused) counts as
+// refused only: apply refuses the plan, so it is none of add, change or
+// destroy.
 type Summary struct {
 	Add     int `json:"add"`
 	Change  int `json:"change"`
@@ -495,6 +498,9 @@ type Summary struct {
 	Drifted int `json:"drifted,omitempty"`
 	// Sources counts sources whose revision moves.
 	Sources int `json:"sources,omitempty"`
+	// Refused counts the changes the cluster's admission chain refused:
+	// a plan with one violates a mandatory policy and is not applied.
+	Refused int `json:"refused,omitempty"`
 }
 
 // Summary counts the plan's changes.
@@ -519,6 +525,10 @@ func (p *Plan) Summary() Summary {
 		}
 	}
 	for _, c := range p.Changes {
+		if c.Refused != nil && !c.Actions.IsNoOp() {
+			s.Refused++
+			continue
+		}
 		count(c.Actions)
 	}
 	for _, r := range p.Releases {
@@ -535,10 +545,11 @@ func (p *Plan) Summary() Summary {
 
 // HasChanges reports whether applying the plan would change the cluster.
 // Source revision moves alone change nothing in the cluster but are
-// recorded in state, so they count as changes too.
+// recorded in state, so they count as changes too; so do refused changes
+// (Summary.Refused): the plan is not "no changes", and apply refuses it.
 func (p *Plan) HasChanges() bool {
 	s := p.Summary()
-	if s.Add+s.Change+s.Destroy+s.Forget+s.Sources+len(p.Record)+len(p.Retry)+len(p.Moves) > 0 {
+	if s.Add+s.Change+s.Destroy+s.Forget+s.Refused+s.Sources+len(p.Record)+len(p.Retry)+len(p.Moves) > 0 {
 		return true
 	}
 	return slices.ContainsFunc(p.Blocks, func(b Block) bool { return b.Remove })

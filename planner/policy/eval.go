@@ -34,7 +34,7 @@ func Evaluate(policies []*Policy, p *plan.Plan, vars map[string]any) []plan.Poli
 	s := p.Summary()
 	summary := map[string]int64{"add": int64(s.Add), "change": int64(s.Change), "destroy": int64(s.Destroy),
 		"forget": int64(s.Forget), "release_upgrades": int64(s.ReleaseUpgrades), "drifted": int64(s.Drifted),
-		"sources": int64(s.Sources)}
+		"sources": int64(s.Sources), "refused": int64(s.Refused)}
 	if vars == nil {
 		vars = map[string]any{}
 	}
