@@ -149,7 +149,15 @@ func renderLocalKustomization(ctx context.Context, dir string, k *config.Kustomi
 
 // renderLocalChart renders the chart of r from the stack directory.
 func renderLocalChart(dir string, r *config.Release) ([]rendered, *hcl.Diagnostic) {
-	spec := helm.ReleaseSpec{Name: r.Name, Namespace: r.Namespace, Values: r.Values, DisableHooks: r.Install.DisableHooks}
+	// The remediation settings too: the delete hooks that the remediation
+	// of a failed install or upgrade runs are checked as plan checks them.
+	spec := helm.ReleaseSpec{Name: r.Name, Namespace: r.Namespace, Values: r.Values, DisableHooks: r.Install.DisableHooks,
+		Install: helm.InstallRemediation{Retries: r.Install.Remediation.Retries,
+			KeepLastFailure: !r.Install.Remediation.RemediateLastFailure},
+		Upgrade: helm.UpgradeRemediation{Retries: r.Upgrade.Remediation.Retries,
+			Strategy:        helm.Remediation(r.Upgrade.Remediation.Strategy),
+			KeepLastFailure: !r.Upgrade.Remediation.RemediateLastFailure},
+		Uninstall: helm.UninstallOptions{DisableHooks: r.Uninstall.DisableHooks}}
 	chart, err := chartDir(dir, r.Chart)
 	if err == nil {
 		spec.ChartPath = chart
@@ -164,6 +172,11 @@ func renderLocalChart(dir string, r *config.Release) ([]rendered, *hcl.Diagnosti
 	var objs []helm.RenderedObject
 	if err == nil {
 		objs, err = helm.RenderOffline(spec)
+	}
+	if uh := (*helm.UnnamedHookError)(nil); errors.As(err, &uh) {
+		// The error plan reports at the release; it names no value.
+		return nil, blockDiag(&r.Meta, "chart", "Helm hook without a name",
+			"strata plan refuses %s: %s.", r.Address(), uh.Error())
 	}
 	if err != nil && len(r.SensitivePaths) > 0 {
 		return nil, blockDiag(&r.Meta, "chart", "Chart does not render",

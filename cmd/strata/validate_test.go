@@ -13,6 +13,9 @@ const (
 	validateCR   = "apiVersion: v2\nname: web\nversion: 0.1.0\n"
 	// validateHook is a post-install hook named by generateName.
 	validateHook = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: ran-\n  annotations: {helm.sh/hook: post-install}\n"
+	// validateDeleteHook is a pre-delete hook named by generateName: the
+	// uninstall that remediates a failed install runs it.
+	validateDeleteHook = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: gone-\n  annotations: {helm.sh/hook: pre-delete}\n"
 )
 
 // TestValidateRendersLocalBlocks checks that validate, without a cluster,
@@ -150,7 +153,23 @@ func TestValidateRendersLocalBlocks(t *testing.T) {
 				"main.hcl":                 "release \"web\" {\n  chart = \"chart\"\n}\n",
 				"chart/Chart.yaml":         validateCR,
 				"chart/templates/ran.yaml": validateHook},
-			want: []string{"main.hcl:2:", "Chart does not render", "the post-install hook ConfigMap from web/templates/ran.yaml has no metadata.name", "install.disable_hooks"},
+			want: []string{"main.hcl:2:", "Helm hook without a name", "the post-install hook ConfigMap from web/templates/ran.yaml has no metadata.name", "install.disable_hooks"},
+		},
+		"chart delete hook without a name that the install's remediation runs": {
+			files: map[string]string{
+				"main.hcl":                 "release \"web\" {\n  chart = \"chart\"\n  install {\n    remediation {\n      retries = 1\n    }\n  }\n}\n",
+				"chart/Chart.yaml":         validateCR,
+				"chart/templates/del.yaml": validateDeleteHook},
+			want: []string{"main.hcl:2:", "Helm hook without a name", "the pre-delete hook ConfigMap from web/templates/del.yaml has no metadata.name",
+				"if the install fails, the uninstall that remediates it (install.remediation)", "uninstall.disable_hooks"},
+		},
+		"chart delete hook without a name that the upgrade's remediation runs": {
+			files: map[string]string{
+				"main.hcl":                 "release \"web\" {\n  chart = \"chart\"\n  upgrade {\n    remediation {\n      retries  = 1\n      strategy = \"uninstall\"\n    }\n  }\n}\n",
+				"chart/Chart.yaml":         validateCR,
+				"chart/templates/del.yaml": validateDeleteHook},
+			want: []string{"main.hcl:2:", "Helm hook without a name", "the pre-delete hook ConfigMap from web/templates/del.yaml has no metadata.name",
+				"if the upgrade fails, the uninstall that remediates it (upgrade.remediation)", "uninstall.disable_hooks"},
 		},
 		"chart template fails": {
 			files: map[string]string{
@@ -246,6 +265,9 @@ func TestValidateLocalBlocksValid(t *testing.T) {
 		// An unnamed hook that the install does not run.
 		"hooked/Chart.yaml":         strings.Replace(validateCR, "web", "hooked", 1),
 		"hooked/templates/ran.yaml": validateHook,
+		// An unnamed delete hook that no remediation runs: a failed
+		// install is kept (Flux's default), a failed upgrade rolled back.
+		"chart/templates/del.yaml": validateDeleteHook,
 	})
 	if err := os.Symlink(filepath.Join(dir, "files", "shared.yaml"), filepath.Join(dir, "app", "shared.yaml")); err != nil {
 		t.Fatal(err)

@@ -23,8 +23,13 @@ type RenderedObject struct {
 // for checks before a plan: the capabilities are Helm's defaults with the
 // Kubernetes version of the client libraries strata is built with, lookup
 // finds nothing, the chart's kubeVersion is not checked, and hooks are left
-// out. It returns the release's objects in install order, or an error for
-// a hook the install runs (unless spec.DisableHooks) that has no name.
+// out. It returns the release's objects in install order, or an
+// *UnnamedHookError for a hook without a name that the install runs
+// (unless spec.DisableHooks) or that the remediation of a failed install
+// or upgrade runs from this chart: the uninstall's delete hooks (unless
+// spec.Uninstall.DisableHooks), as Manager.Plan refuses them. A rollback
+// runs the hooks of the deployed revision, which only the cluster holds:
+// they are not checked here.
 func RenderOffline(spec ReleaseSpec) ([]RenderedObject, error) {
 	ch, err := loadChart(spec)
 	if err != nil {
@@ -58,6 +63,11 @@ func RenderOffline(spec ReleaseSpec) ([]RenderedObject, error) {
 	}
 	if err := unnamedHook(hooks, ActionInstall, spec.DisableHooks); err != nil {
 		return nil, err
+	}
+	for _, action := range []Action{ActionInstall, ActionUpgrade} {
+		if err := unnamedRemediationHook(spec, action, hooks, nil); err != nil {
+			return nil, err
+		}
 	}
 	var out []RenderedObject
 	for _, mf := range manifests {
