@@ -72,8 +72,7 @@ type objectFiles struct {
 func (f *objectFiles) of(o addrs.Object) (string, int) {
 	file, ok := f.files[o]
 	if !ok {
-		o.Namespace = ""
-		file = f.files[o]
+		file = f.files[addrs.Object{Group: o.Group, Kind: o.Kind, Name: o.Name}]
 	}
 	if file == "" {
 		return "", 0
@@ -83,7 +82,7 @@ func (f *objectFiles) of(o addrs.Object) (string, int) {
 		lines = kustomize.ReadLines(f.root, file)
 		f.lines[file] = lines
 	}
-	return file, lines.Line(o.Kind, o.Name)
+	return file, lines.Line(o.Kind, o.Namespace, o.Name)
 }
 
 // origins renders the kustomization at block with origin annotations and

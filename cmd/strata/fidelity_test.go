@@ -668,13 +668,16 @@ func TestServerRefusalIsAPlanError(t *testing.T) {
 // names the file the object comes from and the line where it is declared
 // there, in every format: from a directory without a kustomization file
 // (after a comment and another document; an object without a namespace
-// too, which the plan places in "default"), and through a kustomization
+// too, which the plan places in "default"; an object whose kind and name
+// the file declares in another namespace first; an item of a List after
+// another document), and through a kustomization
 // file's resources in a subdirectory, with a namePrefix (the only Service
 // of its file); a local chart's template (no line); so does the admission
 // chain's refusal of an object.
 func TestPlanErrorsNameTheFile(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := c.Namespace(t, "errfile")
+	ns2 := c.Namespace(t, "errfile2")
 	value := testcluster.UniqueName("v")
 	c.Kubectl(t, "label", "namespace", ns, "strata-test/admission="+value)
 	maxReplicasPolicy(t, c, value, ns)
@@ -698,9 +701,15 @@ func TestPlanErrorsNameTheFile(t *testing.T) {
 		"charts/rel/templates/ok.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: relok}\n",
 		"charts/rel/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: relbad}\ndata:\n  \"rel key!\": v\n",
 		// bad is declared on line 9.
-		"apps/app/cm.yaml":                 "# settings\n---\n" + okCM("first") + "---\n" + cm("bad", ns),
-		"apps/app/more/nons.yaml":          cm(uniq, ""),
-		"apps/app/ok.yaml":                 okCM("ok"),
+		"apps/app/cm.yaml":        "# settings\n---\n" + okCM("first") + "---\n" + cm("bad", ns),
+		"apps/app/more/nons.yaml": cm(uniq, ""),
+		"apps/app/ok.yaml":        okCM("ok"),
+		// twin is declared in two namespaces: the one in ns on line 7.
+		"apps/app/twin.yaml": strings.Replace(okCM("twin"), ns, ns2, 1) + "---\n" + cm("twin", ns),
+		// A List after another document: its item lbad on line 11.
+		"apps/app/list.yaml": okCM("l0") + "---\napiVersion: v1\nkind: List\nitems:\n" +
+			"- {apiVersion: v1, kind: ConfigMap, metadata: {name: lok, namespace: " + ns + "}}\n- apiVersion: v1\n  kind: ConfigMap\n" +
+			"  metadata: {name: lbad, namespace: " + ns + "}\n  data: {\"bad key!\": v}\n",
 		"apps/web/kustomization.yaml":      "namePrefix: pre-\nresources: [base]\n",
 		"apps/web/base/kustomization.yaml": "resources: [svc.yaml, deploy.yaml]\n",
 		"apps/web/base/deploy.yaml":        deploymentYAML(ns, "big", 10),
@@ -717,6 +726,8 @@ func TestPlanErrorsNameTheFile(t *testing.T) {
 		"kustomization.app/ConfigMap/default/" + uniq:     {"apps/app/more/nons.yaml", 1},
 		"release.rel/ConfigMap/" + ns + "/relbad":         {"charts/rel/templates/cm.yaml", 0},
 		"kustomization.web/Service/" + ns + "/pre-badsvc": {"apps/web/base/svc.yaml", 7},
+		"kustomization.app/ConfigMap/" + ns + "/twin":     {"apps/app/twin.yaml", 7},
+		"kustomization.app/ConfigMap/" + ns + "/lbad":     {"apps/app/list.yaml", 11},
 	}
 	shown := func(a at) string {
 		if a.line == 0 {
@@ -726,8 +737,8 @@ func TestPlanErrorsNameTheFile(t *testing.T) {
 	}
 	kc := "--kubeconfig=" + c.Kubeconfig()
 	code, stdout, stderr := runCLI(t, "plan", dir, kc)
-	if code != 1 || !strings.Contains(stderr, "The plan has 4 errors") {
-		t.Fatalf("plan: exit %d, want 1 and 4 errors\n%s%s", code, stdout, stderr)
+	if code != 1 || !strings.Contains(stderr, "The plan has 6 errors") {
+		t.Fatalf("plan: exit %d, want 1 and 6 errors\n%s%s", code, stdout, stderr)
 	}
 	for addr, a := range want {
 		if !strings.Contains(stdout, "Error: "+addr+" ("+shown(a)+")\n") {

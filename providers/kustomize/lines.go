@@ -23,8 +23,8 @@ type Lines struct {
 // declaration is one object a file declares: a YAML document, or an
 // entry of a generator of a kustomization file.
 type declaration struct {
-	kind, name string
-	line       int
+	kind, namespace, name string
+	line                  int
 	// generated marks a generator's entry: the names of its objects end
 	// with a hash ("settings-7c9h2m5d4t") unless the hash is disabled.
 	generated bool
@@ -46,12 +46,14 @@ func ReadLines(root, name string) Lines {
 }
 
 // ParseLines reads data, the content of a YAML file of one or more
-// documents, for Lines.Line: each document's kind, metadata.name and the
-// line where its content starts (after comments and "---"), and in a
-// kustomization file each configMapGenerator and secretGenerator entry
-// (the line of its "- name:"). Only kinds and names are kept, never
-// values; a SOPS-encrypted file is read as it is on disk. A file that
-// does not parse gives the zero Lines.
+// documents, for Lines.Line: each document's kind, metadata.namespace,
+// metadata.name and the line where its content starts (after comments and
+// "---"), each item of a document of a List kind (kind: List,
+// ConfigMapList, ...: kustomize reads its items as objects; the line of
+// the item's "- "), and in a kustomization file each configMapGenerator
+// and secretGenerator entry (the line of its "- name:"). Only kinds,
+// namespaces and names are kept, never values; a SOPS-encrypted file is
+// read as it is on disk. A file that does not parse gives the zero Lines.
 func ParseLines(data []byte) Lines {
 	var l Lines
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -68,15 +70,15 @@ func ParseLines(data []byte) Lines {
 			continue
 		}
 		m := doc.Content[0]
-		kind, apiVersion := scalar(m, "kind"), scalar(m, "apiVersion")
-		if kind != "" && !strings.HasPrefix(apiVersion, "kustomize.config.k8s.io/") {
-			l.decls = append(l.decls, declaration{kind: kind, name: scalar(value(m, "metadata"), "name"), line: m.Line})
+		if !strings.HasPrefix(scalar(m, "apiVersion"), "kustomize.config.k8s.io/") {
+			l.object(m, 0)
 		}
 		for _, g := range generators {
 			if gen := value(m, g.key); gen != nil && gen.Kind == yaml.SequenceNode {
 				for _, e := range gen.Content {
 					if e.Kind == yaml.MappingNode {
-						l.decls = append(l.decls, declaration{kind: g.kind, name: scalar(e, "name"), line: e.Line, generated: true})
+						l.decls = append(l.decls, declaration{kind: g.kind, namespace: scalar(e, "namespace"),
+							name: scalar(e, "name"), line: e.Line, generated: true})
 					}
 				}
 			}
@@ -84,28 +86,81 @@ func ParseLines(data []byte) Lines {
 	}
 }
 
-// Line returns the line (from 1) where the object of kind named name, as
-// the Build rendered it, is declared in the file; 0 when not known. A
-// kustomization's namePrefix or nameSuffix changes names, so when no
-// declaration has that kind and name, the file's only declaration of that
-// kind is taken, else the file's only document (its kind encrypted, say);
-// a generator's entry matches the names with its hash.
-func (l Lines) Line(kind, name string) int {
-	var ofKind []declaration
+// maxListDepth bounds the Lists within Lists that object reads.
+const maxListDepth = 8
+
+// object adds the declaration of m, an object's mapping, or of its items
+// when it is a List (a kind ending in "List" with a sequence of items, as
+// kustomize expands it), depth Lists deep.
+func (l *Lines) object(m *yaml.Node, depth int) {
+	kind := scalar(m, "kind")
+	if kind == "" {
+		return
+	}
+	if items := value(m, "items"); strings.HasSuffix(kind, "List") && items != nil && items.Kind == yaml.SequenceNode {
+		if depth < maxListDepth {
+			for _, it := range items.Content {
+				if it.Kind == yaml.MappingNode {
+					l.object(it, depth+1)
+				}
+			}
+		}
+		return
+	}
+	meta := value(m, "metadata")
+	l.decls = append(l.decls, declaration{kind: kind, namespace: scalar(meta, "namespace"), name: scalar(meta, "name"), line: m.Line})
+}
+
+// Line returns the line (from 1) where the object of kind named name in
+// namespace (as the Build rendered it, "" for a cluster-scoped object) is
+// declared in the file; 0 when not known. Of the declarations with that
+// kind and name, the one in namespace is taken, else the only one without
+// a namespace (it got one from the kustomization or the plan), else the
+// only one. A kustomization's namePrefix or nameSuffix changes names, so
+// when no declaration has that kind and name, the file's only declaration
+// of that kind is taken (its namespace says nothing: the kustomization's
+// namespace may have replaced it), else the file's only document (its kind
+// encrypted, say); a generator's entry matches the names with its hash.
+func (l Lines) Line(kind, namespace, name string) int {
+	var named, ofKind []declaration
 	for _, d := range l.decls {
 		if d.kind != kind {
 			continue
 		}
 		if d.name == name || d.generated && d.name != "" && strings.HasPrefix(name, d.name+"-") && !strings.Contains(name[len(d.name)+1:], "-") {
-			return d.line
+			named = append(named, d)
 		}
 		ofKind = append(ofKind, d)
+	}
+	if len(named) > 0 {
+		return inNamespace(named, namespace)
 	}
 	switch {
 	case len(ofKind) == 1:
 		return ofKind[0].line
 	case len(l.decls) == 1 && !l.decls[0].generated:
 		return l.decls[0].line
+	}
+	return 0
+}
+
+// inNamespace returns the line of the declaration of ds in namespace, else
+// of the only one without a namespace, else of the only one; 0 when that
+// leaves several.
+func inNamespace(ds []declaration, namespace string) int {
+	var in, without []declaration
+	for _, d := range ds {
+		switch d.namespace {
+		case namespace:
+			in = append(in, d)
+		case "":
+			without = append(without, d)
+		}
+	}
+	for _, c := range [][]declaration{in, without, ds} {
+		if len(c) == 1 {
+			return c[0].line
+		}
 	}
 	return 0
 }
