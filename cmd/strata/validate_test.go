@@ -44,6 +44,11 @@ func TestValidateRendersLocalBlocks(t *testing.T) {
 				"app/kustomization.yaml": "resources: [cm.yaml\nnamePrefix: x-\n", "app/cm.yaml": validateCM},
 			want: []string{"main.hcl:2:", "Kustomization does not build", "app/kustomization.yaml: error converting YAML to JSON: yaml: line 1:"},
 		},
+		"broken kustomization.yaml in a base": {
+			files: map[string]string{"main.hcl": validateKust,
+				"app/kustomization.yaml": "resources: [../base]\n", "base/kustomization.yaml": "resources:\n- cm.yaml\nnamePrefix: [x-\nfoo: bar\n"},
+			want: []string{"main.hcl:2:", "Kustomization does not build", "accumulating resources from '../base': base/kustomization.yaml: invalid Kustomization: yaml: line 3:"},
+		},
 		"object without kind": {
 			files: map[string]string{"main.hcl": validateKust,
 				"app/kustomization.yaml": "resources: [cm.yaml]\n", "app/cm.yaml": "apiVersion: v1\nmetadata:\n  name: x\n"},

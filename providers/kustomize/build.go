@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -303,7 +304,7 @@ func render(opts Options, root, dir string, disk filesys.FileSystem, ks unstruct
 		return nil, fmt.Errorf("kustomization %s: %w", opts.Path, fs.refused)
 	}
 	if err != nil {
-		return nil, buildError(opts.Path, root, err)
+		return nil, buildError(opts.Path, root, inBaseKustomizationFile(disk, err))
 	}
 	return resMap.Resources(), nil
 }
@@ -399,6 +400,38 @@ func inKustomizationFile(disk filesys.FileSystem, dir string, err error) error {
 		}
 	}
 	return err
+}
+
+// baseNotAFile is kustomize's first try of a resource that is a
+// directory (a base), as a file, which it reports before the error of the
+// directory; targetInvalid is its error for a base's kustomization file
+// that does not parse, which names the directory only.
+var (
+	baseNotAFile  = regexp.MustCompile(`accumulation err='(accumulating resources from '[^']*'): read [^']*: is a directory': `)
+	targetInvalid = regexp.MustCompile(`couldn't make target for path '([^']*)': invalid Kustomization: `)
+)
+
+// inBaseKustomizationFile names, in err, an error of a build, the
+// kustomization file of a base (or component) that does not parse
+// ("base/kustomization.yaml: invalid Kustomization: yaml: line 3: ...",
+// the line as the YAML parser gives it) instead of its directory, and
+// leaves out kustomize's try of the base as a file.
+func inBaseKustomizationFile(disk filesys.FileSystem, err error) error {
+	msg := err.Error()
+	if !targetInvalid.MatchString(msg) {
+		return err
+	}
+	msg = baseNotAFile.ReplaceAllString(msg, "$1: ")
+	msg = targetInvalid.ReplaceAllStringFunc(msg, func(m string) string {
+		dir := targetInvalid.FindStringSubmatch(m)[1]
+		for _, n := range konfig.RecognizedKustomizationFileNames() {
+			if p := filepath.Join(dir, n); disk.Exists(p) {
+				return p + ": invalid Kustomization: "
+			}
+		}
+		return m
+	})
+	return tidyError{msg: msg, err: err}
 }
 
 // buildError maps the secure file system's refusals to ErrOutsideRoot and

@@ -386,3 +386,37 @@ func TestBuildGeneratedLeavesOutStrataDir(t *testing.T) {
 		t.Errorf("objects (-want +got):\n%s", diff)
 	}
 }
+
+// TestBuildNamesBrokenBaseKustomizationFile: a kustomization file of a base
+// or a component that does not parse is named in the error, with the line
+// the YAML parser gives, not only its directory, and without kustomize's
+// try of the base as a file ("read base: is a directory").
+func TestBuildNamesBrokenBaseKustomizationFile(t *testing.T) {
+	broken := "resources:\n- cm.yaml\nnamePrefix: [x-\nfoo: bar\n"
+	for name, tc := range map[string]struct {
+		files map[string]string
+		want  string
+	}{
+		"base": {map[string]string{
+			"app/kustomization.yaml":  "resources: [../base]\n",
+			"base/kustomization.yaml": broken,
+		}, "kustomization app: accumulating resources from '../base': base/kustomization.yaml: invalid Kustomization: yaml: line 3: did not find expected ',' or ']'"},
+		"base of a base, kustomization.yml": {map[string]string{
+			"app/kustomization.yaml": "resources: [../mid]\n",
+			"mid/kustomization.yaml": "resources: [../base]\n",
+			"base/kustomization.yml": broken,
+		}, "base/kustomization.yml: invalid Kustomization: yaml: line 3: "},
+		"component": {map[string]string{
+			"app/kustomization.yaml":  "components: [../comp]\n",
+			"comp/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n" + broken,
+		}, "comp/kustomization.yaml: invalid Kustomization: yaml: line 5: "},
+	} {
+		t.Run(name, func(t *testing.T) {
+			root := writeTree(t, tc.files)
+			_, err := Build(context.Background(), Options{Root: root, Path: "app"})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "is a directory") || strings.Contains(err.Error(), root) {
+				t.Errorf("Build: %v, want an error naming %q", err, tc.want)
+			}
+		})
+	}
+}
