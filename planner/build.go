@@ -124,7 +124,7 @@ func (e *Engine) planBlocks(ctx context.Context, p *plan.Plan, snap *state.Snaps
 	up := newUpcoming(g)
 	for _, b := range selected {
 		if err := e.planBlock(ctx, p, snap, b, up, pre.take(b.Address())); err != nil {
-			return err
+			return e.blockError(b, err)
 		}
 	}
 	return nil

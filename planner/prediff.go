@@ -54,6 +54,7 @@ func (e *Engine) renderForPlan(ctx context.Context, snap *state.Snapshot, k *con
 		e.startPrefetch(ctx, snap, mgr, addr)
 	}
 	if d.objs, d.err = e.render(ctx, k, root); d.err != nil {
+		d.err = kustomizationError(k, d.err)
 		return d
 	}
 	d.rendered = newRenderedSet(d.objs)

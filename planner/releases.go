@@ -131,7 +131,7 @@ func (e *Engine) releaseSpec(ctx context.Context, r *config.Release) (helm.Relea
 	}
 	files, err := valuesFiles(e.dir, r)
 	if err != nil {
-		return spec, "", err
+		return spec, "", at(r, "values_files", "Invalid values file", "List files that exist inside the stack directory.", err)
 	}
 	spec.ValuesFiles = files
 	if vf := e.valuesFrom[r.Address().String()]; vf != nil {
@@ -144,7 +144,7 @@ func (e *Engine) releaseSpec(ctx context.Context, r *config.Release) (helm.Relea
 	case r.Source == nil:
 		p, err := chartDir(e.dir, r.Chart)
 		if err != nil {
-			return spec, "", err
+			return spec, "", at(r, "chart", "Invalid chart path", "Set chart to a chart directory inside the stack directory.", err)
 		}
 		spec.ChartPath = p
 	case r.Source.Addr.Kind == config.KindSource && r.Source.Addr.Type == config.SourceGit:
@@ -154,7 +154,7 @@ func (e *Engine) releaseSpec(ctx context.Context, r *config.Release) (helm.Relea
 		}
 		p, err := chartDir(art.Dir, r.Chart)
 		if err != nil {
-			return spec, "", fmt.Errorf("%s: %w", r.Source.Addr, err)
+			return spec, "", at(r, "chart", "Invalid chart path", "Set chart to a chart directory inside the source's tree.", fmt.Errorf("%s: %w", r.Source.Addr, err))
 		}
 		spec.ChartPath = p
 		revision = art.Revision
@@ -259,6 +259,9 @@ func (e *Engine) planRelease(ctx context.Context, p *plan.Plan, snap *state.Snap
 		p.AddError(ir.Ref.Address(addr), e.secrets.Scrub(releaseImmutable(addr, ir)))
 		inTemplate(p, n, len(p.PolicyResults), r, err)
 		return nil
+	}
+	if m := releaseInputError(r, err); m != nil {
+		return fmt.Errorf("%s: %w", addr, m)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", addr, err)

@@ -51,7 +51,7 @@ func (e *Engine) pullChart(ctx context.Context, r *config.Release) (string, stri
 	defer cancel()
 	ch, err := prov.Charts.Pull(ctx, helmSpec(src), helmrepo.ChartRef{Name: r.Chart, Version: r.Version})
 	if err != nil {
-		return "", "", timedOut(ctx, src.Timeout, err)
+		return "", "", chartPullError(r, src, timedOut(ctx, src.Timeout, err))
 	}
 	return ch.Path, ch.Revision(), nil
 }
@@ -89,7 +89,7 @@ func (e *Engine) planGitSource(ctx context.Context, p *plan.Plan, snap *state.Sn
 	addr := s.Address().String()
 	art, err := e.fetchAt(ctx, s.Address(), "")
 	if err != nil {
-		return fmt.Errorf("%s: %w", addr, err)
+		return fmt.Errorf("%s: %w", addr, gitSourceError(s, err))
 	}
 	e.artifacts[addr] = art
 	p.Sources = append(p.Sources, revisionChange(snap, plan.SourceChange{Address: addr, Kind: "git", URL: source.RedactURL(s.URL), After: art.Revision}))
@@ -189,7 +189,7 @@ func (e *Engine) planOCISource(ctx context.Context, p *plan.Plan, snap *state.Sn
 	addr := s.Address().String()
 	art, err := e.fetchAt(ctx, s.Address(), "")
 	if err != nil {
-		return fmt.Errorf("%s: %w", addr, err)
+		return fmt.Errorf("%s: %w", addr, ociSourceError(s, err))
 	}
 	e.artifacts[addr] = art
 	p.Sources = append(p.Sources, revisionChange(snap, plan.SourceChange{Address: addr, Kind: "oci", URL: source.RedactURL(s.URL), After: art.Revision}))

@@ -161,7 +161,10 @@ func renderLocalChart(dir string, r *config.Release) ([]rendered, *hcl.Diagnosti
 	chart, err := chartDir(dir, r.Chart)
 	if err == nil {
 		spec.ChartPath = chart
-		spec.ValuesFiles, err = valuesFiles(dir, r)
+		if spec.ValuesFiles, err = valuesFiles(dir, r); err != nil {
+			return nil, blockDiag(&r.Meta, "values_files", "Invalid values file",
+				"%s of %s. List files that exist inside the stack directory.", capitalized(err.Error()), r.Address())
+		}
 	}
 	if err == nil {
 		if f := encryptedValuesFile(spec.ValuesFiles, r.ValuesFiles); f != "" {
@@ -177,6 +180,12 @@ func renderLocalChart(dir string, r *config.Release) ([]rendered, *hcl.Diagnosti
 		// The error plan reports at the release; it names no value.
 		return nil, blockDiag(&r.Meta, "chart", "Helm hook without a name",
 			"strata plan refuses %s: %s.", r.Address(), uh.Error())
+	}
+	var vf *helm.ValuesFileError
+	if errors.As(err, &vf) {
+		return nil, blockDiag(&r.Meta, "values_files", "Values file does not parse",
+			"The values file %s of %s cannot be read: %s. Fix the file, or the values_files list.",
+			relTo(dir, vf.File), r.Address(), vf.Err)
 	}
 	if err != nil && len(r.SensitivePaths) > 0 {
 		return nil, blockDiag(&r.Meta, "chart", "Chart does not render",
@@ -345,4 +354,13 @@ func blockDiag(m *config.Meta, attr, summary, format string, args ...any) *hcl.D
 		Detail:   fmt.Sprintf(format, args...),
 		Subject:  &rng,
 	}
+}
+
+// relTo returns file relative to dir, with forward slashes, or file when
+// it is not inside dir.
+func relTo(dir, file string) string {
+	if rel, err := filepath.Rel(dir, file); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	return file
 }

@@ -5,6 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/strata-gitops/strata/internal/testcluster"
+	"github.com/strata-gitops/strata/internal/testserver/gitserver"
+	"github.com/strata-gitops/strata/internal/testserver/helmserver"
 )
 
 // TestCycleReportedAtItsSource checks that plan, apply, destroy and drift
@@ -36,5 +40,119 @@ func TestCycleReportedAtItsSource(t *testing.T) {
 				t.Errorf("the stack's .strata directory exists (err %v): the state was opened for a stack that does not load", err)
 			}
 		})
+	}
+}
+
+// TestPlanErrorsAtTheirSource checks that an error found while planning a
+// block that lies in the stack's files (a kustomization that does not
+// build, a Git branch that does not exist, a values file that does not
+// parse, a chart the repository does not have, credentials a Git server
+// refuses) is reported by plan (human, JSON and Markdown), apply and drift's
+// correction like the other errors in the stack's files: at the
+// attribute at fault (file:line and the source line), with exit 1. They
+// used to be one line naming the block only.
+func TestPlanErrorsAtTheirSource(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "hclpos")
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	gitSrv := gitserver.New(t, gitserver.Options{})
+	gitSrv.NewRepo(t, "platform.git").Commit(t, map[string]string{"deploy/cm.yaml": validateCM}, gitserver.CommitOptions{})
+	const user, pass = "ci", "s3cret-git-pass"
+	authSrv := gitserver.New(t, gitserver.Options{Username: user, Password: pass})
+	authSrv.NewRepo(t, "platform.git").Commit(t, map[string]string{"deploy/cm.yaml": validateCM}, gitserver.CommitOptions{})
+	charts := helmserver.New(t, helmserver.Options{})
+	charts.AddChart(t, helmserver.Chart("web", "0.1.0"))
+	chart := map[string]string{
+		"charts/web/Chart.yaml":          "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"charts/web/templates/cm.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  color: {{ .Values.color | quote }}\n",
+		"values/broken.yaml":             "color: [blue\n",
+		"app/kustomization.yaml":         "resources:\n- missing.yaml\n",
+		"ok/kustomization.yaml":          "resources:\n- cm.yaml\n",
+		"ok/cm.yaml":                     validateCM,
+		"charts/web/templates/NOTES.txt": "",
+	}
+	authURL := strings.Replace(authSrv.HTTPURL("platform.git"), "://", "://"+user+":wrong-"+pass+"@", 1)
+	for name, tt := range map[string]struct {
+		hcl     string
+		summary string
+		line    string // "main.hcl:LINE:"
+		source  string // the source line shown
+	}{
+		"kustomization that does not build": {
+			hcl: "kustomization \"ok\" {\n  path             = \"ok\"\n  target_namespace = \"" + ns + "\"\n}\n\n" +
+				"kustomization \"app\" {\n  target_namespace = \"" + ns + "\"\n  path             = \"app\"\n}\n",
+			summary: "Kustomization does not build", line: "main.hcl:8:", source: `8:   path             = "app"`,
+		},
+		"wrong Git branch": {
+			hcl: "source \"git\" \"platform\" {\n  url    = \"" + gitSrv.HTTPURL("platform.git") + "\"\n  branch = \"nope\"\n}\n\n" +
+				"kustomization \"app\" {\n  source           = source.git.platform\n  path             = \"deploy\"\n  target_namespace = \"" + ns + "\"\n}\n",
+			summary: "Git reference not found", line: "main.hcl:3:", source: `3:   branch = "nope"`,
+		},
+		"Git credentials refused": {
+			hcl: "source \"git\" \"platform\" {\n  branch = \"main\"\n  url    = \"" + authURL + "\"\n}\n\n" +
+				"kustomization \"app\" {\n  source           = source.git.platform\n  path             = \"deploy\"\n  target_namespace = \"" + ns + "\"\n}\n",
+			summary: "Git source cannot be fetched", line: "main.hcl:3:", source: "3:   url    = ",
+		},
+		"broken values file": {
+			hcl:     "release \"web\" {\n  namespace    = \"" + ns + "\"\n  chart        = \"charts/web\"\n  values_files = [\"values/broken.yaml\"]\n}\n",
+			summary: "Values file does not parse", line: "main.hcl:4:", source: `4:   values_files = ["values/broken.yaml"]`,
+		},
+		"missing chart": {
+			hcl: "source \"helm\" \"charts\" {\n  url = \"" + charts.URL() + "\"\n}\n\n" +
+				"release \"web\" {\n  namespace = \"" + ns + "\"\n  source    = source.helm.charts\n  chart     = \"nope\"\n}\n",
+			summary: "Chart not found", line: "main.hcl:8:", source: `8:   chart     = "nope"`,
+		},
+		"missing chart version": {
+			hcl: "source \"helm\" \"charts\" {\n  url = \"" + charts.URL() + "\"\n}\n\n" +
+				"release \"web\" {\n  namespace = \"" + ns + "\"\n  source    = source.helm.charts\n  chart     = \"web\"\n  version   = \"9.9.9\"\n}\n",
+			summary: "Chart version not found", line: "main.hcl:9:", source: `9:   version   = "9.9.9"`,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), testcluster.UniqueName("hclpos"))
+			files := map[string]string{"main.hcl": tt.hcl}
+			for k, v := range chart {
+				files[k] = v
+			}
+			writeFiles(t, dir, files)
+			for _, args := range [][]string{
+				{"plan"}, {"plan", "-o", "json"}, {"plan", "-o", "markdown"}, {"apply", "--auto-approve"},
+			} {
+				code, out, errOut := runCLI(t, append(append(args, dir), kc)...)
+				if code != 1 || out != "" {
+					t.Errorf("%s: exit %d, stdout %q, want 1 and nothing", args, code, out)
+				}
+				for _, want := range []string{"Error: " + tt.summary + "\n", tt.line, tt.source} {
+					if !strings.Contains(errOut, want) {
+						t.Errorf("%s: stderr lacks %q:\n%s", args, want, errOut)
+					}
+				}
+				if strings.Contains(errOut, pass) {
+					t.Errorf("%s: stderr shows the password:\n%s", args, errOut)
+				}
+			}
+		})
+	}
+}
+
+// TestValidateBrokenValuesFileAtValuesFiles checks that validate reports
+// a values file that does not parse at the release's values_files, not at
+// its chart.
+func TestValidateBrokenValuesFileAtValuesFiles(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"main.hcl":                     "release \"web\" {\n  namespace    = \"demo\"\n  chart        = \"charts/web\"\n  values_files = [\"values/broken.yaml\"]\n}\n",
+		"charts/web/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  color: {{ .Values.color | quote }}\n",
+		"values/broken.yaml":           "color: [blue\n",
+	})
+	code, out, errOut := runStrata(t, "", "validate", dir)
+	if code != 1 {
+		t.Errorf("exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"Error: Values file does not parse\n", "main.hcl:4:3, in release \"web\"", "values/broken.yaml"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
 	}
 }

@@ -162,9 +162,7 @@ func (a *app) planEnvironment(ctx context.Context, f *stackFlags, opts planner.O
 		if eng != nil && eng.Stack() != nil {
 			files = eng.Stack().Files
 		}
-		var buf bytes.Buffer
-		_ = view.Diagnostics(&buf, diags, files, view.DiagOptions{})
-		return nil, &view.DiagnosticsError{Text: strings.TrimSpace(buf.String())}
+		return nil, diagnosticsError(diags, files)
 	}
 	defer eng.Close()
 	if f.lock {
@@ -173,7 +171,18 @@ func (a *app) planEnvironment(ctx context.Context, f *stackFlags, opts planner.O
 		}
 		defer a.unlock(ctx, eng)
 	}
-	return eng.Plan(ctx)
+	p, err := eng.Plan(ctx)
+	if d := blockDiagnostics(err); d != nil {
+		return nil, diagnosticsError(d, eng.Stack().Files)
+	}
+	return p, err
+}
+
+// diagnosticsError returns diags rendered as an error's text.
+func diagnosticsError(diags hcl.Diagnostics, files map[string]*hcl.File) error {
+	var buf bytes.Buffer
+	_ = view.Diagnostics(&buf, diags, files, view.DiagOptions{})
+	return &view.DiagnosticsError{Text: strings.TrimSpace(buf.String())}
 }
 
 // checkAllEnvironments refuses the flags that name one environment's

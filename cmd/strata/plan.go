@@ -208,6 +208,10 @@ func (a *app) makePlan(ctx context.Context, f *stackFlags, opts planner.Options,
 		}
 	}
 	if err != nil {
+		if d := blockDiagnostics(err); d != nil {
+			a.writeDiags(d, eng.Stack().Files)
+			err = errSilent
+		}
 		eng.Close()
 		return nil, nil, err
 	}
@@ -220,6 +224,18 @@ func (a *app) makePlan(ctx context.Context, f *stackFlags, opts planner.Options,
 			strings.Join(f.targets, ", "))
 	}
 	return eng, p, nil
+}
+
+// blockDiagnostics returns err as a diagnostic when it is an error in the
+// stack's files found while planning a block (a planner.BlockError): it
+// is rendered like the errors of loading the stack, at the attribute at
+// fault. Nil for any other error.
+func blockDiagnostics(err error) hcl.Diagnostics {
+	var be *planner.BlockError
+	if !errors.As(err, &be) {
+		return nil
+	}
+	return hcl.Diagnostics{be.Diagnostic()}
 }
 
 // planErrors reports a plan that holds errors (shown with the plan): it is

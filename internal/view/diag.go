@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -102,7 +103,7 @@ func snippetOf(r hcl.Range, files map[string]*hcl.File) *snippet {
 		if line == r.End.Line {
 			me = utf8.RuneCount(src[pos:max(pos, min(r.End.Byte, pos+end))])
 		}
-		s.lines = append(s.lines, strings.TrimRight(string(text), "\r"))
+		s.lines = append(s.lines, redactUserinfo(strings.TrimRight(string(text), "\r")))
 		s.markStart = append(s.markStart, ms)
 		s.markEnd = append(s.markEnd, me)
 		pos += end + 1
@@ -221,12 +222,13 @@ func NewDiagReport(diags hcl.Diagnostics, files map[string]*hcl.File) DiagReport
 				} else {
 					end += r.End.Byte
 				}
+				code := redactUserinfo(string(src[start:end]))
 				jd.Snippet = &DiagSnippet{
 					Context:              hcled.ContextString(f, r.Start.Byte),
-					Code:                 string(src[start:end]),
+					Code:                 code,
 					StartLine:            r.Start.Line,
-					HighlightStartOffset: r.Start.Byte - start,
-					HighlightEndOffset:   r.End.Byte - start,
+					HighlightStartOffset: min(r.Start.Byte-start, len(code)),
+					HighlightEndOffset:   min(r.End.Byte-start, len(code)),
 				}
 			}
 		}
@@ -261,4 +263,18 @@ func SortDiagnostics(diags hcl.Diagnostics) {
 		}
 		return a.Severity < b.Severity
 	})
+}
+
+// userinfo matches the password of a URL's user information
+// (scheme://user:password@): group 1 is what comes before the password.
+var userinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^/@\s"':]*):[^/@\s"']*@`)
+
+// redactUserinfo replaces the passwords of the URLs in a line of source
+// with xxxxx, as errors show URLs (net/url's Redacted): a stack may hold
+// a credential in a url attribute, and a snippet of it must not show it.
+func redactUserinfo(line string) string {
+	if !strings.Contains(line, "@") {
+		return line
+	}
+	return userinfo.ReplaceAllString(line, "${1}:xxxxx@")
 }

@@ -118,7 +118,7 @@ func (m *Manager) Plan(ctx context.Context, spec ReleaseSpec) (*ReleasePlan, err
 	}
 	manifest, hooks, err := m.render(ch, vals, ro, caps)
 	if err != nil {
-		return nil, fmt.Errorf("release %s/%s: render: %w", spec.Namespace, spec.Name, err)
+		return nil, &ChartError{Err: fmt.Errorf("release %s/%s: render: %w", spec.Namespace, spec.Name, err)}
 	}
 
 	if last == nil || last.Info.Status == release.StatusUninstalled {

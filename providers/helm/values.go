@@ -23,10 +23,34 @@ func loadChart(spec ReleaseSpec) (*chart.Chart, error) {
 	}
 	ch, err := loader.Load(spec.ChartPath)
 	if err != nil {
-		return nil, fmt.Errorf("release %s/%s: load chart: %w", spec.Namespace, spec.Name, err)
+		return nil, &ChartError{Err: fmt.Errorf("release %s/%s: load chart: %w", spec.Namespace, spec.Name, err)}
 	}
 	return ch, nil
 }
+
+// ValuesFileError is a values file of a release that cannot be read or
+// does not parse: callers point at the release's values_files.
+type ValuesFileError struct {
+	// File is the path of the values file.
+	File string
+	Err  error
+}
+
+// Error returns "values file FILE: CAUSE".
+func (e *ValuesFileError) Error() string { return fmt.Sprintf("values file %s: %v", e.File, e.Err) }
+
+// Unwrap returns the cause.
+func (e *ValuesFileError) Unwrap() error { return e.Err }
+
+// ChartError is a chart that does not load, or does not render with the
+// release's values: callers point at the release's chart.
+type ChartError struct{ Err error }
+
+// Error returns the cause's text.
+func (e *ChartError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *ChartError) Unwrap() error { return e.Err }
 
 // ValuesLayer is values read from a Secret or ConfigMap (Flux's
 // valuesFrom): Data is YAML values merged over what came before, or, with
@@ -50,7 +74,7 @@ func MergeValues(files []string, layers []ValuesLayer, inline map[string]any) (m
 	for _, f := range files {
 		v, err := chartutil.ReadValuesFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("values file %s: %w", f, err)
+			return nil, &ValuesFileError{File: f, Err: err}
 		}
 		out = mergeMaps(out, v)
 	}

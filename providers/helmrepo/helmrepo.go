@@ -30,6 +30,20 @@ var (
 	ErrOffline = errors.New("not cached and running offline")
 )
 
+// NotFoundError is the ErrNotFound of a repository whose index was read:
+// it has no chart of that name, or (Version) no version of the chart
+// matches. errors.Is(err, ErrNotFound) holds for it.
+type NotFoundError struct {
+	// Version is set when the chart exists but no version matches.
+	Version bool
+}
+
+// Error returns ErrNotFound's text.
+func (e *NotFoundError) Error() string { return ErrNotFound.Error() }
+
+// Is reports whether target is ErrNotFound.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
 // Spec describes one Helm repository.
 type Spec struct {
 	// URL is an HTTP(S) repository URL (where index.yaml lives) or an OCI
@@ -219,7 +233,7 @@ func pick(ref ChartRef, versions []string) (string, error) {
 		if ref.Prerelease {
 			what += " (pre-releases included)"
 		}
-		return "", fmt.Errorf("chart %q has no %s: %w", ref.Name, what, ErrNotFound)
+		return "", fmt.Errorf("chart %q has no %s: %w", ref.Name, what, &NotFoundError{Version: true})
 	}
 	return bestRaw, nil
 }

@@ -40,7 +40,7 @@ func (c *Client) Resolve(ctx context.Context, spec Spec, ref ChartRef) (ChartVer
 	}
 	entries := idx.Entries[ref.Name]
 	if len(entries) == 0 {
-		return ChartVersion{}, fmt.Errorf("chart %q is not in repository %s: %w", ref.Name, source.RedactURL(spec.URL), ErrNotFound)
+		return ChartVersion{}, fmt.Errorf("chart %q is not in repository %s: %w", ref.Name, source.RedactURL(spec.URL), &NotFoundError{})
 	}
 	byVersion := make(map[string]*repo.ChartVersion, len(entries))
 	versions := make([]string, 0, len(entries))
