@@ -3,10 +3,12 @@ package planner
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/strata-gitops/strata/planner/config"
+	"github.com/strata-gitops/strata/planner/drift"
 	"github.com/strata-gitops/strata/providers/git"
 	"github.com/strata-gitops/strata/providers/helm"
 	"github.com/strata-gitops/strata/providers/helmrepo"
@@ -178,4 +180,26 @@ func kustomizationError(k *config.Kustomization, err error) error {
 		return at(k, "path", "Path outside "+where, "Set path to a directory inside "+where+".", err)
 	}
 	return at(k, "path", "Kustomization does not build", "Fix the kustomization's files, or its path.", err)
+}
+
+// driftError records err, the error of checking block b for drift, as
+// blk's error, with the stack's file and line of the attribute at fault
+// when it lies in the stack's files (see at).
+func (e *Engine) driftError(blk *drift.Block, b config.Block, err error) {
+	blk.Error = err.Error()
+	var be *BlockError
+	if errors.As(e.blockError(b, err), &be) {
+		blk.File, blk.Line = e.stackFile(be.Subject.Filename), be.Subject.Start.Line
+	}
+}
+
+// stackFile returns the name of a file of the stack relative to the stack
+// directory, with forward slashes.
+func (e *Engine) stackFile(name string) string {
+	if !filepath.IsAbs(name) {
+		if abs, err := filepath.Abs(name); err == nil {
+			name = abs
+		}
+	}
+	return relTo(e.dir, name)
 }

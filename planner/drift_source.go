@@ -18,11 +18,11 @@ import (
 // driftGitSource compares the revision a Git source resolves to now with
 // the one strata last applied.
 func (e *Engine) driftGitSource(ctx context.Context, snap *state.Snapshot, s *config.GitSource) drift.Block {
-	return e.driftTreeSource(ctx, snap, s.Address().String(), "source.git", "Git", s.Timeout,
+	return e.driftTreeSource(ctx, snap, s, "source.git", "Git", s.Timeout,
 		func(ctx context.Context, prov *Providers) (string, error) {
 			res, err := prov.Git.Resolve(ctx, gitSpec(s))
 			if err != nil {
-				return "", err
+				return "", gitSourceError(s, err)
 			}
 			return res.Revision, nil
 		})
@@ -32,11 +32,11 @@ func (e *Engine) driftGitSource(ctx context.Context, snap *state.Snapshot, s *co
 // (its tag may have moved, or a newer tag match its semver) with the one
 // strata last applied.
 func (e *Engine) driftOCISource(ctx context.Context, snap *state.Snapshot, s *config.OCISource) drift.Block {
-	return e.driftTreeSource(ctx, snap, s.Address().String(), "source.oci", "the registry", s.Timeout,
+	return e.driftTreeSource(ctx, snap, s, "source.oci", "the registry", s.Timeout,
 		func(ctx context.Context, prov *Providers) (string, error) {
 			res, err := prov.OCI.Resolve(ctx, ociSpec(s))
 			if err != nil {
-				return "", err
+				return "", ociSourceError(s, err)
 			}
 			return res.Revision(), nil
 		})
@@ -45,8 +45,9 @@ func (e *Engine) driftOCISource(ctx context.Context, snap *state.Snapshot, s *co
 // driftTreeSource is the drift check of a source of trees: resolve its
 // revision now, within the source's timeout, and report a SourceMoved
 // item when it is not the one applied (the cluster is behind origin).
-func (e *Engine) driftTreeSource(ctx context.Context, snap *state.Snapshot, addr, kind, origin string, timeout time.Duration,
+func (e *Engine) driftTreeSource(ctx context.Context, snap *state.Snapshot, src config.Block, kind, origin string, timeout time.Duration,
 	resolve func(context.Context, *Providers) (string, error)) drift.Block {
+	addr := src.Address().String()
 	blk := drift.Block{Address: addr, Kind: kind}
 	sb, ok := snap.Block(addr)
 	if !ok {
@@ -63,7 +64,7 @@ func (e *Engine) driftTreeSource(ctx context.Context, snap *state.Snapshot, addr
 	defer cancel()
 	now, err := resolve(rctx, prov)
 	if err != nil {
-		blk.Error = timedOut(rctx, timeout, err).Error()
+		e.driftError(&blk, src, timedOut(rctx, timeout, err))
 		return blk
 	}
 	blk.Checked = 1
@@ -101,7 +102,7 @@ func (e *Engine) driftChart(ctx context.Context, snap *state.Snapshot, r *config
 	defer cancel()
 	cv, err := prov.Charts.Resolve(rctx, helmSpec(src), helmrepo.ChartRef{Name: r.Chart, Version: r.Version})
 	if err != nil {
-		blk.Error = fmt.Sprintf("%s: %v", r.Source.Addr, timedOut(rctx, src.Timeout, err))
+		e.driftError(blk, r, fmt.Errorf("%s: %w", r.Source.Addr, chartPullError(r, src, timedOut(rctx, src.Timeout, err))))
 		return
 	}
 	blk.Checked++

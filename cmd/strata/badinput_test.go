@@ -156,3 +156,34 @@ func TestValidateBrokenValuesFileAtValuesFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestDriftSourceErrorAtItsSource checks that drift names the stack's
+// file and line of a source's branch that no longer exists (drift --sources: human,
+// Markdown, and JSON's file and line), with exit 1.
+func TestDriftSourceErrorAtItsSource(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "hclposdrift")
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	srv := gitserver.New(t, gitserver.Options{})
+	srv.NewRepo(t, "platform.git").Commit(t, map[string]string{"deploy/cm.yaml": validateCM}, gitserver.CommitOptions{})
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("hclposdrift"))
+	stack := func(branch string) string {
+		return "source \"git\" \"platform\" {\n  url    = \"" + srv.HTTPURL("platform.git") + "\"\n  branch = \"" + branch + "\"\n}\n\n" +
+			"kustomization \"app\" {\n  source           = source.git.platform\n  path             = \"deploy\"\n  target_namespace = \"" + ns + "\"\n}\n"
+	}
+	writeFiles(t, dir, map[string]string{"main.hcl": stack("main")})
+	if code, out, errOut := runCLI(t, "apply", dir, kc, "--auto-approve"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
+	}
+	writeFiles(t, dir, map[string]string{"main.hcl": stack("gone")})
+	for format, want := range map[string]string{
+		"human":    "Error: source.git.platform (main.hcl:3): ",
+		"markdown": "`source.git.platform` (main.hcl:3): error: ",
+		"json":     `"file": "main.hcl",` + "\n      \"line\": 3",
+	} {
+		code, out, errOut := runCLI(t, "drift", dir, kc, "--sources", "-o", format)
+		if code != 1 || !strings.Contains(out, want) {
+			t.Errorf("drift -o %s: exit %d, want 1 and %q\n%s%s", format, code, want, out, errOut)
+		}
+	}
+}

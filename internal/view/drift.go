@@ -28,7 +28,7 @@ func DriftHuman(w io.Writer, r *drift.Report, opts DriftOptions) error {
 			fmt.Fprintf(&b, "%s: suspended, not checked\n", blk.Address)
 			continue
 		case blk.Error != "":
-			fmt.Fprintf(&b, "%s %s: %s\n", paint(red, "Error:"), blk.Address, blk.Error)
+			fmt.Fprintf(&b, "%s %s%s: %s\n", paint(red, "Error:"), blk.Address, inFile(blk.File, blk.Line), blk.Error)
 		}
 		for _, n := range blk.Notes {
 			fmt.Fprintf(&b, "%s: %s\n", blk.Address, n)
@@ -173,7 +173,7 @@ func DriftMarkdown(w io.Writer, r *drift.Report) error {
 		case blk.Suspended:
 			notes = append(notes, fmt.Sprintf("`%s`: suspended, not checked", blk.Address))
 		case blk.Error != "":
-			notes = append(notes, fmt.Sprintf("`%s`: error: %s", blk.Address, driftMDEscape(blk.Error)))
+			notes = append(notes, fmt.Sprintf("`%s`%s: error: %s", blk.Address, driftMDEscape(inFile(blk.File, blk.Line)), driftMDEscape(blk.Error)))
 		}
 		for _, n := range blk.Notes {
 			notes = append(notes, fmt.Sprintf("`%s`: %s", blk.Address, driftMDEscape(n)))

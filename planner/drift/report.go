@@ -64,6 +64,12 @@ type Block struct {
 	Notes []string `json:"notes,omitempty"`
 	// Error is set when the block could not be checked.
 	Error string `json:"error,omitempty"`
+	// File and Line locate, when the error lies in the stack's files (a
+	// source's branch that does not exist, a chart the repository does
+	// not have), the attribute at fault: the file relative to the stack
+	// directory, the line from 1.
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
 }
 
 // Item is one drifted object, release or source.
