@@ -96,3 +96,40 @@ func TestSortDiagnostics(t *testing.T) {
 		t.Errorf("order (-want +got):\n%s", diff)
 	}
 }
+
+// TestDiagnosticsRedactURLPasswords checks that the source lines of a
+// diagnostic at a url holding a password show it as xxxxx, in the text
+// and JSON forms, and leave other URLs alone.
+func TestDiagnosticsRedactURLPasswords(t *testing.T) {
+	const src = "source \"git\" \"p\" {\n  url = \"https://ci:hunter2@git.example.com/p.git\"\n}\n"
+	p := hclparse.NewParser()
+	if _, diags := p.ParseHCL([]byte(src), "main.hcl"); diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	start := strings.Index(src, "url")
+	line2 := strings.Index(src, "\n") + 1
+	end := strings.Index(src[start:], "\n") + start
+	d := hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Git source cannot be fetched",
+		Subject: &hcl.Range{Filename: "main.hcl", Start: hcl.Pos{Line: 2, Column: start - line2 + 1, Byte: start}, End: hcl.Pos{Line: 2, Column: end - line2 + 1, Byte: end}}}}
+	var text, js bytes.Buffer
+	if err := Diagnostics(&text, d, p.Files(), DiagOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := DiagnosticsJSON(&js, d, p.Files()); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"text": text.String(), "json": js.String()} {
+		if strings.Contains(out, "hunter2") || !strings.Contains(out, "https://ci:xxxxx@git.example.com/p.git") {
+			t.Errorf("%s:\n%s", name, out)
+		}
+	}
+	for in, want := range map[string]string{
+		`url = "https://git.example.com/p.git"`:      `url = "https://git.example.com/p.git"`,
+		`url = "ssh://git@git.example.com/p.git"`:    `url = "ssh://git@git.example.com/p.git"`,
+		`url = "oci://u:p@r.example.com/x", a = "b"`: `url = "oci://u:xxxxx@r.example.com/x", a = "b"`,
+	} {
+		if got := redactUserinfo(in); got != want {
+			t.Errorf("redactUserinfo(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
