@@ -45,11 +45,12 @@ func TestCycleReportedAtItsSource(t *testing.T) {
 
 // TestPlanErrorsAtTheirSource checks that an error found while planning a
 // block that lies in the stack's files (a kustomization that does not
-// build, a Git branch that does not exist, a values file that does not
-// parse, a chart the repository does not have, credentials a Git server
-// refuses) is reported by plan (human, JSON and Markdown), apply and drift's
-// correction like the other errors in the stack's files: at the
-// attribute at fault (file:line and the source line), with exit 1. They
+// build, a Git branch that does not exist, credentials a Git server
+// refuses, a values file that does not parse, a chart or version the
+// repository does not have, a Helm repository that cannot be reached) is
+// reported by plan (human, JSON, Markdown) and apply like the other errors
+// in the stack's files: at the attribute at fault (file:line and the source
+// line, a URL's password masked), with exit 1 and nothing on stdout. They
 // used to be one line naming the block only.
 func TestPlanErrorsAtTheirSource(t *testing.T) {
 	c := testcluster.Get(t)
@@ -101,6 +102,11 @@ func TestPlanErrorsAtTheirSource(t *testing.T) {
 			hcl: "source \"helm\" \"charts\" {\n  url = \"" + charts.URL() + "\"\n}\n\n" +
 				"release \"web\" {\n  namespace = \"" + ns + "\"\n  source    = source.helm.charts\n  chart     = \"nope\"\n}\n",
 			summary: "Chart not found", line: "main.hcl:8:", source: `8:   chart     = "nope"`,
+		},
+		"Helm repository that cannot be reached": {
+			hcl: "source \"helm\" \"charts\" {\n  url = \"http://" + user + ":" + pass + "@127.0.0.1:1/charts\"\n}\n\n" +
+				"release \"web\" {\n  namespace = \"" + ns + "\"\n  source    = source.helm.charts\n  chart     = \"web\"\n}\n",
+			summary: "Helm repository cannot be fetched", line: "main.hcl:2:", source: `2:   url = "http://ci:xxxxx@127.0.0.1:1/charts"`,
 		},
 		"missing chart version": {
 			hcl: "source \"helm\" \"charts\" {\n  url = \"" + charts.URL() + "\"\n}\n\n" +
