@@ -183,14 +183,16 @@ func (e *Engine) apply(ctx context.Context, p *plan.Plan, opts ApplyOptions) (*R
 	if lerr := e.lock.check(); lerr != nil && len(a.res.Failed)+len(a.res.Skipped) > 0 {
 		return a.res, a.stopped(op, lerr, herr)
 	}
-	if herr != nil {
-		return a.res, fmt.Errorf("record history: %w", herr)
-	}
-	if len(a.res.Failed) > 0 {
-		names := keys(a.res.Failed)
+	if len(a.res.Failed) > 0 || herr != nil {
+		// The failures first: a history write that failed too (an API
+		// server gone mid-apply also takes the kubernetes backend's state
+		// with it) is their consequence, not their cause.
 		var errs []error
-		for _, n := range names {
+		for _, n := range keys(a.res.Failed) {
 			errs = append(errs, fmt.Errorf("%s: %w", n, a.res.Failed[n]))
+		}
+		if herr != nil {
+			errs = append(errs, fmt.Errorf("record history: %w", herr))
 		}
 		return a.res, errors.Join(errs...)
 	}

@@ -104,21 +104,32 @@ func (a *app) interruptible(parent context.Context, msg string) (context.Context
 // hold the run for the kubernetes backend's request timeout (30 seconds).
 const unlockGrace = 3 * time.Second
 
-// unlock releases the state lock of eng. When ctx was interrupted it waits
-// at most unlockGrace and, if the lock could not be released, says so on
-// stderr (the run fails with the interrupt already) and returns nil.
+// unlock releases the state lock of eng. When it cannot (an API server
+// gone mid-run takes the kubernetes backend's lock with it), it says so on
+// stderr with the way out, and returns errSilent; after an interrupt (ctx
+// done) it waits at most unlockGrace and returns nil, as the run fails
+// with the interrupt already. Deferred calls drop the result: the warning
+// is what the user sees.
 func (a *app) unlock(ctx context.Context, eng *planner.Engine) error {
-	if ctx.Err() == nil {
-		return eng.Unlock(context.WithoutCancel(ctx))
-	}
 	id := eng.LockID()
-	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockGrace)
-	defer cancel()
-	if err := eng.Unlock(uctx); err != nil {
-		fmt.Fprintf(a.stderr, "Warning: the state lock %s was not released: %v\n\n"+
-			"The kubernetes backend's lock expires with its lease (a run with a --lock-timeout longer than the lease then takes it); strata force-unlock %s removes it at once.\n", id, err, id)
+	uctx := context.WithoutCancel(ctx)
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		uctx, cancel = context.WithTimeout(uctx, unlockGrace)
+		defer cancel()
 	}
-	return nil
+	err := eng.Unlock(uctx)
+	if err == nil || errors.Is(err, state.ErrNotLocked) || errors.Is(err, state.ErrLockMismatch) {
+		// (Not held any more: force-unlocked or taken over, which the
+		// run has reported already.)
+		return nil
+	}
+	fmt.Fprintf(a.stderr, "Warning: the state lock %s was not released: %v\n\n"+
+		"The kubernetes backend's lock expires with its lease (a run with a --lock-timeout longer than the lease then takes it); strata force-unlock %s removes it at once.\n", id, err, id)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return errSilent
 }
 
 // planKeyEnv names the environment variable holding the secret that signs
