@@ -746,3 +746,50 @@ func TestAPIServerGoneMidHelmInstall(t *testing.T) {
 		})
 	}
 }
+
+// TestKilledApplyKubernetesBackend kills `strata apply` with SIGKILL while
+// b's objects are being created, with the state in the cluster: the next
+// plan fails naming the lock and force-unlock (the lease of the dead run
+// has not expired), the state stays readable, and after force-unlock an
+// apply converges and a later change prunes what the killed run created.
+func TestKilledApplyKubernetesBackend(t *testing.T) {
+	c := testcluster.Get(t)
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	order := []string{"a", "b", "c"}
+	abc := map[string][]string{"a": {"a1", "a2"}, "b": {"b1", "b2", "b3", "b4", "b5", "b6"}, "c": {"c1"}}
+	ns := c.Namespace(t, "killedkube")
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("killedkube"))
+	kc := "--kubeconfig=" + c.Kubeconfig()
+	stack := func(blocks map[string][]string) map[string]string {
+		files := crashBlocks(ns, order, blocks)
+		files["backend.hcl"] = "strata {\n  backend \"kubernetes\" {\n    namespace = \"" + ns + "\"\n    name = \"killed\"\n  }\n}\n"
+		return files
+	}
+	replaceStack(t, dir, stack(abc))
+	var out syncBuffer
+	cmd := startChild(t, &out, "apply", dir, kc, "--auto-approve")
+	killWhen(t, cmd, cmd.Process.Pid, &out, "the apply", func() bool { return exists(cs, ns, "b1") })
+
+	stateConfigMaps(t, dir, kc)
+	code, stdout, stderr := runCLI(t, "plan", dir, kc)
+	m := lockID.FindStringSubmatch(stderr)
+	if code != 1 || m == nil || !strings.Contains(stderr, "strata force-unlock") || !strings.Contains(stderr, "--lock-timeout") {
+		t.Fatalf("plan after the kill: exit %d, want 1 naming the lock, --lock-timeout and force-unlock\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := runCLI(t, "force-unlock", "--dir", dir, kc, "--force", m[1]); code != 0 {
+		t.Fatalf("force-unlock: exit %d\n%s%s", code, stdout, stderr)
+	}
+	noSpuriousCreates(t, planJSONOf(t, dir, kc), labelledConfigMaps(t, cs, ns))
+	if code, stdout, stderr := runCLI(t, "apply", dir, kc, "--auto-approve"); code != 0 {
+		t.Fatalf("apply after the kill: exit %d\n%s%s", code, stdout, stderr)
+	}
+	converged(t, cs, dir, ns, names(abc), kc)
+	replaceStack(t, dir, stack(map[string][]string{"a": abc["a"]}))
+	if code, stdout, stderr := runCLI(t, "apply", dir, kc, "--auto-approve"); code != 0 {
+		t.Fatalf("apply of the later change: exit %d\n%s%s", code, stdout, stderr)
+	}
+	converged(t, cs, dir, ns, abc["a"], kc)
+}
