@@ -601,7 +601,7 @@ func TestAPIServerGoneMidApply(t *testing.T) {
 			if code != 1 {
 				t.Errorf("exit %d, want 1", code)
 			}
-			for _, want := range []string{"kustomization.b", "b3", proxy.addr} {
+			for _, want := range []string{"kustomization.b", "b3", proxy.addr, "may have been made"} {
 				if !out.contains(want) {
 					t.Errorf("output does not name %q", want)
 				}

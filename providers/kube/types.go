@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 
 	"github.com/strata-gitops/strata/internal/addrs"
 )
@@ -458,8 +459,27 @@ type ObjectError struct {
 	File string
 }
 
-// Error implements error.
-func (e *ObjectError) Error() string { return fmt.Sprintf("%s: %s failed: %v", e.Ref, e.Op, e.Err) }
+// Error implements error. A write whose connection was lost before the
+// answer (the API server's process died, the network was cut) says that
+// it may have been made: the server may have written it before it went.
+func (e *ObjectError) Error() string {
+	msg := fmt.Sprintf("%s: %s failed: %v", e.Ref, e.Op, e.Err)
+	if e.unanswered() {
+		msg += " (the connection to the API server was lost before its answer: the " + e.Op +
+			" may have been made; the next plan shows what the cluster holds)"
+	}
+	return msg
+}
+
+// unanswered reports whether e is a write whose connection was closed or
+// reset before the server answered.
+func (e *ObjectError) unanswered() bool {
+	switch e.Op {
+	case "diff", "get", "wait", "discovery", "schema check", "dry run":
+		return false
+	}
+	return utilnet.IsProbableEOF(e.Err) || utilnet.IsConnectionReset(e.Err)
+}
 
 // Unwrap returns the underlying error (a *apierrors.StatusError for server
 // errors).
