@@ -485,3 +485,40 @@ func TestAllEnvironmentsPlanErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestAllEnvironmentsMandatoryPolicy: plan --all-environments shows an
+// environment whose plan violates a mandatory policy block as failed,
+// naming the policy, in the human summary and the Markdown table (as plan
+// -e NAME fails it), not as an environment with changes; the other
+// environment keeps its changes.
+func TestAllEnvironmentsMandatoryPolicy(t *testing.T) {
+	c := testcluster.Get(t)
+	nsDev, nsStg := c.Namespace(t, "envpoldev"), c.Namespace(t, "envpolstg")
+	dir := filepath.Join(t.TempDir(), testcluster.UniqueName("envpol"))
+	files := envStackFiles(c.Kubeconfig(), nsDev, nsStg)
+	files["policy.hcl"] = `policy "frozen_staging" {
+  enforcement = "mandatory"
+  match {
+    namespaces = ["` + nsStg + `"]
+  }
+  condition = "false"
+  message   = "staging is frozen"
+}
+`
+	writeFiles(t, dir, files)
+	if code, stdout, stderr := runCLI(t, "plan", dir, "-e", "staging"); code != 1 || !strings.Contains(stdout, "policy frozen_staging (mandatory)") {
+		t.Fatalf("plan -e staging: exit %d, want 1\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr := runCLI(t, "plan", dir, "--all-environments")
+	if code != 1 || !strings.Contains(stderr, "staging violate mandatory policies") ||
+		!strings.Contains(stdout, "  staging      failed: mandatory policy frozen_staging violated: apply refuses the plan. Plan: 1 to add, 0 to change, 0 to destroy.\n") ||
+		!strings.Contains(stdout, "  development  Plan: 1 to add, 0 to change, 0 to destroy.\n") {
+		t.Errorf("plan --all-environments: exit %d, want 1 with staging failed by frozen_staging\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "plan", dir, "--all-environments", "-o", "markdown")
+	if code != 1 || !strings.Contains(stdout, "| `staging` | 1 | 0 | 0 | 0 | :x: policy failed: `frozen_staging` |") ||
+		!strings.Contains(stdout, "| `development` | 1 | 0 | 0 | 0 | changes |") ||
+		!strings.Contains(stdout, "<b>staging</b>: failed: mandatory policy frozen_staging violated") {
+		t.Errorf("plan --all-environments -o markdown: exit %d, want staging as policy failed\n%s%s", code, stdout, stderr)
+	}
+}

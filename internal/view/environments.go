@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -29,9 +30,12 @@ type DiagnosticsError struct{ Text string }
 // Error returns the rendered diagnostics.
 func (e *DiagnosticsError) Error() string { return e.Text }
 
-// Failed reports whether the environment has no plan, or a plan with
-// errors that apply would refuse.
-func (e EnvironmentPlan) Failed() bool { return e.Plan == nil || e.Plan.HasErrors() }
+// Failed reports whether the environment has no plan, or a plan that apply
+// would refuse: one with errors or violating a mandatory policy (an
+// admission refusal included).
+func (e EnvironmentPlan) Failed() bool {
+	return e.Plan == nil || e.Plan.HasErrors() || len(e.Plan.PolicyViolations(plan.Mandatory)) > 0
+}
 
 // EnvironmentsHuman writes one plan per environment, each under a header
 // naming it, then a summary line per environment.
@@ -68,6 +72,30 @@ func nameWidth(envs []EnvironmentPlan) int {
 	return n
 }
 
+// failedPolicies returns the names of the policy blocks whose mandatory
+// violations make apply refuse p, sorted and unique; admission refusals are
+// not among them (they count as refused in the summary line).
+func failedPolicies(p *plan.Plan) []string {
+	var out []string
+	for _, r := range p.PolicyViolations(plan.Mandatory) {
+		if r.Source != plan.SourceAdmission && !slices.Contains(out, r.Policy) {
+			out = append(out, r.Policy)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// policiesFailedLine says which mandatory policies failed:
+// "mandatory policy keep_namespaces violated: apply refuses the plan.".
+func policiesFailedLine(names []string) string {
+	what := "mandatory policy "
+	if len(names) > 1 {
+		what = "mandatory policies "
+	}
+	return what + strings.Join(names, ", ") + " violated: apply refuses the plan."
+}
+
 // environmentOutcome is an environment's line in the summaries.
 func environmentOutcome(e EnvironmentPlan) string {
 	switch {
@@ -75,6 +103,8 @@ func environmentOutcome(e EnvironmentPlan) string {
 		return "failed: no plan (see above)"
 	case e.Plan.HasErrors():
 		return "failed: " + ErrorsLine(e.Plan)
+	case len(failedPolicies(e.Plan)) > 0:
+		return "failed: " + policiesFailedLine(failedPolicies(e.Plan)) + " " + SummaryLine(e.Plan)
 	case !e.Plan.HasChanges():
 		s := "no changes"
 		if d := e.Plan.Summary().Drifted; d > 0 {
@@ -163,6 +193,12 @@ func mdOutcome(e EnvironmentPlan) string {
 	switch {
 	case e.Plan.HasErrors():
 		return ":x: errors"
+	case len(failedPolicies(e.Plan)) > 0:
+		names := failedPolicies(e.Plan)
+		for i, n := range names {
+			names[i] = "`" + n + "`"
+		}
+		return ":x: policy failed: " + strings.Join(names, ", ")
 	case e.Plan.Summary().Refused > 0:
 		return ":x: refused"
 	case e.Plan.HasChanges():
