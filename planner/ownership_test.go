@@ -823,3 +823,66 @@ func TestReleaseOfAnotherStackWithoutLabels(t *testing.T) {
 		t.Fatalf("teamB's plan with --adopt release.web: errors %+v, releases %+v; want the release adopted", p.Errors, p.Releases)
 	}
 }
+
+// TestUnlabelledReleaseInState: a release an older strata installed (its
+// Helm records carry no strata labels) that this stack's state records
+// under the same namespace and name is the stack's own: the plan upgrades
+// it without adopt (no "adopted" reason, no plan error), and the upgrade's
+// record carries strata's labels. A second stack whose state does not list
+// it is still refused without adopt. (A state record under another
+// namespace or name is a plan error of its own, see renamedRelease.)
+func TestUnlabelledReleaseInState(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := c.Namespace(t, "oldstratarel")
+	base := t.TempDir()
+	dirA, dirB := filepath.Join(base, "teamA", "app"), filepath.Join(base, "teamB", "app")
+	stack := func(team string) map[string]string {
+		return map[string]string{
+			"main.hcl":                     fmt.Sprintf("release \"web\" {\n  namespace = %q\n  chart     = \"charts/web\"\n  values    = { team = %q }\n}\n", ns, team),
+			"charts/web/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+			"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-settings\ndata:\n  team: {{ .Values.team | quote }}\n",
+		}
+	}
+	writeFiles(t, dirA, stack("a1"))
+	writeFiles(t, dirB, stack("b"))
+	optsA, optsB := testOptions(c, dirA), testOptions(c, dirB)
+	applyStack(t, optsA)
+	cs, err := c.Clientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// As an older strata left it: no strata labels on Helm's record.
+	s, err := cs.CoreV1().Secrets(ns).Get(ctx, "sh.helm.release.v1.web.v1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{kube.LabelStack, kube.LabelStackID, kube.LabelBlock} {
+		delete(s.Labels, l)
+	}
+	if _, err := cs.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, p := planStack(t, optsB); len(p.Errors) != 1 || !strings.Contains(p.Errors[0].Message, "adopt = true") {
+		t.Fatalf("teamB's plan errors %+v; want the release refused without adopt", p.Errors)
+	}
+	writeFiles(t, dirA, stack("a2"))
+	e, p := planStack(t, optsA)
+	if len(p.Errors) > 0 || len(p.Releases) != 1 || strings.Contains(p.Releases[0].Reason, "adopted") {
+		t.Fatalf("teamA's plan: errors %+v, releases %+v; want an upgrade of its own release", p.Errors, p.Releases)
+	}
+	if _, err := e.Apply(ctx, p, ApplyOptions{}); err != nil {
+		t.Fatalf("teamA's apply: %v", err)
+	}
+	if got, _, _ := unstructured.NestedString(liveConfigMap(t, c, ns, "web-settings").Object, "data", "team"); got != "a2" {
+		t.Errorf("the release's ConfigMap has team %q, want a2", got)
+	}
+	s, err = cs.CoreV1().Secrets(ns).Get(ctx, "sh.helm.release.v1.web.v2", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Labels[kube.LabelStackID] != lineage(t, optsA) || s.Labels[kube.LabelBlock] != "release.web" {
+		t.Errorf("the upgrade's record has labels %v, want teamA's", s.Labels)
+	}
+}
