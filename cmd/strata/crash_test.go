@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,7 +21,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/planner/plan"
@@ -406,19 +403,9 @@ type cutProxy struct {
 // then written, but strata never learns it).
 func newCutProxy(t *testing.T, c *testcluster.Cluster, before, after func(r *http.Request) bool) *cutProxy {
 	t.Helper()
-	cfg := c.RESTConfig()
-	rt, err := rest.TransportFor(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	target, err := url.Parse(cfg.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := &cutProxy{inFlight: map[string]int{}}
 	p.armed.Store(true)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.Transport = rt
+	rp := clusterProxy(t, c)
 	hangUp := func(w http.ResponseWriter) {
 		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
 			conn.Close()

@@ -302,12 +302,10 @@ type freezeRule struct {
 	after  func(res *http.Response) bool
 }
 
-// freezingProxy is an API server in front of the test cluster that passes
-// requests on (with the cluster's admin credentials) until rule says to
-// freeze, and from then on accepts every request and never answers, like
-// an API server whose process was stopped. It returns its address and a
-// channel closed when the first request reached the frozen server.
-func freezingProxy(t *testing.T, c *testcluster.Cluster, rule freezeRule) (addr string, asked <-chan struct{}) {
+// clusterProxy returns a reverse proxy to the test cluster's API server
+// that sends requests on with the cluster's admin credentials (the
+// handler in front of it drops the client's own Authorization header).
+func clusterProxy(t *testing.T, c *testcluster.Cluster) *httputil.ReverseProxy {
 	t.Helper()
 	cfg := c.RESTConfig()
 	rt, err := rest.TransportFor(cfg)
@@ -318,11 +316,22 @@ func freezingProxy(t *testing.T, c *testcluster.Cluster, rule freezeRule) (addr 
 	if err != nil {
 		t.Fatal(err)
 	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.Transport = rt
+	return rp
+}
+
+// freezingProxy is an API server in front of the test cluster that passes
+// requests on (with the cluster's admin credentials) until rule says to
+// freeze, and from then on accepts every request and never answers, like
+// an API server whose process was stopped. It returns its address and a
+// channel closed when the first request reached the frozen server.
+func freezingProxy(t *testing.T, c *testcluster.Cluster, rule freezeRule) (addr string, asked <-chan struct{}) {
+	t.Helper()
 	var frozen atomic.Bool
 	release, first := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.Transport = rt
+	rp := clusterProxy(t, c)
 	rp.ModifyResponse = func(res *http.Response) error {
 		if rule.after != nil && rule.after(res) {
 			frozen.Store(true)
