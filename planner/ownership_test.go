@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/strata-gitops/strata/internal/testcluster"
 	"github.com/strata-gitops/strata/planner/plan"
@@ -581,13 +582,7 @@ func TestReleasesOfStacksWithTheSameName(t *testing.T) {
 	ns := c.Namespace(t, "samerelease")
 	base := t.TempDir()
 	dirA, dirB := filepath.Join(base, "teamA", "app"), filepath.Join(base, "teamB", "app")
-	stack := func(team string) map[string]string {
-		return map[string]string{
-			"main.hcl":                     fmt.Sprintf("release \"web\" {\n  namespace = %q\n  chart     = \"charts/web\"\n  values    = { team = %q }\n}\n", ns, team),
-			"charts/web/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
-			"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-settings\ndata:\n  team: {{ .Values.team | quote }}\n",
-		}
-	}
+	stack := func(team string) map[string]string { return teamRelease(ns, team) }
 	writeFiles(t, dirA, stack("a"))
 	writeFiles(t, dirB, stack("b"))
 	optsA, optsB := testOptions(c, dirA), testOptions(c, dirB)
@@ -744,13 +739,7 @@ func TestReleaseOfAnotherStackWithoutLabels(t *testing.T) {
 	ns := c.Namespace(t, "unlabelledrel")
 	base := t.TempDir()
 	dirA, dirB := filepath.Join(base, "teamA", "app"), filepath.Join(base, "teamB", "app")
-	stack := func(team string) map[string]string {
-		return map[string]string{
-			"main.hcl":                     fmt.Sprintf("release \"web\" {\n  namespace = %q\n  chart     = \"charts/web\"\n  values    = { team = %q }\n}\n", ns, team),
-			"charts/web/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
-			"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-settings\ndata:\n  team: {{ .Values.team | quote }}\n",
-		}
-	}
+	stack := func(team string) map[string]string { return teamRelease(ns, team) }
 	writeFiles(t, dirA, stack("a1"))
 	writeFiles(t, dirB, stack("b"))
 	optsA, optsB := testOptions(c, dirA), testOptions(c, dirB)
@@ -763,20 +752,6 @@ func TestReleaseOfAnotherStackWithoutLabels(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	unlabel := func(rev int) {
-		t.Helper()
-		name := fmt.Sprintf("sh.helm.release.v1.web.v%d", rev)
-		s, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range []string{kube.LabelStack, kube.LabelStackID, kube.LabelBlock} {
-			delete(s.Labels, l)
-		}
-		if _, err := cs.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	unchanged := func() {
 		t.Helper()
 		list, err := cs.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: "owner=helm,name=web"})
@@ -807,10 +782,10 @@ func TestReleaseOfAnotherStackWithoutLabels(t *testing.T) {
 		unchanged()
 	}
 
-	unlabel(2)
+	unlabelHelmRecord(t, cs, ns, 2)
 	refusedB("another stack", idA, "app/release.web")
 
-	unlabel(1)
+	unlabelHelmRecord(t, cs, ns, 1)
 	refusedB("not in this stack's state", "adopt = true", "strata apply --adopt release.web")
 	if _, p := planStack(t, optsA); p.HasChanges() || len(p.Errors) > 0 {
 		t.Errorf("teamA's plan: changes %+v, errors %+v", p.Releases, p.Errors)
@@ -836,13 +811,7 @@ func TestUnlabelledReleaseInState(t *testing.T) {
 	ns := c.Namespace(t, "oldstratarel")
 	base := t.TempDir()
 	dirA, dirB := filepath.Join(base, "teamA", "app"), filepath.Join(base, "teamB", "app")
-	stack := func(team string) map[string]string {
-		return map[string]string{
-			"main.hcl":                     fmt.Sprintf("release \"web\" {\n  namespace = %q\n  chart     = \"charts/web\"\n  values    = { team = %q }\n}\n", ns, team),
-			"charts/web/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
-			"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-settings\ndata:\n  team: {{ .Values.team | quote }}\n",
-		}
-	}
+	stack := func(team string) map[string]string { return teamRelease(ns, team) }
 	writeFiles(t, dirA, stack("a1"))
 	writeFiles(t, dirB, stack("b"))
 	optsA, optsB := testOptions(c, dirA), testOptions(c, dirB)
@@ -853,16 +822,7 @@ func TestUnlabelledReleaseInState(t *testing.T) {
 	}
 	ctx := context.Background()
 	// As an older strata left it: no strata labels on Helm's record.
-	s, err := cs.CoreV1().Secrets(ns).Get(ctx, "sh.helm.release.v1.web.v1", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range []string{kube.LabelStack, kube.LabelStackID, kube.LabelBlock} {
-		delete(s.Labels, l)
-	}
-	if _, err := cs.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	unlabelHelmRecord(t, cs, ns, 1)
 
 	if _, p := planStack(t, optsB); len(p.Errors) != 1 || !strings.Contains(p.Errors[0].Message, "adopt = true") {
 		t.Fatalf("teamB's plan errors %+v; want the release refused without adopt", p.Errors)
@@ -878,11 +838,40 @@ func TestUnlabelledReleaseInState(t *testing.T) {
 	if got, _, _ := unstructured.NestedString(liveConfigMap(t, c, ns, "web-settings").Object, "data", "team"); got != "a2" {
 		t.Errorf("the release's ConfigMap has team %q, want a2", got)
 	}
-	s, err = cs.CoreV1().Secrets(ns).Get(ctx, "sh.helm.release.v1.web.v2", metav1.GetOptions{})
+	s, err := cs.CoreV1().Secrets(ns).Get(ctx, "sh.helm.release.v1.web.v2", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.Labels[kube.LabelStackID] != lineage(t, optsA) || s.Labels[kube.LabelBlock] != "release.web" {
 		t.Errorf("the upgrade's record has labels %v, want teamA's", s.Labels)
+	}
+}
+
+// teamRelease is a stack of one Helm release "web" in namespace ns, from
+// a local chart whose ConfigMap web-settings holds team: two stacks of it
+// (teamA/app, teamB/app) claim the same release.
+func teamRelease(ns, team string) map[string]string {
+	return map[string]string{
+		"main.hcl":                     fmt.Sprintf("release \"web\" {\n  namespace = %q\n  chart     = \"charts/web\"\n  values    = { team = %q }\n}\n", ns, team),
+		"charts/web/Chart.yaml":        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"charts/web/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-settings\ndata:\n  team: {{ .Values.team | quote }}\n",
+	}
+}
+
+// unlabelHelmRecord removes strata's labels from Helm's record of revision
+// rev of release web in ns, as an older strata (or the Helm CLI) left it.
+func unlabelHelmRecord(t *testing.T, cs kubernetes.Interface, ns string, rev int) {
+	t.Helper()
+	ctx := context.Background()
+	name := fmt.Sprintf("sh.helm.release.v1.web.v%d", rev)
+	s, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{kube.LabelStack, kube.LabelStackID, kube.LabelBlock} {
+		delete(s.Labels, l)
+	}
+	if _, err := cs.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }
